@@ -1,0 +1,48 @@
+"""Command-line entry point: ``python -m benchmarks <ID> [--quick] [--data DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def _benchmark_modules() -> dict[str, ModuleType]:
+    modules: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name.startswith("_") or info.name == "common":
+            continue
+        module = importlib.import_module(f"benchmarks.{info.name}")
+        if hasattr(module, "ID") and hasattr(module, "run"):
+            modules[module.ID.upper()] = module
+    return modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("id", nargs="?", help="benchmark id, for example P6 or Q1")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--quick", action="store_true", help="smoke-sized run (< 1 minute)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder")
+    args = parser.parse_args(argv)
+    modules = _benchmark_modules()
+    if args.list or not args.id:
+        for bench_id, module in sorted(modules.items()):
+            print(f"{bench_id:4} {module.TITLE}")
+        return 0
+    module = modules.get(args.id.upper())
+    if module is None:
+        parser.error(f"unknown benchmark {args.id!r}; known: {', '.join(sorted(modules))}")
+    result = module.run(args)
+    print(json.dumps(result, sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
