@@ -1,0 +1,1 @@
+"""Survival analysis primitives: Kaplan-Meier, losses and evaluation metrics (numpy / torch only)."""

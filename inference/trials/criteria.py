@@ -1,0 +1,301 @@
+"""Split eligibility text into atomic criteria and extract their structure.
+
+Splitting handles "Inclusion/Exclusion Criteria" sections, PDQ-style headings ("PATIENT
+CHARACTERISTICS: Age: 18 and over"), bullets, numbering, nested lists and markdown tables.
+Extraction (``inference.trials.extract``) turns each leaf into zero or more structured criteria;
+what cannot be extracted stays as a ``TEXT`` criterion, later judged unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from inference.trials.extract import extract_structures
+from inference.trials.schema import Criterion, CriterionKind, NumericBound, TrialRecord
+
+_SECTION_RE = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:key\s+|main\s+|major\s+|general\s+|additional\s+)?"
+    r"(?P<kind>inclusion|exclusion|eligibility|ineligibility)"
+    r"(?:\s+criteria|\s+criterion|\s+criteria\s*\([^)]*\))?\s*(?P<colon>[:：])?\s*(?P<rest>.*)$",
+    re.I,
+)
+_EXCLUDED_IF_RE = re.compile(
+    r"^\s*(?:patients|subjects|participants)\s+(?:will be|are)\s+(?:excluded|ineligible)\s+if"
+    r"|^\s*(?:exclusion|exclusions)\s*$",
+    re.I,
+)
+_PDQ_HEADINGS = (
+    "DISEASE CHARACTERISTICS|PATIENT CHARACTERISTICS|PRIOR CONCURRENT THERAPY|Age|"
+    "Performance status|Life expectancy|Hematopoietic|Hepatic|Renal|Cardiovascular|Pulmonary|"
+    "Biologic therapy|Chemotherapy|Endocrine therapy|Radiotherapy|Surgery|Menopausal status|Sex|"
+    "Inclusion Criteria|Exclusion Criteria"
+)
+_INLINE_HEADING_RE = re.compile(rf"(?<=\S)\s+(?=(?:{_PDQ_HEADINGS})\s*:)")
+_HEADING_ONLY_RE = re.compile(r"^(?P<head>[A-Z][A-Za-z /&,()-]{1,40}):\s*(?P<rest>.*)$")
+_MARKER_RE = re.compile(
+    r"^(?P<indent>\s*)(?P<marker>[-*•·▪◦●○➢►]|o(?=\s)|\d{1,2}[.)](?!\d)|\(\d{1,2}\)|"
+    r"[a-zA-Z][.)](?=\s)|\([a-zA-Z]\)|(?:i|ii|iii|iv|v|vi|vii|viii|ix|x)[.)](?=\s))\s+(?P<text>.*)$"
+)
+_ANY_OF_RE = re.compile(
+    r"\b(?:one|any|either)\s+of\s+the\s+following|\bat\s+least\s+one\s+of\b|\beither\b\s*:", re.I
+)
+_SENTENCE_RE = re.compile(r"(?<=[a-z0-9)\]])\.\s+(?=[A-Z])")
+_TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}")
+
+
+@dataclass
+class _Node:
+    text: str
+    indent: int
+    marker: str
+    inclusion: bool
+    children: list[_Node] = field(default_factory=list)
+
+
+def _is_foreign(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    ascii_letters = sum(1 for c in letters if c.isascii())
+    return ascii_letters / len(letters) < 0.6
+
+
+def _prepare_lines(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    out: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.rstrip()
+        if line.lstrip().startswith("|"):
+            if _TABLE_SEP_RE.match(line.lstrip("| ")) or set(line.strip()) <= set("|-: "):
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            line = "- " + " ".join(c for c in cells if c)
+        # PDQ records flattened to one line: put each heading on its own line.
+        if len(line) > 120:
+            for piece in _INLINE_HEADING_RE.split(line):
+                out.append(piece)
+            continue
+        out.append(line)
+    return out
+
+
+def _build_tree(lines: list[str]) -> list[_Node]:
+    has_markers = any(_MARKER_RE.match(line) for line in lines if line.strip())
+    has_blank = any(not line.strip() for line in lines)
+    roots: list[_Node] = []
+    stack: list[_Node] = []
+    inclusion = True
+    blank_before = True
+    heading: _Node | None = None
+    for line in lines:
+        if not line.strip():
+            blank_before = True
+            continue
+        section = _SECTION_RE.match(line)
+        if section and (section.group("colon") or len(line.strip()) < 40) and (
+            "criteri" in line.lower() or section.group("colon")
+        ):
+            kind = section.group("kind").lower()
+            inclusion = kind in {"inclusion", "eligibility"}
+            stack, heading = [], None
+            rest = section.group("rest").strip()
+            blank_before = True
+            if not rest:
+                continue
+            line = rest
+        elif _EXCLUDED_IF_RE.match(line):
+            inclusion = False
+            stack, heading = [], None
+            blank_before = True
+            continue
+        marker = _MARKER_RE.match(line)
+        if marker:
+            indent = len(marker.group("indent"))
+            node = _Node(marker.group("text").strip(), indent, marker.group("marker"), inclusion)
+            while stack and (
+                stack[-1].indent > indent
+                or (
+                    stack[-1].indent == indent
+                    and not (
+                        stack[-1].text.rstrip().endswith(":")
+                        and _marker_style(stack[-1].marker) != _marker_style(node.marker)
+                    )
+                )
+            ):
+                stack.pop()
+            parent = stack[-1] if stack else heading
+            (parent.children if parent else roots).append(node)
+            stack.append(node)
+            blank_before = False
+            continue
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        head = _HEADING_ONLY_RE.match(stripped)
+        if head and len(head.group("head").split()) <= 5 and (not stack or blank_before):
+            node = _Node(head.group("head") + ":", -1, "", inclusion)
+            roots.append(node)
+            heading, stack = node, []
+            rest = head.group("rest").strip()
+            if rest:
+                for part in _split_sentences(rest):
+                    node.children.append(_Node(part, 0, "", inclusion))
+            blank_before = False
+            continue
+        continuation = stack and (
+            (has_markers and not blank_before)
+            or (has_markers and indent > stack[-1].indent)
+            or (not has_markers and has_blank and not blank_before)
+        )
+        if continuation:
+            stack[-1].text = f"{stack[-1].text} {stripped}"
+        else:
+            node = _Node(stripped, indent, "", inclusion)
+            parent = heading
+            (parent.children if parent else roots).append(node)
+            stack = [node]
+        blank_before = False
+    return roots
+
+
+def _marker_style(marker: str) -> str:
+    if marker[:1].isdigit() or marker.startswith("("):
+        return "number"
+    if marker[:1].isalpha() and len(marker) > 1:
+        return "letter"
+    return "bullet"
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [p.strip() for p in _SENTENCE_RE.split(text) if p.strip()]
+
+
+def parse_criteria(text: str) -> tuple[Criterion, ...]:
+    """Split eligibility text into atomic, structured criteria.
+
+    Args:
+        text: the raw eligibility text of one trial.
+
+    Returns:
+        The criteria in text order. Leaves of nested lists are atomic; their parent line is kept
+        as ``context``-style prefix in ``group_id`` and "one of the following" parents make their
+        children an any-of group. Non-English lines stay ``TEXT``.
+    """
+    roots = _build_tree(_prepare_lines(text))
+    criteria: list[Criterion] = []
+    counters = {True: 0, False: 0}
+    for root in roots:
+        counters[root.inclusion] += 1
+        prefix = f"{'inc' if root.inclusion else 'exc'}-{counters[root.inclusion]}"
+        _emit(root, prefix, "", "", False, criteria)
+    return tuple(criteria)
+
+
+def _emit(
+    node: _Node,
+    cid: str,
+    context: str,
+    group_id: str,
+    any_of: bool,
+    out: list[Criterion],
+) -> None:
+    if node.children:
+        heading = node.text.rstrip(":").strip()
+        child_any = bool(_ANY_OF_RE.search(node.text))
+        for index, child in enumerate(node.children, start=1):
+            _emit(
+                child,
+                f"{cid}.{index}",
+                heading,
+                cid if child_any else group_id,
+                child_any or any_of,
+                out,
+            )
+        return
+    pieces = (
+        _split_sentences(node.text) if not node.marker and len(node.text) > 200 else [node.text]
+    )
+    for p_index, piece in enumerate(pieces, start=1):
+        piece_id = cid if len(pieces) == 1 else f"{cid}.s{p_index}"
+        out.extend(_structure(piece, piece_id, node.inclusion, context, group_id, any_of))
+
+
+def _structure(
+    text: str, cid: str, inclusion: bool, context: str, group_id: str, any_of: bool
+) -> list[Criterion]:
+    base = Criterion(
+        criterion_id=cid,
+        text=text,
+        inclusion=inclusion,
+        context=context,
+        group_id=group_id,
+        any_of_group=any_of,
+    )
+    if _is_foreign(text):
+        return [base]
+    found = extract_structures(text, context=context)
+    if not found:
+        return [base]
+    items: list[Criterion] = []
+    # Alternatives inside one line ("creatinine <= 1.5 x ULN or CrCl >= 60") form their own group.
+    line_any = any(s.alternative for s in found) and len(found) > 1
+    for index, structure in enumerate(found):
+        suffix = "" if len(found) == 1 else chr(ord("a") + index)
+        items.append(
+            replace(
+                base,
+                criterion_id=f"{cid}{suffix}",
+                kind=structure.kind,
+                present=structure.present,
+                bound=structure.bound,
+                lab=structure.lab,
+                biomarker=structure.biomarker,
+                therapy=structure.therapy,
+                sex=structure.sex,
+                terms=structure.terms,
+                group_id=cid if line_any else group_id,
+                any_of_group=line_any or any_of,
+            )
+        )
+    return items
+
+
+def criteria_for_trial(trial: TrialRecord) -> tuple[Criterion, ...]:
+    """All criteria of a trial: structured age and sex from the record, then the parsed text.
+
+    Args:
+        trial: the trial.
+
+    Returns:
+        Record-level criteria (ids ``record-age``, ``record-sex``) followed by ``parse_criteria``.
+    """
+    record: list[Criterion] = []
+    if trial.min_age_years is not None or trial.max_age_years is not None:
+        record.append(
+            Criterion(
+                criterion_id="record-age",
+                text=_age_text(trial.min_age_years, trial.max_age_years),
+                inclusion=True,
+                kind=CriterionKind.AGE,
+                bound=NumericBound(low=trial.min_age_years, high=trial.max_age_years, unit="years"),
+            )
+        )
+    if trial.sex in {"female", "male"}:
+        record.append(
+            Criterion(
+                criterion_id="record-sex",
+                text=f"Sex: {trial.sex}",
+                inclusion=True,
+                kind=CriterionKind.SEX,
+                sex=trial.sex,
+            )
+        )
+    return tuple(record) + parse_criteria(trial.eligibility_text)
+
+
+def _age_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"Age {low:g} to {high:g} years"
+    if low is not None:
+        return f"Age {low:g} years or older"
+    return f"Age {high:g} years or younger"

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "oncology_ui.core"
+    label = "core"
+    verbose_name = "OncoBoard core"
+
+    def ready(self) -> None:
+        from django.contrib.auth import signals as auth_signals
+
+        from oncology_ui.core import signals
+
+        post_migrate.connect(signals.create_roles_after_migrate, dispatch_uid="oncoboard-roles")
+        auth_signals.user_logged_in.connect(signals.audit_login, dispatch_uid="oncoboard-login")
+        auth_signals.user_logged_out.connect(signals.audit_logout, dispatch_uid="oncoboard-logout")
+        auth_signals.user_login_failed.connect(
+            signals.audit_login_failed, dispatch_uid="oncoboard-login-failed"
+        )

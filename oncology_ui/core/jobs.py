@@ -1,0 +1,256 @@
+"""Background jobs whose database row is the state.
+
+A job kind is a function registered with :func:`job_handler`; it receives the ``Job`` row and a
+progress callback, calls a service, and must be safe to run twice. :func:`job_enqueue` writes
+the row and hands only its id to the runner after the surrounding transaction commits: RQ
+(``REDIS_URL`` set) or an in-process thread pool (the embedded default).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.db import close_old_connections, models, transaction
+from django.utils import timezone
+
+from oncology_ui.core.models import Job
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, str], None]
+
+
+class JobHandler(Protocol):
+    def __call__(self, job: Job, progress: ProgressCallback) -> dict[str, object] | None: ...
+
+
+class JobError(Exception):
+    """A failure whose message a person can act on; shown on the page as it is."""
+
+
+class PermanentJobError(JobError):
+    """A failure that retrying cannot fix (a file that cannot be read, for example)."""
+
+
+_HANDLERS: dict[str, JobHandler] = {}
+_executor: ThreadPoolExecutor | None = None
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register ``function`` as the handler of jobs of ``kind``."""
+
+    def register(function: JobHandler) -> JobHandler:
+        if kind in _HANDLERS and _HANDLERS[kind] is not function:
+            raise ValueError(f"job kind {kind!r} is already registered")
+        _HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def job_kinds() -> list[str]:
+    return sorted(_HANDLERS)
+
+
+def job_enqueue(
+    *,
+    kind: str,
+    target: models.Model,
+    user: object | None = None,
+    idempotency_key: str | None = None,
+    message: str = "Waiting to start",
+) -> Job:
+    """Create the job row and dispatch it once the current transaction commits.
+
+    Args:
+        kind: a registered job kind.
+        target: the row the job works on; only its label and primary key are stored.
+        user: who asked for it.
+        idempotency_key: a key that makes a second identical request return the first job.
+    """
+    if kind not in _HANDLERS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    if idempotency_key:
+        existing = Job.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    job = Job.objects.create(
+        kind=kind,
+        target_model=target._meta.label_lower,
+        target_id=target.pk,
+        created_by=user if getattr(user, "is_authenticated", False) else None,  # type: ignore[misc]
+        idempotency_key=idempotency_key,
+        max_attempts=settings.JOBS_MAX_ATTEMPTS,
+        message=message,
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: job_dispatch(job_id))
+    return job
+
+
+def job_dispatch(job_id: int) -> None:
+    """Hand the job id to the configured runner. Only the id travels."""
+    if settings.JOBS_BACKEND == "rq":
+        import django_rq
+
+        queue = django_rq.get_queue(settings.JOBS_QUEUE)
+        rq_job = queue.enqueue(
+            "oncology_ui.core.jobs.job_run",
+            job_id,
+            job_timeout=settings.JOBS_TIMEOUT_SECONDS,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+        Job.objects.filter(pk=job_id).update(rq_job_id=rq_job.id)
+    else:
+        _in_process_executor().submit(_run_in_thread, job_id)
+
+
+def _in_process_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oncoboard-job")
+    return _executor
+
+
+def _run_in_thread(job_id: int) -> None:
+    try:
+        job_run(job_id)
+    finally:
+        close_old_connections()
+
+
+def _claim(job_id: int) -> Job | None:
+    """Move a queued job to running; None when it is finished or missing (so a rerun is a no-op)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        job.status = Job.Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.error = ""
+        job.message = "Started"
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error", "message"])
+        return job
+
+
+def job_run(job_id: int) -> str:
+    """Run one job by id: the function RQ workers and the in-process executor call.
+
+    Returns the final status. Safe to call twice: a finished job is left as it is.
+    """
+    job = _claim(job_id)
+    if job is None:
+        logger.info("job %s already finished or gone; nothing to do", job_id)
+        return "skipped"
+    handler = _HANDLERS.get(job.kind)
+    if handler is None:
+        _finish(job, Job.Status.FAILED, error=f"This kind of job ({job.kind}) is not known here.")
+        return Job.Status.FAILED
+
+    def progress(percent: int, message: str) -> None:
+        Job.objects.filter(pk=job.pk).update(
+            progress=max(0, min(100, percent)), message=message[:300], heartbeat_at=timezone.now()
+        )
+
+    try:
+        result = handler(job, progress) or {}
+    except JobError as exc:
+        _finish(job, Job.Status.FAILED, error=str(exc))
+        return Job.Status.FAILED
+    except Exception as exc:
+        logger.exception("job %s (%s) raised", job.pk, job.kind)
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        _finish(
+            job,
+            Job.Status.FAILED,
+            error=f"The job stopped with an internal error ({type(exc).__name__}). "
+            f"Try again; if it fails again, tell your administrator the job number {job.pk}.",
+        )
+        logger.error("job %s internal error: %s", job.pk, detail)
+        return Job.Status.FAILED
+    _finish(job, Job.Status.SUCCEEDED, result=result)
+    return Job.Status.SUCCEEDED
+
+
+def _finish(
+    job: Job, status: str, *, error: str = "", result: dict[str, object] | None = None
+) -> None:
+    now = timezone.now()
+    fields = {
+        "status": status,
+        "finished_at": now,
+        "heartbeat_at": now,
+        "error": error,
+        "progress": 100 if status == Job.Status.SUCCEEDED else job.progress,
+        "message": "Finished" if status == Job.Status.SUCCEEDED else "Failed",
+    }
+    if result is not None:
+        fields["result"] = result
+    Job.objects.filter(pk=job.pk).update(**fields)
+
+
+def jobs_reconcile(*, stale_after: timedelta | None = None) -> dict[str, int]:
+    """Requeue or fail jobs orphaned by a killed worker or a lost queue.
+
+    1. A ``running`` job whose heartbeat is older than the job timeout (plus a margin) lost its
+       worker: requeue it if attempts remain, else fail it with a message.
+    2. With RQ, a ``queued`` job that Redis no longer knows (a flushed or restarted Redis) is
+       enqueued again; a ``running`` job whose RQ job ended failed is handled as in step 1.
+    """
+    stale_after = stale_after or timedelta(seconds=settings.JOBS_TIMEOUT_SECONDS + 60)
+    cutoff = timezone.now() - stale_after
+    counts = {"requeued": 0, "failed": 0}
+    orphaned = list(Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff))
+    rq_status = _rq_status_reader()
+    if rq_status is not None:
+        for job in Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__gte=cutoff):
+            if rq_status(job.rq_job_id) in {"failed", "stopped", "canceled", None}:
+                orphaned.append(job)
+    for job in orphaned:
+        if job.attempts < job.max_attempts:
+            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+                status=Job.Status.QUEUED, message="Restarting after an interrupted run"
+            )
+            job_dispatch(job.pk)
+            counts["requeued"] += 1
+        else:
+            _finish(
+                job,
+                Job.Status.FAILED,
+                error="The job was interrupted too many times and was stopped. Start it again.",
+            )
+            counts["failed"] += 1
+    if rq_status is not None:
+        for job in Job.objects.filter(status=Job.Status.QUEUED):
+            if rq_status(job.rq_job_id) is None:
+                job_dispatch(job.pk)
+                counts["requeued"] += 1
+    return counts
+
+
+def _rq_status_reader() -> Callable[[str], str | None] | None:
+    if settings.JOBS_BACKEND != "rq":
+        return None
+    import django_rq
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+
+    connection = django_rq.get_connection(settings.JOBS_QUEUE)
+
+    def status(rq_job_id: str) -> str | None:
+        if not rq_job_id:
+            return None
+        try:
+            return str(RQJob.fetch(rq_job_id, connection=connection).get_status())
+        except NoSuchJobError:
+            return None
+
+    return status

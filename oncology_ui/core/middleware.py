@@ -1,0 +1,125 @@
+"""Cross-cutting request handling: outages, session timeouts and caching of patient data."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
+from django.utils.http import urlencode
+
+logger = logging.getLogger(__name__)
+
+SESSION_STARTED_KEY = "oncoboard_started_at"
+SESSION_ACTIVE_KEY = "oncoboard_active_at"
+
+
+def _is_outage(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a runtime dependency
+        return False
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+class ServiceUnavailableMiddleware:
+    """A database or Redis outage answers a calm 503 page instead of a traceback."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        except Exception as exc:
+            # Session and auth middleware sit inside this one, so their database errors land here.
+            if _is_outage(exc):
+                return self._unavailable(exc)
+            raise
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if _is_outage(exception):
+            return self._unavailable(exception)
+        return None
+
+    def _unavailable(self, exc: Exception) -> HttpResponse:
+        logger.error("service unavailable: %s", type(exc).__name__)
+        body = render_to_string("503.html", {"site_name": settings.SITE_NAME})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "30"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SessionTimeoutMiddleware:
+    """Idle and absolute session timeouts; background polling does not count as activity.
+
+    A view marked with :func:`oncology_ui.core.decorators.passive` (job-status polling) never
+    refreshes the idle clock. An expired htmx request gets ``HX-Redirect`` to the login page so
+    the browser navigates instead of swapping a login form into a panel.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if not request.user.is_authenticated:
+            return None
+        now = time.time()
+        session = request.session
+        started = session.get(SESSION_STARTED_KEY)
+        active = session.get(SESSION_ACTIVE_KEY)
+        if started is None or active is None:
+            session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = now
+            return None
+        idle = now - float(active) > settings.SESSION_IDLE_TIMEOUT_SECONDS
+        too_long = now - float(started) > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
+        if idle or too_long:
+            logout(request)
+            login = resolve_url(settings.LOGIN_URL)
+            reason = "idle" if idle else "expired"
+            target = f"{login}?{urlencode({'timeout': reason})}"
+            if getattr(request, "htmx", False):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = target
+                return response
+            return HttpResponseRedirect(target)
+        if not getattr(view_func, "passive_request", False):
+            session[SESSION_ACTIVE_KEY] = now
+        return None
+
+
+class NoStoreMiddleware:
+    """Pages for signed-in users may hold patient data: browsers and proxies must not keep them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(
+            settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL
+        ):
+            response["Cache-Control"] = "no-store, max-age=0"
+            response["Pragma"] = "no-cache"
+        return response

@@ -1,0 +1,146 @@
+"""Care teams, background jobs and the access audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class Team(models.Model):
+    """A care team. Users see only the patients of the teams they belong to."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="care_teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Job(models.Model):
+    """One background job. The row is the job's state; RQ or the in-process executor only runs it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=60)
+    # The target is named by model label and primary key so any app's rows can have jobs.
+    target_model = models.CharField(max_length=100)
+    target_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    result = models.JSONField(default=dict, blank=True)
+    rq_job_id = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["target_model", "target_id"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+
+class AccessLog(models.Model):
+    """Append-only record of who touched which patient's data, chained by hashes.
+
+    Each row stores the hash of the previous row, so an edited or deleted row breaks the chain
+    from that point on (``manage.py verify_audit`` names it). On PostgreSQL a trigger also refuses
+    UPDATE, DELETE and TRUNCATE from the application.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "View"
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+        EXPORT = "export", "Export"
+        PRINT = "print", "Print"
+        DENIED = "denied", "Access denied"
+        LOGIN = "login", "Log in"
+        LOGOUT = "logout", "Log out"
+        LOGIN_FAILED = "login_failed", "Failed log in"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        DENIED = "denied", "Denied"
+        FAILURE = "failure", "Failure"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user_id_snapshot = models.BigIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    patient_id_snapshot = models.BigIntegerField(null=True, blank=True, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    category = models.CharField(max_length=40)
+    object_ref = models.CharField(max_length=80, blank=True)
+    route = models.CharField(max_length=80, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("view_audit", "Can view and filter the access audit")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.category}"
+
+    def canonical_payload(self) -> dict[str, Any]:
+        at = self.at.astimezone(UTC) if self.at.tzinfo else self.at
+        return {
+            "at": at.isoformat(timespec="microseconds"),
+            "user": self.user_id_snapshot,
+            "username": self.username,
+            "patient": self.patient_id_snapshot,
+            "action": self.action,
+            "category": self.category,
+            "object": self.object_ref,
+            "route": self.route,
+            "ip": self.source_ip,
+            "outcome": self.outcome,
+            "prev": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        body = json.dumps(self.canonical_payload(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValidationError("Audit rows are append-only and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValidationError("Audit rows are append-only and cannot be deleted.")

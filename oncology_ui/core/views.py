@@ -1,0 +1,141 @@
+"""Sign-in, job status polling, the audit page and the health check."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseStopPolling
+
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.decorators import passive, public
+from oncology_ui.core.forms import AuditFilterForm
+from oncology_ui.core.models import AccessLog, Job
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        reason = self.request.GET.get("timeout")
+        if reason == "idle":
+            context["timeout_message"] = "You were signed out after 30 minutes without activity."
+        elif reason == "expired":
+            context["timeout_message"] = "Your session reached its maximum length; sign in again."
+        return context
+
+
+login_view = public(LoginView.as_view())
+logout_view = auth_views.LogoutView.as_view()
+
+
+def _job_for_user(request: HttpRequest, job_id: int) -> Job:
+    """A job is visible when its target row is visible to the user (or they started it)."""
+    job = Job.objects.filter(pk=job_id).first()
+    visible = False
+    if job is not None:
+        try:
+            model = apps.get_model(job.target_model)
+        except LookupError:
+            model = None
+        manager = getattr(model, "objects", None)
+        if manager is not None and hasattr(manager, "visible_to"):
+            visible = manager.visible_to(request.user).filter(pk=job.target_id).exists()
+        else:
+            visible = job.created_by_id == request.user.pk
+    if job is None or not visible:
+        audit_record(
+            request=request,
+            action=AccessLog.Action.DENIED,
+            category="job",
+            object_ref=f"job:{job_id}",
+            outcome=AccessLog.Outcome.DENIED,
+        )
+        raise Http404("No such job")
+    return job
+
+
+@passive
+@login_required
+@require_GET
+def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Status partial that polls itself every 2 s and stops (HTTP 286) when the job is finished."""
+    job = _job_for_user(request, job_id)
+    context = {"job": job}
+    if request.htmx:
+        response = render(request, "core/job_status.html#job-status", context)
+        if job.is_finished:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "core/job_status.html", context)
+
+
+@login_required
+@permission_required("core.view_audit", raise_exception=True)
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """Administrators' filterable view of the access log."""
+    form = AuditFilterForm(request.GET or None)
+    entries = AccessLog.objects.all()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["username"]:
+            entries = entries.filter(username__iexact=data["username"])
+        if data["patient_id"]:
+            entries = entries.filter(patient_id_snapshot=data["patient_id"])
+        if data["action"]:
+            entries = entries.filter(action=data["action"])
+        if data["outcome"]:
+            entries = entries.filter(outcome=data["outcome"])
+        tz = timezone.get_current_timezone()
+        if data["since"]:
+            entries = entries.filter(at__gte=datetime.combine(data["since"], time.min, tzinfo=tz))
+        if data["until"]:
+            entries = entries.filter(at__lte=datetime.combine(data["until"], time.max, tzinfo=tz))
+        order = data["order"] or "-id"
+        entries = entries.order_by(order)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    audit_record(request=request, action=AccessLog.Action.VIEW, category="audit-log")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "core/audit_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@public
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers: the database (and Redis, when configured) answer."""
+    checks: dict[str, str] = {}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:
+        checks["database"] = "unavailable"
+        status = 503
+    if settings.JOBS_BACKEND == "rq":
+        try:
+            import django_rq
+
+            django_rq.get_connection(settings.JOBS_QUEUE).ping()
+            checks["redis"] = "ok"
+        except Exception:
+            checks["redis"] = "unavailable"
+            status = 503
+    return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)

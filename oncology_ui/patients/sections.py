@@ -1,0 +1,78 @@
+"""The case page's sections and the data each one needs.
+
+Later capabilities (slides, imaging, labs, molecular data, the model, therapies, trials, the
+board) fill their section by adding to :data:`SECTION_LOADERS`; until then a section shows an
+empty state that says what will appear there and how to get it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpRequest
+
+from oncology_ui.core.models import Job
+from oncology_ui.patients.forms import TimelineEventForm
+from oncology_ui.patients.models import Case
+
+CASE_SECTIONS: tuple[str, ...] = (
+    "summary",
+    "timeline",
+    "pathology",
+    "imaging",
+    "labs",
+    "molecular",
+    "prognosis",
+    "therapies",
+    "trials",
+    "board",
+)
+
+SECTION_TITLES: dict[str, str] = {
+    "summary": "Summary",
+    "timeline": "Timeline",
+    "pathology": "Pathology",
+    "imaging": "Imaging",
+    "labs": "Labs",
+    "molecular": "Molecular",
+    "prognosis": "Prognosis",
+    "therapies": "Therapies",
+    "trials": "Clinical trials",
+    "board": "Tumor board",
+}
+
+SectionLoader = Callable[[HttpRequest, Case], dict[str, Any]]
+
+
+def _timeline(request: HttpRequest, case: Case) -> dict[str, Any]:
+    exports = Job.objects.filter(
+        kind="case_timeline_export", target_model="patients.case", target_id=case.pk
+    ).order_by("-created_at")[:3]
+    return {
+        "events": list(case.events.all()),
+        "exports": list(exports),
+        "event_form": TimelineEventForm(),
+        "can_add_event": request.user.has_perm("patients.add_timelineevent"),
+        "can_export": request.user.has_perm("patients.export_case"),
+    }
+
+
+def _summary(request: HttpRequest, case: Case) -> dict[str, Any]:
+    lines = case.events.filter(kind="systemic_therapy").count()
+    return {"therapy_lines": lines, "can_edit": request.user.has_perm("patients.change_case")}
+
+
+SECTION_LOADERS: dict[str, SectionLoader] = {
+    "summary": _summary,
+    "timeline": _timeline,
+}
+
+
+def section_context(request: HttpRequest, case: Case, sections: Iterable[str]) -> dict[str, Any]:
+    context: dict[str, Any] = {"section_titles": SECTION_TITLES}
+    for name in sections:
+        loader = SECTION_LOADERS.get(name)
+        if loader is not None:
+            context.update(loader(request, case))
+    return context

@@ -1,0 +1,259 @@
+"""Patient list, patient and case pages, and their forms. Thin: access, form, service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.conf import settings
+from django.views.decorators.http import require_http_methods, require_POST
+
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.patients import services
+from oncology_ui.patients.access import case_for_user, patient_for_user
+from oncology_ui.patients.forms import (
+    CaseForm,
+    PatientForm,
+    PatientSearchForm,
+    StatusForm,
+    TimelineEventForm,
+)
+from oncology_ui.patients.models import Case, Patient
+from oncology_ui.patients.sections import CASE_SECTIONS, section_context
+from oncology_ui.patients.selectors import PatientFilters, patient_search
+
+A = AccessLog.Action
+
+
+def _apply_errors(form: PatientForm | CaseForm | TimelineEventForm | StatusForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_list(request: HttpRequest) -> HttpResponse:
+    """Patients of the user's teams; the search is POSTed so names never appear in URLs."""
+    form = PatientSearchForm(request.POST or None, user=request.user)
+    filters = PatientFilters()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        filters = PatientFilters(
+            text=data["q"],
+            diagnosis=data["diagnosis"],
+            status=data["status"],
+            team_id=data["team"].pk if data["team"] else None,
+            board_from=data["board_from"],
+            board_to=data["board_to"],
+        )
+    patients = list(patient_search(user=request.user, filters=filters))
+    audit_record(request=request, action=A.VIEW, category="patient-list", object_ref=f"rows:{len(patients)}")
+    context = {"form": form, "patients": patients, "searched": request.method == "POST"}
+    template = "patients/patient_list.html"
+    if request.htmx:
+        template += "#patient-results"
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("patients.add_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        teams = data.pop("teams")
+        try:
+            patient = services.patient_create(teams=teams, created_by=request.user, **data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            audit_record(request=request, action=A.CREATE, category="demographics",
+                         patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+            messages.success(request, "Patient added.")
+            return redirect("patients-detail", patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": None})
+
+
+@login_required
+@require_http_methods(["GET"])
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(request, patient_id)
+    audit_record(request=request, action=A.VIEW, category="demographics",
+                 patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+    cases = patient.cases.all()
+    return render(request, "patients/patient_detail.html", {"patient": patient, "cases": cases})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(request, patient_id, permission="patients.change_patient")
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        teams = data.pop("teams")
+        try:
+            services.patient_update(patient=Patient.objects.get(pk=patient.pk), **data)
+            patient.teams.set(teams)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            audit_record(request=request, action=A.UPDATE, category="demographics",
+                         patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+            messages.success(request, "Patient details saved.")
+            return redirect("patients-detail", patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(request, patient_id, permission="patients.add_case")
+    form = CaseForm(request.POST or None, instance=Case(patient=patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_create(patient=patient, created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            audit_record(request=request, action=A.CREATE, category="case",
+                         patient_id=patient.pk, object_ref=f"case:{case.pk}")
+            messages.success(request, "Case created.")
+            return redirect("patients-case", case_id=case.pk)
+    return render(request, "patients/case_form.html", {"form": form, "patient": patient, "case": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.change_case")
+    form = CaseForm(request.POST or None, instance=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_update(case=Case.objects.get(pk=case.pk), **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            audit_record(request=request, action=A.UPDATE, category="case",
+                         patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+            messages.success(request, "Case saved.")
+            return redirect("patients-case", case_id=case.pk)
+    return render(request, "patients/case_form.html", {"form": form, "patient": case.patient, "case": case})
+
+
+@login_required
+@require_http_methods(["GET"])
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case canvas: every section, each also reachable as its own htmx partial."""
+    case = case_for_user(request, case_id)
+    audit_record(request=request, action=A.VIEW, category="case",
+                 patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+    context = section_context(request, case, CASE_SECTIONS)
+    context.update({"case": case, "patient": case.patient, "sections": CASE_SECTIONS,
+                    "status_form": StatusForm(initial={"status": case.status})})
+    return render(request, "patients/case_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def case_section(request: HttpRequest, case_id: int, section: str) -> HttpResponse:
+    if section not in CASE_SECTIONS:
+        raise Http404("No such section")
+    case = case_for_user(request, case_id)
+    audit_record(request=request, action=A.VIEW, category=section,
+                 patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+    context = section_context(request, case, (section,))
+    context.update({"case": case, "patient": case.patient, "sections": (section,),
+                    "status_form": StatusForm(initial={"status": case.status})})
+    if request.htmx:
+        return render(request, f"patients/case_detail.html#section-{section}", context)
+    return render(request, "patients/case_detail.html", context)
+
+
+@login_required
+@require_POST
+def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.change_case")
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            case = services.case_set_status(case=case, status=form.cleaned_data["status"])
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(request, error)
+        else:
+            audit_record(request=request, action=A.UPDATE, category="case-status",
+                         patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+            messages.success(request, f"Case is now “{case.get_status_display()}”.")
+    else:
+        messages.error(request, "Choose a valid status.")
+    return redirect("patients-case", case_id=case.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.add_timelineevent")
+    form = TimelineEventForm(request.POST or None)
+    form.instance.case = case
+    created = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.timeline_event_create(case=case, created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            created = True
+            audit_record(request=request, action=A.CREATE, category="timeline",
+                         patient_id=case.patient_id, object_ref=f"event:{event.pk}")
+            if not request.htmx:
+                messages.success(request, "Event added to the timeline.")
+                return redirect("patients-case", case_id=case.pk)
+            form = TimelineEventForm()
+    context = section_context(request, case, ("timeline",))
+    context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
+    if request.htmx:
+        return render(request, "patients/case_detail.html#section-timeline", context)
+    return render(request, "patients/event_form.html", context)
+
+
+@login_required
+@require_POST
+def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.export_case")
+    job = services.case_export_request(case=case, user=request.user)
+    audit_record(request=request, action=A.EXPORT, category="timeline",
+                 patient_id=case.patient_id, object_ref=f"job:{job.pk}")
+    context = {"job": job, "case": case}
+    if request.htmx:
+        return render(request, "core/job_status.html#job-status", context)
+    messages.info(request, "Export started; it appears below when ready.")
+    return redirect("patients-case", case_id=case.pk)
+
+
+@login_required
+@require_http_methods(["GET"])
+def case_export_download(request: HttpRequest, case_id: int, job_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.export_case")
+    job = Job.objects.filter(
+        pk=job_id, kind=services.EXPORT_JOB, target_model="patients.case", target_id=case.pk,
+        status=Job.Status.SUCCEEDED,
+    ).first()
+    if job is None:
+        raise Http404("No such export")
+    path = settings.MEDIA_ROOT / services.case_export_path(job)
+    if not path.is_file():
+        raise Http404("The export file is no longer available")
+    audit_record(request=request, action=A.EXPORT, category="timeline-download",
+                 patient_id=case.patient_id, object_ref=f"job:{job.pk}")
+    response = FileResponse(path.open("rb"), as_attachment=True,
+                            filename=f"case-{case.pk}-timeline.csv", content_type="text/csv")
+    response["Content-Security-Policy"] = "sandbox"
+    return response

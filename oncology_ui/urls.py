@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from oncology_ui.core import views as core_views
+
+admin.site.site_header = "OncoBoard administration"
+admin.site.site_title = "OncoBoard administration"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="patients-list", permanent=False), name="home"),
+    path("login/", core_views.login_view, name="core-login"),
+    path("logout/", core_views.logout_view, name="core-logout"),
+    path("health/", core_views.health, name="core-health"),
+    path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
+    path("audit/", core_views.audit_list, name="core-audit"),
+    path("patients/", include("oncology_ui.patients.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "oncology_ui.core.errors.not_found"
+handler500 = "oncology_ui.core.errors.server_error"
