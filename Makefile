@@ -1,0 +1,49 @@
+# OncoBoard: `make run` serves the embedded demo; `make test` runs ruff, mypy and the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Tests talk to real servers; override these to point elsewhere.
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test venv install-runtime install-test lint typecheck pytest services-check demo-db clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+
+install-runtime: venv
+	$(BIN)/pip install --quiet -r requirements.txt
+
+install-test: venv
+	$(BIN)/pip install --quiet -r requirements-train.txt
+
+## The embedded default: SQLite, in-process jobs, demo patients, http://127.0.0.1:8000
+run: install-runtime
+	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py migrate --no-input -v0
+	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py seed_demo
+	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py collectstatic --no-input -v0
+	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
+
+services-check: install-test
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python scripts/check_services.py
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-test
+	HTTPS=false $(BIN)/mypy oncology_ui inference benchmarks tests scripts manage.py
+
+pytest: install-test services-check
+	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Everything CI runs: lint, types, and the whole suite on PostgreSQL and Redis.
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

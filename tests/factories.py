@@ -1,0 +1,93 @@
+"""factory_boy factories for the clinical record, teams and users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from oncology_ui.core.models import Team
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
+
+PASSWORD = "correct horse battery staple"
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Alex"
+    last_name = factory.Sequence(lambda n: f"Clinician{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+    @factory.post_generation
+    def teams(self, create: bool, extracted: list[Team] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            for team in extracted:
+                team.members.add(self)
+        if create:
+            self.save()
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+        skip_postgeneration_save = True
+
+    site = "main"
+    mrn = factory.Sequence(lambda n: f"ZZCANARY-MRN-{n:05d}")
+    given_name = factory.Sequence(lambda n: f"ZZCANARY-GIVEN-{n}")
+    family_name = factory.Sequence(lambda n: f"ZZCANARY-FAMILY-{n}")
+    birth_date = dt.date(1961, 4, 12)
+    sex = Patient.Sex.FEMALE
+
+    @factory.post_generation
+    def teams(self, create: bool, extracted: list[Team] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.teams.set(extracted)
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    patient = factory.SubFactory(PatientFactory)
+    primary_diagnosis = "Invasive ductal carcinoma of the breast"
+    oncotree_code = "IDC"
+    icd10_code = "C50.911"
+    histology = "Invasive ductal carcinoma, grade 2"
+    diagnosis_date = dt.date(2024, 2, 1)
+    clinical_t = "cT2"
+    clinical_n = "cN1"
+    clinical_m = "cM0"
+    stage_group = "IIB"
+
+
+class TimelineEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineEvent
+
+    case = factory.SubFactory(CaseFactory)
+    kind = TimelineEvent.Kind.SURGERY
+    date = dt.date(2024, 3, 1)
+    title = "Lumpectomy"

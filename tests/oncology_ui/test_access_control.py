@@ -1,0 +1,131 @@
+"""The permission matrix and the IDOR sweep over every URL that takes an object id."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.core.roles import ROLE_PERMISSIONS
+from tests.oncology_ui.conftest import Cast
+
+pytestmark = pytest.mark.django_db
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found: list[tuple[str, URLPattern]] = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if str(entry.pattern).startswith("admin/"):
+                continue
+            found.extend(_patterns(entry, prefix + str(entry.pattern)))
+        elif entry.name:
+            found.append((prefix + str(entry.pattern), entry))
+    return found
+
+
+def _object_urls(cast: Cast) -> dict[str, str]:
+    """Every named URL with an object id, pointed at the other team's objects."""
+    job = Job.objects.create(kind="case_timeline_export", target_model="patients.case",
+                             target_id=cast.other_case.pk, status=Job.Status.SUCCEEDED)
+    ids = {"patient_id": cast.other_patient.pk, "case_id": cast.other_case.pk, "job_id": job.pk,
+           "section": "timeline"}
+    urls = {}
+    for route, pattern in _patterns(get_resolver()):
+        keys = set(pattern.pattern.regex.groupindex)
+        if keys & {"patient_id", "case_id", "job_id"}:
+            urls[pattern.name] = reverse(pattern.name, kwargs={key: ids[key] for key in keys})
+    return urls
+
+
+def test_every_object_url_is_in_the_sweep(cast: Cast) -> None:
+    names = set(_object_urls(cast))
+    assert {
+        "patients-detail", "patients-edit", "patients-case-create", "patients-case",
+        "patients-case-edit", "patients-case-status", "patients-case-section",
+        "patients-event-create", "patients-case-export", "patients-case-export-download",
+        "core-job-status",
+    } <= names
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_it_answers_404_and_audits_a_denial_for_another_teams_objects(
+    cast: Cast, oncologist_client: Client, method: str, htmx: bool
+) -> None:
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    for name, url in _object_urls(cast).items():
+        before = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+        response = getattr(oncologist_client, method)(url, **headers)
+        if response.status_code == 405:
+            continue  # the method itself is not allowed; nothing was looked up
+        assert response.status_code == 404, f"{name} {method} -> {response.status_code}"
+        content = response.content.decode()
+        assert cast.other_patient.family_name not in content
+        assert cast.other_patient.mrn not in content
+        denied = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count() - before
+        assert denied == 1, f"{name} {method} wrote {denied} denied rows"
+
+
+def test_own_team_objects_are_visible(cast: Cast, oncologist_client: Client) -> None:
+    response = oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
+    assert response.status_code == 200
+    assert cast.patient.family_name.upper() in response.content.decode()
+
+
+def test_patient_list_shows_only_the_users_teams(cast: Cast, oncologist_client: Client) -> None:
+    content = oncologist_client.get(reverse("patients-list")).content.decode()
+    assert cast.patient.mrn in content
+    assert cast.other_patient.mrn not in content
+
+
+def test_an_administrator_outside_the_teams_sees_no_patient(cast: Cast) -> None:
+    client = Client()
+    client.force_login(cast.admin)
+    assert client.get(reverse("patients-case", args=[cast.case.pk])).status_code == 404
+    assert cast.patient.mrn not in client.get(reverse("patients-list")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("who", "url_name", "expected"),
+    [
+        ("coordinator", "patients-case-edit", 404),
+        ("pathologist", "patients-case-edit", 404),
+        ("coordinator", "patients-create", 403),
+        ("oncologist", "core-audit", 403),
+        ("admin", "core-audit", 200),
+        ("pathologist", "patients-event-create", 200),
+        ("coordinator", "patients-event-create", 404),
+    ],
+)
+def test_role_matrix_decides_what_a_team_member_may_do(
+    cast: Cast, who: str, url_name: str, expected: int
+) -> None:
+    client = Client()
+    client.force_login(getattr(cast, who))
+    kwargs = {"case_id": cast.case.pk} if "case" in url_name or "event" in url_name else {}
+    assert client.get(reverse(url_name, kwargs=kwargs)).status_code == expected
+
+
+def test_the_matrix_names_only_existing_permissions(db: None) -> None:
+    from django.contrib.auth.models import Group
+
+    for role, codes in ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=role)
+        granted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        assert granted == set(codes)
+
+
+def test_every_view_requires_login_unless_allowlisted(db: None) -> None:
+    public = {"core-login", "core-health"}
+    client = Client()
+    for route, pattern in _patterns(get_resolver()):
+        if pattern.name in public or pattern.name == "home":
+            continue
+        keys = set(pattern.pattern.regex.groupindex)
+        kwargs = {key: ("timeline" if key == "section" else 1) for key in keys}
+        response = client.get(reverse(pattern.name, kwargs=kwargs))
+        assert response.status_code in {302, 405}, f"{pattern.name} answered {response.status_code}"
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("core-login"))
