@@ -131,6 +131,12 @@ class SlideReader:
     def _read_clipped(self, level: int, x0: int, y0: int, x1: int, y1: int) -> RGB:
         raise NotImplementedError
 
+    def prefetch(self, level: int, rects: Sequence[tuple[int, int, int, int]]) -> None:
+        """Hint that these ``(x0, y0, x1, y1)`` regions of ``level`` are about to be read.
+
+        Backends that can decode in parallel do so now; the default does nothing.
+        """
+
     def read_downsampled(self, downsample: float) -> tuple[RGB, float]:
         """Read the whole slide at about ``downsample`` level-0 pixels per pixel.
 
@@ -417,12 +423,27 @@ class TiffReader(SlideReader):
                     self._cache_bytes -= old.nbytes
         return got
 
+    def _covering(self, level: int, x0: int, y0: int, x1: int, y1: int) -> list[int]:
+        tw, th, ncols, nrows = self._grid[level]
+        c0, c1 = max(0, x0 // tw), min(ncols - 1, (x1 - 1) // tw)
+        r0, r1 = max(0, y0 // th), min(nrows - 1, (y1 - 1) // th)
+        return [r * ncols + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+
+    def prefetch(self, level: int, rects: Sequence[tuple[int, int, int, int]]) -> None:
+        """Decode, in parallel, every native tile under these regions into the cache."""
+        if not 0 <= level < self.level_count:
+            return
+        wanted: dict[int, None] = {}
+        for x0, y0, x1, y1 in rects:
+            if x1 > x0 and y1 > y0:
+                wanted.update(dict.fromkeys(self._covering(level, x0, y0, x1, y1)))
+        if wanted:
+            self._segments(level, list(wanted))
+
     def _read_clipped(self, level: int, x0: int, y0: int, x1: int, y1: int) -> RGB:
         tw, th, ncols, _ = self._grid[level]
         out = np.full((y1 - y0, x1 - x0, 3), BACKGROUND, dtype=np.uint8)
-        c0, c1 = x0 // tw, (x1 - 1) // tw
-        r0, r1 = y0 // th, (y1 - 1) // th
-        indices = [r * ncols + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+        indices = self._covering(level, x0, y0, x1, y1)
         segments = self._segments(level, indices)
         for idx in indices:
             arr = segments[idx]
