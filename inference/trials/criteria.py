@@ -93,8 +93,10 @@ def _build_tree(lines: list[str]) -> list[_Node]:
             blank_before = True
             continue
         section = _SECTION_RE.match(line)
-        if section and (section.group("colon") or len(line.strip()) < 40) and (
-            "criteri" in line.lower() or section.group("colon")
+        if (
+            section
+            and (section.group("colon") or len(line.strip()) < 40)
+            and ("criteri" in line.lower() or section.group("colon"))
         ):
             kind = section.group("kind").lower()
             inclusion = kind in {"inclusion", "eligibility"}

@@ -42,13 +42,19 @@ class Structure:
 
 
 _CMP_WORDS: list[tuple[str, str]] = [
-    (r"≥|≧|>=|=>|⩾|greater than or equal to|more than or equal to|higher than or equal to|"
-     r"equal to or (?:greater|more|higher) than|at least|no (?:less|fewer|lower) than|"
-     r"not (?:less|lower|fewer) than|minimum(?: of)?|min\.?", ">="),
-    (r"≤|≦|<=|=<|⩽|less than or equal to|lower than or equal to|"
-     r"equal to or (?:less|lower) than|no (?:more|greater|higher) than|"
-     r"not (?:more|greater|higher) than|not (?:to )?exceed(?:ing)?|up to|at most|maximum(?: of)?|"
-     r"max\.?|within", "<="),
+    (
+        r"≥|≧|>=|=>|⩾|greater than or equal to|more than or equal to|higher than or equal to|"
+        r"equal to or (?:greater|more|higher) than|at least|no (?:less|fewer|lower) than|"
+        r"not (?:less|lower|fewer) than|minimum(?: of)?|min\.?",
+        ">=",
+    ),
+    (
+        r"≤|≦|<=|=<|⩽|less than or equal to|lower than or equal to|"
+        r"equal to or (?:less|lower) than|no (?:more|greater|higher) than|"
+        r"not (?:more|greater|higher) than|not (?:to )?exceed(?:ing)?|up to|at most|"
+        r"maximum(?: of)?|max\.?|within",
+        "<=",
+    ),
     (r">|(?:greater|more|higher) than|above|over|exceeding|in excess of", ">"),
     (r"<|(?:less|lower|fewer) than|below|under", "<"),
 ]
@@ -76,7 +82,8 @@ _THRESHOLD_RE = re.compile(
 )
 _NORMAL_RE = re.compile(
     rf"(?P<cmp>{_CMP_RE.pattern})\s*(?:the\s+)?(?:institutional\s+)?"
-    r"(?:ULN|upper limit of (?:the\s+)?(?:institutional\s+)?normal)|within normal (?:institutional )?limits|"
+    r"(?:ULN|upper limit of (?:the\s+)?(?:institutional\s+)?normal)|"
+    r"within normal (?:institutional )?limits|"
     r"\bnormal\b",
     re.I,
 )
@@ -108,11 +115,10 @@ def _num(text: str) -> float:
 
 def _negated(text: str, start: int, window: int = 60) -> bool:
     clause = re.split(r"[;.]|\bbut\b|\bexcept\b", text[max(0, start - window) : start])[-1]
-    cue = None
-    for cue in _NEG_CUE_RE.finditer(clause):
-        pass
-    if cue is None:
+    cues = list(_NEG_CUE_RE.finditer(clause))
+    if not cues:
         return False
+    cue = cues[-1]
     # "no more than", "not less than" are comparators, not negations.
     tail = clause[cue.start() :].lower()
     return not re.match(r"(?:no|not)\s+(?:more|less|greater|fewer|lower|higher)\b", tail)
@@ -164,7 +170,8 @@ def extract_labs(text: str) -> list[Structure]:
                         uln_multiple=lab.uln_multiple,
                         value_with_liver_metastases=lab.value_with_liver_metastases,
                     ),
-                    alternative=bool(out) and bool(re.search(r"\bor\b", between, re.I))
+                    alternative=bool(out)
+                    and bool(re.search(r"\bor\b", between, re.I))
                     and shared == key,
                 )
             )
@@ -183,7 +190,9 @@ def _threshold(analyte: str, segment: str) -> LabThreshold | None:
         comparator = _cmp(match)
         suffix = (match.group("suffix") or "").lower()
         if comparator is None and suffix:
-            comparator = ">=" if suffix.split()[-1] in {"more", "greater", "higher", "above"} else "<="
+            comparator = (
+                ">=" if suffix.split()[-1] in {"more", "greater", "higher", "above"} else "<="
+            )
         if comparator is None:
             continue
         value = _num(match.group("num"))
@@ -322,23 +331,26 @@ def extract_age(text: str, context: str = "") -> list[Structure]:
         re.I,
     )
     if m:
-        symbol = ">=" if m.group(2).lower() in {"older", "over", "above", "greater", "more"} else "<="
+        symbol = (
+            ">=" if m.group(2).lower() in {"older", "over", "above", "greater", "more"} else "<="
+        )
         return [Structure(CriterionKind.AGE, bound=_bound_from(symbol, int(m.group(1)), "years"))]
     m = re.search(rf"(?P<cmp>{_CMP_RE.pattern})\s*(?:the\s+age\s+of\s+)?(\d{{1,3}})\b", text, re.I)
-    if m and _cmp(m) != "<=" or (m and "within" not in m.group("cmp").lower()):
-        if m is not None:
-            value = int(re.findall(r"\d+", m.group(0))[-1])
-            symbol = _cmp(m)
-            if symbol and value <= 120:
-                return [Structure(CriterionKind.AGE, bound=_bound_from(symbol, value, "years"))]
+    if m is not None and "within" not in m.group("cmp").lower():
+        value = int(re.findall(r"\d+", m.group(0))[-1])
+        age_symbol = _cmp(m)
+        if age_symbol and value <= 120:
+            return [Structure(CriterionKind.AGE, bound=_bound_from(age_symbol, value, "years"))]
     return []
 
 
 # ------------------------------------------------------------------ life expectancy
 def extract_life_expectancy(text: str, context: str = "") -> list[Structure]:
     """Life-expectancy limits, converted to months."""
-    if not (re.search(r"life expectancy|expected survival|survival expectancy", text, re.I)
-            or context.lower().startswith("life expectancy")):
+    if not (
+        re.search(r"life expectancy|expected survival|survival expectancy", text, re.I)
+        or context.lower().startswith("life expectancy")
+    ):
         return []
     m = re.search(
         rf"(?P<cmp>{_CMP_RE.pattern})?\s*(?:of\s+)?(\d+(?:\.\d+)?)\s*(days?|weeks?|months?|years?)",
@@ -363,8 +375,15 @@ _BRAIN_RE = re.compile(
     r"(?:brain|central nervous system|CNS)|leptomeningeal",
     re.I,
 )
-_BRAIN_QUALIFIERS = ("untreated", "symptomatic", "active", "progressive", "unstable",
-                     "uncontrolled", "progressing")
+_BRAIN_QUALIFIERS = (
+    "untreated",
+    "symptomatic",
+    "active",
+    "progressive",
+    "unstable",
+    "uncontrolled",
+    "progressing",
+)
 
 
 def extract_flags(text: str) -> list[Structure]:
@@ -380,10 +399,14 @@ def extract_flags(text: str) -> list[Structure]:
                 terms=qualifiers,
             )
         )
-    measurable = re.search(r"(?<!non-)(?<!non )measurable\s+(?:disease|lesions?|tumou?rs?)", text, re.I)
+    measurable = re.search(
+        r"(?<!non-)(?<!non )measurable\s+(?:disease|lesions?|tumou?rs?)", text, re.I
+    )
     if measurable and not re.search(r"non-?\s?measurable|evaluable", text, re.I):
         out.append(
-            Structure(CriterionKind.MEASURABLE_DISEASE, present=not _negated(text, measurable.start()))
+            Structure(
+                CriterionKind.MEASURABLE_DISEASE, present=not _negated(text, measurable.start())
+            )
         )
     pregnancy = re.search(r"pregnan\w*|lactat\w+|breast[- ]?feed\w*|nursing", text, re.I)
     if pregnancy and not re.search(r"contracept|birth control|agree|abstinen", text, re.I):
@@ -417,8 +440,11 @@ _STATUS_BEFORE = re.compile(
     r"mutations?|rearranged|rearrangements?|fusions?)\s+(?:for\s+|in\s+|of\s+|the\s+)*$",
     re.I,
 )
-_VARIANT_RE = re.compile(r"\b([A-Z]\d{2,4}(?:[A-Z]|del|ins|\*|X)?)\b|exon\s*\d+\s*(?:deletion|"
-                         r"insertion|skipping|mutation)s?", re.I)
+_VARIANT_RE = re.compile(
+    r"\b([A-Z]\d{2,4}(?:[A-Z]|del|ins|\*|X)?)\b|exon\s*\d+\s*(?:deletion|"
+    r"insertion|skipping|mutation)s?",
+    re.I,
+)
 
 
 def _status_word(word: str, gene: str) -> str:
@@ -459,8 +485,12 @@ def extract_biomarkers(text: str) -> list[Structure]:
             if gene in seen:
                 break
             after = text[m.end() : m.end() + 40]
-            if re.match(r"[\s-]*(?:tyrosine kinase\s+)?(?:inhibitor|TKI|targeted|directed|"
-                        r"therap|antibod|blockade|agent)", after, re.I):
+            if re.match(
+                r"[\s-]*(?:tyrosine kinase\s+)?(?:inhibitor|TKI|targeted|directed|"
+                r"therap|antibod|blockade|agent)",
+                after,
+                re.I,
+            ):
                 continue
             status = ""
             s_after = _STATUS_AFTER.match(after)
@@ -506,7 +536,8 @@ _LINES_RE = re.compile(
     r"(?P<cmp>at least|no more than|not more than|up to|a maximum of|maximum of|≤|<=|≥|>=|"
     r"fewer than|less than|more than)?\s*(?P<n>\d|one|two|three|four|five)\s*"
     r"(?:-|–|to)?\s*(?P<n2>\d)?\s*(?:or more\s+|or fewer\s+|or less\s+)?(?:prior\s+|previous\s+|"
-    r"lines?\s+of\s+)?(?:systemic\s+)?(?:lines?|regimens?)\b(?P<tail>\s*(?:or more|or fewer|or less))?",
+    r"lines?\s+of\s+)?(?:systemic\s+)?(?:lines?|regimens?)\b"
+    r"(?P<tail>\s*(?:or more|or fewer|or less))?",
     re.I,
 )
 _PRIOR_CUE_RE = re.compile(
@@ -552,8 +583,12 @@ def extract_therapy(text: str) -> list[Structure]:
             low = n
         elif cmp == "more than":
             low = n + 1
-        elif cmp in {"no more than", "not more than", "up to", "a maximum of", "maximum of", "≤",
-                     "<="} or "or fewer" in tail or "or less" in tail:
+        elif (
+            cmp
+            in {"no more than", "not more than", "up to", "a maximum of", "maximum of", "≤", "<="}
+            or "or fewer" in tail
+            or "or less" in tail
+        ):
             high = n
         elif cmp in {"fewer than", "less than"}:
             high = n - 1
@@ -588,8 +623,12 @@ def extract_therapy(text: str) -> list[Structure]:
         return out
     if not _PRIOR_CUE_RE.search(text):
         return out
-    naive = re.search(r"na[iï]ve|untreated|no prior|not (?:have )?(?:been )?(?:previously )?"
-                      r"(?:received|treated)", text, re.I)
+    naive = re.search(
+        r"na[iï]ve|untreated|no prior|not (?:have )?(?:been )?(?:previously )?"
+        r"(?:received|treated)",
+        text,
+        re.I,
+    )
     for pos, agent in mentions:
         present = not (naive or _negated(text, pos))
         out.append(
@@ -630,8 +669,10 @@ def extract_condition_stage(text: str) -> list[Structure]:
     stages: list[str] = []
     if stage:
         raw = re.findall(r"[0IV]{1,4}[ABC]?[123]?", stage.group("list"))
-        range_form = re.search(r"([0IV]{1,4}[ABC]?)\s*(?:-|–|to)\s*(?:stage\s+)?([0IV]{1,4}[ABC]?)",
-                               stage.group("list"))
+        range_form = re.search(
+            r"([0IV]{1,4}[ABC]?)\s*(?:-|–|to)\s*(?:stage\s+)?([0IV]{1,4}[ABC]?)",
+            stage.group("list"),
+        )
         if range_form:
             order = ["0", "I", "II", "III", "IV"]
             lo = re.sub(r"[ABC123]", "", range_form.group(1))
@@ -639,15 +680,20 @@ def extract_condition_stage(text: str) -> list[Structure]:
             if lo in order and hi in order and order.index(lo) <= order.index(hi):
                 raw = [*raw, *order[order.index(lo) + 1 : order.index(hi)]]
         stages.extend(s for s in raw if re.fullmatch(r"0|I{1,3}[ABC]?[123]?|IV[ABC]?", s))
-    if re.search(r"\bmetasta(?:tic|sis|ses)\b", text, re.I) and not _BRAIN_RE.search(text) and (
-        _CANCER_NOUN_RE.search(text) or re.search(r"\bdisease\b", text, re.I)
-    ) and not re.search(r"liver metasta|hepatic metasta|bone metasta", text, re.I):
+    if (
+        re.search(r"\bmetasta(?:tic|sis|ses)\b", text, re.I)
+        and not _BRAIN_RE.search(text)
+        and (_CANCER_NOUN_RE.search(text) or re.search(r"\bdisease\b", text, re.I))
+        and not re.search(r"liver metasta|hepatic metasta|bone metasta", text, re.I)
+    ):
         stages.append("metastatic")
     if re.search(r"locally advanced", text, re.I):
         stages.append("locally advanced")
     if stages:
         present = not re.match(r"\s*(?:no|not|without)\b", text, re.I)
-        out.append(Structure(CriterionKind.STAGE, present=present, terms=tuple(dict.fromkeys(stages))))
+        out.append(
+            Structure(CriterionKind.STAGE, present=present, terms=tuple(dict.fromkeys(stages)))
+        )
     return out
 
 

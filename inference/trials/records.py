@@ -199,6 +199,10 @@ def _xml_text(node: Element | None, path: str) -> str:
 _CRITERIA = "eligibility/criteria/textblock"
 
 
+def _xml_all(node: Element, path: str) -> list[str]:
+    return [" ".join("".join(found.itertext()).split()) for found in node.findall(path)]
+
+
 def _block(node: Element) -> str:
     # Keep line structure in criteria text: the criteria splitter needs bullets and numbering.
     lines = [line.strip() for line in "".join(node.itertext()).splitlines()]
@@ -244,11 +248,13 @@ def trial_from_legacy_xml(data: bytes | str, ref: str = "xml") -> TrialRecord:
         nct_id=nct_id,
         title=_xml_text(root, "brief_title") or _xml_text(root, "official_title"),
         summary=_xml_text(root, "brief_summary/textblock"),
-        conditions=tuple(" ".join("".join(c.itertext()).split()) for c in root.findall("condition")),
+        conditions=tuple(
+            " ".join("".join(c.itertext()).split()) for c in root.findall("condition")
+        ),
         interventions=tuple(
             _xml_text(i, "intervention_name") for i in root.findall("intervention")
         ),
-        keywords=tuple(" ".join("".join(k.itertext()).split()) for k in root.findall("keyword")),
+        keywords=tuple(_xml_all(root, "keyword")),
         phase=normalise_phase([_xml_text(root, "phase")] if _xml_text(root, "phase") else []),
         status=normalise_status(_xml_text(root, "overall_status")),
         min_age_years=parse_age_years(_xml_text(elig, "minimum_age")),
@@ -302,7 +308,8 @@ def trial_from_corpus_json(obj: Mapping[str, Any], ref: str = "line") -> TrialRe
     sources = obj.get("sources") or []
     return TrialRecord(
         nct_id=nct_id,
-        title=_str(ref, "title", obj.get("title")) or _str(ref, "official_title", obj.get("official_title")),
+        title=_str(ref, "title", obj.get("title"))
+        or _str(ref, "official_title", obj.get("official_title")),
         summary=_str(ref, "brief_summary", obj.get("brief_summary")),
         conditions=_str_tuple(ref, "conditions", obj.get("conditions")),
         interventions=tuple(i for i in interventions if i),

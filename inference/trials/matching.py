@@ -1,0 +1,259 @@
+"""Patient -> trials and trial -> patients matching: retrieval, eligibility, ranking.
+
+Ranking order: pairs without a hard exclusion come first; inside each block the score mixes the
+normalised retrieval score, the share of satisfied criteria (unknowns count a little), the
+recruitment status and the phase. Every match carries the reasons for its place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.trials.criteria import criteria_for_trial
+from inference.trials.eligibility import EligibilityOptions, evaluate_trial
+from inference.trials.retrieval import TrialIndex, embedding_text, tokenize, trial_text
+from inference.trials.schema import (
+    Criterion,
+    CriterionVerdict,
+    EligibilitySummary,
+    PatientFacts,
+    TrialMatch,
+    TrialRecord,
+    Verdict,
+)
+
+logger = logging.getLogger(__name__)
+
+_STATUS_VALUE = {
+    "recruiting": 1.0,
+    "not_yet_recruiting": 0.8,
+    "enrolling_by_invitation": 0.5,
+    "active_not_recruiting": 0.2,
+    "available": 0.5,
+}
+_CLOSED_STATUSES = {"completed", "terminated", "withdrawn", "suspended", "closed"}
+_PHASE_VALUE = {
+    "phase 3": 1.0,
+    "phase 2/phase 3": 0.9,
+    "phase 2": 0.8,
+    "phase 1/phase 2": 0.65,
+    "phase 1": 0.5,
+    "early phase 1": 0.4,
+    "phase 4": 0.6,
+}
+
+
+@dataclass(frozen=True)
+class RankingWeights:
+    """Weights of the ranking score (they need not sum to one)."""
+
+    retrieval: float = 0.5
+    eligibility: float = 0.3
+    status: float = 0.1
+    phase: float = 0.1
+    unknown_credit: float = 0.25
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Options of :func:`match_trials` and :func:`match_patients`."""
+
+    eligibility: EligibilityOptions = field(default_factory=EligibilityOptions)
+    weights: RankingWeights = field(default_factory=RankingWeights)
+    candidates: int = 100
+    mode: str = "hybrid"
+    demote_excluded: bool = True
+
+
+def patient_query(patient: PatientFacts) -> str:
+    """The retrieval query for a patient: diagnosis, stage, biomarkers, then the note text."""
+    parts = [patient.diagnosis_text, patient.oncotree_code]
+    if patient.stage is not None:
+        parts.append(f"stage {patient.stage.value}")
+    for marker in patient.biomarkers:
+        parts.append(f"{marker.name} {marker.variant} {marker.status}".strip())
+    parts.extend(t.name for t in patient.prior_therapies)
+    parts.append(patient.note_text)
+    return " ".join(p for p in parts if p)
+
+
+def status_value(status: str) -> float:
+    """How open a trial is to new patients, 0..1 (unknown status: 0.5)."""
+    if status in _CLOSED_STATUSES:
+        return 0.0
+    return _STATUS_VALUE.get(status, 0.5 if not status or status == "unknown" else 0.3)
+
+
+def phase_value(phase: str) -> float:
+    """Preference for later phases, 0..1 (unknown or N/A: 0.3)."""
+    return _PHASE_VALUE.get(phase.lower(), 0.3)
+
+
+def _eligibility_value(summary: EligibilitySummary, weights: RankingWeights) -> float:
+    judged = summary.n_satisfied + summary.n_failed + summary.n_unknown
+    if judged == 0 or summary.excluded:
+        return 0.0
+    return (summary.n_satisfied + weights.unknown_credit * summary.n_unknown) / judged
+
+
+def _reasons(
+    trial: TrialRecord,
+    verdicts: Sequence[CriterionVerdict],
+    summary: EligibilitySummary,
+    retrieval_rank: int,
+) -> tuple[str, ...]:
+    reasons: list[str] = []
+    blockers = [v for v in verdicts if v.excludes_patient]
+    for v in blockers[:3]:
+        which = "inclusion not met" if v.criterion.inclusion else "exclusion applies"
+        reasons.append(f"{which} ({v.criterion.criterion_id}): {v.criterion.text[:120]}")
+    reasons.append(
+        f"{summary.n_satisfied} criteria satisfied, {summary.n_failed} failed, "
+        f"{summary.n_unknown} unknown"
+    )
+    unknown = [v for v in verdicts if v.verdict is Verdict.UNKNOWN and v.resolver]
+    resolvers = list(dict.fromkeys(v.resolver for v in unknown if "manually" not in v.resolver))
+    if resolvers:
+        reasons.append("to resolve: " + "; ".join(resolvers[:4]))
+    reasons.append(f"status: {trial.status or 'unknown'}; phase: {trial.phase or 'unknown'}")
+    if retrieval_rank >= 0:
+        reasons.append(f"retrieval rank {retrieval_rank + 1}")
+    return tuple(reasons)
+
+
+class CriteriaCache:
+    """Parsed criteria per trial, computed on first use (parsing costs ~10 ms a trial)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Criterion, ...]] = {}
+
+    def get(self, trial: TrialRecord) -> tuple[Criterion, ...]:
+        """The criteria of ``trial``."""
+        found = self._cache.get(trial.nct_id)
+        if found is None:
+            found = criteria_for_trial(trial)
+            self._cache[trial.nct_id] = found
+        return found
+
+
+def _build_match(
+    trial: TrialRecord,
+    patient: PatientFacts,
+    retrieval: float,
+    retrieval_rank: int,
+    criteria: tuple[Criterion, ...],
+    options: MatchOptions,
+) -> TrialMatch:
+    verdicts, summary = evaluate_trial(criteria, patient, options.eligibility)
+    w = options.weights
+    score = (
+        w.retrieval * retrieval
+        + w.eligibility * _eligibility_value(summary, w)
+        + w.status * status_value(trial.status)
+        + w.phase * phase_value(trial.phase)
+    )
+    return TrialMatch(
+        nct_id=trial.nct_id,
+        patient_id=patient.patient_id,
+        score=round(float(score), 6),
+        retrieval_score=round(float(retrieval), 6),
+        summary=summary,
+        verdicts=verdicts,
+        rank_reasons=_reasons(trial, verdicts, summary, retrieval_rank),
+    )
+
+
+def _order(matches: list[TrialMatch], demote_excluded: bool) -> tuple[TrialMatch, ...]:
+    return tuple(
+        sorted(
+            matches,
+            key=lambda m: (
+                demote_excluded and m.summary.excluded,
+                -m.score,
+                m.nct_id,
+                m.patient_id,
+            ),
+        )
+    )
+
+
+def match_trials(
+    patient: PatientFacts,
+    index: TrialIndex,
+    k: int = 20,
+    options: MatchOptions | None = None,
+    query: str | None = None,
+    cache: CriteriaCache | None = None,
+) -> tuple[TrialMatch, ...]:
+    """Rank trials for one patient.
+
+    Args:
+        patient: the patient's facts.
+        index: the trial index to search.
+        k: how many matches to return.
+        options: retrieval depth and mode, eligibility and ranking options.
+        query: retrieval text; defaults to :func:`patient_query`.
+        cache: parsed-criteria cache shared between calls.
+
+    Returns:
+        Up to ``k`` matches, best first, each with its verdicts and rank reasons.
+    """
+    options = options or MatchOptions()
+    cache = cache or CriteriaCache()
+    hits = index.search(query or patient_query(patient), k=options.candidates, mode=options.mode)
+    if not hits:
+        return ()
+    top = max(h.score for h in hits) or 1.0
+    matches = []
+    for rank, hit in enumerate(hits):
+        trial = index.trials[index.by_id[hit.nct_id]]
+        matches.append(
+            _build_match(trial, patient, hit.score / top, rank, cache.get(trial), options)
+        )
+    return _order(matches, options.demote_excluded)[:k]
+
+
+def match_patients(
+    trial: TrialRecord,
+    patients: Sequence[PatientFacts],
+    k: int | None = None,
+    options: MatchOptions | None = None,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+) -> tuple[TrialMatch, ...]:
+    """Reverse matching: rank patients for one trial (e.g. a coordinator's screening list).
+
+    Args:
+        trial: the trial.
+        patients: the candidate patients.
+        k: how many to return (all when None).
+        options: eligibility and ranking options.
+        encode: optional sentence encoder; when given, similarity mixes embeddings with tokens.
+
+    Returns:
+        Matches, best first; eligible-looking patients before hard exclusions.
+    """
+    options = options or MatchOptions()
+    if not patients:
+        return ()
+    criteria = criteria_for_trial(trial)
+    trial_tokens = set(tokenize(trial_text(trial, with_criteria=False)))
+    queries = [patient_query(p) for p in patients]
+    lexical = np.array(
+        [len(trial_tokens & set(tokenize(q))) / max(1, len(set(tokenize(q)))) for q in queries],
+        dtype=np.float32,
+    )
+    similarity = lexical / (lexical.max() or 1.0)
+    if encode is not None:
+        vectors = encode([embedding_text(trial), *queries])
+        dense = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
+        similarity = 0.5 * similarity + 0.5 * dense / (dense.max() or 1.0)
+    matches = [
+        _build_match(trial, patient, float(similarity[i]), -1, criteria, options)
+        for i, patient in enumerate(patients)
+    ]
+    ordered = _order(matches, options.demote_excluded)
+    return ordered if k is None else ordered[:k]
