@@ -111,7 +111,8 @@ RQ_QUEUES = {
         "SERIALIZER": "rq.serializers.JSONSerializer",
     }
 }
-RQ = {"DEFAULT_RESULT_TTL": 3600}
+# Our own job_enqueue already waits for the commit; django-rq must not defer a second time.
+RQ = {"DEFAULT_RESULT_TTL": 3600, "COMMIT_MODE": "auto"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

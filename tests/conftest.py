@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.db import connection
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +17,18 @@ def _media_root(tmp_path: Path, settings: LazySettings) -> Iterator[Path]:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     yield settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """Allow the test runner's own flush between transactional tests.
+
+    The audit log refuses TRUNCATE on PostgreSQL, and Django empties tables with TRUNCATE after
+    every transactional test. Only that statement-level guard is dropped, and only in the
+    throwaway test database; ``test_audit`` recreates it inside a rolled-back transaction to
+    prove it works. The row-level UPDATE/DELETE guard stays on for every test.
+    """
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TRIGGER IF EXISTS core_accesslog_no_truncate ON core_accesslog")

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.db import close_old_connections, models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 from oncology_ui.core.models import Job
@@ -123,7 +123,8 @@ def _run_in_thread(job_id: int) -> None:
     try:
         job_run(job_id)
     finally:
-        close_old_connections()
+        # Worker threads own their connections; leaving them open leaks one per job.
+        connections.close_all()
 
 
 def _claim(job_id: int) -> Job | None:

@@ -1,0 +1,203 @@
+"""Jobs: the row is the state, enqueue happens on commit, RQ workers run them on the real Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.conf import LazySettings, settings
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rq import SimpleWorker
+
+from oncology_ui.core.jobs import JobError, job_enqueue, job_handler, job_run, jobs_reconcile
+from oncology_ui.core.models import Job
+from oncology_ui.patients.models import Case
+from tests.factories import CaseFactory
+from tests.oncology_ui.conftest import Cast
+
+ROOT = Path(__file__).resolve().parents[3]
+
+calls: list[int] = []
+
+
+@job_handler("test_records_call")
+def _records_call(job: Job, progress: object) -> dict[str, object]:
+    calls.append(job.pk)
+    return {"seen": job.target_id}
+
+
+@job_handler("test_raises")
+def _raises(job: Job, progress: object) -> None:
+    raise RuntimeError("disk on fire")
+
+
+@job_handler("test_raises_for_people")
+def _raises_for_people(job: Job, progress: object) -> None:
+    raise JobError("The slide could not be read: the file is truncated.")
+
+
+@pytest.fixture
+def queue() -> Iterator[django_rq.queues.Queue]:
+    assert settings.JOBS_BACKEND == "rq", "the suite runs jobs on the real Redis"
+    q = django_rq.get_queue(settings.JOBS_QUEUE)
+    q.connection.flushdb()
+    yield q
+    q.connection.flushdb()
+
+
+@pytest.mark.django_db
+def test_rollback_enqueues_nothing(queue: django_rq.queues.Queue) -> None:
+    case = CaseFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        job_enqueue(kind="test_records_call", target=case)
+        raise RuntimeError("the request failed after asking for the job")
+    assert queue.count == 0
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_commit_enqueues_one_job_carrying_only_the_row_id(
+    queue: django_rq.queues.Queue, django_capture_on_commit_callbacks: object
+) -> None:
+    case = CaseFactory()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = job_enqueue(kind="test_records_call", target=case)
+    assert queue.count == 1
+    rq_job = queue.jobs[0]
+    assert list(rq_job.args) == [job.pk]  # JSON round trip: a list
+    assert rq_job.kwargs == {}
+    assert rq_job.func_name == "oncology_ui.core.jobs.job_run"
+    assert queue.serializer.__name__ == "JSONSerializer"
+    job.refresh_from_db()
+    assert job.rq_job_id == rq_job.id and job.status == Job.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_a_simple_worker_runs_a_job_to_succeeded_and_a_rerun_is_a_no_op(
+    queue: django_rq.queues.Queue, django_capture_on_commit_callbacks: object
+) -> None:
+    case = CaseFactory()
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = job_enqueue(kind="test_records_call", target=case)
+    SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.progress == 100 and job.attempts == 1 and job.result == {"seen": case.pk}
+    assert job_run(job.pk) == "skipped"
+    assert calls == [job.pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("test_raises", "internal error (RuntimeError)"),
+        ("test_raises_for_people", "The slide could not be read: the file is truncated."),
+    ],
+)
+def test_a_raising_job_ends_failed_with_a_message(
+    queue: django_rq.queues.Queue,
+    django_capture_on_commit_callbacks: object,
+    kind: str,
+    message: str,
+    cast: Cast,
+    oncologist_client: Client,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = job_enqueue(kind=kind, target=cast.case)
+    SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert message in job.error
+    assert "disk on fire" not in job.error  # internals stay in the log, not on the page
+    page = oncologist_client.get(reverse("core-job-status", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert page.status_code == 286  # finished: htmx stops polling
+    assert message in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_rq_worker_process_runs_the_export_job(
+    queue: django_rq.queues.Queue, cast: Cast, settings: LazySettings
+) -> None:
+    """A forking RQ worker (`manage.py jobs_worker --burst`) in its own process, on the real Redis and database."""
+    from oncology_ui.patients.services import case_export_request
+
+    job = case_export_request(case=Case.objects.get(pk=cast.case.pk), user=cast.oncologist)
+    assert queue.count == 1
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "jobs_worker", "--burst"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    exported = (Path(settings.MEDIA_ROOT) / str(job.result["file"])).read_text()
+    assert "Lumpectomy" in exported
+
+
+@pytest.mark.django_db
+def test_reconcile_requeues_an_orphaned_running_job_and_fails_it_when_attempts_run_out(
+    queue: django_rq.queues.Queue,
+) -> None:
+    case = CaseFactory()
+    stale = timezone.now() - timedelta(hours=3)
+    orphan = Job.objects.create(kind="test_records_call", target_model="patients.case",
+                                target_id=case.pk, status=Job.Status.RUNNING, attempts=1,
+                                max_attempts=3, heartbeat_at=stale)
+    exhausted = Job.objects.create(kind="test_records_call", target_model="patients.case",
+                                   target_id=case.pk, status=Job.Status.RUNNING, attempts=3,
+                                   max_attempts=3, heartbeat_at=stale)
+    counts = jobs_reconcile(stale_after=timedelta(hours=1))
+    orphan.refresh_from_db()
+    exhausted.refresh_from_db()
+    assert orphan.status == Job.Status.QUEUED
+    assert exhausted.status == Job.Status.FAILED and "interrupted" in exhausted.error
+    assert counts == {"requeued": 1, "failed": 1}
+    assert [list(j.args) for j in queue.jobs] == [[orphan.pk]]
+
+
+@pytest.mark.django_db
+def test_reconcile_re_enqueues_queued_jobs_that_redis_lost(queue: django_rq.queues.Queue) -> None:
+    case = CaseFactory()
+    lost = Job.objects.create(kind="test_records_call", target_model="patients.case",
+                              target_id=case.pk, status=Job.Status.QUEUED, rq_job_id="gone-after-flush")
+    counts = jobs_reconcile()
+    assert counts["requeued"] == 1
+    assert [list(j.args) for j in queue.jobs] == [[lost.pk]]
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_returns_the_first_job(queue: django_rq.queues.Queue) -> None:
+    case = CaseFactory()
+    first = job_enqueue(kind="test_records_call", target=case, idempotency_key="upload-123")
+    second = job_enqueue(kind="test_records_call", target=case, idempotency_key="upload-123")
+    assert first.pk == second.pk and Job.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_in_process_executor_runs_jobs_without_redis(settings: LazySettings) -> None:
+    from concurrent.futures import wait
+
+    from oncology_ui.core import jobs
+
+    settings.JOBS_BACKEND = "inprocess"
+    case = CaseFactory()
+    job = Job.objects.create(kind="test_records_call", target_model="patients.case", target_id=case.pk)
+    future = jobs._in_process_executor().submit(jobs._run_in_thread, job.pk)
+    wait([future], timeout=30)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
