@@ -140,10 +140,10 @@ def write_deidentified(
         try:
             with tifffile.TiffWriter(partial, bigtiff=bigtiff) as tif:
                 for i, (w, h, ds) in enumerate(shapes):
-                    extra: dict[str, object] = {}
+                    resolution = None
                     if mpp is not None:
                         px_per_cm = 10_000.0 / (mpp * ds)
-                        extra = {"resolution": (px_per_cm, px_per_cm), "resolutionunit": 3}
+                        resolution = (px_per_cm, px_per_cm)
                     tif.write(
                         encoded(w, h, ds),
                         shape=(h, w, 3),
@@ -155,7 +155,8 @@ def write_deidentified(
                         description=description if i == 0 else None,
                         metadata=None,
                         software=False,
-                        **extra,
+                        resolution=resolution,
+                        resolutionunit=3 if resolution else None,
                     )
         finally:
             pool.shutdown(wait=True)

@@ -1,10 +1,10 @@
 """Decide whether an uploaded file is a slide we can read, without trusting it.
 
-:func:`inspect_slide` runs :func:`inspect_in_child` in the sandbox (:mod:`inference.slides.sandbox`).
-The child first validates structure only -- file type by magic bytes, every TIFF directory's
-declared size, tile size, channel count, tile table and offsets, the directory chain (count and
-loops) and the pyramid -- and only then decodes one small tile through the real reader, so a codec
-that crashes does so in the child.
+:func:`inspect_slide` runs :func:`inspect_in_child` in the sandbox
+(:mod:`inference.slides.sandbox`). The child first validates structure only -- file type by
+magic bytes, every TIFF directory's declared size, tile size, channel count, tile table and
+offsets, the directory chain (count and loops) and the pyramid -- and only then decodes one
+small tile through the real reader, so a codec that crashes does so in the child.
 """
 
 from __future__ import annotations

@@ -195,7 +195,7 @@ _APERIO_MAG = re.compile(r"\|\s*AppMag\s*=\s*([0-9]*\.?[0-9]+)")
 _OME_PIXELS = re.compile(r"<(?:\w+:)?Pixels\b[^>]{0,4000}>")
 _OME_ATTR = re.compile(r'\b(PhysicalSize[XY](?:Unit)?)\s*=\s*"([^"]{0,32})"')
 _OME_MAG = re.compile(r'NominalMagnification\s*=\s*"([0-9]*\.?[0-9]+)"')
-_UNIT_TO_UM = {"µm": 1.0, "um": 1.0, "\u00b5m": 1.0, "nm": 1e-3, "mm": 1e3, "cm": 1e4}
+_UNIT_TO_UM = {"\u00b5m": 1.0, "\u03bcm": 1.0, "um": 1.0, "nm": 1e-3, "mm": 1e3, "cm": 1e4}
 
 
 def _plausible_mpp(value: float | None) -> float | None:
@@ -311,7 +311,8 @@ class TiffReader(SlideReader):
                 page.samplesperpixel > 1 and page.planarconfig != 1
             ):
                 raise SlideUnreadable(
-                    "unsupported", "only RGB or greyscale images with interleaved samples are supported"
+                    "unsupported",
+                    "only RGB or greyscale images with interleaved samples are supported",
                 )
             pages.append(page)
         self._pages = pages
@@ -322,7 +323,10 @@ class TiffReader(SlideReader):
             if page.is_tiled:
                 tw, th = page.tilewidth, page.tilelength
             else:
-                tw, th = page.imagewidth, min(page.rowsperstrip or page.imagelength, page.imagelength)
+                tw, th = (
+                    page.imagewidth,
+                    min(page.rowsperstrip or page.imagelength, page.imagelength),
+                )
             ncols = math.ceil(page.imagewidth / tw)
             nrows = math.ceil(page.imagelength / th)
             if len(page.dataoffsets) < ncols * nrows:

@@ -12,6 +12,7 @@ from an allowlist of module prefixes (the slide package and its tests' hooks), n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,14 +126,10 @@ def _parse_answer(out: bytes) -> dict[str, Any] | None:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the child's whole process group (it is its own session leader) and reap it."""
     if proc.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
     else:
         # The child exited; anything it left behind in its group goes too.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass

@@ -28,7 +28,9 @@ MIN_FRAGMENT_MM2 = 0.002
 MIN_FRAGMENT_PX = 16
 
 
-def otsu_threshold(values: npt.NDArray[np.floating] | npt.NDArray[np.integer], bins: int = 256) -> float:
+def otsu_threshold(
+    values: npt.NDArray[np.floating] | npt.NDArray[np.integer], bins: int = 256
+) -> float:
     """Otsu's threshold of a 1-D sample.
 
     Args:
@@ -89,7 +91,9 @@ def classify_pixels(
     b = rgb[..., 2].astype(np.int16)
     maxc = np.maximum(np.maximum(r, g), b)
     minc = np.minimum(np.minimum(r, g), b)
-    saturation = (maxc - minc).astype(np.float32) / np.maximum(maxc, 1).astype(np.float32)
+    saturation = np.divide(
+        (maxc - minc).astype(np.float32), np.maximum(maxc, 1).astype(np.float32), dtype=np.float32
+    )
     # Stains keep red above green or blue dominant-but-soft; marker inks are purer. Green ink:
     # green dominant. Blue ink: blue far above both others and strongly saturated (hematoxylin,
     # even the blue IHC counterstain, stays below these margins).
@@ -128,9 +132,7 @@ def tissue_mask_from_rgb(
     # inside are black ink; small ones are left to the saturation test (dark nuclei).
     labels, n = ndimage.label(dark)
     if n:
-        border = np.unique(
-            np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-        )
+        border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
         sizes = np.bincount(labels.ravel())
         is_ink = sizes >= min_px
         is_ink[0] = False
