@@ -72,7 +72,7 @@ def _prepare_lines(text: str) -> list[str]:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             line = "- " + " ".join(c for c in cells if c)
         # PDQ records flattened to one line: put each heading on its own line.
-        if len(line) > 120:
+        if len(_INLINE_HEADING_RE.findall(line)) >= 1 and _HEADING_ONLY_RE.match(line.strip()):
             for piece in _INLINE_HEADING_RE.split(line):
                 out.append(piece)
             continue
@@ -82,16 +82,19 @@ def _prepare_lines(text: str) -> list[str]:
 
 def _build_tree(lines: list[str]) -> list[_Node]:
     has_markers = any(_MARKER_RE.match(line) for line in lines if line.strip())
-    has_blank = any(not line.strip() for line in lines)
+    has_blank = _has_paragraph_breaks(lines)
     roots: list[_Node] = []
     stack: list[_Node] = []
     inclusion = True
     blank_before = True
     heading: _Node | None = None
+    last_len = 0
     for line in lines:
         if not line.strip():
             blank_before = True
             continue
+        # Wrapped paragraphs: a line continues the previous one when that one filled the width.
+        previous_len, last_len = last_len, len(line.strip())
         section = _SECTION_RE.match(line)
         if (
             section
@@ -147,7 +150,7 @@ def _build_tree(lines: list[str]) -> list[_Node]:
         continuation = stack and (
             (has_markers and not blank_before)
             or (has_markers and indent > stack[-1].indent)
-            or (not has_markers and has_blank and not blank_before)
+            or (not has_markers and has_blank and not blank_before and previous_len >= 60)
         )
         if continuation:
             stack[-1].text = f"{stack[-1].text} {stripped}"
@@ -158,6 +161,15 @@ def _build_tree(lines: list[str]) -> list[_Node]:
             stack = [node]
         blank_before = False
     return roots
+
+
+def _has_paragraph_breaks(lines: list[str]) -> bool:
+    """True when blank lines separate content lines (not just surround section headers)."""
+    content = [i for i, line in enumerate(lines) if line.strip() and not _SECTION_RE.match(line)]
+    for a, b in zip(content, content[1:], strict=False):
+        if b - a > 1 and all(not lines[i].strip() for i in range(a + 1, b)):
+            return True
+    return False
 
 
 def _marker_style(marker: str) -> str:

@@ -136,6 +136,9 @@ def _analyte_mentions(text: str) -> list[tuple[int, int, str]]:
     for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
         if kept and span[0] < kept[-1][1]:
             continue
+        # "Absolute neutrophil count (ANC)": the abbreviation repeats the same analyte.
+        if kept and kept[-1][2] == span[2] and span[0] - kept[-1][1] <= 3:
+            continue
         kept.append(span)
     return kept
 
@@ -370,7 +373,7 @@ def extract_life_expectancy(text: str, context: str = "") -> list[Structure]:
 
 # ------------------------------------------------------------------ simple flags
 _BRAIN_RE = re.compile(
-    r"(?:brain|CNS|central nervous system|cerebral|intracranial)\s+"
+    r"(?:brain|CNS|central nervous system|cerebral|intracranial)\s*(?:\([^)]{1,20}\)\s*)?"
     r"(?:metasta\w+|lesions?|involvement|disease|mets)|metasta\w+\s+(?:to|in)\s+the\s+"
     r"(?:brain|central nervous system|CNS)|leptomeningeal",
     re.I,
@@ -429,7 +432,8 @@ def extract_flags(text: str) -> list[Structure]:
 
 # ------------------------------------------------------------------ biomarkers
 _STATUS_AFTER = re.compile(
-    r"^[\s-]*(?:gene\s+|protein\s+|receptor\s+|status\s*:?\s*|expression\s+|test\s+)*"
+    r"^[\s-]*(?:[A-Z]\d{2,4}[A-Z]?\s*|gene\s+|protein\s+|receptor\s+|status\s*:?\s*|"
+    r"expression\s+|test\s+)*"
     r"(?:is\s+|was\s+)?(?P<s>positive|pos\b|\+|negative|neg\b|-(?=[\s,/;)]|$)|wild[- ]?type|\bWT\b|"
     r"non-?mutated|mutat\w+|mutant|amplif\w+|over-?expres\w+|rearrange\w+|fusion|translocation|"
     r"high|-H\b|low|3\+|deficient|proficient|alteration|altered)",
@@ -479,6 +483,21 @@ def extract_biomarkers(text: str) -> list[Structure]:
                 Structure(CriterionKind.BIOMARKER, biomarker=BiomarkerRequirement(gene, "negative"))
             )
     seen: set[str] = set()
+    msi = re.search(
+        r"MSI-H\b|MSI-high|microsatellite instability[- ]high|\bdMMR\b|mismatch repair[- ]"
+        r"deficien\w+|deficient\s+(?:\(d\)\s+)?(?:DNA\s+)?mismatch repair",
+        text,
+        re.I,
+    )
+    if msi:
+        seen.update({"MSI", "MMR"})
+        out.append(
+            Structure(
+                CriterionKind.BIOMARKER,
+                present=not _negated(text, msi.start(), window=40),
+                biomarker=BiomarkerRequirement("MSI", "high"),
+            )
+        )
     for gene, pattern in GENE_PATTERNS.items():
         flags = 0 if gene in {"ER", "PR", "HR", "RET", "MET", "KIT", "ALK", "RAS"} else re.I
         for m in re.finditer(pattern, text, flags):
@@ -503,8 +522,10 @@ def extract_biomarkers(text: str) -> list[Structure]:
                     status = _status_word(s_before.group("s"), gene)
             if not status:
                 continue
-            variant_match = _VARIANT_RE.search(text[m.end() : m.end() + 40])
-            variant = variant_match.group(0) if variant_match and status == "mutated" else ""
+            # The variant belongs to this gene only up to the next conjunction or list break.
+            own = re.split(r"\band\b|\bor\b|[,;]", text[m.end() : m.end() + 40])[0]
+            variant_match = _VARIANT_RE.search(own)
+            variant = variant_match.group(0) if variant_match else ""
             present = True
             if status in {"mutated", "positive", "fusion", "amplified", "high"}:
                 present = not _negated(text, m.start(), window=40)
@@ -549,19 +570,22 @@ _PRIOR_CUE_RE = re.compile(
 
 
 def _therapy_mentions(text: str) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, int, str]] = []
     for key, pattern in THERAPY_CLASS_PATTERNS.items():
         for m in re.finditer(pattern, text, re.I):
-            found.append((m.start(), key))
+            found.append((m.start(), m.end(), key))
     for m in DRUG_SUFFIX_RE.finditer(text):
-        found.append((m.start(), m.group(0).lower()))
-    found.sort()
-    # The most specific mention at each position: a drug or narrow class beats "therapy".
+        found.append((m.start(), m.end(), m.group(0).lower()))
+    # Longest mention first at each position; a mention inside an earlier one is the same
+    # therapy ("EGFR tyrosine kinase inhibitor" is not also a generic "tyrosine kinase inhibitor").
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     unique: list[tuple[int, str]] = []
-    for pos, key in found:
-        if unique and abs(unique[-1][0] - pos) < 3:
+    last_end = -1
+    for start, end, key in found:
+        if start < last_end:
             continue
-        unique.append((pos, key))
+        unique.append((start, key))
+        last_end = end
     return unique
 
 
@@ -644,7 +668,7 @@ def extract_therapy(text: str) -> list[Structure]:
 
 # ------------------------------------------------------------------ condition and stage
 _STAGE_RE = re.compile(
-    r"\bstages?\s+(?P<list>(?:[0IV]{1,4}[ABC]?[123]?)(?:\s*(?:,|/|or|and|-|–|to)\s*(?:stage\s+)?"
+    r"\b[Ss]tages?\s+(?P<list>(?:[0IV]{1,4}[ABC]?[123]?)(?:\s*(?:,|/|or|and|-|–|to)\s*(?:stage\s+)?"
     r"[0IV]{1,4}[ABC]?[123]?)*)\b"
 )
 _CONFIRMED_RE = re.compile(

@@ -197,7 +197,7 @@ THERAPY_CLASS_PATTERNS: dict[str, str] = {
     "platinum": r"platinum(?:-based)?",
     "taxane": r"taxanes?",
     "anthracycline": r"anthracyclines?",
-    "cdk4/6 inhibitor": r"CDK\s?4/6 inhibitors?",
+    "cdk4/6 inhibitor": r"CDK\s?(?:4/6\s)?inhibitors?",
     "parp inhibitor": r"PARP inhibitors?",
     "anti-her2": r"anti-?HER-?2|HER-?2[- ]directed|HER-?2[- ]targeted",
     "endocrine therapy": r"endocrine therap\w+|hormonal therap\w+|hormone therap\w+",
