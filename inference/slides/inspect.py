@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import struct
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -124,6 +125,11 @@ def validate_tiff_structure(path: str, lim: SlideLimits) -> None:
             check_tiff_page(page, lim, size, f"image {index + 1}")
             index += 1
         if index == 0:
+            first = _first_directory_offset(path)
+            if first is not None and first >= size:
+                raise SlideUnreadable(
+                    "truncated", "the file is incomplete: its image directory lies past its end"
+                )
             raise SlideUnreadable("malformed", "the TIFF file contains no image")
         series = tif.series
         if not series:
@@ -144,6 +150,18 @@ def validate_tiff_structure(path: str, lim: SlideLimits) -> None:
             check_tiff_page(page, lim, size, f"associated image {other.name or ''}".strip())
             if page.imagewidth * page.imagelength > lim.max_associated_pixels:
                 raise SlideUnreadable("too-large", "an associated image (label/macro) is too large")
+
+
+def _first_directory_offset(path: str) -> int | None:
+    """Offset of the first directory from the 8- or 16-byte TIFF header, for error messages."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    fmt = {b"II*\x00": ("<I", 4), b"MM\x00*": (">I", 4), b"II+\x00": ("<Q", 8)}
+    fmt[b"MM\x00+"] = (">Q", 8)
+    spec = fmt.get(head[:4])
+    if spec is None or len(head) < spec[1] + struct.calcsize(spec[0]):
+        return None
+    return int(struct.unpack_from(spec[0], head, spec[1])[0])
 
 
 def check_tiff_page(page: Any, lim: SlideLimits, file_size: int, where: str) -> None:
