@@ -19,6 +19,16 @@ def _media_root(tmp_path: Path, settings: LazySettings) -> Iterator[Path]:
     yield settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: LazySettings) -> None:
+    """Argon2 costs ~100 MB and a few hundred ms per hash by design; the cast hashes many.
+
+    Production keeps Argon2 first (``test_passwords_are_stored_with_argon2`` checks the real
+    settings); tests that exercise hashing itself put it back with the ``settings`` fixture.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     """Allow the test runner's own flush between transactional tests.

@@ -1,0 +1,242 @@
+"""Demo care teams, users and patients for the local demo (``manage.py seed_demo``).
+
+Patients come from ``demo/demo_patients.json``, built by ``demo/build_demo.py`` from real public
+research records (TCGA, METABRIC; see ``demo/ATTRIBUTION.md``). Every write goes through the
+services of :mod:`oncology_ui.patients.services`, so the demo passes the same validation as data
+typed in by a clinician. Seeding is idempotent: teams, users and patients that exist are kept as
+they are and nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from oncology_ui.core import roles
+from oncology_ui.core.models import Team
+from oncology_ui.patients import services
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
+
+logger = logging.getLogger(__name__)
+
+DEMO_SITE = "demo"
+DEMO_DATA_FILE = Path(settings.BASE_DIR) / "demo" / "demo_patients.json"
+# Tumor boards meet on one weekday; demo cases "ready for board" go to the next one.
+BOARD_WEEKDAY = 2  # Wednesday
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    # None: every demo team; () : no team (administrators manage, they do not treat).
+    teams: tuple[str, ...] | None = None
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("demo.oncologist", "Demo", "Oncologist", roles.ONCOLOGIST),
+    DemoUser("demo.pathologist", "Demo", "Pathologist", roles.PATHOLOGIST),
+    DemoUser("demo.radiologist", "Demo", "Radiologist", roles.RADIOLOGIST),
+    DemoUser("demo.trials", "Demo", "Trial Coordinator", roles.TRIAL_COORDINATOR),
+    DemoUser("demo.admin", "Demo", "Administrator", roles.ADMINISTRATOR, teams=()),
+    # Sees the Breast MDT only: shows that care teams scope what a clinician can open.
+    DemoUser("demo.breast", "Demo", "Breast Oncologist", roles.ONCOLOGIST, teams=("Breast MDT",)),
+)
+# The account that "created" the demo record (services want an author).
+DEMO_AUTHOR = "demo.oncologist"
+
+
+@dataclass
+class SeedReport:
+    """What one seeding run did; passwords only for accounts whose password it set."""
+
+    teams_created: list[str] = field(default_factory=list)
+    users_created: list[str] = field(default_factory=list)
+    users_existing: list[str] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict)
+    patients_created: list[str] = field(default_factory=list)
+    patients_existing: list[str] = field(default_factory=list)
+    cases_on_board: list[str] = field(default_factory=list)
+
+
+def demo_records_load(path: Path = DEMO_DATA_FILE) -> dict[str, Any]:
+    """The demo data file, checked for the format this module understands."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("format") != 1 or not isinstance(data.get("patients"), list):
+        raise ValueError(f"{path} is not a demo data file of format 1")
+    return dict(data)
+
+
+def next_board_date(today: date) -> date:
+    """The next board day strictly after ``today`` (so always within the coming week)."""
+    days = (BOARD_WEEKDAY - today.weekday()) % 7 or 7
+    return today + timedelta(days=days)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def _new_password() -> str:
+    # 120 random bits, URL-safe so it can be typed and pasted; never stored in the repository.
+    return secrets.token_urlsafe(15)
+
+
+@transaction.atomic
+def demo_seed(
+    *,
+    data: dict[str, Any],
+    today: date | None = None,
+    reset_passwords: bool = False,
+) -> SeedReport:
+    """Create what is missing of the demo teams, users and patients.
+
+    1. Make sure the role groups exist (``roles_setup`` is idempotent).
+    2. Create missing teams.
+    3. Create missing users with a random password; with ``reset_passwords`` existing demo users
+       get a new one too. Group and team membership are (re)added, never removed.
+    4. Create each patient whose demo MRN does not exist yet, with its case and timeline.
+    """
+    today = today or timezone.localdate()
+    report = SeedReport()
+    roles.roles_setup()
+    teams: dict[str, Team] = {}
+    for name in data["teams"]:
+        team, created = Team.objects.get_or_create(
+            name=name, defaults={"description": "Demo care team (local demo data)"}
+        )
+        teams[name] = team
+        if created:
+            report.teams_created.append(name)
+    users = {spec.username: _demo_user(spec, teams, report, reset_passwords) for spec in DEMO_USERS}
+    author = users[DEMO_AUTHOR]
+    board_day = next_board_date(today)
+    for record in data["patients"]:
+        if Patient.objects.filter(site=DEMO_SITE, mrn=record["mrn"]).exists():
+            report.patients_existing.append(record["mrn"])
+            continue
+        case = _demo_patient(record, teams=teams, author=author, today=today)
+        report.patients_created.append(record["mrn"])
+        if record.get("board_ready"):
+            case = services.case_update(case=case, board_date=board_day)
+            services.case_set_status(case=case, status=Case.Status.READY)
+            report.cases_on_board.append(record["mrn"])
+    return report
+
+
+def _demo_user(
+    spec: DemoUser, teams: dict[str, Team], report: SeedReport, reset_passwords: bool
+) -> AbstractBaseUser:
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=spec.username,
+        defaults={
+            "first_name": spec.first_name,
+            "last_name": spec.last_name,
+            "email": f"{spec.username}@demo.invalid",
+            "is_staff": spec.role == roles.ADMINISTRATOR,
+        },
+    )
+    if created or reset_passwords:
+        password = _new_password()
+        user.set_password(password)
+        user.save()
+        report.passwords[spec.username] = password
+    (report.users_created if created else report.users_existing).append(spec.username)
+    user.groups.add(Group.objects.get(name=spec.role))  # type: ignore[attr-defined]
+    member_of = teams.values() if spec.teams is None else [teams[name] for name in spec.teams]
+    for team in member_of:
+        team.members.add(user)
+    return user
+
+
+def _demo_patient(
+    record: dict[str, Any], *, teams: dict[str, Team], author: AbstractBaseUser, today: date
+) -> Case:
+    """One patient with one case; dates count back from the end of follow-up (see ATTRIBUTION)."""
+    follow_up_end = today - timedelta(days=int(record["follow_up_lag_days"]))
+    diagnosis = follow_up_end - timedelta(days=int(record["survival_days"]))
+    # Whole years of age at diagnosis, then the seeded or source-given days within the year.
+    birth = _years_before(diagnosis, int(record["age_at_diagnosis_years"])) - timedelta(
+        days=int(record["birth_offset_days"])
+    )
+    patient = services.patient_create(
+        teams=[teams[record["team"]]],
+        created_by=author,
+        site=DEMO_SITE,
+        mrn=record["mrn"],
+        given_name=record["given_name"],
+        family_name=record["family_name"],
+        birth_date=birth,
+        sex=record["sex"],
+        is_demo=True,
+        demo_source=record["demo_source"],
+    )
+    spec = record["case"]
+    notes = "\n".join(
+        [
+            f"Demo case from public research records: {record['demo_source']}. "
+            "Dates are derived from survival times, not taken from the source.",
+            *record["facts"],
+        ]
+    )
+    case_fields: dict[str, Any] = {
+        "primary_diagnosis": spec["primary_diagnosis"],
+        "oncotree_code": spec["oncotree_code"],
+        "icd10_code": spec["icd10_code"],
+        "histology": spec["histology"],
+        "stage_group": spec["stage_group"],
+        "diagnosis_date": diagnosis,
+        "notes": notes,
+    }
+    if spec.get("ajcc_edition") is not None:
+        case_fields["ajcc_edition"] = spec["ajcc_edition"]
+    case = services.case_create(patient=patient, created_by=author, **case_fields)
+    for therapy in record["therapies"]:
+        # Illustrative dates never pass the end of follow-up.
+        day = min(int(therapy["day"]), int(record["survival_days"]))
+        services.timeline_event_create(
+            case=case,
+            created_by=author,
+            kind=therapy["kind"],
+            date=diagnosis + timedelta(days=day),
+            title=therapy["title"],
+            regimen=therapy["regimen"],
+            detail=therapy["detail"],
+        )
+    if record["died"]:
+        services.timeline_event_create(
+            case=case,
+            created_by=author,
+            kind=TimelineEvent.Kind.DEATH,
+            date=follow_up_end,
+            title="Death",
+            detail=record["death_detail"] + " Date derived from the survival time.",
+        )
+    else:
+        services.timeline_event_create(
+            case=case,
+            created_by=author,
+            kind=TimelineEvent.Kind.LAST_FOLLOW_UP,
+            date=follow_up_end,
+            title="Last follow-up (alive)",
+            detail="End of follow-up in the source, censored; date derived from the survival time.",
+        )
+    return case

@@ -1,0 +1,87 @@
+"""``manage.py seed_demo``: demo care teams, one account per role, and demo patients.
+
+Idempotent: a rerun keeps existing accounts (and their passwords) and creates nothing twice.
+Passwords are generated randomly for this database and printed once, for the local demo only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from oncology_ui.patients.demo import DEMO_DATA_FILE, demo_records_load, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create demo care teams, demo users for every role and demo patients (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--data-file",
+            type=Path,
+            default=DEMO_DATA_FILE,
+            help="demo data built by demo/build_demo.py (default: demo/demo_patients.json)",
+        )
+        parser.add_argument(
+            "--password-file",
+            type=Path,
+            help="also write the passwords set by this run to this file as JSON (mode 600), "
+            "for scripted logins in tests and screenshots",
+        )
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="give existing demo accounts new random passwords too",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data = demo_records_load(options["data_file"])
+        report = demo_seed(data=data, reset_passwords=options["reset_passwords"])
+        out = self.stdout
+        out.write(
+            f"Teams: {len(report.teams_created)} created, "
+            f"{len(data['teams']) - len(report.teams_created)} already there."
+        )
+        out.write(f"Users: {len(report.users_created)} created, {len(report.users_existing)} kept.")
+        out.write(
+            f"Demo patients: {len(report.patients_created)} created, "
+            f"{len(report.patients_existing)} already there"
+            + (
+                f"; on the next board: {', '.join(report.cases_on_board)}."
+                if report.cases_on_board
+                else "."
+            )
+        )
+        if report.passwords:
+            out.write("")
+            out.write(
+                self.style.WARNING(
+                    "LOCAL DEMO ONLY: these passwords were generated randomly for this database and "
+                    "are shown once. Never use demo accounts on a server that holds real patients."
+                )
+            )
+            width = max(len(name) for name in report.passwords)
+            for username, password in report.passwords.items():
+                out.write(f"  {username.ljust(width)}  {password}")
+        elif report.users_existing:
+            out.write(
+                "Existing demo accounts keep their passwords "
+                "(run with --reset-passwords to print new ones)."
+            )
+        if options["password_file"]:
+            _write_private(options["password_file"], report.passwords)
+            out.write(f"Passwords set by this run written to {options['password_file']}.")
+
+
+def _write_private(path: Path, passwords: dict[str, str]) -> None:
+    """Write the file readable by its owner only, from the moment it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(passwords, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    path.chmod(0o600)

@@ -1,0 +1,181 @@
+"""``manage.py seed_demo`` and the demo data file it reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from oncology_ui.core import roles
+from oncology_ui.core.models import Team
+from oncology_ui.patients.demo import DEMO_SITE, demo_records_load, next_board_date
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
+from oncology_ui.patients.vocabularies import oncotree_lookup
+
+REPO_ROOT = Path(settings.BASE_DIR)
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "users": get_user_model().objects.count(),
+        "teams": Team.objects.count(),
+        "patients": Patient.objects.count(),
+        "cases": Case.objects.count(),
+        "events": TimelineEvent.objects.count(),
+        "memberships": Team.members.through.objects.count(),
+    }
+
+
+def test_it_creates_a_user_for_every_role_with_staff_only_for_administrators() -> None:
+    _seed()
+    users = get_user_model().objects.filter(username__startswith="demo.")
+    by_role = {
+        role: [u for u in users if u.groups.filter(name=role).exists()] for role in roles.ROLES
+    }
+    assert all(by_role[role] for role in roles.ROLES), by_role
+    for user in users:
+        assert user.is_staff == user.groups.filter(name=roles.ADMINISTRATOR).exists()
+        clinical = not user.groups.filter(name=roles.ADMINISTRATOR).exists()
+        assert user.care_teams.exists() == clinical, user.username
+
+
+def test_it_creates_twelve_or_more_demo_patients_all_marked_with_their_source() -> None:
+    _seed()
+    patients = Patient.objects.all()
+    assert patients.count() >= 12
+    for patient in patients:
+        assert patient.is_demo
+        assert patient.site == DEMO_SITE and patient.mrn.startswith("DEMO-")
+        assert patient.demo_source.startswith(("TCGA-", "METABRIC "))
+        assert patient.teams.exists()
+    sources = {patient.demo_source.split()[0] for patient in patients}
+    assert "METABRIC" in sources and any(s.startswith("TCGA-") for s in sources)
+
+
+def test_every_demo_case_and_patient_passes_full_clean() -> None:
+    _seed()
+    cases = list(Case.objects.select_related("patient"))
+    assert len(cases) >= 12
+    for case in cases:
+        case.full_clean()
+        case.patient.full_clean()
+        assert oncotree_lookup(case.oncotree_code) is not None
+        for event in case.events.all():
+            event.full_clean()
+
+
+def test_rerunning_creates_nothing_new_and_keeps_passwords() -> None:
+    first = _seed()
+    before = _counts()
+    hashes = dict(get_user_model().objects.values_list("username", "password"))
+    second = _seed()
+    assert _counts() == before
+    assert dict(get_user_model().objects.values_list("username", "password")) == hashes
+    assert "LOCAL DEMO ONLY" in first
+    assert "LOCAL DEMO ONLY" not in second
+    assert "0 created" in second
+
+
+def test_timelines_carry_outcomes_that_match_the_patient_fields() -> None:
+    _seed()
+    today = dt.date.today()
+    for patient in Patient.objects.prefetch_related("cases__events"):
+        (case,) = patient.cases.all()
+        kinds = [event.kind for event in case.events.all()]
+        assert kinds[0] == TimelineEvent.Kind.DIAGNOSIS
+        assert patient.last_contact_date is not None and patient.last_contact_date <= today
+        if patient.vital_status == Patient.VitalStatus.DECEASED:
+            assert kinds[-1] == TimelineEvent.Kind.DEATH
+            assert patient.date_of_death == patient.last_contact_date
+        else:
+            assert kinds[-1] == TimelineEvent.Kind.LAST_FOLLOW_UP
+    assert Patient.objects.filter(vital_status=Patient.VitalStatus.DECEASED).exists()
+    assert Patient.objects.filter(vital_status=Patient.VitalStatus.ALIVE).exists()
+
+
+def test_age_at_diagnosis_matches_the_source_record() -> None:
+    _seed()
+    records = {r["mrn"]: r for r in demo_records_load()["patients"]}
+    for case in Case.objects.select_related("patient"):
+        assert case.age_at_diagnosis == records[case.patient.mrn]["age_at_diagnosis_years"]
+
+
+def test_some_cases_are_ready_for_the_board_in_the_coming_week() -> None:
+    _seed()
+    today = dt.date.today()
+    ready = Case.objects.filter(status=Case.Status.READY)
+    assert ready.count() >= 3
+    for case in ready:
+        assert case.board_date == next_board_date(today)
+        assert today < case.board_date <= today + dt.timedelta(days=7)
+
+
+def test_password_file_holds_working_random_passwords_readable_by_owner_only(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "passwords.json"
+    output = _seed("--password-file", str(path))
+    passwords = json.loads(path.read_text())
+    assert set(passwords) == set(
+        get_user_model()
+        .objects.filter(username__startswith="demo.")
+        .values_list("username", flat=True)
+    )
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(set(passwords.values())) == len(passwords)
+    for username, password in passwords.items():
+        assert len(password) >= 16
+        assert password in output
+        assert authenticate(username=username, password=password) is not None
+
+
+def test_reset_passwords_replaces_the_passwords_of_existing_accounts(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    _seed("--password-file", str(first))
+    _seed("--reset-passwords", "--password-file", str(second))
+    old, new = json.loads(first.read_text()), json.loads(second.read_text())
+    assert set(old) == set(new)
+    for username in old:
+        assert old[username] != new[username]
+        assert authenticate(username=username, password=old[username]) is None
+        assert authenticate(username=username, password=new[username]) is not None
+
+
+def test_the_breast_oncologist_sees_only_breast_patients() -> None:
+    _seed()
+    user = get_user_model().objects.get(username="demo.breast")
+    visible = Patient.objects.visible_to(user)
+    assert visible.exists()
+    assert set(visible.values_list("teams__name", flat=True)) == {"Breast MDT"}
+    assert visible.count() < Patient.objects.count()
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not available here")
+def test_the_committed_demo_file_is_what_build_demo_builds() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "demo" / "build_demo.py"), "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
