@@ -160,7 +160,7 @@ def _demo_user(
         user.save()
         report.passwords[spec.username] = password
     (report.users_created if created else report.users_existing).append(spec.username)
-    user.groups.add(Group.objects.get(name=spec.role))  # type: ignore[attr-defined]
+    user.groups.add(Group.objects.get(name=spec.role))
     member_of = teams.values() if spec.teams is None else [teams[name] for name in spec.teams]
     for team in member_of:
         team.members.add(user)

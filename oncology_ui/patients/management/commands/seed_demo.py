@@ -60,8 +60,9 @@ class Command(BaseCommand):
             out.write("")
             out.write(
                 self.style.WARNING(
-                    "LOCAL DEMO ONLY: these passwords were generated randomly for this database and "
-                    "are shown once. Never use demo accounts on a server that holds real patients."
+                    "LOCAL DEMO ONLY: these passwords were generated randomly for this database "
+                    "and are shown once. Never use demo accounts on a server that holds real "
+                    "patients."
                 )
             )
             width = max(len(name) for name in report.passwords)
