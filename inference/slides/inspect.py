@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from inference.slides.errors import SlideUnreadable
+from inference.slides.reader import pyramid_pages
 from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import SlideInfo, SlideLevel, SlideLimits
 from inference.slides.sniff import describe_unknown, sniff_bytes
@@ -131,23 +132,20 @@ def validate_tiff_structure(path: str, lim: SlideLimits) -> None:
                     "truncated", "the file is incomplete: its image directory lies past its end"
                 )
             raise SlideUnreadable("malformed", "the TIFF file contains no image")
-        series = tif.series
-        if not series:
+        if not tif.series:
             raise SlideUnreadable("malformed", "the TIFF file contains no image")
-        levels = series[0].levels
-        if len(levels) > lim.max_levels:
+        if len(tif.series[0].levels) > lim.max_levels:
             raise SlideUnreadable("too-large", f"its pyramid has more than {lim.max_levels} levels")
+        levels, others = pyramid_pages(tif, lim.max_levels)
         previous: tuple[int, int] | None = None
-        for n, level in enumerate(levels):
-            page = level.keyframe
+        for n, page in enumerate(levels):
             check_tiff_page(page, lim, size, f"pyramid level {n}")
             dims = (page.imagewidth, page.imagelength)
             if previous is not None and (dims[0] > previous[0] or dims[1] > previous[1]):
                 raise SlideUnreadable("malformed", "its pyramid levels do not shrink")
             previous = dims
-        for other in series[1:]:
-            page = other.keyframe
-            check_tiff_page(page, lim, size, f"associated image {other.name or ''}".strip())
+        for name, page in others:
+            check_tiff_page(page, lim, size, f"associated image {name}")
             if page.imagewidth * page.imagelength > lim.max_associated_pixels:
                 raise SlideUnreadable("too-large", "an associated image (label/macro) is too large")
 

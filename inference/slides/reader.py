@@ -254,6 +254,42 @@ def tiff_physical_metadata(tif: Any) -> tuple[float | None, float | None, float 
     return mpp_x, mpp_y, mag
 
 
+def pyramid_pages(tif: Any, max_levels: int) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """Split a tifffile ``TiffFile`` into pyramid level pages and associated images.
+
+    tifffile groups levels with one constant downsample factor; generic pyramids with uneven
+    factors (1, 2, 8) come back as separate series, which are merged here when they are tiled,
+    reduced-resolution, smaller than the previous level and of the same aspect ratio.
+
+    Returns:
+        ``(level keyframes, [(name, keyframe)] of the other images)``.
+    """
+    series = tif.series
+    levels = [lvl.keyframe for lvl in series[0].levels[:max_levels]]
+    others: list[tuple[str, Any]] = []
+    base = levels[0]
+    aspect = base.imagewidth / max(base.imagelength, 1)
+    for i, s in enumerate(series[1:], 1):
+        page = s.keyframe
+        last = levels[-1]
+        is_level = (
+            page.is_tiled
+            and page.is_reduced
+            and page.samplesperpixel == base.samplesperpixel
+            and page.dtype == base.dtype
+            and page.imagewidth < last.imagewidth
+            and page.imagelength < last.imagelength
+            and abs(page.imagewidth / max(page.imagelength, 1) - aspect) < 0.02 * aspect
+            and (s.name or "").lower() not in ("label", "macro", "thumbnail")
+            and len(levels) < max_levels
+        )
+        if is_level:
+            levels.append(page)
+        else:
+            others.append(((s.name or "").lower() or f"image-{i}", page))
+    return levels, others
+
+
 def openslide_vendor(path: str | Path) -> str | None:
     """OpenSlide's vendor name for the file (reads the header only), ``None`` if unknown."""
     try:
@@ -299,10 +335,9 @@ class TiffReader(SlideReader):
         tif = self._tif
         if not tif.series:
             raise SlideUnreadable("malformed", "the TIFF file contains no image")
-        series = tif.series[0]
+        level_pages, others = pyramid_pages(tif, self.limits.max_levels)
         pages = []
-        for lvl in series.levels[: self.limits.max_levels]:
-            page = lvl.keyframe
+        for page in level_pages:
             if page.dtype is None or np.dtype(page.dtype) != np.uint8:
                 raise SlideUnreadable(
                     "unsupported", "only 8-bit brightfield images (H&E, IHC) are supported"
@@ -343,7 +378,7 @@ class TiffReader(SlideReader):
             )
         mpp_x, mpp_y, mag = tiff_physical_metadata(tif)
         fmt = "aperio-svs" if tif.is_svs else "ome-tiff" if tif.is_ome else "generic-tiff"
-        associated = tuple(s.name.lower() or f"image-{i}" for i, s in enumerate(tif.series[1:], 1))
+        associated = tuple(name for name, _ in others)
         self.info = SlideInfo(
             format=fmt,
             reader="tifffile",
