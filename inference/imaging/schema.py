@@ -1,8 +1,9 @@
 """Frozen dataclasses that leave :mod:`inference.imaging`.
 
-Everything here is plain Python (plus numpy arrays for voxel data, which never cross into Django
-models: the ingest job writes them to the media store). Lengths are millimetres, volumes millilitres,
-times seconds, CT values Hounsfield units and PET values SUVbw (g/mL) unless a field says otherwise.
+Everything here is plain Python (plus numpy arrays for voxel data, which never cross into
+Django models: the ingest job writes them to the media store). Lengths are millimetres, volumes
+millilitres, times seconds, CT values Hounsfield units and PET values SUVbw (g/mL) unless a
+field says otherwise.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ class Volume:
 
     def patient_to_index(self) -> npt.NDArray[np.float64]:
         """Return the 4x4 affine mapping patient mm (x, y, z, 1) to continuous (k, r, c, 1)."""
-        return np.linalg.inv(self.index_to_patient())
+        return np.asarray(np.linalg.inv(self.index_to_patient()), dtype=np.float64)
 
     def index_to_patient(self) -> npt.NDArray[np.float64]:
         """Return the 4x4 affine mapping (k, r, c, 1) to patient mm (x, y, z, 1)."""
@@ -382,7 +383,8 @@ class RecistAssessment:
     Args:
         date: the time point.
         sum_of_diameters_mm: sum over target lesions.
-        baseline_sum_mm, nadir_sum_mm: reference sums (nadir over all earlier points incl. baseline).
+        baseline_sum_mm, nadir_sum_mm: reference sums (nadir: minimum over all earlier points,
+            baseline included).
         change_from_baseline_pct, change_from_nadir_pct: relative changes, %.
         target_response, non_target_response, overall: categories.
         reasons: the rules that decided the category, for the clinician to review.

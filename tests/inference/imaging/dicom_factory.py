@@ -1,0 +1,103 @@
+"""Builders of small synthetic DICOM files for the imaging tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    PositronEmissionTomographyImageStorage,
+)
+
+ROOT = "1.2.826.0.1.3680043.10.1099"
+
+
+def uid(*parts: int) -> str:
+    return ".".join([ROOT, *[str(p) for p in parts]])
+
+
+def image_dataset(
+    *,
+    patient_id: str = "P1",
+    study: int = 1,
+    series: int = 1,
+    instance: int = 1,
+    position: Sequence[float] = (0.0, 0.0, 0.0),
+    orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    pixels: npt.NDArray[np.int16] | None = None,
+    spacing: Sequence[float] = (1.0, 1.0),
+    modality: str = "CT",
+    slope: float = 1.0,
+    intercept: float = -1024.0,
+) -> Dataset:
+    """A minimal valid single-frame image instance (explicit VR little endian)."""
+    if pixels is None:
+        pixels = np.zeros((4, 4), dtype=np.int16)
+    sop_class = PositronEmissionTomographyImageStorage if modality == "PT" else CTImageStorage
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = uid(study, series, instance)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = uid(study, series, instance)
+    ds.PatientName = "Test^Patient"
+    ds.PatientID = patient_id
+    ds.StudyInstanceUID = uid(study)
+    ds.SeriesInstanceUID = uid(study, series)
+    ds.FrameOfReferenceUID = uid(study, 999)
+    ds.StudyDate = "20240102"
+    ds.SeriesDate = "20240102"
+    ds.Modality = modality
+    ds.SeriesDescription = "synthetic"
+    ds.SeriesNumber = series
+    ds.InstanceNumber = instance
+    ds.ImagePositionPatient = [float(x) for x in position]
+    ds.ImageOrientationPatient = [float(x) for x in orientation]
+    ds.PixelSpacing = [float(x) for x in spacing]
+    ds.SliceThickness = 1.0
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1
+    ds.RescaleSlope = slope
+    ds.RescaleIntercept = intercept
+    ds.PixelData = np.ascontiguousarray(pixels, dtype="<i2").tobytes()
+    return ds
+
+
+def write(ds: Dataset, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def write_series(
+    folder: Path,
+    volume: npt.NDArray[np.int16],
+    *,
+    positions_z: Sequence[float] | None = None,
+    **kwargs: object,
+) -> list[Path]:
+    """Write ``volume`` (k, rows, cols) as one axial series, slices in shuffled file order."""
+    k = volume.shape[0]
+    zs = list(positions_z) if positions_z is not None else [float(i) for i in range(k)]
+    paths = []
+    order = np.random.default_rng(0).permutation(k)
+    for n, i in enumerate(order):
+        ds = image_dataset(
+            instance=int(i) + 1,
+            position=(0.0, 0.0, zs[i]),
+            pixels=volume[i],
+            **kwargs,  # type: ignore[arg-type]
+        )
+        paths.append(write(ds, folder / f"f{n:04d}.dcm"))
+    return paths
