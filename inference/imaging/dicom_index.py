@@ -366,7 +366,9 @@ def _fast_values(path: str, *, whole_file: bool = False) -> dict[str, str | int]
                             raise DicomFileError(
                                 path, "absurd_length", f"an element claims {claimed} bytes"
                             ) from None
-                        raise DicomFileError(path, "truncated", "file ends inside an element")
+                        raise DicomFileError(
+                            path, "truncated", "file ends inside an element"
+                        ) from None
                     return None
                 buf += more
         return None

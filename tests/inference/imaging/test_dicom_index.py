@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 import struct
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def _corpus(tmp: Path) -> dict[str, tuple[Path, str]]:
     _deeply_nested(60).save_as(nested, enforce_file_format=True)
     put("deep_sequence", nested.getvalue(), "deep_nesting")
     bad_ts = image_dataset()
-    bad_ts.file_meta.TransferSyntaxUID = "1.2.3.4.5.6"
+    bad_ts.file_meta.TransferSyntaxUID = pydicom.uid.UID("1.2.3.4.5.6")
     buf = io.BytesIO()
     bad_ts.save_as(buf, implicit_vr=False, little_endian=True, enforce_file_format=True)
     put("unknown_transfer_syntax", buf.getvalue(), "unsupported_transfer_syntax")
@@ -139,7 +140,7 @@ def test_malformed_corpus_maps_each_file_to_a_clear_error(tmp_path: Path) -> Non
     # pixel data) is found by the full reader used for volumes and de-identification.
     header_blind = {"absurd_pixel_length", "deep_sequence"}
     for name, (path, kind) in _corpus(tmp_path).items():
-        readers = []
+        readers: list[Callable[[Path], object]] = []
         if name != "no_series_uid":  # the full reader does not require index attributes
             readers.append(lambda p: read_dataset(p, stop_before_pixels=False))
         if name not in header_blind:
@@ -172,8 +173,8 @@ def test_dicomdir_paths_are_never_followed(tmp_path: Path) -> None:
     write(image_dataset(patient_id="SECRET"), secret)
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10"
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.UID("1.2.840.10008.1.3.10")
+    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID("1.2.3")
     ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
     record = Dataset()
     record.DirectoryRecordType = "IMAGE"
