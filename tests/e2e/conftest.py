@@ -1,0 +1,43 @@
+"""Browser tests: headless Debian Chromium driven by Playwright against pytest-django's live server.
+
+Nothing is downloaded: Playwright drives the system Chromium at ``/usr/bin/chromium``; where it is
+absent the tests are skipped with that reason (see ``BROWSER_MARKS``). Live-server tests need
+committed data, so each runs with ``transactional_db`` (``tests/conftest.py`` lets the flush
+between them empty the audit table).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
+# Playwright's sync API runs an asyncio loop in this thread; Django's ORM refuses to run while a
+# loop is running unless told it is safe. It is here: the loop only drives the browser.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer, transactional_db: None) -> Iterator[Page]:
+    """A fresh browser context (no cookies, no storage) per test."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
