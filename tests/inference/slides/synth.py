@@ -1,4 +1,4 @@
-"""Synthetic H&E-like slides of controlled size, tissue layout and pyramid, written with tifffile."""
+"""Synthetic H&E-like slides of controlled size, tissue layout and pyramid (tifffile)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def synthetic_he(
     nuclei_per_disc: int = 400,
     nucleus_radius: int = 4,
     pen_stroke: bool = False,
+    pen_width: int = 12,
     black_border: int = 0,
     blur: float = 0.0,
     seed: int = 0,
@@ -35,7 +36,8 @@ def synthetic_he(
         discs: ``(cx, cy, r)`` of each tissue disc, as fractions of the width.
         nuclei_per_disc: nuclei drawn at random inside each disc.
         nucleus_radius: nucleus radius in pixels.
-        pen_stroke: draw a thick green marker line across the glass.
+        pen_stroke: draw a green marker line across the glass.
+        pen_width: its width in pixels.
         black_border: width of a black frame (outside the scanned area).
         blur: Gaussian blur radius applied at the end (out of focus).
         seed: random seed.
@@ -57,12 +59,13 @@ def synthetic_he(
             nr = nucleus_radius
             draw.ellipse((nx - nr, ny - nr, nx + nr, ny + nr), fill=NUCLEUS)
     if pen_stroke:
-        draw.line((0, int(height * 0.1), width, int(height * 0.1)), fill=(30, 150, 70), width=12)
-    if blur:
-        img = img.filter(ImageFilter.GaussianBlur(blur))
-    rgb = np.asarray(img).copy()
+        y = int(height * 0.1)
+        draw.line((0, y, width, y), fill=(30, 150, 70), width=pen_width)
+    rgb = np.asarray(img).astype(np.int16)
     noise = rng.integers(-6, 7, size=rgb.shape)
-    rgb = np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
+    if blur:
+        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(blur)))
     if black_border:
         b = black_border
         rgb[:b], rgb[-b:], rgb[:, :b], rgb[:, -b:] = 0, 0, 0, 0
@@ -95,12 +98,8 @@ def write_pyramid(
     """
     with tifffile.TiffWriter(path) as tif:
         for i, f in enumerate(factors):
-            level = rgb if f == 1 else np.asarray(
-                Image.fromarray(rgb).reduce(f)
-            )  # fmt: skip
-            extra = {}
-            if mpp is not None:
-                extra = {"resolution": (1e4 / (mpp * f), 1e4 / (mpp * f)), "resolutionunit": 3}
+            level = rgb if f == 1 else np.asarray(Image.fromarray(rgb).reduce(f))
+            resolution = None if mpp is None else (1e4 / (mpp * f), 1e4 / (mpp * f))
             tif.write(
                 level,
                 tile=(tile, tile),
@@ -110,6 +109,7 @@ def write_pyramid(
                 description=description if i == 0 else None,
                 metadata=None,
                 software=False,
-                **extra,
+                resolution=resolution,
+                resolutionunit=3 if resolution else None,
             )
     return path

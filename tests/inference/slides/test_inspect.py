@@ -1,4 +1,4 @@
-"""Sandboxed inspection: real slides pass, hostile files are refused quickly, crashes are contained."""
+"""Sandboxed inspection: real slides pass, hostile files are refused fast, crashes contained."""
 
 from __future__ import annotations
 
