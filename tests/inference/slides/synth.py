@@ -61,11 +61,11 @@ def synthetic_he(
     if pen_stroke:
         y = int(height * 0.1)
         draw.line((0, y, width, y), fill=(30, 150, 70), width=pen_width)
-    rgb = np.asarray(img).astype(np.int16)
-    noise = rng.integers(-6, 7, size=rgb.shape)
-    rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
+    base = np.asarray(img).astype(np.int16)
+    noise = rng.integers(-6, 7, size=base.shape)
+    rgb: npt.NDArray[np.uint8] = np.clip(base + noise, 0, 255).astype(np.uint8)
     if blur:
-        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(blur)))
+        rgb = np.array(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(blur)), dtype=np.uint8)
     if black_border:
         b = black_border
         rgb[:b], rgb[-b:], rgb[:, :b], rgb[:, -b:] = 0, 0, 0, 0
