@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -143,9 +141,8 @@ def demo_seed(
 
 def _demo_user(
     spec: DemoUser, teams: dict[str, Team], report: SeedReport, reset_passwords: bool
-) -> AbstractBaseUser:
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(
+) -> User:
+    user, created = User.objects.get_or_create(
         username=spec.username,
         defaults={
             "first_name": spec.first_name,
@@ -168,7 +165,7 @@ def _demo_user(
 
 
 def _demo_patient(
-    record: dict[str, Any], *, teams: dict[str, Team], author: AbstractBaseUser, today: date
+    record: dict[str, Any], *, teams: dict[str, Team], author: User, today: date
 ) -> Case:
     """One patient with one case; dates count back from the end of follow-up (see ATTRIBUTION)."""
     follow_up_end = today - timedelta(days=int(record["follow_up_lag_days"]))
