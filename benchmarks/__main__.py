@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         for bench_id, module in sorted(modules.items()):
             print(f"{bench_id:4} {module.TITLE}")
         return 0
-    module = modules.get(args.id.upper())
-    if module is None:
+    selected = modules.get(args.id.upper())
+    if selected is None:
         parser.error(f"unknown benchmark {args.id!r}; known: {', '.join(sorted(modules))}")
-    result = module.run(args)
+    result = selected.run(args)
     print(json.dumps(result, sort_keys=False))
     return 0
 

@@ -1,4 +1,4 @@
-"""Say clearly whether the PostgreSQL and Redis the tests need are reachable, and how to start them."""
+"""Say whether the PostgreSQL and Redis the tests need are reachable, and how to start them."""
 
 from __future__ import annotations
 

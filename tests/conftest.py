@@ -41,4 +41,6 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("DROP TRIGGER IF EXISTS core_accesslog_no_truncate ON core_accesslog")
+                cursor.execute(
+                    "DROP TRIGGER IF EXISTS core_accesslog_no_truncate ON core_accesslog"
+                )

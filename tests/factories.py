@@ -6,8 +6,7 @@ import datetime as dt
 from typing import Any
 
 import factory
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
@@ -15,7 +14,7 @@ from oncology_ui.patients.models import Case, Patient, TimelineEvent
 PASSWORD = "correct horse battery staple"
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
         django_get_or_create = ("name",)
@@ -23,9 +22,9 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
         skip_postgeneration_save = True
 
@@ -36,20 +35,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+    def role(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            obj.groups.add(Group.objects.get(name=extracted))
 
     @factory.post_generation
-    def teams(self, create: bool, extracted: list[Team] | None, **kwargs: Any) -> None:
+    def teams(obj: User, create: bool, extracted: list[Team] | None, **kwargs: Any) -> None:  # noqa: N805
         if create and extracted:
             for team in extracted:
-                team.members.add(self)
+                team.members.add(obj)
         if create:
-            self.save()
+            obj.save()
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
         skip_postgeneration_save = True
@@ -67,7 +66,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
             self.teams.set(extracted)
 
 
-class CaseFactory(factory.django.DjangoModelFactory):
+class CaseFactory(factory.django.DjangoModelFactory[Case]):
     class Meta:
         model = Case
 
@@ -83,7 +82,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
     stage_group = "IIB"
 
 
-class TimelineEventFactory(factory.django.DjangoModelFactory):
+class TimelineEventFactory(factory.django.DjangoModelFactory[TimelineEvent]):
     class Meta:
         model = TimelineEvent
 

@@ -17,7 +17,16 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "target_model", "target_id", "status", "progress", "attempts", "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "target_model",
+        "target_id",
+        "status",
+        "progress",
+        "attempts",
+        "created_at",
+    ]
     list_filter = ["status", "kind"]
     readonly_fields = [field.name for field in Job._meta.fields]
 

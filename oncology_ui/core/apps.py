@@ -13,8 +13,10 @@ class CoreConfig(AppConfig):
         from django.contrib.auth import signals as auth_signals
 
         from oncology_ui.core import signals
+        from oncology_ui.core.middleware import session_mark_login
 
         post_migrate.connect(signals.create_roles_after_migrate, dispatch_uid="oncoboard-roles")
+        auth_signals.user_logged_in.connect(session_mark_login, dispatch_uid="oncoboard-clock")
         auth_signals.user_logged_in.connect(signals.audit_login, dispatch_uid="oncoboard-login")
         auth_signals.user_logged_out.connect(signals.audit_logout, dispatch_uid="oncoboard-logout")
         auth_signals.user_login_failed.connect(

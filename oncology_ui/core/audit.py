@@ -89,8 +89,12 @@ def audit_verify_chain() -> ChainReport:
     for entry in AccessLog.objects.order_by("id").iterator(chunk_size=2000):
         checked += 1
         if entry.prev_hash != expected_prev:
-            return ChainReport(checked, entry.pk, "previous-hash link broken (row removed or inserted)")
+            return ChainReport(
+                checked, entry.pk, "previous-hash link broken (row removed or inserted)"
+            )
         if entry.compute_hash() != entry.row_hash:
-            return ChainReport(checked, entry.pk, "row content does not match its hash (row edited)")
+            return ChainReport(
+                checked, entry.pk, "row content does not match its hash (row edited)"
+            )
         expected_prev = entry.row_hash
     return ChainReport(checked, None, "chain intact")

@@ -71,7 +71,9 @@ def env_list(name: str, default: list[str], *, env: Mapping[str, str] | None = N
         return list(default)
     items = [item.strip() for item in value.split(",")]
     if any(item == "" for item in items):
-        raise ImproperlyConfigured(f"{name} is a comma-separated list with an empty entry: {value!r}")
+        raise ImproperlyConfigured(
+            f"{name} is a comma-separated list with an empty entry: {value!r}"
+        )
     return items
 
 
@@ -89,7 +91,9 @@ def env_url(
     parsed = urlparse(value)
     if parsed.scheme not in schemes:
         allowed = ", ".join(schemes)
-        raise ImproperlyConfigured(f"{name} must start with one of {allowed}:// (got {parsed.scheme!r})")
+        raise ImproperlyConfigured(
+            f"{name} must start with one of {allowed}:// (got {parsed.scheme!r})"
+        )
     if parsed.scheme not in {"sqlite"} and not parsed.hostname and not parsed.path:
         raise ImproperlyConfigured(f"{name} has no host or path: {value!r}")
     return value

@@ -8,7 +8,9 @@ from oncology_ui.core.models import AccessLog
 class AuditFilterForm(forms.Form):
     username = forms.CharField(required=False, max_length=150)
     patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AccessLog.Action.choices])
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *AccessLog.Action.choices]
+    )
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *AccessLog.Outcome.choices]
     )

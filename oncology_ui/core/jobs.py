@@ -138,7 +138,9 @@ def _claim(job_id: int) -> Job | None:
         job.started_at = job.heartbeat_at = timezone.now()
         job.error = ""
         job.message = "Started"
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error", "message"])
+        job.save(
+            update_fields=["status", "attempts", "started_at", "heartbeat_at", "error", "message"]
+        )
         return job
 
 

@@ -32,6 +32,14 @@ def _is_outage(exc: Exception) -> bool:
     return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
+def session_mark_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Start both session clocks at login (connected to ``user_logged_in``)."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[SESSION_STARTED_KEY] = now
+        request.session[SESSION_ACTIVE_KEY] = now
+
+
 class ServiceUnavailableMiddleware:
     """A database or Redis outage answers a calm 503 page instead of a traceback."""
 
@@ -73,7 +81,18 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        login = resolve_url(settings.LOGIN_URL)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response["Location"].startswith(login)
+        ):
+            # Otherwise htmx would follow the redirect and swap a login form into a panel.
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response
 
     def process_view(
         self,
@@ -117,8 +136,14 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(
-            settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(
+                settings.STATIC_URL
+                if settings.STATIC_URL.startswith("/")
+                else "/" + settings.STATIC_URL
+            )
         ):
             response["Cache-Control"] = "no-store, max-age=0"
             response["Pragma"] = "no-cache"

@@ -18,7 +18,9 @@ class Team(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.CharField(max_length=300, blank=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="care_teams", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="care_teams", blank=True
+    )
 
     class Meta:
         ordering = ["name"]
@@ -28,7 +30,7 @@ class Team(models.Model):
 
 
 class Job(models.Model):
-    """One background job. The row is the job's state; RQ or the in-process executor only runs it."""
+    """One background job: the row is its state; RQ or the in-process executor only runs it."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseStopPolling
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive, public
 from oncology_ui.core.forms import AuditFilterForm
+from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 
 
@@ -70,7 +71,7 @@ def _job_for_user(request: HttpRequest, job_id: int) -> Job:
 @passive
 @login_required
 @require_GET
-def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_status(request: AuthedRequest, job_id: int) -> HttpResponse:
     """Status partial that polls itself every 2 s and stops (HTTP 286) when the job is finished."""
     job = _job_for_user(request, job_id)
     context = {"job": job}
@@ -138,4 +139,6 @@ def health(request: HttpRequest) -> JsonResponse:
         except Exception:
             checks["redis"] = "unavailable"
             status = 503
-    return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "unavailable", **checks}, status=status
+    )

@@ -36,7 +36,9 @@ def patient_for_user(
 def case_for_user(
     request: HttpRequest, case_id: int, *, permission: str = "patients.view_case"
 ) -> Case:
-    case = Case.objects.visible_to(request.user).select_related("patient").filter(pk=case_id).first()
+    case = (
+        Case.objects.visible_to(request.user).select_related("patient").filter(pk=case_id).first()
+    )
     if case is None or not request.user.has_perm(permission):
         raise _deny(request, category="case", object_ref=f"case:{case_id}")
     return case

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
@@ -45,7 +45,7 @@ class PatientForm(forms.ModelForm):
             "last_contact_date": DateInput(),
         }
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the user's own teams: nobody can file a patient where they could not see it.
         self.fields["teams"].queryset = Team.objects.filter(members=user)  # type: ignore[attr-defined]
@@ -118,11 +118,13 @@ class PatientSearchForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *Case.Status.choices], label="Case status"
     )
-    team = forms.ModelChoiceField(required=False, queryset=Team.objects.none(), empty_label="Any team")
+    team = forms.ModelChoiceField(
+        required=False, queryset=Team.objects.none(), empty_label="Any team"
+    )
     board_from = forms.DateField(required=False, widget=DateInput(), label="Board from")
     board_to = forms.DateField(required=False, widget=DateInput(), label="Board to")
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.filter(members=user)  # type: ignore[attr-defined]
 

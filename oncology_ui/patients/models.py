@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -15,9 +16,9 @@ from oncology_ui.patients.vocabularies import icd10_is_neoplasm, icd10_lookup, o
 
 
 class PatientQuerySet(QuerySet["Patient"]):
-    def visible_to(self, user: object) -> PatientQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> PatientQuerySet:
         """Patients of the care teams ``user`` belongs to; nothing for anyone else."""
-        if not getattr(user, "is_authenticated", False):
+        if not isinstance(user, User):
             return self.none()
         return self.filter(teams__members=user).distinct()
 
@@ -34,7 +35,9 @@ class Patient(models.Model):
         DECEASED = "deceased", "Deceased"
         UNKNOWN = "unknown", "Unknown"
 
-    site = models.CharField(max_length=60, default="main", help_text="Hospital or site issuing the MRN")
+    site = models.CharField(
+        max_length=60, default="main", help_text="Hospital or site issuing the MRN"
+    )
     mrn = models.CharField("MRN", max_length=40)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -91,7 +94,9 @@ class Patient(models.Model):
             elif self.birth_date and self.date_of_death < self.birth_date:
                 errors["date_of_death"] = "Date of death cannot be before the date of birth."
             if self.vital_status != self.VitalStatus.DECEASED:
-                errors["vital_status"] = "A date of death is recorded: set vital status to deceased."
+                errors["vital_status"] = (
+                    "A date of death is recorded: set vital status to deceased."
+                )
         elif self.vital_status == self.VitalStatus.DECEASED:
             errors["date_of_death"] = "Enter the date of death for a deceased patient."
         if self.last_contact_date:
@@ -104,8 +109,8 @@ class Patient(models.Model):
 
 
 class CaseQuerySet(QuerySet["Case"]):
-    def visible_to(self, user: object) -> CaseQuerySet:
-        if not getattr(user, "is_authenticated", False):
+    def visible_to(self, user: User | AnonymousUser) -> CaseQuerySet:
+        if not isinstance(user, User):
             return self.none()
         return self.filter(patient__teams__members=user).distinct()
 
@@ -304,7 +309,9 @@ class TimelineEvent(models.Model):
         today = timezone.localdate()
         errors: dict[str, str] = {}
         if self.date and self.date > today:
-            errors["date"] = "Timeline events are things that happened: the date cannot be in the future."
+            errors["date"] = (
+                "Timeline events are things that happened: the date cannot be in the future."
+            )
         if self.end_date and self.date and self.end_date < self.date:
             errors["end_date"] = "The end date cannot be before the start date."
         if self.end_date and self.end_date > today:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, Q, QuerySet
 
 from oncology_ui.patients.models import Case, Patient
@@ -20,7 +21,9 @@ class PatientFilters:
     board_to: date | None = None
 
 
-def patient_search(*, user: object, filters: PatientFilters, limit: int = 200) -> QuerySet[Patient]:
+def patient_search(
+    *, user: User | AnonymousUser, filters: PatientFilters, limit: int = 200
+) -> QuerySet[Patient]:
     """Patients the user may see matching name, MRN, diagnosis, case status, team and board date."""
     patients = Patient.objects.visible_to(user)
     text = filters.text.strip()
@@ -28,7 +31,9 @@ def patient_search(*, user: object, filters: PatientFilters, limit: int = 200) -
         words = text.split()
         for word in words:
             patients = patients.filter(
-                Q(given_name__icontains=word) | Q(family_name__icontains=word) | Q(mrn__icontains=word)
+                Q(given_name__icontains=word)
+                | Q(family_name__icontains=word)
+                | Q(mrn__icontains=word)
             )
     case_filter = Q()
     if filters.diagnosis:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -18,7 +18,7 @@ from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
 
 @transaction.atomic
-def patient_create(*, teams: Iterable[Team], created_by: AbstractBaseUser, **fields: Any) -> Patient:
+def patient_create(*, teams: Iterable[Team], created_by: User, **fields: Any) -> Patient:
     """Create a patient in ``teams`` (at least one, so someone can see them)."""
     team_list = list(teams)
     if not team_list:
@@ -40,7 +40,7 @@ def patient_update(*, patient: Patient, **fields: Any) -> Patient:
 
 
 @transaction.atomic
-def case_create(*, patient: Patient, created_by: AbstractBaseUser, **fields: Any) -> Case:
+def case_create(*, patient: Patient, created_by: User, **fields: Any) -> Case:
     """Create a case and its diagnosis event on the timeline."""
     case = Case(patient=patient, created_by=created_by, **fields)
     case.full_clean()
@@ -85,9 +85,7 @@ def case_set_status(*, case: Case, status: str) -> Case:
 
 
 @transaction.atomic
-def timeline_event_create(
-    *, case: Case, created_by: AbstractBaseUser, **fields: Any
-) -> TimelineEvent:
+def timeline_event_create(*, case: Case, created_by: User, **fields: Any) -> TimelineEvent:
     """Add a dated event; progression and death events also update the outcome fields."""
     event = TimelineEvent(case=case, created_by=created_by, **fields)
     event.full_clean()
@@ -128,7 +126,7 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-def case_export_request(*, case: Case, user: AbstractBaseUser) -> Job:
+def case_export_request(*, case: Case, user: User) -> Job:
     """Queue a CSV export of the case timeline; the file is built by the job."""
     return job_enqueue(kind=EXPORT_JOB, target=case, user=user, message="Export queued")
 
@@ -145,7 +143,9 @@ def case_export_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     progress(10, f"Writing {len(events)} events")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["date", "end_date", "kind", "label", "line", "regimen", "response", "stop_reason"])
+    writer.writerow(
+        ["date", "end_date", "kind", "label", "line", "regimen", "response", "stop_reason"]
+    )
     for event in events:
         writer.writerow(
             [

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.conf import settings
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncology_ui.core.audit import audit_record
+from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients import services
 from oncology_ui.patients.access import case_for_user, patient_for_user
@@ -28,7 +30,9 @@ from oncology_ui.patients.selectors import PatientFilters, patient_search
 A = AccessLog.Action
 
 
-def _apply_errors(form: PatientForm | CaseForm | TimelineEventForm | StatusForm, exc: ValidationError) -> None:
+def _apply_errors(
+    form: PatientForm | CaseForm | TimelineEventForm | StatusForm, exc: ValidationError
+) -> None:
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -38,7 +42,7 @@ def _apply_errors(form: PatientForm | CaseForm | TimelineEventForm | StatusForm,
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: AuthedRequest) -> HttpResponse:
     """Patients of the user's teams; the search is POSTed so names never appear in URLs."""
     form = PatientSearchForm(request.POST or None, user=request.user)
     filters = PatientFilters()
@@ -53,7 +57,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             board_to=data["board_to"],
         )
     patients = list(patient_search(user=request.user, filters=filters))
-    audit_record(request=request, action=A.VIEW, category="patient-list", object_ref=f"rows:{len(patients)}")
+    audit_record(
+        request=request, action=A.VIEW, category="patient-list", object_ref=f"rows:{len(patients)}"
+    )
     context = {"form": form, "patients": patients, "searched": request.method == "POST"}
     template = "patients/patient_list.html"
     if request.htmx:
@@ -64,7 +70,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("patients.add_patient", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def patient_create(request: HttpRequest) -> HttpResponse:
+def patient_create(request: AuthedRequest) -> HttpResponse:
     form = PatientForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -74,8 +80,13 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            audit_record(request=request, action=A.CREATE, category="demographics",
-                         patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+            audit_record(
+                request=request,
+                action=A.CREATE,
+                category="demographics",
+                patient_id=patient.pk,
+                object_ref=f"patient:{patient.pk}",
+            )
             messages.success(request, "Patient added.")
             return redirect("patients-detail", patient_id=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": None})
@@ -83,17 +94,22 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_detail(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id)
-    audit_record(request=request, action=A.VIEW, category="demographics",
-                 patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="demographics",
+        patient_id=patient.pk,
+        object_ref=f"patient:{patient.pk}",
+    )
     cases = patient.cases.all()
     return render(request, "patients/patient_detail.html", {"patient": patient, "cases": cases})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_edit(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id, permission="patients.change_patient")
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -105,8 +121,13 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            audit_record(request=request, action=A.UPDATE, category="demographics",
-                         patient_id=patient.pk, object_ref=f"patient:{patient.pk}")
+            audit_record(
+                request=request,
+                action=A.UPDATE,
+                category="demographics",
+                patient_id=patient.pk,
+                object_ref=f"patient:{patient.pk}",
+            )
             messages.success(request, "Patient details saved.")
             return redirect("patients-detail", patient_id=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
@@ -114,25 +135,34 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def case_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+def case_create(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id, permission="patients.add_case")
     form = CaseForm(request.POST or None, instance=Case(patient=patient))
     if request.method == "POST" and form.is_valid():
         try:
-            case = services.case_create(patient=patient, created_by=request.user, **form.cleaned_data)
+            case = services.case_create(
+                patient=patient, created_by=request.user, **form.cleaned_data
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            audit_record(request=request, action=A.CREATE, category="case",
-                         patient_id=patient.pk, object_ref=f"case:{case.pk}")
+            audit_record(
+                request=request,
+                action=A.CREATE,
+                category="case",
+                patient_id=patient.pk,
+                object_ref=f"case:{case.pk}",
+            )
             messages.success(request, "Case created.")
             return redirect("patients-case", case_id=case.pk)
-    return render(request, "patients/case_form.html", {"form": form, "patient": patient, "case": None})
+    return render(
+        request, "patients/case_form.html", {"form": form, "patient": patient, "case": None}
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.change_case")
     form = CaseForm(request.POST or None, instance=case)
     if request.method == "POST" and form.is_valid():
@@ -141,37 +171,66 @@ def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            audit_record(request=request, action=A.UPDATE, category="case",
-                         patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+            audit_record(
+                request=request,
+                action=A.UPDATE,
+                category="case",
+                patient_id=case.patient_id,
+                object_ref=f"case:{case.pk}",
+            )
             messages.success(request, "Case saved.")
             return redirect("patients-case", case_id=case.pk)
-    return render(request, "patients/case_form.html", {"form": form, "patient": case.patient, "case": case})
+    return render(
+        request, "patients/case_form.html", {"form": form, "patient": case.patient, "case": case}
+    )
 
 
 @login_required
 @require_http_methods(["GET"])
-def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
     """The case canvas: every section, each also reachable as its own htmx partial."""
     case = case_for_user(request, case_id)
-    audit_record(request=request, action=A.VIEW, category="case",
-                 patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="case",
+        patient_id=case.patient_id,
+        object_ref=f"case:{case.pk}",
+    )
     context = section_context(request, case, CASE_SECTIONS)
-    context.update({"case": case, "patient": case.patient, "sections": CASE_SECTIONS,
-                    "status_form": StatusForm(initial={"status": case.status})})
+    context.update(
+        {
+            "case": case,
+            "patient": case.patient,
+            "sections": CASE_SECTIONS,
+            "status_form": StatusForm(initial={"status": case.status}),
+        }
+    )
     return render(request, "patients/case_detail.html", context)
 
 
 @login_required
 @require_http_methods(["GET"])
-def case_section(request: HttpRequest, case_id: int, section: str) -> HttpResponse:
+def case_section(request: AuthedRequest, case_id: int, section: str) -> HttpResponse:
     if section not in CASE_SECTIONS:
         raise Http404("No such section")
     case = case_for_user(request, case_id)
-    audit_record(request=request, action=A.VIEW, category=section,
-                 patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category=section,
+        patient_id=case.patient_id,
+        object_ref=f"case:{case.pk}",
+    )
     context = section_context(request, case, (section,))
-    context.update({"case": case, "patient": case.patient, "sections": (section,),
-                    "status_form": StatusForm(initial={"status": case.status})})
+    context.update(
+        {
+            "case": case,
+            "patient": case.patient,
+            "sections": (section,),
+            "status_form": StatusForm(initial={"status": case.status}),
+        }
+    )
     if request.htmx:
         return render(request, f"patients/case_detail.html#section-{section}", context)
     return render(request, "patients/case_detail.html", context)
@@ -179,7 +238,7 @@ def case_section(request: HttpRequest, case_id: int, section: str) -> HttpRespon
 
 @login_required
 @require_POST
-def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_status(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.change_case")
     form = StatusForm(request.POST)
     if form.is_valid():
@@ -189,8 +248,13 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
             for error in exc.messages:
                 messages.error(request, error)
         else:
-            audit_record(request=request, action=A.UPDATE, category="case-status",
-                         patient_id=case.patient_id, object_ref=f"case:{case.pk}")
+            audit_record(
+                request=request,
+                action=A.UPDATE,
+                category="case-status",
+                patient_id=case.patient_id,
+                object_ref=f"case:{case.pk}",
+            )
             messages.success(request, f"Case is now “{case.get_status_display()}”.")
     else:
         messages.error(request, "Choose a valid status.")
@@ -199,20 +263,27 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def event_create(request: HttpRequest, case_id: int) -> HttpResponse:
+def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.add_timelineevent")
     form = TimelineEventForm(request.POST or None)
     form.instance.case = case
     created = False
     if request.method == "POST" and form.is_valid():
         try:
-            event = services.timeline_event_create(case=case, created_by=request.user, **form.cleaned_data)
+            event = services.timeline_event_create(
+                case=case, created_by=request.user, **form.cleaned_data
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             created = True
-            audit_record(request=request, action=A.CREATE, category="timeline",
-                         patient_id=case.patient_id, object_ref=f"event:{event.pk}")
+            audit_record(
+                request=request,
+                action=A.CREATE,
+                category="timeline",
+                patient_id=case.patient_id,
+                object_ref=f"event:{event.pk}",
+            )
             if not request.htmx:
                 messages.success(request, "Event added to the timeline.")
                 return redirect("patients-case", case_id=case.pk)
@@ -226,11 +297,16 @@ def event_create(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = services.case_export_request(case=case, user=request.user)
-    audit_record(request=request, action=A.EXPORT, category="timeline",
-                 patient_id=case.patient_id, object_ref=f"job:{job.pk}")
+    audit_record(
+        request=request,
+        action=A.EXPORT,
+        category="timeline",
+        patient_id=case.patient_id,
+        object_ref=f"job:{job.pk}",
+    )
     context = {"job": job, "case": case}
     if request.htmx:
         return render(request, "core/job_status.html#job-status", context)
@@ -240,10 +316,13 @@ def case_export(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def case_export_download(request: HttpRequest, case_id: int, job_id: int) -> HttpResponse:
+def case_export_download(request: AuthedRequest, case_id: int, job_id: int) -> HttpResponseBase:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = Job.objects.filter(
-        pk=job_id, kind=services.EXPORT_JOB, target_model="patients.case", target_id=case.pk,
+        pk=job_id,
+        kind=services.EXPORT_JOB,
+        target_model="patients.case",
+        target_id=case.pk,
         status=Job.Status.SUCCEEDED,
     ).first()
     if job is None:
@@ -251,9 +330,18 @@ def case_export_download(request: HttpRequest, case_id: int, job_id: int) -> Htt
     path = settings.MEDIA_ROOT / services.case_export_path(job)
     if not path.is_file():
         raise Http404("The export file is no longer available")
-    audit_record(request=request, action=A.EXPORT, category="timeline-download",
-                 patient_id=case.patient_id, object_ref=f"job:{job.pk}")
-    response = FileResponse(path.open("rb"), as_attachment=True,
-                            filename=f"case-{case.pk}-timeline.csv", content_type="text/csv")
+    audit_record(
+        request=request,
+        action=A.EXPORT,
+        category="timeline-download",
+        patient_id=case.patient_id,
+        object_ref=f"job:{job.pk}",
+    )
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"case-{case.pk}-timeline.csv",
+        content_type="text/csv",
+    )
     response["Content-Security-Policy"] = "sandbox"
     return response

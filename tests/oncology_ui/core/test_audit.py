@@ -43,14 +43,24 @@ def test_viewing_a_case_writes_one_view_row_with_user_patient_and_source(
     ("method", "url_name", "data", "action", "category"),
     [
         ("post", "patients-case-export", {}, A.EXPORT, "timeline"),
-        ("post", "patients-event-create",
-         {"kind": "imaging", "date": "2024-05-01", "title": "CT chest"}, A.CREATE, "timeline"),
+        (
+            "post",
+            "patients-event-create",
+            {"kind": "imaging", "date": "2024-05-01", "title": "CT chest"},
+            A.CREATE,
+            "timeline",
+        ),
         ("get", "patients-case-section", None, A.VIEW, "labs"),
     ],
 )
 def test_each_action_writes_its_row(
-    cast: Cast, oncologist_client: Client, method: str, url_name: str, data: dict[str, str] | None,
-    action: str, category: str,
+    cast: Cast,
+    oncologist_client: Client,
+    method: str,
+    url_name: str,
+    data: dict[str, str] | None,
+    action: str,
+    category: str,
 ) -> None:
     kwargs: dict[str, object] = {"case_id": cast.case.pk}
     if url_name == "patients-case-section":
@@ -58,7 +68,11 @@ def test_each_action_writes_its_row(
     response = getattr(oncologist_client, method)(reverse(url_name, kwargs=kwargs), data or {})
     assert response.status_code in {200, 302}
     row = _last()
-    assert (row.action, row.category, row.patient_id_snapshot) == (action, category, cast.patient.pk)
+    assert (row.action, row.category, row.patient_id_snapshot) == (
+        action,
+        category,
+        cast.patient.pk,
+    )
 
 
 def test_login_success_and_failure_are_logged_without_the_password(cast: Cast) -> None:
@@ -71,7 +85,9 @@ def test_login_success_and_failure_are_logged_without_the_password(cast: Cast) -
     assert not AccessLog.objects.filter(object_ref__icontains="password").exists()
 
 
-def test_no_clinical_values_or_identifiers_reach_the_log(cast: Cast, oncologist_client: Client) -> None:
+def test_no_clinical_values_or_identifiers_reach_the_log(
+    cast: Cast, oncologist_client: Client
+) -> None:
     oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
     oncologist_client.post(reverse("patients-list"), {"q": cast.patient.family_name})
     for row in AccessLog.objects.all():
@@ -104,13 +120,19 @@ def test_the_database_refuses_update_delete_and_truncate_of_audit_rows(cast: Cas
         "UPDATE core_accesslog SET category = 'x' WHERE id = %s",
         "DELETE FROM core_accesslog WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [row.pk])
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(audit_sql.TRUNCATE_TRIGGER, None)
-            cursor.execute("TRUNCATE core_accesslog")
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [row.pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(audit_sql.TRUNCATE_TRIGGER, None)
+        cursor.execute("TRUNCATE core_accesslog")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a superuser bypass")
@@ -121,7 +143,9 @@ def test_verify_names_the_row_a_superuser_edited(cast: Cast) -> None:
     with connection.cursor() as cursor:
         # What a rogue superuser could do: switch the guard off and rewrite history.
         cursor.execute("ALTER TABLE core_accesslog DISABLE TRIGGER core_accesslog_no_update_delete")
-        cursor.execute("UPDATE core_accesslog SET username = 'someone-else' WHERE id = %s", [tampered.pk])
+        cursor.execute(
+            "UPDATE core_accesslog SET username = 'someone-else' WHERE id = %s", [tampered.pk]
+        )
         cursor.execute("ALTER TABLE core_accesslog ENABLE TRIGGER core_accesslog_no_update_delete")
     report = audit_verify_chain()
     assert report.first_bad_id == tampered.pk and "edited" in report.reason

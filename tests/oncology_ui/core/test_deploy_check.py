@@ -34,10 +34,18 @@ def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) ->
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key not in {"HTTPS", "DEBUG", "SECRET_KEY"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"HTTPS", "DEBUG", "SECRET_KEY"}
+    }
     env["ONCOBOARD_STATE_DIR"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result.returncode != 0

@@ -8,7 +8,9 @@ from django.core.exceptions import ImproperlyConfigured
 from oncology_ui.core.env import env_bool, env_int, env_list, env_url, secret_key
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("OFF", False), ("0", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("OFF", False), ("0", False)]
+)
 def test_it_reads_booleans(raw: str, expected: bool) -> None:
     assert env_bool("DEBUG", not expected, env={"DEBUG": raw}) is expected
 
@@ -19,7 +21,10 @@ def test_it_refuses_a_malformed_boolean() -> None:
 
 
 def test_it_uses_the_default_for_an_empty_value() -> None:
-    assert env_int("SESSION_IDLE_TIMEOUT_SECONDS", 1800, env={"SESSION_IDLE_TIMEOUT_SECONDS": " "}) == 1800
+    assert (
+        env_int("SESSION_IDLE_TIMEOUT_SECONDS", 1800, env={"SESSION_IDLE_TIMEOUT_SECONDS": " "})
+        == 1800
+    )
 
 
 @pytest.mark.parametrize("raw", ["thirty", "1.5", "12abc"])
@@ -50,7 +55,12 @@ def test_it_refuses_a_url_with_the_wrong_scheme() -> None:
 
 def test_it_refuses_a_short_secret_key(tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured, match="50 characters"):
-        secret_key("SECRET_KEY", local_file=tmp_path / "k", allow_generate=True, env={"SECRET_KEY": "short"})
+        secret_key(
+            "SECRET_KEY",
+            local_file=tmp_path / "k",
+            allow_generate=True,
+            env={"SECRET_KEY": "short"},
+        )
 
 
 def test_it_generates_and_keeps_a_local_secret_only_when_allowed(tmp_path: Path) -> None:

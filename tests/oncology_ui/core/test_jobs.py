@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rq import SimpleWorker
+from rq.serializers import JSONSerializer
 
 from oncology_ui.core.jobs import JobError, job_enqueue, job_handler, job_run, jobs_reconcile
 from oncology_ui.core.models import Job
@@ -56,7 +57,7 @@ def queue() -> Iterator[django_rq.queues.Queue]:
 
 @pytest.mark.django_db
 def test_rollback_enqueues_nothing(queue: django_rq.queues.Queue) -> None:
-    case = CaseFactory()
+    case = CaseFactory.create()
     with pytest.raises(RuntimeError), transaction.atomic():
         job_enqueue(kind="test_records_call", target=case)
         raise RuntimeError("the request failed after asking for the job")
@@ -68,7 +69,7 @@ def test_rollback_enqueues_nothing(queue: django_rq.queues.Queue) -> None:
 def test_commit_enqueues_one_job_carrying_only_the_row_id(
     queue: django_rq.queues.Queue, django_capture_on_commit_callbacks: object
 ) -> None:
-    case = CaseFactory()
+    case = CaseFactory.create()
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         job = job_enqueue(kind="test_records_call", target=case)
     assert queue.count == 1
@@ -76,7 +77,7 @@ def test_commit_enqueues_one_job_carrying_only_the_row_id(
     assert list(rq_job.args) == [job.pk]  # JSON round trip: a list
     assert rq_job.kwargs == {}
     assert rq_job.func_name == "oncology_ui.core.jobs.job_run"
-    assert queue.serializer.__name__ == "JSONSerializer"
+    assert queue.serializer is JSONSerializer
     job.refresh_from_db()
     assert job.rq_job_id == rq_job.id and job.status == Job.Status.QUEUED
 
@@ -85,7 +86,7 @@ def test_commit_enqueues_one_job_carrying_only_the_row_id(
 def test_a_simple_worker_runs_a_job_to_succeeded_and_a_rerun_is_a_no_op(
     queue: django_rq.queues.Queue, django_capture_on_commit_callbacks: object
 ) -> None:
-    case = CaseFactory()
+    case = CaseFactory.create()
     calls.clear()
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         job = job_enqueue(kind="test_records_call", target=case)
@@ -129,7 +130,7 @@ def test_a_raising_job_ends_failed_with_a_message(
 def test_a_real_rq_worker_process_runs_the_export_job(
     queue: django_rq.queues.Queue, cast: Cast, settings: LazySettings
 ) -> None:
-    """A forking RQ worker (`manage.py jobs_worker --burst`) in its own process, on the real Redis and database."""
+    """A forking RQ worker (`manage.py jobs_worker --burst`) on the real Redis and database."""
     from oncology_ui.patients.services import case_export_request
 
     job = case_export_request(case=Case.objects.get(pk=cast.case.pk), user=cast.oncologist)
@@ -140,7 +141,11 @@ def test_a_real_rq_worker_process_runs_the_export_job(
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     result = subprocess.run(
         [sys.executable, "manage.py", "jobs_worker", "--burst"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     job.refresh_from_db()
@@ -153,14 +158,26 @@ def test_a_real_rq_worker_process_runs_the_export_job(
 def test_reconcile_requeues_an_orphaned_running_job_and_fails_it_when_attempts_run_out(
     queue: django_rq.queues.Queue,
 ) -> None:
-    case = CaseFactory()
+    case = CaseFactory.create()
     stale = timezone.now() - timedelta(hours=3)
-    orphan = Job.objects.create(kind="test_records_call", target_model="patients.case",
-                                target_id=case.pk, status=Job.Status.RUNNING, attempts=1,
-                                max_attempts=3, heartbeat_at=stale)
-    exhausted = Job.objects.create(kind="test_records_call", target_model="patients.case",
-                                   target_id=case.pk, status=Job.Status.RUNNING, attempts=3,
-                                   max_attempts=3, heartbeat_at=stale)
+    orphan = Job.objects.create(
+        kind="test_records_call",
+        target_model="patients.case",
+        target_id=case.pk,
+        status=Job.Status.RUNNING,
+        attempts=1,
+        max_attempts=3,
+        heartbeat_at=stale,
+    )
+    exhausted = Job.objects.create(
+        kind="test_records_call",
+        target_model="patients.case",
+        target_id=case.pk,
+        status=Job.Status.RUNNING,
+        attempts=3,
+        max_attempts=3,
+        heartbeat_at=stale,
+    )
     counts = jobs_reconcile(stale_after=timedelta(hours=1))
     orphan.refresh_from_db()
     exhausted.refresh_from_db()
@@ -172,9 +189,14 @@ def test_reconcile_requeues_an_orphaned_running_job_and_fails_it_when_attempts_r
 
 @pytest.mark.django_db
 def test_reconcile_re_enqueues_queued_jobs_that_redis_lost(queue: django_rq.queues.Queue) -> None:
-    case = CaseFactory()
-    lost = Job.objects.create(kind="test_records_call", target_model="patients.case",
-                              target_id=case.pk, status=Job.Status.QUEUED, rq_job_id="gone-after-flush")
+    case = CaseFactory.create()
+    lost = Job.objects.create(
+        kind="test_records_call",
+        target_model="patients.case",
+        target_id=case.pk,
+        status=Job.Status.QUEUED,
+        rq_job_id="gone-after-flush",
+    )
     counts = jobs_reconcile()
     assert counts["requeued"] == 1
     assert [list(j.args) for j in queue.jobs] == [[lost.pk]]
@@ -182,7 +204,7 @@ def test_reconcile_re_enqueues_queued_jobs_that_redis_lost(queue: django_rq.queu
 
 @pytest.mark.django_db
 def test_an_idempotency_key_returns_the_first_job(queue: django_rq.queues.Queue) -> None:
-    case = CaseFactory()
+    case = CaseFactory.create()
     first = job_enqueue(kind="test_records_call", target=case, idempotency_key="upload-123")
     second = job_enqueue(kind="test_records_call", target=case, idempotency_key="upload-123")
     assert first.pk == second.pk and Job.objects.count() == 1
@@ -195,8 +217,10 @@ def test_the_in_process_executor_runs_jobs_without_redis(settings: LazySettings)
     from oncology_ui.core import jobs
 
     settings.JOBS_BACKEND = "inprocess"
-    case = CaseFactory()
-    job = Job.objects.create(kind="test_records_call", target_model="patients.case", target_id=case.pk)
+    case = CaseFactory.create()
+    job = Job.objects.create(
+        kind="test_records_call", target_model="patients.case", target_id=case.pk
+    )
     future = jobs._in_process_executor().submit(jobs._run_in_thread, job.pk)
     wait([future], timeout=30)
     job.refresh_from_db()

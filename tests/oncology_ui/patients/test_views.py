@@ -29,7 +29,9 @@ def test_the_case_page_shows_every_section_with_its_empty_state(
 
 
 @pytest.mark.parametrize("section", CASE_SECTIONS)
-def test_htmx_gets_just_the_section_partial(cast: Cast, oncologist_client: Client, section: str) -> None:
+def test_htmx_gets_just_the_section_partial(
+    cast: Cast, oncologist_client: Client, section: str
+) -> None:
     url = reverse("patients-case-section", args=[cast.case.pk, section])
     partial = oncologist_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert partial.lstrip().startswith(f'<section id="section-{section}"')
@@ -43,7 +45,9 @@ def test_an_unknown_section_is_404(cast: Cast, oncologist_client: Client) -> Non
     assert oncologist_client.get(url).status_code == 404
 
 
-def test_live_search_posts_and_returns_the_results_partial(cast: Cast, oncologist_client: Client) -> None:
+def test_live_search_posts_and_returns_the_results_partial(
+    cast: Cast, oncologist_client: Client
+) -> None:
     response = oncologist_client.post(
         reverse("patients-list"), {"q": cast.patient.mrn}, HTTP_HX_REQUEST="true"
     )
@@ -52,10 +56,14 @@ def test_live_search_posts_and_returns_the_results_partial(cast: Cast, oncologis
     assert cast.patient.mrn in content
 
 
-def test_search_filters_by_diagnosis_status_and_board_date(cast: Cast, oncologist_client: Client) -> None:
+def test_search_filters_by_diagnosis_status_and_board_date(
+    cast: Cast, oncologist_client: Client
+) -> None:
     Case.objects.filter(pk=cast.case.pk).update(status="ready", board_date=dt.date(2026, 12, 3))
     url = reverse("patients-list")
-    hit = oncologist_client.post(url, {"diagnosis": "IDC", "status": "ready", "board_from": "2026-12-01"})
+    hit = oncologist_client.post(
+        url, {"diagnosis": "IDC", "status": "ready", "board_from": "2026-12-01"}
+    )
     assert cast.patient.mrn in hit.content.decode()
     miss = oncologist_client.post(url, {"diagnosis": "LUAD"})
     assert cast.patient.mrn not in miss.content.decode()
@@ -71,10 +79,15 @@ def test_search_never_puts_names_in_the_url(cast: Cast) -> None:
     assert 'method="post"' in source and "hx-post" in source and "hx-get" not in source
 
 
-def _patient_data(cast: Cast, **overrides: str) -> dict[str, object]:
+def _patient_data(cast: Cast, **overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "site": "main", "mrn": "NEW-001", "family_name": "Doe", "given_name": "Jane",
-        "birth_date": "1970-01-02", "sex": "female", "teams": [cast.breast_team.pk],
+        "site": "main",
+        "mrn": "NEW-001",
+        "family_name": "Doe",
+        "given_name": "Jane",
+        "birth_date": "1970-01-02",
+        "sex": "female",
+        "teams": [cast.breast_team.pk],
         "vital_status": "alive",
     }
     data.update(overrides)
@@ -84,7 +97,9 @@ def _patient_data(cast: Cast, **overrides: str) -> dict[str, object]:
 def test_an_oncologist_creates_a_patient(cast: Cast, oncologist_client: Client) -> None:
     response = oncologist_client.post(reverse("patients-create"), _patient_data(cast))
     patient = Patient.objects.get(mrn="NEW-001")
-    assert response.status_code == 302 and response["Location"] == reverse("patients-detail", args=[patient.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "patients-detail", args=[patient.pk]
+    )
     assert list(patient.teams.all()) == [cast.breast_team]
 
 
@@ -99,7 +114,7 @@ def test_an_oncologist_creates_a_patient(cast: Cast, oncologist_client: Client) 
     ],
 )
 def test_patient_form_refuses_bad_input_with_a_message_and_saves_nothing(
-    cast: Cast, oncologist_client: Client, overrides: dict[str, str], message: str
+    cast: Cast, oncologist_client: Client, overrides: dict[str, object], message: str
 ) -> None:
     if "ZZCANARY" in str(overrides.get("mrn", "")):
         overrides = {"mrn": cast.patient.mrn}
@@ -110,7 +125,9 @@ def test_patient_form_refuses_bad_input_with_a_message_and_saves_nothing(
     assert Patient.objects.count() == before
 
 
-def test_a_user_cannot_file_a_patient_in_a_team_they_are_not_in(cast: Cast, oncologist_client: Client) -> None:
+def test_a_user_cannot_file_a_patient_in_a_team_they_are_not_in(
+    cast: Cast, oncologist_client: Client
+) -> None:
     response = oncologist_client.post(
         reverse("patients-create"), _patient_data(cast, teams=[cast.lung_team.pk])
     )
@@ -118,8 +135,14 @@ def test_a_user_cannot_file_a_patient_in_a_team_they_are_not_in(cast: Cast, onco
 
 
 def _case_data(**overrides: str) -> dict[str, str]:
-    data = {"primary_diagnosis": "Colon adenocarcinoma", "oncotree_code": "coad", "icd10_code": "c18.7",
-            "diagnosis_date": "2025-06-01", "ajcc_edition": "8", "stage_group": "IIIB"}
+    data = {
+        "primary_diagnosis": "Colon adenocarcinoma",
+        "oncotree_code": "coad",
+        "icd10_code": "c18.7",
+        "diagnosis_date": "2025-06-01",
+        "ajcc_edition": "8",
+        "stage_group": "IIIB",
+    }
     data.update(overrides)
     return data
 
@@ -127,7 +150,9 @@ def _case_data(**overrides: str) -> dict[str, str]:
 def test_a_case_is_created_with_normalised_codes_and_a_diagnosis_event(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    response = oncologist_client.post(reverse("patients-case-create", args=[cast.patient.pk]), _case_data())
+    response = oncologist_client.post(
+        reverse("patients-case-create", args=[cast.patient.pk]), _case_data()
+    )
     case = Case.objects.get(primary_diagnosis="Colon adenocarcinoma")
     assert response.status_code == 302
     assert (case.oncotree_code, case.icd10_code) == ("COAD", "C18.7")
@@ -158,7 +183,9 @@ def test_case_form_refuses_bad_clinical_input(
     assert Case.objects.count() == before
 
 
-def test_adding_an_event_with_htmx_returns_the_refreshed_timeline(cast: Cast, oncologist_client: Client) -> None:
+def test_adding_an_event_with_htmx_returns_the_refreshed_timeline(
+    cast: Cast, oncologist_client: Client
+) -> None:
     response = oncologist_client.post(
         reverse("patients-event-create", args=[cast.case.pk]),
         {"kind": "systemic_therapy", "date": "2024-04-01", "line_number": "1", "regimen": "AC-T"},
@@ -169,7 +196,9 @@ def test_adding_an_event_with_htmx_returns_the_refreshed_timeline(cast: Cast, on
     assert "Line 1: AC-T" in content
 
 
-def test_an_event_without_a_regimen_or_in_the_future_is_refused(cast: Cast, oncologist_client: Client) -> None:
+def test_an_event_without_a_regimen_or_in_the_future_is_refused(
+    cast: Cast, oncologist_client: Client
+) -> None:
     url = reverse("patients-event-create", args=[cast.case.pk])
     future = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
     response = oncologist_client.post(url, {"kind": "systemic_therapy", "date": "2024-04-01"})
@@ -179,14 +208,18 @@ def test_an_event_without_a_regimen_or_in_the_future_is_refused(cast: Cast, onco
     assert cast.case.events.count() == 1
 
 
-def test_death_and_progression_events_update_the_outcome_fields(cast: Cast, oncologist_client: Client) -> None:
+def test_death_and_progression_events_update_the_outcome_fields(
+    cast: Cast, oncologist_client: Client
+) -> None:
     url = reverse("patients-event-create", args=[cast.case.pk])
     oncologist_client.post(url, {"kind": "progression", "date": "2025-01-10"})
     oncologist_client.post(url, {"kind": "death", "date": "2025-06-10"})
     cast.case.refresh_from_db()
     cast.patient.refresh_from_db()
     assert cast.case.progression_date == dt.date(2025, 1, 10)
-    assert cast.patient.vital_status == "deceased" and cast.patient.date_of_death == dt.date(2025, 6, 10)
+    assert cast.patient.vital_status == "deceased" and cast.patient.date_of_death == dt.date(
+        2025, 6, 10
+    )
     assert cast.patient.last_contact_date == dt.date(2025, 6, 10)
 
 
@@ -204,14 +237,24 @@ def test_status_moves_follow_the_workflow(cast: Cast, oncologist_client: Client)
 
 
 def test_wrong_methods_are_refused(cast: Cast, oncologist_client: Client) -> None:
-    assert oncologist_client.get(reverse("patients-case-status", args=[cast.case.pk])).status_code == 405
-    assert oncologist_client.get(reverse("patients-case-export", args=[cast.case.pk])).status_code == 405
-    assert oncologist_client.delete(reverse("patients-case", args=[cast.case.pk])).status_code == 405
+    assert (
+        oncologist_client.get(reverse("patients-case-status", args=[cast.case.pk])).status_code
+        == 405
+    )
+    assert (
+        oncologist_client.get(reverse("patients-case-export", args=[cast.case.pk])).status_code
+        == 405
+    )
+    assert (
+        oncologist_client.delete(reverse("patients-case", args=[cast.case.pk])).status_code == 405
+    )
 
 
 def test_user_text_is_escaped_in_pages_and_partials(cast: Cast, oncologist_client: Client) -> None:
     attack = '<script>alert(1)</script><div hx-get="/admin/" hx-trigger="load">{{ 7 }}</div>'
-    TimelineEvent.objects.create(case=cast.case, kind="imaging", date=dt.date(2024, 5, 1), title=attack)
+    TimelineEvent.objects.create(
+        case=cast.case, kind="imaging", date=dt.date(2024, 5, 1), title=attack
+    )
     for url in (
         reverse("patients-case", args=[cast.case.pk]),
         reverse("patients-case-section", args=[cast.case.pk, "timeline"]),
