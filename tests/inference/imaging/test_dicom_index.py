@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
