@@ -16,7 +16,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = Path(env_str("ONCOBOARD_STATE_DIR", str(BASE_DIR / ".local")))
 
 DEBUG = env_bool("DEBUG", False)
-# HTTPS=false is only for the local demo on 127.0.0.1: it turns off secure-only cookies and redirects.
+# HTTPS=false is only for the local demo on 127.0.0.1: no secure-only cookies, no redirects.
 HTTPS = env_bool("HTTPS", True)
 SECRET_KEY = secret_key(
     "SECRET_KEY",
@@ -133,7 +133,9 @@ LOGOUT_REDIRECT_URL = "core-login"
 
 # Sessions: idle and absolute timeouts enforced by SessionTimeoutMiddleware.
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
-SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int(
+    "SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=60
+)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

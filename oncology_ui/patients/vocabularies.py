@@ -75,4 +75,6 @@ def icd10_lookup(code: str) -> str | None:
 def icd10_is_neoplasm(code: str) -> bool:
     """True for chapter II codes (C00-D49), the neoplasms a tumor board discusses."""
     normal = icd10_normalise(code)
-    return normal[:1] == "C" or (normal[:1] == "D" and normal[1:3].isdigit() and int(normal[1:3]) <= 49)
+    return normal[:1] == "C" or (
+        normal[:1] == "D" and normal[1:3].isdigit() and int(normal[1:3]) <= 49
+    )
