@@ -23,8 +23,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pydicom
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import RawDataElement
@@ -156,8 +158,14 @@ _WANTED = {
     0x00280010: "Rows",
     0x00280011: "Columns",
     0x00280030: "PixelSpacing",
+    0x00280002: "SamplesPerPixel",
+    0x00280100: "BitsAllocated",
+    0x00280103: "PixelRepresentation",
+    0x00281052: "RescaleIntercept",
+    0x00281053: "RescaleSlope",
 }
-_BINARY_US = {0x00280010, 0x00280011}
+_BINARY_US = {0x00280010, 0x00280011, 0x00280002, 0x00280100, 0x00280103}
+_BINARY_KEYS = {_WANTED[t] for t in _BINARY_US}
 _LONG_VRS = {
     b"OB",
     b"OW",
@@ -573,7 +581,7 @@ def _pydicom_values(path: str) -> dict[str, str | int]:
             value = source[key].value
             if value is None:
                 continue
-            if isinstance(value, int) and key in ("Rows", "Columns"):
+            if isinstance(value, int) and key in _BINARY_KEYS:
                 values[key] = value
             elif isinstance(value, list | tuple | pydicom.multival.MultiValue):
                 values[key] = "\\".join(str(x) for x in value)
@@ -744,3 +752,66 @@ def index_files(
         return DicomIndex(patient_id="", studies=(), problems=(problem,), file_count=len(names))
     assert isinstance(result, DicomIndex)
     return result
+
+
+_NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+def fast_pixel_slice(path: str) -> tuple[dict[str, str | int], npt.NDArray[Any]] | None:
+    """Header values and the stored pixel values of a single-frame native little-endian image.
+
+    This is the fast path of volume loading: one read, one walk over the elements, and
+    ``np.frombuffer`` on the pixel bytes. It returns None for anything else (compressed,
+    multi-frame, colour, odd bit depths, unexpected structure) so the caller falls back to pydicom.
+
+    Raises:
+        DicomFileError: when the structure is broken (truncated, absurd lengths).
+    """
+    with open(path, "rb") as fh:
+        buf = fh.read()
+    if len(buf) < 132 or buf[128:132] != b"DICM":
+        return None
+    raw: dict[int, bytes] = {}
+    try:
+        pos = _walk(buf, 132, True, 0, raw, 0x0003)
+        ts = raw.get(0x00020010, b"").decode("ascii", "replace").strip(" \x00")
+        if ts not in _NATIVE_TS:
+            return None
+        explicit = ts != "1.2.840.10008.1.2"
+        pos = _walk(buf, pos, explicit, 0, raw, 0x7FE0)
+    except _AbsurdLength:
+        raise DicomFileError(
+            path, "absurd_length", "undefined length on a non-sequence element"
+        ) from None
+    except _Truncated as exc:
+        claimed = exc.args[0] if exc.args else 0
+        kind = "absurd_length" if claimed > len(buf) else "truncated"
+        raise DicomFileError(path, kind, "file ends inside an element") from None
+    except _Decline:
+        return None
+    values = _decode_values(raw)
+    if values is None or pos + 12 > len(buf):
+        return None
+    group, elem = _TAG.unpack_from(buf, pos)
+    if (group, elem) != (0x7FE0, 0x0010):
+        return None
+    if explicit:
+        length = _U32.unpack_from(buf, pos + 8)[0]
+        start = pos + 12
+    else:
+        length = _U32.unpack_from(buf, pos + 4)[0]
+        start = pos + 8
+    rows, cols = values.get("Rows"), values.get("Columns")
+    bits, signed = values.get("BitsAllocated"), values.get("PixelRepresentation", 0)
+    if values.get("SamplesPerPixel", 1) != 1 or _int(values.get("NumberOfFrames")) not in (None, 1):
+        return None
+    if not isinstance(rows, int) or not isinstance(cols, int) or bits not in (8, 16, 32):
+        return None
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{int(bits) // 8}")
+    expected = rows * cols * dtype.itemsize
+    if length == 0xFFFFFFFF or length < expected:
+        return None
+    if start + expected > len(buf):
+        raise DicomFileError(path, "truncated", "file ends inside the pixel data")
+    pixels = np.frombuffer(buf, dtype=dtype, count=rows * cols, offset=start).reshape(rows, cols)
+    return values, pixels
