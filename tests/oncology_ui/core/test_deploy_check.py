@@ -12,7 +12,9 @@ def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) ->
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"HTTPS", "DEBUG", "SECRET_KEY", "ONCOBOARD_STATE_DIR"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' process, never in deployment.
+        if key
+        not in {"HTTPS", "DEBUG", "SECRET_KEY", "ONCOBOARD_STATE_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(
         {
