@@ -133,7 +133,9 @@ def model_dir() -> Path:
 class SentenceEmbedder:
     """Encode texts to 384-dimensional unit vectors with all-MiniLM-L6-v2."""
 
-    def __init__(self, directory: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, directory: Path | None = None, batch_size: int = 32, max_tokens: int = MAX_TOKENS
+    ) -> None:
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
@@ -142,7 +144,7 @@ class SentenceEmbedder:
         raw = json.loads((directory / "config.json").read_text())
         cfg = BertConfig(**{k: raw[k] for k in BertConfig.__dataclass_fields__ if k in raw})
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_truncation(min(max_tokens, MAX_TOKENS))
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         state = {
             _rename(k): v
@@ -159,7 +161,7 @@ class SentenceEmbedder:
         """Embed texts.
 
         Args:
-            texts: the texts (truncated to 256 word pieces each).
+            texts: the texts (truncated to ``max_tokens`` word pieces each, at most 256).
 
         Returns:
             float32 array (N, 384) of unit vectors.

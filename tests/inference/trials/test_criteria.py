@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from inference.trials.criteria import criteria_for_trial, parse_criteria
@@ -9,7 +11,7 @@ from inference.trials.extract import extract_structures
 from inference.trials.schema import CriterionKind, NumericBound, TherapyRequirement, TrialRecord
 
 
-def _one(text: str, kind: CriterionKind):  # type: ignore[no-untyped-def]
+def _one(text: str, kind: CriterionKind) -> Any:
     found = [s for s in extract_structures(text) if s.kind is kind]
     assert len(found) == 1, found
     return found[0]
