@@ -19,7 +19,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,19 @@ class TileEncoder(Protocol):
 
     def encode(self, tiles: Tiles, mpp: float) -> Features:
         """Encode ``(n, h, w, 3)`` uint8 RGB tiles at ``mpp`` um/px into ``(n, dim)``."""
+        ...
+
+
+@runtime_checkable
+class PreparingEncoder(TileEncoder, Protocol):
+    """An encoder whose input conversion can run ahead, in the tile-reading thread."""
+
+    def prepare(self, tiles: Tiles) -> Any:
+        """Convert ``(n, h, w, 3)`` uint8 tiles to the model's input."""
+        ...
+
+    def encode_prepared(self, prepared: Any) -> Features:
+        """Encode what :meth:`prepare` returned into ``(n, dim)``."""
         ...
 
 
@@ -437,25 +450,41 @@ class TorchTileEncoder:
         self.version = version
         self.device = device
         self.dim = cfg.dim
-        self._mean = torch.tensor(cfg.mean, device=device).view(1, 3, 1, 1) * 255.0
-        self._std = torch.tensor(cfg.std, device=device).view(1, 3, 1, 1) * 255.0
+        # (x / 255 - mean) / std as one multiply-add: x * scale + shift.
+        std = torch.tensor(cfg.std, device=device).view(1, 3, 1, 1)
+        mean = torch.tensor(cfg.mean, device=device).view(1, 3, 1, 1)
+        self._scale = 1.0 / (255.0 * std)
+        self._shift = -mean / std
 
     def preprocess(self, tiles: Tiles) -> torch.Tensor:
-        """uint8 ``(n, h, w, 3)`` -> normalised float ``(n, 3, S, S)`` on the device."""
-        x = torch.from_numpy(np.ascontiguousarray(tiles))
-        if self.device.type == "cuda":
-            x = x.pin_memory().to(self.device, non_blocking=True)
-        x = x.permute(0, 3, 1, 2).float()  # (n, h, w, 3) -> (n, 3, h, w)
-        size = self.cfg.image_size
-        if x.shape[-1] != size or x.shape[-2] != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
-        return (x - self._mean) / self._std
+        """uint8 ``(n, h, w, 3)`` -> normalised float ``(n, 3, S, S)`` on the device.
+
+        The result keeps the channels-last memory layout of the tiles (no transposing copy),
+        which the convolution kernels also run faster on.
+        """
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(tiles))
+            if self.device.type == "cuda":
+                x = x.pin_memory().to(self.device, non_blocking=True)
+            x = x.permute(0, 3, 1, 2).float()  # (n, h, w, 3) -> (n, 3, h, w), channels-last
+            size = self.cfg.image_size
+            if x.shape[-1] != size or x.shape[-2] != size:
+                x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+            return x.mul_(self._scale).add_(self._shift)
+
+    def prepare(self, tiles: Tiles) -> torch.Tensor:
+        """Same as :meth:`preprocess`; run by the reader thread ahead of the model."""
+        return self.preprocess(tiles)
+
+    def encode_prepared(self, prepared: torch.Tensor) -> Features:
+        """Embeddings of a batch from :meth:`prepare`."""
+        with torch.inference_mode():
+            y = self.model(prepared)
+        return y.float().cpu().numpy().astype(np.float32, copy=False)
 
     def encode(self, tiles: Tiles, mpp: float) -> Features:
         """Embeddings of ``(n, h, w, 3)`` uint8 tiles; ``mpp`` is recorded by the caller only."""
-        with torch.inference_mode():
-            y = self.model(self.preprocess(tiles))
-        return y.float().cpu().numpy().astype(np.float32, copy=False)
+        return self.encode_prepared(self.preprocess(tiles))
 
 
 def load_torch_encoder(

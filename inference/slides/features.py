@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.slides.encoders import TileEncoder
+from inference.slides.encoders import PreparingEncoder, TileEncoder
 from inference.slides.reader import SlideReader
 from inference.slides.schema import FeatureStat, TileFeatures, TileGrid
 from inference.slides.tiles import ProgressCallback, TileBatch, iter_tile_batches
@@ -51,6 +51,8 @@ def extract_tile_features(
     """
     n = len(grid)
     out = np.zeros((n, encoder.dim), dtype=np.float32)
+    # Input conversion (uint8 -> normalised tensor) runs in the reader thread when it can.
+    preparing = encoder if isinstance(encoder, PreparingEncoder) else None
     batches: queue.Queue[object] = queue.Queue(maxsize=max(1, prefetch_batches))
     stop = threading.Event()
     failure: list[BaseException] = []
@@ -58,9 +60,10 @@ def extract_tile_features(
     def produce() -> None:
         try:
             for batch in iter_tile_batches(reader, grid, batch_size=batch_size):
+                item = (batch, preparing.prepare(batch.pixels) if preparing else batch.pixels)
                 while not stop.is_set():
                     try:
-                        batches.put(batch, timeout=0.1)
+                        batches.put(item, timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -78,11 +81,16 @@ def extract_tile_features(
             item = batches.get()
             if item is _END:
                 break
-            assert isinstance(item, TileBatch)
-            feats = encoder.encode(item.pixels, grid.target_mpp)
-            out[item.start : item.start + len(item.coords)] = feats
+            assert isinstance(item, tuple)
+            batch, payload = item
+            assert isinstance(batch, TileBatch)
+            if preparing is not None:
+                feats = preparing.encode_prepared(payload)
+            else:
+                feats = encoder.encode(payload, grid.target_mpp)
+            out[batch.start : batch.start + len(batch.coords)] = feats
             if progress:
-                progress(item.start + len(item.coords), n)
+                progress(batch.start + len(batch.coords), n)
     finally:
         stop.set()
         while worker.is_alive():
