@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import math
 import random
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,18 +129,32 @@ def _cancer_genes(data: Path) -> frozenset[str]:
     return frozenset(genes)
 
 
-def _tcga_rows(data: Path, cohort: str) -> Iterator[dict[str, str]]:
+_TCGA_FIELDS = ("case_id", "age", "survival_months", "censorship", "is_female", "oncotree_code")
+
+
+@functools.cache
+def _tcga_rows(data: Path, cohort: str) -> tuple[dict[str, str], ...]:
+    """The clinical columns and the ``*_mut`` flags of one cohort, one dict per slide row.
+
+    The tables also hold thousands of CNV and RNA columns; only the needed ones are kept, and
+    each cohort is read once although several picks come from it.
+    """
     path = (
         data
         / "tcga-porpoise-multimodal"
         / "datasets_csv_mutsig"
         / f"tcga_{cohort}_all_clean.csv.zip"
     )
-    with zipfile.ZipFile(path) as archive:
-        # The one member is the CSV itself, although its name ends in .csv.zip.
-        name = archive.namelist()[0]
-        with archive.open(name) as raw:
-            yield from csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+    # The archive's one member is the CSV itself, although its name ends in .csv.zip.
+    with zipfile.ZipFile(path) as archive, archive.open(archive.namelist()[0]) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        header = next(reader)
+        keep = [
+            (index, name)
+            for index, name in enumerate(header)
+            if name in _TCGA_FIELDS or name.endswith("_mut")
+        ]
+        return tuple({name: row[index] for index, name in keep} for row in reader)
 
 
 def _survpath_clinical(data: Path, cohort: str) -> dict[str, dict[str, str]]:

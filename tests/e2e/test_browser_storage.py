@@ -20,9 +20,9 @@ _STORAGE_DUMP = """() => {
 
 
 def test_browsing_patient_pages_leaves_no_patient_data_in_browser_storage(page: Page) -> None:
-    team = TeamFactory(name="Breast MDT")
-    UserFactory(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    cases = [CaseFactory(patient=PatientFactory(teams=[team])) for _ in range(3)]
+    team = TeamFactory.create(name="Breast MDT")
+    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+    cases = [CaseFactory.create(patient=PatientFactory.create(teams=[team])) for _ in range(3)]
 
     log_in(page, "onco", PASSWORD)
     # htmx reads its config from the page: history snapshots are off.

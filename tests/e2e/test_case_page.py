@@ -23,13 +23,13 @@ pytestmark = BROWSER_MARKS
 
 
 def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(page: Page) -> None:
-    team = TeamFactory(name="Breast MDT")
-    UserFactory(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    wanted = PatientFactory(teams=[team])
-    other = PatientFactory(teams=[team])
-    case = CaseFactory(patient=wanted)
-    TimelineEventFactory(case=case, title="Lumpectomy")
-    CaseFactory(patient=other)
+    team = TeamFactory.create(name="Breast MDT")
+    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+    wanted = PatientFactory.create(teams=[team])
+    other = PatientFactory.create(teams=[team])
+    case = CaseFactory.create(patient=wanted)
+    TimelineEventFactory.create(case=case, title="Lumpectomy")
+    CaseFactory.create(patient=other)
 
     log_in(page, "onco", PASSWORD)
     results = page.locator("#patient-results")
@@ -63,9 +63,9 @@ def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(page: Page)
 
 
 def test_it_shows_the_validation_error_in_place_for_an_event_in_the_future(page: Page) -> None:
-    team = TeamFactory(name="Breast MDT")
-    UserFactory(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory(patient=PatientFactory(teams=[team]))
+    team = TeamFactory.create(name="Breast MDT")
+    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")

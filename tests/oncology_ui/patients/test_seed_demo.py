@@ -168,6 +168,7 @@ def test_the_breast_oncologist_sees_only_breast_patients() -> None:
     assert visible.count() < Patient.objects.count()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not available here")
 def test_the_committed_demo_file_is_what_build_demo_builds() -> None:
     result = subprocess.run(
