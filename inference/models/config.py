@@ -2,7 +2,8 @@
 
 A config carries everything needed to turn named measurements into tensors (feature names, the
 standardisation learned on the training split, pathway groups) so a checkpoint is self-contained.
-``to_dict``/``from_dict`` use only plain containers, which ``torch.load(weights_only=True)`` accepts.
+``to_dict``/``from_dict`` use only plain containers, which
+``torch.load(weights_only=True)`` accepts.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class ImagingSpec:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture and feature vocabulary of :class:`~inference.models.multimodal.MultimodalSurvival`.
+    """Architecture and feature vocabulary of the multimodal survival model.
 
     Attributes:
         name: model name in the registry.

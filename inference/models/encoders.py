@@ -1,72 +1,89 @@
-"""Per-modality encoders: each turns one modality of a case into one token of ``embed_dim``."""
+"""One encoder per modality, each producing a single token of width ``dim``."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from inference.models.layers import GatedAttentionPool, MLPBlock
-
-# Standardised inputs are clipped here: expression tables carry z-scores in the thousands.
-_INPUT_CLIP = 5.0
+from inference.models.batch import SetBatch, TabularBatch
+from inference.models.config import ExpressionSpec, ImagingSpec, SlideSpec, TabularSpec
+from inference.models.layers import MLP, GatedAttentionPool, GroupedLinear
 
 
 class TabularEncoder(nn.Module):
-    """Named numeric features -> token.
+    """Standardised values with their missing mask -> token (clinical, labs, mutations, CNV).
 
-    Inputs arrive raw with NaN for missing values. The encoder standardises them with statistics
-    fixed at training time (buffers, so they travel in the checkpoint), fills missing values with
-    the training mean (0 after standardising) and, when ``missing_indicators`` is set, appends one
-    0/1 column per feature so the network can tell "average" from "not measured".
+    The mask is an input, so "not measured" and "measured at the cohort mean" stay different.
+    An optional cancer-type embedding (OncoTree code) is added for the clinical modality.
     """
 
     def __init__(
-        self,
-        n_features: int,
-        *,
-        hidden_dim: int,
-        embed_dim: int,
-        n_layers: int,
-        dropout: float,
-        missing_indicators: bool,
+        self, spec: TabularSpec, dim: int, dropout: float, *, n_cancer_types: int = 0
     ) -> None:
         super().__init__()
-        self.missing_indicators = missing_indicators
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("scale", torch.ones(n_features))
-        in_dim = n_features * 2 if missing_indicators else n_features
-        blocks = [MLPBlock(in_dim, hidden_dim, dropout=dropout)]
-        blocks += [MLPBlock(hidden_dim, hidden_dim, dropout=dropout) for _ in range(n_layers - 1)]
-        self.blocks = nn.Sequential(*blocks)
-        self.out = nn.Linear(hidden_dim, embed_dim)
+        n_features = len(spec.names)
+        self.input_dropout = nn.Dropout(dropout)
+        self.mlp = MLP(2 * n_features, 2 * dim, dim, dropout)
+        # Index 0 is "unknown cancer type"; codes start at 1.
+        self.cancer_type = nn.Embedding(n_cancer_types + 1, dim) if n_cancer_types else None
 
-    @torch.no_grad()
-    def set_normalization(self, mean: Tensor, scale: Tensor) -> None:
-        """Fix the standardisation statistics (from the training rows)."""
-        self.mean.copy_(mean)
-        self.scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
+    def forward(self, batch: TabularBatch, cancer_type: Tensor | None = None) -> Tensor:
+        """(B, F) values and mask -> (B, dim)."""
+        missing = batch.missing.to(batch.values.dtype)
+        features = torch.cat([self.input_dropout(batch.values), missing], dim=1)  # (B, 2F)
+        token = self.mlp(features)
+        if self.cancer_type is not None and cancer_type is not None:
+            token = token + self.cancer_type(cancer_type.clamp(min=-1) + 1)
+        return token
 
-    def forward(self, values: Tensor) -> Tensor:
-        """``values [B, F]`` (NaN = missing) -> ``[B, embed_dim]``."""
-        missing = torch.isnan(values)
-        standardized = ((values - self.mean) / self.scale).nan_to_num(0.0)
-        standardized = standardized.clamp(-_INPUT_CLIP, _INPUT_CLIP)
-        if self.missing_indicators:
-            standardized = torch.cat([standardized, missing.to(values.dtype)], dim=1)  # [B, 2F]
-        return self.out(self.blocks(standardized))
+
+class ExpressionEncoder(nn.Module):
+    """Expression grouped by pathway: one embedding per pathway, attention-pooled to a token."""
+
+    def __init__(self, spec: ExpressionSpec, dim: int, dropout: float) -> None:
+        super().__init__()
+        groups = [list(group.members) for group in spec.groups]
+        self.group_dim = max(4, dim // 4)
+        self.input_dropout = nn.Dropout(dropout)
+        self.grouped = GroupedLinear(len(spec.features.names), groups, self.group_dim)
+        self.pool = GatedAttentionPool(self.group_dim, dim, dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, batch: TabularBatch) -> Tensor:
+        """(B, F) -> (B, dim)."""
+        values = self.input_dropout(batch.values)
+        pathways = torch.nn.functional.gelu(self.grouped(values))  # (B, G, group_dim)
+        mask = torch.ones(pathways.shape[:2], dtype=torch.bool, device=values.device)  # (B, G)
+        pooled, _ = self.pool(pathways, mask)
+        return self.norm(pooled)
 
 
 class SlideEncoder(nn.Module):
-    """Tile embeddings of a slide -> token, by gated attention MIL (one bag per case)."""
+    """Gated attention-MIL over tile features; the per-tile attention is returned for heatmaps."""
 
-    def __init__(self, feature_dim: int, *, hidden_dim: int, embed_dim: int, dropout: float) -> None:
+    def __init__(self, spec: SlideSpec, dim: int, dropout: float) -> None:
         super().__init__()
-        self.project = MLPBlock(feature_dim, hidden_dim, dropout=dropout)
-        self.pool = GatedAttentionPool(hidden_dim, hidden_dim, dropout=dropout)
-        self.out = nn.Linear(hidden_dim, embed_dim)
+        self.pool = GatedAttentionPool(spec.feature_dim, dim, dropout)
+        self.norm = nn.LayerNorm(dim)
 
-    def forward(self, tiles: Tensor, tile_present: Tensor) -> tuple[Tensor, Tensor]:
-        """``tiles [B, N, D]``, ``tile_present [B, N]`` -> ``(token [B, E], weights [B, N])``."""
-        projected = self.project(tiles)  # [B, N, H]
-        pooled, weights = self.pool(projected, tile_present)  # [B, H], [B, N]
-        return self.out(pooled), weights
+    def forward(self, tiles: SetBatch) -> tuple[Tensor, Tensor]:
+        """(B, N, F) tiles -> token (B, dim) and attention (B, N)."""
+        pooled, attention = self.pool(tiles.items, tiles.mask)
+        return self.norm(pooled), attention
+
+
+class ImagingEncoder(nn.Module):
+    """Lesion measurements pooled by gated attention, combined with study-level measurements."""
+
+    def __init__(self, spec: ImagingSpec, dim: int, dropout: float) -> None:
+        super().__init__()
+        self.lesion_pool = GatedAttentionPool(len(spec.lesion.names), dim, dropout)
+        self.study = MLP(2 * len(spec.study.names), dim, dim, dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, lesions: SetBatch, study: TabularBatch) -> Tensor:
+        """Lesions (B, L, F_l) and study (B, F_s) -> (B, dim)."""
+        pooled, _ = self.lesion_pool(lesions.items, lesions.mask)  # (B, dim)
+        missing = study.missing.to(study.values.dtype)
+        study_token = self.study(torch.cat([study.values, missing], dim=1))  # (B, dim)
+        return self.norm(pooled + study_token)

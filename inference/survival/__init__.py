@@ -1,1 +1,3 @@
-"""Survival analysis primitives: Kaplan-Meier, losses and evaluation metrics (numpy / torch only)."""
+"""Survival analysis: losses, evaluation metrics, Kaplan-Meier and conformal intervals."""
+
+from __future__ import annotations

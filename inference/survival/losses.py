@@ -1,45 +1,99 @@
-"""Training losses for discrete-time survival models."""
+"""Training losses: piecewise-exponential discrete-time likelihood and Cox partial likelihood."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
-def discrete_time_nll(
-    logits: Tensor,
-    bin_index: Tensor,
-    fraction: Tensor,
-    events: Tensor,
-    *,
-    event_weight: float = 1.0,
-) -> Tensor:
-    """Negative log-likelihood of a logistic-hazard (discrete-time) survival model.
+@dataclass(frozen=True)
+class BinnedTargets:
+    """Survival targets placed on the time grid.
 
-    An event in bin k contributes ``log S(start of k) + log h_k``; a censoring a fraction ``f``
-    into bin k contributes ``log S(start of k) + f * log(1 - h_k)`` (constant hazard rate within
-    the bin, the same assumption :func:`inference.survival.discrete.survival_at` uses).
+    Attributes:
+        bin_index: (N,) long, the bin in which follow-up ends.
+        fraction: (N,) float, fraction of that bin lived through (0..1].
+        event: (N,) float, 1 if the event happened inside the grid.
+        log_width: (N,) float, log of that bin's width.
+    """
+
+    bin_index: Tensor
+    fraction: Tensor
+    event: Tensor
+    log_width: Tensor
+
+
+def bin_targets(
+    times: npt.NDArray[np.float64], events: npt.NDArray[np.float64], edges: tuple[float, ...]
+) -> BinnedTargets:
+    """Place follow-up times on the grid; follow-up beyond the last edge is censored there.
 
     Args:
-        logits: hazard logits, shape ``[B, K]``.
-        bin_index: bin of each observed time, shape ``[B]`` (long).
-        fraction: fraction of that bin lived through, shape ``[B]``, in (0, 1].
-        events: 1.0 = event, 0.0 = censored, shape ``[B]``.
-        event_weight: extra weight on uncensored subjects (1.0 = the plain likelihood).
+        times: (N,) follow-up in the grid's unit.
+        events: (N,) 1 = event.
+        edges: (K + 1,) bin edges starting at 0.
 
     Returns:
-        Mean loss over the batch (a scalar).
+        The binned targets.
     """
-    log_hazard = F.logsigmoid(logits)  # [B, K]
-    log_survive_bin = F.logsigmoid(-logits)  # log(1 - h)  [B, K]
-    log_survival_end = torch.cumsum(log_survive_bin, dim=1)  # log S(end of bin k)  [B, K]
-    log_survival_start = F.pad(log_survival_end[:, :-1], (1, 0))  # [B, K]
+    grid = np.asarray(edges, dtype=np.float64)
+    horizon = grid[-1]
+    beyond = times > horizon
+    clipped = np.clip(times, 1e-6, horizon)
+    index = np.clip(np.searchsorted(grid, clipped, side="left") - 1, 0, len(grid) - 2)
+    widths = grid[index + 1] - grid[index]
+    fraction = np.clip((clipped - grid[index]) / widths, 1e-6, 1.0)
+    event = np.where(beyond, 0.0, events)
+    return BinnedTargets(
+        bin_index=torch.as_tensor(index, dtype=torch.long),
+        fraction=torch.as_tensor(fraction, dtype=torch.float32),
+        event=torch.as_tensor(event, dtype=torch.float32),
+        log_width=torch.as_tensor(np.log(widths), dtype=torch.float32),
+    )
 
-    index = bin_index.unsqueeze(1)  # [B, 1]
-    start = log_survival_start.gather(1, index).squeeze(1)  # [B]
-    event_ll = start + log_hazard.gather(1, index).squeeze(1)
-    censored_ll = start + fraction * log_survive_bin.gather(1, index).squeeze(1)
-    weights = torch.where(events > 0, event_weight, 1.0)
-    log_likelihood = torch.where(events > 0, event_ll, censored_ll)
-    return -(weights * log_likelihood).sum() / weights.sum()
+
+def piecewise_exponential_nll(log_hazard: Tensor, targets: BinnedTargets) -> Tensor:
+    """Mean negative log-likelihood with a hazard constant within each bin.
+
+    ``exp(log_hazard[:, k])`` is the cumulative hazard accrued over bin k, so a case followed into
+    bin k for a fraction f has log S = -sum_{j<k} H_j - f H_k, and an event there adds
+    log(H_k / width_k). No midpoint rule is needed for censoring inside a bin.
+
+    Args:
+        log_hazard: (N, K).
+        targets: from :func:`bin_targets`.
+
+    Returns:
+        Scalar loss.
+    """
+    hazard = torch.exp(log_hazard)  # (N, K)
+    before = torch.cumsum(hazard, dim=1) - hazard  # (N, K) hazard of the bins before k
+    rows = torch.arange(log_hazard.shape[0], device=log_hazard.device)
+    k = targets.bin_index
+    log_survival = -(before[rows, k] + targets.fraction * hazard[rows, k])
+    log_density = log_hazard[rows, k] - targets.log_width
+    return -(log_survival + targets.event * log_density).mean()
+
+
+def cox_partial_nll(risk: Tensor, times: Tensor, events: Tensor) -> Tensor:
+    """Breslow negative log partial likelihood, averaged over events.
+
+    Args:
+        risk: (N,) log relative hazard.
+        times: (N,) follow-up.
+        events: (N,) 1 = event.
+
+    Returns:
+        Scalar loss (0 when the batch has no event).
+    """
+    order = torch.argsort(times, descending=True)
+    risk, events = risk[order], events[order]
+    log_risk_set = torch.logcumsumexp(risk, dim=0)  # risk set of case i = everyone with T >= T_i
+    n_events = events.sum()
+    if n_events == 0:
+        return risk.sum() * 0.0
+    return -((risk - log_risk_set) * events).sum() / n_events

@@ -1,12 +1,7 @@
-"""Survival evaluation metrics: Harrell's C, Antolini's time-dependent C and the IPCW Brier score.
+"""Evaluation metrics: Harrell's C, Antolini's time-dependent C, IPCW Brier score, calibration.
 
-Conventions (the same as lifelines' ``concordance_index``):
-
-- a pair (i, j) is comparable when i had the event and ``T_i < T_j``, or ``T_i == T_j`` and j was
-  censored (a subject censored at an event time is taken to have outlived it);
-- a tie in the prediction counts one half.
-
-Pairs are counted in row blocks so memory stays ``O(block * n)``.
+Comparable pairs follow lifelines and scikit-survival: (i, j) is comparable when i had the event and
+``T_i < T_j``, or ``T_i == T_j`` and j is censored; tied predictions count one half.
 """
 
 from __future__ import annotations
@@ -14,167 +9,190 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import numpy.typing as npt
 
-from inference.survival.kaplan_meier import kaplan_meier
+from inference.survival.curves import survival_at_grid_times, survival_at_own_times
+from inference.survival.kaplan_meier import censoring_distribution, kaplan_meier
 
-FloatArray = NDArray[np.float64]
-
-_BLOCK = 1024
-
-
-def _validated(durations: ArrayLike, events: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:
-    durations_arr = np.asarray(durations, dtype=np.float64)
-    events_arr = np.asarray(events).astype(bool)
-    if durations_arr.ndim != 1 or durations_arr.shape != events_arr.shape:
-        raise ValueError("durations and events must be 1-D arrays of the same length")
-    return durations_arr, events_arr
+FloatArray = npt.NDArray[np.float64]
 
 
-def _comparable(
-    durations: FloatArray, events: NDArray[np.bool_], rows: slice
-) -> NDArray[np.bool_]:
-    """``[rows, n]`` mask of comparable pairs (i in rows had the event first)."""
-    t_i = durations[rows, None]
-    t_j = durations[None, :]
-    earlier = t_i < t_j
-    tied_vs_censored = (t_i == t_j) & ~events[None, :]
-    return events[rows, None] & (earlier | tied_vs_censored)
+def _comparable(times: FloatArray, events: FloatArray) -> npt.NDArray[np.bool_]:
+    t_i, t_j = times[:, None], times[None, :]
+    e_i, e_j = events[:, None] > 0, events[None, :] > 0
+    return e_i & ((t_i < t_j) | ((t_i == t_j) & ~e_j))  # (N, N), row i = shorter survivor
 
 
-def harrell_c(durations: ArrayLike, events: ArrayLike, risk: ArrayLike) -> float:
+def harrell_c(times: FloatArray, events: FloatArray, risk: FloatArray) -> float:
     """Harrell's concordance index.
 
     Args:
-        durations: observed times, shape ``[n]``.
-        events: 1 = event, 0 = censored.
-        risk: higher means earlier expected event (a hazard, not a survival time).
+        times: (N,) follow-up.
+        events: (N,) 1 = event.
+        risk: (N,) higher = earlier event expected.
 
     Returns:
-        Fraction of comparable pairs ordered correctly, in [0, 1].
+        C in [0, 1]; NaN without comparable pairs.
     """
-    durations_arr, events_arr = _validated(durations, events)
-    risk_arr = np.asarray(risk, dtype=np.float64)
-    if risk_arr.shape != durations_arr.shape:
-        raise ValueError("risk must have one value per subject")
-    concordant = 0.0
-    comparable = 0
-    for start in range(0, durations_arr.size, _BLOCK):
-        rows = slice(start, start + _BLOCK)
-        pairs = _comparable(durations_arr, events_arr, rows)
-        r_i = risk_arr[rows, None]
-        r_j = risk_arr[None, :]
-        concordant += float(np.sum(pairs & (r_i > r_j)) + 0.5 * np.sum(pairs & (r_i == r_j)))
-        comparable += int(pairs.sum())
-    if comparable == 0:
-        raise ValueError("no comparable pairs: need at least one event before another time")
-    return concordant / comparable
+    times, events, risk = (np.asarray(a, dtype=np.float64) for a in (times, events, risk))
+    comparable = _comparable(times, events)
+    r_i, r_j = risk[:, None], risk[None, :]
+    score = (r_i > r_j) + 0.5 * (r_i == r_j)  # (N, N)
+    total = comparable.sum()
+    return float((score * comparable).sum() / total) if total else float("nan")
 
 
-def antolini_c_td(
-    durations: ArrayLike, events: ArrayLike, survival: ArrayLike, times: ArrayLike
+def antolini_c(
+    times: FloatArray, events: FloatArray, grid: FloatArray, survival: FloatArray
 ) -> float:
-    """Antolini's time-dependent concordance for predicted survival curves.
+    """Antolini's time-dependent concordance.
 
-    A comparable pair is concordant when ``S_i(T_i) < S_j(T_i)``: at the moment i had the event,
-    the model gave i the lower survival.
+    A comparable pair is concordant when S_i(T_i) < S_j(T_i): the curves are compared at the
+    shorter survivor's event time, so crossing curves are judged where it matters.
 
     Args:
-        durations: observed times, shape ``[n]``.
-        events: 1 = event, 0 = censored.
-        survival: predicted curves on ``times``, shape ``[n, m]`` (step function between points).
-        times: increasing grid, shape ``[m]``.
+        times: (N,) follow-up.
+        events: (N,) 1 = event.
+        grid: (G,) grid times of the curves.
+        survival: (N, G) predicted curves.
+
+    Returns:
+        C^td in [0, 1].
     """
-    durations_arr, events_arr = _validated(durations, events)
-    survival_arr = np.asarray(survival, dtype=np.float64)
-    grid = np.asarray(times, dtype=np.float64)
-    if survival_arr.shape != (durations_arr.size, grid.size):
-        raise ValueError("survival must have shape [n_subjects, n_times]")
-    # Column of the grid in force at each subject's own time (1.0 before the grid starts).
-    padded = np.concatenate([np.ones((durations_arr.size, 1)), survival_arr], axis=1)
-    column = np.searchsorted(grid, durations_arr, side="right")
-    concordant = 0.0
-    comparable = 0
-    for start in range(0, durations_arr.size, _BLOCK):
-        rows = slice(start, start + _BLOCK)
-        pairs = _comparable(durations_arr, events_arr, rows)
-        cols = column[rows]
-        s_own = padded[np.arange(durations_arr.size)[rows], cols][:, None]  # S_i(T_i)  [b, 1]
-        s_other = padded[:, cols].T  # S_j(T_i)  [b, n]
-        concordant += float(
-            np.sum(pairs & (s_own < s_other)) + 0.5 * np.sum(pairs & (s_own == s_other))
-        )
-        comparable += int(pairs.sum())
-    if comparable == 0:
-        raise ValueError("no comparable pairs: need at least one event before another time")
-    return concordant / comparable
-
-
-@dataclass(frozen=True)
-class BrierResult:
-    """Brier score at each grid time and its time-average over the grid."""
-
-    times: FloatArray
-    scores: FloatArray
-    integrated: float
+    times, events = np.asarray(times, dtype=np.float64), np.asarray(events, dtype=np.float64)
+    comparable = _comparable(times, events)
+    at_own = survival_at_own_times(grid, survival, times)  # (N,) S_i(T_i)
+    others = survival_at_grid_times(grid, survival, times).T  # (N, N): [i, j] = S_j(T_i)
+    s_i = at_own[:, None]
+    score = (s_i < others) + 0.5 * (s_i == others)
+    total = comparable.sum()
+    return float((score * comparable).sum() / total) if total else float("nan")
 
 
 def brier_scores(
-    durations: ArrayLike,
-    events: ArrayLike,
-    survival: ArrayLike,
-    times: ArrayLike,
-    *,
-    censoring_durations: ArrayLike | None = None,
-    censoring_events: ArrayLike | None = None,
-) -> BrierResult:
-    """Inverse-probability-of-censoring weighted Brier score (Graf et al. 1999) and its integral.
+    train_times: FloatArray,
+    train_events: FloatArray,
+    times: FloatArray,
+    events: FloatArray,
+    predicted: FloatArray,
+    eval_times: FloatArray,
+) -> FloatArray:
+    """IPCW Brier score at each evaluation time (Graf et al. 1999).
+
+    The censoring distribution G is the Kaplan-Meier of censoring on the training split, evaluated
+    at T_i for cases with the event before t and at t for cases still at risk, as in
+    scikit-survival.
 
     Args:
-        durations, events: the evaluation subjects.
-        survival: predicted S_i(t) at ``times``, shape ``[n, m]``.
-        times: evaluation grid, shape ``[m]``, inside the follow-up of the evaluation set.
-        censoring_durations, censoring_events: data for the censoring distribution G(t)
-            (Kaplan-Meier with events and censorings swapped); defaults to the evaluation set.
-            Pass the training set to match scikit-survival.
+        train_times, train_events: training split (for G).
+        times, events: evaluation split.
+        predicted: (N, K) S_i(eval_times[k]).
+        eval_times: (K,) times.
 
     Returns:
-        Scores per grid time and the integrated score (trapezoid rule divided by the span).
+        (K,) Brier scores.
     """
-    durations_arr, events_arr = _validated(durations, events)
-    survival_arr = np.asarray(survival, dtype=np.float64)
-    grid = np.asarray(times, dtype=np.float64)
-    if survival_arr.shape != (durations_arr.size, grid.size):
-        raise ValueError("survival must have shape [n_subjects, n_times]")
-    if censoring_durations is None or censoring_events is None:
-        cens_t, cens_e = durations_arr, events_arr
-    else:
-        cens_t, cens_e = _validated(censoring_durations, censoring_events)
-    censoring = kaplan_meier(cens_t, (~cens_e).astype(np.float64))
+    censoring = censoring_distribution(train_times, train_events)
+    g_at_t = np.clip(censoring(times), 1e-12, None)  # (N,)
+    scores = []
+    for k, t in enumerate(eval_times):
+        had_event = (times <= t) & (events > 0)
+        still_at_risk = times > t
+        g_t = max(float(censoring(np.array([t]))[0]), 1e-12)
+        term = np.where(had_event, predicted[:, k] ** 2 / g_at_t, 0.0)
+        term = term + np.where(still_at_risk, (1.0 - predicted[:, k]) ** 2 / g_t, 0.0)
+        scores.append(term.mean())
+    return np.asarray(scores)
 
-    g_at_own = censoring(durations_arr)  # G(T_i)  [n]
-    g_at_grid = censoring(grid)  # G(t)  [m]
-    if np.any(g_at_grid <= 0.0):
-        raise ValueError("grid reaches past the last censoring time; shorten it")
-    safe_own = np.where(g_at_own > 0.0, g_at_own, np.inf)
 
-    had_event_by_t = (durations_arr[:, None] <= grid[None, :]) & events_arr[:, None]  # [n, m]
-    alive_after_t = durations_arr[:, None] > grid[None, :]  # [n, m]
-    scores = np.mean(
-        had_event_by_t * survival_arr**2 / safe_own[:, None]
-        + alive_after_t * (1.0 - survival_arr) ** 2 / g_at_grid[None, :],
-        axis=0,
+def integrated_brier(
+    train_times: FloatArray,
+    train_events: FloatArray,
+    times: FloatArray,
+    events: FloatArray,
+    predicted: FloatArray,
+    eval_times: FloatArray,
+) -> float:
+    """Integrated Brier score: trapezoid over ``eval_times`` divided by the time span.
+
+    Args:
+        train_times, train_events: training split (for the censoring distribution).
+        times, events: evaluation split.
+        predicted: (N, K) S_i at ``eval_times``.
+        eval_times: (K,) increasing times, K >= 2.
+
+    Returns:
+        The IBS.
+    """
+    scores = brier_scores(train_times, train_events, times, events, predicted, eval_times)
+    area = float(np.sum((scores[1:] + scores[:-1]) / 2.0 * np.diff(eval_times)))
+    return area / float(eval_times[-1] - eval_times[0])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibration of predicted survival at one time against Kaplan-Meier in risk groups.
+
+    Attributes:
+        time: the landmark time.
+        predicted: (groups,) mean predicted S(time) per group.
+        observed: (groups,) Kaplan-Meier S(time) per group.
+        sizes: (groups,) group sizes.
+        slope: weighted least-squares slope of observed on predicted (1 is ideal).
+        intercept: its intercept (0 is ideal).
+        mean_abs_error: size-weighted mean |observed - predicted|.
+    """
+
+    time: float
+    predicted: tuple[float, ...]
+    observed: tuple[float, ...]
+    sizes: tuple[int, ...]
+    slope: float
+    intercept: float
+    mean_abs_error: float
+
+
+def calibration_at(
+    times: FloatArray, events: FloatArray, predicted: FloatArray, time: float, groups: int = 10
+) -> Calibration:
+    """Grouped calibration at a landmark time.
+
+    Cases are split into equal-size groups by predicted S(time); each group's observed survival
+    is its Kaplan-Meier estimate at ``time`` (so censoring is handled), and slope/intercept come
+    from a size-weighted straight-line fit of observed on predicted.
+
+    Args:
+        times, events: evaluation split.
+        predicted: (N,) predicted S(time).
+        time: landmark time.
+        groups: number of risk groups.
+
+    Returns:
+        The calibration summary.
+    """
+    order = np.argsort(predicted)
+    chunks = [c for c in np.array_split(order, groups) if len(c)]
+    mean_pred, observed, sizes = [], [], []
+    for chunk in chunks:
+        curve = kaplan_meier(times[chunk], events[chunk])
+        mean_pred.append(float(predicted[chunk].mean()))
+        observed.append(float(curve(np.array([time]))[0]))
+        sizes.append(len(chunk))
+    x, y, w = np.array(mean_pred), np.array(observed), np.array(sizes, dtype=np.float64)
+    x_bar, y_bar = np.average(x, weights=w), np.average(y, weights=w)
+    variance = np.average((x - x_bar) ** 2, weights=w)
+    slope = (
+        float(np.average((x - x_bar) * (y - y_bar), weights=w) / variance)
+        if variance > 0
+        else (float("nan"))
     )
-    if grid.size == 1:
-        integrated = float(scores[0])
-    else:
-        integrated = float(np.trapezoid(scores, grid) / (grid[-1] - grid[0]))
-    return BrierResult(times=grid, scores=scores, integrated=integrated)
-
-
-def evaluation_grid(durations: ArrayLike, *, n_points: int = 100) -> FloatArray:
-    """A grid between the 10th and 90th percentile of observed times (Brier scores are unstable
-    in the tails, where few subjects remain)."""
-    durations_arr = np.asarray(durations, dtype=np.float64)
-    low, high = np.quantile(durations_arr, [0.1, 0.9])
-    return np.linspace(low, high, n_points)
+    intercept = float(y_bar - slope * x_bar) if np.isfinite(slope) else float("nan")
+    return Calibration(
+        time=float(time),
+        predicted=tuple(mean_pred),
+        observed=tuple(observed),
+        sizes=tuple(sizes),
+        slope=slope,
+        intercept=intercept,
+        mean_abs_error=float(np.average(np.abs(y - x), weights=w)),
+    )

@@ -1,4 +1,4 @@
-"""Named measurements -> standardised tensors with missing masks, the same way in training and serving.
+"""Named measurements -> standardised tensors with missing masks, alike in training and serving.
 
 Training code hands raw arrays (NaN = missing) to :func:`batch_from_arrays`; the serving path turns
 :class:`~inference.schema.CaseInputs` into the same arrays with :func:`arrays_from_cases` first, so
@@ -103,8 +103,10 @@ def _tabular(spec: TabularSpec, raw: FloatArray) -> tuple[TabularBatch, torch.Te
         values=torch.as_tensor(values, dtype=torch.float32),
         missing=torch.as_tensor(missing, dtype=torch.bool),
     )
-    present = torch.as_tensor(missing.sum(axis=1) < missing.shape[1]) if missing.shape[1] else (
-        torch.zeros(missing.shape[0], dtype=torch.bool)
+    present = (
+        torch.as_tensor(missing.sum(axis=1) < missing.shape[1])
+        if missing.shape[1]
+        else (torch.zeros(missing.shape[0], dtype=torch.bool))
     )
     return batch, present
 
@@ -191,9 +193,7 @@ def _value(raw: float | None) -> float:
     return float(raw)
 
 
-def _row(
-    names: Sequence[str], values: Measurements, prefix: str, ignored: list[str]
-) -> FloatArray:
+def _row(names: Sequence[str], values: Measurements, prefix: str, ignored: list[str]) -> FloatArray:
     known = set(names)
     ignored.extend(f"{prefix}:{name}" for name in values if name not in known)
     return np.array([_value(values.get(name)) for name in names], dtype=np.float64)
@@ -252,7 +252,9 @@ def arrays_from_cases(
     if config.slide is not None:
         raw.tiles = []
         for i, case in enumerate(cases):
-            usable = [s for s in case.slides if s.tile_features.shape[-1] == config.slide.feature_dim]
+            usable = [
+                s for s in case.slides if s.tile_features.shape[-1] == config.slide.feature_dim
+            ]
             ignored[i].extend(f"slide:{s.slide_id}" for s in case.slides if s not in usable)
             raw.tiles.append(
                 np.concatenate([s.tile_features for s in usable]).astype(np.float32)
@@ -267,7 +269,9 @@ def arrays_from_cases(
             lesion_names = config.imaging.lesion.names
             if imaging is not None and imaging.lesions:
                 raw.lesions.append(
-                    np.stack([_row(lesion_names, les, "imaging", ignored[i]) for les in imaging.lesions])
+                    np.stack(
+                        [_row(lesion_names, les, "imaging", ignored[i]) for les in imaging.lesions]
+                    )
                 )
             else:
                 raw.lesions.append(None)

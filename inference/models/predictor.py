@@ -1,0 +1,432 @@
+"""The serving-side predictor: ensemble + calibration + abstention + explanations -> schema objects.
+
+Everything a clinician sees comes from here; no tensor leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor
+
+from inference.explain.gradients import integrated_gradients
+from inference.explain.hallmarks import hallmark_lens
+from inference.explain.neighbours import similar_patients
+from inference.explain.shapley import exact_modality_shapley
+from inference.models import load_members
+from inference.models.batch import ModalityBatch
+from inference.models.config import ModelConfig
+from inference.models.multimodal import MultimodalSurvival
+from inference.runtime import eval_mode, sha256_of
+from inference.schema import (
+    MODALITIES,
+    CaseInputs,
+    Explanation,
+    FeatureAttribution,
+    ModalityAttribution,
+    ModelInfo,
+    SurvivalAtYear,
+    SurvivalCurve,
+    SurvivalPrediction,
+    TileAttention,
+    TimeInterval,
+    TreatmentPlan,
+    TreatmentScenario,
+)
+from inference.survival import conformal
+from inference.survival.curves import quantile_time, restricted_mean
+from inference.tabular.features import arrays_from_cases, batch_from_arrays
+
+logger = logging.getLogger(__name__)
+
+LANDMARK_YEARS = (1, 3, 5)
+TOP_FEATURES = 12
+MIN_KNOWN_FRACTION = 0.5
+TABULAR = ("clinical", "labs", "mutations", "copy_number", "expression")
+
+
+class SurvivalPredictor:
+    """A loaded ensemble with its serving extras.
+
+    Args:
+        members: ensemble members (same config).
+        meta: checkpoint dictionary without weights (name, version, config, extras).
+        weights_sha256: digest of the checkpoint file.
+        model_card: path of the model card, relative to the repository, for display.
+    """
+
+    def __init__(
+        self,
+        members: list[MultimodalSurvival],
+        meta: dict[str, Any],
+        weights_sha256: str,
+        model_card: str = "",
+    ) -> None:
+        self.members = members
+        for member in members:
+            member.eval()
+        self.config: ModelConfig = members[0].config
+        self.meta = meta
+        self.extras: dict[str, Any] = meta.get("extras", {})
+        self.grid = np.asarray(self.config.time_edges, dtype=np.float64)
+        trained = tuple(self.extras.get("trained_modalities", ()))
+        configured = tuple(m for m in MODALITIES if self._configured(m))
+        self.info = ModelInfo(
+            name=str(meta.get("name", self.config.name)),
+            version=str(meta.get("version", "")),
+            weights_sha256=weights_sha256,
+            trained_modalities=trained,
+            untrained_modalities=tuple(m for m in configured if m not in trained),
+            feature_names=self._feature_names(),
+            treatments=self.config.treatments,
+            model_card=model_card,
+        )
+        horizon = float(self.grid[-1])
+        self.reference_months = 36.0 if horizon >= 36.0 else horizon
+        calibration = self.extras.get("calibration")
+        self.calibration = (
+            conformal.ConformalCalibration(
+                alpha=float(calibration["alpha"]),
+                correction=float(calibration["correction"]),
+                n_events=int(calibration["n_events"]),
+            )
+            if calibration
+            else None
+        )
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: Path, *, expected_sha256: str | None, model_card: str = ""
+    ) -> SurvivalPredictor:
+        """Load a checkpoint (hash checked before unpickling, weights only).
+
+        Args:
+            path: local checkpoint file.
+            expected_sha256: pinned digest; ``None`` only for site-trained checkpoints.
+            model_card: model card path for display.
+
+        Returns:
+            The predictor.
+        """
+        members, meta = load_members(path, expected_sha256=expected_sha256)
+        return cls(members, meta, sha256_of(path), model_card)
+
+    def _configured(self, modality: str) -> bool:
+        if modality == "slide":
+            return self.config.slide is not None
+        if modality == "imaging":
+            return self.config.imaging is not None
+        if modality == "expression":
+            return self.config.expression is not None
+        return getattr(self.config, modality) is not None
+
+    def _feature_names(self) -> dict[str, tuple[str, ...]]:
+        names: dict[str, tuple[str, ...]] = {}
+        for modality in ("clinical", "labs", "mutations", "copy_number"):
+            spec = getattr(self.config, modality)
+            if spec is not None:
+                names[modality] = spec.names
+        if self.config.expression is not None:
+            names["expression"] = self.config.expression.features.names
+        if self.config.imaging is not None:
+            names["imaging_lesion"] = self.config.imaging.lesion.names
+            names["imaging_study"] = self.config.imaging.study.names
+        if self.config.cancer_types:
+            names["cancer_type"] = self.config.cancer_types
+        return names
+
+    # -- core -------------------------------------------------------------------------------
+
+    def _batch(self, case: CaseInputs) -> tuple[ModalityBatch, list[str]]:
+        raw, ignored = arrays_from_cases(self.config, [case])
+        return batch_from_arrays(self.config, raw), ignored[0]
+
+    def _curves(self, batch: ModalityBatch) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Member curves (E, B, G), first-member embedding (B, D), tile attention (mean)."""
+        curves, attention = [], []
+        embedding = None
+        with eval_mode(*self.members):
+            for i, member in enumerate(self.members):
+                output = member(batch)
+                curves.append(output.survival)
+                if output.tile_attention is not None:
+                    attention.append(output.tile_attention)
+                if i == 0:
+                    embedding = output.embedding
+        assert embedding is not None
+        tiles = torch.stack(attention).mean(0) if attention else None
+        return torch.stack(curves), embedding, tiles
+
+    def _survival_at(self, curve: npt.NDArray[np.float64], months: float) -> float | None:
+        if months > self.grid[-1]:
+            return None
+        log_s = np.interp(months, self.grid, np.log(np.clip(curve, 1e-12, 1.0)))
+        return float(np.exp(log_s))
+
+    def _landmarks(
+        self,
+        mean: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+    ) -> tuple[SurvivalAtYear, ...]:
+        return tuple(
+            SurvivalAtYear(
+                years=y,
+                survival=self._survival_at(mean, 12.0 * y),
+                lower=self._survival_at(low, 12.0 * y),
+                upper=self._survival_at(high, 12.0 * y),
+            )
+            for y in LANDMARK_YEARS
+        )
+
+    def _curve(self, members: npt.NDArray[np.float64]) -> SurvivalCurve:
+        mean, low, high = members.mean(0), members.min(0), members.max(0)
+        return SurvivalCurve(
+            times_months=tuple(float(t) for t in self.grid),
+            survival=tuple(float(s) for s in mean),
+            lower=tuple(float(s) for s in low),
+            upper=tuple(float(s) for s in high),
+        )
+
+    def _abstention(
+        self, case: CaseInputs, batch: ModalityBatch, embedding: Tensor, used: tuple[str, ...]
+    ) -> list[str]:
+        reasons = []
+        trained = set(self.info.trained_modalities)
+        if not used:
+            reasons.append("no usable input: none of the model's modalities was supplied")
+        elif not trained & set(used):
+            reasons.append(
+                "only modalities without outcome training were supplied ("
+                + ", ".join(used)
+                + "); the model has no validated basis for this case"
+            )
+        known = total = 0
+        for name in TABULAR:
+            tabular = getattr(batch, name)
+            if tabular is not None and name in used:
+                known += int((~tabular.missing).sum())
+                total += tabular.missing.numel()
+        if (
+            total
+            and known / total < MIN_KNOWN_FRACTION
+            and not {"mutations", "copy_number", "expression"} & set(used)
+        ):
+            reasons.append(f"too little is known: {known} of {total} measurements supplied")
+        ood = self.extras.get("ood")
+        if ood:
+            limit = float(ood["feature_z_limit"])
+            extreme = []
+            for name in TABULAR:
+                tabular = getattr(batch, name)
+                if tabular is None or name not in used:
+                    continue
+                names = self.info.feature_names[name]
+                for index in torch.nonzero(tabular.values[0].abs() > limit).flatten().tolist():
+                    extreme.append(f"{name}:{names[index]}")
+            if extreme:
+                reasons.append(
+                    "out of training range (more than "
+                    f"{limit:g} SD from the training mean): " + ", ".join(extreme[:8])
+                )
+            centred = embedding[0].double() - ood["mean"].double()
+            distance = float(torch.sqrt(centred @ ood["precision"].double() @ centred))
+            if distance > float(ood["threshold"]) and used:
+                reasons.append(
+                    f"unusual combination of inputs: distance {distance:.1f} from the training "
+                    f"patients exceeds the 99.5th percentile ({float(ood['threshold']):.1f})"
+                )
+        code = case.clinical.cancer_type if case.clinical else None
+        if self.config.cancer_types and code and code not in self.config.cancer_types:
+            reasons.append(
+                f"cancer type {code} was not in the training cohorts ("
+                + ", ".join(self.config.cancer_types)
+                + ")"
+            )
+        return reasons
+
+    def _interval(self, mean: npt.NDArray[np.float64]) -> TimeInterval | None:
+        if self.calibration is None:
+            return None
+        raw = conformal.model_intervals(self.grid, mean[None, :], self.calibration.alpha)
+        low, high = conformal.apply(raw, self.calibration)[0]
+        upper = float(high) if math.isfinite(high) and high <= self.grid[-1] else None
+        measured = self.extras.get("metrics", {}).get("conformal_coverage")
+        return TimeInterval(
+            lower_months=float(low),
+            upper_months=upper,
+            nominal_coverage=self.calibration.nominal,
+            measured_coverage=float(measured) if measured is not None else None,
+        )
+
+    def _value_at_reference(self, batch: ModalityBatch) -> Tensor:
+        """(B,) ensemble-mean S(reference time), differentiable."""
+        k = int(np.searchsorted(self.grid, self.reference_months))
+        values = []
+        for member in self.members:
+            values.append(member(batch).survival[:, k])
+        return torch.stack(values).mean(0)
+
+    def _explain(
+        self,
+        case: CaseInputs,
+        batch: ModalityBatch,
+        embedding: Tensor,
+        tile_attention: Tensor | None,
+    ) -> Explanation:
+        present = torch.nonzero(batch.present[0]).flatten().tolist()
+
+        def value_of_masks(masks: Tensor) -> Tensor:
+            expanded = batch.repeat(masks.shape[0]).with_present(masks & batch.present[0])
+            with eval_mode(*self.members):
+                return self._value_at_reference(expanded)
+
+        shapley = exact_modality_shapley(value_of_masks, present, len(MODALITIES))
+        with eval_mode(*self.members, gradients=True):
+            attributions = integrated_gradients(self._value_at_reference, batch)
+        features = []
+        for modality, values in attributions.items():
+            if not bool(batch.present[0, MODALITIES.index(modality)]):
+                continue
+            names = self.info.feature_names[modality]
+            raw = self._raw_values(case, modality)
+            for index, value in enumerate(values.tolist()):
+                if value == 0.0:
+                    continue
+                features.append(
+                    FeatureAttribution(
+                        modality=modality,
+                        feature=names[index],
+                        value=raw.get(names[index], math.nan),
+                        attribution=float(value),
+                        direction="raises risk" if value < 0 else "lowers risk",
+                    )
+                )
+        features.sort(key=lambda f: -abs(f.attribution))
+        membership = self.extras.get("hallmarks", {})
+        expression = case.molecular.expression if case.molecular else {}
+        hallmarks = hallmark_lens(membership, expression, features) if membership else ()
+        tiles: list[TileAttention] = []
+        if tile_attention is not None:
+            offset = 0
+            for slide in case.slides:
+                if slide.tile_features.shape[-1] != self.config.slide.feature_dim:  # type: ignore[union-attr]
+                    continue
+                n = len(slide.tile_features)
+                weights = tile_attention[0, offset : offset + n]
+                total = float(weights.sum()) or 1.0
+                tiles.append(
+                    TileAttention(
+                        slide_id=slide.slide_id,
+                        tile_coordinates=tuple((int(x), int(y)) for x, y in slide.tile_coordinates),
+                        weights=tuple(float(w) / total for w in weights),
+                    )
+                )
+                offset += n
+        neighbours = self.extras.get("neighbours")
+        similar = None
+        if neighbours is not None:
+            similar = similar_patients(
+                embedding[0].double().numpy(),
+                neighbours["embedding"].double().numpy(),
+                neighbours["times"].double().numpy(),
+                neighbours["events"].double().numpy(),
+                self.grid,
+            )
+        return Explanation(
+            reference_years=int(round(self.reference_months / 12.0)),
+            baseline_survival=shapley.empty,
+            modality_shapley=tuple(
+                ModalityAttribution(modality=MODALITIES[i], shapley=v)
+                for i, v in sorted(shapley.values.items(), key=lambda kv: -abs(kv[1]))
+            ),
+            feature_attributions=tuple(features[:TOP_FEATURES]),
+            hallmarks=hallmarks,
+            tile_attention=tuple(tiles),
+            similar_patients=similar,
+        )
+
+    @staticmethod
+    def _raw_values(case: CaseInputs, modality: str) -> dict[str, float]:
+        source: Any = {}
+        if modality == "clinical" and case.clinical:
+            source = case.clinical.values
+        elif modality == "labs" and case.labs:
+            source = case.labs.values
+        elif modality in ("mutations", "copy_number", "expression") and case.molecular:
+            source = getattr(case.molecular, modality)
+        return {k: float(v) for k, v in source.items() if v is not None}
+
+    # -- public -----------------------------------------------------------------------------
+
+    def predict(self, case: CaseInputs, *, explain: bool = True) -> SurvivalPrediction:
+        """Predict survival for one case.
+
+        Args:
+            case: the inputs; any subset of modalities.
+            explain: compute attributions, hallmarks, tile attention and similar patients.
+
+        Returns:
+            The prediction (``status == "abstained"`` with reasons when it should not be used).
+        """
+        batch, ignored = self._batch(case)
+        curves, embedding, tile_attention = self._curves(batch)
+        members = curves[:, 0].double().numpy()  # (E, G)
+        mean = members.mean(0)
+        used = tuple(m for m, p in zip(MODALITIES, batch.present[0].tolist(), strict=True) if p)
+        configured = (*self.info.trained_modalities, *self.info.untrained_modalities)
+        missing = tuple(m for m in MODALITIES if m in configured and m not in used)
+        reasons = self._abstention(case, batch, embedding, used)
+        return SurvivalPrediction(
+            case_id=case.case_id,
+            status="abstained" if reasons else "ok",
+            abstention_reasons=tuple(reasons),
+            curve=self._curve(members),
+            median_months=quantile_time(self.grid, mean, 0.5),
+            survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+            risk_score=float(-restricted_mean(self.grid, mean[None, :])[0]),
+            time_interval=self._interval(mean),
+            inputs_used=used,
+            inputs_missing=missing,
+            inputs_ignored=tuple(ignored),
+            model=self.info,
+            explanation=self._explain(case, batch, embedding, tile_attention) if explain else None,
+        )
+
+    def predict_treatments(
+        self, case: CaseInputs, plans: list[TreatmentPlan]
+    ) -> tuple[TreatmentScenario, ...]:
+        """What-if curves: the same case under each treatment plan.
+
+        Args:
+            case: the inputs (its own treatment is replaced).
+            plans: plans to compare.
+
+        Returns:
+            One scenario per plan, in order. The model learned these effects from observational
+            cohorts, so differences are associations, not causal effects.
+        """
+        if not self.config.treatments:
+            raise ValueError(f"model {self.info.name} has no treatment inputs")
+        scenarios = []
+        for plan in plans:
+            batch, _ = self._batch(replace(case, treatment=plan))
+            curves, _, _ = self._curves(batch)
+            members = curves[:, 0].double().numpy()
+            mean = members.mean(0)
+            scenarios.append(
+                TreatmentScenario(
+                    treatment=plan,
+                    curve=self._curve(members),
+                    median_months=quantile_time(self.grid, mean, 0.5),
+                    survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+                )
+            )
+        return tuple(scenarios)
