@@ -42,6 +42,9 @@ _ANY_OF_RE = re.compile(
 )
 _SENTENCE_RE = re.compile(r"(?<=[a-z0-9)\]])\.\s+(?=[A-Z])")
 _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_EMPTY_LEAF_RE = re.compile(
+    r"^\s*(?:[^:]{0,60}:|not specified|none|n/?a|see disease characteristics)\.?\s*$", re.I
+)
 
 
 @dataclass
@@ -226,6 +229,8 @@ def _emit(
                 out,
             )
         return
+    if _EMPTY_LEAF_RE.match(node.text):
+        return  # a heading with nothing under it, or "Not specified": nothing to judge
     pieces = (
         _split_sentences(node.text) if not node.marker and len(node.text) > 200 else [node.text]
     )

@@ -721,6 +721,13 @@ def extract_condition_stage(text: str) -> list[Structure]:
     return out
 
 
+_PERMISSIVE_RE = re.compile(
+    r"\b(?:is|are)?\s*(?:allowed|permitted|acceptable)\b|\bmay (?:have )?(?:received|be)\b|"
+    r"\bare eligible\b",
+    re.I,
+)
+
+
 def extract_structures(text: str, context: str = "") -> list[Structure]:
     """Run every extractor over one atomic criterion line.
 
@@ -731,6 +738,9 @@ def extract_structures(text: str, context: str = "") -> list[Structure]:
     Returns:
         The structures found, in a stable order; empty when nothing was recognised.
     """
+    # "Prior hormonal therapy allowed" grants permission; it is not a requirement to check.
+    if _PERMISSIVE_RE.search(text):
+        return []
     labs = extract_labs(text)
     performance = extract_performance_status(text, context)
     age = [] if labs or performance else extract_age(text, context)

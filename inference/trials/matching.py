@@ -107,7 +107,17 @@ def _reasons(
     retrieval_rank: int,
 ) -> tuple[str, ...]:
     reasons: list[str] = []
-    blockers = [v for v in verdicts if v.excludes_patient]
+    rescued = {
+        v.criterion.group_id
+        for v in verdicts
+        if v.criterion.any_of_group and v.criterion.group_id and not v.excludes_patient
+    }
+    # An alternative that fails inside a group with a passing or open member blocks nothing.
+    blockers = [
+        v
+        for v in verdicts
+        if v.excludes_patient and not (v.criterion.any_of_group and v.criterion.group_id in rescued)
+    ]
     for v in blockers[:3]:
         which = "inclusion not met" if v.criterion.inclusion else "exclusion applies"
         reasons.append(f"{which} ({v.criterion.criterion_id}): {v.criterion.text[:120]}")

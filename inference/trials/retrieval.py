@@ -61,6 +61,8 @@ def trial_text(trial: TrialRecord, with_criteria: bool = True) -> str:
 
 def embedding_text(trial: TrialRecord) -> str:
     """The shorter text embedded per trial (MiniLM reads at most 256 word pieces)."""
+    if not (trial.title or trial.summary or trial.conditions):
+        return trial.eligibility_text[:800]
     head = f"{trial.title}. {'; '.join(trial.conditions)}. {'; '.join(trial.keywords[:8])}."
     return f"{head} {trial.summary[:600]}"
 
