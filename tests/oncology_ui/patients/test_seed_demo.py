@@ -11,9 +11,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.conf import LazySettings, settings
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from oncology_ui.core import roles
 from oncology_ui.core.models import Team
@@ -180,3 +180,15 @@ def test_the_committed_demo_file_is_what_build_demo_builds() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_a_production_configuration_unless_told_otherwise(
+    settings: LazySettings,
+) -> None:
+    settings.HTTPS, settings.DEBUG = True, False
+    with pytest.raises(CommandError, match="local demo"):
+        _seed()
+    assert not Patient.objects.exists()
+    assert not get_user_model().objects.filter(username__startswith="demo.").exists()
+    _seed("--allow-https")
+    assert Patient.objects.filter(is_demo=True).count() >= 12

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oncology_ui.patients.demo import DEMO_DATA_FILE, demo_records_load, demo_seed
 
@@ -37,8 +38,20 @@ class Command(BaseCommand):
             action="store_true",
             help="give existing demo accounts new random passwords too",
         )
+        parser.add_argument(
+            "--allow-https",
+            action="store_true",
+            help="seed although the site is configured for HTTPS (a shared demo server)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # HTTPS on and DEBUG off is how production is configured: demo accounts whose passwords
+        # went to a console have no place next to real patients.
+        if settings.HTTPS and not settings.DEBUG and not options["allow_https"]:
+            raise CommandError(
+                "seed_demo is for the local demo (HTTPS=false): it creates accounts and prints "
+                "their passwords. Pass --allow-https for a dedicated demo server."
+            )
         data = demo_records_load(options["data_file"])
         report = demo_seed(data=data, reset_passwords=options["reset_passwords"])
         out = self.stdout
