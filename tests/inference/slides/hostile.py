@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 # Tag codes and TIFF field types used below.
@@ -85,6 +86,22 @@ def tiled_tiff(
         entries = _ifd_entries(width, height, tile, spp, data_at, min(payload, 2**31), 1)
         blob += _pack_ifd(entries, nxt)
     path.write_bytes(bytes(blob))
+    return path
+
+
+def png_bomb(path: Path, width: int = 20000, height: int = 20000) -> Path:
+    """A valid PNG declaring ``width`` x ``height`` grey pixels over a few KB of zlib data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(bytes(64 * (width + 1)), 9)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
     return path
 
 

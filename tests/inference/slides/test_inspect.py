@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from pathlib import Path
@@ -13,7 +12,12 @@ from PIL import Image
 from inference.slides.errors import SlideUnreadable
 from inference.slides.inspect import inspect_slide
 from inference.slides.schema import SlideLimits
-from tests.inference.slides.hostile import bigtiff_with_bogus_offset, tiled_tiff, truncated_copy
+from tests.inference.slides.hostile import (
+    bigtiff_with_bogus_offset,
+    png_bomb,
+    tiled_tiff,
+    truncated_copy,
+)
 
 FAST = SlideLimits(wall_seconds=8.0, cpu_seconds=6, memory_bytes=768 * 1024**2)
 HOOKS = "tests.inference.slides.hooks"
@@ -52,11 +56,10 @@ def test_it_decides_by_content_not_by_name(cmu_svs: Path, tmp_path: Path) -> Non
 
 def test_it_rejects_a_png_named_svs_that_is_too_large(tmp_path: Path) -> None:
     # A small PNG declaring 20000 x 20000 pixels (a decompression bomb) named like a slide.
-    buf = io.BytesIO()
-    Image.new("L", (20000, 20000)).save(buf, format="PNG")
-    path = tmp_path / "slide.svs"
-    path.write_bytes(buf.getvalue())
-    assert path.stat().st_size < 1_000_000
+    path = png_bomb(tmp_path / "slide.svs")
+    assert path.stat().st_size < 50_000
+    with pytest.raises(Image.DecompressionBombError):  # Pillow's own guard is on, too
+        Image.open(path)
     _refused(path, "too-large")
 
 
