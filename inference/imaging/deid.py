@@ -33,6 +33,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,8 +44,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
-from inference.imaging.dicom_index import read_dataset
-from inference.imaging.schema import DeidOptions, DeidResult
+from inference.imaging.dicom_index import DicomFileError, read_dataset
+from inference.imaging.sandbox import run_sandboxed
+from inference.imaging.schema import DeidOptions, DeidResult, FileProblem, SandboxLimits
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ _METHOD_CODES = {
     "113107": "Retain Longitudinal Temporal Information Modified Dates Option",
     "113108": "Retain Patient Characteristics Option",
 }
+DEFAULT_LIMITS = SandboxLimits(memory_bytes=4 * 1024**3, cpu_seconds=300, wall_seconds=600)
 _NUMERIC_VRS = {"DS", "IS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV"}
 
 
@@ -361,3 +364,48 @@ def deidentify_file(
         removed_private_tags=result.removed_private_tags,
         actions_applied=result.actions_applied,
     )
+
+
+def deidentify_files_in_process(
+    paths: list[str], out_dir: str, options: DeidOptions
+) -> tuple[tuple[DeidResult, ...], tuple[FileProblem, ...]]:
+    """De-identify many files in this process; unreadable files become problems."""
+    results: list[DeidResult] = []
+    problems: list[FileProblem] = []
+    for path in paths:
+        try:
+            results.append(deidentify_file(path, out_dir, options))
+        except DicomFileError as exc:
+            problems.append(FileProblem(path=exc.path, kind=exc.kind, message=str(exc)))
+    return tuple(results), tuple(problems)
+
+
+def deidentify_files(
+    paths: SequenceOf[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    options: DeidOptions,
+    limits: SandboxLimits | None = DEFAULT_LIMITS,
+) -> tuple[tuple[DeidResult, ...], tuple[FileProblem, ...]]:
+    """De-identify untrusted files into ``out_dir`` (named by new SOP Instance UID).
+
+    Args:
+        paths: the uploaded files.
+        out_dir: destination folder.
+        options: per-patient secret and choices.
+        limits: sandbox limits; ``None`` runs in this process (trusted files only).
+
+    Returns:
+        (results, problems). Results with ``needs_pixel_review`` must be quarantined until a
+        person has checked the pixels for burned-in identifiers.
+
+    Raises:
+        SandboxError: the sandboxed run failed as a whole (timeout, memory, crash).
+    """
+    names = [str(p) for p in paths]
+    if limits is None:
+        return deidentify_files_in_process(names, str(out_dir), options)
+    result = run_sandboxed(
+        "inference.imaging.deid:deidentify_files_in_process", (names, str(out_dir), options), limits
+    )
+    assert isinstance(result, tuple)
+    return result

@@ -20,10 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.imaging.dicom_index import read_dataset
-from inference.imaging.schema import RegionMask, Volume
+from inference.imaging.sandbox import run_sandboxed
+from inference.imaging.schema import RegionMask, SandboxLimits, Volume
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_LIMITS = SandboxLimits(memory_bytes=4 * 1024**3, cpu_seconds=120, wall_seconds=180)
 _SLICE_TOLERANCE = 0.3  # fraction of the slice step a contour may sit off a slice plane
 
 
@@ -199,3 +201,38 @@ def seg_masks(seg_path: str | os.PathLike[str], volume: Volume) -> list[RegionMa
         RegionMask(name=labels[n], mask=masks[n], source="SEG", warnings=tuple(warnings[n]))
         for n in sorted(masks)
     ]
+
+
+def load_regions_in_process(path: str, volume: Volume) -> list[RegionMask]:
+    """RTSTRUCT or SEG at ``path`` -> masks on ``volume`` (dispatch on Modality), in process."""
+    modality = str(read_dataset(path, stop_before_pixels=True).get("Modality", ""))
+    if modality == "RTSTRUCT":
+        return rtstruct_masks(path, volume)
+    if modality == "SEG":
+        return seg_masks(path, volume)
+    raise RegionError(f"{os.path.basename(path)}: modality {modality!r} is not RTSTRUCT or SEG")
+
+
+def load_regions(
+    path: str | os.PathLike[str], volume: Volume, limits: SandboxLimits | None = DEFAULT_LIMITS
+) -> list[RegionMask]:
+    """Read an untrusted RTSTRUCT or SEG and place its regions on ``volume``'s grid.
+
+    Args:
+        path: the RTSTRUCT or SEG file.
+        volume: the image it refers to (from :func:`inference.imaging.volume.load_series`).
+        limits: sandbox limits; ``None`` parses in this process (trusted files only).
+
+    Returns:
+        One mask per ROI/segment.
+
+    Raises:
+        RegionError, DicomFileError: in process; SandboxError when sandboxed.
+    """
+    if limits is None:
+        return load_regions_in_process(str(path), volume)
+    result = run_sandboxed(
+        "inference.imaging.regions:load_regions_in_process", (str(path), volume), limits
+    )
+    assert isinstance(result, list)
+    return result

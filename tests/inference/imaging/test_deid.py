@@ -218,3 +218,20 @@ def test_profile_table_is_loaded_with_all_action_kinds() -> None:
 def test_short_secrets_are_refused() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         deidentify_dataset(image_dataset(), DeidOptions(patient_secret=b"short"))
+
+
+def test_batch_deidentification_runs_in_the_sandbox_and_reports_bad_files(tmp_path: Path) -> None:
+    from inference.imaging.deid import deidentify_files
+    from inference.imaging.schema import SandboxLimits
+
+    good = write(image_dataset(patient_id="ZZCANARY-BATCH"), tmp_path / "in" / "a.dcm")
+    bad = tmp_path / "in" / "b.dcm"
+    bad.write_bytes(b"not dicom")
+    results, problems = deidentify_files(
+        [good, bad],
+        tmp_path / "out",
+        DeidOptions(patient_secret=SECRET_A),
+        SandboxLimits(memory_bytes=1024**3, cpu_seconds=30, wall_seconds=60),
+    )
+    assert len(results) == 1 and b"ZZCANARY" not in Path(results[0].output_path).read_bytes()
+    assert [(Path(p.path).name, p.kind) for p in problems] == [("b.dcm", "not_dicom")]

@@ -274,3 +274,23 @@ def test_first_order_statistics_match_their_definitions() -> None:
     assert stats["entropy"] == pytest.approx(float(-(p * np.log2(p)).sum()))
     assert stats["uniformity"] == pytest.approx(float((p**2).sum()))
     assert stats["interquartile_range"] == pytest.approx(499.5)
+
+
+def test_regions_load_in_the_sandbox_by_modality(tmp_path: Path) -> None:
+    from inference.imaging.regions import load_regions
+    from inference.imaging.schema import SandboxLimits
+
+    paths = write_series(
+        tmp_path / "ct", np.zeros((4, 8, 8), dtype=np.int16), positions_z=[0, 1, 2, 3]
+    )
+    vol = load_series(paths, None)
+    frames = np.zeros((1, 8, 8), dtype=bool)
+    frames[0, 1:3, 1:3] = True
+    seg = _seg(tmp_path, frames, [2.0], vol.frame_of_reference_uid)
+    limits = SandboxLimits(memory_bytes=1024**3, cpu_seconds=30, wall_seconds=60)
+    (region,) = load_regions(seg, vol, limits)
+    assert region.mask.sum() == 4 and region.mask[2, 1, 1]
+    from inference.imaging.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="not RTSTRUCT or SEG"):
+        load_regions(paths[0], vol, limits)
