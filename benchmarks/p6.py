@@ -271,7 +271,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quick = bool(getattr(args, "quick", False))
-    rounds, seconds, warmup = (2, 2.0, 0.5) if quick else (3, 8.0, 2.0)
+    rounds, seconds, warmup = (2, 1.5, 0.3) if quick else (3, 8.0, 2.0)
     database_url = _bench_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     _create_database(database_url)
     env = _server_env(database_url, secrets.token_urlsafe(64))
