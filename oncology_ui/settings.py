@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "csp",
     "oncology_ui.core",
     "oncology_ui.patients",
+    "oncology_ui.analysis",
 ]
 
 MIDDLEWARE = [

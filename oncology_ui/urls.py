@@ -17,6 +17,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
     path("audit/", core_views.audit_list, name="core-audit"),
     path("patients/", include("oncology_ui.patients.urls")),
+    path("analysis/", include("oncology_ui.analysis.urls")),
     path("admin/", admin.site.urls),
 ]
 

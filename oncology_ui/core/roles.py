@@ -21,6 +21,7 @@ _READ_RECORD = (
     "patients.view_patient",
     "patients.view_case",
     "patients.view_timelineevent",
+    "analysis.view_prediction",
 )
 
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -34,6 +35,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "patients.change_timelineevent",
         "patients.delete_timelineevent",
         "patients.export_case",
+        "analysis.add_analysisrun",
     ),
     PATHOLOGIST: (
         *_READ_RECORD,

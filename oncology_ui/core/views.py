@@ -79,6 +79,8 @@ def job_status(request: AuthedRequest, job_id: int) -> HttpResponse:
         response = render(request, "core/job_status.html#job-status", context)
         if job.is_finished:
             response.status_code = HttpResponseStopPolling.status_code
+            # Sections that wait on this job listen for the event and refresh themselves.
+            response["HX-Trigger"] = "job-finished"
         return response
     return render(request, "core/job_status.html", context)
 

@@ -69,6 +69,13 @@ SECTION_LOADERS: dict[str, SectionLoader] = {
 }
 
 
+def section_register(name: str, loader: SectionLoader) -> None:
+    """Let another app fill a case-page section (called from its ``AppConfig.ready``)."""
+    if name not in CASE_SECTIONS:
+        raise ValueError(f"unknown case section {name!r}")
+    SECTION_LOADERS[name] = loader
+
+
 def section_context(request: HttpRequest, case: Case, sections: Iterable[str]) -> dict[str, Any]:
     context: dict[str, Any] = {"section_titles": SECTION_TITLES}
     for name in sections:

@@ -1,0 +1,138 @@
+"""The one place where database rows become :mod:`inference.schema` dataclasses and back.
+
+Rows are first turned into a JSON snapshot (stored on the ``AnalysisRun`` with its hash), and
+the model is fed from the snapshot, never from live rows, so a run can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from inference.schema import (
+    CaseInputs,
+    ClinicalFacts,
+    ImagingMeasurements,
+    LabPanel,
+    MolecularProfile,
+    SurvivalPrediction,
+    TreatmentPlan,
+)
+from oncology_ui.patients.models import Case
+
+#: Bumped whenever the mapping from rows to model inputs changes.
+ADAPTER_VERSION = "1"
+
+_STAGE_NUMBER = {"0": 0.0, "I": 1.0, "II": 2.0, "III": 3.0, "IV": 4.0}
+
+
+def _stage_number(stage_group: str) -> float | None:
+    """AJCC stage group as 0-4 (``IIIB`` -> 3); None when not staged."""
+    text = stage_group.strip().upper().removeprefix("STAGE").strip()
+    for roman in ("IV", "III", "II", "I", "0"):
+        if text.startswith(roman):
+            return _STAGE_NUMBER[roman]
+    return None
+
+
+def case_snapshot(case: Case) -> dict[str, Any]:
+    """The model-relevant facts of a case as plain JSON (no names, MRNs or free text)."""
+    patient = case.patient
+    clinical: dict[str, float | None] = {
+        "age": float(case.age_at_diagnosis),
+        "is_female": {"female": 1.0, "male": 0.0}.get(patient.sex),
+        "stage": _stage_number(case.stage_group),
+        "ecog": float(case.ecog) if case.ecog is not None else None,
+    }
+    therapies = sorted(
+        {
+            event.regimen.strip().lower()
+            for event in case.events.filter(kind="systemic_therapy")
+            if event.regimen.strip()
+        }
+    )
+    return {
+        "case_id": str(case.pk),
+        "clinical": {
+            "values": {k: v for k, v in clinical.items() if v is not None},
+            "cancer_type": case.oncotree_code or None,
+        },
+        # Labs, molecular data, slides and imaging join here as their issues land.
+        "labs": None,
+        "molecular": None,
+        "imaging": None,
+        "treatment": {"therapies": dict.fromkeys(therapies, True)} if therapies else None,
+    }
+
+
+def snapshot_hash(snapshot: dict[str, Any]) -> str:
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def case_inputs_from_snapshot(snapshot: dict[str, Any]) -> CaseInputs:
+    """Rebuild the frozen model inputs from a stored snapshot."""
+    clinical = snapshot.get("clinical")
+    labs = snapshot.get("labs")
+    molecular = snapshot.get("molecular")
+    imaging = snapshot.get("imaging")
+    treatment = snapshot.get("treatment")
+    return CaseInputs(
+        case_id=str(snapshot["case_id"]),
+        clinical=ClinicalFacts(values=clinical["values"], cancer_type=clinical.get("cancer_type"))
+        if clinical
+        else None,
+        labs=LabPanel(values=labs["values"]) if labs else None,
+        molecular=MolecularProfile(
+            mutations=molecular.get("mutations", {}),
+            copy_number=molecular.get("copy_number", {}),
+            expression=molecular.get("expression", {}),
+        )
+        if molecular
+        else None,
+        imaging=ImagingMeasurements(
+            lesions=tuple(imaging.get("lesions", ())), study=imaging.get("study", {})
+        )
+        if imaging
+        else None,
+        treatment=TreatmentPlan(therapies=treatment["therapies"]) if treatment else None,
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities are not JSON: store them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def prediction_fields(prediction: SurvivalPrediction) -> dict[str, Any]:
+    """Column values of a ``Prediction`` row for a model result."""
+    data = _json_safe(asdict(prediction))
+    model = data["model"]
+    return {
+        "status": data["status"],
+        "abstention_reasons": data["abstention_reasons"],
+        "model_name": model["name"],
+        "model_version": model["version"],
+        "weights_sha256": model["weights_sha256"],
+        "model_card": model["model_card"],
+        "trained_modalities": model["trained_modalities"],
+        "untrained_modalities": model["untrained_modalities"],
+        "curve": data["curve"],
+        "median_months": data["median_months"],
+        "survival_at": data["survival_at"],
+        "risk_score": data["risk_score"] if data["risk_score"] is not None else 0.0,
+        "time_interval": data["time_interval"],
+        "inputs_used": data["inputs_used"],
+        "inputs_missing": data["inputs_missing"],
+        "inputs_ignored": data["inputs_ignored"],
+        "explanation": data["explanation"],
+    }

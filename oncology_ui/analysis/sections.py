@@ -1,0 +1,140 @@
+"""Data for the prognosis section of the case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.patients.models import Case
+
+MODALITY_LABELS = {
+    "clinical": "Clinical facts",
+    "labs": "Labs",
+    "mutations": "Mutations",
+    "copy_number": "Copy number",
+    "expression": "Gene expression",
+    "slide": "Pathology slides",
+    "imaging": "Radiology",
+}
+
+_W, _H, _PAD = 560.0, 240.0, 36.0
+
+
+def survival_chart(curve: dict[str, list[float]]) -> dict[str, Any]:
+    """SVG coordinates for S(t) with its band, drawn on the server (no chart script)."""
+    times = curve["times_months"]
+    horizon = max(times[-1], 1.0)
+
+    def x(t: float) -> float:
+        return round(_PAD + (t / horizon) * (_W - 2 * _PAD), 1)
+
+    def y(s: float) -> float:
+        return round(_H - _PAD - max(0.0, min(1.0, s)) * (_H - 2 * _PAD), 1)
+
+    line = " ".join(f"{x(t)},{y(s)}" for t, s in zip(times, curve["survival"], strict=True))
+    upper = [f"{x(t)},{y(s)}" for t, s in zip(times, curve["upper"], strict=True)]
+    lower = [f"{x(t)},{y(s)}" for t, s in zip(times, curve["lower"], strict=True)]
+    band = " ".join(upper + lower[::-1])
+    years = [{"x": x(12.0 * k), "label": f"{k} y"} for k in range(0, int(horizon // 12) + 1)]
+    ticks = [{"y": y(p / 100), "label": f"{p}%"} for p in (0, 25, 50, 75, 100)]
+    return {
+        "width": _W,
+        "height": _H,
+        "line": line,
+        "band": band,
+        "years": years,
+        "ticks": ticks,
+        "left": _PAD,
+        "right": _W - _PAD,
+        "bottom": _H - _PAD,
+        "top": _PAD,
+    }
+
+
+def _bar(label: str, value: float, scale: float) -> dict[str, Any]:
+    """A diverging bar on a 200-wide axis centred at 100 (SVG: the CSP allows no inline style)."""
+    half = round(100 * abs(value) / scale, 1)
+    return {"label": label, "value": value, "x": 100 - half if value < 0 else 100, "w": half}
+
+
+def _landmarks(prediction: Prediction) -> dict[int, float | None]:
+    return {row["years"]: row["survival"] for row in prediction.survival_at}
+
+
+def prediction_changes(new: Prediction, old: Prediction) -> list[str]:
+    """What changed between two predictions of the same case, in words."""
+    changes: list[str] = []
+    if (new.model_name, new.model_version) != (old.model_name, old.model_version):
+        changes.append(
+            f"Model changed: {old.model_name} {old.model_version} → "
+            f"{new.model_name} {new.model_version}."
+        )
+    if new.run.inputs_hash != old.run.inputs_hash:
+        added = sorted(set(new.inputs_used) - set(old.inputs_used))
+        removed = sorted(set(old.inputs_used) - set(new.inputs_used))
+        detail = []
+        if added:
+            detail.append("now uses " + ", ".join(MODALITY_LABELS.get(m, m) for m in added))
+        if removed:
+            detail.append("no longer has " + ", ".join(MODALITY_LABELS.get(m, m) for m in removed))
+        changes.append("Inputs changed" + (f" ({'; '.join(detail)})." if detail else "."))
+    new_marks, old_marks = _landmarks(new), _landmarks(old)
+    for years in sorted(new_marks):
+        before, after = old_marks.get(years), new_marks.get(years)
+        if before is not None and after is not None and abs(after - before) >= 0.01:
+            changes.append(f"{years}-year survival {before:.0%} → {after:.0%}.")
+    if new.status != old.status:
+        changes.append(f"Status changed: {old.get_status_display()} → {new.get_status_display()}.")
+    return changes or ["No change: same inputs and model give the same prediction."]
+
+
+def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
+    predictions = list(Prediction.objects.filter(case=case).select_related("run")[:2])
+    latest = predictions[0] if predictions else None
+    previous = predictions[1] if len(predictions) > 1 else None
+    pending = (
+        AnalysisRun.objects.filter(case=case, prediction__isnull=True, job__isnull=False)
+        .select_related("job")
+        .first()
+    )
+    context: dict[str, Any] = {
+        "prediction": latest,
+        "analysis_job": pending.job if pending and pending.job else None,
+        "can_analyse": request.user.has_perm("analysis.add_analysisrun"),
+        "modality_labels": MODALITY_LABELS,
+    }
+    if latest is not None:
+        explanation = latest.explanation or {}
+        shapley = explanation.get("modality_shapley") or []
+        scale = max((abs(item["shapley"]) for item in shapley), default=0.0) or 1.0
+        context.update(
+            {
+                "chart": survival_chart(latest.curve),
+                "landmarks": latest.survival_at,
+                "contributions": [
+                    _bar(
+                        MODALITY_LABELS.get(item["modality"], item["modality"]),
+                        item["shapley"],
+                        scale,
+                    )
+                    for item in sorted(shapley, key=lambda item: -abs(item["shapley"]))
+                ],
+                "features": [
+                    {
+                        **item,
+                        "modality_label": MODALITY_LABELS.get(item["modality"], item["modality"]),
+                    }
+                    for item in (explanation.get("feature_attributions") or [])[:10]
+                ],
+                "hallmarks": sorted(
+                    explanation.get("hallmarks") or [], key=lambda h: -abs(h["attribution"])
+                )[:8],
+                "similar": explanation.get("similar_patients"),
+                "reference_years": explanation.get("reference_years"),
+                "changes": prediction_changes(latest, previous) if previous else None,
+                "previous": previous,
+            }
+        )
+    return context
