@@ -1,0 +1,19 @@
+"""Radiology DICOM: safe intake, sandboxed parsing, de-identification, volumes, features, RECIST.
+
+Modules (each documents its public functions; dataclasses live in :mod:`.schema`):
+
+* :mod:`.archive` - ``safe_extract`` for uploaded ZIPs, ``list_extracted_files``
+* :mod:`.sandbox` - ``run_sandboxed`` (rlimits, wall clock, process-group kill)
+* :mod:`.dicom_index` - ``index_files`` (study -> series -> instances), ``read_dataset``
+* :mod:`.deid` - PS3.15 Annex E ``deidentify_file`` / ``deidentify_files``
+* :mod:`.volume` - ``load_series`` -> :class:`.schema.Volume`
+* :mod:`.pet` - ``suv_conversion``, ``to_suv``
+* :mod:`.regions` - ``rtstruct_masks``, ``seg_masks``, ``load_regions``
+* :mod:`.features` - ``lesion_features``, ``study_features`` -> :class:`.schema.ImagingFeatures`
+* :mod:`.recist` - ``assess`` (RECIST 1.1)
+* :mod:`.render` - ``render_slice`` -> PNG bytes
+
+Nothing is imported here so that the sandbox child starts quickly.
+"""
+
+from __future__ import annotations
