@@ -320,7 +320,7 @@ def _decode_values(raw: dict[int, bytes]) -> dict[str, str | int] | None:
                 return None
             values[_WANTED[tag]] = _U16.unpack(data)[0]
             continue
-        if data and max(data) >= 0x80:
+        if not data.isascii():
             # Non-ASCII text needs the Specific Character Set: pydicom's job.
             return None
         values[_WANTED[tag]] = data.decode("ascii").strip(" \x00")

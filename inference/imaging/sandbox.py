@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from inference.imaging.schema import SandboxLimits
@@ -52,6 +53,7 @@ _ALLOWED_GLOBALS = {
     ("builtins", "object"),
 }
 _ALLOWED_MODULE_PREFIX = "inference.imaging.schema"
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class SandboxError(RuntimeError):
@@ -103,7 +105,8 @@ def run_sandboxed(target: str, args: tuple[Any, ...], limits: SandboxLimits) -> 
     payload = pickle.dumps((target, args), protocol=pickle.HIGHEST_PROTOCOL)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        # The repository root first, so the child imports this same package whatever its cwd.
+        "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, *(p for p in sys.path if p)]),
         # One thread: BLAS thread pools reserve address space that RLIMIT_AS would count.
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
