@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
+    "oncology_ui.clinical",
+    "oncology_ui.boards",
+    "oncology_ui.reports",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,9 @@ urlpatterns = [
     path("audit/", core_views.audit_list, name="core-audit"),
     path("patients/", include("oncology_ui.patients.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
+    path("clinical/", include("oncology_ui.clinical.urls")),
+    path("boards/", include("oncology_ui.boards.urls")),
+    path("reports/", include("oncology_ui.reports.urls")),
     path("admin/", admin.site.urls),
 ]
 

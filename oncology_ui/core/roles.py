@@ -66,6 +66,14 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+def roles_register(matrix: dict[str, tuple[str, ...]]) -> None:
+    """Add an app's rows to the matrix (called from its ``AppConfig.ready``)."""
+    for role, codes in matrix.items():
+        if role not in ROLE_PERMISSIONS:
+            raise ValueError(f"unknown role {role!r}")
+        ROLE_PERMISSIONS[role] = tuple(dict.fromkeys((*ROLE_PERMISSIONS[role], *codes)))
+
+
 def roles_setup() -> None:
     """Create or update one group per role with exactly the permissions of the matrix."""
     from django.contrib.auth.models import Group, Permission

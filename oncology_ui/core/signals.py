@@ -12,7 +12,9 @@ def create_roles_after_migrate(sender: AppConfig, **kwargs: Any) -> None:
     post_migrate is sent once per app, in INSTALLED_APPS order, and each app's permissions are
     created on its own signal; acting on the last app's signal means every permission exists.
     """
-    if sender.label != list(apps.get_app_configs())[-1].label:
+    # Apps without a models module get no post_migrate signal, so they cannot be "last".
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.label != with_models[-1].label:
         return
     from oncology_ui.core.roles import roles_setup
 
