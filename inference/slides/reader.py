@@ -428,6 +428,11 @@ class TiffReader(SlideReader):
         arr = arr.reshape(arr.shape[-3:]) if arr.ndim > 3 else arr
         if arr.ndim == 2:
             arr = arr[:, :, None]
+        tw, th, ncols, _ = self._grid[level]
+        rows_here = min(th, self.info.levels[level].height - (index // ncols) * th)
+        if arr.shape[0] < rows_here or arr.shape[1] < min(tw, page.imagewidth):
+            # Never hand out a region with parts that no tile wrote.
+            raise SlideUnreadable("malformed", "a tile decodes to fewer pixels than declared")
         if arr.shape[2] == 1:
             arr = np.repeat(arr, 3, axis=2)
         elif arr.shape[2] == 4:
@@ -481,9 +486,13 @@ class TiffReader(SlideReader):
 
     def _read_clipped(self, level: int, x0: int, y0: int, x1: int, y1: int) -> RGB:
         tw, th, ncols, _ = self._grid[level]
-        out = np.full((y1 - y0, x1 - x0, 3), BACKGROUND, dtype=np.uint8)
         indices = self._covering(level, x0, y0, x1, y1)
         segments = self._segments(level, indices)
+        # Decoded tiles cover the whole clipped region unless one is sparse (background).
+        if any(segments[i] is None for i in indices):
+            out = np.full((y1 - y0, x1 - x0, 3), BACKGROUND, dtype=np.uint8)
+        else:
+            out = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
         for idx in indices:
             arr = segments[idx]
             if arr is None:
