@@ -28,7 +28,6 @@ def main(argv: list[str]) -> int:
     # SIGXCPU at the soft limit tells "too slow" apart from SIGKILL at the hard one.
     _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 2)
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_NPROC, 64)
 
     from inference.slides.errors import SlideUnreadable
     from inference.slides.sandbox import ALLOWED_TARGET_PREFIXES
