@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
@@ -235,3 +236,47 @@ def test_batch_deidentification_runs_in_the_sandbox_and_reports_bad_files(tmp_pa
     )
     assert len(results) == 1 and b"ZZCANARY" not in Path(results[0].output_path).read_bytes()
     assert [(Path(p.path).name, p.kind) for p in problems] == [("b.dcm", "not_dicom")]
+
+
+def test_deidentified_ct_and_rtstruct_still_fit_together(tmp_path: Path) -> None:
+    from inference.imaging.deid import deidentify_files
+    from inference.imaging.dicom_index import index_files
+    from inference.imaging.regions import rtstruct_masks
+    from inference.imaging.volume import load_series
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002" / "CT"
+    images = sorted((fixture / "image").glob("*.dcm"))
+    if not images:
+        pytest.skip("fixture missing")
+    options = DeidOptions(patient_secret=SECRET_A)
+    results, problems = deidentify_files(
+        [*images, fixture / "mask" / "RS.dcm"], tmp_path, options, None
+    )
+    assert problems == () and not any(r.needs_pixel_review for r in results)
+    index = index_files([r.output_path for r in results], None)
+    assert index.patient_id == "ANON" and len(index.studies) == 1
+    by_modality = {s.modality: s for s in index.studies[0].series}
+    ct = by_modality["CT"]
+    before = load_series(images, None)
+    after = load_series([i.path for i in ct.instances], None)
+    np.testing.assert_array_equal(before.voxels, after.voxels)
+    assert after.frame_of_reference_uid != before.frame_of_reference_uid
+    rs_path = by_modality["RTSTRUCT"].instances[0].path
+    (gtv_after,) = rtstruct_masks(rs_path, after)
+    (gtv_before,) = rtstruct_masks(fixture / "mask" / "RS.dcm", before)
+    assert gtv_after.warnings == () and gtv_after.mask.sum() == gtv_before.mask.sum() > 0
+
+    # The upstream RTSTRUCT references the images' original UIDs from before its re-export, so
+    # check the mapping itself: every reference is the remapped original, none survives as is.
+    def refs(ds: pydicom.Dataset) -> set[str]:
+        return {
+            str(img.ReferencedSOPInstanceUID)
+            for roi in ds.ROIContourSequence
+            for c in roi.ContourSequence
+            for img in c.get("ContourImageSequence", [])
+        }
+
+    original_refs = refs(pydicom.dcmread(fixture / "mask" / "RS.dcm"))
+    new_refs = refs(pydicom.dcmread(rs_path))
+    assert original_refs and not original_refs & new_refs
+    assert new_refs == {remap_uid(u, SECRET_A, "2.25") for u in original_refs}
