@@ -20,6 +20,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from inference.imaging.schema import ExtractedArchive, ExtractLimits
@@ -187,7 +188,14 @@ def _stream_member(
                     os.write(sink, chunk)
     except ArchiveError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+    ) as exc:
         # Includes CRC mismatches, truncated data and CPython's own overlap detection.
         raise ArchiveError(info.orig_filename, f"corrupt member: {exc}") from exc
     except NotImplementedError as exc:

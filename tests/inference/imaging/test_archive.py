@@ -7,11 +7,14 @@ import os
 import resource
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
 from inference.imaging.schema import ExtractLimits
@@ -283,3 +286,45 @@ def test_it_rejects_ten_gigabytes_of_zeros_with_bounded_memory(tmp_path: Path) -
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     assert grown_kib < 256 * 1024
     assert _tree(tmp_path) == before
+
+
+# --- fuzz -----------------------------------------------------------------------------------------
+
+
+def _valid_zip() -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a/1.dcm", b"DICM" * 200)
+        zf.writestr("b.dcm", os.urandom(300))
+    return raw.getvalue()
+
+
+_ZIP = _valid_zip()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, len(_ZIP) - 1), st.integers(0, 255)), min_size=1, max_size=6
+    )
+)
+def test_mutated_archives_fail_only_with_archive_errors(
+    tmp_path: Path, flips: list[tuple[int, int]]
+) -> None:
+    data = bytearray(_ZIP)
+    for pos, value in flips:
+        data[pos] = value
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    (work / "in.zip").write_bytes(bytes(data))
+    try:
+        result = safe_extract(work / "in.zip", work / "out", LIMITS)
+    except ArchiveError:
+        assert not (work / "out").exists()
+        assert sorted(p.name for p in work.iterdir()) == ["in.zip"]
+    else:
+        assert all((work / "out" / f).is_file() for f in result.files)
