@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -34,7 +35,7 @@ def integrated_gradients(
     alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps  # (S,)
     expanded = batch.repeat(steps)
     inputs: dict[str, Tensor] = {}
-    changes = {}
+    changes: dict[str, Any] = {}
     for name in ATTRIBUTED:
         tabular: TabularBatch | None = getattr(batch, name)
         if tabular is None:

@@ -24,7 +24,7 @@ def hallmark_lens(
 
     Args:
         membership: hallmark -> genes.
-        expression: the patient's expression z-scores by gene.
+        expression: the patient's expression z-scores (against the training cohort) by gene.
         attributions: feature attributions (genomic ones are pooled).
 
     Returns:

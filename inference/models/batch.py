@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -80,7 +81,7 @@ class ModalityBatch:
 
     def to(self, device: torch.device) -> ModalityBatch:
         """Move every tensor to ``device``."""
-        moved = {}
+        moved: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
             moved[item.name] = value.to(device) if value is not None else None
@@ -88,7 +89,7 @@ class ModalityBatch:
 
     def index(self, rows: Tensor) -> ModalityBatch:
         """Select rows (cases)."""
-        selected = {}
+        selected: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
             if value is None:

@@ -66,6 +66,9 @@ class GroupedLinear(nn.Module):
     Group g sees only its member features; this is how expression is grouped by pathway.
     """
 
+    membership: Tensor
+    scale: Tensor
+
     def __init__(self, in_dim: int, groups: list[list[int]], group_dim: int) -> None:
         super().__init__()
         self.n_groups = len(groups)

@@ -130,6 +130,8 @@ class MultimodalSurvival(nn.Module):
         config: architecture and feature vocabulary.
     """
 
+    configured: Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config

@@ -144,9 +144,23 @@ class SurvivalPredictor:
 
     # -- core -------------------------------------------------------------------------------
 
-    def _batch(self, case: CaseInputs) -> tuple[ModalityBatch, list[str]]:
-        raw, ignored = arrays_from_cases(self.config, [case])
-        return batch_from_arrays(self.config, raw), ignored[0]
+    def _batch(
+        self, case: CaseInputs, *, use_untrained: bool = False
+    ) -> tuple[ModalityBatch, list[str]]:
+        raw, ignored_per_case = arrays_from_cases(self.config, [case])
+        batch = batch_from_arrays(self.config, raw)
+        ignored = ignored_per_case[0]
+        if not use_untrained:
+            # A branch never trained on outcomes adds noise, not information: its input is kept
+            # out of the prediction unless the caller opts in, and the case record says so.
+            for modality in self.info.untrained_modalities:
+                column = MODALITIES.index(modality)
+                if bool(batch.present[0, column]):
+                    ignored.append(f"{modality}: supplied but not used (not trained on outcomes)")
+                    present = batch.present.clone()
+                    present[:, column] = False
+                    batch = batch.with_present(present)
+        return batch, ignored
 
     def _curves(self, batch: ModalityBatch) -> tuple[Tensor, Tensor, Tensor | None]:
         """Member curves (E, B, G), first-member embedding (B, D), tile attention (mean)."""
@@ -311,8 +325,9 @@ class SurvivalPredictor:
                 )
         features.sort(key=lambda f: -abs(f.attribution))
         membership = self.extras.get("hallmarks", {})
-        expression = case.molecular.expression if case.molecular else {}
-        hallmarks = hallmark_lens(membership, expression, features) if membership else ()
+        hallmarks = (
+            hallmark_lens(membership, self._expression_z(batch), features) if membership else ()
+        )
         tiles: list[TileAttention] = []
         if tile_attention is not None:
             offset = 0
@@ -353,6 +368,15 @@ class SurvivalPredictor:
             similar_patients=similar,
         )
 
+    def _expression_z(self, batch: ModalityBatch) -> dict[str, float | None]:
+        """The case's expression as z-scores against the training cohort (measured genes only)."""
+        if batch.expression is None or self.config.expression is None:
+            return {}
+        names = self.config.expression.features.names
+        values = batch.expression.values[0].tolist()
+        missing = batch.expression.missing[0].tolist()
+        return {n: v for n, v, m in zip(names, values, missing, strict=True) if not m}
+
     @staticmethod
     def _raw_values(case: CaseInputs, modality: str) -> dict[str, float]:
         source: Any = {}
@@ -366,18 +390,24 @@ class SurvivalPredictor:
 
     # -- public -----------------------------------------------------------------------------
 
-    def predict(self, case: CaseInputs, *, explain: bool = True) -> SurvivalPrediction:
+    def predict(
+        self, case: CaseInputs, *, explain: bool = True, use_untrained: bool = False
+    ) -> SurvivalPrediction:
         """Predict survival for one case.
 
         Args:
             case: the inputs; any subset of modalities.
             explain: compute attributions, hallmarks, tile attention and similar patients.
+            use_untrained: also feed modalities whose branch was never trained on outcomes
+                (research use; by default they are listed in ``inputs_ignored`` instead).
 
         Returns:
             The prediction (``status == "abstained"`` with reasons when it should not be used).
         """
-        batch, ignored = self._batch(case)
+        batch, ignored = self._batch(case, use_untrained=use_untrained)
         curves, embedding, tile_attention = self._curves(batch)
+        if not bool(batch.present[0, MODALITIES.index("slide")]):
+            tile_attention = None
         members = curves[:, 0].double().numpy()  # (E, G)
         mean = members.mean(0)
         used = tuple(m for m, p in zip(MODALITIES, batch.present[0].tolist(), strict=True) if p)

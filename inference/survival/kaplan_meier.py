@@ -46,7 +46,7 @@ def kaplan_meier(times: FloatArray, events: FloatArray) -> KaplanMeier:
     leaving = np.bincount(inverse, minlength=len(distinct)).astype(np.float64)
     at_risk = len(times) - np.concatenate([[0.0], np.cumsum(leaving)[:-1]])
     factors = np.where(at_risk > 0, 1.0 - deaths / np.maximum(at_risk, 1.0), 1.0)
-    return KaplanMeier(times=distinct, survival=np.cumprod(factors))
+    return KaplanMeier(times=distinct, survival=np.cumprod(factors).astype(np.float64))
 
 
 def censoring_distribution(times: FloatArray, events: FloatArray) -> KaplanMeier:

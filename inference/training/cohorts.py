@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -87,7 +88,7 @@ def _require(path: Path) -> Path:
     return path
 
 
-_DEEPSURV = {
+_DEEPSURV: dict[str, dict[str, Any]] = {
     "metabric": {
         "file": "metabric_IHC4_clinical_train_test",
         "modalities": {
@@ -176,24 +177,24 @@ def load_deepsurv(name: str, data: Path) -> Cohort:
     test = pd.read_csv(_require(folder / f"{spec['file']}_test.csv"))
     table = pd.concat([train, test], ignore_index=True)
     tabular, names = {}, {}
-    for modality, (columns, labels) in spec["modalities"].items():  # type: ignore[attr-defined]
+    for modality, (columns, labels) in spec["modalities"].items():
         tabular[modality] = table[columns].to_numpy(dtype=np.float64)
         names[modality] = tuple(labels)
     treatment, treatments = None, ()
     if "treatment" in spec:
-        columns, labels = spec["treatment"]  # type: ignore[misc]
+        columns, labels = spec["treatment"]
         treatment = table[columns].to_numpy(dtype=np.float64)
         treatments = tuple(labels)
     n_train = len(train)
-    step, horizon = spec["grid"]  # type: ignore[misc]
+    step, horizon = spec["grid"]
     return Cohort(
         name=name,
         ids=np.array([f"{name}-{i}" for i in range(len(table))]),
-        times=table["duration"].to_numpy(dtype=np.float64) / float(spec["unit"]),  # type: ignore[arg-type]
+        times=table["duration"].to_numpy(dtype=np.float64) / float(spec["unit"]),
         events=table["event"].to_numpy(dtype=np.float64),
         tabular=tabular,
         names=names,
-        log1p={k: tuple(v) for k, v in spec.get("log1p", {}).items()},  # type: ignore[attr-defined]
+        log1p={k: tuple(v) for k, v in spec.get("log1p", {}).items()},
         treatment=treatment,
         treatments=treatments,
         splits=[Split("deepsurv", np.arange(n_train), np.arange(n_train, len(table)))],

@@ -20,6 +20,7 @@ import torch
 from inference.models.batch import ModalityBatch
 from inference.models.config import ModelConfig
 from inference.models.multimodal import MultimodalSurvival
+from inference.schema import MODALITIES
 from inference.survival import conformal
 from inference.training.cohorts import Cohort, Split, hallmark_membership
 from inference.training.loop import (
@@ -168,6 +169,11 @@ def serving_extras(ensemble: TrainedEnsemble, cohort: Cohort, data: Path) -> dic
             "feature_z_limit": 6.0,
         },
         "trained_modalities": [m for m in ensemble.modalities if m != "treatment"],
+        "configured_modalities": [
+            m
+            for m, on in zip(MODALITIES, ensemble.members[0].configured.tolist(), strict=True)
+            if on
+        ],
         "modality_presence_in_training": [float(v) for v in present_rate],
         "hallmarks": hallmark_membership(genes, data) if genes else {},
         "cohort": cohort.name,

@@ -179,7 +179,7 @@ def evaluate_split(
     result["ablations_masked"] = ablations
     if singles and len(present) > 1:
         trained_alone: dict[str, dict[str, float]] = {}
-        groups = {m: (m,) for m in present}
+        groups: dict[str, tuple[str, ...]] = {m: (m,) for m in present}
         if set(GENOMIC) <= set(present):
             groups["genomics"] = GENOMIC
         single_train = replace(train, members=1)

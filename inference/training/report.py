@@ -155,11 +155,7 @@ def write_model_card(
     """
     summary = report["summary"]
     trained = extras["trained_modalities"]
-    untrained = [
-        m
-        for m in ("clinical", "labs", "mutations", "copy_number", "expression", "slide", "imaging")
-        if m not in trained
-    ]
+    untrained = [m for m in extras["configured_modalities"] if m not in trained]
     licence = LICENCE_NOTES["tcga"] if "tcga" in report["cohort"] else LICENCE_NOTES["deepsurv"]
     metrics = extras["metrics"]
     lines = [
