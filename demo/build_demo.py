@@ -271,9 +271,10 @@ def _tcga_records(data: Path, rng: random.Random, names: dict[str, str]) -> list
                 "birth_offset_days": rng.randrange(0, 365),
                 "survival_days": survival_days,
                 "died": not chosen["censored"],
+                "death_title": "" if chosen["censored"] else "Cause not recorded",
                 "death_detail": ""
                 if chosen["censored"]
-                else "Death (overall-survival event in the TCGA table).",
+                else "Overall-survival event in the TCGA table.",
                 "case": {
                     "primary_diagnosis": names[pick.oncotree],
                     "oncotree_code": pick.oncotree,
@@ -334,6 +335,8 @@ def _metabric_records(
         pid = rng.choice(candidates)
         used.add(pid)
         row, surv = clinical[pid], survival[pid]
+        # event: 0 living, 1 died of disease, 2 died of other causes (a competing risk).
+        died = surv["event"] in {"1", "2"}
         age = float(row["AGE_AT_DIAGNOSIS"])
         oncotree = METABRIC_ONCOTREE[histology]
         er = "positive" if row["ER_IHC"].lower().startswith("pos") else row["ER_IHC"].lower()
@@ -367,10 +370,9 @@ def _metabric_records(
                 # METABRIC gives age to 1/100 year: the fraction sets the birthday.
                 "birth_offset_days": min(364, round((age - int(age)) * 365.25)),
                 "survival_days": int(float(surv["time"])),
-                "died": surv["event"] == "1",
-                "death_detail": f"Death; METABRIC outcome: {surv['event_str']}."
-                if surv["event"] == "1"
-                else "",
+                "died": died,
+                "death_title": surv["event_str"].capitalize() if died else "",
+                "death_detail": f"METABRIC outcome: {surv['event_str']}." if died else "",
                 "case": {
                     "primary_diagnosis": names[oncotree],
                     "oncotree_code": oncotree,
@@ -419,7 +421,7 @@ def _metabric_therapies(row: dict[str, str]) -> list[dict[str, Any]]:
             {
                 "kind": "radiotherapy",
                 "day": day,
-                "title": "Radiotherapy",
+                "title": "Radiotherapy (site and dose not recorded)",
                 "regimen": "",
                 "detail": f"METABRIC RADIO_THERAPY=YES{illustrative}",
             }
@@ -464,8 +466,8 @@ def build(data: Path) -> dict[str, Any]:
     ordered_keys = (
         "mrn", "given_name", "family_name", "sex", "team", "source", "source_record",
         "demo_source", "age_at_diagnosis_years", "birth_offset_days", "survival_days",
-        "died", "death_detail", "follow_up_lag_days", "board_ready", "case", "therapies",
-        "mutations", "facts",
+        "died", "death_title", "death_detail", "follow_up_lag_days", "board_ready", "case",
+        "therapies", "mutations", "facts",
     )  # fmt: skip
     return {
         "format": FORMAT_VERSION,

@@ -224,7 +224,7 @@ def _demo_patient(
             created_by=author,
             kind=TimelineEvent.Kind.DEATH,
             date=follow_up_end,
-            title="Death",
+            title=record["death_title"],
             detail=record["death_detail"] + " Date derived from the survival time.",
         )
     else:
@@ -233,7 +233,7 @@ def _demo_patient(
             created_by=author,
             kind=TimelineEvent.Kind.LAST_FOLLOW_UP,
             date=follow_up_end,
-            title="Last follow-up (alive)",
+            title="Alive",
             detail="End of follow-up in the source, censored; date derived from the survival time.",
         )
     return case
