@@ -18,7 +18,9 @@ Profile column). How each action is carried out here:
 * Every UID that is not a well-known DICOM UID (root ``1.2.840.10008``), anywhere in the dataset
   including sequences, is replaced by ``HMAC-SHA256(patient secret, UID)`` under the UID root: the
   same UID maps to the same new UID within a patient and differently for another patient's secret.
-* All private elements, overlays, curves and the file meta source AE title are removed.
+* All private elements, overlays, curves, the file meta source AE title and every even-group
+  element that the DICOM data dictionary does not know are removed; person names (PN) outside the
+  table are emptied too.
 
 Pixels are not inspected: images that may carry burned-in text (BurnedInAnnotation YES, or modality
 US/SC/OT, or a secondary-capture SOP class) come back with ``needs_pixel_review`` for quarantine.
@@ -32,6 +34,7 @@ import hmac
 import logging
 import os
 import re
+import struct
 from collections.abc import Callable
 from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pydicom
+from pydicom.datadict import get_entry
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -101,6 +105,15 @@ def _masked_action(tag: int) -> str | None:
     if group & 0xFF00 == 0x6000 and group & 1 == 0 and elem in (0x3000, 0x4000):
         return "X"  # overlay data and comments, 60xx,3000 / 60xx,4000
     return None
+
+
+@lru_cache(maxsize=4096)
+def _is_known_public(tag: int) -> bool:
+    try:
+        get_entry(tag)
+    except KeyError:
+        return False
+    return True
 
 
 def remap_uid(old: str, secret: bytes, root: str) -> str:
@@ -206,6 +219,12 @@ class _Deidentifier:
         for tag in list(ds.keys()):
             elem = ds[tag]
             action = self.exact.get(int(tag)) or _masked_action(int(tag))
+            if action is None and not _is_known_public(int(tag)):
+                # An even-group tag that no dictionary knows can hold anything: remove it rather
+                # than trust that the Basic Profile's list covers it.
+                del ds[tag]
+                self.actions_applied += 1
+                continue
             if action is None:
                 self._default(ds, elem)
                 continue
@@ -221,6 +240,10 @@ class _Deidentifier:
             elem.value = self._map_uids(elem.value)
         elif elem.VR in ("DA", "DT") and elem.value not in (None, ""):
             elem.value = self.date_value(elem)
+        elif elem.VR == "PN" and elem.value not in (None, ""):
+            # A person's name is identifying wherever it appears, listed in the table or not.
+            elem.value = ""
+            self.actions_applied += 1
 
     def _act(self, ds: Dataset, elem: DataElement, action: str) -> None:
         tag = int(elem.tag)
@@ -293,6 +316,8 @@ def deidentify_dataset(ds: Dataset, options: DeidOptions) -> tuple[Dataset, Deid
     review = pixel_review_reason(ds)
     private = _count_private(ds)
     ds.remove_private_tags()
+    for misplaced in ds.group_dataset(0x0002):
+        del ds[misplaced.tag]  # file meta elements misplaced in the data set (malformed input)
     worker.apply(ds)
     ds.PatientName = options.pseudonym
     ds.PatientID = options.pseudonym
@@ -355,7 +380,13 @@ def deidentify_file(
     target_dir = Path(out_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{result.sop_instance_uid or 'instance'}.dcm"
-    ds.save_as(target, enforce_file_format=True)
+    try:
+        ds.save_as(target, enforce_file_format=True)
+    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+        target.unlink(missing_ok=True)
+        raise DicomFileError(
+            src, "invalid_value", f"cannot write the de-identified file ({exc})"
+        ) from exc
     return DeidResult(
         output_path=str(target),
         sop_instance_uid=result.sop_instance_uid,

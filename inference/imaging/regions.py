@@ -89,7 +89,8 @@ def rtstruct_masks(
     if str(ds.get("Modality", "")) != "RTSTRUCT":
         raise RegionError("not an RTSTRUCT")
     roi_names = {
-        int(item.ROINumber): str(item.get("ROIName", f"ROI {item.ROINumber}"))
+        # De-identification empties ROI names (Table E.1-1: Z), so fall back to the number.
+        int(item.ROINumber): str(item.get("ROIName") or f"ROI {item.ROINumber}")
         for item in ds.get("StructureSetROISequence", [])
     }
     roi_frames = {
@@ -168,7 +169,7 @@ def seg_masks(seg_path: str | os.PathLike[str], volume: Volume) -> list[RegionMa
     else:
         on = frames > 0
     labels = {
-        int(item.SegmentNumber): str(item.get("SegmentLabel", f"Segment {item.SegmentNumber}"))
+        int(item.SegmentNumber): str(item.get("SegmentLabel") or f"Segment {item.SegmentNumber}")
         for item in ds.get("SegmentSequence", [])
     }
     shared = ds.get("SharedFunctionalGroupsSequence", [None])[0]

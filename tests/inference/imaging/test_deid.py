@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -280,3 +282,49 @@ def test_deidentified_ct_and_rtstruct_still_fit_together(tmp_path: Path) -> None
     new_refs = refs(pydicom.dcmread(rs_path))
     assert original_refs and not original_refs & new_refs
     assert new_refs == {remap_uid(u, SECRET_A, "2.25") for u in original_refs}
+
+
+def _canary_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    ds = image_dataset(patient_id="ZZCANARY-FUZZ")
+    ds.InstitutionName = "ZZCANARY-INST"
+    ds.ContentDate = "20240101"
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+_FUZZ_SOURCE = _canary_bytes()
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, len(_FUZZ_SOURCE) - 1), st.integers(0, 255)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_deidentifying_mutated_files_fails_cleanly_or_leaks_nothing(
+    tmp_path: Path, flips: list[tuple[int, int]]
+) -> None:
+    from inference.imaging.dicom_index import ERROR_KINDS, DicomFileError
+
+    data = bytearray(_FUZZ_SOURCE)
+    for pos, value in flips:
+        data[pos] = value
+    src = tmp_path / "in.dcm"
+    src.write_bytes(bytes(data))
+    try:
+        result = deidentify_file(src, tmp_path / "out", DeidOptions(patient_secret=SECRET_A))
+    except DicomFileError as exc:
+        assert exc.kind in ERROR_KINDS
+        return
+    out = Path(result.output_path).read_bytes()
+    assert b"ZZCANARY-FUZZ" not in out and b"ZZCANARY-INST" not in out
