@@ -132,3 +132,23 @@ def test_it_reports_progress_to_completion(cmu_svs: Path, tmp_path: Path) -> Non
     calls: list[tuple[int, int]] = []
     write_deidentified(cmu_svs, tmp_path / "p.tif", progress=lambda d, t: calls.append((d, t)))
     assert calls[-1][0] == calls[-1][1] > 0
+
+
+def test_the_derivative_passes_inspection_and_opens_in_openslide_as_a_pyramid(
+    cmu_svs: Path, tmp_path: Path
+) -> None:
+    import openslide
+
+    out = tmp_path / "cmu.tif"
+    result = write_deidentified(cmu_svs, out)
+    info = inspect_slide(out, SlideLimits(wall_seconds=10))
+    assert (info.format, info.associated_images) == ("generic-tiff", ())
+    assert info.mpp_x == pytest.approx(0.499)
+    slide = openslide.OpenSlide(str(out))
+    try:
+        assert slide.level_count == result.levels == 3
+        assert slide.dimensions == (2220, 2967)
+        assert float(slide.properties["openslide.mpp-x"]) == pytest.approx(0.499)
+        assert dict(slide.associated_images) == {}
+    finally:
+        slide.close()

@@ -175,3 +175,10 @@ def test_it_bounds_the_memory_of_the_reader(tmp_path: Path) -> None:
 def test_it_refuses_targets_outside_the_allowlist(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         inspect_slide(tmp_path / "x", FAST, target="os:system")
+
+
+def test_it_names_dicom_as_not_yet_supported(tmp_path: Path) -> None:
+    path = tmp_path / "slide.dcm"
+    path.write_bytes(bytes(128) + b"DICM" + bytes(64))
+    error = _refused(path, "unsupported")
+    assert "DICOM" in str(error)
