@@ -118,6 +118,7 @@ class TrialIndex:
         embeddings: StoredEmbeddings | None = None,
         encode: Callable[[list[str]], np.ndarray] | None = None,
         with_criteria: bool = True,
+        allow_missing: bool = False,
     ) -> None:
         """Build the index.
 
@@ -126,6 +127,8 @@ class TrialIndex:
             embeddings: stored embeddings covering (a superset of) the trials, or None.
             encode: the query encoder; needed for dense and hybrid search.
             with_criteria: index eligibility text with BM25 as well.
+            allow_missing: give trials without a stored vector a zero vector (they then take no
+                part in the dense ranking) instead of refusing.
         """
         self.trials = tuple(trials)
         self.by_id = {t.nct_id: i for i, t in enumerate(self.trials)}
@@ -137,6 +140,7 @@ class TrialIndex:
         self.vocab = self.bm25.vocab_dict
         self.encode = encode
         self.matrix: np.ndarray | None = None
+        self.missing_vectors = 0
         if embeddings is not None:
             rows = {nct: i for i, nct in enumerate(embeddings.ids)}
             missing = [t.nct_id for t in self.trials if t.nct_id not in rows]
