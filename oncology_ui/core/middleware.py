@@ -122,7 +122,9 @@ class SessionTimeoutMiddleware:
                 response["HX-Redirect"] = target
                 return response
             return HttpResponseRedirect(target)
-        if not getattr(view_func, "passive_request", False):
+        # Refresh the idle clock at most once a minute: writing the session on every request
+        # costs a database round trip per page for no practical gain in precision.
+        if not getattr(view_func, "passive_request", False) and now - float(active) >= 60:
             session[SESSION_ACTIVE_KEY] = now
         return None
 
