@@ -19,8 +19,8 @@ Profile column). How each action is carried out here:
   including sequences, is replaced by ``HMAC-SHA256(patient secret, UID)`` under the UID root: the
   same UID maps to the same new UID within a patient and differently for another patient's secret.
 * All private elements, overlays, curves, the file meta source AE title and every even-group
-  element that the DICOM data dictionary does not know are removed; person names (PN) outside the
-  table are emptied too.
+  element that the DICOM data dictionary does not know, or whose VR contradicts the dictionary, is
+  removed; person names (PN) outside the table are emptied too.
 
 Pixels are not inspected: images that may carry burned-in text (BurnedInAnnotation YES, or modality
 US/SC/OT, or a secondary-capture SOP class) come back with ``needs_pixel_review`` for quarantine.
@@ -114,6 +114,16 @@ def _is_known_public(tag: int) -> bool:
     except KeyError:
         return False
     return True
+
+
+def _vr_matches_dictionary(tag: int, vr: str) -> bool:
+    try:
+        expected = str(get_entry(tag)[0])
+    except KeyError:
+        return False
+    if vr in ("UN", "") or expected in ("NONE", ""):
+        return True
+    return vr in {v.strip() for v in expected.split(" or ")}
 
 
 def remap_uid(old: str, secret: bytes, root: str) -> str:
@@ -222,6 +232,12 @@ class _Deidentifier:
             if action is None and not _is_known_public(int(tag)):
                 # An even-group tag that no dictionary knows can hold anything: remove it rather
                 # than trust that the Basic Profile's list covers it.
+                del ds[tag]
+                self.actions_applied += 1
+                continue
+            if action is None and not _vr_matches_dictionary(int(tag), str(elem.VR)):
+                # A VR that contradicts the dictionary means the element is not what its tag
+                # says (e.g. a damaged tag); its content is unknown, so it goes.
                 del ds[tag]
                 self.actions_applied += 1
                 continue
@@ -382,7 +398,8 @@ def deidentify_file(
     target = target_dir / f"{result.sop_instance_uid or 'instance'}.dcm"
     try:
         ds.save_as(target, enforce_file_format=True)
-    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+    except (ValueError, TypeError, OverflowError, AttributeError, KeyError, struct.error) as exc:
+        # pydicom refuses to write some malformed inputs (e.g. file meta without a syntax).
         target.unlink(missing_ok=True)
         raise DicomFileError(
             src, "invalid_value", f"cannot write the de-identified file ({exc})"

@@ -488,7 +488,7 @@ def _check_structure(ds: pydicom.Dataset, name: str, size: int) -> None:
                     )
                 if raw.value is not None and len(raw.value) < length:
                     raise DicomFileError(name, "truncated", f"file ends inside element {tag}")
-                if tag >= 0x7FE00000:
+                if tag in _PIXEL_TAGS:
                     continue
             elem = current[tag]
             if elem.VR == "SQ":
@@ -496,6 +496,7 @@ def _check_structure(ds: pydicom.Dataset, name: str, size: int) -> None:
 
 
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 
 def read_dataset(path: str | os.PathLike[str], *, stop_before_pixels: bool) -> pydicom.Dataset:
