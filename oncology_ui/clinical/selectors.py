@@ -1,0 +1,284 @@
+"""Reads of imported facts: the labs table and trend charts, the molecular table, model inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from oncology_ui.clinical.models import (
+    Biomarker,
+    ClinicalFact,
+    ClinicalImport,
+    LabResult,
+    Variant,
+    VariantEvidence,
+)
+from oncology_ui.clinical.parsers.variants import is_non_coding
+from oncology_ui.patients.models import Case, TimelineEvent
+
+#: Lab values older than this (days) are reported as stale to the model adapter.
+STALE_AFTER_DAYS = 90
+_W, _H, _PAD_X, _PAD_Y = 320.0, 130.0, 34.0, 16.0
+
+
+def lab_results(case: Case) -> QuerySet[LabResult]:
+    return LabResult.objects.filter(case=case).select_related("source_import")
+
+
+def labs_latest(case: Case) -> list[LabResult]:
+    """The latest result of each analyte (or unnamed LOINC/name), most recent first."""
+    latest: dict[str, LabResult] = {}
+    for result in lab_results(case).order_by("-collected_at", "-id"):
+        latest.setdefault(result.analyte_key or result.loinc or result.name, result)
+    return sorted(latest.values(), key=lambda r: (r.category, r.name))
+
+
+def therapy_line_starts(case: Case) -> list[tuple[date, str]]:
+    return [
+        (event.date, f"L{event.line_number}" if event.line_number else "Rx")
+        for event in case.events.filter(kind=TimelineEvent.Kind.SYSTEMIC_THERAPY).order_by("date")
+    ]
+
+
+def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict[str, Any]:
+    """SVG coordinates for one analyte over time: points, reference band, therapy-line starts.
+
+    ``results`` are one analyte's numeric values in any order; drawn on the server, so the page
+    needs no chart script and the CSP no inline style.
+    """
+    points = sorted((r for r in results if r.value is not None), key=lambda r: r.collected_at)
+    days = [r.collected_at.date() for r in points]
+    first, last = min(days), max(days)
+    if first == last:
+        first, last = date.fromordinal(first.toordinal() - 15), date.fromordinal(last.toordinal() + 15)
+    values = [r.value for r in points if r.value is not None]
+    low = next((r.ref_low for r in reversed(points) if r.ref_low is not None), None)
+    high = next((r.ref_high for r in reversed(points) if r.ref_high is not None), None)
+    bottom_value = min([*values, *(v for v in (low, high) if v is not None)])
+    top_value = max([*values, *(v for v in (low, high) if v is not None)])
+    if top_value == bottom_value:
+        top_value, bottom_value = top_value + 1, bottom_value - 1
+    span_value = top_value - bottom_value
+    top_value += span_value * 0.08
+    bottom_value -= span_value * 0.08
+    span_days = (last - first).days
+
+    def x(day: date) -> float:
+        return round(_PAD_X + (day - first).days / span_days * (_W - 2 * _PAD_X), 1)
+
+    def y(value: float) -> float:
+        return round(_H - _PAD_Y - (value - bottom_value) / (top_value - bottom_value) * (_H - 2 * _PAD_Y), 1)
+
+    band = None
+    if low is not None or high is not None:
+        band_top = y(high) if high is not None else _PAD_Y
+        band_bottom = y(low) if low is not None else _H - _PAD_Y
+        band = {
+            "x": _PAD_X,
+            "y": band_top,
+            "width": _W - 2 * _PAD_X,
+            "height": round(max(band_bottom - band_top, 0.5), 1),
+        }
+    dots = [
+        {
+            "x": x(r.collected_at.date()),
+            "y": y(r.value),
+            "flag": r.flag,
+            "label": f"{r.collected_at:%Y-%m-%d}: {r.value:g} {r.unit}",
+        }
+        for r in points
+        if r.value is not None
+    ]
+    markers = [
+        {"x": x(day), "label": label, "title": f"{label} starts {day:%Y-%m-%d}"}
+        for day, label in lines
+        if first <= day <= last
+    ]
+    return {
+        "width": _W,
+        "height": _H,
+        "line": " ".join(f"{d['x']},{d['y']}" for d in dots),
+        "dots": dots,
+        "band": band,
+        "markers": markers,
+        "left": _PAD_X,
+        "right": _W - _PAD_X,
+        "top": _PAD_Y,
+        "bottom": _H - _PAD_Y,
+        "first": first,
+        "last": last,
+        "top_label": f"{top_value:.3g}",
+        "bottom_label": f"{bottom_value:.3g}",
+    }
+
+
+def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
+    """Everything the labs section shows: latest values, trends (two or more points), imports."""
+    latest = labs_latest(case)
+    lines = therapy_line_starts(case)
+    series: dict[str, list[LabResult]] = {}
+    for result in lab_results(case).filter(value__isnull=False).order_by("collected_at"):
+        series.setdefault(result.analyte_key or result.loinc or result.name, []).append(result)
+    charts = []
+    for result in latest:
+        key = result.analyte_key or result.loinc or result.name
+        history = series.get(key, [])
+        if analyte and key != analyte:
+            continue
+        if len(history) >= 2 or (analyte and history):
+            charts.append({"key": key, "name": result.name, "unit": result.unit, "chart": trend_chart(history, lines)})
+    return {
+        "latest": latest,
+        "charts": charts,
+        "analyte": analyte,
+        "imports": ClinicalImport.objects.filter(
+            case=case, kind__in=[ClinicalImport.Kind.LAB_CSV, ClinicalImport.Kind.FHIR]
+        )[:5],
+        "count": len(latest),
+    }
+
+
+@dataclass(frozen=True)
+class MolecularFilters:
+    gene: str = ""
+    kind: str = ""
+    actionable_only: bool = False
+
+
+def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[str, Any]:
+    filters = filters or MolecularFilters()
+    variants = Variant.objects.filter(case=case).select_related("source_import").prefetch_related(
+        Prefetch("evidence", queryset=VariantEvidence.objects.order_by("source", "match", "level", "id"))
+    )
+    if filters.gene:
+        variants = variants.filter(gene__iexact=filters.gene.strip())
+    if filters.kind:
+        variants = variants.filter(kind=filters.kind)
+    if filters.actionable_only:
+        variants = variants.exclude(best_level="")
+    rows = []
+    for variant in variants:
+        evidence = list(variant.evidence.all())
+        civic = [e for e in evidence if e.source == "civic"]
+        best = next(
+            (
+                e
+                for e in sorted(civic, key=lambda e: (e.level, e.match))
+                if e.level == variant.best_level and e.evidence_type == "Predictive" and e.match != "gene"
+            ),
+            None,
+        )
+        rows.append(
+            {
+                "variant": variant,
+                "best": best,
+                "civic": civic[:8],
+                "civic_count": len(civic),
+                "oncoref": [e for e in evidence if e.source == "oncoref"][:5],
+            }
+        )
+    return {
+        "rows": rows,
+        "biomarkers": list(Biomarker.objects.filter(case=case).select_related("source_import")),
+        "filters": filters,
+        "kinds": Variant.Kind.choices,
+        "imports": ClinicalImport.objects.filter(
+            case=case,
+            kind__in=[
+                ClinicalImport.Kind.VCF,
+                ClinicalImport.Kind.MAF,
+                ClinicalImport.Kind.VARIANT_CSV,
+                ClinicalImport.Kind.FHIR,
+            ],
+        )[:5],
+        "total": Variant.objects.filter(case=case).count(),
+    }
+
+
+def clinical_model_inputs(case: Case) -> dict[str, Any]:
+    """Model inputs from imported facts, JSON-safe, for ``analysis/adapters.py``.
+
+    Returns:
+        ``{"labs": {"values": {analyte: value}} | None,
+        "molecular": {"mutations": {GENE: 1|0}, "copy_number": {GENE: -2..2}, "expression": {}}
+        | None, "extra_clinical": {...}}``. Lab values are the latest per analyte in catalogue
+        units; ``extra_clinical`` carries their dates and staleness, performance status, stage
+        and biomarker statuses. Genes named in a genomic region studied without a variant count as
+        wild type (0).
+    """
+    today = timezone.localdate()
+    values: dict[str, float] = {}
+    lab_dates: dict[str, str] = {}
+    stale: list[str] = []
+    for result in labs_latest(case):
+        if result.value is None or not result.analyte_key:
+            continue
+        values[result.analyte_key] = float(result.value)
+        day = result.collected_at.date()
+        lab_dates[result.analyte_key] = day.isoformat()
+        if (today - day).days > STALE_AFTER_DAYS:
+            stale.append(result.analyte_key)
+    mutations: dict[str, float] = {}
+    copy_number: dict[str, float] = {}
+    for variant in Variant.objects.filter(case=case).exclude(gene=""):
+        if variant.kind == Variant.Kind.MUTATION and variant.origin == "somatic":
+            silent = variant.protein_short.endswith("=") or is_non_coding(variant.consequence)
+            mutations[variant.gene] = max(mutations.get(variant.gene, 0.0), 0.0 if silent else 1.0)
+        elif variant.kind == Variant.Kind.COPY_NUMBER and variant.copy_number_level is not None:
+            current = copy_number.get(variant.gene, 0.0)
+            level = float(variant.copy_number_level)
+            copy_number[variant.gene] = level if abs(level) > abs(current) else current
+    for fact in ClinicalFact.objects.filter(case=case, kind="genomic_region"):
+        for gene in fact.detail.get("genes", []):
+            mutations.setdefault(gene, 0.0)
+    facts = {
+        kind: ClinicalFact.objects.filter(case=case, kind=kind, value_number__isnull=False)
+        .order_by("-date", "-id")
+        .first()
+        for kind in ("ecog", "karnofsky")
+    }
+    stage = ClinicalFact.objects.filter(case=case, kind="stage_group").order_by("-date", "-id").first()
+    biomarkers: dict[str, dict[str, Any]] = {}
+    for marker in Biomarker.objects.filter(case=case).order_by("measured_on", "id"):
+        biomarkers[marker.name] = {
+            "status": marker.status,
+            "value": marker.value_number,
+            "method": marker.method,
+            "date": marker.measured_on.isoformat() if marker.measured_on else None,
+        }
+    extra: dict[str, Any] = {
+        "lab_dates": lab_dates,
+        "labs_stale": sorted(stale),
+        "stale_after_days": STALE_AFTER_DAYS,
+        "biomarkers": biomarkers,
+    }
+    for kind, fact in facts.items():
+        if fact is not None and fact.value_number is not None:
+            extra[kind] = fact.value_number
+            extra[f"{kind}_date"] = fact.date.isoformat() if fact.date else None
+    if stage is not None:
+        extra["stage_group"] = stage.value_text
+    return {
+        "labs": {"values": values} if values else None,
+        "molecular": {"mutations": mutations, "copy_number": copy_number, "expression": {}}
+        if (mutations or copy_number)
+        else None,
+        "extra_clinical": extra,
+    }
+
+
+def timeline_sources(case: Case) -> dict[int, str]:
+    """Event id -> "file · Type/id" for the events imports created."""
+    from oncology_ui.clinical.models import TimelineSource
+
+    return {
+        link.event_id: (
+            f"{link.source_import.original_name if link.source_import else 'import'} · "
+            + ", ".join(link.source_refs[:3])
+        )
+        for link in TimelineSource.objects.filter(case=case).select_related("source_import")
+    }

@@ -1,0 +1,298 @@
+"""Imports, their reports, the labs and molecular pages, biomarker entry and FHIR export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from oncology_ui.clinical import exports, services
+from oncology_ui.clinical.forms import BiomarkerForm, ImportForm, MolecularFilterForm
+from oncology_ui.clinical.models import ClinicalImport
+from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
+from oncology_ui.clinical.parsers.variants import VARIANT_CSV_COLUMNS, VARIANT_CSV_EXAMPLE_ROWS
+from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecular_view
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.decorators import passive
+from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.patients.access import case_for_user
+from oncology_ui.patients.services import csv_safe
+
+A = AccessLog.Action
+
+
+def _import_for_user(
+    request: HttpRequest, import_id: int, *, permission: str = "clinical.view_clinicalimport"
+) -> ClinicalImport:
+    """The import if its case is in the user's teams and the role allows; else 404 + audit."""
+    record = (
+        ClinicalImport.objects.visible_to(request.user)
+        .select_related("case__patient", "job")
+        .filter(pk=import_id)
+        .first()
+    )
+    if record is None or not request.user.has_perm(permission):
+        audit_record(
+            request=request,
+            action=A.DENIED,
+            category="clinical-import",
+            object_ref=f"import:{import_id}",
+            outcome=AccessLog.Outcome.DENIED,
+        )
+        raise Http404("Not found")
+    return record
+
+
+def _csv_response(rows: list[tuple[object, ...]], filename: str) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([csv_safe(value) for value in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Upload a lab, variant or FHIR file; it is checked, stored and imported in the background."""
+    case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
+    limit = services.max_upload_bytes()
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit + 64 * 1024:
+            # Refused before the body is read, so an oversized upload is never buffered.
+            return render(
+                request,
+                "clinical/import_page.html",
+                {"case": case, "patient": case.patient, "form": ImportForm(), "too_large": limit,
+                 "imports": case.clinical_imports.all()[:10]},
+                status=413,
+            )
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            record = services.import_receive(
+                case=case,
+                user=request.user,
+                upload=upload,
+                name=upload.name or "upload",
+                size=upload.size or 0,
+                kind=form.cleaned_data["kind"],
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc.messages)
+        else:
+            audit_record(
+                request=request,
+                action=A.CREATE,
+                category="clinical-import",
+                patient_id=case.patient_id,
+                object_ref=f"import:{record.pk}",
+            )
+            if request.htmx:
+                return render(request, "clinical/_import_status.html", {"record": record})
+            messages.info(request, "File received; the import runs in the background.")
+            return redirect("clinical-import-detail", import_id=record.pk)
+    return render(
+        request,
+        "clinical/import_page.html",
+        {
+            "case": case,
+            "patient": case.patient,
+            "form": form,
+            "limit_mb": limit // 1_048_576,
+            "imports": case.clinical_imports.select_related("job")[:10],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@passive
+@login_required
+@require_GET
+def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
+    """The import's status and report; as an htmx partial it polls itself until finished."""
+    record = _import_for_user(request, import_id)
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="clinical-import",
+        patient_id=record.case.patient_id,
+        object_ref=f"import:{record.pk}",
+    )
+    context = {"record": record, "case": record.case, "patient": record.case.patient}
+    if request.htmx:
+        response = render(request, "clinical/_import_status.html", context)
+        if record.is_finished:
+            response.status_code = HttpResponseStopPolling.status_code
+            response["HX-Trigger"] = "job-finished"
+        return response
+    return render(request, "clinical/import_detail.html", context)
+
+
+@login_required
+@require_GET
+def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
+    """The import's problems and warnings as CSV (cells neutralised against formulas)."""
+    record = _import_for_user(request, import_id)
+    audit_record(
+        request=request,
+        action=A.EXPORT,
+        category="clinical-import-report",
+        patient_id=record.case.patient_id,
+        object_ref=f"import:{record.pk}",
+    )
+    rows: list[tuple[object, ...]] = [("severity", "where", "message")]
+    rows += [("error", p["where"], p["message"]) for p in record.problems]
+    rows += [("warning", w["where"], w["message"]) for w in record.warnings]
+    if record.problem_count > len(record.problems):
+        rows.append(("error", "file", f"{record.problem_count - len(record.problems)} more not listed"))
+    return _csv_response(rows, f"import-{record.pk}-report.csv")
+
+
+@login_required
+@require_GET
+def lab_template(request: AuthedRequest) -> HttpResponse:
+    return _csv_response([TEMPLATE_COLUMNS, *TEMPLATE_EXAMPLE_ROWS], "lab-results-template.csv")
+
+
+@login_required
+@require_GET
+def variant_template(request: AuthedRequest) -> HttpResponse:
+    return _csv_response([VARIANT_CSV_COLUMNS, *VARIANT_CSV_EXAMPLE_ROWS], "variants-template.csv")
+
+
+@login_required
+@require_GET
+def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """All lab results with flags and a trend chart per analyte (``?analyte=`` for one)."""
+    case = case_for_user(request, case_id, permission="clinical.view_labresult")
+    audit_record(
+        request=request, action=A.VIEW, category="labs", patient_id=case.patient_id,
+        object_ref=f"case:{case.pk}",
+    )
+    analyte = request.GET.get("analyte", "")[:40]
+    context = {
+        "case": case,
+        "patient": case.patient,
+        "labs_view": labs_view(case, analyte=analyte),
+        "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
+        "full_page": True,
+    }
+    if request.htmx:
+        return render(request, "clinical/labs_section.html", context)
+    return render(request, "clinical/labs_page.html", context)
+
+
+@login_required
+@require_GET
+def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Variants with evidence badges, filterable by gene, kind and actionability; biomarkers."""
+    case = case_for_user(request, case_id, permission="clinical.view_variant")
+    audit_record(
+        request=request, action=A.VIEW, category="molecular", patient_id=case.patient_id,
+        object_ref=f"case:{case.pk}",
+    )
+    form = MolecularFilterForm(request.GET or None)
+    filters = MolecularFilters()
+    if form.is_valid():
+        filters = MolecularFilters(
+            gene=form.cleaned_data["gene"],
+            kind=form.cleaned_data["kind"],
+            actionable_only=form.cleaned_data["actionable"],
+        )
+    context = {
+        "case": case,
+        "patient": case.patient,
+        "molecular_view": molecular_view(case, filters),
+        "filter_form": form if form.is_bound else MolecularFilterForm(),
+        "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
+        "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),
+        "full_page": True,
+    }
+    if request.htmx:
+        return render(request, "clinical/molecular_section.html", context)
+    return render(request, "clinical/molecular_page.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="clinical.add_biomarker")
+    form = BiomarkerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            marker = services.biomarker_add(case=case, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            audit_record(
+                request=request, action=A.CREATE, category="biomarker",
+                patient_id=case.patient_id, object_ref=f"biomarker:{marker.pk}",
+            )
+            messages.success(request, f"{marker.name} recorded.")
+            return redirect("clinical-molecular", case_id=case.pk)
+    return render(
+        request, "clinical/biomarker_form.html", {"case": case, "patient": case.patient, "form": form}
+    )
+
+
+@login_required
+@require_POST
+def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = case_for_user(request, case_id, permission="patients.export_case")
+    job = exports.fhir_export_request(case=case, user=request.user)
+    audit_record(
+        request=request, action=A.EXPORT, category="fhir", patient_id=case.patient_id,
+        object_ref=f"job:{job.pk}",
+    )
+    if request.htmx:
+        return render(request, "clinical/_export_status.html", {"job": job, "case": case})
+    messages.info(request, "FHIR export started; the download link appears when it is ready.")
+    return redirect("clinical-labs", case_id=case.pk)
+
+
+@login_required
+@require_GET
+def fhir_export_download(request: AuthedRequest, case_id: int, job_id: int) -> HttpResponseBase:
+    case = case_for_user(request, case_id, permission="patients.export_case")
+    job = Job.objects.filter(
+        pk=job_id, kind=exports.EXPORT_JOB, target_model="patients.case", target_id=case.pk,
+        status=Job.Status.SUCCEEDED,
+    ).first()
+    if job is None:
+        raise Http404("No such export")
+    path = settings.MEDIA_ROOT / exports.export_path(job)
+    if not path.is_file():
+        raise Http404("The export file is no longer available")
+    audit_record(
+        request=request, action=A.EXPORT, category="fhir-download", patient_id=case.patient_id,
+        object_ref=f"job:{job.pk}",
+    )
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"case-{case.pk}-fhir.json",
+        content_type="application/fhir+json",
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    return response
