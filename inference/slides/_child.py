@@ -38,8 +38,16 @@ def main(argv: list[str]) -> int:
         return 2
     module_name, func_name = target.split(":", 1)
     func = getattr(importlib.import_module(module_name), func_name)
+    kwargs = dict(request["args"])
+    if request.get("progress"):
+
+        def relay(done: int, total: int) -> None:
+            sys.stdout.write(json.dumps({"progress": [int(done), int(total)]}) + "\n")
+            sys.stdout.flush()
+
+        kwargs["progress"] = relay
     try:
-        result = func(**request["args"])
+        result = func(**kwargs)
     except SlideUnreadable as exc:
         answer: dict[str, Any] = {"error": {"reason": exc.reason, "detail": exc.detail}}
     except MemoryError:

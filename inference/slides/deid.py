@@ -15,12 +15,14 @@ import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from inference.slides.reader import SlideReader, open_slide
+from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import DeidentifiedSlide, SlideLimits
 from inference.slides.tiles import ProgressCallback
 
@@ -86,6 +88,72 @@ def _level_tiles(
                     block[valid_h:] = 255
                     block[:, valid_w:] = 255
                 yield block
+
+
+#: De-identification reads every pixel: limits sized for a large slide, not for a header check.
+DEID_LIMITS = SlideLimits(cpu_seconds=3 * 3600, wall_seconds=2 * 3600.0)
+
+
+def deidentify_slide(
+    source: str | Path,
+    destination: str | Path,
+    *,
+    limits: SlideLimits = DEID_LIMITS,
+    tile_size: int = 256,
+    quality: int = 90,
+    progress: ProgressCallback | None = None,
+) -> DeidentifiedSlide:
+    """:func:`write_deidentified` in the sandbox: the upload's pixels are decoded by a child.
+
+    Use this on uploads (after :func:`~inference.slides.inspect.inspect_slide`): a tile deep in
+    the file that crashes its decoder fails the job with :class:`SlideUnreadable` instead of
+    killing the worker. Progress calls are relayed from the child.
+
+    Args:
+        source: the uploaded slide.
+        destination: the TIFF to write.
+        limits: resource limits of the child (default: generous CPU and wall time).
+        tile_size: tile side of the output.
+        quality: JPEG quality of the output tiles.
+        progress: called with ``(tiles_done, tiles_total)``.
+
+    Returns:
+        What was written.
+    """
+    result = run_sandboxed(
+        "inference.slides.deid:deidentify_in_child",
+        {
+            "source": str(Path(source).resolve()),
+            "destination": str(Path(destination).resolve()),
+            "limits": asdict(limits),
+            "tile_size": tile_size,
+            "quality": quality,
+        },
+        limits,
+        progress=progress,
+    )
+    result["removed_associated_images"] = tuple(result["removed_associated_images"])
+    return DeidentifiedSlide(**result)
+
+
+def deidentify_in_child(
+    source: str,
+    destination: str,
+    limits: dict[str, object],
+    tile_size: int,
+    quality: int,
+    progress: ProgressCallback | None = None,
+) -> dict[str, object]:
+    """Child side of :func:`deidentify_slide`."""
+    written = write_deidentified(
+        source,
+        destination,
+        limits=SlideLimits(**limits),  # type: ignore[arg-type]
+        tile_size=tile_size,
+        quality=quality,
+        progress=progress,
+    )
+    return asdict(written)
 
 
 def write_deidentified(

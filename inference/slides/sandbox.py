@@ -16,10 +16,13 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,13 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _MAX_ANSWER_BYTES = 1024 * 1024
 
 
-def run_sandboxed(target: str, args: dict[str, Any], limits: SlideLimits) -> dict[str, Any]:
+def run_sandboxed(
+    target: str,
+    args: dict[str, Any],
+    limits: SlideLimits,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Call ``target(**args)`` in a limited child process and return its JSON answer.
 
     Args:
@@ -42,6 +51,8 @@ def run_sandboxed(target: str, args: dict[str, Any], limits: SlideLimits) -> dic
             function returns a JSON-serialisable dict.
         args: keyword arguments (JSON-serialisable).
         limits: memory, CPU and wall-clock limits.
+        progress: if given, the target also receives a ``progress(done, total)`` callback whose
+            calls are relayed here from the child.
 
     Returns:
         The function's dict.
@@ -53,7 +64,9 @@ def run_sandboxed(target: str, args: dict[str, Any], limits: SlideLimits) -> dic
     """
     if not target.startswith(ALLOWED_TARGET_PREFIXES) or ":" not in target:
         raise ValueError(f"sandbox target {target!r} is not allowed")
-    request = json.dumps({"target": target, "args": args, "limits": asdict(limits)})
+    request = json.dumps(
+        {"target": target, "args": args, "limits": asdict(limits), "progress": bool(progress)}
+    )
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(_PROJECT_ROOT),
@@ -74,7 +87,7 @@ def run_sandboxed(target: str, args: dict[str, Any], limits: SlideLimits) -> dic
             close_fds=True,
         )
         try:
-            out, _ = proc.communicate(timeout=limits.wall_seconds)
+            out = _read_answer(proc, time.monotonic() + limits.wall_seconds, progress)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise SlideUnreadable(
@@ -108,6 +121,58 @@ def run_sandboxed(target: str, args: dict[str, Any], limits: SlideLimits) -> dic
     if not isinstance(result, dict):
         raise SlideUnreadable("crashed", "the reader gave no result")
     return result
+
+
+def _read_answer(
+    proc: subprocess.Popen[bytes],
+    deadline: float,
+    progress: Callable[[int, int], None] | None,
+) -> bytes:
+    """Read the child's stdout until it closes, relaying progress lines; returns the last line.
+
+    Raises:
+        subprocess.TimeoutExpired: the deadline passed first.
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending = b""
+    last = b""
+    total = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(proc.args, 0)
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > 16 * _MAX_ANSWER_BYTES:
+            return b""  # a child that floods its output is not answering
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if not _relay_progress(line, progress) and line.strip():
+                last = line
+    if pending.strip():
+        last = pending
+    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    return last
+
+
+def _relay_progress(line: bytes, progress: Callable[[int, int], None] | None) -> bool:
+    """Pass a ``{"progress": [done, total]}`` line on; True if the line was one."""
+    if not line.startswith(b'{"progress"'):
+        return False
+    try:
+        done, total = json.loads(line)["progress"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if progress is not None:
+        progress(int(done), int(total))
+    return True
 
 
 def _parse_answer(out: bytes) -> dict[str, Any] | None:

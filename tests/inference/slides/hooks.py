@@ -6,6 +6,7 @@ import ctypes
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,3 +35,12 @@ def allocate(path: str, limits: dict[str, Any]) -> dict[str, Any]:
     """Ask for far more memory than the sandbox allows."""
     block = bytearray(64 * 1024**3)
     return {"size": len(block)}
+
+
+def report_progress(
+    path: str, limits: dict[str, Any], progress: Callable[[int, int], None]
+) -> dict[str, Any]:
+    """Report three steps of progress, then answer."""
+    for i in range(3):
+        progress(i + 1, 3)
+    return {"steps": 3}

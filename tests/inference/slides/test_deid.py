@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from inference.slides.deid import DESCRIPTION_PREFIX, write_deidentified
+from inference.slides.deid import DESCRIPTION_PREFIX, deidentify_slide, write_deidentified
 from inference.slides.inspect import inspect_slide
 from inference.slides.reader import open_slide
 from inference.slides.schema import SlideLimits
@@ -152,3 +152,20 @@ def test_the_derivative_passes_inspection_and_opens_in_openslide_as_a_pyramid(
         assert dict(slide.associated_images) == {}
     finally:
         slide.close()
+
+
+def test_sandboxed_de_identification_relays_progress_and_leaks_nothing(
+    svs_with_canaries: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "sandboxed.tif"
+    calls: list[tuple[int, int]] = []
+    result = deidentify_slide(
+        svs_with_canaries,
+        out,
+        limits=SlideLimits(wall_seconds=30, cpu_seconds=30),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert result.path == str(out.resolve())
+    assert {"label", "macro"} <= set(result.removed_associated_images)
+    assert CANARY not in out.read_bytes()
+    assert calls and calls[-1][0] == calls[-1][1]

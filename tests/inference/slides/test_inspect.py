@@ -11,6 +11,7 @@ from PIL import Image
 
 from inference.slides.errors import SlideUnreadable
 from inference.slides.inspect import inspect_slide
+from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import SlideLimits
 from tests.inference.slides.hostile import (
     bigtiff_with_bogus_offset,
@@ -182,3 +183,15 @@ def test_it_names_dicom_as_not_yet_supported(tmp_path: Path) -> None:
     path.write_bytes(bytes(128) + b"DICM" + bytes(64))
     error = _refused(path, "unsupported")
     assert "DICOM" in str(error)
+
+
+def test_the_sandbox_relays_progress_from_the_child(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    result = run_sandboxed(
+        f"{HOOKS}:report_progress",
+        {"path": str(tmp_path), "limits": {}},
+        FAST,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert result == {"steps": 3}
+    assert calls == [(1, 3), (2, 3), (3, 3)]
