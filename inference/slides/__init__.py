@@ -3,7 +3,7 @@
 The ingest job, given an uploaded file, does::
 
     info = inspect_slide(upload_path)                        # sandboxed; SlideUnreadable -> failed
-    deid = write_deidentified(upload_path, derivative_path)  # label/macro/metadata dropped
+    deid = deidentify_slide(upload_path, derivative_path)    # sandboxed; label/macro/text dropped
     summary = process_slide(deid.path, features_path, progress=report)  # tissue, tiles, QC
 
 and the viewer serves, from the de-identified derivative only::

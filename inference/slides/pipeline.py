@@ -1,7 +1,7 @@
 """The whole slide analysis in one call, for the ingest job.
 
 The job is: :func:`~inference.slides.inspect.inspect_slide` on the upload (sandboxed),
-:func:`~inference.slides.deid.write_deidentified` to make the derivative, then
+:func:`~inference.slides.deid.deidentify_slide` (sandboxed) to make the derivative, then
 :func:`process_slide` on the derivative. The upload itself is never analysed or served.
 """
 
@@ -36,7 +36,7 @@ def process_slide(
     """Tissue detection, tile grid, quality control and per-tile features of one slide.
 
     Args:
-        path: the de-identified slide (see :func:`inference.slides.deid.write_deidentified`).
+        path: the de-identified slide (see :func:`inference.slides.deid.deidentify_slide`).
         features_path: where to write the per-tile features (``.npz``).
         encoder: tile encoder; default the weight-free :class:`MorphologyEncoder`.
         limits: read limits.
