@@ -257,11 +257,14 @@ def fit_model(
     best_state = copy.deepcopy(model.state_dict())
     best_loss, best_epoch, stale = float("inf"), 0, 0
     n = len(fit_rows)
+    # Large cohorts (SUPPORT) get at most ~8 steps per epoch: on shared CPUs the per-step overhead,
+    # not the arithmetic, dominates, and bigger batches give the same curves in a fraction of it.
+    batch_size = max(train.batch_size, -(-n // 8))
     for epoch in range(train.epochs):
         model.train()
         order = torch.randperm(n, generator=generator)
-        for start in range(0, n, train.batch_size):
-            chunk = order[start : start + train.batch_size]
+        for start in range(0, n, batch_size):
+            chunk = order[start : start + batch_size]
             if len(chunk) < 2:
                 continue
             optimiser.zero_grad()

@@ -194,9 +194,9 @@ def write_model_card(
         f"- Trained on outcomes: {', '.join(trained)} -> {report['outcome']}.",
         f"- NOT trained on any outcome: {', '.join(untrained)}. These branches run (slide tiles "
         "through gated attention-MIL, imaging lesion/study measurements) but their weights are "
-        "the random initialisation; predictions that rely on them are flagged and the predictor "
-        "abstains when only untrained modalities are present. A site must train them on its own "
-        "recorded outcomes before relying on them.",
+        "the random initialisation; the predictor leaves them out of the prediction (listed in "
+        "`inputs_ignored`) and abstains when only untrained modalities are present. A site "
+        "must train them on its own recorded outcomes before relying on them.",
     ]
     if report["modalities"] and "treatment" in report["modalities"]:
         lines.append(
@@ -236,7 +236,8 @@ def write_model_card(
         "population interval; the conformal time interval is calibrated on an inner validation "
         "split and its measured coverage is stated above.",
         "- Similar-patient curves are observational summaries of training patients.",
-        "- Untrained branches (see above) contribute noise until trained on outcomes.",
+        "- Untrained branches (see above) are kept out of predictions by default and reported in "
+        "`inputs_ignored`; `use_untrained=True` feeds them for research only.",
         "",
     ]
     path.write_text("\n".join(lines))
