@@ -224,7 +224,7 @@ def safe_extract(
         raise ArchiveError("", f"destination {dest_path.name!r} already exists")
     try:
         zf = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
         raise ArchiveError("", f"not a readable ZIP archive: {exc}") from exc
     with zf:
         members = _check_directory(zf, limits)

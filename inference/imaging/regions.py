@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 import numpy.typing as npt
+import pydicom
 
 from inference.imaging.dicom_index import read_dataset
 from inference.imaging.sandbox import run_sandboxed
@@ -69,6 +70,15 @@ def polygon_mask(rows: int, cols: int, poly_rc: npt.NDArray[np.float64]) -> npt.
     return mask
 
 
+def _malformed(path: str | os.PathLike[str], exc: Exception) -> RegionError:
+    return RegionError(
+        f"{os.path.basename(str(path))}: malformed region object ({type(exc).__name__}: {exc})"
+    )
+
+
+_MALFORMED = (AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
 def rtstruct_masks(
     rtstruct_path: str | os.PathLike[str], volume: Volume, names: list[str] | None = None
 ) -> list[RegionMask]:
@@ -88,6 +98,17 @@ def rtstruct_masks(
     ds = read_dataset(rtstruct_path, stop_before_pixels=True)
     if str(ds.get("Modality", "")) != "RTSTRUCT":
         raise RegionError("not an RTSTRUCT")
+    try:
+        return _rtstruct_masks(ds, volume, names)
+    except RegionError:
+        raise
+    except _MALFORMED as exc:
+        raise _malformed(rtstruct_path, exc) from exc
+
+
+def _rtstruct_masks(
+    ds: pydicom.Dataset, volume: Volume, names: list[str] | None
+) -> list[RegionMask]:
     roi_names = {
         # De-identification empties ROI names (Table E.1-1: Z), so fall back to the number.
         int(item.ROINumber): str(item.get("ROIName") or f"ROI {item.ROINumber}")
@@ -150,6 +171,15 @@ def seg_masks(seg_path: str | os.PathLike[str], volume: Volume) -> list[RegionMa
     ds = read_dataset(seg_path, stop_before_pixels=False)
     if str(ds.get("Modality", "")) != "SEG":
         raise RegionError("not a SEG")
+    try:
+        return _seg_masks(ds, volume)
+    except RegionError:
+        raise
+    except _MALFORMED as exc:
+        raise _malformed(seg_path, exc) from exc
+
+
+def _seg_masks(ds: pydicom.Dataset, volume: Volume) -> list[RegionMask]:
     k_count, rows, cols = volume.voxels.shape
     if int(ds.Rows) != rows or int(ds.Columns) != cols:
         raise RegionError(
