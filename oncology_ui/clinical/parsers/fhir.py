@@ -382,7 +382,7 @@ def _validate(where: str, resource: dict[str, Any], log: ProblemLog) -> dict[str
 
     try:
         model = get_fhir_model_class(resource["resourceType"])
-    except KeyError:
+    except (KeyError, ValueError, AttributeError):
         log.add(where, f"resourceType “{str(resource['resourceType'])[:40]}” is not a FHIR R4 resource.")
         return None
     extra: dict[str, Any] = {}
