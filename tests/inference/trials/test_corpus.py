@@ -19,9 +19,10 @@ from inference.trials.corpus import (
 )
 from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import load_embeddings
+from inference.trials.schema import TrialRecord
 
 
-def _fixture_trials(fixtures: Path):  # type: ignore[no-untyped-def]
+def _fixture_trials(fixtures: Path) -> tuple[TrialRecord, ...]:
     return read_corpus_jsonl(fixtures / "fixture_trials.jsonl").records
 
 
