@@ -27,7 +27,7 @@ from inference.imaging.dicom_index import (
     read_dataset,
 )
 from inference.imaging.sandbox import run_sandboxed
-from inference.imaging.schema import SandboxLimits, Volume
+from inference.imaging.schema import FileProblem, SandboxLimits, Volume
 
 logger = logging.getLogger(__name__)
 
@@ -257,4 +257,42 @@ def load_series(
         return load_series_in_process(names)
     result = run_sandboxed("inference.imaging.volume:load_series_in_process", (names,), limits)
     assert isinstance(result, Volume)
+    return result
+
+
+def load_many_in_process(series: Sequence[Sequence[str]]) -> tuple[Volume | FileProblem, ...]:
+    """Load several series; a series that fails becomes a :class:`FileProblem` naming why."""
+    out: list[Volume | FileProblem] = []
+    for paths in series:
+        try:
+            out.append(load_series_in_process(paths))
+        except DicomFileError as exc:
+            out.append(FileProblem(path=exc.path, kind=exc.kind, message=str(exc)))
+        except VolumeError as exc:
+            first = str(paths[0]) if paths else ""
+            out.append(FileProblem(path=first, kind="invalid_value", message=str(exc)))
+    return tuple(out)
+
+
+def load_many(
+    series: Sequence[Sequence[str | os.PathLike[str]]],
+    limits: SandboxLimits | None = DEFAULT_LIMITS,
+) -> tuple[Volume | FileProblem, ...]:
+    """Load every series of an upload in one sandboxed call (one interpreter start in total).
+
+    Args:
+        series: per series, its files (e.g. from each ``SeriesIndex.instances``).
+        limits: sandbox limits for the whole batch; ``None`` loads in this process.
+
+    Returns:
+        Per series, in order, its :class:`Volume` or a :class:`FileProblem`.
+
+    Raises:
+        SandboxError: the batch as a whole failed (timeout, memory, crash).
+    """
+    names = [[str(p) for p in paths] for paths in series]
+    if limits is None:
+        return load_many_in_process(names)
+    result = run_sandboxed("inference.imaging.volume:load_many_in_process", (names,), limits)
+    assert isinstance(result, tuple)
     return result

@@ -160,3 +160,18 @@ def test_real_pet_fixture_is_reported_as_stored_suv() -> None:
     assert conv.source == "already_suv" and vol.units == "SUVbw"
     assert any("stored by the scanner" in w for w in vol.warnings)
     assert 0 < float(np.nanmax(vol.voxels)) < 50
+
+
+def test_an_upload_loads_in_one_sandboxed_call_with_per_series_problems(tmp_path: Path) -> None:
+    from inference.imaging.schema import FileProblem, Volume
+    from inference.imaging.volume import load_many
+
+    good = write_series(tmp_path / "a", _ramp(3))
+    broken = tmp_path / "b" / "x.dcm"
+    broken.parent.mkdir()
+    broken.write_bytes(b"garbage")
+    limits = SandboxLimits(memory_bytes=1024**3, cpu_seconds=30, wall_seconds=60)
+    first, second = load_many([good, [broken]], limits)
+    assert isinstance(first, Volume) and first.voxels.shape == (3, 4, 4)
+    assert isinstance(second, FileProblem) and second.kind == "not_dicom"
+    assert "x.dcm" in second.message
