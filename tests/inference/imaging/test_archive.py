@@ -306,6 +306,7 @@ _ZIP = _valid_zip()
     max_examples=150,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(

@@ -302,6 +302,7 @@ _FUZZ_SOURCE = _canary_bytes()
     max_examples=80,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
