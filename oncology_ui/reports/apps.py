@@ -7,3 +7,6 @@ class ReportsConfig(AppConfig):
     name = "oncology_ui.reports"
     label = "reports"
     verbose_name = "PDF reports"
+
+    def ready(self) -> None:
+        from oncology_ui.reports import services  # noqa: F401  (registers the packet job)

@@ -1,0 +1,75 @@
+"""Who may see a board, meeting, agenda item or decision: members of the board's care team.
+
+Like ``patients.access``, anything else answers 404 and writes one denied audit row.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.models import AccessLog
+from oncology_ui.patients.models import Case
+
+
+def _deny(request: HttpRequest, *, category: str, object_ref: str) -> Http404:
+    audit_record(
+        request=request,
+        action=AccessLog.Action.DENIED,
+        category=category,
+        object_ref=object_ref,
+        outcome=AccessLog.Outcome.DENIED,
+    )
+    return Http404("Not found")
+
+
+def board_for_user(
+    request: HttpRequest, board_id: int, *, permission: str = "boards.view_board"
+) -> Board:
+    board = Board.objects.visible_to(request.user).filter(pk=board_id).first()
+    if board is None or not request.user.has_perm(permission):
+        raise _deny(request, category="board", object_ref=f"board:{board_id}")
+    return board
+
+
+def meeting_for_user(
+    request: HttpRequest, meeting_id: int, *, permission: str = "boards.view_meeting"
+) -> Meeting:
+    meeting = (
+        Meeting.objects.visible_to(request.user)
+        .select_related("board__team")
+        .filter(pk=meeting_id)
+        .first()
+    )
+    if meeting is None or not request.user.has_perm(permission):
+        raise _deny(request, category="meeting", object_ref=f"meeting:{meeting_id}")
+    return meeting
+
+
+def item_for_user(
+    request: HttpRequest, item_id: int, *, permission: str = "boards.view_meeting"
+) -> AgendaItem:
+    meetings = Meeting.objects.visible_to(request.user)
+    item = (
+        AgendaItem.objects.filter(pk=item_id, meeting__in=meetings)
+        .select_related("meeting__board", "case__patient")
+        .first()
+    )
+    if item is None or not request.user.has_perm(permission):
+        raise _deny(request, category="agenda", object_ref=f"agenda:{item_id}")
+    return item
+
+
+def decision_for_user(
+    request: HttpRequest, decision_id: int, *, permission: str = "boards.view_decision"
+) -> Decision:
+    cases = Case.objects.visible_to(request.user)
+    decision = (
+        Decision.objects.filter(pk=decision_id, case__in=cases)
+        .select_related("case__patient", "meeting")
+        .first()
+    )
+    if decision is None or not request.user.has_perm(permission):
+        raise _deny(request, category="decision", object_ref=f"decision:{decision_id}")
+    return decision

@@ -1,0 +1,161 @@
+"""What a printed report contains, as frozen values: the PDF is a pure function of these.
+
+Built from stored rows by :mod:`oncology_ui.reports.build`, never from a fresh model call, so
+the printout shows exactly what the board saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NOT_AVAILABLE = "Not available"
+
+RESEARCH_USE = (
+    "Research use only: outputs derived from pathology slides or radiology images are not "
+    "validated for clinical decisions and must not be used as the sole basis for treatment."
+)
+
+LIMITATIONS: tuple[str, ...] = (
+    "Model outputs are estimates for groups of similar patients, not certainties for this "
+    "patient; the intervals show the model's uncertainty, not the full clinical uncertainty.",
+    "The model saw only the inputs listed under 'Data used'; anything missing or recorded after "
+    "the analysis is not reflected.",
+    "Suggestions support, never replace, the judgement of the treating physicians.",
+)
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    name: str
+    mrn: str
+    site: str
+    birth_date: str
+    sex: str
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    when: str
+    kind: str
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Landmark:
+    years: int
+    survival: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Prognosis:
+    status: str  # "ok" or "abstained"
+    abstention_reasons: tuple[str, ...]
+    times_months: tuple[float, ...]
+    survival: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    median_months: float | None
+    landmarks: tuple[Landmark, ...]
+    contributions: tuple[Bar, ...]
+    hallmarks: tuple[Bar, ...]
+    computed_at: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    at_utc: str
+    meaning: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class DecisionData:
+    version: int
+    status: str
+    meeting: str
+    therapy: str
+    trial_referral: str
+    further_tests: str
+    follow_up: str
+    notes: str
+    agreeing: tuple[str, ...]
+    model_top_option: str
+    model_prognosis: str
+    is_discordant: bool
+    discordance_reason: str
+    signature: Signature | None
+    superseded: bool = False
+
+
+@dataclass(frozen=True)
+class OptionalSection:
+    """A section later issues fill (therapies, trials, slide, imaging, labs)."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    image_png: bytes | None = None
+    image_caption: str = ""
+    unavailable: str = NOT_AVAILABLE
+
+    @property
+    def available(self) -> bool:
+        return bool(self.lines or self.image_png)
+
+
+@dataclass(frozen=True)
+class CaseReportData:
+    case_ref: str
+    generated_at_utc: str
+    deidentified: bool
+    identifiers: Identifiers | None
+    summary: tuple[tuple[str, str], ...]
+    timeline: tuple[TimelineRow, ...]
+    data_used: tuple[str, ...]
+    data_missing: tuple[str, ...]
+    prognosis: Prognosis | None
+    prognosis_unavailable: str
+    optional_sections: tuple[OptionalSection, ...]
+    decisions: tuple[DecisionData, ...]
+    model: ModelInfo | None
+    knowledge_base_version: str
+    image_derived: bool
+    limitations: tuple[str, ...] = LIMITATIONS
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    order: int
+    case_ref: str
+    presenter: str
+    prepared: str
+
+
+@dataclass(frozen=True)
+class BoardPacketData:
+    board: str
+    site: str
+    specialty: str
+    meeting_date: str
+    title: str
+    attendees: tuple[str, ...]
+    generated_at_utc: str
+    deidentified: bool
+    agenda: tuple[AgendaRow, ...]
+    cases: tuple[CaseReportData, ...] = field(default_factory=tuple)

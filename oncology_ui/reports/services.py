@@ -1,0 +1,64 @@
+"""Printing: the case report on request, and the board packet as a background job."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from oncology_ui.boards.models import Meeting
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.models import Job
+from oncology_ui.patients.models import Case
+from oncology_ui.reports.build import board_packet_data, case_report_data
+from oncology_ui.reports.data import CaseReportData
+from oncology_ui.reports.pdf import render_board_packet, render_case_report
+
+logger = logging.getLogger(__name__)
+
+PACKET_JOB = "board_packet"
+
+
+def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
+    """The case report from the stored prediction and decisions (no model call)."""
+    return render_case_report(case_report_data(case, deidentified=deidentified))
+
+
+def packet_request(*, meeting: Meeting, user: User, deidentified: bool = False) -> Job:
+    job = job_enqueue(kind=PACKET_JOB, target=meeting, user=user, message="Packet queued")
+    # The job row carries the mode so the handler needs nothing else from the request.
+    Job.objects.filter(pk=job.pk).update(result={"deidentified": deidentified})
+    return job
+
+
+def packet_path(job: Job) -> str:
+    return f"packets/meeting-{job.target_id}-job-{job.pk}.pdf"
+
+
+@job_handler(PACKET_JOB)
+def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
+    """Build every case's report data, then the packet; a failure names the case."""
+    meeting = Meeting.objects.select_related("board").get(pk=job.target_id)
+    deidentified = bool((job.result or {}).get("deidentified"))
+    items = list(meeting.items.select_related("case__patient"))
+    cases: list[CaseReportData] = []
+    for position, item in enumerate(items, start=1):
+        progress(int(80 * (position - 1) / max(1, len(items))), f"Case {position} of {len(items)}")
+        try:
+            cases.append(case_report_data(item.case, deidentified=deidentified))
+        except Exception as exc:
+            logger.exception("packet job %s: agenda item %s failed", job.pk, item.order)
+            raise PermanentJobError(
+                f"The packet could not be built: agenda item {item.order} (case {item.case_id}) "
+                f"failed ({type(exc).__name__}). Check that case, then build the packet again."
+            ) from exc
+    progress(85, "Laying out the packet")
+    pdf = render_board_packet(board_packet_data(meeting, tuple(cases), deidentified=deidentified))
+    path = settings.MEDIA_ROOT / packet_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(pdf)
+    temporary.replace(path)  # atomic: a rerun never leaves half a packet behind
+    progress(100, "Packet ready")
+    return {"file": packet_path(job), "cases": len(cases), "deidentified": deidentified}
