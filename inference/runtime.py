@@ -126,11 +126,15 @@ def eval_mode(*modules: nn.Module, gradients: bool = False) -> Iterator[None]:
             still in eval mode and their parameters are not updated.
     """
     previous = [module.training for module in modules]
-    for module in modules:
-        module.eval()
+    for module, was_training in zip(modules, previous, strict=True):
+        # .eval() walks every submodule; skipping modules already in eval keeps the serving path
+        # (whose modules stay in eval) free of that walk.
+        if was_training:
+            module.eval()
     try:
         with contextlib.nullcontext() if gradients else torch.inference_mode():
             yield
     finally:
         for module, was_training in zip(modules, previous, strict=True):
-            module.train(was_training)
+            if was_training:
+                module.train(True)

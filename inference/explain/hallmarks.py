@@ -15,25 +15,37 @@ from inference.schema import FeatureAttribution, HallmarkScore
 GENOMIC = ("mutations", "copy_number", "expression")
 
 
+def gene_attributions(attributions: Sequence[FeatureAttribution]) -> dict[str, float]:
+    """Sum genomic attributions per gene (mutation + copy number + expression).
+
+    Args:
+        attributions: feature attributions of any modality.
+
+    Returns:
+        gene -> summed attribution.
+    """
+    by_gene: dict[str, float] = {}
+    for item in attributions:
+        if item.modality in GENOMIC:
+            by_gene[item.feature] = by_gene.get(item.feature, 0.0) + item.attribution
+    return by_gene
+
+
 def hallmark_lens(
     membership: Mapping[str, Sequence[str]],
     expression: Mapping[str, float | None],
-    attributions: Sequence[FeatureAttribution],
+    by_gene: Mapping[str, float],
 ) -> tuple[HallmarkScore, ...]:
     """Hallmark scores and attributions, strongest attribution first.
 
     Args:
         membership: hallmark -> genes.
         expression: the patient's expression z-scores (against the training cohort) by gene.
-        attributions: feature attributions (genomic ones are pooled).
+        by_gene: gene -> summed genomic attribution (see :func:`gene_attributions`).
 
     Returns:
         One score per hallmark.
     """
-    by_gene: dict[str, float] = {}
-    for item in attributions:
-        if item.modality in GENOMIC:
-            by_gene[item.feature] = by_gene.get(item.feature, 0.0) + item.attribution
     scores = []
     for hallmark, genes in membership.items():
         measured = [

@@ -304,14 +304,23 @@ class SurvivalPredictor:
 
         shapley = exact_modality_shapley(value_of_masks, present, len(MODALITIES))
         with eval_mode(*self.members, gradients=True):
-            attributions = integrated_gradients(self._value_at_reference, batch)
+            attributions = integrated_gradients(self._value_at_reference, batch, steps=16)
         features = []
+        by_gene: dict[str, float] = {}
         for modality, values in attributions.items():
             if not bool(batch.present[0, MODALITIES.index(modality)]):
                 continue
             names = self.info.feature_names[modality]
+            scores = values.double().numpy()
+            if modality in ("mutations", "copy_number", "expression"):
+                for index in np.nonzero(scores)[0]:
+                    name = names[index]
+                    by_gene[name] = by_gene.get(name, 0.0) + float(scores[index])
+            # Only the strongest features become records; all of them feed the hallmark lens.
+            strongest = np.argsort(-np.abs(scores))[:TOP_FEATURES]
             raw = self._raw_values(case, modality)
-            for index, value in enumerate(values.tolist()):
+            for index in strongest:
+                value = float(scores[index])
                 if value == 0.0:
                     continue
                 features.append(
@@ -319,14 +328,14 @@ class SurvivalPredictor:
                         modality=modality,
                         feature=names[index],
                         value=raw.get(names[index], math.nan),
-                        attribution=float(value),
+                        attribution=value,
                         direction="raises risk" if value < 0 else "lowers risk",
                     )
                 )
         features.sort(key=lambda f: -abs(f.attribution))
         membership = self.extras.get("hallmarks", {})
         hallmarks = (
-            hallmark_lens(membership, self._expression_z(batch), features) if membership else ()
+            hallmark_lens(membership, self._expression_z(batch), by_gene) if membership else ()
         )
         tiles: list[TileAttention] = []
         if tile_attention is not None:

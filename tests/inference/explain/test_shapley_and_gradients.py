@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from inference.explain.gradients import integrated_gradients
-from inference.explain.hallmarks import hallmark_lens
+from inference.explain.hallmarks import gene_attributions, hallmark_lens
 from inference.explain.shapley import exact_modality_shapley
 from inference.models import create_model
 from inference.models.batch import ModalityBatch
@@ -80,7 +80,9 @@ def test_the_hallmark_lens_pools_gene_attributions_by_hallmark() -> None:
         FeatureAttribution("clinical", "age", 70.0, -0.05, "raises risk"),
     ]
     membership = {"HALLMARK_G2M_CHECKPOINT": ["MKI67", "TP53"], "HALLMARK_HYPOXIA": ["VEGFA"]}
-    lens = hallmark_lens(membership, {"MKI67": 2.0, "TP53": np.nan}, attributions)
+    genes = gene_attributions(attributions)
+    assert genes == {"MKI67": -0.03, "TP53": -0.02}
+    lens = hallmark_lens(membership, {"MKI67": 2.0, "TP53": np.nan}, genes)
     assert lens[0].hallmark == "HALLMARK_G2M_CHECKPOINT"
     assert lens[0].attribution == pytest.approx(-0.05)
     assert lens[0].score == pytest.approx(2.0)
