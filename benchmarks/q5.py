@@ -74,13 +74,13 @@ def ours(note: str, criterion_text: str, inclusion: bool, closed_world: bool) ->
     """Judge one criterion against the facts found in the note."""
     facts = facts_from_note("patient", note, dt.date(2016, 1, 1))
     section = "Inclusion Criteria:" if inclusion else "Exclusion Criteria:"
-    criteria = [
-        criterion
-        for criterion in parse_criteria(f"{section}\n- {criterion_text}")
-        if criterion.kind is not CriterionKind.TEXT
-    ]
+    parsed = parse_criteria(f"{section}\n- {criterion_text}")
+    criteria = [c for c in parsed if c.kind is not CriterionKind.TEXT] or list(parsed)
     options = EligibilityOptions(therapy_history_complete=closed_world)
     verdicts = [evaluate_criterion(c, facts, options).verdict for c in criteria]
+    if criteria and all(c.kind is CriterionKind.TEXT for c in criteria):
+        # Free text stays unknown unless it plainly concerns the other sex only.
+        verdicts = [v for v in verdicts if v is Verdict.NOT_APPLICABLE] or [Verdict.UNKNOWN]
     decided = [v for v in verdicts if v is not Verdict.UNKNOWN]
     if verdicts and all(v is Verdict.NOT_APPLICABLE for v in verdicts):
         return "not_applicable"

@@ -122,6 +122,13 @@ def evaluate_criterion(
     options = options or EligibilityOptions()
     handler = _HANDLERS.get(criterion.kind)
     if handler is None:
+        other_sex = _other_sex_only(criterion.text, patient.sex)
+        if other_sex:
+            return _not_applicable(
+                criterion,
+                f"the criterion concerns {other_sex} patients only",
+                [_ev("sex", patient.sex)],
+            )
         return CriterionVerdict(
             criterion,
             Verdict.UNKNOWN,
@@ -130,6 +137,30 @@ def evaluate_criterion(
             "free-text criterion; no structure was extracted",
         )
     return handler(criterion, patient, options)
+
+
+_FEMALE_ONLY_RE = re.compile(
+    r"\b(?:women|woman|female|childbearing|child-bearing|pregnan\w*|lactat\w*|breast[- ]?feed\w*|"
+    r"menopaus\w*|postmenopaus\w*|premenopaus\w*|ovar\w+|uter\w+|cervi\w+|mammogra\w+)\b",
+    re.I,
+)
+_MALE_ONLY_RE = re.compile(r"\b(?:men|male|prostat\w*|testic\w*|sperm\w*|vasectom\w*)\b", re.I)
+_BOTH_SEXES_RE = re.compile(
+    r"\b(?:men and women|women and men|male and female|female and male|"
+    r"males? or females?|females? or males?|both sexes|partner)\b",
+    re.I,
+)
+
+
+def _other_sex_only(text: str, sex: str | None) -> str:
+    """ "female" or "male" when a free-text criterion only concerns the other sex's patients."""
+    if not sex or _BOTH_SEXES_RE.search(text):
+        return ""
+    if sex.lower() == "male" and _FEMALE_ONLY_RE.search(text) and not _MALE_ONLY_RE.search(text):
+        return "female"
+    if sex.lower() == "female" and _MALE_ONLY_RE.search(text) and not _FEMALE_ONLY_RE.search(text):
+        return "male"
+    return ""
 
 
 def _age(c: Criterion, p: PatientFacts, _: EligibilityOptions) -> CriterionVerdict:

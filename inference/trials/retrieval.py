@@ -144,11 +144,17 @@ class TrialIndex:
         if embeddings is not None:
             rows = {nct: i for i, nct in enumerate(embeddings.ids)}
             missing = [t.nct_id for t in self.trials if t.nct_id not in rows]
-            if missing:
+            if missing and not allow_missing:
                 raise ValueError(
                     f"{len(missing)} trials have no stored embedding, e.g. {missing[0]}"
                 )
-            self.matrix = embeddings.matrix[[rows[t.nct_id] for t in self.trials]]
+            self.missing_vectors = len(missing)
+            matrix = np.zeros((len(self.trials), embeddings.matrix.shape[1]), dtype=np.float32)
+            for i, trial in enumerate(self.trials):
+                row = rows.get(trial.nct_id)
+                if row is not None:
+                    matrix[i] = embeddings.matrix[row]
+            self.matrix = matrix
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every trial for ``query``."""

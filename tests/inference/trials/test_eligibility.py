@@ -256,3 +256,12 @@ def test_a_record_age_bound_with_open_end() -> None:
     )
     assert evaluate_criterion(criterion, _patient(age_years=17.5)).verdict is Verdict.NOT_MET
     assert evaluate_criterion(criterion, _patient(age_years=None)).verdict is Verdict.UNKNOWN
+
+
+def test_free_text_about_the_other_sex_is_not_applicable() -> None:
+    criterion = _criterion("Women of childbearing potential must use effective contraception")
+    man = _patient(sex="male")
+    assert evaluate_criterion(criterion, man).verdict is Verdict.NOT_APPLICABLE
+    assert evaluate_criterion(criterion, _patient()).verdict is Verdict.UNKNOWN
+    both = _criterion("Men and women must use effective contraception")
+    assert evaluate_criterion(both, man).verdict is Verdict.UNKNOWN
