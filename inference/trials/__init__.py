@@ -1,0 +1,6 @@
+"""Clinical-trial matching: record parsing, criteria parsing, eligibility, retrieval, ranking.
+
+Entry points: ``criteria.criteria_for_trial``, ``eligibility.evaluate_trial``,
+``matching.match_trials`` and ``matching.match_patients``; types in ``schema``. See
+docs/trials/README.md.
+"""
