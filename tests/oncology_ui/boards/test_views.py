@@ -1,0 +1,208 @@
+"""Meeting pages, board mode, the case section's forms, and access to other teams' objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from oncology_ui.boards import services
+from oncology_ui.boards.models import AgendaItem, Decision, Meeting, OutcomeRecord
+from oncology_ui.core.models import AccessLog
+from oncology_ui.patients.models import TimelineEvent
+from tests.factories import PASSWORD, CaseFactory
+from tests.oncology_ui.boards.conftest import BoardCast
+from tests.oncology_ui.conftest import Cast
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def test_an_oncologist_schedules_a_meeting_and_puts_a_case_on_the_agenda(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    response = oncologist_client.post(
+        reverse("boards-meeting-create"), {"board": boards.board.pk, "date": "2025-04-01"}
+    )
+    meeting = Meeting.objects.get(date=dt.date(2025, 4, 1))
+    assert response.url == reverse("boards-meeting", args=[meeting.pk])  # type: ignore[attr-defined]
+    second = CaseFactory.create(patient=cast.patient, primary_diagnosis="Second primary")
+    oncologist_client.post(
+        reverse("boards-agenda-add", args=[meeting.pk]),
+        {"case": second.pk, "presenter": cast.pathologist.pk},
+    )
+    oncologist_client.post(reverse("boards-agenda-add", args=[meeting.pk]), {"case": cast.case.pk})
+    items = list(meeting.items.all())
+    assert [(item.order, item.case_id) for item in items] == [(1, second.pk), (2, cast.case.pk)]
+    oncologist_client.post(reverse("boards-item-move", args=[items[1].pk]), {"direction": "up"})
+    assert list(meeting.items.values_list("case_id", flat=True)) == [cast.case.pk, second.pk]
+    page = oncologist_client.get(reverse("boards-meeting", args=[meeting.pk]))
+    assert cast.patient.family_name.upper() in page.content.decode()
+
+
+def test_another_teams_case_cannot_be_put_on_the_agenda(cast: Cast, boards: BoardCast) -> None:
+    with pytest.raises(Exception, match="care team"):
+        services.agenda_item_add(meeting=boards.meeting, case=cast.other_case)
+
+
+def test_a_pathologist_ticks_the_preparation_checklist(cast: Cast, boards: BoardCast) -> None:
+    client = _client(cast.pathologist)
+    response = client.post(
+        reverse("boards-item-checklist", args=[boards.item.pk]),
+        {"pathology_reviewed": "on", "analysis_run": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    item = AgendaItem.objects.get(pk=boards.item.pk)
+    assert (item.pathology_reviewed, item.imaging_reviewed, item.analysis_run) == (
+        True,
+        False,
+        True,
+    )
+    assert 'id="checklist-' in response.content.decode()
+
+
+def test_a_trial_coordinator_cannot_tick_the_checklist(cast: Cast, boards: BoardCast) -> None:
+    response = _client(cast.coordinator).post(
+        reverse("boards-item-checklist", args=[boards.item.pk]), {"pathology_reviewed": "on"}
+    )
+    assert response.status_code == 404
+    assert not AgendaItem.objects.get(pk=boards.item.pk).pathology_reviewed
+
+
+def test_board_mode_shows_one_case_without_editing_chrome_and_steps_through(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    second = CaseFactory.create(patient=cast.patient, primary_diagnosis="Second primary tumour")
+    services.agenda_item_add(meeting=boards.meeting, case=second)
+    url = reverse("boards-board-mode", args=[boards.meeting.pk])
+    first = oncologist_client.get(url).content.decode()
+    assert cast.case.primary_diagnosis in first
+    assert "Second primary tumour" not in first
+    assert "case <strong>1</strong> of 2" in first
+    assert 'href="?position=2"' in first
+    assert "<form" not in first.split('<main id="main">')[1]  # no editing controls on the wall
+    second_page = oncologist_client.get(url + "?position=2").content.decode()
+    assert "Second primary tumour" in second_page and 'href="?position=1"' in second_page
+    views = AccessLog.objects.filter(category="board-mode", action=AccessLog.Action.VIEW)
+    assert views.count() == 2
+
+
+def test_the_case_page_records_and_signs_a_decision(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    save = oncologist_client.post(
+        reverse("boards-decision-save", args=[cast.case.pk]),
+        {"decision-therapy": "Letrozole", "decision-agreeing": [cast.pathologist.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "Decision version 1 saved" in save.content.decode()
+    decision = Decision.objects.get(case=cast.case)
+    assert list(decision.agreeing.all()) == [cast.pathologist]
+    wrong = oncologist_client.post(
+        reverse("boards-decision-sign", args=[decision.pk]),
+        {"password": "nope"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "password is not correct" in wrong.content.decode()
+    signed = oncologist_client.post(
+        reverse("boards-decision-sign", args=[decision.pk]),
+        {"password": PASSWORD},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "signed and locked" in signed
+    assert "Reviewed and approved as the board&#x27;s recommendation" in signed
+    again = oncologist_client.post(
+        reverse("boards-decision-sign", args=[decision.pk]),
+        {"password": PASSWORD},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "already signed by" in again
+    assert AccessLog.objects.filter(category="board-signature").count() == 1
+
+
+def test_a_trial_coordinator_cannot_sign(cast: Cast, boards: BoardCast) -> None:
+    decision = services.decision_record(
+        case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, therapy="Letrozole"
+    )
+    response = _client(cast.coordinator).post(
+        reverse("boards-decision-sign", args=[decision.pk]), {"password": PASSWORD}
+    )
+    assert response.status_code == 404
+    assert Decision.objects.get(pk=decision.pk).status == Decision.Status.DRAFT
+
+
+def test_outcomes_go_on_the_timeline_and_update_the_case(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    url = reverse("boards-outcome-create", args=[cast.case.pk])
+    oncologist_client.post(url, {"outcome-kind": "progression", "outcome-date": "2025-06-01"})
+    oncologist_client.post(
+        url, {"outcome-kind": "toxicity", "outcome-date": "2025-05-01", "outcome-toxicity_grade": 3}
+    )
+    oncologist_client.post(url, {"outcome-kind": "death", "outcome-date": "2025-09-01"})
+    cast.case.refresh_from_db()
+    cast.patient.refresh_from_db()
+    assert cast.case.progression_date == dt.date(2025, 6, 1)
+    assert cast.patient.date_of_death == dt.date(2025, 9, 1)
+    assert OutcomeRecord.objects.filter(case=cast.case).count() == 3
+    kinds = set(TimelineEvent.objects.filter(case=cast.case).values_list("kind", flat=True))
+    assert {"progression", "death"} <= kinds
+    toxicity = OutcomeRecord.objects.get(kind="toxicity")
+    assert toxicity.event is None and toxicity.toxicity_grade == 3
+
+
+def _denied() -> int:
+    return AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+
+
+def test_other_teams_board_objects_answer_404_and_write_one_denied_row(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    other_item = boards.other_meeting.items.get()
+    decision = services.decision_record(
+        case=cast.other_case, created_by=cast.outsider, meeting=boards.other_meeting, therapy="X"
+    )
+    requests = [
+        ("get", reverse("boards-meeting", args=[boards.other_meeting.pk])),
+        ("get", reverse("boards-board-mode", args=[boards.other_meeting.pk])),
+        ("post", reverse("boards-meeting-attendees", args=[boards.other_meeting.pk])),
+        ("post", reverse("boards-agenda-add", args=[boards.other_meeting.pk])),
+        ("post", reverse("boards-item-checklist", args=[other_item.pk])),
+        ("post", reverse("boards-item-move", args=[other_item.pk])),
+        ("post", reverse("boards-decision-sign", args=[decision.pk])),
+        ("post", reverse("boards-decision-amend", args=[decision.pk])),
+        ("get", reverse("boards-outcomes", args=[boards.other_board.pk])),
+        ("post", reverse("reports-packet-request", args=[boards.other_meeting.pk])),
+    ]
+    for method, url in requests:
+        before = _denied()
+        response = getattr(oncologist_client, method)(url)
+        assert response.status_code == 404, url
+        assert cast.other_patient.family_name not in response.content.decode()
+        assert _denied() == before + 1, url
+
+
+def test_the_discordance_register_is_for_administrators(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    assert oncologist_client.get(reverse("boards-discordance")).status_code == 403
+    assert _client(cast.admin).get(reverse("boards-discordance")).status_code == 200
+
+
+def test_every_board_page_requires_login(cast: Cast, boards: BoardCast) -> None:
+    for url in (
+        reverse("boards-list"),
+        reverse("boards-meeting", args=[boards.meeting.pk]),
+        reverse("boards-board-mode", args=[boards.meeting.pk]),
+        reverse("boards-discordance"),
+    ):
+        response = Client().get(url)
+        assert response.status_code == 302 and "/login/" in response.url  # type: ignore[attr-defined]
