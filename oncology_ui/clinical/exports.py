@@ -23,11 +23,20 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
 _BIOMARKER_LOINC = {
-    ("ER", "IHC"): ("85337-4", "Estrogen receptor Ag [Presence] in Breast cancer specimen by Immune stain"),
-    ("PR", "IHC"): ("85339-0", "Progesterone receptor Ag [Presence] in Breast cancer specimen by Immune stain"),
+    ("ER", "IHC"): (
+        "85337-4",
+        "Estrogen receptor Ag [Presence] in Breast cancer specimen by Immune stain",
+    ),
+    ("PR", "IHC"): (
+        "85339-0",
+        "Progesterone receptor Ag [Presence] in Breast cancer specimen by Immune stain",
+    ),
     ("HER2", "IHC"): ("85319-2", "HER2 [Presence] in Breast cancer specimen by Immune stain"),
     ("HER2", "ISH"): ("85318-4", "HER2 [Presence] in Breast cancer specimen by FISH"),
-    ("MSI", ""): ("81695-9", "Microsatellite instability [Interpretation] in Cancer specimen Qualitative"),
+    ("MSI", ""): (
+        "81695-9",
+        "Microsatellite instability [Interpretation] in Cancer specimen Qualitative",
+    ),
     ("TMB", ""): ("94076-7", "Mutations/Megabase [# Ratio] in Tumor"),
 }
 _STATUS_SNOMED = {
@@ -94,7 +103,9 @@ def case_bundle(case: Case) -> dict[str, Any]:
             "id": f"case-{case.pk}",
             "meta": {"profile": [MCODE + "mcode-primary-cancer-condition"]},
             "code": {
-                "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": case.icd10_code}],
+                "coding": [
+                    {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": case.icd10_code}
+                ],
                 "text": case.primary_diagnosis,
             },
             "subject": {"reference": subject},
@@ -160,7 +171,10 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
         stage_type = fact.detail.get("type", "clinical")
         loinc = "21908-9" if stage_type == "clinical" else "21902-2"
         observation = _observation(
-            ident, subject, _concept(LOINC, loinc, f"Stage group.{stage_type} Cancer"), when,
+            ident,
+            subject,
+            _concept(LOINC, loinc, f"Stage group.{stage_type} Cancer"),
+            when,
             f"mcode-tnm-{stage_type}-stage-group",
         )
         observation["valueCodeableConcept"] = _text(fact.value_text)
@@ -190,7 +204,10 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
         return [observation]
     if fact.kind == "disease_status":
         observation = _observation(
-            ident, subject, _concept(LOINC, "97509-4", "Cancer disease progression"), when,
+            ident,
+            subject,
+            _concept(LOINC, "97509-4", "Cancer disease progression"),
+            when,
             "mcode-cancer-disease-status",
         )
         observation["valueCodeableConcept"] = (
@@ -199,11 +216,17 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
         return [observation]
     if fact.kind == "genomic_region":
         observation = _observation(
-            ident, subject, _concept(LOINC, "53041-0", "DNA region of interest panel"), when,
+            ident,
+            subject,
+            _concept(LOINC, "53041-0", "DNA region of interest panel"),
+            when,
             "mcode-genomic-region-studied",
         )
         observation["component"] = [
-            {"code": _concept(LOINC, "48018-6", "Gene studied [ID]"), "valueCodeableConcept": _text(g)}
+            {
+                "code": _concept(LOINC, "48018-6", "Gene studied [ID]"),
+                "valueCodeableConcept": _text(g),
+            }
             for g in fact.detail.get("genes", [])
         ]
         return [observation]
@@ -245,9 +268,7 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
 
 
 def _lab_resource(lab: LabResult, subject: str) -> dict[str, Any]:
-    code = (
-        _concept(LOINC, lab.loinc, lab.name) if lab.loinc else _text(lab.name)
-    )
+    code = _concept(LOINC, lab.loinc, lab.name) if lab.loinc else _text(lab.name)
     profile = "mcode-tumor-marker-test" if lab.category == "tumour_marker" else ""
     observation = _observation(
         f"lab-{lab.pk}", subject, code, lab.collected_at.isoformat(), profile
@@ -267,9 +288,19 @@ def _lab_resource(lab: LabResult, subject: str) -> dict[str, Any]:
     if lab.ref_low is not None or lab.ref_high is not None:
         reference: dict[str, Any] = {}
         if lab.ref_low is not None:
-            reference["low"] = {"value": lab.ref_low, "unit": lab.unit, "system": UCUM, "code": lab.unit}
+            reference["low"] = {
+                "value": lab.ref_low,
+                "unit": lab.unit,
+                "system": UCUM,
+                "code": lab.unit,
+            }
         if lab.ref_high is not None:
-            reference["high"] = {"value": lab.ref_high, "unit": lab.unit, "system": UCUM, "code": lab.unit}
+            reference["high"] = {
+                "value": lab.ref_high,
+                "unit": lab.unit,
+                "system": UCUM,
+                "code": lab.unit,
+            }
         observation["referenceRange"] = [reference]
     if lab.flag:
         observation["interpretation"] = [
@@ -294,7 +325,11 @@ def _biomarker_resource(marker: Biomarker, subject: str, primary: str) -> dict[s
     loinc = _BIOMARKER_LOINC.get(code_key)
     code = _concept(LOINC, *loinc) if loinc else _text(f"{marker.name} {marker.method}".strip())
     observation = _observation(
-        f"biomarker-{marker.pk}", subject, code, _when(marker.measured_on), "mcode-tumor-marker-test"
+        f"biomarker-{marker.pk}",
+        subject,
+        code,
+        _when(marker.measured_on),
+        "mcode-tumor-marker-test",
     )
     observation["focus"] = [{"reference": primary}]
     status = _STATUS_SNOMED.get(marker.status)
@@ -311,14 +346,20 @@ def _biomarker_resource(marker: Biomarker, subject: str, primary: str) -> dict[s
 
 def _variant_resource(variant: Variant, subject: str) -> dict[str, Any]:
     observation = _observation(
-        f"variant-{variant.pk}", subject, _concept(LOINC, "69548-6", "Genetic variant assessment"),
-        _when(variant.reported_on), "mcode-cancer-genetic-variant",
+        f"variant-{variant.pk}",
+        subject,
+        _concept(LOINC, "69548-6", "Genetic variant assessment"),
+        _when(variant.reported_on),
+        "mcode-cancer-genetic-variant",
     )
     observation["valueCodeableConcept"] = _concept(LOINC, "LA9633-4", "Present")
     components: list[dict[str, Any]] = []
     if variant.gene:
         components.append(
-            {"code": _concept(LOINC, "48018-6", "Gene studied [ID]"), "valueCodeableConcept": _text(variant.gene)}
+            {
+                "code": _concept(LOINC, "48018-6", "Gene studied [ID]"),
+                "valueCodeableConcept": _text(variant.gene),
+            }
         )
     if variant.protein_long:
         components.append(
@@ -336,13 +377,21 @@ def _variant_resource(variant: Variant, subject: str) -> dict[str, Any]:
         )
     if variant.vaf is not None:
         components.append(
-            {"code": _concept(LOINC, "81258-6", "Sample variant allelic frequency [NFr]"), "valueQuantity": {"value": variant.vaf}}
+            {
+                "code": _concept(LOINC, "81258-6", "Sample variant allelic frequency [NFr]"),
+                "valueQuantity": {"value": variant.vaf},
+            }
         )
     components.append(
         {
             "code": _concept(LOINC, "48002-0", "Genomic source class [Type]"),
             "valueCodeableConcept": _concept(
-                LOINC, *(("LA6683-2", "Germline") if variant.origin == "germline" else ("LA6684-0", "Somatic"))
+                LOINC,
+                *(
+                    ("LA6683-2", "Germline")
+                    if variant.origin == "germline"
+                    else ("LA6684-0", "Somatic")
+                ),
             ),
         }
     )

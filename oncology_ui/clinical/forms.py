@@ -51,7 +51,9 @@ class BiomarkerForm(forms.Form):
         ],
     )
     measured_on = forms.DateField(
-        label="Reported on", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="Reported on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        initial=timezone.localdate,
     )
 
 

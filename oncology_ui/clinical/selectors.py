@@ -54,7 +54,10 @@ def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict
     days = [r.collected_at.date() for r in points]
     first, last = min(days), max(days)
     if first == last:
-        first, last = date.fromordinal(first.toordinal() - 15), date.fromordinal(last.toordinal() + 15)
+        first, last = (
+            date.fromordinal(first.toordinal() - 15),
+            date.fromordinal(last.toordinal() + 15),
+        )
     values = [r.value for r in points if r.value is not None]
     low = next((r.ref_low for r in reversed(points) if r.ref_low is not None), None)
     high = next((r.ref_high for r in reversed(points) if r.ref_high is not None), None)
@@ -71,7 +74,9 @@ def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict
         return round(_PAD_X + (day - first).days / span_days * (_W - 2 * _PAD_X), 1)
 
     def y(value: float) -> float:
-        return round(_H - _PAD_Y - (value - bottom_value) / (top_value - bottom_value) * (_H - 2 * _PAD_Y), 1)
+        return round(
+            _H - _PAD_Y - (value - bottom_value) / (top_value - bottom_value) * (_H - 2 * _PAD_Y), 1
+        )
 
     band = None
     if low is not None or high is not None:
@@ -130,7 +135,14 @@ def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
         if analyte and key != analyte:
             continue
         if len(history) >= 2 or (analyte and history):
-            charts.append({"key": key, "name": result.name, "unit": result.unit, "chart": trend_chart(history, lines)})
+            charts.append(
+                {
+                    "key": key,
+                    "name": result.name,
+                    "unit": result.unit,
+                    "chart": trend_chart(history, lines),
+                }
+            )
     return {
         "latest": latest,
         "charts": charts,
@@ -151,8 +163,15 @@ class MolecularFilters:
 
 def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[str, Any]:
     filters = filters or MolecularFilters()
-    variants = Variant.objects.filter(case=case).select_related("source_import").prefetch_related(
-        Prefetch("evidence", queryset=VariantEvidence.objects.order_by("source", "match", "level", "id"))
+    variants = (
+        Variant.objects.filter(case=case)
+        .select_related("source_import")
+        .prefetch_related(
+            Prefetch(
+                "evidence",
+                queryset=VariantEvidence.objects.order_by("source", "match", "level", "id"),
+            )
+        )
     )
     if filters.gene:
         variants = variants.filter(gene__iexact=filters.gene.strip())
@@ -168,7 +187,9 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
             (
                 e
                 for e in sorted(civic, key=lambda e: (e.level, e.match))
-                if e.level == variant.best_level and e.evidence_type == "Predictive" and e.match != "gene"
+                if e.level == variant.best_level
+                and e.evidence_type == "Predictive"
+                and e.match != "gene"
             ),
             None,
         )
@@ -241,7 +262,9 @@ def clinical_model_inputs(case: Case) -> dict[str, Any]:
         .first()
         for kind in ("ecog", "karnofsky")
     }
-    stage = ClinicalFact.objects.filter(case=case, kind="stage_group").order_by("-date", "-id").first()
+    stage = (
+        ClinicalFact.objects.filter(case=case, kind="stage_group").order_by("-date", "-id").first()
+    )
     biomarkers: dict[str, dict[str, Any]] = {}
     for marker in Biomarker.objects.filter(case=case).order_by("measured_on", "id"):
         biomarkers[marker.name] = {
@@ -256,10 +279,10 @@ def clinical_model_inputs(case: Case) -> dict[str, Any]:
         "stale_after_days": STALE_AFTER_DAYS,
         "biomarkers": biomarkers,
     }
-    for kind, fact in facts.items():
-        if fact is not None and fact.value_number is not None:
-            extra[kind] = fact.value_number
-            extra[f"{kind}_date"] = fact.date.isoformat() if fact.date else None
+    for kind, status in facts.items():
+        if status is not None and status.value_number is not None:
+            extra[kind] = status.value_number
+            extra[f"{kind}_date"] = status.date.isoformat() if status.date else None
     if stage is not None:
         extra["stage_group"] = stage.value_text
     return {

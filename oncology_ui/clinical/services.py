@@ -196,9 +196,7 @@ def import_receive(
             size=written,
             created_by=user,
         )
-        record.job = job_enqueue(
-            kind=IMPORT_JOB, target=record, user=user, message="Import queued"
-        )
+        record.job = job_enqueue(kind=IMPORT_JOB, target=record, user=user, message="Import queued")
         record.save(update_fields=["job"])
     return record
 
@@ -208,7 +206,9 @@ def import_receive(
 
 def _context(case: Case) -> PatientContext:
     patient = case.patient
-    return PatientContext(sex=patient.sex, birth_date=patient.birth_date, today=timezone.localdate())
+    return PatientContext(
+        sex=patient.sex, birth_date=patient.birth_date, today=timezone.localdate()
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -266,7 +266,9 @@ def _failure_message(problems: list[Problem], total: int) -> str:
     return f"Nothing was imported. {first.where}: {first.message}{more}"
 
 
-def _fail(record: ClinicalImport, problems: list[Problem], total: int, warnings: list[Problem]) -> None:
+def _fail(
+    record: ClinicalImport, problems: list[Problem], total: int, warnings: list[Problem]
+) -> None:
     record.status = ClinicalImport.Status.FAILED
     record.problems = [p.as_dict() for p in problems]
     record.problem_count = total
@@ -323,7 +325,7 @@ def _existing_keys(model: type[Model], case: Case, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), _CHUNK):
         found.update(
-            model._default_manager.filter(  # type: ignore[attr-defined]
+            model._default_manager.filter(
                 case=case, source_key__in=keys[start : start + _CHUNK]
             ).values_list("source_key", flat=True)
         )
@@ -334,7 +336,10 @@ def _check_patient(record: ClinicalImport, bundle: BundleContents) -> None:
     patient = record.case.patient
     problems = []
     where = f"Patient/{bundle.patient['id']}"
-    if bundle.patient["birth_date"] and bundle.patient["birth_date"] != patient.birth_date.isoformat():
+    if (
+        bundle.patient["birth_date"]
+        and bundle.patient["birth_date"] != patient.birth_date.isoformat()
+    ):
         problems.append(
             Problem(
                 where,
@@ -609,7 +614,9 @@ def _fact_event(record: ClinicalImport, fact: FactRecord) -> None:
         fields["response"] = fact.detail.get("response", "NE")
         details.append(f"Reported as: {fact.value_text}")
     fields["detail"] = "; ".join(details)
-    _event_upsert(record=record, key=f"event:{fact.source_key}", refs=[fact.source_ref], fields=fields)
+    _event_upsert(
+        record=record, key=f"event:{fact.source_key}", refs=[fact.source_ref], fields=fields
+    )
 
 
 def _lab_panels_refresh(case: Case, record: ClinicalImport, dates: Iterable[date]) -> None:
@@ -623,7 +630,9 @@ def _lab_panels_refresh(case: Case, record: ClinicalImport, dates: Iterable[date
             continue
         high = sum(1 for r in results if r.flag == "H")
         low = sum(1 for r in results if r.flag == "L")
-        flags = ", ".join(part for part in (f"{high} high" if high else "", f"{low} low" if low else "") if part)
+        flags = ", ".join(
+            part for part in (f"{high} high" if high else "", f"{low} low" if low else "") if part
+        )
         _event_upsert(
             record=record,
             key=f"labs:{day.isoformat()}",
@@ -690,8 +699,9 @@ def therapy_lines_refresh(*, case: Case, source: ClinicalImport) -> int:
         current["end"] = max(current["end"], last)
         current["facts"].append(med)
     manual = list(
-        TimelineEvent.objects.filter(case=case, kind=TimelineEvent.Kind.SYSTEMIC_THERAPY, source__isnull=True)
-        .values_list("date", flat=True)
+        TimelineEvent.objects.filter(
+            case=case, kind=TimelineEvent.Kind.SYSTEMIC_THERAPY, source__isnull=True
+        ).values_list("date", flat=True)
     )
     starts = sorted([*manual, *(line["start"] for line in lines)])
     wanted: set[str] = set()
@@ -734,7 +744,9 @@ def _latest(case: Case, key: str, day: date) -> LabResult | None:
     )
 
 
-def derived_values_refresh(*, case: Case, dates: Iterable[date], source: ClinicalImport | None) -> int:
+def derived_values_refresh(
+    *, case: Case, dates: Iterable[date], source: ClinicalImport | None
+) -> int:
     """Recompute eGFR, creatinine clearance, ANC and BSA for the given collection dates."""
     catalogue = load_catalogue()
     patient = case.patient
@@ -742,7 +754,9 @@ def derived_values_refresh(*, case: Case, dates: Iterable[date], source: Clinica
     for day in sorted(set(dates)):
         same_day = {
             r.analyte_key: r
-            for r in LabResult.objects.filter(case=case, collected_at__date=day, value__isnull=False)
+            for r in LabResult.objects.filter(
+                case=case, collected_at__date=day, value__isnull=False
+            )
             .exclude(formula__gt="")
             .order_by("collected_at")
         }
@@ -753,30 +767,57 @@ def derived_values_refresh(*, case: Case, dates: Iterable[date], source: Clinica
         height = _latest(case, "height", day)
         if creatinine and creatinine.value and patient.sex in {"female", "male"}:
             results.append(
-                (egfr_ckd_epi_2021(age_years=age, creatinine_umol_l=creatinine.value, sex=patient.sex), [creatinine])
+                (
+                    egfr_ckd_epi_2021(
+                        age_years=age, creatinine_umol_l=creatinine.value, sex=patient.sex
+                    ),
+                    [creatinine],
+                )
             )
             if weight and weight.value:
                 results.append(
                     (
                         creatinine_clearance_cockcroft_gault(
-                            age_years=age, weight_kg=weight.value, creatinine_umol_l=creatinine.value, sex=patient.sex
+                            age_years=age,
+                            weight_kg=weight.value,
+                            creatinine_umol_l=creatinine.value,
+                            sex=patient.sex,
                         ),
                         [creatinine, weight],
                     )
                 )
         wbc, pct = same_day.get("wbc"), same_day.get("neutrophils_pct")
-        if wbc and pct and wbc.value is not None and pct.value is not None and "neutrophils" not in same_day:
+        if (
+            wbc
+            and pct
+            and wbc.value is not None
+            and pct.value is not None
+            and "neutrophils" not in same_day
+        ):
             bands = same_day.get("bands_pct")
             results.append(
                 (
                     absolute_neutrophil_count(
-                        wbc=wbc.value, neutrophils_pct=pct.value, bands_pct=bands.value if bands and bands.value else 0.0
+                        wbc=wbc.value,
+                        neutrophils_pct=pct.value,
+                        bands_pct=bands.value if bands and bands.value else 0.0,
                     ),
                     [r for r in (wbc, pct, bands) if r],
                 )
             )
-        if weight and height and weight.value and height.value and ("weight" in same_day or "height" in same_day):
-            results.append((body_surface_area_mosteller(height_cm=height.value, weight_kg=weight.value), [height, weight]))
+        if (
+            weight
+            and height
+            and weight.value
+            and height.value
+            and ("weight" in same_day or "height" in same_day)
+        ):
+            results.append(
+                (
+                    body_surface_area_mosteller(height_cm=height.value, weight_kg=weight.value),
+                    [height, weight],
+                )
+            )
         for derived, inputs in results:
             analyte = catalogue.analytes[derived.key]
             reference = analyte.reference_for(patient.sex)
@@ -802,7 +843,9 @@ def derived_values_refresh(*, case: Case, dates: Iterable[date], source: Clinica
                     "unit_original": derived.unit,
                     "ref_low": reference.low,
                     "ref_high": reference.high,
-                    "ref_source": "catalogue" if reference.low is not None or reference.high is not None else "",
+                    "ref_source": "catalogue"
+                    if reference.low is not None or reference.high is not None
+                    else "",
                     "flag": flag,
                     "formula": derived.formula[:300],
                     "inputs": derived.inputs,
@@ -817,7 +860,15 @@ def derived_values_refresh(*, case: Case, dates: Iterable[date], source: Clinica
 
 @transaction.atomic
 def biomarker_add(
-    *, case: Case, user: User, name: str, method: str, value: str, unit: str, status: str, measured_on: date
+    *,
+    case: Case,
+    user: User,
+    name: str,
+    method: str,
+    value: str,
+    unit: str,
+    status: str,
+    measured_on: date,
 ) -> Biomarker:
     """Record a biomarker result a pathologist or oncologist enters on the molecular page."""
     from oncology_ui.clinical.parsers.biomarkers import BiomarkerError
@@ -827,8 +878,14 @@ def biomarker_add(
     key = f"manual:{uuid.uuid4().hex}"
     try:
         item = normalise_biomarker(
-            name=name, method=method, value=value, unit=unit, status=status,
-            measured_on=measured_on, source_ref=f"entered by {user.get_username()}", source_key=key,
+            name=name,
+            method=method,
+            value=value,
+            unit=unit,
+            status=status,
+            measured_on=measured_on,
+            source_ref=f"entered by {user.get_username()}",
+            source_key=key,
         )
     except BiomarkerError as exc:
         raise ValidationError(str(exc)) from None

@@ -13,7 +13,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/labs/", views.labs_page, name="clinical-labs"),
     path("cases/<int:case_id>/molecular/", views.molecular_page, name="clinical-molecular"),
     path(
-        "cases/<int:case_id>/biomarkers/new/", views.biomarker_create, name="clinical-biomarker-create"
+        "cases/<int:case_id>/biomarkers/new/",
+        views.biomarker_create,
+        name="clinical-biomarker-create",
     ),
     path("cases/<int:case_id>/fhir/", views.fhir_export, name="clinical-fhir-export"),
     path(

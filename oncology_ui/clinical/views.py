@@ -80,8 +80,13 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
             return render(
                 request,
                 "clinical/import_page.html",
-                {"case": case, "patient": case.patient, "form": ImportForm(), "too_large": limit,
-                 "imports": case.clinical_imports.all()[:10]},
+                {
+                    "case": case,
+                    "patient": case.patient,
+                    "form": ImportForm(),
+                    "too_large": limit,
+                    "imports": ClinicalImport.objects.filter(case=case)[:10],
+                },
                 status=413,
             )
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -118,7 +123,7 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
             "patient": case.patient,
             "form": form,
             "limit_mb": limit // 1_048_576,
-            "imports": case.clinical_imports.select_related("job")[:10],
+            "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
         },
         status=400 if form.errors else 200,
     )
@@ -163,7 +168,9 @@ def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
     rows += [("error", p["where"], p["message"]) for p in record.problems]
     rows += [("warning", w["where"], w["message"]) for w in record.warnings]
     if record.problem_count > len(record.problems):
-        rows.append(("error", "file", f"{record.problem_count - len(record.problems)} more not listed"))
+        rows.append(
+            ("error", "file", f"{record.problem_count - len(record.problems)} more not listed")
+        )
     return _csv_response(rows, f"import-{record.pk}-report.csv")
 
 
@@ -185,7 +192,10 @@ def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """All lab results with flags and a trend chart per analyte (``?analyte=`` for one)."""
     case = case_for_user(request, case_id, permission="clinical.view_labresult")
     audit_record(
-        request=request, action=A.VIEW, category="labs", patient_id=case.patient_id,
+        request=request,
+        action=A.VIEW,
+        category="labs",
+        patient_id=case.patient_id,
         object_ref=f"case:{case.pk}",
     )
     analyte = request.GET.get("analyte", "")[:40]
@@ -207,7 +217,10 @@ def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Variants with evidence badges, filterable by gene, kind and actionability; biomarkers."""
     case = case_for_user(request, case_id, permission="clinical.view_variant")
     audit_record(
-        request=request, action=A.VIEW, category="molecular", patient_id=case.patient_id,
+        request=request,
+        action=A.VIEW,
+        category="molecular",
+        patient_id=case.patient_id,
         object_ref=f"case:{case.pk}",
     )
     form = MolecularFilterForm(request.GET or None)
@@ -248,13 +261,18 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
                 form.add_error(None, exc.messages)
         else:
             audit_record(
-                request=request, action=A.CREATE, category="biomarker",
-                patient_id=case.patient_id, object_ref=f"biomarker:{marker.pk}",
+                request=request,
+                action=A.CREATE,
+                category="biomarker",
+                patient_id=case.patient_id,
+                object_ref=f"biomarker:{marker.pk}",
             )
             messages.success(request, f"{marker.name} recorded.")
             return redirect("clinical-molecular", case_id=case.pk)
     return render(
-        request, "clinical/biomarker_form.html", {"case": case, "patient": case.patient, "form": form}
+        request,
+        "clinical/biomarker_form.html",
+        {"case": case, "patient": case.patient, "form": form},
     )
 
 
@@ -264,7 +282,10 @@ def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = exports.fhir_export_request(case=case, user=request.user)
     audit_record(
-        request=request, action=A.EXPORT, category="fhir", patient_id=case.patient_id,
+        request=request,
+        action=A.EXPORT,
+        category="fhir",
+        patient_id=case.patient_id,
         object_ref=f"job:{job.pk}",
     )
     if request.htmx:
@@ -278,7 +299,10 @@ def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
 def fhir_export_download(request: AuthedRequest, case_id: int, job_id: int) -> HttpResponseBase:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = Job.objects.filter(
-        pk=job_id, kind=exports.EXPORT_JOB, target_model="patients.case", target_id=case.pk,
+        pk=job_id,
+        kind=exports.EXPORT_JOB,
+        target_model="patients.case",
+        target_id=case.pk,
         status=Job.Status.SUCCEEDED,
     ).first()
     if job is None:
@@ -287,11 +311,16 @@ def fhir_export_download(request: AuthedRequest, case_id: int, job_id: int) -> H
     if not path.is_file():
         raise Http404("The export file is no longer available")
     audit_record(
-        request=request, action=A.EXPORT, category="fhir-download", patient_id=case.patient_id,
+        request=request,
+        action=A.EXPORT,
+        category="fhir-download",
+        patient_id=case.patient_id,
         object_ref=f"job:{job.pk}",
     )
     response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=f"case-{case.pk}-fhir.json",
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"case-{case.pk}-fhir.json",
         content_type="application/fhir+json",
     )
     response["Content-Security-Policy"] = "sandbox"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -95,10 +96,23 @@ RESPONSE_BY_STATUS = {
     "551001000124108": "PR",  # malignant neoplasm in partial remission
 }
 _SKIP_STATUS = {"entered-in-error", "not-done", "not-taken", "cancelled", "revoked", "draft"}
-_VALUE_PRIORITY = ("valueCodeableConcept", "valueQuantity", "valueInteger", "valueRatio",
-                   "valueString", "valueBoolean", "valueRange", "valueDateTime", "valuePeriod",
-                   "valueTime", "valueSampledData")
+_VALUE_PRIORITY = (
+    "valueCodeableConcept",
+    "valueQuantity",
+    "valueInteger",
+    "valueRatio",
+    "valueString",
+    "valueBoolean",
+    "valueRange",
+    "valueDateTime",
+    "valuePeriod",
+    "valueTime",
+    "valueSampledData",
+)
 _ROMAN = {"0": "0", "1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+_Date = date
 
 
 class _JsonProblem(ValueError):
@@ -117,8 +131,8 @@ class FactRecord:
     code: str = ""
     value_text: str = ""
     value_number: float | None = None
-    date: date | None = None
-    end_date: date | None = None
+    date: _Date | None = None
+    end_date: _Date | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -207,12 +221,18 @@ def load_json(data: bytes) -> Any:
             parse_constant=_constant,
         )
     except RecursionError:
-        raise ImportRejected([Problem("file", "is nested too deeply to be a FHIR bundle.")]) from None
+        raise ImportRejected(
+            [Problem("file", "is nested too deeply to be a FHIR bundle.")]
+        ) from None
     except _JsonProblem as exc:
         raise ImportRejected([Problem("file", f"{exc}.")]) from None
     except json.JSONDecodeError as exc:
         raise ImportRejected(
-            [Problem("file", f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).")]
+            [
+                Problem(
+                    "file", f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+                )
+            ]
         ) from None
     except ValueError as exc:
         raise ImportRejected([Problem("file", f"has an unreadable value ({exc}).")]) from None
@@ -370,8 +390,10 @@ class _Bundle:
         if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
             return None
         ref = reference["reference"]
-        return self.by_url.get(ref) or self.by_ref.get(ref) or self.by_ref.get(
-            "/".join(ref.rsplit("/", 2)[-2:])
+        return (
+            self.by_url.get(ref)
+            or self.by_ref.get(ref)
+            or self.by_ref.get("/".join(ref.rsplit("/", 2)[-2:]))
         )
 
 
@@ -383,7 +405,9 @@ def _validate(where: str, resource: dict[str, Any], log: ProblemLog) -> dict[str
     try:
         model = get_fhir_model_class(resource["resourceType"])
     except (KeyError, ValueError, AttributeError):
-        log.add(where, f"resourceType “{str(resource['resourceType'])[:40]}” is not a FHIR R4 resource.")
+        log.add(
+            where, f"resourceType “{str(resource['resourceType'])[:40]}” is not a FHIR R4 resource."
+        )
         return None
     extra: dict[str, Any] = {}
     values = [key for key in _VALUE_PRIORITY if key in resource]
@@ -401,7 +425,8 @@ def _validate(where: str, resource: dict[str, Any], log: ProblemLog) -> dict[str
         checked = _validate_listing_singletons(model, checked, where, log)
     except ValidationError as exc:
         details = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()[:3]
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            for error in exc.errors()[:3]
         )
         log.add(where, f"is not a valid FHIR {resource['resourceType']} ({details[:400]}).")
         return None
@@ -435,7 +460,9 @@ def _validate_listing_singletons(
                 for step in path[:-1]:
                     parent = parent[step]
                 parent[path[-1]] = [parent[path[-1]]]
-                log.warn(where, f"{'.'.join(str(p) for p in path)} should be a list; read as one item.")
+                log.warn(
+                    where, f"{'.'.join(str(p) for p in path)} should be a list; read as one item."
+                )
     model.model_validate(resource)
     return resource
 
@@ -465,7 +492,8 @@ def parse_bundle(
             [
                 Problem(
                     "Bundle.type",
-                    f"“{str(document.get('type'))[:30]}” is not one of {', '.join(sorted(BUNDLE_TYPES))}.",
+                    f"“{str(document.get('type'))[:30]}” is not one of "
+                    f"{', '.join(sorted(BUNDLE_TYPES))}.",
                 )
             ]
         )
@@ -526,7 +554,9 @@ class _Extractor:
                 f"its subject {ref[:60]} is not in this bundle; imported for this case's patient.",
             )
         elif target.get("resourceType") != "Patient":
-            raise ValueError(f"its subject {ref[:60]} is a {target.get('resourceType')}, not a Patient")
+            raise ValueError(
+                f"its subject {ref[:60]} is a {target.get('resourceType')}, not a Patient"
+            )
 
     def _check_focus(self, resource: dict[str, Any]) -> None:
         for focus in resource.get("focus", []) or []:
@@ -536,7 +566,7 @@ class _Extractor:
 
     def extract(self, where: str, resource: dict[str, Any], extra: dict[str, Any]) -> None:
         kind = resource["resourceType"]
-        handler = {
+        handlers: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], None]] = {
             "Patient": lambda *_: None,
             "Condition": self.condition,
             "Observation": self.observation,
@@ -544,7 +574,8 @@ class _Extractor:
             "MedicationRequest": self.medication,
             "MedicationAdministration": self.medication,
             "Procedure": self.procedure,
-        }.get(kind)
+        }
+        handler = handlers.get(kind)
         if handler is None:
             self.contents.skipped[kind] = self.contents.skipped.get(kind, 0) + 1
             return
@@ -614,9 +645,25 @@ class _Extractor:
         if stage_type:
             value = values.get("valueCodeableConcept")
             self.contents.facts.append(
-                FactRecord(ident, key, "stage_group", display[:200], value_text=_roman_stage(
-                    next((str(c.get("code")) for c in _codings(value) if "cancerstaging" in str(c.get("system", ""))), "") or _display(value)
-                ), date=when, detail={"type": stage_type, "as_reported": _display(value)[:100]})
+                FactRecord(
+                    ident,
+                    key,
+                    "stage_group",
+                    display[:200],
+                    value_text=_roman_stage(
+                        next(
+                            (
+                                str(c.get("code"))
+                                for c in _codings(value)
+                                if "cancerstaging" in str(c.get("system", ""))
+                            ),
+                            "",
+                        )
+                        or _display(value)
+                    ),
+                    date=when,
+                    detail={"type": stage_type, "as_reported": _display(value)[:100]},
+                )
             )
             return
         tnm = next((TNM_CATEGORY[c] for c in codes if c in TNM_CATEGORY), None)
@@ -627,13 +674,23 @@ class _Extractor:
                 ("distant-metastases-category", "M"),
             ):
                 if fragment in profiles:
-                    kind = "pathological" if "pathological" in profiles or display.startswith("p") else "clinical"
+                    kind = (
+                        "pathological"
+                        if "pathological" in profiles or display.startswith("p")
+                        else "clinical"
+                    )
                     tnm = (kind, letter)
         if tnm:
             self.contents.facts.append(
-                FactRecord(ident, key, "tnm_category", display[:200],
-                           value_text=_tnm_value(values.get("valueCodeableConcept")), date=when,
-                           detail={"type": tnm[0], "category": tnm[1]})
+                FactRecord(
+                    ident,
+                    key,
+                    "tnm_category",
+                    display[:200],
+                    value_text=_tnm_value(values.get("valueCodeableConcept")),
+                    date=when,
+                    detail={"type": tnm[0], "category": tnm[1]},
+                )
             )
             return
         if ECOG in codes or KARNOFSKY in codes or "performance-status" in profiles:
@@ -645,27 +702,55 @@ class _Extractor:
             if not 0 <= number <= limit:
                 raise ValueError(f"{kind.upper()} {number} is outside 0–{limit}")
             self.contents.facts.append(
-                FactRecord(ident, key, kind, display[:200] or kind.upper(), value_number=number,
-                           value_text=str(number), date=when)
+                FactRecord(
+                    ident,
+                    key,
+                    kind,
+                    display[:200] or kind.upper(),
+                    value_number=number,
+                    value_text=str(number),
+                    date=when,
+                )
             )
             return
         if DISEASE_STATUS & set(codes) or "disease-status" in profiles:
             value = values.get("valueCodeableConcept")
             code = next((str(c.get("code")) for c in _codings(value)), "")
             self.contents.facts.append(
-                FactRecord(ident, key, "disease_status", display[:200],
-                           code=code[:40], value_text=_display(value)[:200], date=when,
-                           detail={"response": RESPONSE_BY_STATUS.get(code, "NE")})
+                FactRecord(
+                    ident,
+                    key,
+                    "disease_status",
+                    display[:200],
+                    code=code[:40],
+                    value_text=_display(value)[:200],
+                    date=when,
+                    detail={"response": RESPONSE_BY_STATUS.get(code, "NE")},
+                )
             )
             return
-        if GENETIC_VARIANT & set(codes) or "genetic-variant" in profiles or "genomic-variant" in profiles:
+        if (
+            GENETIC_VARIANT & set(codes)
+            or "genetic-variant" in profiles
+            or "genomic-variant" in profiles
+        ):
             self.variant(ident, key, resource, when)
             return
         if REGION_STUDIED & set(codes) or "region-studied" in profiles:
-            genes = [self._gene_of(c) for c in resource.get("component", []) or [] if "48018-6" in _loinc_codes(c.get("code"))]
+            genes = [
+                self._gene_of(c)
+                for c in resource.get("component", []) or []
+                if "48018-6" in _loinc_codes(c.get("code"))
+            ]
             self.contents.facts.append(
-                FactRecord(ident, key, "genomic_region", display[:200] or "Genomic region studied",
-                           date=when, detail={"genes": sorted(g for g in genes if g)})
+                FactRecord(
+                    ident,
+                    key,
+                    "genomic_region",
+                    display[:200] or "Genomic region studied",
+                    date=when,
+                    detail={"genes": sorted(g for g in genes if g)},
+                )
             )
             return
         marker = next((BIOMARKER_LOINC[c] for c in codes if c in BIOMARKER_LOINC), None)
@@ -681,7 +766,9 @@ class _Extractor:
         concept = component.get("valueCodeableConcept")
         for coding in _codings(concept):
             code = str(coding.get("code", ""))
-            symbol = HGNC_SYMBOLS.get(code) or normalise_gene(str(coding.get("display", "")) or code)
+            symbol = HGNC_SYMBOLS.get(code) or normalise_gene(
+                str(coding.get("display", "")) or code
+            )
             if symbol:
                 return symbol
         text = _display(concept)
@@ -692,12 +779,20 @@ class _Extractor:
         if any(c.get("code") == "LA9634-2" for c in _codings(value)):
             self.log.warn(ident, "reports the variant as absent; not imported as a finding.")
             return
-        record = VariantRecord(source_ref=ident, source_key=key, kind="mutation", gene="",
-                               gene_as_reported="", reported_on=when)
+        record = VariantRecord(
+            source_ref=ident,
+            source_key=key,
+            kind="mutation",
+            gene="",
+            gene_as_reported="",
+            reported_on=when,
+        )
         for component in resource.get("component", []) or []:
             codes = _loinc_codes(component.get("code"))
             concept = component.get("valueCodeableConcept")
-            text = next((str(c.get("code")) for c in _codings(concept) if c.get("code")), "") or _display(concept)
+            text = next(
+                (str(c.get("code")) for c in _codings(concept) if c.get("code")), ""
+            ) or _display(concept)
             if "48018-6" in codes:
                 record.gene = self._gene_of(component)
                 record.gene_as_reported = text[:40]
@@ -710,38 +805,65 @@ class _Extractor:
                 match = re.match(r"^NC_0+(\d{1,2})\.\d+:g\.(\d+)([ACGT]+)>([ACGT]+)$", text)
                 if match:
                     number = int(match.group(1))
-                    record.chromosome = normalise_chromosome({23: "X", 24: "Y"}.get(number, str(number)))
+                    record.chromosome = normalise_chromosome(
+                        {23: "X", 24: "Y"}.get(number, str(number))
+                    )
                     record.position = int(match.group(2))
                     record.ref, record.alt = match.group(3), match.group(4)
                 record.detail_g = text  # type: ignore[attr-defined]
             elif "48002-0" in codes:
                 origin = _display(concept).lower() + text
-                record.origin = "germline" if "germline" in origin or "LA6683-2" in origin else "somatic"
+                record.origin = (
+                    "germline" if "germline" in origin or "LA6683-2" in origin else "somatic"
+                )
             elif "81258-6" in codes:
                 quantity = component.get("valueQuantity") or {}
-                number = quantity.get("value")
-                if isinstance(number, int | float):
-                    record.vaf = float(number) / 100 if number > 1 else float(number)
+                fraction = quantity.get("value")
+                if isinstance(fraction, int | float):
+                    record.vaf = float(fraction) / 100 if fraction > 1 else float(fraction)
             elif "62378-5" in codes:
                 shown = _display(concept).lower()
                 record.kind = "copy_number"
-                record.copy_number_level = 2 if "amplif" in shown else 1 if "gain" in shown else -2 if "deletion" in shown else -1
+                record.copy_number_level = (
+                    2
+                    if "amplif" in shown
+                    else 1
+                    if "gain" in shown
+                    else -2
+                    if "deletion" in shown
+                    else -1
+                )
         if not record.gene:
             self.log.warn(ident, "names no gene this importer can resolve; kept by position.")
         self.contents.variants.append(record)
 
-    def biomarker(self, ident: str, key: str, marker: tuple[str, str], resource: dict[str, Any],
-                  values: dict[str, Any], when: date | None) -> None:
+    def biomarker(
+        self,
+        ident: str,
+        key: str,
+        marker: tuple[str, str],
+        resource: dict[str, Any],
+        values: dict[str, Any],
+        when: date | None,
+    ) -> None:
         name, method = marker
         codes = _loinc_codes(resource.get("code"))
         for code in codes:
             if code in BIOMARKER_LOINC and BIOMARKER_LOINC[code][1]:
                 method = BIOMARKER_LOINC[code][1]
-        lowered = _display(resource.get("code")).lower() + " " + " ".join(
-            str(c.get("display", "")).lower() for c in _codings(resource.get("code"))
+        lowered = (
+            _display(resource.get("code")).lower()
+            + " "
+            + " ".join(str(c.get("display", "")).lower() for c in _codings(resource.get("code")))
         )
         if not method:
-            method = "ISH" if "fish" in lowered or "in situ" in lowered else "IHC" if "immune stain" in lowered or name in {"ER", "PR", "HER2"} else ""
+            method = (
+                "ISH"
+                if "fish" in lowered or "in situ" in lowered
+                else "IHC"
+                if "immune stain" in lowered or name in {"ER", "PR", "HER2"}
+                else ""
+            )
         if name == "PD-L1":
             method = "CPS" if "combined positive" in lowered or "cps" in lowered else "TPS"
         if name in {"MSI", "TMB"}:
@@ -751,37 +873,66 @@ class _Extractor:
         quantity = values.get("valueQuantity")
         if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
             number = quantity["value"]
-            value_text = f"{number}+" if name == "HER2" and method == "IHC" and number in (0, 1, 2, 3) else f"{quantity.get('comparator', '')}{number}"
+            value_text = (
+                f"{number}+"
+                if name == "HER2" and method == "IHC" and number in (0, 1, 2, 3)
+                else f"{quantity.get('comparator', '')}{number}"
+            )
         elif isinstance(values.get("valueInteger"), int):
             value_text = str(values["valueInteger"])
         ratio = values.get("valueRatio")
         detail_ratio = ""
         if isinstance(ratio, dict):
             num, den = ratio.get("numerator", {}), ratio.get("denominator", {})
-            detail_ratio = f"{num.get('comparator', '')}{num.get('value')}:{den.get('comparator', '')}{den.get('value')}"
+            detail_ratio = (
+                f"{num.get('comparator', '')}{num.get('value')}:"
+                f"{den.get('comparator', '')}{den.get('value')}"
+            )
         record = normalise_biomarker(
-            name=name, method=method, value=value_text, unit=str((quantity or {}).get("unit", "")) if isinstance(quantity, dict) else "",
-            status=status, measured_on=when, source_ref=ident, source_key=key,
+            name=name,
+            method=method,
+            value=value_text,
+            unit=str((quantity or {}).get("unit", "")) if isinstance(quantity, dict) else "",
+            status=status,
+            measured_on=when,
+            source_ref=ident,
+            source_key=key,
             loinc=codes[0] if codes else "",
         )
         if detail_ratio and not record.value_text:
             record.value_text = detail_ratio[:60]
         self.contents.biomarkers.append(record)
 
-    def lab(self, ident: str, key: str, codes: list[str], display: str, resource: dict[str, Any],
-            values: dict[str, Any], when: date | None) -> None:
+    def lab(
+        self,
+        ident: str,
+        key: str,
+        codes: list[str],
+        display: str,
+        resource: dict[str, Any],
+        values: dict[str, Any],
+        when: date | None,
+    ) -> None:
         quantity = values.get("valueQuantity")
-        analyte = next((self.catalogue.by_loinc[c] for c in codes if c in self.catalogue.by_loinc), None)
+        analyte = next(
+            (self.catalogue.by_loinc[c] for c in codes if c in self.catalogue.by_loinc), None
+        )
         marker = next((c for c in codes if c in self.catalogue.tumour_markers), "")
         if not isinstance(quantity, dict) or "value" not in quantity:
             if analyte or marker:
-                text = _display(values.get("valueCodeableConcept")) or str(values.get("valueString", ""))
+                text = _display(values.get("valueCodeableConcept")) or str(
+                    values.get("valueString", "")
+                )
                 if not text:
                     raise ValueError("a lab result needs a value")
                 quantity = {"value": text, "unit": ""}
             else:
-                self.contents.skipped["Observation"] = self.contents.skipped.get("Observation", 0) + 1
-                self.log.warn(ident, f"“{display[:60]}” is not a kind of observation OncoBoard keeps.")
+                self.contents.skipped["Observation"] = (
+                    self.contents.skipped.get("Observation", 0) + 1
+                )
+                self.log.warn(
+                    ident, f"“{display[:60]}” is not a kind of observation OncoBoard keeps."
+                )
                 return
         if when is None:
             raise ValueError("a lab result needs an effective date")
@@ -824,10 +975,21 @@ class _Extractor:
             raise ValueError("has no date (effective[x] or authoredOn)")
         coding = next(iter(_codings(concept)), {})
         self.contents.facts.append(
-            FactRecord(ident, key, "medication", display[:200],
-                       code_system=str(coding.get("system", ""))[:100], code=str(coding.get("code", ""))[:40],
-                       value_text=_drug_name(display), date=start, end_date=end,
-                       detail={"resource": resource["resourceType"], "status": str(resource.get("status", ""))})
+            FactRecord(
+                ident,
+                key,
+                "medication",
+                display[:200],
+                code_system=str(coding.get("system", ""))[:100],
+                code=str(coding.get("code", ""))[:40],
+                value_text=_drug_name(display),
+                date=start,
+                end_date=end,
+                detail={
+                    "resource": resource["resourceType"],
+                    "status": str(resource.get("status", "")),
+                },
+            )
         )
 
     def procedure(self, where: str, resource: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -837,7 +999,9 @@ class _Extractor:
         text = (display + " " + str(resource.get("code", {}).get("text", ""))).lower()
         if "surgical-procedure" in profiles:
             kind = "surgery"
-        elif "radiation-procedure" in profiles or re.search(r"radiat|radiotherap|brachytherap", text):
+        elif "radiation-procedure" in profiles or re.search(
+            r"radiat|radiotherap|brachytherap", text
+        ):
             kind = "radiotherapy"
         else:
             kind = "surgery"
@@ -847,7 +1011,15 @@ class _Extractor:
         coding = next(iter(_codings(resource.get("code"))), {})
         sites = [_display(site) for site in resource.get("bodySite", []) or []]
         self.contents.facts.append(
-            FactRecord(ident, key, kind, display[:200], code_system=str(coding.get("system", ""))[:100],
-                       code=str(coding.get("code", ""))[:40], date=start, end_date=end,
-                       detail={"body_site": ", ".join(s for s in sites if s)[:200]})
+            FactRecord(
+                ident,
+                key,
+                kind,
+                display[:200],
+                code_system=str(coding.get("system", ""))[:100],
+                code=str(coding.get("code", ""))[:40],
+                date=start,
+                end_date=end,
+                detail={"body_site": ", ".join(s for s in sites if s)[:200]},
+            )
         )

@@ -153,8 +153,10 @@ def normalise(
         LabValueError: the value, unit or range cannot be stored as it is.
     """
     label = analyte.name if analyte else (name or catalogue.tumour_markers.get(loinc) or loinc)
-    category = analyte.category if analyte else (
-        "tumour_marker" if loinc in catalogue.tumour_markers else "lab"
+    category = (
+        analyte.category
+        if analyte
+        else ("tumour_marker" if loinc in catalogue.tumour_markers else "lab")
     )
     record = LabRecord(
         source_ref=source_ref,

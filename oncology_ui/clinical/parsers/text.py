@@ -60,7 +60,9 @@ def text_lines(handle: BinaryIO, limits: Limits) -> Iterator[tuple[int, str]]:
                 ]
             )
         if b"\x00" in raw:
-            raise ImportRejected([Problem(f"line {number}", "contains NUL bytes: not a text file.")])
+            raise ImportRejected(
+                [Problem(f"line {number}", "contains NUL bytes: not a text file.")]
+            )
         yield number, _decode(raw, number)
 
 
@@ -76,7 +78,9 @@ def csv_rows(
         try:
             cells = next(csv.reader([line], delimiter=delimiter, strict=True))
         except csv.Error as exc:
-            raise ImportRejected([Problem(f"line {number}", f"is not valid CSV ({exc}).")]) from None
+            raise ImportRejected(
+                [Problem(f"line {number}", f"is not valid CSV ({exc}).")]
+            ) from None
         yield number, cells
 
 

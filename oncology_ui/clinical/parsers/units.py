@@ -56,7 +56,7 @@ def registry() -> Any:
     """The shared pint registry (building one takes about a second, so it is built once)."""
     import pint
 
-    ureg = pint.UnitRegistry()
+    ureg: Any = pint.UnitRegistry()
     ureg.define("international_unit = enzyme_unit = IU")
     ureg.define("equivalent = mole = Eq")
     return ureg
@@ -132,14 +132,18 @@ def convert(
     try:
         if quantity.dimensionality == goal.dimensionality:
             result = quantity.to(goal.units).magnitude / target_unit.scale
-        elif molar_mass and _is(quantity, "[mass] / [length] ** 3") and _is(
-            goal, "[substance] / [length] ** 3"
+        elif (
+            molar_mass
+            and _is(quantity, "[mass] / [length] ** 3")
+            and _is(goal, "[substance] / [length] ** 3")
         ):
             grams_per_litre = quantity.to("g/L").magnitude
             moles = ureg.Quantity(grams_per_litre / molar_mass, "mol/L")
             result = moles.to(goal.units).magnitude / target_unit.scale
-        elif molar_mass and _is(quantity, "[substance] / [length] ** 3") and _is(
-            goal, "[mass] / [length] ** 3"
+        elif (
+            molar_mass
+            and _is(quantity, "[substance] / [length] ** 3")
+            and _is(goal, "[mass] / [length] ** 3")
         ):
             moles_per_litre = quantity.to("mol/L").magnitude
             grams = ureg.Quantity(moles_per_litre * molar_mass, "g/L")

@@ -196,7 +196,9 @@ def _annotation(info: dict[str, str], allele: str, header: _VcfHeader) -> dict[s
                     "hgvs_p": fields[10],
                 }
     if "CSQ" in info and header.csq_fields:
-        entries = [dict(zip(header.csq_fields, e.split("|"), strict=False)) for e in info["CSQ"].split(",")]
+        entries = [
+            dict(zip(header.csq_fields, e.split("|"), strict=False)) for e in info["CSQ"].split(",")
+        ]
         chosen = next((e for e in entries if e.get("Allele") == allele), entries[0])
         return {
             "gene": chosen.get("SYMBOL", ""),
@@ -233,12 +235,18 @@ def parse_vcf(
         count += 1
         if count > limits.max_rows:
             raise ImportRejected(
-                [Problem(f"line {number}", f"more than {limits.max_rows:,} variants; split the file.")]
+                [
+                    Problem(
+                        f"line {number}", f"more than {limits.max_rows:,} variants; split the file."
+                    )
+                ]
             )
         where = f"line {number}"
         columns = text.split("\t")
         if len(columns) != header.columns:
-            log.add(where, f"has {len(columns)} tab-separated columns; the header has {header.columns}.")
+            log.add(
+                where, f"has {len(columns)} tab-separated columns; the header has {header.columns}."
+            )
             continue
         chrom, pos, _id, ref, alts, _qual, filt, info_text = columns[:8]
         try:
@@ -275,18 +283,21 @@ def parse_vcf(
                 continue
             if not gene:
                 log.warn(where, "no gene annotation (ANN, CSQ or GENE); shown by position only.")
-            vaf = None
+            vaf: float | None = None
             if "AF" in tumour:
                 vaf = _fraction(tumour["AF"].split(",")[index])
             elif "AD" in tumour:
                 depths = [int(d) for d in tumour["AD"].split(",") if d.isdigit()]
-                if len(depths) > index + 1 and sum(depths):
-                    vaf = depths[index + 1] / sum(depths)
+                reads = sum(depths, 0)
+                if len(depths) > index + 1 and reads:
+                    vaf = depths[index + 1] / reads
             depth = tumour.get("DP", "")
             records.append(
                 VariantRecord(
                     source_ref=where,
-                    source_key=_key(chromosome, pos, ref.upper(), alt.upper(), header.tumour_sample),
+                    source_key=_key(
+                        chromosome, pos, ref.upper(), alt.upper(), header.tumour_sample
+                    ),
                     kind="mutation",
                     gene=gene,
                     gene_as_reported=annotation.get("gene", ""),
@@ -343,7 +354,13 @@ def parse_maf(handle: BinaryIO, *, limits: Limits) -> tuple[list[VariantRecord],
         raise ImportRejected([Problem("file", "is empty.")])
     header_line, header = first
     index = header_index(header, MAF_ALIASES, line=header_line)
-    required = ("hugo_symbol", "chromosome", "start_position", "reference_allele", "tumor_seq_allele2")
+    required = (
+        "hugo_symbol",
+        "chromosome",
+        "start_position",
+        "reference_allele",
+        "tumor_seq_allele2",
+    )
     missing = [name for name in required if name not in index]
     if missing:
         raise ImportRejected(
@@ -355,7 +372,11 @@ def parse_maf(handle: BinaryIO, *, limits: Limits) -> tuple[list[VariantRecord],
         count += 1
         if count > limits.max_rows:
             raise ImportRejected(
-                [Problem(f"line {line}", f"more than {limits.max_rows:,} variants; split the file.")]
+                [
+                    Problem(
+                        f"line {line}", f"more than {limits.max_rows:,} variants; split the file."
+                    )
+                ]
             )
         where = f"line {line}"
         symbol = cell(cells, index, "hugo_symbol")
@@ -380,7 +401,11 @@ def parse_maf(handle: BinaryIO, *, limits: Limits) -> tuple[list[VariantRecord],
         alt_count, depth = cell(cells, index, "t_alt_count"), cell(cells, index, "t_depth")
         if not depth and alt_count.isdigit() and cell(cells, index, "t_ref_count").isdigit():
             depth = str(int(alt_count) + int(cell(cells, index, "t_ref_count")))
-        vaf = int(alt_count) / int(depth) if alt_count.isdigit() and depth.isdigit() and int(depth) else None
+        vaf = (
+            int(alt_count) / int(depth)
+            if alt_count.isdigit() and depth.isdigit() and int(depth)
+            else None
+        )
         ref, alt = cell(cells, index, "reference_allele"), cell(cells, index, "tumor_seq_allele2")
         sample = cell(cells, index, "tumor_sample_barcode")[:80]
         records.append(
@@ -437,7 +462,23 @@ VARIANT_CSV_COLUMNS = (
     "variant_id",
 )
 VARIANT_CSV_EXAMPLE_ROWS = (
-    ("mutation", "EGFR", "p.L858R", "c.2573T>G", "", "", "0.34", "", "", "", "", "", "2024-03-05", "", ""),
+    (
+        "mutation",
+        "EGFR",
+        "p.L858R",
+        "c.2573T>G",
+        "",
+        "",
+        "0.34",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "2024-03-05",
+        "",
+        "",
+    ),
     ("amplification", "ERBB2", "", "", "", "12", "", "", "", "", "", "", "2024-03-05", "", ""),
     ("fusion", "ALK", "", "", "EML4", "", "", "", "", "", "", "", "2024-03-05", "", ""),
     ("biomarker", "", "", "", "", "", "", "PD-L1", "TPS", "60%", "", "", "2024-03-05", "", ""),
@@ -548,7 +589,9 @@ def parse_variant_csv(
                         status=cell(cells, index, "status"),
                         measured_on=reported,
                         source_ref=where,
-                        source_key=_key("biomarker", identity or (name.lower(), method.lower(), reported)),
+                        source_key=_key(
+                            "biomarker", identity or (name.lower(), method.lower(), reported)
+                        ),
                     )
                 )
                 continue
@@ -580,7 +623,9 @@ def parse_variant_csv(
                     vaf = float(vaf_text)
                     vaf = vaf / 100 if vaf > 1 else vaf
                     if not 0 <= vaf <= 1:
-                        raise ValueError(f"VAF “{vaf_text[:20]}” is not between 0 and 1 (or 0–100%)")
+                        raise ValueError(
+                            f"VAF “{vaf_text[:20]}” is not between 0 and 1 (or 0–100%)"
+                        )
                     record.vaf = round(vaf, 4)
             elif kind == "copy_number":
                 copies_text = cell(cells, index, "copy_number")
@@ -594,15 +639,22 @@ def parse_variant_csv(
                 if level_text:
                     level = int(level_text)
                 if level is None or not -2 <= level <= 2:
-                    raise ValueError("copy number needs copies, a level −2..2, or a kind such as amplification")
+                    raise ValueError(
+                        "copy number needs copies, a level −2..2, or a kind such as amplification"
+                    )
                 record.copy_number_level = level
             else:
                 record.partner_gene = _gene(partner_text) if partner_text else ""
             record.source_key = _key(
                 kind,
                 identity
-                or (gene, record.protein_short or record.hgvs_c, record.copy_number_level,
-                    record.partner_gene, record.sample),
+                or (
+                    gene,
+                    record.protein_short or record.hgvs_c,
+                    record.copy_number_level,
+                    record.partner_gene,
+                    record.sample,
+                ),
             )
             variants.append(record)
         except (ValueError, HgvsError, LabValueError, BiomarkerError) as exc:

@@ -26,7 +26,9 @@ def run_import(case: Case, data: bytes, name: str = "upload.csv", kind: str = ""
     return record
 
 
-def lab_csv(*rows: str, header: str = "date,test,loinc,value,unit,reference_range,result_id") -> bytes:
+def lab_csv(
+    *rows: str, header: str = "date,test,loinc,value,unit,reference_range,result_id"
+) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -50,27 +51,53 @@ PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate
 
 
 def test_the_transaction_bundle_imports_completely(fhir_case: Case) -> None:
-    record = run_import(fhir_case, (FIXTURES / "patient_data.json").read_bytes(), "patient_data.json")
+    record = run_import(
+        fhir_case, (FIXTURES / "patient_data.json").read_bytes(), "patient_data.json"
+    )
     assert record.status == ClinicalImport.Status.IMPORTED, record.problems
     kinds = sorted(ClinicalFact.objects.filter(case=fhir_case).values_list("kind", flat=True))
     assert kinds == sorted(
-        ["primary_cancer", "secondary_cancer", "stage_group", "stage_group", "medication",
-         "medication", "medication", "surgery", "surgery", "surgery", "radiotherapy",
-         "radiotherapy", "radiotherapy", "karnofsky", "ecog"]
+        [
+            "primary_cancer",
+            "secondary_cancer",
+            "stage_group",
+            "stage_group",
+            "medication",
+            "medication",
+            "medication",
+            "surgery",
+            "surgery",
+            "surgery",
+            "radiotherapy",
+            "radiotherapy",
+            "radiotherapy",
+            "karnofsky",
+            "ecog",
+        ]
     )
     primary = ClinicalFact.objects.get(case=fhir_case, kind="primary_cancer")
     assert primary.detail["histology"] == "Malignant Neoplasm (Morphology)"
     assert primary.source_ref == "Condition/4dee068c-5ffe-4977-8677-4ff9b518e763"
     stages = ClinicalFact.objects.filter(case=fhir_case, kind="stage_group")
-    assert {(s.detail["type"], s.value_text) for s in stages} == {("clinical", "IIIA"), ("pathological", "IIIA")}
+    assert {(s.detail["type"], s.value_text) for s in stages} == {
+        ("clinical", "IIIA"),
+        ("pathological", "IIIA"),
+    }
     markers = {(b.name, b.method, b.status) for b in Biomarker.objects.filter(case=fhir_case)}
-    assert markers == {("HER2", "IHC", "positive"), ("HER2", "ISH", "positive"), ("ER", "IHC", "positive")}
+    assert markers == {
+        ("HER2", "IHC", "positive"),
+        ("HER2", "ISH", "positive"),
+        ("ER", "IHC", "positive"),
+    }
     variant = Variant.objects.get(case=fhir_case)
     assert (variant.gene, variant.chromosome, variant.position) == ("STK11", "chr19", 1171707)
     # The three paclitaxel statements are one line of therapy on the timeline.
     line = TimelineEvent.objects.get(case=fhir_case, kind=TimelineEvent.Kind.SYSTEMIC_THERAPY)
     assert (line.regimen, line.line_number, str(line.date), str(line.end_date)) == (
-        "Paclitaxel", 1, "2017-07-28", "2017-09-08",
+        "Paclitaxel",
+        1,
+        "2017-07-28",
+        "2017-09-08",
     )
     assert "Source: patient_data.json · MedicationStatement/6556b6b3" in line.detail
     radiotherapy = TimelineEvent.objects.filter(case=fhir_case, kind="radiotherapy")
@@ -114,11 +141,19 @@ def test_objects_where_lists_belong_are_read_with_a_note() -> None:
 def test_reimporting_a_bundle_duplicates_nothing(fhir_case: Case) -> None:
     data = (FIXTURES / "patient_data.json").read_bytes()
     run_import(fhir_case, data, "a.json")
-    counts = (ClinicalFact.objects.count(), TimelineEvent.objects.count(), Biomarker.objects.count())
+    counts = (
+        ClinicalFact.objects.count(),
+        TimelineEvent.objects.count(),
+        Biomarker.objects.count(),
+    )
     again = run_import(fhir_case, data, "b.json")
     assert again.status == ClinicalImport.Status.IMPORTED
     assert again.summary["facts"] == {"new": 0, "already_present": 15}
-    assert (ClinicalFact.objects.count(), TimelineEvent.objects.count(), Biomarker.objects.count()) == counts
+    assert (
+        ClinicalFact.objects.count(),
+        TimelineEvent.objects.count(),
+        Biomarker.objects.count(),
+    ) == counts
 
 
 def test_a_bundle_for_another_patient_is_refused(cast: object) -> None:
@@ -126,7 +161,10 @@ def test_a_bundle_for_another_patient_is_refused(cast: object) -> None:
     record = run_import(case, (FIXTURES / "patient_data.json").read_bytes(), "other.json")
     assert record.status == ClinicalImport.Status.FAILED
     assert record.problems[0]["where"] == "Patient/1e208b6b-77f1-4808-a32b-9f9caf1ec334"
-    assert not ClinicalFact.objects.exists() and not TimelineEvent.objects.filter(source__isnull=False).exists()
+    assert (
+        not ClinicalFact.objects.exists()
+        and not TimelineEvent.objects.filter(source__isnull=False).exists()
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,9 +175,15 @@ def test_a_bundle_for_another_patient_is_refused(cast: object) -> None:
         (b'{"resourceType": "Bundle", "type": "history", "entry": []}', "Bundle.type: “history”"),
         (b"[" * 100_000 + b"]" * 100_000, "file: is not a JSON object"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
-        (b'{"resourceType": "Bundle", "type": "collection", "x": ' + b"9" * 5000 + b"}", "a number has 5000 digits"),
+        (
+            b'{"resourceType": "Bundle", "type": "collection", "x": ' + b"9" * 5000 + b"}",
+            "a number has 5000 digits",
+        ),
         (b'{"resourceType": "Bundle", "type": "collection", "x": 1e999}', "too large"),
-        (b'{"resourceType": "Bundle", "resourceType": "Bundle"}', "the key “resourceType” appears twice"),
+        (
+            b'{"resourceType": "Bundle", "resourceType": "Bundle"}',
+            "the key “resourceType” appears twice",
+        ),
         (b'{"resourceType": "Bundle", "type": "collection", "x": NaN}', "NaN is not allowed"),
         (b'{"resourceType": "Bundle",', "is not valid JSON (line 1"),
     ],
@@ -150,7 +194,7 @@ def test_hostile_json_is_refused_with_a_message(data: bytes, expected: str) -> N
 
 
 def test_deep_but_parseable_nesting_is_refused_after_parsing() -> None:
-    deep = {"resourceType": "Bundle", "type": "collection", "x": {}}
+    deep: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "x": {}}
     node = deep["x"]
     for _ in range(60):
         node["y"] = {}
@@ -166,44 +210,79 @@ def test_wrong_resource_types_and_invalid_resources_name_the_entry() -> None:
             {"resourceType": "Observation", "id": "o1", "status": "final"},
         )
     )
-    assert problems[0] == "entry 2 (Sandwich/s1): resourceType “Sandwich” is not a FHIR R4 resource."
-    assert problems[1].startswith("entry 3 (Observation/o1): is not a valid FHIR Observation (code:")
+    assert (
+        problems[0] == "entry 2 (Sandwich/s1): resourceType “Sandwich” is not a FHIR R4 resource."
+    )
+    assert problems[1].startswith(
+        "entry 3 (Observation/o1): is not a valid FHIR Observation (code:"
+    )
 
 
 def test_references_to_missing_resources_are_refused() -> None:
     statement = {
-        "resourceType": "MedicationStatement", "id": "m1", "status": "completed",
+        "resourceType": "MedicationStatement",
+        "id": "m1",
+        "status": "completed",
         "medicationReference": {"reference": "Medication/absent"},
-        "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01",
+        "subject": {"reference": "urn:uuid:p1"},
+        "effectiveDateTime": "2020-01-01",
     }
     observation = {
-        "resourceType": "Observation", "id": "o1", "status": "final",
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "89247-1"}]},
-        "subject": {"reference": "urn:uuid:nobody"}, "valueInteger": 1,
+        "subject": {"reference": "urn:uuid:nobody"},
+        "valueInteger": 1,
         "effectiveDateTime": "2020-01-01",
     }
     problems = _problems(_bundle(PATIENT, statement, observation))
     assert problems == [
-        "entry 2 (MedicationStatement/m1): its medicationReference Medication/absent is not in the bundle.",
+        "entry 2 (MedicationStatement/m1): its medicationReference Medication/absent is not in "
+        "the bundle.",
         "entry 3 (Observation/o1): its subject urn:uuid:nobody is not in the bundle.",
     ]
 
 
 def test_labs_in_a_bundle_are_converted_and_medication_references_resolved() -> None:
-    medication = {"resourceType": "Medication", "id": "med1",
-                  "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1", "display": "Carboplatin 10 MG/ML Injectable Solution"}]}}
+    medication = {
+        "resourceType": "Medication",
+        "id": "med1",
+        "code": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "1",
+                    "display": "Carboplatin 10 MG/ML Injectable Solution",
+                }
+            ]
+        },
+    }
     administration = {
-        "resourceType": "MedicationAdministration", "id": "a1", "status": "completed",
-        "medicationReference": {"reference": "urn:uuid:med1"}, "subject": {"reference": "urn:uuid:p1"},
+        "resourceType": "MedicationAdministration",
+        "id": "a1",
+        "status": "completed",
+        "medicationReference": {"reference": "urn:uuid:med1"},
+        "subject": {"reference": "urn:uuid:p1"},
         "effectiveDateTime": "2020-02-01",
     }
     creatinine = {
-        "resourceType": "Observation", "id": "c1", "status": "final",
+        "resourceType": "Observation",
+        "id": "c1",
+        "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
-        "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-15",
-        "valueQuantity": {"value": 1.1, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+        "subject": {"reference": "urn:uuid:p1"},
+        "effectiveDateTime": "2020-01-15",
+        "valueQuantity": {
+            "value": 1.1,
+            "unit": "mg/dL",
+            "system": "http://unitsofmeasure.org",
+            "code": "mg/dL",
+        },
     }
-    contents, _ = parse_bundle(_bundle(PATIENT, medication, administration, creatinine), limits=Limits(), context=CONTEXT)
+    contents, _ = parse_bundle(
+        _bundle(PATIENT, medication, administration, creatinine), limits=Limits(), context=CONTEXT
+    )
     assert contents.facts[0].value_text == "Carboplatin"
     assert contents.labs[0].value == pytest.approx(97.24, rel=1e-3)
     assert contents.skipped == {"Medication": 1}
@@ -212,14 +291,24 @@ def test_labs_in_a_bundle_are_converted_and_medication_references_resolved() -> 
 def test_a_case_exports_as_a_valid_fhir_bundle_that_imports_again(fhir_case: Case) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
-    from oncology_ui.core.jobs import job_run
     from oncology_ui.clinical.exports import fhir_export_request
+    from oncology_ui.core.jobs import job_run
 
     run_import(fhir_case, (FIXTURES / "patient_data.json").read_bytes(), "patient_data.json")
     LabResult.objects.create(
-        case=fhir_case, source_key="k", name="Creatinine", analyte_key="creatinine", loinc="2160-0",
-        category="cmp", collected_at="2017-08-01T00:00:00Z", value_text="1.0", unit_original="mg/dL",
-        value=88.4, unit="umol/L", ref_low=45, ref_high=90,
+        case=fhir_case,
+        source_key="k",
+        name="Creatinine",
+        analyte_key="creatinine",
+        loinc="2160-0",
+        category="cmp",
+        collected_at="2017-08-01T00:00:00Z",
+        value_text="1.0",
+        unit_original="mg/dL",
+        value=88.4,
+        unit="umol/L",
+        ref_low=45,
+        ref_high=90,
     )
     bundle = case_bundle(fhir_case)
     Bundle.model_validate(bundle)

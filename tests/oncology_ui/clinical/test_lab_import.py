@@ -103,7 +103,9 @@ def test_the_row_limit_trips_early_in_a_huge_streamed_file() -> None:
     problems = _problems(rows(), Limits(max_rows=1000))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert problems == ["line 1002: the file has more than 1,000 rows; split it into smaller files."]
+    assert problems == [
+        "line 1002: the file has more than 1,000 rows; split it into smaller files."
+    ]
     assert peak < 20 * 1024 * 1024
 
 
@@ -125,7 +127,9 @@ def test_a_million_row_file_streams_in_bounded_memory(tmp_path: object) -> None:
 
 
 def test_formula_cells_are_data_never_formulas() -> None:
-    problems = _problems(lab_csv('2024-03-01,=HYPERLINK("http://x"),,1,mmol/L,,', "2024-03-01,@SUM(A1),,1,mg/dL,,"))
+    problems = _problems(
+        lab_csv('2024-03-01,=HYPERLINK("http://x"),,1,mmol/L,,', "2024-03-01,@SUM(A1),,1,mg/dL,,")
+    )
     assert problems[0].startswith("line 2: “=HYPERLINK")
     assert problems[1].startswith("line 3: “@SUM(A1)”")
     minus = _problems(lab_csv("2024-03-01,Sodium,,-140,mmol/L,,"))
@@ -135,15 +139,17 @@ def test_formula_cells_are_data_never_formulas() -> None:
 
 
 def test_units_that_cannot_be_converted_name_the_row() -> None:
-    problems = _problems(lab_csv("2024-03-01,Creatinine,,1.0,mmol/L,,", "2024-03-01,WBC,,5,mg/dL,,"))
+    problems = _problems(
+        lab_csv("2024-03-01,Creatinine,,1.0,mmol/L,,", "2024-03-01,WBC,,5,mg/dL,,")
+    )
     assert problems == ["line 3: “mg/dL” cannot be converted to 10*9/L for White blood cells."]
 
 
 def test_values_outside_physiological_limits_are_refused() -> None:
     problems = _problems(lab_csv("2024-03-01,Potassium,,45,mmol/L,,"))
     assert problems == [
-        "line 2: Potassium 45 mmol/L is outside physiological limits (1–12 mmol/L); check the value "
-        "and its unit."
+        "line 2: Potassium 45 mmol/L is outside physiological limits (1–12 mmol/L); "
+        "check the value and its unit."
     ]
 
 
@@ -189,7 +195,9 @@ def test_an_import_creates_results_derived_values_and_a_lab_panel_event(cast: Ca
     record = run_import(cast.case, data, "labs.csv")
     assert record.status == ClinicalImport.Status.IMPORTED, record.problems
     assert record.summary["labs"] == {"new": 5, "already_present": 0}
-    derived = {r.analyte_key: r for r in LabResult.objects.filter(case=cast.case).exclude(formula="")}
+    derived = {
+        r.analyte_key: r for r in LabResult.objects.filter(case=cast.case).exclude(formula="")
+    }
     assert set(derived) == {"egfr_ckdepi2021", "crcl_cg", "neutrophils", "bsa"}
     assert derived["neutrophils"].value == 3.0
     assert derived["bsa"].value == pytest.approx(1.77, abs=0.01)

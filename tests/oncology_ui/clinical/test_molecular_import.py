@@ -28,17 +28,34 @@ VCF_HEADER = (
 
 
 def _ann(allele: str, gene: str, hgvs_c: str, hgvs_p: str, effect: str = "missense_variant") -> str:
-    return f"ANN={allele}|{effect}|MODERATE|{gene}|ENSG|transcript|ENST0001|protein_coding|1/1|{hgvs_c}|{hgvs_p}"
+    fields = (allele, effect, "MODERATE", gene, "ENSG", "transcript", "ENST0001")
+    return "ANN=" + "|".join((*fields, "protein_coding", "1/1", hgvs_c, hgvs_p))
 
 
 def _vcf(*rows: str, header: str = VCF_HEADER) -> bytes:
     return (header + "".join(row + "\n" for row in rows)).encode()
 
 
-EGFR = "chr7\t55259515\t.\tT\tG\t.\tPASS\t" + _ann("G", "EGFR", "c.2573T>G", "p.Leu858Arg") + "\tAF:DP\t0:40\t0.31:120"
-BRAF = "7\t140453136\t.\tA\tT\t.\tPASS\t" + _ann("T", "BRAF", "c.1799T>A", "p.Val600Glu") + "\tAF:DP\t0:40\t0.22:90"
-KRAS = "chr12\t25398285\t.\tC\tA\t.\tPASS\t" + _ann("A", "KRAS", "c.34G>T", "p.G12C") + "\tAF:DP\t0:40\t0.4:70"
-FILTERED = "chr17\t7577120\t.\tC\tT\t.\tweak_evidence\t" + _ann("T", "TP53", "c.818G>A", "p.R273H") + "\tAF:DP\t0:40\t0.05:70"
+EGFR = (
+    "chr7\t55259515\t.\tT\tG\t.\tPASS\t"
+    + _ann("G", "EGFR", "c.2573T>G", "p.Leu858Arg")
+    + "\tAF:DP\t0:40\t0.31:120"
+)
+BRAF = (
+    "7\t140453136\t.\tA\tT\t.\tPASS\t"
+    + _ann("T", "BRAF", "c.1799T>A", "p.Val600Glu")
+    + "\tAF:DP\t0:40\t0.22:90"
+)
+KRAS = (
+    "chr12\t25398285\t.\tC\tA\t.\tPASS\t"
+    + _ann("A", "KRAS", "c.34G>T", "p.G12C")
+    + "\tAF:DP\t0:40\t0.4:70"
+)
+FILTERED = (
+    "chr17\t7577120\t.\tC\tT\t.\tweak_evidence\t"
+    + _ann("T", "TP53", "c.818G>A", "p.R273H")
+    + "\tAF:DP\t0:40\t0.05:70"
+)
 
 
 @pytest.mark.parametrize(
@@ -110,22 +127,40 @@ def test_a_tumour_normal_vcf_is_read_with_the_tumour_sample() -> None:
 def test_a_single_sample_vcf_with_vep_csq() -> None:
     header = (
         "##fileformat=VCFv4.2\n"
-        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp">\n'
+        "##INFO=<ID=CSQ,Number=.,Type=String,"
+        'Description="Consequence. Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp">\n'
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
     )
-    row = "chr12\t25398285\t.\tC\tA\t50\t.\tCSQ=A|missense_variant|KRAS|ENST00000256078|ENST00000256078.4:c.34G>T|ENSP00000256078.4:p.Gly12Cys\tAD:DP\t30,20:50"
+    row = (
+        "chr12\t25398285\t.\tC\tA\t50\t.\tCSQ=A|missense_variant|KRAS|ENST00000256078|"
+        "ENST00000256078.4:c.34G>T|ENSP00000256078.4:p.Gly12Cys\tAD:DP\t30,20:50"
+    )
     (record,) = parse_vcf(io.BytesIO(_vcf(row, header=header)), limits=Limits())[0]
-    assert (record.gene, record.protein_short, record.hgvs_c, record.vaf) == ("KRAS", "p.G12C", "c.34G>T", 0.4)
+    assert (record.gene, record.protein_short, record.hgvs_c, record.vaf) == (
+        "KRAS",
+        "p.G12C",
+        "c.34G>T",
+        0.4,
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"##fileformat=VCF4\n#CHROM\tPOS\n", "line 1: is not a VCF header"),
-        (b"##fileformat=VCFv4.2\n##INFO=<ID=DP,Number=1\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "line 2: is a malformed VCF header line"),
-        (b"##fileformat=VCFv4.2\n#CHROM POS ID REF ALT QUAL FILTER INFO\n", "line 2: the column header must start"),
+        (
+            b"##fileformat=VCFv4.2\n##INFO=<ID=DP,Number=1\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+            "line 2: is a malformed VCF header line",
+        ),
+        (
+            b"##fileformat=VCFv4.2\n#CHROM POS ID REF ALT QUAL FILTER INFO\n",
+            "line 2: the column header must start",
+        ),
         (b"##fileformat=VCFv4.2\n1\t1\t.\tA\tT\t.\tPASS\t.\n", "line 2: data before the #CHROM"),
-        (b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n", "two samples but no way to tell which is the tumour"),
+        (
+            b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\n",
+            "two samples but no way to tell which is the tumour",
+        ),
     ],
 )
 def test_malformed_vcf_headers_are_refused(data: bytes, message: str) -> None:
@@ -145,12 +180,12 @@ def test_non_standard_chromosome_names_are_refused_by_line() -> None:
 
 def test_a_tcga_maf_is_read() -> None:
     maf = (
-        "#version 2.4\n"
-        "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\tVariant_Classification\tHGVSp_Short\tTumor_Sample_Barcode\tt_alt_count\tt_depth\n"
-        "BRAF\t7\t140453136\tA\tT\tMissense_Mutation\tp.V600E\tTCGA-XX-0001-01\t30\t100\n"
-        "HER2\t17\t37880220\tT\tC\tMissense_Mutation\tp.L755S\tTCGA-XX-0001-01\t10\t80\n"
-        "Unknown\t1\t1000\tA\tG\tIGR\t\tTCGA-XX-0001-01\t3\t30\n"
-    ).encode()
+        b"#version 2.4\n"
+        b"Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\tVariant_Classification\tHGVSp_Short\tTumor_Sample_Barcode\tt_alt_count\tt_depth\n"
+        b"BRAF\t7\t140453136\tA\tT\tMissense_Mutation\tp.V600E\tTCGA-XX-0001-01\t30\t100\n"
+        b"HER2\t17\t37880220\tT\tC\tMissense_Mutation\tp.L755S\tTCGA-XX-0001-01\t10\t80\n"
+        b"Unknown\t1\t1000\tA\tG\tIGR\t\tTCGA-XX-0001-01\t3\t30\n"
+    )
     records, log = parse_maf(io.BytesIO(maf), limits=Limits())
     assert [(r.gene, r.gene_as_reported, r.protein_long, r.vaf) for r in records] == [
         ("BRAF", "BRAF", "p.Val600Glu", 0.3),
@@ -160,7 +195,10 @@ def test_a_tcga_maf_is_read() -> None:
 
 
 def test_a_maf_with_an_unknown_gene_names_the_line() -> None:
-    maf = b"Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\nNOTAGENE9\t1\t5\tA\tT\n"
+    maf = (
+        b"Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\n"
+        b"NOTAGENE9\t1\t5\tA\tT\n"
+    )
     with pytest.raises(ImportRejected) as caught:
         parse_maf(io.BytesIO(maf), limits=Limits())
     assert caught.value.problems[0].where == "line 2"
@@ -183,16 +221,30 @@ def test_a_maf_with_an_unknown_gene_names_the_line() -> None:
 )
 def test_biomarker_status_from_score(name: str, method: str, value: str, status: str) -> None:
     record = normalise_biomarker(
-        name=name, method=method, value=value, unit="", status="", measured_on=None,
-        source_ref="x", source_key="k",
+        name=name,
+        method=method,
+        value=value,
+        unit="",
+        status="",
+        measured_on=None,
+        source_ref="x",
+        source_key="k",
     )
     assert record.status == status
 
 
 def test_implausible_biomarkers_are_refused() -> None:
     with pytest.raises(BiomarkerError):
-        normalise_biomarker(name="ER", method="IHC", value="180%", unit="", status="",
-                            measured_on=None, source_ref="x", source_key="k")
+        normalise_biomarker(
+            name="ER",
+            method="IHC",
+            value="180%",
+            unit="",
+            status="",
+            measured_on=None,
+            source_ref="x",
+            source_key="k",
+        )
 
 
 @pytest.mark.django_db
@@ -214,13 +266,13 @@ def test_a_vcf_import_annotates_and_is_idempotent(cast: Cast) -> None:
 @pytest.mark.django_db
 def test_a_variant_csv_with_copy_number_fusion_and_biomarkers(cast: Cast) -> None:
     data = (
-        "kind,gene,protein_change,partner_gene,copy_number,vaf,biomarker,method,value,date\n"
-        "mutation,EGFR,p.Leu858Arg,,,34%,,,,2024-03-05\n"
-        "amplification,HER2,,,12,,,,,2024-03-05\n"
-        "fusion,EML4-ALK,,,,,,,,2024-03-05\n"
-        "biomarker,,,,,,PD-L1,TPS,60%,2024-03-05\n"
-        "biomarker,,,,,,TMB,NGS,12.5,2024-03-05\n"
-    ).encode()
+        b"kind,gene,protein_change,partner_gene,copy_number,vaf,biomarker,method,value,date\n"
+        b"mutation,EGFR,p.Leu858Arg,,,34%,,,,2024-03-05\n"
+        b"amplification,HER2,,,12,,,,,2024-03-05\n"
+        b"fusion,EML4-ALK,,,,,,,,2024-03-05\n"
+        b"biomarker,,,,,,PD-L1,TPS,60%,2024-03-05\n"
+        b"biomarker,,,,,,TMB,NGS,12.5,2024-03-05\n"
+    )
     record = run_import(cast.case, data, "panel.csv")
     assert record.status == ClinicalImport.Status.IMPORTED, record.problems
     erbb2 = Variant.objects.get(case=cast.case, gene="ERBB2")
@@ -242,12 +294,7 @@ def test_a_variant_csv_with_copy_number_fusion_and_biomarkers(cast: Cast) -> Non
 
 @pytest.mark.django_db
 def test_a_bad_variant_csv_imports_nothing(cast: Cast) -> None:
-    data = (
-        "gene,protein_change\n"
-        "EGFR,p.L858R\n"
-        "NOTAGENE1,p.V600E\n"
-        "BRAF,p.Hello\n"
-    ).encode()
+    data = b"gene,protein_change\nEGFR,p.L858R\nNOTAGENE1,p.V600E\nBRAF,p.Hello\n"
     record = run_import(cast.case, data, "panel.csv")
     assert record.status == ClinicalImport.Status.FAILED
     assert [p["where"] for p in record.problems] == ["line 3", "line 4"]

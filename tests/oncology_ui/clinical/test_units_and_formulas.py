@@ -34,9 +34,7 @@ from oncology_ui.clinical.parsers.units import UnitError, convert
 )
 def test_it_converts_with_the_published_si_factor(key: str, unit: str, si_factor: float) -> None:
     analyte = load_catalogue().analytes[key]
-    value = convert(
-        1.0, unit, analyte.unit, molar_mass=analyte.molar_mass, valence=analyte.valence
-    )
+    value = convert(1.0, unit, analyte.unit, molar_mass=analyte.molar_mass, valence=analyte.valence)
     assert value == pytest.approx(si_factor, rel=2e-3)
 
 
@@ -72,7 +70,9 @@ def test_enzyme_activity_in_microkatal() -> None:
     assert convert(1, "µkat/L", "U/L") == pytest.approx(60.0)
 
 
-@pytest.mark.parametrize(("unit", "target"), [("mg/dL", "10*9/L"), ("parsecs", "g/L"), ("%", "mmol/L")])
+@pytest.mark.parametrize(
+    ("unit", "target"), [("mg/dL", "10*9/L"), ("parsecs", "g/L"), ("%", "mmol/L")]
+)
 def test_units_that_cannot_be_converted_are_refused(unit: str, target: str) -> None:
     with pytest.raises(UnitError):
         convert(1.0, unit, target)
@@ -104,8 +104,12 @@ def test_egfr_ckd_epi_2021_worked_examples() -> None:
 
 def test_cockcroft_gault_worked_example() -> None:
     # (140 − 60) × 72 kg / (72 × 1.0 mg/dL) = 80 mL/min for a man; × 0.85 = 68 for a woman.
-    man = creatinine_clearance_cockcroft_gault(age_years=60, weight_kg=72, creatinine_umol_l=88.4, sex="male")
-    woman = creatinine_clearance_cockcroft_gault(age_years=60, weight_kg=72, creatinine_umol_l=88.4, sex="female")
+    man = creatinine_clearance_cockcroft_gault(
+        age_years=60, weight_kg=72, creatinine_umol_l=88.4, sex="male"
+    )
+    woman = creatinine_clearance_cockcroft_gault(
+        age_years=60, weight_kg=72, creatinine_umol_l=88.4, sex="female"
+    )
     assert (man.value, woman.value) == (80.0, 68.0)
 
 

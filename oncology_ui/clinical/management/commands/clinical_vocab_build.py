@@ -87,7 +87,9 @@ class Command(BaseCommand):
             writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
             writer.writerow(CIVIC_COLUMNS)
             for row in kept:
-                writer.writerow([row.get(column, "").replace("\t", " ") for column in CIVIC_COLUMNS])
+                writer.writerow(
+                    [row.get(column, "").replace("\t", " ") for column in CIVIC_COLUMNS]
+                )
         self.stdout.write(f"civic_evidence.tsv: {len(kept)} of {len(rows)} evidence items")
 
     def _tumour_markers(self, folder: Path, out: Path) -> None:
