@@ -105,9 +105,19 @@ def encoder(quick: bool) -> Callable[[list[str]], np.ndarray] | None:
     except ImportError:
         return None
     try:
-        return SentenceEmbedder(max_tokens=128 if quick else 256).encode
+        embedder = SentenceEmbedder(max_tokens=128 if quick else 256)
     except RuntimeError:
         return None
+    memo: dict[str, np.ndarray] = {}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        # Every variant searches with the same query text: encode each text once.
+        missing = [t for t in texts if t not in memo]
+        if missing:
+            memo.update(zip(missing, embedder.encode(missing), strict=True))
+        return np.stack([memo[t] for t in texts])
+
+    return encode
 
 
 def corpus_encoder() -> Callable[[list[str]], np.ndarray]:
