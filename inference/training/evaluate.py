@@ -179,7 +179,9 @@ def evaluate_split(
     result["ablations_masked"] = ablations
     if singles and len(present) > 1:
         trained_alone: dict[str, dict[str, float]] = {}
-        groups: dict[str, tuple[str, ...]] = {m: (m,) for m in present}
+        # A modality the cohort does not have (UCEC has no RNA table) is not a single model.
+        available = [m for m in present if m in cohort.tabular]
+        groups: dict[str, tuple[str, ...]] = {m: (m,) for m in available}
         if set(GENOMIC) <= set(present):
             groups["genomics"] = GENOMIC
         single_train = replace(train, members=1)
