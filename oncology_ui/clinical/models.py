@@ -129,6 +129,12 @@ class LabResult(SourcedFact):
     def is_derived(self) -> bool:
         return bool(self.formula)
 
+    @property
+    def unit_display(self) -> str:
+        from oncology_ui.clinical.parsers.units import display_unit
+
+        return display_unit(self.unit)
+
 
 class Variant(SourcedFact):
     """A somatic mutation, copy-number change or fusion."""

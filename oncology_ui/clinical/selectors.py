@@ -67,7 +67,10 @@ def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict
         top_value, bottom_value = top_value + 1, bottom_value - 1
     span_value = top_value - bottom_value
     top_value += span_value * 0.08
+    lowest = bottom_value
     bottom_value -= span_value * 0.08
+    if lowest >= 0 > bottom_value:
+        bottom_value = 0.0  # lab values are not negative: the axis starts at zero
     span_days = (last - first).days
 
     def x(day: date) -> float:
@@ -93,7 +96,7 @@ def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict
             "x": x(r.collected_at.date()),
             "y": y(r.value),
             "flag": r.flag,
-            "label": f"{r.collected_at:%Y-%m-%d}: {r.value:g} {r.unit}",
+            "label": f"{r.collected_at:%Y-%m-%d}: {r.value:g} {r.unit_display}",
         }
         for r in points
         if r.value is not None
@@ -139,7 +142,7 @@ def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
                 {
                     "key": key,
                     "name": result.name,
-                    "unit": result.unit,
+                    "unit": result.unit_display,
                     "chart": trend_chart(history, lines),
                 }
             )
@@ -149,7 +152,7 @@ def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
         "analyte": analyte,
         "imports": ClinicalImport.objects.filter(
             case=case, kind__in=[ClinicalImport.Kind.LAB_CSV, ClinicalImport.Kind.FHIR]
-        )[:5],
+        ).select_related("job")[:5],
         "count": len(latest),
     }
 
@@ -215,7 +218,7 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
                 ClinicalImport.Kind.VARIANT_CSV,
                 ClinicalImport.Kind.FHIR,
             ],
-        )[:5],
+        ).select_related("job")[:5],
         "total": Variant.objects.filter(case=case).count(),
     }
 
@@ -291,17 +294,4 @@ def clinical_model_inputs(case: Case) -> dict[str, Any]:
         if (mutations or copy_number)
         else None,
         "extra_clinical": extra,
-    }
-
-
-def timeline_sources(case: Case) -> dict[int, str]:
-    """Event id -> "file · Type/id" for the events imports created."""
-    from oncology_ui.clinical.models import TimelineSource
-
-    return {
-        link.event_id: (
-            f"{link.source_import.original_name if link.source_import else 'import'} · "
-            + ", ".join(link.source_refs[:3])
-        )
-        for link in TimelineSource.objects.filter(case=case).select_related("source_import")
     }

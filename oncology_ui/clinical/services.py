@@ -104,6 +104,11 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "CLINICAL_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 
 
+def max_fhir_bytes() -> int:
+    """FHIR bundles are parsed whole, so their limit is lower than the streamed formats'."""
+    return int(getattr(settings, "CLINICAL_FHIR_MAX_BYTES", 20 * 1024 * 1024))
+
+
 # --- receiving a file --------------------------------------------------------------------------
 
 
@@ -164,6 +169,13 @@ def import_receive(
         raise ValidationError("The file is empty.")
     head = upload.read(8192)
     detected = detect_kind(head, kind)
+    if detected == ClinicalImport.Kind.FHIR and size > max_fhir_bytes():
+        raise ValidationError(
+            f"The bundle is {size / 1_048_576:.1f} MB; FHIR bundles are limited to "
+            f"{max_fhir_bytes() / 1_048_576:.0f} MB. Split it by patient or by resource type."
+        )
+    if detected == ClinicalImport.Kind.FHIR:
+        limit = max_fhir_bytes()
     stored = f"{UPLOAD_DIR}/{uuid.uuid4().hex}{_EXTENSIONS[ClinicalImport.Kind(detected)]}"
     path = Path(settings.MEDIA_ROOT) / stored
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -563,7 +575,7 @@ def _event_upsert(
 ) -> TimelineEvent:
     """Create (through the patients service) or update the timeline event an import owns."""
     case = record.case
-    fields["detail"] = "\n".join(
+    fields["detail"] = " — ".join(
         part for part in (fields.get("detail", ""), _refs_text(record, refs)) if part
     )[:2000]
     link = TimelineSource.objects.filter(case=case, source_key=key).select_related("event").first()

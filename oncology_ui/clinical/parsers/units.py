@@ -159,5 +159,21 @@ def convert(
     return float(result)
 
 
+_DISPLAY = {
+    "10*9/L": "×10⁹/L",
+    "10*12/L": "×10¹²/L",
+    "umol/L": "µmol/L",
+    "ug/L": "µg/L",
+    "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+    "m2": "m²",
+    "{INR}": "",
+}
+
+
+def display_unit(unit: str) -> str:
+    """A UCUM code as people write it: ``10*9/L`` -> ``×10⁹/L``, ``umol/L`` -> ``µmol/L``."""
+    return _DISPLAY.get(unit, unit)
+
+
 def _is(quantity: Any, dimensionality: str) -> bool:
     return bool(quantity.dimensionality == registry().get_dimensionality(dimensionality))

@@ -325,3 +325,21 @@ def test_a_case_exports_as_a_valid_fhir_bundle_that_imports_again(fhir_case: Cas
     assert {v.gene for v in contents.variants} == {"STK11"}
     assert contents.labs[0].value == pytest.approx(88.4)
     assert {b.name for b in contents.biomarkers} == {"HER2", "ER"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_management_command_imports_and_reports(
+    fhir_case: Case, tmp_path: Any, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    settings.JOBS_BACKEND = "inprocess"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"date,test,value,unit\n2024-03-01,Potassium,45,mmol/L\n")
+    call_command("clinical_import", str(FIXTURES / "patient_data.json"), case=fhir_case.pk)
+    out = capsys.readouterr().out
+    assert "patient_data.json: import" in out and "facts 15 new" in out
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("clinical_import", str(bad), case=fhir_case.pk)
+    assert "line 2: Potassium 45 mmol/L" in capsys.readouterr().err
+    assert ClinicalFact.objects.filter(case=fhir_case).count() == 15

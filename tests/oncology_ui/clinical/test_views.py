@@ -297,3 +297,18 @@ def test_the_sweep_covers_every_clinical_url_with_an_object_id(cast: Cast) -> No
         and set(p.pattern.regex.groupindex) & {"case_id", "import_id", "job_id"}
     }
     assert with_ids <= set(_my_object_urls(cast))
+
+
+def test_a_fhir_bundle_over_its_own_limit_is_refused_before_parsing(
+    cast: Cast, oncologist_client: Client, settings: object
+) -> None:
+    settings.CLINICAL_FHIR_MAX_BYTES = 1024  # type: ignore[attr-defined]
+    body = b'{"resourceType": "Bundle", "type": "collection", "entry": [' + b" " * 4096 + b"]}"
+    upload = SimpleUploadedFile("bundle.json", body, "application/json")
+    response = oncologist_client.post(
+        reverse("clinical-import", args=[cast.case.pk]), {"file": upload}
+    )
+    assert (
+        response.status_code == 400 and "FHIR bundles are limited to" in response.content.decode()
+    )
+    assert not ClinicalImport.objects.exists()
