@@ -230,7 +230,25 @@ def _aware(moment: datetime) -> datetime:
 @job_handler(IMPORT_JOB)
 def import_job(job: Job, progress: ProgressCallback) -> dict[str, object]:
     record = ClinicalImport.objects.select_related("case__patient").get(pk=job.target_id)
-    return import_run(record, progress)
+    try:
+        return import_run(record, progress)
+    except PermanentJobError:
+        raise
+    except Exception:
+        # A bug, not the file: the transaction rolled back; say so on the import, then let the
+        # job runner log it and show the job number.
+        _fail(
+            record,
+            [
+                Problem(
+                    "file",
+                    f"an internal error stopped the import (job {job.pk}); nothing was imported",
+                )
+            ],
+            1,
+            [],
+        )
+        raise
 
 
 def import_run(record: ClinicalImport, progress: ProgressCallback) -> dict[str, object]:

@@ -343,3 +343,64 @@ def test_the_management_command_imports_and_reports(
         call_command("clinical_import", str(bad), case=fhir_case.pk)
     assert "line 2: Potassium 45 mmol/L" in capsys.readouterr().err
     assert ClinicalFact.objects.filter(case=fhir_case).count() == 15
+
+
+def test_requests_regions_studied_and_wild_type_genes(fhir_case: Case) -> None:
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "r1",
+        "status": "completed",
+        "intent": "order",
+        "authoredOn": "2018-03-01",
+        "medicationCodeableConcept": {"text": "Tamoxifen 20 MG Oral Tablet"},
+        "subject": {"reference": "urn:uuid:p1"},
+    }
+    region = {
+        "resourceType": "Observation",
+        "id": "g1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "53041-0"}]},
+        "subject": {"reference": "urn:uuid:p1"},
+        "effectiveDateTime": "2018-02-01",
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]},
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://www.genenames.org/geneId",
+                            "code": "HGNC:1100",
+                            "display": "BRCA1",
+                        }
+                    ]
+                },
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://www.genenames.org/geneId", "code": "HGNC:3236"}]
+                },
+            },
+        ],
+    }
+    record = run_import(fhir_case, _bundle(PATIENT, request, region), "more.json")
+    assert record.status == ClinicalImport.Status.IMPORTED, record.problems
+    line = TimelineEvent.objects.get(case=fhir_case, kind="systemic_therapy")
+    assert (line.regimen, str(line.date)) == ("Tamoxifen", "2018-03-01")
+    inputs = clinical_model_inputs(fhir_case)
+    assert inputs["molecular"]["mutations"] == {"BRCA1": 0.0, "EGFR": 0.0}
+
+
+def test_an_unexpected_error_fails_the_import_instead_of_leaving_it_waiting(
+    cast: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oncology_ui.clinical import services
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "_write_labs", broken)
+    record = run_import(cast.case, b"date,test,value,unit\n2024-03-01,Sodium,140,mmol/L\n", "x.csv")
+    assert record.status == ClinicalImport.Status.FAILED
+    assert "internal error" in record.problems[0]["message"]
+    assert record.job is not None and record.job.status == Job.Status.FAILED
