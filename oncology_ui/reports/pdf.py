@@ -19,6 +19,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -82,6 +83,7 @@ _COVER_SUB = ParagraphStyle("coversub", parent=_BODY, fontSize=12, leading=16, a
 
 _GRID = TableStyle(
     [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5, 10.5),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -91,6 +93,7 @@ _GRID = TableStyle(
 )
 _FACTS = TableStyle(
     [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5, 10.5),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
         ("LEFTPADDING", (0, 0), (-1, -1), 2),
@@ -213,17 +216,32 @@ def _footer_lines(data: CaseReportData) -> tuple[str, str]:
     )
 
 
+def _cell(text: object, width: float) -> str | Paragraph:
+    """A table cell: plain text when it fits on one line, else a wrapping Paragraph.
+
+    Plain strings are drawn as they are (no markup parsing), which is both literal and several
+    times faster than a Paragraph; only text that needs wrapping pays for one (escaped).
+    """
+    value = "" if text is None else str(text)
+    if "\n" not in value and stringWidth(value, "Helvetica", _CELL.fontSize) <= width - 7:
+        return value
+    return _p(value, _CELL)
+
+
 def _facts(rows: Iterable[tuple[str, str]], width: float) -> Table:
+    widths = [width * 0.28, width * 0.72]
     table = Table(
-        [[_p(label, _CELL), _p(value, _CELL)] for label, value in rows],
-        colWidths=[width * 0.28, width * 0.72],
+        [[_cell(label, widths[0]), _cell(value, widths[1])] for label, value in rows],
+        colWidths=widths,
     )
     table.setStyle(_FACTS)
     return table
 
 
 def _grid(header: list[str], rows: list[list[str]], widths: list[float]) -> Table:
-    body = [[_p(cell, _CELL) for cell in header]] + [[_p(c, _CELL) for c in row] for row in rows]
+    body = [
+        [_cell(cell, w) for cell, w in zip(row, widths, strict=True)] for row in [header, *rows]
+    ]
     table = Table(body, colWidths=widths, repeatRows=1)
     table.setStyle(_GRID)
     return table

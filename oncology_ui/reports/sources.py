@@ -8,11 +8,14 @@ calling :func:`report_source_register` from its ``AppConfig.ready``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from oncology_ui.patients.models import Case
 from oncology_ui.reports.data import OptionalSection
 
-SectionSource = Callable[[Case, bool], OptionalSection]
+if TYPE_CHECKING:  # importable without Django set up (the P7 benchmark renders without it)
+    from oncology_ui.patients.models import Case
+
+SectionSource = Callable[["Case", bool], OptionalSection]
 
 # Order and titles as printed; the text says what will appear and why it is missing now.
 OPTIONAL_SECTIONS: tuple[tuple[str, str, str], ...] = (

@@ -30,7 +30,9 @@ def _outline(reader: PdfReader) -> list[tuple[int, str, int]]:
             if isinstance(entry, list):
                 walk(entry, depth + 1)
             else:
-                found.append((depth, entry.title, reader.get_destination_page_number(entry) + 1))  # type: ignore[attr-defined,arg-type]
+                page = reader.get_destination_page_number(entry)  # type: ignore[arg-type]
+                assert page is not None
+                found.append((depth, entry.title, page + 1))  # type: ignore[attr-defined]
 
     walk(reader.outline, 0)  # type: ignore[arg-type]
     return found
