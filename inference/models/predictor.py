@@ -238,7 +238,10 @@ class SurvivalPredictor:
         if ood:
             limit = float(ood["feature_z_limit"])
             extreme = []
-            for name in TABULAR:
+            # Per-feature limits only for clinical factors and labs: a rare mutation is many SDs
+            # from its mean by construction, and genome-wide z-scores have heavy tails; those
+            # profiles are judged as a whole by the embedding distance below.
+            for name in ("clinical", "labs"):
                 tabular = getattr(batch, name)
                 if tabular is None or name not in used:
                     continue
