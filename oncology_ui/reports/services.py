@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from oncology_ui.boards.models import Meeting
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
@@ -25,6 +26,7 @@ def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
     return render_case_report(case_report_data(case, deidentified=deidentified))
 
 
+@transaction.atomic  # the job is dispatched on commit, so only after its mode is stored
 def packet_request(*, meeting: Meeting, user: User, deidentified: bool = False) -> Job:
     job = job_enqueue(kind=PACKET_JOB, target=meeting, user=user, message="Packet queued")
     # The job row carries the mode so the handler needs nothing else from the request.

@@ -206,3 +206,23 @@ def test_every_board_page_requires_login(cast: Cast, boards: BoardCast) -> None:
     ):
         response = Client().get(url)
         assert response.status_code == 302 and "/login/" in response.url  # type: ignore[attr-defined]
+
+
+def test_the_meeting_list_shows_the_teams_meetings_only(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    html = oncologist_client.get(reverse("boards-list")).content.decode()
+    assert reverse("boards-meeting", args=[boards.meeting.pk]) in html
+    assert reverse("boards-meeting", args=[boards.other_meeting.pk]) not in html
+    assert reverse("boards-outcomes", args=[boards.board.pk]) in html
+
+
+def test_a_deidentified_packet_can_be_requested(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    oncologist_client.post(
+        reverse("reports-packet-request", args=[boards.meeting.pk]), {"deidentified": "1"}
+    )
+    from oncology_ui.core.models import Job
+
+    assert Job.objects.get(kind="board_packet").result == {"deidentified": True}
