@@ -17,11 +17,25 @@ from oncology_ui.clinical.models import (
     Variant,
     VariantEvidence,
 )
+from oncology_ui.clinical.parsers.catalogue import load_catalogue
+from oncology_ui.clinical.parsers.units import convert
 from oncology_ui.clinical.parsers.variants import is_non_coding
 from oncology_ui.patients.models import Case, TimelineEvent
 
 #: Lab values older than this (days) are reported as stale to the model adapter.
 STALE_AFTER_DAYS = 90
+#: Analytes the shipped model knows (SUPPORT cohort), under its feature names and in the units it
+#: was trained on; every other analyte keeps its catalogue key and unit. ``inference/schema.py``
+#: carries no units, so ``extra_clinical["lab_units"]`` says the unit of every value sent.
+MODEL_LAB_FEATURES: dict[str, tuple[str, str]] = {
+    "wbc": ("white_blood_cells", "10*9/L"),
+    "creatinine": ("creatinine", "mg/dL"),
+    "sodium": ("sodium", "mmol/L"),
+    "heart_rate": ("heart_rate", "/min"),
+    "respiratory_rate": ("respiration_rate", "/min"),
+    "temperature": ("temperature", "Cel"),
+    "mean_blood_pressure": ("mean_blood_pressure", "mm[Hg]"),
+}
 _W, _H, _PAD_X, _PAD_Y = 320.0, 130.0, 34.0, 16.0
 
 
@@ -227,25 +241,34 @@ def clinical_model_inputs(case: Case) -> dict[str, Any]:
     """Model inputs from imported facts, JSON-safe, for ``analysis/adapters.py``.
 
     Returns:
-        ``{"labs": {"values": {analyte: value}} | None,
+        ``{"labs": {"values": {name: value}} | None,
         "molecular": {"mutations": {GENE: 1|0}, "copy_number": {GENE: -2..2}, "expression": {}}
-        | None, "extra_clinical": {...}}``. Lab values are the latest per analyte in catalogue
-        units; ``extra_clinical`` carries their dates and staleness, performance status, stage
-        and biomarker statuses. Genes named in a genomic region studied without a variant count as
-        wild type (0).
+        | None, "extra_clinical": {...}}``. Lab values are the latest per analyte, named and
+        converted as in :data:`MODEL_LAB_FEATURES` for the analytes the model knows and by
+        catalogue key and unit otherwise; ``extra_clinical`` carries each value's unit, date and
+        staleness, performance status, stage and biomarker statuses. Genes named in a genomic
+        region studied without a variant count as wild type (0).
     """
     today = timezone.localdate()
+    catalogue = load_catalogue()
     values: dict[str, float] = {}
+    units: dict[str, str] = {}
     lab_dates: dict[str, str] = {}
     stale: list[str] = []
     for result in labs_latest(case):
         if result.value is None or not result.analyte_key:
             continue
-        values[result.analyte_key] = float(result.value)
+        name, unit = MODEL_LAB_FEATURES.get(result.analyte_key, (result.analyte_key, result.unit))
+        value = float(result.value)
+        if unit != result.unit:
+            analyte = catalogue.analytes[result.analyte_key]
+            value = convert(value, result.unit, unit, molar_mass=analyte.molar_mass)
+        values[name] = round(value, 6)
+        units[name] = unit
         day = result.collected_at.date()
-        lab_dates[result.analyte_key] = day.isoformat()
+        lab_dates[name] = day.isoformat()
         if (today - day).days > STALE_AFTER_DAYS:
-            stale.append(result.analyte_key)
+            stale.append(name)
     mutations: dict[str, float] = {}
     copy_number: dict[str, float] = {}
     for variant in Variant.objects.filter(case=case).exclude(gene=""):
@@ -277,6 +300,7 @@ def clinical_model_inputs(case: Case) -> dict[str, Any]:
             "date": marker.measured_on.isoformat() if marker.measured_on else None,
         }
     extra: dict[str, Any] = {
+        "lab_units": units,
         "lab_dates": lab_dates,
         "labs_stale": sorted(stale),
         "stale_after_days": STALE_AFTER_DAYS,

@@ -15,6 +15,20 @@ from functools import lru_cache
 from typing import Any
 
 #: Written forms that pint cannot parse, mapped to ones it can.
+#: Whole units written in UCUM or by hand that pint spells otherwise.
+_WHOLE = {
+    "Cel": "degC",
+    "°C": "degC",
+    "C": "degC",
+    "[degF]": "degF",
+    "°F": "degF",
+    "F": "degF",
+    "mm[Hg]": "mmHg",
+    "/min": "1/minute",
+    "bpm": "1/minute",
+    "beats/min": "1/minute",
+    "breaths/min": "1/minute",
+}
 _SPELLINGS = (
     ("µ", "u"),
     ("μ", "u"),
@@ -71,7 +85,7 @@ class ParsedUnit:
 @lru_cache(maxsize=512)
 def parse_unit(text: str) -> ParsedUnit:
     """Split a written unit into a power-of-ten scale and a pint expression."""
-    unit = text.strip()
+    unit = _WHOLE.get(text.strip(), text.strip())
     for written, pint_form in _SPELLINGS:
         unit = unit.replace(written, pint_form)
     unit = unit.replace(" ", "")
@@ -167,6 +181,8 @@ _DISPLAY = {
     "mL/min/{1.73_m2}": "mL/min/1.73 m²",
     "m2": "m²",
     "{INR}": "",
+    "Cel": "°C",
+    "mm[Hg]": "mmHg",
 }
 
 

@@ -233,3 +233,23 @@ def test_the_error_report_neutralises_formula_cells(cast: Cast, oncologist_clien
     for line in body.splitlines()[1:]:
         for cell in line.split(","):
             assert not cell.startswith(("=", "+", "-", "@"))
+
+
+def test_vital_signs_for_the_model_convert_from_fahrenheit_and_bpm(cast: Cast) -> None:
+    from oncology_ui.clinical.selectors import clinical_model_inputs
+
+    record = run_import(
+        cast.case,
+        lab_csv(
+            "2024-03-01,Temperature,,100.4,[degF],,",
+            "2024-03-01,Pulse,,92,bpm,,",
+            "2024-03-01,MAP,,85,mmHg,,",
+            "2024-03-01,WBC,,11.5,K/uL,,",
+        ),
+        "vitals.csv",
+    )
+    assert record.status == ClinicalImport.Status.IMPORTED, record.problems
+    values = clinical_model_inputs(cast.case)["labs"]["values"]
+    assert values["temperature"] == pytest.approx(38.0)
+    assert (values["heart_rate"], values["mean_blood_pressure"]) == (92, 85)
+    assert values["white_blood_cells"] == pytest.approx(11.5)

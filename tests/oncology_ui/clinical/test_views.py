@@ -227,6 +227,7 @@ def test_model_inputs_are_json_safe_with_dates_and_staleness(cast: Cast) -> None
         "labs": None,
         "molecular": None,
         "extra_clinical": {
+            "lab_units": {},
             "lab_dates": {},
             "labs_stale": [],
             "stale_after_days": 90,
@@ -236,7 +237,9 @@ def test_model_inputs_are_json_safe_with_dates_and_staleness(cast: Cast) -> None
     _labs(cast)
     inputs = clinical_model_inputs(cast.case)
     json.dumps(inputs, allow_nan=False)
-    assert inputs["labs"]["values"]["creatinine"] == pytest.approx(97.24, rel=1e-3)  # the latest
+    assert inputs["labs"]["values"]["creatinine"] == pytest.approx(1.1)  # the latest, in mg/dL
+    assert inputs["extra_clinical"]["lab_units"]["creatinine"] == "mg/dL"
+    assert inputs["extra_clinical"]["lab_units"]["hemoglobin"] == "g/L"
     assert inputs["extra_clinical"]["lab_dates"]["creatinine"] == "2024-04-01"
     assert "creatinine" in inputs["extra_clinical"]["labs_stale"]
     assert "egfr_ckdepi2021" in inputs["labs"]["values"]
