@@ -125,13 +125,17 @@ def _meeting_context(request: AuthedRequest, meeting: Meeting) -> dict[str, obje
 @require_GET
 def meeting_detail(request: AuthedRequest, meeting_id: int) -> HttpResponse:
     meeting = meeting_for_user(request, meeting_id)
-    audit_record(
-        request=request,
-        action=AccessLog.Action.VIEW,
-        category="meeting",
-        object_ref=f"meeting:{meeting.pk}",
-    )
-    return render(request, "boards/meeting_detail.html", _meeting_context(request, meeting))
+    context = _meeting_context(request, meeting)
+    # The agenda shows each patient's name and diagnosis: one view row per patient shown.
+    for patient_id in dict.fromkeys(item.case.patient_id for item in context["items"]):  # type: ignore[attr-defined]
+        audit_record(
+            request=request,
+            action=AccessLog.Action.VIEW,
+            category="meeting-agenda",
+            patient_id=patient_id,
+            object_ref=f"meeting:{meeting.pk}",
+        )
+    return render(request, "boards/meeting_detail.html", context)
 
 
 @login_required

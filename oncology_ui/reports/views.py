@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.boards.access import meeting_for_user
-from oncology_ui.boards.models import Meeting
+from oncology_ui.boards.models import AgendaItem, Meeting
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
@@ -82,12 +82,20 @@ def packet_download(request: AuthedRequest, job_id: int) -> FileResponse:
     path = settings.MEDIA_ROOT / str(job.result["file"])
     if not path.is_file():
         raise Http404("The packet file is gone; build it again")
-    audit_record(
-        request=request,
-        action=AccessLog.Action.PRINT,
-        category="board-packet",
-        object_ref=f"meeting:{job.target_id}",
+    # One print row per patient in the packet, so each patient's access history shows it.
+    patients = (
+        AgendaItem.objects.filter(meeting_id=job.target_id)
+        .values_list("case__patient_id", flat=True)
+        .distinct()
     )
+    for patient_id in sorted(set(patients)):
+        audit_record(
+            request=request,
+            action=AccessLog.Action.PRINT,
+            category="board-packet",
+            patient_id=patient_id,
+            object_ref=f"meeting:{job.target_id}",
+        )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,

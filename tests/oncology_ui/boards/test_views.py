@@ -45,6 +45,8 @@ def test_an_oncologist_schedules_a_meeting_and_puts_a_case_on_the_agenda(
     assert list(meeting.items.values_list("case_id", flat=True)) == [cast.case.pk, second.pk]
     page = oncologist_client.get(reverse("boards-meeting", args=[meeting.pk]))
     assert cast.patient.family_name.upper() in page.content.decode()
+    views = AccessLog.objects.filter(category="meeting-agenda", action=AccessLog.Action.VIEW)
+    assert list(views.values_list("patient_id_snapshot", flat=True)) == [cast.patient.pk]
 
 
 def test_another_teams_case_cannot_be_put_on_the_agenda(cast: Cast, boards: BoardCast) -> None:

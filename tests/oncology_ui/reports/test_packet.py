@@ -73,7 +73,10 @@ def test_the_packet_job_builds_cover_agenda_contents_and_every_case_with_bookmar
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
     row = AccessLog.objects.filter(action=AccessLog.Action.PRINT, category="board-packet").get()
-    assert row.object_ref == f"meeting:{boards.meeting.pk}"
+    assert (row.object_ref, row.patient_id_snapshot) == (
+        f"meeting:{boards.meeting.pk}",
+        cast.patient.pk,
+    )
 
 
 def test_a_failed_case_names_itself_in_the_job_error(
