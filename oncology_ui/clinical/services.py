@@ -95,7 +95,7 @@ _EXTENSIONS = {
 
 def import_limits() -> Limits:
     return Limits(
-        max_rows=getattr(settings, "CLINICAL_IMPORT_MAX_ROWS", 200_000),
+        max_rows=getattr(settings, "CLINICAL_IMPORT_MAX_ROWS", 100_000),
         max_line_bytes=getattr(settings, "CLINICAL_IMPORT_MAX_LINE_BYTES", 64 * 1024),
     )
 

@@ -315,3 +315,44 @@ def test_a_fhir_bundle_over_its_own_limit_is_refused_before_parsing(
         response.status_code == 400 and "FHIR bundles are limited to" in response.content.decode()
     )
     assert not ClinicalImport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        ("deep.json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
+        ("dup.json", b'{"resourceType": "Bundle", "type": "collection", "type": "batch"}', "twice"),
+        (
+            "huge.json",
+            b'{"resourceType": "Bundle", "type": "collection", "n": 1' + b"0" * 5000 + b"}",
+            "digits",
+        ),
+        (
+            "latin1.csv",
+            "date,test,value,unit\n2024-03-01,Créatinine,1,mg/dL\n".encode("latin-1"),
+            "not valid UTF-8",
+        ),
+        (
+            "bad.vcf",
+            b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            b"chrUn_gl000220\t5\t.\tA\tT\t.\tPASS\t.\n",
+            "not a standard human chromosome",
+        ),
+    ],
+)
+def test_hostile_files_fail_with_a_readable_report_and_never_a_500(
+    cast: Cast, oncologist_client: Client, name: str, body: bytes, message: str
+) -> None:
+    upload = SimpleUploadedFile(name, body, "application/octet-stream")
+    response = oncologist_client.post(
+        reverse("clinical-import", args=[cast.case.pk]), {"file": upload}
+    )
+    assert response.status_code == 302
+    record = ClinicalImport.objects.get(case=cast.case)
+    assert record.job is not None
+    job_run(record.job.pk)
+    page = oncologist_client.get(reverse("clinical-import-detail", args=[record.pk]))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "nothing was imported" in content.lower() and message in content
+    assert not LabResult.objects.exists()
