@@ -537,7 +537,8 @@ def render_board_packet(packet: BoardPacketData) -> bytes:
     story.append(Spacer(1, 10 * mm))
     story.append(
         _p(
-            f"{len(packet.agenda)} cases · attendees: " + (", ".join(packet.attendees) or "—"),
+            f"{len(packet.agenda)} case{'s' if len(packet.agenda) != 1 else ''} · attendees: "
+            + (", ".join(packet.attendees) or "—"),
             _COVER_SUB,
         )
     )
