@@ -24,7 +24,7 @@ from inference.schema import (
 from oncology_ui.patients.models import Case
 
 #: Bumped whenever the mapping from rows to model inputs changes.
-ADAPTER_VERSION = "1"
+ADAPTER_VERSION = "2"
 
 _STAGE_NUMBER = {"0": 0.0, "I": 1.0, "II": 2.0, "III": 3.0, "IV": 4.0}
 
@@ -54,15 +54,20 @@ def case_snapshot(case: Case) -> dict[str, Any]:
             if event.regimen.strip()
         }
     )
+    from oncology_ui.clinical.selectors import clinical_model_inputs
+
+    imported = clinical_model_inputs(case)
     return {
         "case_id": str(case.pk),
         "clinical": {
             "values": {k: v for k, v in clinical.items() if v is not None},
             "cancer_type": case.oncotree_code or None,
         },
-        # Labs, molecular data, slides and imaging join here as their issues land.
-        "labs": None,
-        "molecular": None,
+        "labs": imported.get("labs"),
+        "molecular": imported.get("molecular"),
+        # Dates, units and staleness of the imported values, kept for the record of this run.
+        "provenance": imported.get("extra_clinical"),
+        # Slides and imaging join here as their ingest lands.
         "imaging": None,
         "treatment": {"therapies": dict.fromkeys(therapies, True)} if therapies else None,
     }
