@@ -128,9 +128,13 @@ def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
                     }
                     for item in (explanation.get("feature_attributions") or [])[:10]
                 ],
+                # A hallmark with no measured member gene says nothing; leave it out.
                 "hallmarks": sorted(
-                    explanation.get("hallmarks") or [], key=lambda h: -abs(h["attribution"])
+                    (h for h in explanation.get("hallmarks") or [] if h["genes_measured"] > 0),
+                    key=lambda h: -abs(h["attribution"]),
                 )[:8],
+                "molecular_missing": "mutations" not in latest.inputs_used
+                and "expression" not in latest.inputs_used,
                 "similar": explanation.get("similar_patients"),
                 "reference_years": explanation.get("reference_years"),
                 "changes": prediction_changes(latest, previous) if previous else None,
