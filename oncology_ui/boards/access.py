@@ -5,23 +5,11 @@ Like ``patients.access``, anything else answers 404 and writes one denied audit 
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
-from oncology_ui.core.audit import audit_record
-from oncology_ui.core.models import AccessLog
+from oncology_ui.core.audit import access_denied
 from oncology_ui.patients.models import Case
-
-
-def _deny(request: HttpRequest, *, category: str, object_ref: str) -> Http404:
-    audit_record(
-        request=request,
-        action=AccessLog.Action.DENIED,
-        category=category,
-        object_ref=object_ref,
-        outcome=AccessLog.Outcome.DENIED,
-    )
-    return Http404("Not found")
 
 
 def board_for_user(
@@ -29,7 +17,7 @@ def board_for_user(
 ) -> Board:
     board = Board.objects.visible_to(request.user).filter(pk=board_id).first()
     if board is None or not request.user.has_perm(permission):
-        raise _deny(request, category="board", object_ref=f"board:{board_id}")
+        raise access_denied(request, category="board", object_ref=f"board:{board_id}")
     return board
 
 
@@ -43,7 +31,7 @@ def meeting_for_user(
         .first()
     )
     if meeting is None or not request.user.has_perm(permission):
-        raise _deny(request, category="meeting", object_ref=f"meeting:{meeting_id}")
+        raise access_denied(request, category="meeting", object_ref=f"meeting:{meeting_id}")
     return meeting
 
 
@@ -57,7 +45,7 @@ def item_for_user(
         .first()
     )
     if item is None or not request.user.has_perm(permission):
-        raise _deny(request, category="agenda", object_ref=f"agenda:{item_id}")
+        raise access_denied(request, category="agenda", object_ref=f"agenda:{item_id}")
     return item
 
 
@@ -71,5 +59,5 @@ def decision_for_user(
         .first()
     )
     if decision is None or not request.user.has_perm(permission):
-        raise _deny(request, category="decision", object_ref=f"decision:{decision_id}")
+        raise access_denied(request, category="decision", object_ref=f"decision:{decision_id}")
     return decision

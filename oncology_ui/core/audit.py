@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from oncology_ui.core.models import AccessLog
 
@@ -98,3 +98,15 @@ def audit_verify_chain() -> ChainReport:
             )
         expected_prev = entry.row_hash
     return ChainReport(checked, None, "chain intact")
+
+
+def access_denied(request: HttpRequest, *, category: str, object_ref: str) -> Http404:
+    """Audit a refused access and return the 404 to raise (never 403: existence stays hidden)."""
+    audit_record(
+        request=request,
+        action=AccessLog.Action.DENIED,
+        category=category,
+        object_ref=object_ref,
+        outcome=AccessLog.Outcome.DENIED,
+    )
+    return Http404("Not found")

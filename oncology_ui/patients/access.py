@@ -6,22 +6,10 @@ revealed) and write one ``denied`` audit row.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
-from oncology_ui.core.audit import audit_record
-from oncology_ui.core.models import AccessLog
+from oncology_ui.core.audit import access_denied
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
-
-
-def _deny(request: HttpRequest, *, category: str, object_ref: str) -> Http404:
-    audit_record(
-        request=request,
-        action=AccessLog.Action.DENIED,
-        category=category,
-        object_ref=object_ref,
-        outcome=AccessLog.Outcome.DENIED,
-    )
-    return Http404("Not found")
 
 
 def patient_for_user(
@@ -29,7 +17,7 @@ def patient_for_user(
 ) -> Patient:
     patient = Patient.objects.visible_to(request.user).filter(pk=patient_id).first()
     if patient is None or not request.user.has_perm(permission):
-        raise _deny(request, category="patient", object_ref=f"patient:{patient_id}")
+        raise access_denied(request, category="patient", object_ref=f"patient:{patient_id}")
     return patient
 
 
@@ -40,7 +28,7 @@ def case_for_user(
         Case.objects.visible_to(request.user).select_related("patient").filter(pk=case_id).first()
     )
     if case is None or not request.user.has_perm(permission):
-        raise _deny(request, category="case", object_ref=f"case:{case_id}")
+        raise access_denied(request, category="case", object_ref=f"case:{case_id}")
     return case
 
 
@@ -55,5 +43,5 @@ def event_for_user(
         else None
     )
     if event is None or not request.user.has_perm(permission):
-        raise _deny(request, category="timeline", object_ref=f"event:{event_id}")
+        raise access_denied(request, category="timeline", object_ref=f"event:{event_id}")
     return event
