@@ -8,20 +8,16 @@ and two runs can be compared.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.utils import timezone
 
 from oncology_ui.core.models import Job
+from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case
 
 
-class AnalysisRunQuerySet(models.QuerySet["AnalysisRun"]):
-    def visible_to(self, user: User | AnonymousUser) -> AnalysisRunQuerySet:
-        """Runs of cases in the user's care teams (job status polling checks this)."""
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(case__patient__teams__members=user).distinct()
+class AnalysisRunQuerySet(TeamScopedQuerySet["AnalysisRun"]):
+    members_lookup = "case__patient__teams__members"
 
 
 class AnalysisRun(models.Model):

@@ -7,21 +7,18 @@ a change is a new version that supersedes the old one, so what the board saw sta
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.utils import timezone
 
 from oncology_ui.core.models import Team
+from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case
 
 SIGNATURE_MEANING = "Reviewed and approved as the board's recommendation"
 
 
-class BoardQuerySet(models.QuerySet["Board"]):
-    def visible_to(self, user: User | AnonymousUser) -> BoardQuerySet:
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(team__members=user).distinct()
+class BoardQuerySet(TeamScopedQuerySet["Board"]):
+    members_lookup = "team__members"
 
 
 class Board(models.Model):
@@ -45,12 +42,8 @@ class Board(models.Model):
         return f"{self.name} ({self.site})"
 
 
-class MeetingQuerySet(models.QuerySet["Meeting"]):
-    def visible_to(self, user: User | AnonymousUser) -> MeetingQuerySet:
-        """Meetings of boards whose care team the user belongs to (job polling uses this)."""
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(board__team__members=user).distinct()
+class MeetingQuerySet(TeamScopedQuerySet["Meeting"]):
+    members_lookup = "board__team__members"
 
 
 class Meeting(models.Model):

@@ -8,20 +8,15 @@ resource again finds the existing row instead of adding a second one.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
-from django.db.models import QuerySet
 
 from oncology_ui.core.models import Job
+from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case, TimelineEvent
 
 
-class ClinicalImportQuerySet(QuerySet["ClinicalImport"]):
-    def visible_to(self, user: User | AnonymousUser) -> ClinicalImportQuerySet:
-        """Imports of cases of the care teams ``user`` belongs to (used by the job status page)."""
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(case__patient__teams__members=user).distinct()
+class ClinicalImportQuerySet(TeamScopedQuerySet["ClinicalImport"]):
+    members_lookup = "case__patient__teams__members"
 
 
 class ClinicalImport(models.Model):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,8 +23,9 @@ from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecula
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
+from oncology_ui.patients.downloads import case_export_response
 from oncology_ui.patients.services import csv_safe
 
 A = AccessLog.Action
@@ -298,30 +298,13 @@ def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
 @require_GET
 def fhir_export_download(request: AuthedRequest, case_id: int, job_id: int) -> HttpResponseBase:
     case = case_for_user(request, case_id, permission="patients.export_case")
-    job = Job.objects.filter(
-        pk=job_id,
+    return case_export_response(
+        request,
+        case=case,
+        job_id=job_id,
         kind=exports.EXPORT_JOB,
-        target_model="patients.case",
-        target_id=case.pk,
-        status=Job.Status.SUCCEEDED,
-    ).first()
-    if job is None:
-        raise Http404("No such export")
-    path = settings.MEDIA_ROOT / exports.export_path(job)
-    if not path.is_file():
-        raise Http404("The export file is no longer available")
-    audit_record(
-        request=request,
-        action=A.EXPORT,
+        path_for=exports.export_path,
         category="fhir-download",
-        patient_id=case.patient_id,
-        object_ref=f"job:{job.pk}",
-    )
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
         filename=f"case-{case.pk}-fhir.json",
         content_type="application/fhir+json",
     )
-    response["Content-Security-Policy"] = "sandbox"
-    return response

@@ -5,22 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from oncology_ui.core.models import Team
+from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.vocabularies import icd10_is_neoplasm, icd10_lookup, oncotree_lookup
 
 
-class PatientQuerySet(QuerySet["Patient"]):
-    def visible_to(self, user: User | AnonymousUser) -> PatientQuerySet:
-        """Patients of the care teams ``user`` belongs to; nothing for anyone else."""
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(teams__members=user).distinct()
+class PatientQuerySet(TeamScopedQuerySet["Patient"]):
+    members_lookup = "teams__members"
 
 
 class Patient(models.Model):
@@ -108,11 +104,8 @@ class Patient(models.Model):
             raise ValidationError(errors)
 
 
-class CaseQuerySet(QuerySet["Case"]):
-    def visible_to(self, user: User | AnonymousUser) -> CaseQuerySet:
-        if not isinstance(user, User):
-            return self.none()
-        return self.filter(patient__teams__members=user).distinct()
+class CaseQuerySet(TeamScopedQuerySet["Case"]):
+    members_lookup = "patient__teams__members"
 
 
 class Case(models.Model):

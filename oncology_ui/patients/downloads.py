@@ -1,0 +1,55 @@
+"""Serving a file a case's export job wrote: found, access-checked, audited, and sandboxed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest
+
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.patients.models import Case
+
+
+def case_export_response(
+    request: HttpRequest,
+    *,
+    case: Case,
+    job_id: int,
+    kind: str,
+    path_for: Callable[[Job], str],
+    category: str,
+    filename: str,
+    content_type: str,
+) -> FileResponse:
+    """The finished export ``job_id`` of ``case`` as an attachment; 404 when there is none.
+
+    The caller has already checked access to ``case``; the job must belong to that case, so an
+    id from another case answers 404 too.
+    """
+    job = Job.objects.filter(
+        pk=job_id,
+        kind=kind,
+        target_model="patients.case",
+        target_id=case.pk,
+        status=Job.Status.SUCCEEDED,
+    ).first()
+    if job is None:
+        raise Http404("No such export")
+    path = settings.MEDIA_ROOT / path_for(job)
+    if not path.is_file():
+        raise Http404("The export file is no longer available")
+    audit_record(
+        request=request,
+        action=AccessLog.Action.EXPORT,
+        category=category,
+        patient_id=case.patient_id,
+        object_ref=f"job:{job.pk}",
+    )
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+    )
+    # A downloaded file must never run as a page of this site.
+    response["Content-Security-Policy"] = "sandbox"
+    return response
