@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "oncology_ui.clinical",
     "oncology_ui.boards",
     "oncology_ui.reports",
+    "oncology_ui.pathology",
+    "oncology_ui.imaging",
+    "oncology_ui.therapies",
+    "oncology_ui.trials",
 ]
 
 MIDDLEWARE = [

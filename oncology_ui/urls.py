@@ -21,6 +21,10 @@ urlpatterns = [
     path("clinical/", include("oncology_ui.clinical.urls")),
     path("boards/", include("oncology_ui.boards.urls")),
     path("reports/", include("oncology_ui.reports.urls")),
+    path("pathology/", include("oncology_ui.pathology.urls")),
+    path("imaging/", include("oncology_ui.imaging.urls")),
+    path("therapies/", include("oncology_ui.therapies.urls")),
+    path("trials/", include("oncology_ui.trials.urls")),
     path("admin/", admin.site.urls),
 ]
 
