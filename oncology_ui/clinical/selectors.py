@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -43,12 +44,16 @@ def lab_results(case: Case) -> QuerySet[LabResult]:
     return LabResult.objects.filter(case=case).select_related("source_import")
 
 
-def labs_latest(case: Case) -> list[LabResult]:
-    """The latest result of each analyte (or unnamed LOINC/name), most recent first."""
+def _latest_per_analyte(newest_first: Iterable[LabResult]) -> list[LabResult]:
     latest: dict[str, LabResult] = {}
-    for result in lab_results(case).order_by("-collected_at", "-id"):
+    for result in newest_first:
         latest.setdefault(result.analyte_key or result.loinc or result.name, result)
     return sorted(latest.values(), key=lambda r: (r.category, r.name))
+
+
+def labs_latest(case: Case) -> list[LabResult]:
+    """The latest result of each analyte (or unnamed LOINC/name), most recent first."""
+    return _latest_per_analyte(lab_results(case).order_by("-collected_at", "-id"))
 
 
 def therapy_line_starts(case: Case) -> list[tuple[date, str]]:
@@ -140,11 +145,14 @@ def trend_chart(results: list[LabResult], lines: list[tuple[date, str]]) -> dict
 
 def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
     """Everything the labs section shows: latest values, trends (two or more points), imports."""
-    latest = labs_latest(case)
-    lines = therapy_line_starts(case)
+    # One read of the case's results serves both the latest values and the trends.
+    results = list(lab_results(case).order_by("collected_at", "id"))
+    latest = _latest_per_analyte(reversed(results))
     series: dict[str, list[LabResult]] = {}
-    for result in lab_results(case).filter(value__isnull=False).order_by("collected_at"):
-        series.setdefault(result.analyte_key or result.loinc or result.name, []).append(result)
+    for result in results:
+        if result.value is not None:
+            series.setdefault(result.analyte_key or result.loinc or result.name, []).append(result)
+    lines: list[tuple[date, str]] | None = None  # read only when a chart needs the markers
     charts = []
     for result in latest:
         key = result.analyte_key or result.loinc or result.name
@@ -152,6 +160,8 @@ def labs_view(case: Case, *, analyte: str = "") -> dict[str, Any]:
         if analyte and key != analyte:
             continue
         if len(history) >= 2 or (analyte and history):
+            if lines is None:
+                lines = therapy_line_starts(case)
             charts.append(
                 {
                     "key": key,
