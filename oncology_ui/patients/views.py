@@ -288,6 +288,10 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
                 messages.success(request, "Event added to the timeline.")
                 return redirect("patients-case", case_id=case.pk)
             form = TimelineEventForm()
+    if request.htmx and request.method == "GET":
+        # The case page's drawer asks for the bare form when it is opened.
+        context = {"case": case, "event_form": form}
+        return render(request, "patients/case_detail.html#add-event-form", context)
     context = section_context(request, case, ("timeline",))
     context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
     if request.htmx:

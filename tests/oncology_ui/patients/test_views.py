@@ -196,6 +196,19 @@ def test_adding_an_event_with_htmx_returns_the_refreshed_timeline(
     assert "Line 1: AC-T" in content
 
 
+def test_the_case_page_fetches_the_event_form_only_when_the_drawer_opens(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    url = reverse("patients-event-create", args=[cast.case.pk])
+    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    assert 'name="regimen"' not in page
+    assert f'hx-get="{url}"' in page and f'href="{url}"' in page  # plain link without htmx
+    drawer = oncologist_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert drawer.lstrip().startswith("<form") and 'name="regimen"' in drawer
+    assert "<html" not in oncologist_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" in oncologist_client.get(url).content.decode()
+
+
 def test_an_event_without_a_regimen_or_in_the_future_is_refused(
     cast: Cast, oncologist_client: Client
 ) -> None:
