@@ -8,6 +8,7 @@ The job is: :func:`~inference.slides.inspect.inspect_slide` on the upload (sandb
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from inference.slides.encoders import MorphologyEncoder, TileEncoder
@@ -15,8 +16,10 @@ from inference.slides.features import extract_tile_features, save_tile_features,
 from inference.slides.qc import assess_quality
 from inference.slides.reader import open_slide
 from inference.slides.schema import SlideLimits, SlideSummary
+from inference.slides.stain import StainGuess, guess_stain
 from inference.slides.tiles import DEFAULT_TARGET_MPP, ProgressCallback, plan_tile_grid
 from inference.slides.tissue import detect_tissue
+from inference.slides.viewer import encode_png, thumbnail_png, tissue_outline
 
 logger = logging.getLogger(__name__)
 
@@ -80,4 +83,42 @@ def process_slide(
         target_mpp=grid.target_mpp,
         width=info.width,
         height=info.height,
+    )
+
+
+@dataclass(frozen=True)
+class SlideOverview:
+    """The pictures of a slide the case page and the viewer show next to its tiles.
+
+    Attributes:
+        thumbnail_png: the thumbnail (longest side ``max_side``).
+        tissue_outline_png: RGBA outline of the tissue mask, to lay over the whole slide.
+        stain: coarse stain guess (see :func:`~inference.slides.stain.guess_stain`).
+    """
+
+    thumbnail_png: bytes
+    tissue_outline_png: bytes
+    stain: StainGuess
+
+
+def slide_overview(
+    path: str | Path, *, limits: SlideLimits | None = None, max_side: int = 512
+) -> SlideOverview:
+    """Thumbnail, tissue outline and stain guess of a (de-identified) slide.
+
+    Args:
+        path: the de-identified slide.
+        limits: read limits.
+        max_side: longest side of the thumbnail in pixels.
+
+    Returns:
+        The overview.
+    """
+    with open_slide(path, limits) as reader:
+        thumb = reader.thumbnail(max_side)
+        tissue = detect_tissue(reader)
+    return SlideOverview(
+        thumbnail_png=thumbnail_png(thumb),
+        tissue_outline_png=encode_png(tissue_outline(tissue.mask)),
+        stain=guess_stain(thumb.pixels),
     )

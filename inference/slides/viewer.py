@@ -256,3 +256,27 @@ def render_heatmap_png(
             opacity=opacity,
         )
     )
+
+
+def tissue_outline(
+    mask: npt.NDArray[np.bool_], *, colour: tuple[int, int, int] = (0, 200, 255), width: int = 2
+) -> npt.NDArray[np.uint8]:
+    """An RGBA image, transparent except for the boundary of the tissue mask.
+
+    Args:
+        mask: ``(h, w)`` bool tissue mask (see :class:`~inference.slides.schema.TissueMask`).
+        colour: RGB of the outline.
+        width: outline thickness in mask pixels.
+
+    Returns:
+        ``(h, w, 4)`` uint8 RGBA aligned with the mask (and so with the whole slide).
+    """
+    from scipy import ndimage
+
+    mask = np.asarray(mask, dtype=bool)
+    inner = ndimage.binary_erosion(mask, iterations=max(1, width), border_value=0)
+    edge = mask & ~inner
+    out = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    out[edge, :3] = colour
+    out[edge, 3] = 255
+    return out

@@ -1,0 +1,63 @@
+"""Pathology test fixtures: the real slides, a processed slide's files, clients per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from oncology_ui.core.jobs import job_run
+from oncology_ui.pathology import services
+from oncology_ui.pathology.models import Slide
+from oncology_ui.patients.models import Case
+from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.pathology.factories import (
+    ProcessedFiles,
+    SlideFactory,
+    processed_slide_files,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slides"
+CMU = FIXTURES / "CMU-1-Small-Region.svs"
+OME = FIXTURES / "OS-1-detail.ome.tif"
+IHC = FIXTURES / "OS-2-vsi.ome.tif"
+
+
+@pytest.fixture(scope="session")
+def processed_files(tmp_path_factory: pytest.TempPathFactory) -> ProcessedFiles:
+    return processed_slide_files(tmp_path_factory.mktemp("processed"))
+
+
+@pytest.fixture
+def ready_slide(cast: Cast, processed_files: ProcessedFiles) -> Slide:
+    return SlideFactory.ready(files=processed_files, case=cast.case, uploaded_by=cast.pathologist)
+
+
+@pytest.fixture
+def other_team_slide(cast: Cast, processed_files: ProcessedFiles) -> Slide:
+    return SlideFactory.ready(files=processed_files, case=cast.other_case)
+
+
+@pytest.fixture
+def pathologist_client(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.pathologist)
+    return client
+
+
+def ingest(case: Case, data: bytes, name: str = "slide.svs", user: object = None) -> Slide:
+    """Receive ``data`` as a plain-form upload and run its ingest job now (tests never commit)."""
+    upload = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+    slide = services.slide_receive_file(case=case, user=user, upload=upload, name=name)  # type: ignore[arg-type]
+    assert slide.job is not None
+    job_run(slide.job.pk)
+    slide.refresh_from_db()
+    return slide
+
+
+def media_files(root: Path) -> list[str]:
+    """Every file under the pathology media folder, relative, sorted."""
+    base = root / "pathology"
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
