@@ -50,3 +50,14 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
 }
 
 DEFAULT_MODEL = "oncoboard-tcga-pancancer"
+
+#: Propensity models of the what-if view (``inference.whatif``), one per model with treatment
+#: inputs; pinned like the checkpoints (``python -m inference.training.propensity`` prints it).
+PROPENSITY: dict[str, ShippedCheckpoint] = {
+    "oncoboard-metabric": ShippedCheckpoint(
+        name="oncoboard-metabric",
+        filename="oncoboard-metabric.propensity.json",
+        sha256="5c36b1a9577169e6801ee5c01ed5d94b3171e9310c551cf3ebd43fcb9facc164",
+        card="oncoboard-metabric.md",
+    ),
+}
