@@ -426,3 +426,94 @@ class RenderedSlice:
     width: int
     height: int
     overlays: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole-upload processing (:mod:`inference.imaging.ingest`)
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    """A de-identified file held back until a person has checked its pixels.
+
+    Args:
+        path: the de-identified file (in the work folder).
+        sop_instance_uid: its new SOP Instance UID.
+        modality: as in the header.
+        reason: why its pixels need review.
+    """
+
+    path: str
+    sop_instance_uid: str
+    modality: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class UploadSeries:
+    """One series of an upload after de-identification.
+
+    Args:
+        index: the header index of the series (de-identified UIDs, paths in the work folder).
+        voxels_path: ``.npy`` file of the volume's voxels (float32, SUVbw for PET when converted);
+            "" when no volume was built (RTSTRUCT, SEG, or a series that failed to load).
+        volume: the volume's geometry; its ``voxels`` is an empty placeholder, the data are at
+            ``voxels_path`` (kept out of the pipe so large studies are not copied twice).
+        suv: how PET values became SUVbw; None otherwise (or when SUV could not be worked out).
+        problems: what went wrong or is worth knowing for this series.
+    """
+
+    index: SeriesIndex
+    voxels_path: str
+    volume: Volume | None
+    suv: SuvConversion | None
+    problems: tuple[FileProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadRegion:
+    """One RTSTRUCT ROI or SEG segment placed on an image series of the upload.
+
+    Args:
+        name: ROI name or segment label (``ROI n`` when de-identification emptied it).
+        source: RTSTRUCT or SEG.
+        source_sop_instance_uid: the de-identified structure set / segmentation instance.
+        series_instance_uid: the image series it lies on.
+        mask_path: ``.npy`` boolean mask on that series' grid.
+        features: its measurements (intensities in HU, SUVbw or scanner units).
+        warnings: contour problems.
+    """
+
+    name: str
+    source: Literal["RTSTRUCT", "SEG"]
+    source_sop_instance_uid: str
+    series_instance_uid: str
+    mask_path: str
+    features: LesionFeatures
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """Everything :func:`inference.imaging.ingest.process_upload` found and wrote.
+
+    Args:
+        refused: a reason the whole upload must be refused ("" when it may be stored); set for
+            files of more than one patient.
+        problems: per-file problems (each message names its file by its name in the upload).
+        quarantined: files awaiting pixel review (not indexed, not measured).
+        studies: study index of the accepted files (de-identified).
+        series: per image or region series, what was built.
+        regions: regions with their features.
+        features: per study, the model's input.
+        file_count: files received.
+    """
+
+    refused: str
+    problems: tuple[FileProblem, ...]
+    quarantined: tuple[QuarantinedFile, ...]
+    studies: tuple[StudyIndex, ...]
+    series: tuple[UploadSeries, ...]
+    regions: tuple[UploadRegion, ...]
+    features: tuple[ImagingFeatures, ...]
+    file_count: int

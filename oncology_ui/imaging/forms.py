@@ -1,0 +1,123 @@
+"""Upload and RECIST forms of the imaging pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from inference.imaging.recist import MAX_TARGETS
+
+MAX_TARGETS_PER_ORGAN = 2
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Many files under one field name (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    dicom = MultipleFileField(
+        label="DICOM study",
+        help_text="A zip of the study (folders and DICOMDIR are fine; DICOMDIR paths are not "
+        "trusted) or the .dcm files themselves. Identifying data are removed before anything is "
+        "stored.",
+    )
+
+
+class RecistLesionForm(forms.Form):
+    lesion_id = forms.CharField(label="Lesion", max_length=20, required=False)
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[("target", "Target"), ("non_target", "Non-target"), ("new", "New lesion")],
+    )
+    region = forms.TypedChoiceField(
+        label="From region", coerce=int, empty_value=None, required=False, choices=()
+    )
+    diameter_mm = forms.FloatField(
+        label="Diameter (mm)", min_value=0.0, max_value=1000.0, required=False
+    )
+    organ = forms.CharField(label="Organ", max_length=40, required=False)
+    is_lymph_node = forms.BooleanField(label="Node (short axis)", required=False)
+    status = forms.ChoiceField(
+        label="Non-target status",
+        choices=[
+            ("present", "Present"),
+            ("absent", "Absent"),
+            ("unequivocal_progression", "Unequivocal progression"),
+        ],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, regions: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", "—"), *regions]  # type: ignore[attr-defined]
+
+
+class BaseRecistFormSet(forms.BaseFormSet[RecistLesionForm]):
+    def __init__(self, *args: Any, regions: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        self.regions = regions
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {"regions": self.regions}
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        targets: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or not data.get("lesion_id"):
+                continue
+            lesion_id = data["lesion_id"].strip()
+            if lesion_id in seen:
+                raise ValidationError(f"Lesion {lesion_id} is listed twice.")
+            seen.add(lesion_id)
+            if data["kind"] == "target":
+                targets.append(data)
+        if len(targets) > MAX_TARGETS:
+            raise ValidationError(f"RECIST 1.1 allows at most {MAX_TARGETS} target lesions.")
+        organs: dict[str, int] = {}
+        for data in targets:
+            organ = (data.get("organ") or "").strip().lower()
+            if organ:
+                organs[organ] = organs.get(organ, 0) + 1
+                if organs[organ] > MAX_TARGETS_PER_ORGAN:
+                    raise ValidationError(
+                        f"RECIST 1.1 allows at most {MAX_TARGETS_PER_ORGAN} target lesions per "
+                        f"organ ({data['organ']})."
+                    )
+
+
+RecistLesionFormSet = cast(
+    type[BaseRecistFormSet],
+    forms.formset_factory(
+        RecistLesionForm, formset=BaseRecistFormSet, extra=0, max_num=20, validate_max=True
+    ),
+)
+
+
+class RecistDateForm(forms.Form):
+    date = forms.DateField(
+        label="Scan date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        initial=timezone.localdate,
+    )

@@ -1,0 +1,279 @@
+"""Radiology studies of a case: uploads, the de-identified studies and series they produced,
+files held for pixel review, region measurements and RECIST time points.
+
+Pixel data and masks never live in the database: each series has an opaque folder under
+``MEDIA_ROOT/imaging/series/`` with its de-identified DICOM files, a ``volume.npy`` the viewer
+reads, and one ``.npy`` mask per region. The link from those files to the patient exists only in
+these rows (and the patient's de-identification key below).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from oncology_ui.core.models import Job
+from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
+
+RESEARCH_USE = (
+    "Research use only: image-derived measurements are not a diagnostic report and are not "
+    "validated for clinical decisions."
+)
+
+
+class PatientImagingKey(models.Model):
+    """The per-patient secret from which de-identified UIDs and the date offset derive.
+
+    Kept here, never in the files: with it the same patient's uploads get consistent UIDs (so a
+    later RTSTRUCT still finds its images), without it the files cannot be linked back.
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="imaging_key")
+    secret = models.BinaryField(max_length=32, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"imaging key of patient {self.patient_id}"
+
+
+class ImagingUploadQuerySet(TeamScopedQuerySet["ImagingUpload"]):
+    members_lookup = "case__patient__teams__members"
+
+
+class ImagingUpload(models.Model):
+    """One upload (a zip or many files) and what the ingest job made of it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        STORED = "stored", "Stored"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_uploads")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    label = models.CharField(max_length=200, help_text="What was uploaded, as shown to people")
+    incoming_key = models.CharField(max_length=32, help_text="Opaque folder of the raw upload")
+    is_archive = models.BooleanField(default=False)
+    released_from = models.BooleanField(
+        default=False, help_text="Files released from pixel review (already de-identified)"
+    )
+    file_count = models.PositiveIntegerField(default=0)
+    size = models.BigIntegerField(default=0)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    problems = models.JSONField(default=list, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImagingUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"imaging upload {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status != self.Status.RECEIVED
+
+
+class ImagingStudyQuerySet(TeamScopedQuerySet["ImagingStudy"]):
+    members_lookup = "case__patient__teams__members"
+
+
+class ImagingStudy(models.Model):
+    """A de-identified DICOM study of a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_studies")
+    upload = models.ForeignKey(ImagingUpload, on_delete=models.CASCADE, related_name="studies")
+    study_uid = models.CharField("Study Instance UID (de-identified)", max_length=64)
+    study_date = models.DateField(
+        null=True, blank=True, help_text="The real date (the files carry a shifted one)"
+    )
+    description = models.CharField(max_length=200, blank=True)
+    features = models.JSONField(default=dict, blank=True, help_text="Per-study measurements")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImagingStudyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-study_date", "-id"]
+        verbose_name_plural = "imaging studies"
+
+    def __str__(self) -> str:
+        return f"study {self.pk} of case {self.case_id}"
+
+
+class ImagingSeriesQuerySet(TeamScopedQuerySet["ImagingSeries"]):
+    members_lookup = "study__case__patient__teams__members"
+
+
+class ImagingSeries(models.Model):
+    """One series: what the header index says, the volume's geometry and where its files are."""
+
+    class SuvKind(models.TextChoices):
+        NONE = "", "Not PET"
+        STORED = "already_suv", "SUVbw as stored by the scanner"
+        COMPUTED = "computed_from_activity", "SUVbw computed here from activity"
+        UNKNOWN = "unknown", "SUV could not be worked out"
+
+    study = models.ForeignKey(ImagingStudy, on_delete=models.CASCADE, related_name="series")
+    series_uid = models.CharField("Series Instance UID (de-identified)", max_length=64)
+    modality = models.CharField(max_length=16)
+    description = models.CharField(max_length=200, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    series_date = models.DateField(null=True, blank=True, help_text="Real date")
+    slice_count = models.PositiveIntegerField(default=0)
+    pixel_spacing = models.JSONField(null=True, blank=True, help_text="row, column (mm)")
+    slice_spacing = models.FloatField(null=True, blank=True, help_text="mm")
+    orientation = models.JSONField(null=True, blank=True)
+    frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    units = models.CharField(max_length=16, blank=True, help_text="HU, SUVbw, BQML, ...")
+    suv_kind = models.CharField(max_length=24, choices=SuvKind.choices, blank=True)
+    suv = models.JSONField(default=dict, blank=True, help_text="SUV conversion inputs")
+    warnings = models.JSONField(default=list, blank=True, help_text="Spacing and loading problems")
+    geometry = models.JSONField(default=dict, blank=True, help_text="Volume grid (for the viewer)")
+    storage_key = models.CharField(max_length=32, help_text="Opaque folder under imaging/series/")
+    files = models.JSONField(default=list, blank=True, help_text="[[file name, SOP UID], ...]")
+    has_volume = models.BooleanField(default=False)
+
+    objects = ImagingSeriesQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["study", "series_number", "id"]
+        verbose_name_plural = "imaging series"
+
+    def __str__(self) -> str:
+        return f"{self.modality} series {self.pk}"
+
+    @property
+    def label(self) -> str:
+        text = self.description or self.body_part or "series"
+        return f"{self.modality} {text}".strip()
+
+    @property
+    def shape(self) -> tuple[int, int, int] | None:
+        shape = self.geometry.get("shape")
+        return (int(shape[0]), int(shape[1]), int(shape[2])) if shape else None
+
+
+class QuarantinedInstanceQuerySet(TeamScopedQuerySet["QuarantinedInstance"]):
+    members_lookup = "case__patient__teams__members"
+
+
+class QuarantinedInstance(models.Model):
+    """A de-identified file whose pixels may show burned-in identifiers, held for review."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting review"
+        RELEASED = "released", "Released"
+        DISCARDED = "discarded", "Discarded"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    upload = models.ForeignKey(ImagingUpload, on_delete=models.CASCADE, related_name="quarantined")
+    storage_name = models.CharField(
+        max_length=64, help_text="Opaque name under imaging/quarantine/"
+    )
+    sop_uid = models.CharField(max_length=64)
+    modality = models.CharField(max_length=16, blank=True)
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = QuarantinedInstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"quarantined {self.modality} file {self.pk} ({self.status})"
+
+
+class ImagingRegionQuerySet(TeamScopedQuerySet["ImagingRegion"]):
+    members_lookup = "series__study__case__patient__teams__members"
+
+
+class ImagingRegion(models.Model):
+    """One RTSTRUCT ROI or SEG segment on a series, with its measurements."""
+
+    series = models.ForeignKey(ImagingSeries, on_delete=models.CASCADE, related_name="regions")
+    name = models.CharField(max_length=200, help_text="ROI name or segment label in the file")
+    source = models.CharField(max_length=10)
+    source_sop_uid = models.CharField(max_length=64, blank=True)
+    mask_name = models.CharField(max_length=64)
+    volume_ml = models.FloatField(null=True, blank=True)
+    longest_diameter_mm = models.FloatField(null=True, blank=True)
+    perpendicular_mm = models.FloatField(null=True, blank=True)
+    intensity_unit = models.CharField(max_length=16, blank=True)
+    mean = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+    peak = models.FloatField(null=True, blank=True)
+    key_slice = models.PositiveIntegerField(default=0, help_text="Axial slice with most area")
+    measurements = models.JSONField(default=list, help_text="[{name, value, unit, provenance}]")
+    feature_version = models.CharField(max_length=40)
+    warnings = models.JSONField(default=list, blank=True)
+
+    objects = ImagingRegionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["series", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} on series {self.series_id}"
+
+
+class RecistAssessmentQuerySet(TeamScopedQuerySet["RecistAssessment"]):
+    members_lookup = "case__patient__teams__members"
+
+
+class RecistAssessment(models.Model):
+    """One RECIST 1.1 time point of a case: its lesions and, for a follow-up, the response.
+
+    ``lesions`` holds ``{lesion_id, kind, diameter_mm, is_lymph_node, status, organ, region_id}``
+    per lesion; the earliest time point of the case is the baseline.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recist_assessments")
+    date = models.DateField()
+    lesions = models.JSONField(default=list)
+    sum_of_diameters_mm = models.FloatField(default=0.0)
+    baseline_sum_mm = models.FloatField(null=True, blank=True)
+    nadir_sum_mm = models.FloatField(null=True, blank=True)
+    change_from_baseline_pct = models.FloatField(null=True, blank=True)
+    change_from_nadir_pct = models.FloatField(null=True, blank=True)
+    target_response = models.CharField(max_length=2, blank=True)
+    non_target_response = models.CharField(max_length=16, blank=True)
+    overall = models.CharField(max_length=2, blank=True, help_text="Empty for the baseline")
+    reasons = models.JSONField(default=list, blank=True)
+    timeline_event = models.ForeignKey(
+        TimelineEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RecistAssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "date"], name="recist_one_per_case_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"RECIST {self.date:%Y-%m-%d} {self.overall or 'baseline'}"
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.overall

@@ -1,0 +1,667 @@
+"""Imaging uploads: receive, ingest in the background, review held files, record RECIST.
+
+Ingest (:func:`upload_run`, the ``imaging_ingest`` job), in order:
+
+1. a zip is checked whole by ``safe_extract`` (paths, links, duplicates, nesting, entry count,
+   compression ratio) before anything is written; a refused archive refuses the upload;
+2. one sandboxed child (:func:`inference.imaging.ingest.process_upload`) indexes the headers,
+   de-identifies with the patient's secret, sets aside files for pixel review, loads the volumes
+   (PET in SUVbw) and measures the regions;
+3. files of more than one patient refuse the whole upload (documented choice: a mixed upload is
+   a mistake at the source, and storing half of it under one patient is worse than nothing);
+   any other bad file is listed by name and the rest is stored;
+4. the de-identified files, volumes and masks move under opaque names in
+   ``MEDIA_ROOT/imaging/series/<key>/``, then every row is written in one transaction. On any
+   failure the moved folders are removed again: no partial rows or files.
+
+The raw upload (the only plain files that may identify the patient) lives in
+``MEDIA_ROOT/imaging/incoming/<key>/`` until the job ends and is deleted whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
+from inference.imaging.deid import date_offset_days
+from inference.imaging.dicom_index import DicomFileError
+from inference.imaging.ingest import process_upload
+from inference.imaging.recist import RecistError, assess
+from inference.imaging.render import render_slice
+from inference.imaging.sandbox import SandboxError
+from inference.imaging.schema import (
+    DeidOptions,
+    FileProblem,
+    RecistLesion,
+    RecistTimePoint,
+    UploadResult,
+    UploadSeries,
+    Window,
+)
+from inference.imaging.volume import VolumeError, load_series
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.models import Job
+from oncology_ui.imaging.conf import imaging_settings
+from oncology_ui.imaging.models import (
+    ImagingRegion,
+    ImagingSeries,
+    ImagingStudy,
+    ImagingUpload,
+    PatientImagingKey,
+    QuarantinedInstance,
+    RecistAssessment,
+)
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
+from oncology_ui.patients.services import timeline_event_create
+
+logger = logging.getLogger(__name__)
+
+INGEST_JOB = "imaging_ingest"
+_ZIP_MAGIC = b"PK\x03\x04"
+_MAX_PROBLEMS_STORED = 200
+
+
+def imaging_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "imaging"
+
+
+def series_dir(series: ImagingSeries) -> Path:
+    return imaging_root() / "series" / series.storage_key
+
+
+def quarantine_path(instance: QuarantinedInstance) -> Path:
+    return imaging_root() / "quarantine" / instance.storage_name
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def imaging_key_secret(patient: Patient) -> bytes:
+    """The patient's de-identification secret, created (32 random bytes) on first use."""
+    key, _ = PatientImagingKey.objects.get_or_create(
+        patient=patient, defaults={"secret": secrets.token_bytes(32)}
+    )
+    return bytes(key.secret)
+
+
+# --- receiving an upload -----------------------------------------------------------------------
+
+
+def upload_receive(
+    *, case: Case, user: User | None, files: Sequence[UploadedFile]
+) -> ImagingUpload:
+    """Check sizes and counts, store the raw files under an opaque folder and queue the ingest.
+
+    A single file starting with the ZIP signature is an archive; otherwise every file is taken as
+    one DICOM file (a zip among several files is refused: send it alone).
+
+    Raises:
+        ValidationError: no files, too many, too large, or a zip mixed with other files.
+    """
+    conf = imaging_settings()
+    if not files:
+        raise ValidationError("Choose a zip archive or one or more DICOM files.")
+    if len(files) > conf.max_files:
+        raise ValidationError(
+            f"{len(files)} files were sent; the limit is {conf.max_files}. Send a zip instead."
+        )
+    total = sum(f.size or 0 for f in files)
+    if total > conf.max_upload_bytes:
+        raise ValidationError(
+            f"The upload is {total / 1_048_576:.0f} MB; the limit is "
+            f"{conf.max_upload_bytes / 1_048_576:.0f} MB."
+        )
+    if total == 0:
+        raise ValidationError("The upload is empty.")
+    heads = []
+    for f in files:
+        f.seek(0)
+        heads.append(f.read(4))
+        f.seek(0)
+    is_archive = heads[0] == _ZIP_MAGIC and len(files) == 1
+    zips = [f.name for f, head in zip(files, heads, strict=True) if head == _ZIP_MAGIC]
+    if zips and not is_archive:
+        raise ValidationError(
+            f"{zips[0]} is a zip archive sent together with other files; upload a zip on its own."
+        )
+    key = uuid.uuid4().hex
+    incoming = _private_dir(imaging_root() / "incoming" / key)
+    names: list[str] = []
+    try:
+        for n, f in enumerate(files):
+            target = incoming / ("upload.zip" if is_archive else f"{n:06d}.dcm")
+            with target.open("wb") as out:
+                for chunk in f.chunks():
+                    out.write(chunk)
+            names.append(Path(f.name or f"file {n + 1}").name[:200])
+        label = names[0] if len(names) == 1 else f"{len(names)} files"
+        with transaction.atomic():
+            upload = ImagingUpload.objects.create(
+                case=case,
+                label=label,
+                incoming_key=key,
+                is_archive=is_archive,
+                file_count=len(files),
+                size=total,
+                counts={"names": [] if is_archive else names},
+                created_by=user,
+            )
+            upload.job = job_enqueue(
+                kind=INGEST_JOB, target=upload, user=user, message="Waiting to be processed"
+            )
+            upload.save(update_fields=["job"])
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
+    return upload
+
+
+# --- the ingest job ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """Folders and files created under MEDIA_ROOT by one ingest (removed again on failure)."""
+
+    paths: list[Path]
+
+
+@job_handler(INGEST_JOB)
+def upload_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
+    """Job entry point: ingest the upload named by the job (safe to run twice)."""
+    upload = ImagingUpload.objects.select_related("case__patient").filter(pk=job.target_id).first()
+    if upload is None:
+        raise PermanentJobError("The upload no longer exists.")
+    if upload.is_finished:
+        return {"status": upload.status}
+    incoming = imaging_root() / "incoming" / upload.incoming_key
+    if not upload.incoming_key or not incoming.is_dir():
+        _finish(
+            upload, ImagingUpload.Status.FAILED, error="The uploaded files are gone; upload again."
+        )
+        raise PermanentJobError("The uploaded files are no longer there; upload them again.")
+    work = Path(tempfile.mkdtemp(prefix="ingest-", dir=_private_dir(imaging_root() / "work")))
+    try:
+        return _ingest(upload, incoming, work, progress)
+    except (PermanentJobError, ValidationError) as exc:
+        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        _finish(upload, ImagingUpload.Status.FAILED, error=message)
+        raise PermanentJobError(message) from exc
+    except Exception:
+        _finish(
+            upload,
+            ImagingUpload.Status.FAILED,
+            error="The upload could not be processed (internal error); nothing was stored.",
+        )
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(incoming, ignore_errors=True)
+
+
+def _finish(
+    upload: ImagingUpload,
+    status: str,
+    *,
+    error: str = "",
+    problems: Sequence[FileProblem] = (),
+    counts: dict[str, Any] | None = None,
+) -> None:
+    upload.status = status
+    upload.error = error[:1000]
+    upload.problems = [
+        {"file": p.path, "kind": p.kind, "message": p.message}
+        for p in problems[:_MAX_PROBLEMS_STORED]
+    ]
+    upload.counts = {**(counts or {}), "problems": len(problems)}
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["status", "error", "problems", "counts", "finished_at"])
+
+
+def _ingest(
+    upload: ImagingUpload, incoming: Path, work: Path, progress: ProgressCallback
+) -> dict[str, object]:
+    conf = imaging_settings()
+    if upload.is_archive:
+        progress(5, "Checking the archive")
+        try:
+            extracted = safe_extract(incoming / "upload.zip", work / "raw", conf.extract)
+        except ArchiveError as exc:
+            problem = FileProblem(exc.entry or upload.label, "archive", f"{upload.label}: {exc}")
+            _finish(
+                upload,
+                ImagingUpload.Status.REFUSED,
+                error=f"The archive was refused before anything was extracted: {exc}",
+                problems=[problem],
+            )
+            return {"status": "refused"}
+        files = list_extracted_files(extracted.root)
+        names = [p.relative_to(extracted.root).as_posix() for p in files]
+    else:
+        files = sorted(incoming.iterdir())
+        given = list(upload.counts.get("names", []))
+        names = [given[i] if i < len(given) else p.name for i, p in enumerate(files)]
+    if not files:
+        raise PermanentJobError("The upload holds no files.")
+    progress(15, f"De-identifying and indexing {len(files)} file(s)")
+    options = None
+    if not upload.released_from:
+        options = DeidOptions(
+            patient_secret=imaging_key_secret(upload.case.patient), dates=conf.dates
+        )
+    try:
+        result = process_upload(files, names, work / "out", options, conf.sandbox)
+    except SandboxError as exc:
+        raise PermanentJobError(
+            f"Reading the files stopped ({exc}); nothing was stored. A very large or damaged "
+            "upload can cause this: try the series one at a time."
+        ) from exc
+    if result.refused:
+        _finish(
+            upload, ImagingUpload.Status.REFUSED, error=result.refused, problems=result.problems
+        )
+        return {"status": "refused"}
+    if not result.studies and not result.quarantined:
+        first = result.problems[0].message if result.problems else "no DICOM images were found"
+        _finish(
+            upload,
+            ImagingUpload.Status.FAILED,
+            error=f"Nothing could be stored: {first}",
+            problems=result.problems,
+        )
+        return {"status": "failed"}
+    progress(80, "Storing the de-identified series")
+    offset = 0
+    if options is not None and options.dates == "shift":
+        offset = date_offset_days(options.patient_secret, options.max_shift_days)
+    elif upload.released_from:
+        offset = date_offset_days(imaging_key_secret(upload.case.patient), 3650)
+        if conf.dates == "keep":
+            offset = 0
+    moved = _Moved(paths=[])
+    try:
+        counts, skipped = _store(upload, result, offset, moved)
+    except BaseException:
+        for path in moved.paths:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    _finish(
+        upload,
+        ImagingUpload.Status.STORED,
+        problems=[*result.problems, *skipped, *_series_problems(result.series)],
+        counts=counts,
+    )
+    return {"status": "stored", **counts}
+
+
+def _series_problems(series: Sequence[UploadSeries]) -> list[FileProblem]:
+    return [p for s in series for p in s.problems]
+
+
+def _real_date(text: str, offset: int) -> dt.date | None:
+    """A DICOM DA value shifted back by de-identification, returned to its real date."""
+    try:
+        day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except (ValueError, IndexError):
+        return None
+    return day + dt.timedelta(days=offset)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+@transaction.atomic
+def _store(
+    upload: ImagingUpload, result: UploadResult, offset: int, moved: _Moved
+) -> tuple[dict[str, int], list[FileProblem]]:
+    case = upload.case
+    root = imaging_root()
+    existing = set(
+        ImagingSeries.objects.filter(study__case=case).values_list("series_uid", flat=True)
+    )
+    by_uid = {s.index.series_instance_uid: s for s in result.series}
+    regions_by_series: dict[str, list[Any]] = {}
+    for region in result.regions:
+        regions_by_series.setdefault(region.series_instance_uid, []).append(region)
+    features = {f.study_instance_uid: f for f in result.features}
+    skipped: list[FileProblem] = []
+    counts = {"studies": 0, "series": 0, "instances": 0, "regions": 0, "quarantined": 0}
+    new_studies: list[ImagingStudy] = []
+    for study_index in result.studies:
+        study = ImagingStudy.objects.filter(
+            case=case, study_uid=study_index.study_instance_uid
+        ).first()
+        study_features = features.get(study_index.study_instance_uid)
+        feature_json = (
+            {
+                "feature_version": study_features.feature_version,
+                "measurements": [_measurement_json(m) for m in study_features.study],
+            }
+            if study_features
+            else {}
+        )
+        if study is None:
+            study = ImagingStudy.objects.create(
+                case=case,
+                upload=upload,
+                study_uid=study_index.study_instance_uid,
+                study_date=_real_date(study_index.study_date, offset),
+                description=study_index.description[:200],
+                features=feature_json,
+            )
+            counts["studies"] += 1
+            new_studies.append(study)
+        elif feature_json:
+            study.features = feature_json
+            study.save(update_fields=["features"])
+        for series_index in study_index.series:
+            uid = series_index.series_instance_uid
+            if uid in existing:
+                skipped.append(
+                    FileProblem(
+                        "",
+                        "duplicate",
+                        f"{series_index.modality} series {series_index.series_number or ''} is "
+                        "already stored for this case; skipped",
+                    )
+                )
+                continue
+            item = by_uid[uid]
+            key = uuid.uuid4().hex
+            folder = _private_dir(root / "series" / key)
+            moved.paths.append(folder)
+            files: list[list[str]] = []
+            for n, instance in enumerate(series_index.instances):
+                name = f"{n:05d}.dcm"
+                shutil.move(instance.path, folder / name)
+                files.append([name, instance.sop_instance_uid])
+            volume = item.volume
+            geometry: dict[str, Any] = {}
+            if volume is not None and item.voxels_path:
+                shutil.move(item.voxels_path, folder / "volume.npy")
+                shape = np.load(folder / "volume.npy", mmap_mode="r").shape
+                geometry = {
+                    "shape": list(shape),
+                    "spacing": list(volume.spacing),
+                    "origin": list(volume.origin),
+                    "row_direction": list(volume.row_direction),
+                    "column_direction": list(volume.column_direction),
+                    "normal": list(volume.normal),
+                    "slice_positions": list(volume.slice_positions),
+                }
+            suv = item.suv
+            suv_kind = ""
+            if series_index.modality == "PT":
+                suv_kind = suv.source if suv is not None else ImagingSeries.SuvKind.UNKNOWN
+            spacing = series_index.pixel_spacing
+            series = ImagingSeries.objects.create(
+                study=study,
+                series_uid=uid,
+                modality=series_index.modality[:16],
+                description=series_index.description[:200],
+                body_part=series_index.body_part[:64],
+                series_number=series_index.series_number,
+                series_date=_real_date(series_index.series_date, offset),
+                slice_count=series_index.slice_count,
+                pixel_spacing=list(spacing) if spacing else None,
+                slice_spacing=series_index.slice_spacing,
+                orientation=list(series_index.orientation) if series_index.orientation else None,
+                frame_of_reference_uid=series_index.frame_of_reference_uid[:64],
+                units=(volume.units if volume else "")[:16],
+                suv_kind=suv_kind,
+                suv=asdict(suv) if suv is not None else {},
+                warnings=[
+                    *(volume.warnings if volume else ()),
+                    *(p.message for p in item.problems),
+                ],
+                geometry=geometry,
+                storage_key=key,
+                files=files,
+                has_volume=bool(geometry),
+            )
+            counts["series"] += 1
+            counts["instances"] += len(files)
+            for m, region in enumerate(regions_by_series.get(uid, [])):
+                mask_name = f"mask-{m}.npy"
+                shutil.move(region.mask_path, folder / mask_name)
+                mask = np.load(folder / mask_name)
+                lesion = region.features
+                unit = next(
+                    (x.unit for x in lesion.measurements if x.name == "mean"),
+                    volume.units if volume else "",
+                )
+                ImagingRegion.objects.create(
+                    series=series,
+                    name=region.name[:200],
+                    source=region.source,
+                    source_sop_uid=region.source_sop_instance_uid,
+                    mask_name=mask_name,
+                    volume_ml=_finite(lesion.get("volume")),
+                    longest_diameter_mm=_finite(lesion.get("longest_axial_diameter")),
+                    perpendicular_mm=_finite(lesion.get("perpendicular_axial_diameter")),
+                    intensity_unit=unit[:16],
+                    mean=_finite(lesion.get("mean")),
+                    maximum=_finite(lesion.get("maximum")),
+                    peak=_finite(lesion.get("peak")),
+                    key_slice=int(np.argmax(mask.sum(axis=(1, 2)))),
+                    measurements=[_measurement_json(x) for x in lesion.measurements],
+                    feature_version=features[study_index.study_instance_uid].feature_version
+                    if study_index.study_instance_uid in features
+                    else "",
+                    warnings=list(region.warnings),
+                )
+                counts["regions"] += 1
+    quarantine = _private_dir(root / "quarantine")
+    for held in result.quarantined:
+        name = f"{uuid.uuid4().hex}.dcm"
+        shutil.move(held.path, quarantine / name)
+        moved.paths.append(quarantine / name)
+        QuarantinedInstance.objects.create(
+            case=case,
+            upload=upload,
+            storage_name=name,
+            sop_uid=held.sop_instance_uid,
+            modality=held.modality[:16],
+            reason=held.reason[:200],
+        )
+        counts["quarantined"] += 1
+    for study in new_studies:
+        _imaging_event(study, upload.created_by)
+    return counts, skipped
+
+
+def _imaging_event(study: ImagingStudy, user: User | None) -> None:
+    """Put a newly stored study on the case timeline (skipped when its date is unknown)."""
+    if study.study_date is None or user is None:
+        return
+    modalities = sorted(set(study.series.values_list("modality", flat=True)))
+    try:
+        timeline_event_create(
+            case=study.case,
+            created_by=user,
+            kind=TimelineEvent.Kind.IMAGING,
+            date=study.study_date,
+            title=f"Imaging study: {', '.join(modalities)}"[:200],
+            detail="De-identified DICOM study uploaded to OncoBoard.",
+        )
+    except ValidationError as exc:
+        logger.info("imaging study %s not put on the timeline: %s", study.pk, exc.messages)
+
+
+def _measurement_json(m: Any) -> dict[str, Any]:
+    return {"name": m.name, "value": _finite(m.value), "unit": m.unit, "provenance": m.provenance}
+
+
+# --- files held for pixel review ---------------------------------------------------------------
+
+
+def quarantine_release(*, instance: QuarantinedInstance, user: User) -> ImagingUpload:
+    """A radiologist saw no burned-in identifiers: ingest the held file as a new upload."""
+    if instance.status != QuarantinedInstance.Status.PENDING:
+        raise ValidationError("This file has already been reviewed.")
+    source = quarantine_path(instance)
+    if not source.is_file():
+        raise ValidationError("The held file is no longer stored; upload the study again.")
+    key = uuid.uuid4().hex
+    incoming = _private_dir(imaging_root() / "incoming" / key)
+    shutil.copyfile(source, incoming / "000000.dcm")
+    try:
+        with transaction.atomic():
+            upload = ImagingUpload.objects.create(
+                case=instance.case,
+                label=f"{instance.modality} image released after review",
+                incoming_key=key,
+                released_from=True,
+                file_count=1,
+                size=source.stat().st_size,
+                counts={"names": [f"held {instance.modality} image {instance.pk}"]},
+                created_by=user,
+            )
+            upload.job = job_enqueue(kind=INGEST_JOB, target=upload, user=user)
+            upload.save(update_fields=["job"])
+            instance.status = QuarantinedInstance.Status.RELEASED
+            instance.reviewed_by = user
+            instance.reviewed_at = timezone.now()
+            instance.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+            transaction.on_commit(lambda: source.unlink(missing_ok=True))
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
+    return upload
+
+
+def quarantine_preview(*, instance: QuarantinedInstance) -> bytes:
+    """The held image as a PNG (first frame, window from its own values), parsed in the sandbox.
+
+    Raises:
+        ValidationError: the file is gone or cannot be drawn.
+    """
+    path = quarantine_path(instance)
+    if instance.status != QuarantinedInstance.Status.PENDING or not path.is_file():
+        raise ValidationError("The held file is no longer stored.")
+    try:
+        volume = load_series([path], imaging_settings().sandbox)
+    except (SandboxError, VolumeError, DicomFileError) as exc:
+        raise ValidationError(f"The held image cannot be drawn ({exc}).") from exc
+    plane = np.asarray(volume.voxels[0], dtype=np.float32)
+    finite = plane[np.isfinite(plane)]
+    low, high = (float(np.min(finite)), float(np.max(finite))) if finite.size else (0.0, 1.0)
+    width = max(high - low, 1e-3)
+    window = Window("auto", low + width / 2, width)
+    return render_slice(volume, "axial", 0, window).png
+
+
+def quarantine_discard(*, instance: QuarantinedInstance, user: User) -> None:
+    """The pixels show identifiers (or the file is not wanted): delete it, keep the record."""
+    if instance.status != QuarantinedInstance.Status.PENDING:
+        raise ValidationError("This file has already been reviewed.")
+    instance.status = QuarantinedInstance.Status.DISCARDED
+    instance.reviewed_by = user
+    instance.reviewed_at = timezone.now()
+    instance.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    quarantine_path(instance).unlink(missing_ok=True)
+
+
+# --- RECIST 1.1 --------------------------------------------------------------------------------
+
+
+def _timepoint(row: RecistAssessment) -> RecistTimePoint:
+    return RecistTimePoint(
+        date=row.date.isoformat(),
+        lesions=tuple(
+            RecistLesion(
+                lesion_id=str(les["lesion_id"]),
+                kind=les["kind"],
+                diameter_mm=les.get("diameter_mm"),
+                is_lymph_node=bool(les.get("is_lymph_node")),
+                status=les.get("status") or "present",
+            )
+            for les in row.lesions
+        ),
+    )
+
+
+@transaction.atomic
+def recist_record(
+    *, case: Case, user: User, date: dt.date, lesions: list[dict[str, Any]]
+) -> RecistAssessment:
+    """Record one time point; a follow-up is assessed against the baseline and nadir.
+
+    The earliest time point is the baseline. Time points are entered in date order (a point
+    before the latest one would change every later category), and a follow-up becomes a
+    "response assessment" event on the case timeline with its overall category.
+
+    Raises:
+        ValidationError: a date not after the latest time point, or lesions RECIST cannot assess.
+    """
+    earlier = list(RecistAssessment.objects.select_for_update().filter(case=case).order_by("date"))
+    if earlier and date <= earlier[-1].date:
+        raise ValidationError(
+            "Time points are entered in order: this date must be after "
+            f"{earlier[-1].date:%d %b %Y}."
+        )
+    row = RecistAssessment(case=case, date=date, lesions=lesions, created_by=user)
+    targets = [les for les in lesions if les["kind"] == "target"]
+    row.sum_of_diameters_mm = float(sum(les.get("diameter_mm") or 0.0 for les in targets))
+    if earlier:
+        try:
+            results = assess([_timepoint(r) for r in earlier] + [_timepoint(row)])
+        except RecistError as exc:
+            raise ValidationError(f"RECIST cannot assess this time point: {exc}.") from exc
+        last = results[-1]
+        row.sum_of_diameters_mm = last.sum_of_diameters_mm
+        row.baseline_sum_mm = last.baseline_sum_mm
+        row.nadir_sum_mm = last.nadir_sum_mm
+        row.change_from_baseline_pct = last.change_from_baseline_pct
+        row.change_from_nadir_pct = last.change_from_nadir_pct
+        row.target_response = last.target_response
+        row.non_target_response = last.non_target_response
+        row.overall = last.overall
+        row.reasons = list(last.reasons)
+    elif any(les["kind"] == "new" for les in lesions):
+        raise ValidationError("A baseline has no new lesions: mark them as targets or non-targets.")
+    elif not lesions:
+        raise ValidationError("A baseline needs at least one target or non-target lesion.")
+    row.full_clean()
+    row.save()
+    if row.overall:
+        change = (
+            f"{row.change_from_baseline_pct:+.0f}% from baseline"
+            if row.change_from_baseline_pct is not None
+            else ""
+        )
+        row.timeline_event = timeline_event_create(
+            case=case,
+            created_by=user,
+            kind=TimelineEvent.Kind.RESPONSE,
+            date=date,
+            response=row.overall,
+            title=f"RECIST 1.1: {row.overall}",
+            detail=f"Sum of diameters {row.sum_of_diameters_mm:.1f} mm ({change}). "
+            + " ".join(row.reasons),
+        )
+        row.save(update_fields=["timeline_event"])
+    return row

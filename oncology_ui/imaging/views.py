@@ -1,0 +1,458 @@
+"""Upload, ingest status, viewer and slices, pixel review and RECIST time points."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from inference.imaging.render import RenderError
+from oncology_ui.core.audit import access_denied, audit_record
+from oncology_ui.core.decorators import passive
+from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.models import AccessLog
+from oncology_ui.imaging import selectors, services
+from oncology_ui.imaging.conf import imaging_settings
+from oncology_ui.imaging.forms import RecistDateForm, RecistLesionFormSet, UploadForm
+from oncology_ui.imaging.models import (
+    RESEARCH_USE,
+    ImagingSeries,
+    ImagingUpload,
+    QuarantinedInstance,
+    RecistAssessment,
+)
+from oncology_ui.patients.access import case_for_user
+
+logger = logging.getLogger(__name__)
+A = AccessLog.Action
+VIEW_PERMISSION = "imaging.view_imagingseries"
+
+
+def _upload_for_user(request: AuthedRequest, upload_id: int) -> ImagingUpload:
+    upload = (
+        ImagingUpload.objects.visible_to(request.user)
+        .select_related("case__patient", "job")
+        .filter(pk=upload_id)
+        .first()
+    )
+    if upload is None or not request.user.has_perm("imaging.view_imagingupload"):
+        raise access_denied(request, category="imaging-upload", object_ref=f"upload:{upload_id}")
+    return upload
+
+
+def _series_for_user(request: AuthedRequest, series_id: int) -> ImagingSeries:
+    series = (
+        ImagingSeries.objects.visible_to(request.user)
+        .select_related("study__case__patient")
+        .filter(pk=series_id)
+        .first()
+    )
+    if series is None or not request.user.has_perm(VIEW_PERMISSION):
+        raise access_denied(request, category="imaging", object_ref=f"series:{series_id}")
+    return series
+
+
+def _held_for_user(request: AuthedRequest, held_id: int, permission: str) -> QuarantinedInstance:
+    held = (
+        QuarantinedInstance.objects.visible_to(request.user)
+        .select_related("case__patient")
+        .filter(pk=held_id)
+        .first()
+    )
+    if held is None or not request.user.has_perm(permission):
+        raise access_denied(request, category="imaging-review", object_ref=f"held:{held_id}")
+    return held
+
+
+# --- upload ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Upload a study as a zip or as many DICOM files; the ingest runs in the background."""
+    case = case_for_user(request, case_id, permission="imaging.add_imagingupload")
+    conf = imaging_settings()
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "limit_mb": conf.max_upload_bytes // 1_048_576,
+        "max_files": conf.max_files,
+        "uploads": ImagingUpload.objects.filter(case=case).select_related("job")[:10],
+    }
+    status = 200
+    form = UploadForm()
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > conf.max_upload_bytes + 1_048_576:
+            # Refused before the body is read, so an oversized upload is never spooled to disk.
+            return render(
+                request,
+                "imaging/upload_page.html",
+                {**context, "form": form, "too_large": True},
+                status=413,
+            )
+        try:
+            form = UploadForm(request.POST, request.FILES)
+            valid = form.is_valid()
+        except SuspiciousOperation:  # TooManyFilesSent: more files than Django accepts per request
+            form = UploadForm()
+            form.add_error(None, "Too many files in one request: send the study as a zip.")
+            valid = False
+        if valid:
+            try:
+                upload = services.upload_receive(
+                    case=case, user=request.user, files=form.cleaned_data["dicom"]
+                )
+            except ValidationError as exc:
+                form.add_error("files", exc.messages)
+            else:
+                audit_record(
+                    request=request,
+                    action=A.CREATE,
+                    category="imaging-upload",
+                    patient_id=case.patient_id,
+                    object_ref=f"upload:{upload.pk}",
+                )
+                if request.htmx:
+                    return render(request, "imaging/_upload_status.html", {"upload": upload})
+                messages.info(request, "Study received; it is de-identified and indexed now.")
+                return redirect("imaging-upload-detail", upload_id=upload.pk)
+        status = 400
+    return render(request, "imaging/upload_page.html", {**context, "form": form}, status=status)
+
+
+@passive
+@login_required
+@require_GET
+def upload_detail(request: AuthedRequest, upload_id: int) -> HttpResponse:
+    """The upload's status and problems; as an htmx partial it polls itself until finished."""
+    upload = _upload_for_user(request, upload_id)
+    context = {"upload": upload, "case": upload.case, "patient": upload.case.patient}
+    if request.htmx:
+        response = render(request, "imaging/_upload_status.html", context)
+        if upload.is_finished:
+            response.status_code = HttpResponseStopPolling.status_code
+            response["HX-Trigger"] = "job-finished"
+        return response
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="imaging-upload",
+        patient_id=upload.case.patient_id,
+        object_ref=f"upload:{upload.pk}",
+    )
+    return render(request, "imaging/upload_detail.html", context)
+
+
+# --- viewer ------------------------------------------------------------------------------------
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
+
+
+def _view_state(request: AuthedRequest, series: ImagingSeries) -> dict[str, Any]:
+    """The viewer's state from the query string; anything malformed falls back to a default."""
+    axis = request.GET.get("axis", "axial")
+    if axis not in selectors.AXES:
+        axis = "axial"
+    length = selectors.axis_length(series, axis)  # type: ignore[arg-type]
+    windows = selectors.window_choices(series)
+    window = request.GET.get("window", "")
+    if window not in {w for w, _ in windows}:
+        window = selectors.default_window(series)
+    regions = list(series.regions.all())
+    default_index = regions[0].key_slice if regions and axis == "axial" else length // 2
+    index = min(max(_int(request.GET.get("index"), default_index), 0), max(length - 1, 0))
+    partner = selectors.fusion_partner(series)
+    fusion = partner is not None and request.GET.get("fusion", "1") == "1"
+    contours = request.GET.get("contours", "1") == "1"
+    return {
+        "axis": axis,
+        "index": index,
+        "length": length,
+        "last": max(length - 1, 0),
+        "window": window,
+        "windows": windows,
+        "fusion": fusion,
+        "fusion_partner": partner,
+        "contours": contours,
+        "regions": regions,
+        "axes": selectors.AXES,
+    }
+
+
+def _links(series: ImagingSeries, state: dict[str, Any]) -> dict[str, Any]:
+    """Every viewer control as a plain URL (links work without JavaScript; htmx swaps them)."""
+    base = {
+        "axis": state["axis"],
+        "index": state["index"],
+        "window": state["window"],
+        "contours": "1" if state["contours"] else "0",
+        "fusion": "1" if state["fusion"] else "0",
+    }
+    page = reverse("imaging-viewer", args=[series.pk])
+
+    def url(target: str = page, **changes: Any) -> str:
+        return f"{target}?{urlencode({**base, **changes})}"
+
+    return {
+        "slice_src": url(reverse("imaging-slice", args=[series.pk])),
+        "slice_base": reverse("imaging-slice", args=[series.pk]),
+        "axes": [(a, url(axis=a, index="")) for a in selectors.AXES],
+        "windows": [(w, label, url(window=w)) for w, label in state["windows"]],
+        "prev": url(index=max(state["index"] - 1, 0)),
+        "next": url(index=min(state["index"] + 1, state["last"])),
+        "contours": url(contours="0" if state["contours"] else "1"),
+        "fusion": url(fusion="0" if state["fusion"] else "1"),
+    }
+
+
+@login_required
+@require_GET
+def viewer(request: AuthedRequest, series_id: int) -> HttpResponse:
+    """The series viewer; one audit row per opening (the htmx swaps and slices are not logged)."""
+    series = _series_for_user(request, series_id)
+    if not series.has_volume:
+        messages.info(request, "This series has no image volume to show (a structure set or SEG).")
+        return redirect("patients-case", case_id=series.study.case_id)
+    state = _view_state(request, series)
+    context = {
+        "series": series,
+        "case": series.study.case,
+        "patient": series.study.case.patient,
+        "research_use": RESEARCH_USE,
+        "siblings": ImagingSeries.objects.filter(study=series.study, has_volume=True),
+        "links": _links(series, state),
+        **state,
+    }
+    if request.htmx:
+        return render(request, "imaging/viewer.html#viewer-panel", context)
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="imaging",
+        patient_id=series.study.case.patient_id,
+        object_ref=f"series:{series.pk}",
+    )
+    return render(request, "imaging/viewer.html", context)
+
+
+@passive
+@login_required
+@require_GET
+def slice_png(request: AuthedRequest, series_id: int) -> HttpResponse:
+    """One rendered slice (access-checked; audited once per viewer opening, not per slice)."""
+    series = _series_for_user(request, series_id)
+    if not series.has_volume:
+        return HttpResponse(
+            "This series has no image volume.", status=404, content_type="text/plain"
+        )
+    state = _view_state(request, series)
+    try:
+        rendered = selectors.slice_render(
+            series,
+            axis=state["axis"],
+            index=state["index"],
+            window=state["window"],
+            contours=state["contours"],
+            fusion=state["fusion_partner"] if state["fusion"] else None,
+        )
+    except (RenderError, OSError, ValueError) as exc:
+        logger.warning("slice of series %s not rendered: %s", series.pk, exc)
+        return HttpResponse(
+            f"This view cannot be drawn: {exc}", status=422, content_type="text/plain"
+        )
+    response = HttpResponse(rendered.png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- pixel review ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def held_preview(request: AuthedRequest, held_id: int) -> HttpResponse:
+    """The held image, so the reviewer can look for burned-in text (rendered in the sandbox)."""
+    held = _held_for_user(request, held_id, "imaging.change_quarantinedinstance")
+    audit_record(
+        request=request,
+        action=A.VIEW,
+        category="imaging-review",
+        patient_id=held.case.patient_id,
+        object_ref=f"held:{held.pk}",
+    )
+    try:
+        png = services.quarantine_preview(instance=held)
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def held_review(request: AuthedRequest, held_id: int) -> HttpResponse:
+    """Release (ingest) or discard a file held for pixel review."""
+    held = _held_for_user(request, held_id, "imaging.change_quarantinedinstance")
+    decision = request.POST.get("decision", "")
+    try:
+        if decision == "release":
+            services.quarantine_release(instance=held, user=request.user)
+            messages.info(request, "Released: the image is being added to the case.")
+        elif decision == "discard":
+            services.quarantine_discard(instance=held, user=request.user)
+            messages.info(request, "Discarded: the held image was deleted.")
+        else:
+            messages.error(request, "Choose release or discard.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        audit_record(
+            request=request,
+            action=A.UPDATE,
+            category="imaging-review",
+            patient_id=held.case.patient_id,
+            object_ref=f"held:{held.pk}:{decision}"[:80],
+        )
+    return redirect(f"{reverse('patients-case', args=[held.case_id])}#section-imaging")
+
+
+# --- RECIST ------------------------------------------------------------------------------------
+
+
+def _region_choices(case: Any) -> tuple[list[tuple[int, str]], dict[int, Any]]:
+    regions = selectors.case_regions(case)
+    choices = [
+        (
+            r.pk,
+            f"{r.name} · {r.series.modality} {r.series.study.study_date or ''} · "
+            f"{r.longest_diameter_mm or 0:.1f} mm",
+        )
+        for r in regions
+    ]
+    return choices, {r.pk: r for r in regions}
+
+
+def _lesions(formset: Any, regions: dict[int, Any]) -> list[dict[str, Any]]:
+    lesions = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data or not data.get("lesion_id"):
+            continue
+        diameter = data.get("diameter_mm")
+        region = regions.get(data.get("region")) if data.get("region") else None
+        if diameter is None and region is not None and data["kind"] == "target":
+            diameter = (
+                region.perpendicular_mm if data.get("is_lymph_node") else region.longest_diameter_mm
+            )
+        lesions.append(
+            {
+                "lesion_id": data["lesion_id"].strip(),
+                "kind": data["kind"],
+                "diameter_mm": round(diameter, 1) if diameter is not None else None,
+                "is_lymph_node": bool(data.get("is_lymph_node")),
+                "status": data.get("status") or "present",
+                "organ": (data.get("organ") or "").strip(),
+                "region_id": region.pk if region is not None else None,
+            }
+        )
+    return lesions
+
+
+def _initial_lesions(case: Any) -> list[dict[str, Any]]:
+    """Start a follow-up from the baseline's lesions (same ids), a baseline from empty rows."""
+    baseline = RecistAssessment.objects.filter(case=case).order_by("date").first()
+    rows: list[dict[str, Any]] = []
+    if baseline is not None:
+        rows = [
+            {
+                "lesion_id": les["lesion_id"],
+                "kind": les["kind"],
+                "organ": les.get("organ", ""),
+                "is_lymph_node": les.get("is_lymph_node", False),
+            }
+            for les in baseline.lesions
+            if les["kind"] != "new"
+        ]
+    return rows + [{} for _ in range(max(0, 6 - len(rows)))]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recist_page(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """RECIST 1.1 time points of the case; a follow-up becomes a response-assessment event."""
+    case = case_for_user(request, case_id, permission="imaging.view_recistassessment")
+    can_record = request.user.has_perm("imaging.add_recistassessment") and request.user.has_perm(
+        "patients.add_timelineevent"
+    )
+    choices, regions = _region_choices(case)
+    date_form = RecistDateForm(request.POST or None)
+    formset = RecistLesionFormSet(
+        request.POST or None, regions=choices, initial=_initial_lesions(case), prefix="lesion"
+    )
+    status = 200
+    if request.method == "POST":
+        if not can_record:
+            raise access_denied(request, category="recist", object_ref=f"case:{case.pk}")
+        if date_form.is_valid() and formset.is_valid():
+            try:
+                row = services.recist_record(
+                    case=case,
+                    user=request.user,
+                    date=date_form.cleaned_data["date"],
+                    lesions=_lesions(formset, regions),
+                )
+            except ValidationError as exc:
+                date_form.add_error(None, exc.messages)
+            else:
+                audit_record(
+                    request=request,
+                    action=A.CREATE,
+                    category="recist",
+                    patient_id=case.patient_id,
+                    object_ref=f"recist:{row.pk}",
+                )
+                messages.info(
+                    request,
+                    f"Time point recorded: {row.overall}." if row.overall else "Baseline recorded.",
+                )
+                return redirect("imaging-recist", case_id=case.pk)
+        status = 400
+    else:
+        audit_record(
+            request=request,
+            action=A.VIEW,
+            category="recist",
+            patient_id=case.patient_id,
+            object_ref=f"case:{case.pk}",
+        )
+    context = {
+        "case": case,
+        "patient": case.patient,
+        "date_form": date_form,
+        "formset": formset,
+        "timepoints": RecistAssessment.objects.filter(case=case).order_by("date"),
+        "regions": list(regions.values()),
+        "can_record": can_record,
+        "research_use": RESEARCH_USE,
+    }
+    return render(request, "imaging/recist.html", context, status=status)

@@ -1,0 +1,275 @@
+"""The ingest job end to end on real DICOM: what is stored, what is refused, what is held."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from django.conf import settings
+from django.core import serializers
+
+from oncology_ui.core.models import Job
+from oncology_ui.imaging.models import (
+    ImagingRegion,
+    ImagingSeries,
+    ImagingStudy,
+    ImagingUpload,
+    PatientImagingKey,
+    QuarantinedInstance,
+)
+from oncology_ui.patients.models import TimelineEvent
+from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.imaging.conftest import STS, ingest, sts_files, sts_zip, zip_of
+
+pytestmark = pytest.mark.django_db
+DCMQI_SEG = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "dcmqi" / "liver.dcm"
+SHARED_DCMQI_CT = Path(settings.BASE_DIR).parent / "shared/data/dicom-samples/dcmqi/ct-3slice"
+CANARY = "ZZCANARYIMG"
+
+
+def _media() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def _stored_files() -> list[Path]:
+    return [p for p in _media().rglob("*") if p.is_file()]
+
+
+def _edited(path: Path, **attributes: object) -> bytes:
+    ds = pydicom.dcmread(path)
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    return buffer.getvalue()
+
+
+def test_a_sarcoma_ct_and_pet_with_contours_are_stored_measured_and_put_on_the_timeline(
+    cast: Cast, sts_upload: ImagingUpload
+) -> None:
+    assert sts_upload.counts["series"] == 4 and sts_upload.counts["regions"] == 2
+    assert sts_upload.counts["instances"] == 98 and sts_upload.problems == []
+    study = ImagingStudy.objects.get(case=cast.case)
+    ct = ImagingSeries.objects.get(study=study, modality="CT")
+    pet = ImagingSeries.objects.get(study=study, modality="PT")
+    assert ct.slice_count == 48 and ct.units == "HU" and ct.has_volume
+    assert ct.geometry["shape"][0] == 48 and ct.slice_spacing == pytest.approx(3.27, abs=0.01)
+    assert pet.suv_kind == "already_suv" and pet.units == "SUVbw"
+    assert ct.frame_of_reference_uid == pet.frame_of_reference_uid
+    # The tumour on CT and on PET: volumes agree within a few per cent, PET in SUVbw.
+    ct_region = ImagingRegion.objects.get(series=ct)
+    pet_region = ImagingRegion.objects.get(series=pet)
+    assert ct_region.volume_ml == pytest.approx(53.3, abs=0.5)
+    assert pet_region.volume_ml == pytest.approx(54.3, abs=0.5)
+    assert ct_region.longest_diameter_mm == pytest.approx(56.5, abs=0.5)
+    assert ct_region.intensity_unit == "HU" and pet_region.intensity_unit == "SUVbw"
+    assert pet_region.maximum == pytest.approx(21.68, abs=0.01)
+    assert 0 < ct_region.key_slice < 48
+    names = {m["name"] for m in ct_region.measurements}
+    assert {"sphericity", "entropy", "peak", "maximum_3d_diameter"} <= names
+    features = {m["name"]: m for m in study.features["measurements"]}
+    assert features["suv_max"]["value"] == pytest.approx(21.68, abs=0.01)
+    assert features["suv_max"]["unit"] == "SUVbw"
+    # Files live under opaque names; the raw upload and the work folder are gone.
+    folder = _media() / "imaging" / "series" / ct.storage_key
+    assert sorted(p.name for p in folder.iterdir())[:2] == ["00000.dcm", "00001.dcm"]
+    assert (folder / "volume.npy").is_file() and (folder / ct_region.mask_name).is_file()
+    assert not any((_media() / "imaging" / "incoming").iterdir())
+    assert not any((_media() / "imaging" / "work").iterdir())
+    # The real study date (the files carry a shifted one) is on the timeline.
+    assert study.study_date is not None and study.study_date.isoformat() == "2006-01-28"
+    stored = pydicom.dcmread(folder / "00000.dcm", stop_before_pixels=True)
+    assert stored.StudyDate != "20060128" and stored.PatientIdentityRemoved == "YES"
+    event = TimelineEvent.objects.get(case=cast.case, kind="imaging")
+    assert event.date == study.study_date and "CT" in event.title
+    assert PatientImagingKey.objects.filter(patient=cast.patient).count() == 1
+
+
+def test_no_identifier_reaches_stored_files_file_names_or_database_text(cast: Cast) -> None:
+    original = pydicom.dcmread(sts_files("CT/image")[0], stop_before_pixels=True)
+    files = {
+        f"CT/{p.name}": _edited(
+            p,
+            PatientName=f"{CANARY}^NAME",
+            PatientID=f"{CANARY}-ID",
+            InstitutionName=f"{CANARY} Hospital",
+            ReferringPhysicianName=f"{CANARY}^DOCTOR",
+            AccessionNumber="ZZCANARYACC",
+            StudyDescription=f"{CANARY} study",
+            SeriesDescription=f"{CANARY} series",
+            OperatorsName=f"{CANARY}^OP",
+        )
+        for p in sts_files("CT/image")[:6]
+    }
+    upload = ingest(cast.case, {"study.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED, upload.error
+    stored = _stored_files()
+    assert len(stored) == 7  # six images and the volume
+    for path in stored:
+        assert "ZZCANARY" not in str(path) and "STS_002" not in str(path)
+        data = path.read_bytes()
+        assert b"ZZCANARY" not in data
+        assert b"STS_002" not in data  # the source's own patient id
+        assert original.StudyInstanceUID.encode() not in data
+        assert original.SOPInstanceUID.encode() not in data
+    rows = [
+        *ImagingUpload.objects.all(),
+        *ImagingStudy.objects.all(),
+        *ImagingSeries.objects.all(),
+        *ImagingRegion.objects.all(),
+        *Job.objects.all(),
+        *TimelineEvent.objects.filter(kind="imaging"),
+    ]
+    text = serializers.serialize("json", rows)
+    assert "ZZCANARY" not in text and "STS_002" not in text
+    assert original.StudyInstanceUID not in text
+
+
+def test_files_of_two_patients_refuse_the_whole_upload_and_store_nothing(cast: Cast) -> None:
+    files = {f"a/{p.name}": p.read_bytes() for p in sts_files("CT/image")[:4]}
+    files["b/other.dcm"] = _edited(sts_files("CT/image")[5], PatientID="SOMEONE-ELSE")
+    upload = ingest(cast.case, {"mixed.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.REFUSED
+    assert "more than one patient" in upload.error and "b/other.dcm" in upload.error
+    assert "SOMEONE-ELSE" not in json.dumps(upload.problems) + upload.error
+    assert not ImagingStudy.objects.exists() and not QuarantinedInstance.objects.exists()
+    assert _stored_files() == []
+    assert upload.job is not None
+    upload.job.refresh_from_db()
+    assert upload.job.status == Job.Status.SUCCEEDED  # the job did its work: it refused
+
+
+def test_non_dicom_and_truncated_files_are_named_and_the_rest_is_stored(cast: Cast) -> None:
+    images = sts_files("CT/image")[:5]
+    files = {p.name: p.read_bytes() for p in images}
+    files["notes.txt"] = b"not an image at all\n" * 20
+    files["broken.dcm"] = images[0].read_bytes()[:1400]
+    upload = ingest(cast.case, files, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED
+    by_file = {p["file"]: p for p in upload.problems}
+    assert by_file["notes.txt"]["kind"] == "not_dicom"
+    assert by_file["broken.dcm"]["kind"] == "truncated"
+    assert "broken.dcm" in by_file["broken.dcm"]["message"]
+    assert ImagingSeries.objects.get(study__case=cast.case).slice_count == 5
+
+
+@pytest.mark.parametrize(
+    ("entries", "reason"),
+    [
+        ({"../evil.dcm": b"DICM" * 10}, "evil.dcm"),
+        ({"/etc/evil.dcm": b"DICM" * 10}, "evil.dcm"),
+        ({"nested.zip": zip_of({"a.dcm": b"x" * 100})}, "nested.zip"),
+        ({"bomb.dcm": b"\0" * (20 * 1024 * 1024)}, "bomb.dcm"),
+    ],
+    ids=["zip-slip", "absolute-path", "nested-archive", "zip-bomb"],
+)
+def test_hostile_archives_are_refused_before_anything_is_extracted(
+    cast: Cast, entries: dict[str, bytes], reason: str
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ok/00001.dcm", sts_files("CT/image")[0].read_bytes())
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name), data, zipfile.ZIP_DEFLATED)
+    upload = ingest(cast.case, {"hostile.zip": buffer.getvalue()}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.REFUSED
+    assert "refused before anything was extracted" in upload.error and reason in upload.error
+    assert _stored_files() == []
+    assert not (_media().parent / "evil.dcm").exists()
+    assert not ImagingStudy.objects.exists()
+
+
+def test_a_zip_among_other_files_is_refused_at_the_door(cast: Cast) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="upload a zip on its own"):
+        ingest(cast.case, {"a.dcm": b"x" * 200, "b.zip": zip_of({"c.dcm": b"y"})})
+    assert not ImagingUpload.objects.exists() and _stored_files() == []
+
+
+def test_a_seg_whose_images_are_missing_is_named_and_nothing_is_placed(cast: Cast) -> None:
+    upload = ingest(cast.case, {"liver.dcm": DCMQI_SEG.read_bytes()}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED
+    (problem,) = [p for p in upload.problems if p["file"] == "liver.dcm"]
+    assert "not in this upload" in problem["message"]
+    assert not ImagingRegion.objects.exists()
+
+
+@pytest.mark.skipif(not SHARED_DCMQI_CT.is_dir(), reason="shared dcmqi CT not present")
+def test_a_dcmqi_ct_with_its_seg_gets_the_liver_region(cast: Cast) -> None:
+    files = {f"ct/{p.name}": p.read_bytes() for p in sorted(SHARED_DCMQI_CT.glob("*.dcm"))}
+    files["seg/liver.dcm"] = DCMQI_SEG.read_bytes()
+    upload = ingest(cast.case, {"liver.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED, upload.problems
+    (region,) = ImagingRegion.objects.filter(series__study__case=cast.case)
+    assert region.source == "SEG" and region.name == "Liver"
+    assert region.volume_ml and region.volume_ml > 10
+    assert region.intensity_unit == "HU"
+
+
+def test_one_slice_series_is_stored_with_a_clear_note(cast: Cast) -> None:
+    upload = ingest(cast.case, {"one.dcm": sts_files("CT/image")[0].read_bytes()})
+    series = ImagingSeries.objects.get(study__case=cast.case)
+    assert "has one slice" in " ".join(series.warnings)
+    assert any("has one slice" in p["message"] for p in upload.problems)
+
+
+def test_the_same_study_uploaded_twice_is_stored_once(cast: Cast) -> None:
+    files = {p.name: p.read_bytes() for p in sts_files("CT/image")[:3]}
+    ingest(cast.case, dict(files), cast.oncologist)
+    again = ingest(cast.case, dict(files), cast.oncologist)
+    assert ImagingSeries.objects.filter(study__case=cast.case).count() == 1
+    assert any(p["kind"] == "duplicate" for p in again.problems)
+
+
+def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologist(
+    cast: Cast, radiologist: object
+) -> None:
+    from oncology_ui.core.jobs import job_run
+    from oncology_ui.imaging import services
+
+    images = sts_files("CT/image")
+    files = {p.name: p.read_bytes() for p in images[:4]}
+    files["screen.dcm"] = _edited(
+        images[10], BurnedInAnnotation="YES", SeriesInstanceUID="1.2.826.0.1.3680043.10.1099.77"
+    )
+    upload = ingest(cast.case, files, cast.oncologist)
+    assert upload.counts["quarantined"] == 1
+    held = QuarantinedInstance.objects.get(case=cast.case)
+    assert held.status == "pending" and "BurnedInAnnotation" in held.reason
+    assert services.quarantine_path(held).is_file()
+    assert ImagingSeries.objects.filter(study__case=cast.case).count() == 1  # not indexed
+    released = services.quarantine_release(instance=held, user=radiologist)  # type: ignore[arg-type]
+    assert released.job is not None
+    job_run(released.job.pk)
+    released.refresh_from_db()
+    assert released.status == ImagingUpload.Status.STORED, released.error
+    assert ImagingSeries.objects.filter(study__case=cast.case).count() == 2
+    held.refresh_from_db()
+    assert held.status == "released" and held.reviewed_by == radiologist
+
+
+def test_a_discarded_held_image_is_deleted(cast: Cast, radiologist: object) -> None:
+    from oncology_ui.imaging import services
+
+    files = {"screen.dcm": _edited(sts_files("CT/image")[0], Modality="US")}
+    ingest(cast.case, files, cast.oncologist)
+    held = QuarantinedInstance.objects.get(case=cast.case)
+    services.quarantine_discard(instance=held, user=radiologist)  # type: ignore[arg-type]
+    assert not services.quarantine_path(held).exists()
+    held.refresh_from_db()
+    assert held.status == "discarded"
+
+
+def test_the_fixture_attribution_is_shipped() -> None:
+    assert (STS.parent / "ATTRIBUTION.md").is_file()
+    assert "dcmqi" in (STS.parent / "ATTRIBUTION.md").read_text()
+
+
+def test_sts_zip_helper_keeps_folder_names() -> None:
+    with zipfile.ZipFile(io.BytesIO(sts_zip("CT/mask"))) as archive:
+        assert archive.namelist() == ["CT/mask/RS.dcm"]
