@@ -172,18 +172,24 @@ def upload_append(
             fh.truncate(offset + written)
         if written != length:
             raise ValidationError("The chunk arrived incomplete; send it again.")
+        refused: ValidationError | None = None
         if offset == 0:
             with open(path, "rb") as fh:
                 head = fh.read(_SNIFF_BYTES)
             try:
                 locked.file_kind = _accepted_kind(head)
-            except ValidationError:
-                path.unlink(missing_ok=True)
-                locked.delete()
-                raise
-        locked.received = offset + length
-        locked.updated_at = timezone.now()
-        locked.save(update_fields=["received", "file_kind", "updated_at"])
+            except ValidationError as exc:
+                refused = exc
+        if refused is None:
+            locked.received = offset + length
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["received", "file_kind", "updated_at"])
+        else:
+            # Deleted inside the transaction, raised after it commits: not a slide, nothing kept.
+            path.unlink(missing_ok=True)
+            locked.delete()
+    if refused is not None:
+        raise refused
     return locked
 
 
