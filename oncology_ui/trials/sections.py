@@ -1,0 +1,85 @@
+"""The trials section of the case page and the trials part of the case report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from oncology_ui.patients.models import Case
+from oncology_ui.reports.data import OptionalSection
+from oncology_ui.trials.forms import MatchFilterForm
+from oncology_ui.trials.models import Referral, TrialMatchResult
+from oncology_ui.trials.selectors import MatchFilters, match_view
+
+
+def match_filters(request: HttpRequest) -> tuple[MatchFilterForm, MatchFilters]:
+    form = MatchFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        return form, MatchFilters(
+            status=data["status"],
+            phase=data["phase"],
+            intervention_type=data["intervention_type"],
+            biomarker_only=data["biomarker_only"],
+        )
+    return form, MatchFilters()
+
+
+def trials_section(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Cheap: the latest result with its job, the latest finished one if that is pending, and
+    the referrals already made; nothing is recomputed here."""
+    latest = TrialMatchResult.objects.filter(case=case).select_related("job").first()
+    finished = latest
+    if latest is not None and latest.matches is None:
+        finished = (
+            TrialMatchResult.objects.filter(case=case, matches__isnull=False)
+            .select_related("job")
+            .first()
+        )
+    pending_job = latest.job if latest is not None and latest.matches is None else None
+    form, filters = match_filters(request)
+    referred = (
+        set(Referral.objects.filter(case=case).values_list("trial__nct_id", flat=True))
+        if finished is not None
+        else set()
+    )
+    return {
+        "trial_referred": referred,
+        "trial_result": finished,
+        "trial_job": pending_job,
+        "trial_filters": form,
+        "trial_filters_active": filters.active,
+        "trial_view": match_view(finished, filters),
+        "can_match_trials": request.user.has_perm("trials.add_trialmatchresult"),
+        "can_view_trial_matches": request.user.has_perm("trials.view_trialmatchresult"),
+        "can_refer": request.user.has_perm("trials.add_referral"),
+    }
+
+
+def trials_report_source(case: Case, deidentified: bool) -> OptionalSection:
+    """The report's "Trial matches": the top five stored matches with their counts."""
+    result = (
+        TrialMatchResult.objects.filter(case=case, matches__isnull=False)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if result is None or not result.matches:
+        return OptionalSection(
+            title="Trial matches",
+            unavailable="Not available: trial matching has not been run for this case "
+            "(Clinical trials section, “Find trials”).",
+        )
+    lines = [
+        f"{i}. {m['nct_id']} {m['title'][:90]} ({m['phase'] or 'phase n/a'}, "
+        f"{m['status'] or 'status unknown'}): {m['n_satisfied']} met, {m['n_failed']} not met, "
+        f"{m['n_unknown']} unknown{' – excluded' if m['excluded'] else ''}"
+        for i, m in enumerate(result.matches[:5], start=1)
+    ]
+    lines.append(
+        f"Matched {result.created_at:%Y-%m-%d} on facts as of {result.facts_as_of}; engine "
+        f"{result.engine_version}, retrieval {result.retrieval_mode}. Missing facts: "
+        + (", ".join(result.facts_missing) or "none")
+        + "."
+    )
+    return OptionalSection(title="Trial matches", lines=tuple(lines))
