@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -27,6 +27,8 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> Any:
         single = super().clean
+        if not data and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
         if isinstance(data, list | tuple):
             return [single(d, initial) for d in data]
         return [single(data, initial)]
@@ -70,7 +72,13 @@ class RecistLesionForm(forms.Form):
         self.fields["region"].choices = [("", "—"), *regions]  # type: ignore[attr-defined]
 
 
-class BaseRecistFormSet(forms.BaseFormSet[RecistLesionForm]):
+if TYPE_CHECKING:  # the stubs make BaseFormSet generic; at run time it is not subscriptable
+    _BaseFormSet = forms.BaseFormSet[RecistLesionForm]
+else:
+    _BaseFormSet = forms.BaseFormSet
+
+
+class BaseRecistFormSet(_BaseFormSet):
     def __init__(self, *args: Any, regions: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
         self.regions = regions
         super().__init__(*args, **kwargs)

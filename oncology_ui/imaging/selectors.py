@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from django.db.models import Prefetch
 
 from inference.imaging.render import WINDOWS, RenderError, render_slice, suv_window
 from inference.imaging.schema import RegionMask, RenderedSlice, Volume, Window
@@ -37,42 +36,51 @@ WINDOW_LABELS = {
 
 
 @dataclass(frozen=True)
+class StudyView:
+    """A study with its series (regions prefetched), as the section lists it."""
+
+    study: ImagingStudy
+    series: list[ImagingSeries]
+
+
+@dataclass(frozen=True)
 class ImagingOverview:
     """What the case section shows."""
 
-    studies: list[ImagingStudy]
+    studies: list[StudyView]
     uploads: list[ImagingUpload]
     pending_review: list[QuarantinedInstance]
     latest_recist: RecistAssessment | None
 
     @property
     def regions(self) -> list[ImagingRegion]:
-        return [r for st in self.studies for se in st.series.all() for r in se.regions.all()]
+        return [r for st in self.studies for se in st.series for r in se.regions.all()]
 
 
 def imaging_overview(case: Case) -> ImagingOverview:
-    """Studies with series and regions, recent uploads, held files and the latest RECIST."""
-    studies = list(
-        ImagingStudy.objects.filter(case=case).prefetch_related(
-            Prefetch(
-                "series",
-                queryset=ImagingSeries.objects.defer("files", "geometry").prefetch_related(
-                    "regions"
-                ),
-            )
-        )
+    """Studies with series and regions, recent uploads, held files and the latest RECIST.
+
+    Five queries whatever the number of studies: series with their study, their regions, the
+    recent uploads with their jobs, the held files and the latest time point.
+    """
+    series = (
+        ImagingSeries.objects.filter(study__case=case)
+        .select_related("study")
+        .defer("files", "geometry")
+        .prefetch_related("regions")
+        .order_by("-study__study_date", "study_id", "series_number", "id")
     )
+    grouped: dict[int, StudyView] = {}
+    for item in series:
+        grouped.setdefault(item.study_id, StudyView(item.study, [])).series.append(item)
     uploads = list(
-        ImagingUpload.objects.filter(case=case)
-        .select_related("job")
-        .defer("counts")
-        .order_by("-created_at")[:5]
+        ImagingUpload.objects.filter(case=case).select_related("job").order_by("-created_at")[:5]
     )
     pending = list(
         QuarantinedInstance.objects.filter(case=case, status=QuarantinedInstance.Status.PENDING)
     )
     latest = RecistAssessment.objects.filter(case=case).order_by("-date").first()
-    return ImagingOverview(studies, uploads, pending, latest)
+    return ImagingOverview(list(grouped.values()), uploads, pending, latest)
 
 
 def case_regions(case: Case) -> list[ImagingRegion]:

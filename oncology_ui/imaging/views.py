@@ -117,7 +117,7 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
                     case=case, user=request.user, files=form.cleaned_data["dicom"]
                 )
             except ValidationError as exc:
-                form.add_error("files", exc.messages)
+                form.add_error("dicom", exc.messages)
             else:
                 audit_record(
                     request=request,
