@@ -1,0 +1,169 @@
+"""The oncologist's side: the case page's trials section, filters, re-run and referral."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import AccessLog
+from oncology_ui.trials.models import Referral, TrialMatchResult, WorkListEntry
+from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.trials.factories import (
+    fit_breast_case,
+    import_trials,
+    lung_record,
+    trial_record,
+)
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def _matched(cast: Cast, client: Client) -> TrialMatchResult:
+    import_trials(
+        trial_record(),
+        lung_record(),
+        trial_record(
+            "NCT90000004",
+            title="Radiotherapy boost after breast-conserving surgery",
+            interventions=("Radiation: boost",),
+            phase="Phase 3",
+            status="completed",
+            eligibility_text="Inclusion Criteria:\n- Breast cancer after lumpectomy\n",
+        ),
+    )
+    fit_breast_case(cast.case)
+    response = client.post(reverse("trials-match", args=[cast.case.pk]))
+    assert response.status_code == 302
+    result = TrialMatchResult.objects.get(case=cast.case)
+    assert result.job is not None
+    job_run(result.job.pk)
+    result.refresh_from_db()
+    return result
+
+
+def test_the_empty_section_offers_find_trials(cast: Cast, oncologist_client: Client) -> None:
+    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    assert "No trial matches yet" in page and "Find trials" in page
+
+
+def test_find_trials_queues_a_job_and_the_section_polls_until_it_finishes(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    import_trials(trial_record())
+    response = oncologist_client.post(reverse("trials-match", args=[cast.case.pk]), headers=HTMX)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'hx-trigger="job-finished from:body"' in content
+    result = TrialMatchResult.objects.get(case=cast.case)
+    assert result.matches is None and result.job is not None
+    job_run(result.job.pk)
+    section = oncologist_client.get(
+        reverse("patients-case-section", args=[cast.case.pk, "trials"]), headers=HTMX
+    ).content.decode()
+    assert "NCT90000001" in section and "job-finished" not in section
+    assert "Re-run matching" in section
+
+
+def test_the_section_shows_checklist_evidence_resolvers_and_basis(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    assert "Palbociclib and letrozole" in page
+    assert "Criteria checklist" in page and "<details>" in page
+    assert "verdict-ok" in page and "unknown" in page
+    assert "Pacientes embarazadas" in page and "not parsed" in page
+    assert "review this criterion manually" in page
+    assert "Not recorded (criteria about them stay unknown)" in page
+    assert "BM25 only" in page and "engine 1.0" in page
+
+
+def test_filters_narrow_the_list_as_a_partial_and_as_a_page(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    url = reverse("trials-case-matches", args=[cast.case.pk])
+    partial = oncologist_client.get(url, {"intervention_type": "radiation"}, headers=HTMX)
+    content = partial.content.decode()
+    assert content.lstrip().startswith('<div id="trial-match-list"')
+    assert "NCT90000004" in content and "NCT90000001" not in content
+    phase = oncologist_client.get(url, {"phase": "Phase 2", "status": "open"}).content.decode()
+    assert "<html" in phase and "NCT90000001" in phase and "NCT90000004" not in phase
+    biomarker = oncologist_client.get(url, {"biomarker_only": "on"}, headers=HTMX).content.decode()
+    # Only the lung trial requires a biomarker; "no known EGFR mutation" is an absence.
+    assert "NCT90000002" in biomarker and "NCT90000001" not in biomarker
+    none = oncologist_client.get(url, {"phase": "Phase 4"}, headers=HTMX).content.decode()
+    assert "No ranked trial fits these filters" in none
+
+
+def test_refer_to_coordinator_creates_a_referral_and_a_flagged_entry(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    response = oncologist_client.post(
+        reverse("trials-refer", args=[cast.case.pk]),
+        {"nct_id": "NCT90000001", "note": "Keen to join"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "Referred to the trial coordinator" in response.content.decode()
+    referral = Referral.objects.get()
+    assert (referral.case, referral.from_user, referral.note) == (
+        cast.case,
+        cast.oncologist,
+        "Keen to join",
+    )
+    entry = WorkListEntry.objects.get()
+    assert entry.status == "flagged" and entry.referral == referral
+    assert entry.history.count() == 1
+    assert AccessLog.objects.filter(category="trial-referral").exists()
+
+
+def test_a_referral_to_an_unknown_trial_is_refused_with_a_message(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    import_trials(trial_record())
+    response = oncologist_client.post(
+        reverse("trials-refer", args=[cast.case.pk]), {"nct_id": "NCT12345678"}, follow=True
+    )
+    assert "Choose a trial from the list" in response.content.decode()
+    assert not Referral.objects.exists()
+
+
+def test_another_teams_case_is_404_with_one_denied_row(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    for name, method in (
+        ("trials-match", "post"),
+        ("trials-case-matches", "get"),
+        ("trials-refer", "post"),
+    ):
+        before = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+        url = reverse(name, args=[cast.other_case.pk])
+        response = getattr(oncologist_client, method)(url)
+        assert response.status_code == 404, name
+        assert AccessLog.objects.filter(action=AccessLog.Action.DENIED).count() == before + 1
+    assert not TrialMatchResult.objects.exists()
+
+
+def test_a_pathologist_sees_matches_but_cannot_run_or_refer(cast: Cast) -> None:
+    client = Client()
+    client.force_login(cast.pathologist)
+    page = client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    assert "Find trials" not in page
+    assert client.post(reverse("trials-match", args=[cast.case.pk])).status_code == 404
+
+
+def test_the_report_source_prints_the_top_matches(cast: Cast, oncologist_client: Client) -> None:
+    from oncology_ui.trials.sections import trials_report_source
+
+    assert not trials_report_source(cast.case, False).available
+    _matched(cast, oncologist_client)
+    section = trials_report_source(cast.case, True)
+    assert section.available
+    assert section.lines[0].startswith("1. NCT90000001")
+    assert "met" in section.lines[0] and "unknown" in section.lines[0]
+    assert "engine 1.0" in section.lines[-1]
