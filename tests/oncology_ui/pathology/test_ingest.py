@@ -192,3 +192,37 @@ def test_retention_keeps_the_original_until_the_purge(
 
     slide.refresh_from_db()
     assert slide.original_path == "" and not original.exists()
+
+
+@pytest.mark.parametrize(
+    ("hook", "message"),
+    [("segfault", "the image decoder crashed on it (SIGSEGV)"), ("spin", "processor time")],
+)
+def test_a_reader_that_crashes_or_hangs_fails_the_job_and_the_worker_goes_on(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, _media_root: Path, hook: str, message: str
+) -> None:
+    """The real sandbox runs a child that really segfaults or spins (test hooks of the sandbox)."""
+    from functools import partial
+
+    from inference.slides import inspect as inspect_module
+    from inference.slides.schema import SlideLimits
+
+    real = inspect_module.inspect_slide
+    quick = SlideLimits(cpu_seconds=2, wall_seconds=6.0)
+    monkeypatch.setattr(
+        inspect_module,
+        "inspect_slide",
+        lambda path, limits=None: partial(real, target=f"tests.inference.slides.hooks:{hook}")(
+            path, quick
+        ),
+    )
+    slide = ingest(cast.case, OME.read_bytes(), "crop.ome.tif")
+
+    assert slide.status == Slide.Status.FAILED
+    assert slide.job is not None and slide.job.status == Job.Status.FAILED
+    assert slide.job.error.startswith("This file could not be read:")
+    assert message in slide.job.error
+    assert media_files(_media_root) == []
+    # The same process takes the next slide as if nothing happened.
+    monkeypatch.setattr(inspect_module, "inspect_slide", real)
+    assert ingest(cast.case, OME.read_bytes(), "crop.ome.tif").status == Slide.Status.READY
