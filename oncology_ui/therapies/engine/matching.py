@@ -1,0 +1,595 @@
+"""The case's diagnosis, setting and molecular profile against the knowledge base.
+
+Produces candidate therapy options, each with every supporting and opposing evidence item, the
+resistance flags that touch it and an AMP/ASCO/CAP tier (Li et al. 2017, PMID 27993330), mapped
+from the evidence as documented in ``docs/therapies/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from oncology_ui.therapies.engine.types import (
+    EvidenceItem,
+    EvidenceRef,
+    Finding,
+    KnowledgeBase,
+    PatientState,
+    ResistanceFlag,
+    StandardRule,
+    TherapyOption,
+    Unknowns,
+)
+
+TIERS = ("I-A", "I-B", "II-C", "II-D")
+SENSITIVE = {"Sensitivity/Response"}
+RESISTANT = {"Resistance", "Reduced Sensitivity"}
+# The biomarker statuses that stand for an over-expressed gene product in CIViC's naming.
+BIOMARKER_GENES = {"HER2": "ERBB2", "ER": "ESR1", "PR": "PGR", "PD-L1": "CD274"}
+# CIViC variant names that are exon-level classes, as residue spans (in-frame deletions).
+_EXON_DELETIONS = {("EGFR", "EXON 19 DELETION"): (729, 761)}
+_TRUNCATING = {"TRUNCATING MUTATION", "FRAMESHIFT TRUNCATION", "LOSS-OF-FUNCTION", "LOSS"}
+_PROTEIN_TOKEN = re.compile(r"^[A-Z]\d+[A-Z*]$")
+
+
+def _slug(drugs: Iterable[str]) -> str:
+    return "+".join(sorted(re.sub(r"[^a-z0-9]+", "-", d.lower()).strip("-") for d in drugs))
+
+
+def biomarker_findings(state: PatientState) -> tuple[Finding, ...]:
+    """HER2/ER/PR/PD-L1 positive as findings, so CIViC "ERBB2 AMPLIFICATION" items can match."""
+    found = []
+    for name, status in state.biomarkers:
+        gene = BIOMARKER_GENES.get(name)
+        if gene and status in {"positive", "high"}:
+            found.append(Finding(gene=gene, kind="expression", label=f"{name} {status}"))
+    return tuple(found)
+
+
+def civic_match(finding: Finding, gene: str, name: str) -> str | None:
+    """How a CIViC variant name matches a finding: exact, codon, class or gene; None if not."""
+    name = name.strip().upper()
+    if finding.kind == "fusion":
+        if gene not in {finding.gene, finding.partner_gene}:
+            return None
+        other = finding.partner_gene if gene == finding.gene else finding.gene
+        # CIViC writes BCR-ABL for BCR::ABL1: compare without the trailing digits as well.
+        stems = {gene, gene.rstrip("0123456789")}
+        for stem in stems:
+            for pair in (f"{other}-{stem}", f"{stem}-{other}"):
+                if not other or not name.startswith(pair):
+                    continue
+                rest = name[len(pair) :].split()
+                # "EML4-ALK C1156Y" is a resistance mutation inside the fusion, not the fusion.
+                if rest and _PROTEIN_TOKEN.match(rest[-1]):
+                    return None
+                return "exact"
+        if name in {"FUSION", "FUSIONS", "REARRANGEMENT", f"{gene} FUSION", f"{gene} FUSIONS"}:
+            return "class"
+        return None
+    if gene != finding.gene:
+        return None
+    if finding.kind == "expression":
+        names = {"OVEREXPRESSION", "EXPRESSION"} | ({"AMPLIFICATION"} if gene == "ERBB2" else set())
+        return "class" if name in names else None
+    if finding.kind == "copy_number":
+        level = finding.copy_number_level or 0
+        if level >= 2 and name == "AMPLIFICATION":
+            return "class"
+        if level <= -2 and name in {"DELETION", "LOSS", "COPY NUMBER LOSS"}:
+            return "class"
+        return None
+    if finding.silent:
+        return None
+    if finding.protein_key and (
+        name == finding.protein_key or name.split(" ")[-1] == finding.protein_key
+    ):
+        return "exact"
+    if "/" in name and finding.protein_key in name.split("/"):
+        return "exact"
+    if finding.codon and (name == finding.codon or finding.codon in name.split("/")):
+        return "codon"
+    span = _EXON_DELETIONS.get((gene, name))
+    if span and finding.is_deletion and finding.position is not None:
+        return "class" if span[0] <= finding.position <= span[1] else None
+    if finding.truncating and name in _TRUNCATING:
+        return "class"
+    if name == "MUTATION":
+        return "gene"
+    return None
+
+
+# ------------------------------------------------------------------------------ conditions
+
+
+@dataclass
+class _Eval:
+    """A condition's value: True, False, or None (unknown) with what was missing."""
+
+    value: bool | None
+    missing: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+
+
+def _marker_present(condition: dict[str, Any], finding: Finding) -> bool:
+    if finding.gene != condition["gene"] and not (
+        finding.kind == "fusion" and finding.partner_gene == condition["gene"]
+    ):
+        return False
+    kind = condition.get("kind", "")
+    partner = condition.get("partner", "")
+    if finding.kind == "expression":
+        return kind == "amplification" and finding.gene == "ERBB2"
+    if kind == "fusion" or finding.kind == "fusion":
+        if kind != "fusion" or finding.kind != "fusion":
+            return False
+        return not partner or partner in {finding.gene, finding.partner_gene}
+    if kind in {"amplification", "deletion"}:
+        level = finding.copy_number_level or 0
+        return finding.kind == "copy_number" and (
+            level >= 2 if kind == "amplification" else level <= -2
+        )
+    if finding.kind != "mutation" or finding.silent:
+        return False
+    if kind == "truncating":
+        return finding.truncating
+    variants = condition.get("variants") or []
+    codons = condition.get("codons") or []
+    span = condition.get("deletion_in")
+    if not (variants or codons or span):
+        return True  # any non-silent mutation of the gene
+    if finding.protein_key in variants:
+        return True
+    if codons and finding.codon in codons and not finding.is_deletion and not finding.truncating:
+        return True
+    return bool(
+        span
+        and finding.is_deletion
+        and finding.position is not None
+        and span[0] <= finding.position <= span[1]
+    )
+
+
+def evaluate(
+    condition: dict[str, Any], state: PatientState, findings: tuple[Finding, ...]
+) -> _Eval:
+    if "any" in condition:
+        parts = [evaluate(inner, state, findings) for inner in condition["any"]]
+        if any(p.value for p in parts):
+            return _Eval(True, matched=[m for p in parts if p.value for m in p.matched])
+        if any(p.value is None for p in parts):
+            return _Eval(None, missing=[m for p in parts for m in p.missing])
+        return _Eval(False)
+    if "biomarker" in condition:
+        status = state.biomarker(condition["biomarker"])
+        if status is None or status == "":
+            return _Eval(None, missing=[f"{condition['biomarker']} status"])
+        ok = status in condition["status"]
+        return _Eval(ok, matched=[f"{condition['biomarker']} {status}"] if ok else [])
+    hits = [f for f in findings if _marker_present(condition, f)]
+    if hits:
+        return _Eval(True, matched=[f"{f.gene} {f.label}" for f in hits])
+    tested = condition["gene"] in state.tested_genes
+    if condition.get("kind") == "amplification" and condition["gene"] == "ERBB2":
+        # HER2 by IHC/ISH counts as testing ERBB2 amplification.
+        tested = tested or state.biomarker("HER2") not in (None, "")
+    if not tested:
+        return _Eval(None, missing=[f"{condition['gene']} status (not tested)"])
+    return _Eval(False)
+
+
+def _all(
+    conditions: Iterable[dict[str, Any]], state: PatientState, findings: tuple[Finding, ...]
+) -> _Eval:
+    parts = [evaluate(c, state, findings) for c in conditions]
+    if any(p.value is False for p in parts):
+        return _Eval(False)
+    if any(p.value is None for p in parts):
+        return _Eval(None, missing=[m for p in parts for m in p.missing])
+    return _Eval(True, matched=[m for p in parts for m in p.matched])
+
+
+def _none_present(
+    conditions: Iterable[dict[str, Any]], state: PatientState, findings: tuple[Finding, ...]
+) -> _Eval:
+    parts = [evaluate(c, state, findings) for c in conditions]
+    if any(p.value for p in parts):
+        return _Eval(False)
+    if any(p.value is None for p in parts):
+        return _Eval(None, missing=[m for p in parts for m in p.missing])
+    return _Eval(True)
+
+
+def _stage_prefix(stage_group: str) -> str:
+    text = stage_group.strip().upper().removeprefix("STAGE").strip()
+    for roman in ("IV", "III", "II", "I", "0"):
+        if text.startswith(roman):
+            return roman
+    return ""
+
+
+def disease_relation(kb: KnowledgeBase, source: str, disease: str, state: PatientState) -> str:
+    """same | narrower | pan-cancer | other | unmapped, for evidence written for ``disease``."""
+    mapped = kb.disease(source, disease)
+    if mapped is None or mapped.oncotree_code == "":
+        return "unmapped"
+    if mapped.oncotree_code == "*":
+        return "pan-cancer"
+    return _code_relation(mapped.oncotree_code, mapped.lineage, state)
+
+
+def _code_relation(code: str, lineage: tuple[str, ...], state: PatientState) -> str:
+    if code in state.lineage:
+        return "same"
+    if state.oncotree_code and state.oncotree_code in lineage:
+        return "narrower"
+    return "other"
+
+
+# ------------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class _Draft:
+    label: str
+    drugs: tuple[str, ...]
+    unknown_drugs: tuple[str, ...] = ()
+    supporting: list[EvidenceRef] = field(default_factory=list)
+    opposing: list[EvidenceRef] = field(default_factory=list)
+    resistance: list[str] = field(default_factory=list)
+    rule_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _label(drugs: tuple[str, ...]) -> str:
+    text = " + ".join(drugs)
+    return text[:1].upper() + text[1:]
+
+
+def _civic_ref(item: EvidenceItem, match: str, relation: str, direction: str) -> EvidenceRef:
+    return EvidenceRef(
+        source=item.source,
+        item_id=item.item_id,
+        level=item.level,
+        direction=direction,
+        significance=item.significance,
+        disease=item.disease,
+        disease_match=relation,
+        variant=f"{item.gene} {item.variant}".strip(),
+        match=match,
+        drugs=item.drugs,
+        pmids=item.pmids,
+        citation=f"CIViC {item.item_id}" if item.source == "civic" else "oncoref",
+        note=f"line of therapy: {item.line}" if item.line else "",
+    )
+
+
+def _option_drug_sets(item: EvidenceItem) -> list[tuple[str, ...]]:
+    """Combination and sequential items are one option; substitutes are one option per drug."""
+    if item.interaction in {"Combination", "Sequential"} or len(item.drugs) == 1:
+        return [item.drugs]
+    return [(drug,) for drug in item.drugs]
+
+
+def _tier(draft: _Draft) -> tuple[str, str]:
+    best = "II-D"
+    reason = "only preclinical, case-report or inferential evidence (CIViC level C-E)"
+    for ref in draft.supporting:
+        if ref.source == "guideline":
+            return "I-A", f"recommended for this cancer by {ref.citation}"
+        related = ref.disease_match in {"same", "narrower"}
+        candidate, why = "II-D", reason
+        if ref.source == "civic" and ref.match != "gene":
+            if ref.level == "A" and (related or ref.disease_match == "pan-cancer"):
+                candidate, why = "I-A", f"CIViC level A ({ref.item_id}) in this cancer"
+            elif ref.level == "B" and related:
+                candidate, why = (
+                    "I-B",
+                    f"CIViC level B ({ref.item_id}): clinical evidence in this cancer",
+                )
+            elif ref.level in {"A", "B"}:
+                candidate, why = (
+                    "II-C",
+                    f"CIViC level {ref.level} ({ref.item_id}) in another cancer",
+                )
+            elif ref.level == "C" and related:
+                candidate, why = (
+                    "II-C",
+                    f"CIViC level C ({ref.item_id}) case evidence in this cancer",
+                )
+        if TIERS.index(candidate) < TIERS.index(best):
+            best, reason = candidate, why
+    return best, reason
+
+
+def match(
+    kb: KnowledgeBase, state: PatientState
+) -> tuple[tuple[TherapyOption, ...], tuple[ResistanceFlag, ...], Unknowns]:
+    """Candidate options with their evidence, the resistance flags, and what could not be used."""
+    findings = state.findings + biomarker_findings(state)
+    drafts: dict[str, _Draft] = {}
+    not_evaluable: list[str] = []
+    unmapped: set[str] = set()
+    line = state.planned_line
+    stage = _stage_prefix(state.stage_group)
+
+    def draft_for(drugs: tuple[str, ...], unknown: tuple[str, ...], label: str = "") -> _Draft:
+        key = _slug(drugs)
+        if key not in drafts:
+            drafts[key] = _Draft(label=label or _label(drugs), drugs=drugs, unknown_drugs=unknown)
+        return drafts[key]
+
+    # 1. Curated standard-of-care rules for this cancer.
+    for rule in kb.standard_rules:
+        if not any(code in state.lineage for code in rule.diseases):
+            continue
+        if rule.lines and line not in rule.lines or rule.min_line and line < rule.min_line:
+            continue
+        if rule.stages and stage and stage not in rule.stages:
+            continue
+        needed = _all(rule.requires, state, findings)
+        excluded = _none_present(rule.absent, state, findings)
+        if needed.value is False or excluded.value is False:
+            continue
+        if needed.value is None or excluded.value is None:
+            missing = sorted(set(needed.missing + excluded.missing))
+            not_evaluable.append(
+                f"{rule.label} ({rule.guideline.citation}) needs {', '.join(missing)}"
+            )
+            continue
+        _rule_option(draft_for(rule.drugs, (), rule.label), rule, needed.matched, stage)
+
+    # 2. CIViC evidence for each finding.
+    by_gene: dict[str, list[EvidenceItem]] = {}
+    for item in kb.evidence:
+        by_gene.setdefault(item.gene, []).append(item)
+    matched_findings: set[str] = set()
+    for finding in findings:
+        genes = [finding.gene] + (
+            [finding.partner_gene] if finding.kind == "fusion" and finding.partner_gene else []
+        )
+        for gene in genes:
+            for item in by_gene.get(gene, []):
+                if item.source != "civic":
+                    continue
+                how = civic_match(finding, gene, item.variant)
+                if how is None:
+                    continue
+                matched_findings.add(finding.label + finding.gene)
+                relation = disease_relation(kb, "civic", item.disease, state)
+                if relation == "unmapped":
+                    unmapped.add(item.disease)
+                _civic_item(draft_for, drafts, item, how, relation)
+
+    # 3. oncoref rows support options already proposed, for a gene altered in this patient or
+    #    an option a guideline proposed (oncoref rows are gene-level by nature).
+    altered = {f.gene for f in findings} | {f.partner_gene for f in findings if f.partner_gene}
+    for item in kb.evidence:
+        if item.source != "oncoref":
+            continue
+        relation = disease_relation(kb, "oncoref", item.disease, state)
+        if relation not in {"same", "narrower"}:
+            continue
+        for draft in drafts.values():
+            if set(item.drugs) <= set(draft.drugs) and (item.gene in altered or draft.rule_ids):
+                draft.supporting.append(_civic_ref(item, "gene", relation, "supports"))
+
+    # 4. Curated resistance rules.
+    flags: list[ResistanceFlag] = []
+    for resistance in kb.resistance_rules:
+        if not any(code in state.lineage for code in resistance.diseases):
+            continue
+        result = evaluate(resistance.markers, state, findings)
+        if not result.value:
+            continue
+        finding_text = ", ".join(result.matched)
+        flags.append(
+            ResistanceFlag(
+                rule_or_item=resistance.rule_id,
+                finding=finding_text,
+                drugs=resistance.drugs,
+                drug_classes=resistance.drug_classes,
+                statement=resistance.statement,
+                citation=resistance.guideline.citation,
+                pmids=resistance.pmids,
+            )
+        )
+        for draft in drafts.values():
+            hit = [
+                d
+                for d in draft.drugs
+                if d in resistance.drugs or _in_classes(kb, d, resistance.drug_classes)
+            ]
+            if hit:
+                draft.resistance.append(
+                    f"{finding_text}: {resistance.statement} ({', '.join(hit)})"
+                )
+                draft.opposing.append(
+                    EvidenceRef(
+                        source="guideline",
+                        item_id=resistance.rule_id,
+                        level="guideline",
+                        direction="opposes",
+                        significance="Resistance",
+                        disease=", ".join(resistance.diseases),
+                        disease_match="same",
+                        variant=finding_text,
+                        match="rule",
+                        drugs=tuple(hit),
+                        pmids=resistance.pmids,
+                        citation=resistance.guideline.citation,
+                    )
+                )
+    # CIViC resistance in this cancer, at level A-C, is a flag of its own too.
+    for draft in drafts.values():
+        for ref in draft.opposing:
+            if (
+                ref.source == "civic"
+                and ref.significance in RESISTANT
+                and ref.disease_match in {"same", "narrower", "pan-cancer"}
+                and ref.level in {"A", "B", "C"}
+                and ref.match != "gene"
+            ):
+                draft.resistance.append(
+                    f"{ref.variant}: resistance to {', '.join(ref.drugs)} "
+                    f"(CIViC {ref.item_id}, level {ref.level})"
+                )
+    for key, draft in list(drafts.items()):
+        if not draft.supporting:
+            # Options seen only in opposing evidence are not candidates; their flags remain.
+            for ref in draft.opposing:
+                if (
+                    ref.source == "civic"
+                    and ref.disease_match in {"same", "narrower"}
+                    and ref.level in {"A", "B"}
+                    and ref.match != "gene"
+                ):
+                    flags.append(
+                        ResistanceFlag(
+                            rule_or_item=ref.item_id,
+                            finding=ref.variant,
+                            drugs=ref.drugs,
+                            drug_classes=(),
+                            statement=f"{ref.significance} to {', '.join(ref.drugs)} "
+                            f"in {ref.disease} (CIViC level {ref.level})",
+                            citation=f"CIViC {ref.item_id}",
+                            pmids=ref.pmids,
+                        )
+                    )
+            del drafts[key]
+
+    options = []
+    for key, draft in drafts.items():
+        tier, reason = _tier(draft)
+        related_support = any(r.disease_match in {"same", "narrower"} for r in draft.supporting)
+        related_oppose = any(
+            r.disease_match in {"same", "narrower"} and r.match != "gene" for r in draft.opposing
+        )
+        classes = tuple(
+            dict.fromkeys(c for d in draft.drugs if (drug := kb.drug(d)) for c in drug.classes)
+        )
+        options.append(
+            TherapyOption(
+                key=key,
+                label=draft.label,
+                drugs=draft.drugs,
+                classes=classes,
+                unknown_drugs=draft.unknown_drugs,
+                tier=tier,
+                tier_reason=reason,
+                supporting=tuple(_ordered(draft.supporting)),
+                opposing=tuple(_ordered(draft.opposing)),
+                resistance=tuple(dict.fromkeys(draft.resistance)),
+                conflicting=related_support and related_oppose,
+                rule_ids=tuple(draft.rule_ids),
+                notes=tuple(dict.fromkeys(draft.notes)),
+            )
+        )
+    unknowns = Unknowns(
+        genes=tuple(sorted({f.gene for f in state.findings if not f.gene_known})),
+        variants=tuple(
+            sorted(
+                f"{f.gene} {f.label}"
+                for f in state.findings
+                if f.gene_known and f.label + f.gene not in matched_findings
+            )
+        ),
+        diseases=tuple(sorted(unmapped)),
+        drugs=tuple(sorted({u for o in options for u in o.unknown_drugs})),
+        regimen_words=tuple(
+            sorted({w for line_ in state.prior_lines for w in line_.unknown_words})
+        ),
+        not_evaluable=tuple(not_evaluable),
+    )
+    return tuple(options), tuple(_unique_flags(flags)), unknowns
+
+
+def _rule_option(draft: _Draft, rule: StandardRule, matched: list[str], stage: str) -> None:
+    draft.rule_ids.append(rule.rule_id)
+    draft.supporting.append(
+        EvidenceRef(
+            source="guideline",
+            item_id=rule.rule_id,
+            level="guideline",
+            direction="supports",
+            significance="Standard of care",
+            disease=", ".join(rule.diseases),
+            disease_match="same",
+            variant=", ".join(matched),
+            match="rule",
+            drugs=rule.drugs,
+            pmids=rule.pmids,
+            citation=rule.guideline.citation,
+        )
+    )
+    if rule.stages and not stage:
+        draft.notes.append(
+            f"Stage not recorded: the setting of {rule.guideline.citation} "
+            f"(stage {'/'.join(rule.stages)}) is not confirmed."
+        )
+
+
+def _civic_item(
+    draft_for: Any, drafts: dict[str, _Draft], item: EvidenceItem, how: str, relation: str
+) -> None:
+    sensitive = item.significance in SENSITIVE and item.direction == "Supports"
+    resistant = (item.significance in RESISTANT and item.direction == "Supports") or (
+        item.significance in SENSITIVE and item.direction == "Does Not Support"
+    )
+    if not (sensitive or resistant):
+        return
+    for drugs in _option_drug_sets(item):
+        unknown = tuple(d for d in drugs if d in item.unknown_drugs)
+        key = _slug(drugs)
+        creates = (
+            sensitive
+            and how != "gene"
+            and relation != "unmapped"
+            and (relation in {"same", "narrower", "pan-cancer"} or item.level in {"A", "B"})
+        )
+        if creates:
+            draft = draft_for(drugs, unknown)
+        elif key in drafts:
+            draft = drafts[key]
+        elif resistant:
+            draft = draft_for(drugs, unknown)  # kept only for flags; dropped if nothing supports it
+        else:
+            continue
+        ref = _civic_ref(item, how, relation, "supports" if sensitive else "opposes")
+        (draft.supporting if sensitive else draft.opposing).append(ref)
+
+
+def _in_classes(kb: KnowledgeBase, drug: str, classes: tuple[str, ...]) -> bool:
+    known = kb.drug(drug)
+    return bool(known and set(known.classes) & set(classes))
+
+
+_MATCH_ORDER = {"rule": 0, "exact": 1, "codon": 2, "class": 3, "gene": 4}
+_RELATION_ORDER = {"same": 0, "narrower": 1, "pan-cancer": 2, "other": 3, "unmapped": 4}
+_LEVEL_ORDER = {"guideline": 0, "A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "approved": 2}
+
+
+def _ordered(refs: list[EvidenceRef]) -> list[EvidenceRef]:
+    unique = {(r.source, r.item_id, r.direction): r for r in refs}
+    return sorted(
+        unique.values(),
+        key=lambda r: (
+            _RELATION_ORDER.get(r.disease_match, 9),
+            _LEVEL_ORDER.get(r.level, 6),
+            _MATCH_ORDER.get(r.match, 9),
+            r.item_id,
+        ),
+    )
+
+
+def _unique_flags(flags: list[ResistanceFlag]) -> list[ResistanceFlag]:
+    seen: dict[tuple[str, str], ResistanceFlag] = {}
+    for flag in flags:
+        seen.setdefault((flag.rule_or_item, flag.finding), flag)
+    return list(seen.values())
+
+
+__all__ = ["TIERS", "civic_match", "disease_relation", "evaluate", "match"]

@@ -1,0 +1,118 @@
+"""Ordering the options and saying why, in plain words.
+
+Order (documented in docs/therapies/README.md):
+
+1. safety state: clear, then caution, then blocked (a blocked option is never above a usable one);
+2. resistance: options with a resistance flag in this cancer go below those without;
+3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
+   standard-of-care rules recommend for this line and setting comes first;
+4. estimated benefit: the model's 5-year survival difference against the case's recorded
+   treatment, only where the estimate is supported (trained treatment variable, overlap);
+5. the number of supporting items in this cancer, then the label (a stable order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from oncology_ui.therapies.engine.matching import TIERS
+from oncology_ui.therapies.engine.types import (
+    Benefit,
+    KnowledgeBase,
+    RankedOption,
+    SafetyVerdict,
+    TherapyOption,
+)
+
+_SAFETY = {"clear": 0, "caution": 1, "blocked": 2}
+NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
+
+
+def benefit_classes(option: TherapyOption, kb: KnowledgeBase) -> tuple[tuple[str, ...], str]:
+    """The model's treatment classes for an option, or why the option cannot be estimated.
+
+    Every drug must map to a class the model was trained with; one drug without (for example
+    trastuzumab in trastuzumab + docetaxel) makes the whole option not estimable.
+    """
+    classes: list[str] = []
+    without: list[str] = []
+    for name in option.drugs:
+        drug = kb.drug(name)
+        if drug is None or not drug.whatif:
+            if drug is not None and "folate modulator" in drug.classes:
+                continue  # leucovorin modulates fluorouracil; it is not a treatment of its own
+            without.append(name)
+        elif drug.whatif not in classes:
+            classes.append(drug.whatif)
+    if without:
+        return (), NO_MODEL_DRUG.format(drugs=", ".join(without))
+    return tuple(classes), ""
+
+
+def _why(
+    position: int,
+    option: TherapyOption,
+    safety: SafetyVerdict,
+    benefit: Benefit,
+) -> tuple[str, ...]:
+    lines = [f"Evidence tier {option.tier} (AMP/ASCO/CAP): {option.tier_reason}."]
+    related = [r for r in option.supporting if r.disease_match in {"same", "narrower"}]
+    lines.append(
+        f"{len(option.supporting)} supporting item(s), {len(related)} in this cancer; "
+        f"{len(option.opposing)} opposing."
+    )
+    if option.conflicting:
+        lines.append("Conflicting evidence: items in this cancer both support and oppose it.")
+    for flag in option.resistance:
+        lines.append(f"Resistance: {flag}.")
+    if safety.state == "clear":
+        lines.append(f"Safety clear: {len(safety.checks)} check(s) passed.")
+    else:
+        reasons = "; ".join(f"{c.reason} [{c.rule_id}]" for c in safety.deciding)
+        lines.append(f"Safety {safety.state}: {reasons}.")
+    if benefit.usable and benefit.delta_5y is not None:
+        lines.append(
+            f"Estimated 5-year survival difference against the recorded treatment: "
+            f"{benefit.delta_5y:+.0%} (an association from observational data, "
+            "not a causal effect)."
+        )
+    else:
+        lines.append(f"Benefit not used in the order: {benefit.reason}")
+    lines.append(
+        f"Placed #{position}: ordered by safety, then resistance, then evidence tier, then "
+        "guideline recommendation for this line, then supported benefit estimate, then the "
+        "number of supporting items in this cancer."
+    )
+    return tuple(lines)
+
+
+def rank(
+    options: tuple[TherapyOption, ...],
+    safety: Mapping[str, SafetyVerdict],
+    benefit: Mapping[str, Benefit],
+) -> tuple[RankedOption, ...]:
+    def key(option: TherapyOption) -> tuple[object, ...]:
+        estimate = benefit[option.key]
+        delta = estimate.delta_5y if estimate.usable and estimate.delta_5y is not None else 0.0
+        related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
+        return (
+            _SAFETY[safety[option.key].state],
+            bool(option.resistance),
+            TIERS.index(option.tier),
+            not option.rule_ids,
+            -delta,
+            -related,
+            option.label.lower(),
+        )
+
+    ordered = sorted(options, key=key)
+    return tuple(
+        RankedOption(
+            rank=position,
+            option=option,
+            safety=safety[option.key],
+            benefit=benefit[option.key],
+            why=_why(position, option, safety[option.key], benefit[option.key]),
+        )
+        for position, option in enumerate(ordered, start=1)
+    )

@@ -1,0 +1,324 @@
+"""The safety gate: data-driven rules checked against the patient's current state.
+
+Every check says what decided it (value, date, rule, source). Missing or stale data gives
+``caution`` with the reason, never ``clear``: nothing is assumed normal.
+"""
+
+from __future__ import annotations
+
+from oncology_ui.therapies.engine.types import (
+    KnowledgeBase,
+    PatientState,
+    SafetyCheck,
+    SafetyRule,
+    SafetyState,
+    SafetyVerdict,
+    TherapyOption,
+)
+
+ECOG_MAX_AGE_DAYS = 90
+BLEEDING_WORDS = ("haemorrhage", "hemorrhage", "bleeding", "haemoptysis", "hemoptysis", "bleed")
+_ORDER: dict[SafetyState, int] = {"clear": 0, "caution": 1, "blocked": 2}
+LAB_NAMES = {
+    "neutrophils": "ANC",
+    "platelets": "Platelets",
+    "hemoglobin": "Haemoglobin",
+    "crcl_cg": "Creatinine clearance",
+    "bilirubin": "Bilirubin",
+    "ast": "AST",
+    "alt": "ALT",
+}
+
+
+def applies(rule: SafetyRule, option: TherapyOption, kb: KnowledgeBase) -> bool:
+    if rule.applies_all:
+        return True
+    if set(option.drugs) & set(rule.applies_drugs):
+        return True
+    return bool(set(option.classes) & set(rule.applies_classes))
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyCheck:
+    spec = rule.check
+    key = spec["lab"]
+    name = LAB_NAMES.get(key, key)
+    lab = state.lab(key)
+
+    def result(verdict: SafetyState, data: str, reason: str) -> SafetyCheck:
+        return SafetyCheck(
+            rule_id=rule.rule_id,
+            verdict=verdict,
+            data=data,
+            reason=reason,
+            source=rule.source,
+            value=f"{_fmt(lab.value)} {lab.unit}" if lab and lab.value is not None else "",
+            observed_on=lab.observed_on.isoformat() if lab else "",
+        )
+
+    if lab is None or lab.value is None:
+        return result("caution", "missing", f"{name} not recorded: cannot confirm it is safe")
+    age = (state.today - lab.observed_on).days
+    if age > max_age:
+        return result(
+            "caution",
+            "stale",
+            f"{name} {_fmt(lab.value)} {lab.unit} is {age} days old (older than {max_age} days): "
+            "repeat before treatment",
+        )
+    if lab.unit != spec["unit"]:
+        return result(
+            "caution", "unknown", f"{name} is in {lab.unit}, the rule expects {spec['unit']}"
+        )
+    limits = dict(spec)
+    note = ""
+    liver = spec.get("liver_metastases")
+    if liver:
+        if state.liver_metastases:
+            limits.update(liver)
+            note = " (liver-metastasis limits)"
+        elif state.liver_metastases is None:
+            note = " (liver metastases not recorded: the stricter limits apply)"
+    scale = 1.0
+    unit_text = spec["unit"]
+    if spec.get("scale") == "uln":
+        if lab.ref_high is None:
+            return result(
+                "caution", "unknown", f"{name}: no upper reference limit recorded for the result"
+            )
+        scale = lab.ref_high
+        unit_text = f"× ULN ({_fmt(lab.ref_high)} {lab.unit})"
+    value = lab.value
+    shown = f"{name} {_fmt(value)} {lab.unit} on {lab.observed_on.isoformat()}"
+    for bound, verdict in (("block_below", rule.verdict), ("caution_below", "caution")):
+        if bound in limits and value < limits[bound] * scale:
+            limit = _fmt(limits[bound])
+            return result(verdict, "ok", f"{shown} is below {limit} {unit_text}{note}")
+    for bound, verdict in (("block_above", rule.verdict), ("caution_above", "caution")):
+        if bound in limits and value > limits[bound] * scale:
+            limit = _fmt(limits[bound])
+            return result(verdict, "ok", f"{shown} is above {limit} {unit_text}{note}")
+    return result("clear", "ok", f"{shown} within the limits{note}")
+
+
+def check_ecog(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    spec = rule.check
+
+    def result(verdict: SafetyState, data: str, reason: str) -> SafetyCheck:
+        return SafetyCheck(
+            rule_id=rule.rule_id,
+            verdict=verdict,
+            data=data,
+            reason=reason,
+            source=rule.source,
+            value=f"ECOG {state.ecog}" if state.ecog is not None else "",
+            observed_on=state.ecog_on.isoformat() if state.ecog_on else "",
+        )
+
+    if state.ecog is None:
+        return result("caution", "missing", "ECOG performance status not recorded")
+    when = f" on {state.ecog_on.isoformat()}" if state.ecog_on else ""
+    if state.ecog_on and (state.today - state.ecog_on).days > ECOG_MAX_AGE_DAYS:
+        return result(
+            "caution",
+            "stale",
+            f"ECOG {state.ecog}{when} is older than {ECOG_MAX_AGE_DAYS} days: reassess",
+        )
+    if "block_at_or_above" in spec and state.ecog >= spec["block_at_or_above"]:
+        return result(
+            rule.verdict, "ok", f"ECOG {state.ecog}{when} is {spec['block_at_or_above']} or worse"
+        )
+    if "caution_at_or_above" in spec and state.ecog >= spec["caution_at_or_above"]:
+        return result(
+            "caution", "ok", f"ECOG {state.ecog}{when} is {spec['caution_at_or_above']} or worse"
+        )
+    return result("clear", "ok", f"ECOG {state.ecog}{when}")
+
+
+def check_pregnancy(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    def result(verdict: SafetyState, data: str, reason: str) -> SafetyCheck:
+        return SafetyCheck(rule.rule_id, verdict, data, reason, rule.source)
+
+    if state.pregnant:
+        return result(rule.verdict, "ok", "The record states a current pregnancy")
+    if state.pregnant is None and state.sex == "female" and 12 <= state.age <= 55:
+        return result(
+            "caution",
+            "unknown",
+            "Pregnancy status not recorded for a patient who could be pregnant: "
+            "confirm before treatment",
+        )
+    if state.pregnant is False:
+        return result("clear", "ok", "Not pregnant, as recorded")
+    return result("clear", "ok", f"Not applicable ({state.sex}, age {state.age})")
+
+
+def _matches(text: str, words: list[str]) -> str:
+    lowered = text.lower()
+    return next((w for w in words if w.lower() in lowered), "")
+
+
+def check_comorbidity(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    words = [str(w) for w in rule.check["match"]]
+    if state.conditions is None:
+        return SafetyCheck(
+            rule.rule_id,
+            "caution",
+            "unknown",
+            f"No conditions recorded for this case: cannot exclude {', '.join(words)}",
+            rule.source,
+        )
+    for condition in state.conditions:
+        if _matches(condition.text, words):
+            return SafetyCheck(
+                rule.rule_id,
+                rule.verdict,
+                "ok",
+                f"Recorded condition: {condition.text}",
+                rule.source,
+                value=condition.text,
+                observed_on=condition.on.isoformat() if condition.on else "",
+            )
+    return SafetyCheck(
+        rule.rule_id,
+        "clear",
+        "ok",
+        f"None of {', '.join(words)} among {len(state.conditions)} recorded condition(s)",
+        rule.source,
+    )
+
+
+def check_comedication(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    words = [str(w) for w in rule.check["match"]]
+    if state.medications is None:
+        return SafetyCheck(
+            rule.rule_id,
+            "caution",
+            "unknown",
+            f"No current medications recorded: cannot exclude {', '.join(words)}",
+            rule.source,
+        )
+    for medication in state.medications:
+        if _matches(medication.text, words):
+            return SafetyCheck(
+                rule.rule_id,
+                rule.verdict,
+                "ok",
+                f"Current medication: {medication.text}",
+                rule.source,
+                value=medication.text,
+                observed_on=medication.on.isoformat() if medication.on else "",
+            )
+    return SafetyCheck(
+        rule.rule_id,
+        "clear",
+        "ok",
+        f"None of {', '.join(words)} among {len(state.medications)} current medication(s)",
+        rule.source,
+    )
+
+
+def check_prior_toxicity(
+    rule: SafetyRule, option: TherapyOption, state: PatientState
+) -> SafetyCheck:
+    for line in state.prior_lines:
+        shared = sorted(set(line.drugs) & set(option.drugs))
+        if line.stop_reason == "toxicity" and shared:
+            return SafetyCheck(
+                rule.rule_id,
+                rule.verdict,
+                "ok",
+                f"{line.regimen} (with {', '.join(shared)}) was stopped for toxicity; "
+                "grade not recorded",
+                rule.source,
+                value=line.regimen,
+                observed_on=line.ended.isoformat() if line.ended else line.started.isoformat(),
+            )
+    return SafetyCheck(
+        rule.rule_id,
+        "clear",
+        "ok",
+        f"No recorded line with {', '.join(option.drugs)} was stopped for toxicity",
+        rule.source,
+    )
+
+
+def check_recent_bleeding(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    days = int(rule.check.get("within_days", 90))
+    if state.conditions is None:
+        return SafetyCheck(
+            rule.rule_id,
+            "caution",
+            "unknown",
+            f"Recent serious bleeding (last {days} days) not recorded: ask before treatment",
+            rule.source,
+        )
+    for condition in state.conditions:
+        if _matches(condition.text, list(BLEEDING_WORDS)):
+            recent = condition.on is None or (state.today - condition.on).days <= days
+            if recent:
+                when = condition.on.isoformat() if condition.on else "date not recorded"
+                return SafetyCheck(
+                    rule.rule_id,
+                    rule.verdict,
+                    "ok",
+                    f"Bleeding recorded ({condition.text}, {when}) within {days} days",
+                    rule.source,
+                    value=condition.text,
+                    observed_on=condition.on.isoformat() if condition.on else "",
+                )
+    return SafetyCheck(
+        rule.rule_id,
+        "clear",
+        "ok",
+        f"No bleeding among {len(state.conditions)} recorded condition(s) in the last {days} days",
+        rule.source,
+    )
+
+
+def check(
+    rule: SafetyRule, option: TherapyOption, state: PatientState, kb: KnowledgeBase
+) -> SafetyCheck:
+    kind = rule.check["kind"]
+    if kind == "lab":
+        return check_lab(rule, state, kb.max_lab_age_days)
+    if kind == "ecog":
+        return check_ecog(rule, state)
+    if kind == "pregnancy":
+        return check_pregnancy(rule, state)
+    if kind == "comorbidity":
+        return check_comorbidity(rule, state)
+    if kind == "comedication":
+        return check_comedication(rule, state)
+    if kind == "prior_toxicity":
+        return check_prior_toxicity(rule, option, state)
+    if kind == "recent_bleeding":
+        return check_recent_bleeding(rule, state)
+    raise ValueError(f"unknown safety check kind {kind!r}")  # kbfiles refuses these at load
+
+
+def safety_verdict(option: TherapyOption, state: PatientState, kb: KnowledgeBase) -> SafetyVerdict:
+    """Every applicable rule's check; the worst verdict decides."""
+    checks = [
+        check(rule, option, state, kb) for rule in kb.safety_rules if applies(rule, option, kb)
+    ]
+    for drug in option.unknown_drugs:
+        checks.append(
+            SafetyCheck(
+                rule_id="drug-not-in-vocabulary",
+                verdict="caution",
+                data="unknown",
+                reason=f"“{drug}” is not in the drug vocabulary: "
+                "class-based safety rules could not be checked",
+                source="OncoBoard drug vocabulary (drugs.yaml)",
+            )
+        )
+    worst: SafetyState = "clear"
+    for item in checks:
+        if _ORDER[item.verdict] > _ORDER[worst]:
+            worst = item.verdict
+    ordered = sorted(checks, key=lambda c: (-_ORDER[c.verdict], c.rule_id))
+    return SafetyVerdict(state=worst, checks=tuple(ordered))
