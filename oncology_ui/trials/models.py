@@ -179,7 +179,7 @@ class Referral(models.Model):
     trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="referrals")
     note = models.TextField(blank=True, max_length=2000)
     from_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -223,7 +223,7 @@ class WorkListEntry(models.Model):
         Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -256,7 +256,7 @@ class WorkListTransition(models.Model):
     to_status = models.CharField(max_length=15)
     reason = models.CharField(max_length=500, blank=True)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
 
