@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from inference.imaging.render import WINDOWS, RenderError, render_slice, suv_window
 from inference.imaging.schema import RegionMask, RenderedSlice, Volume, Window
+from inference.imaging.store import open_mask, open_volume
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import (
     ImagingRegion,
@@ -125,33 +126,12 @@ class _VolumeCache:
 VOLUME_CACHE = _VolumeCache()
 
 
-def _triple(values: Any) -> tuple[float, float, float]:
-    return (float(values[0]), float(values[1]), float(values[2]))
-
-
 def _open(series: ImagingSeries) -> tuple[Volume, dict[int, RegionMask]]:
     folder = series_dir(series)
-    g = series.geometry
-    voxels = np.load(folder / "volume.npy", mmap_mode="r", allow_pickle=False)
-    volume = Volume(
-        voxels=voxels,
-        spacing=_triple(g["spacing"]),
-        origin=_triple(g["origin"]),
-        row_direction=_triple(g["row_direction"]),
-        column_direction=_triple(g["column_direction"]),
-        normal=_triple(g["normal"]),
-        modality=series.modality,
-        units=series.units,
-        series_instance_uid=series.series_uid,
-        frame_of_reference_uid=series.frame_of_reference_uid,
-        slice_positions=tuple(float(x) for x in g.get("slice_positions", ())),
-        sop_instance_uids=(),
-    )
+    volume = open_volume(folder / "volume.npy", series.geometry)
     masks = {
-        region.pk: RegionMask(
-            name=region.name,
-            mask=np.load(folder / region.mask_name, mmap_mode="r", allow_pickle=False),
-            source="SEG" if region.source == "SEG" else "RTSTRUCT",
+        region.pk: open_mask(
+            folder / region.mask_name, region.name, "SEG" if region.source == "SEG" else "RTSTRUCT"
         )
         for region in series.regions.all()
     }

@@ -55,6 +55,7 @@ from inference.imaging.schema import (
     UploadSeries,
     Window,
 )
+from inference.imaging.store import volume_geometry
 from inference.imaging.volume import VolumeError, load_series
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
 from oncology_ui.core.models import Job
@@ -402,16 +403,9 @@ def _store(
             geometry: dict[str, Any] = {}
             if volume is not None and item.voxels_path:
                 shutil.move(item.voxels_path, folder / "volume.npy")
-                shape = np.load(folder / "volume.npy", mmap_mode="r").shape
-                geometry = {
-                    "shape": list(shape),
-                    "spacing": list(volume.spacing),
-                    "origin": list(volume.origin),
-                    "row_direction": list(volume.row_direction),
-                    "column_direction": list(volume.column_direction),
-                    "normal": list(volume.normal),
-                    "slice_positions": list(volume.slice_positions),
-                }
+                # The child sent the geometry only; the shape is that of the stored voxels.
+                shape = np.load(folder / "volume.npy", mmap_mode="r", allow_pickle=False).shape
+                geometry = {**volume_geometry(volume), "shape": [int(n) for n in shape]}
             suv = item.suv
             suv_kind = ""
             if series_index.modality == "PT":
