@@ -313,7 +313,11 @@ def _caveat(model_name: str, version: str, card: str) -> str:
         "(patients diagnosed 1977-2005 in the UK and Canada) clinicians chose who was treated, "
         "and factors the model does not see (stage, nodes, grade, surgery, regimen, dose) differ "
         "between treated and untreated patients. Treatment classes are as recorded then, not "
-        "today's regimens. The band is the spread of the model ensemble, not a confidence "
+        "today's regimens. In this cohort the treated patients had worse prognosis on factors "
+        "the model does not see, so curves with chemotherapy or endocrine therapy can lie below "
+        "those without, the opposite of randomised trial evidence: do not read a difference as "
+        "benefit or harm (docs/model/validation/whatif.md). "
+        "The band is the spread of the model ensemble, not a confidence "
         f"interval for the benefit. Model {model_name} version {version}"
         + (f" (model card {card})." if card else ".")
     )
