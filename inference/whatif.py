@@ -357,6 +357,11 @@ def _check(
     return tuple(checks)
 
 
+def _passed(checks: Sequence[ClassPropensity]) -> bool:
+    """Supported only when every setting is; an unknown propensity is never assumed supported."""
+    return all(c.supported is True for c in checks)
+
+
 def _own_propensity(checks: Sequence[ClassPropensity], classes: Sequence[str]) -> float | None:
     """The option's own propensity: the lowest of its given classes (the weakest support)."""
     own = [c.propensity for c in checks if c.therapy_class in classes and c.propensity is not None]
@@ -524,47 +529,38 @@ def what_if(
             **extra,
         )
 
-    # 5. Overlap per curve, then the curves that passed, in one call.
+    # 5. Overlap per curve, then the curves that passed, in one model call.
     baseline_checks = _check(baseline_plan, scores, covariates)
-    baseline_ok = all(c.supported for c in baseline_checks)
-    plans: list[dict[str, bool]] = []
-    results: list[WhatIfResult | None] = []
-    option_checks: list[tuple[ClassPropensity, ...]] = []
-    for option, entry in zip(options, normalised, strict=True):
+    baseline_ok = _passed(baseline_checks)
+    checked: list[tuple[tuple[str, ...], dict[str, bool], tuple[ClassPropensity, ...]] | str] = []
+    for entry in normalised:
         if isinstance(entry, str):
-            results.append(WhatIfResult(option.key, False, entry, None, None, None))
-            option_checks.append(())
+            checked.append(entry)
             continue
         plan = {**baseline_plan, **{CLASS_TO_TREATMENT[c]: True for c in entry}}
-        checks = _check(plan, scores, covariates)
-        p = _own_propensity(checks, entry)
-        if all(c.supported for c in checks):
-            plans.append(plan)
-            results.append(None)  # filled once the curves are computed
-        else:
-            results.append(
-                WhatIfResult(option.key, False, _unsupported_reason(checks), None, p, False, checks)
-            )
-        option_checks.append(checks)
-    wanted = ([baseline_plan] if baseline_ok else []) + plans
+        checked.append((entry, plan, _check(plan, scores, covariates)))
+    wanted = ([baseline_plan] if baseline_ok else []) + [
+        item[1] for item in checked if not isinstance(item, str) and _passed(item[2])
+    ]
     scenarios = list(model.predict_treatments(inputs, [TreatmentPlan(dict(p)) for p in wanted]))
     baseline = scenarios.pop(0) if baseline_ok else None
-    finished = []
-    for option, entry, result, checks in zip(
-        options, normalised, results, option_checks, strict=True
-    ):
-        if result is not None:
-            finished.append(result)
+    results = []
+    for option, item in zip(options, checked, strict=True):
+        if isinstance(item, str):
+            results.append(WhatIfResult(option.key, False, item, None, None, None))
             continue
-        assert isinstance(entry, tuple)
-        finished.append(
+        classes, _, checks = item
+        supported = _passed(checks)
+        results.append(
             WhatIfResult(
                 key=option.key,
-                estimable=True,
-                reason=_supported_reason(checks, entry),
-                scenario=scenarios.pop(0),
-                propensity=_own_propensity(checks, entry),
-                overlap_supported=True,
+                estimable=supported,
+                reason=_supported_reason(checks, classes)
+                if supported
+                else _unsupported_reason(checks),
+                scenario=scenarios.pop(0) if supported else None,
+                propensity=_own_propensity(checks, classes),
+                overlap_supported=supported,
                 checks=checks,
             )
         )
@@ -583,7 +579,7 @@ def what_if(
         model_name=info.name,
         model_version=info.version,
         baseline=baseline,
-        results=tuple(finished),
+        results=tuple(results),
         caveat=caveat,
         baseline_reason=baseline_reason,
         baseline_plan=baseline_plan,

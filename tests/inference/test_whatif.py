@@ -133,6 +133,15 @@ def test_a_model_without_treatment_inputs_is_not_estimable() -> None:
     _assert_nothing_estimable(report, "has no treatment inputs")
 
 
+def test_a_site_model_without_a_propensity_model_is_not_estimable() -> None:
+    # Treatment inputs alone are not enough: without its own overlap check no curve is shown.
+    treatments = ("hormone_therapy", "radiotherapy", "chemotherapy")
+    info = SimpleNamespace(name="site-metabric", version="v", model_card="", treatments=treatments)
+    stub = cast(SurvivalPredictor, SimpleNamespace(info=info))
+    report = what_if(_case(), OPTIONS, model=stub)
+    _assert_nothing_estimable(report, "no propensity model for site-metabric")
+
+
 def test_a_breast_case_gets_curves_with_bands_under_each_option(
     model: SurvivalPredictor,
 ) -> None:
