@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -167,3 +169,19 @@ def test_the_report_source_prints_the_top_matches(cast: Cast, oncologist_client:
     assert section.lines[0].startswith("1. NCT90000001")
     assert "met" in section.lines[0] and "unknown" in section.lines[0]
     assert "engine 1.0" in section.lines[-1]
+
+
+def test_the_section_loader_stays_cheap(
+    cast: Cast, oncologist_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    from django.test import RequestFactory
+
+    from oncology_ui.trials.sections import trials_section
+
+    _matched(cast, oncologist_client)
+    request = RequestFactory().get("/")
+    request.user = cast.oncologist
+    cast.oncologist.has_perm("trials.view_trial")  # warm the permission cache
+    with django_assert_max_num_queries(3):
+        context = trials_section(request, cast.case)
+    assert context["trial_view"]["total"] == 3

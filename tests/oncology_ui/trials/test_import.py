@@ -187,3 +187,20 @@ def test_worklist_history_survives_a_refresh(cast: Cast) -> None:
     WorkListTransition.objects.create(entry=entry, to_status="flagged")
     import_trials(trial_record("NCT90000001", title="Renamed"))
     assert WorkListTransition.objects.filter(entry=entry).count() == 1
+
+
+def test_the_shipped_subset_loads_with_its_shipped_vectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inference.trials import corpus
+    from oncology_ui.trials import imports
+
+    few = corpus.load_shipped_trials()[:15]  # the whole subset takes a minute; 15 show the path
+    monkeypatch.setattr(imports, "load_shipped_trials", lambda: few)
+    record = imports.trial_corpus_load_shipped()
+    assert record.source == TrialCorpusImport.Source.SHIPPED
+    assert record.created_count == 15 and record.embeddings == "15 from the shipped vectors"
+    row = Trial.objects.get(nct_id=few[0].nct_id)
+    assert row.embedding is not None and len(bytes(row.embedding)) == 384 * 2
+    again = imports.trial_corpus_load_shipped()
+    assert again.unchanged_count == 15
