@@ -25,7 +25,7 @@ from inference.schema import (
 from oncology_ui.patients.models import Case
 
 #: Bumped whenever the mapping from rows to model inputs changes.
-ADAPTER_VERSION = "3"
+ADAPTER_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,10 @@ def case_snapshot(case: Case) -> dict[str, Any]:
     from oncology_ui.clinical.selectors import clinical_model_inputs
 
     imported = clinical_model_inputs(case)
+    # ER status is a clinical input of the breast models (METABRIC); the latest ER result decides,
+    # and an equivocal or missing one stays missing rather than guessed.
+    er_status = (imported.get("extra_clinical") or {}).get("biomarkers", {}).get("ER", {})
+    clinical["er_positive"] = {"positive": 1.0, "negative": 0.0}.get(er_status.get("status", ""))
     return {
         "case_id": str(case.pk),
         "clinical": {

@@ -13,6 +13,7 @@ from oncology_ui.analysis.adapters import (
     case_snapshot,
     snapshot_hash,
 )
+from oncology_ui.clinical.models import Biomarker
 from tests.factories import CaseFactory, TimelineEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,23 @@ def test_the_snapshot_holds_model_facts_but_no_identifiers() -> None:
     assert snapshot["treatment"] == {"therapies": {"ac-t": True}}
     text = str(snapshot)
     assert "ZZCANARY" not in text and case.patient.mrn not in text
+
+
+@pytest.mark.parametrize(("status", "expected"), [("positive", 1.0), ("negative", 0.0), ("", None)])
+def test_the_latest_er_result_becomes_the_er_positive_input(
+    status: str, expected: float | None
+) -> None:
+    case = CaseFactory.create()
+    if status:
+        Biomarker.objects.create(
+            case=case,
+            source_key=f"t:{status}",
+            name="ER",
+            status=status,
+            measured_on=dt.date(2024, 1, 5),
+        )
+    values = case_snapshot(case)["clinical"]["values"]
+    assert values.get("er_positive") == expected
 
 
 def test_the_hash_changes_with_the_inputs_and_only_with_them() -> None:
