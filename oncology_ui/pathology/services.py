@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference.slides.errors import SlideUnreadable
+from inference.slides.schema import SlideLimits
 from inference.slides.sniff import FileKind, describe_unknown, sniff_bytes
 from oncology_ui.core.jobs import PermanentJobError, job_enqueue
 from oncology_ui.pathology.conf import pathology_settings
@@ -207,7 +208,7 @@ def upload_complete(*, upload: SlideUpload, user: User) -> Slide:
             )
         part = media_path(locked.part_path)
         slide = _slide_from_file(
-            case=locked.case, user=user, source=part, name=locked.original_name, move=True
+            case=locked.case, user=user, source=part, name=locked.original_name
         )
         locked.delete()
     return slide
@@ -239,7 +240,7 @@ def slide_receive_file(*, case: Case, user: User, upload: Any, name: str) -> Sli
             for chunk in upload.chunks(_COPY_BLOCK):
                 out.write(chunk)
         with transaction.atomic():
-            return _slide_from_file(case=case, user=user, source=tmp, name=name, move=True)
+            return _slide_from_file(case=case, user=user, source=tmp, name=name)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -252,7 +253,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _slide_from_file(*, case: Case, user: User, source: Path, name: str, move: bool) -> Slide:
+def _slide_from_file(*, case: Case, user: User, source: Path, name: str) -> Slide:
     """Create the slide row, move the file to its original's place, enqueue the ingest."""
     with open(source, "rb") as fh:
         kind = _accepted_kind(fh.read(_SNIFF_BYTES))
@@ -268,12 +269,16 @@ def _slide_from_file(*, case: Case, user: User, source: Path, name: str, move: b
     slide.original_path = _relative(original)
     slide.full_clean()
     slide.save()
-    if move:
-        os.replace(source, original)
-    else:
-        shutil.copyfile(source, original)
-    slide.job = job_enqueue(kind=INGEST_JOB, target=slide, user=user, message="Waiting to start")
-    slide.save(update_fields=["job"])
+    os.replace(source, original)
+    try:
+        slide.job = job_enqueue(
+            kind=INGEST_JOB, target=slide, user=user, message="Waiting to start"
+        )
+        slide.save(update_fields=["job"])
+    except BaseException:
+        # The rows roll back with the transaction; the file must not outlive them.
+        original.unlink(missing_ok=True)
+        raise
     return slide
 
 
@@ -296,9 +301,7 @@ def _remove_original(slide: Slide) -> None:
         media_path(slide.original_path).unlink(missing_ok=True)
 
 
-def _limits() -> Any:
-    from inference.slides.schema import SlideLimits
-
+def _limits() -> SlideLimits:
     return SlideLimits(max_file_bytes=pathology_settings().max_upload_bytes)
 
 
