@@ -12,6 +12,8 @@ Modules (each documents its public functions; dataclasses live in :mod:`.schema`
 * :mod:`.features` - ``lesion_features``, ``study_features`` -> :class:`.schema.ImagingFeatures`
 * :mod:`.recist` - ``assess`` (RECIST 1.1)
 * :mod:`.render` - ``render_slice`` -> PNG bytes
+* :mod:`.ingest` - ``process_upload``: a whole upload in one sandboxed child
+* :mod:`.store` - stored volumes and masks (``.npy``) mapped read-only for the viewer
 
 Nothing is imported here so that the sandbox child starts quickly.
 """

@@ -51,7 +51,7 @@ def imaging_settings() -> ImagingSettings:
             max_ratio=float(env_int("IMAGING_ZIP_MAX_RATIO", 200, minimum=2)),
         ),
         sandbox=SandboxLimits(
-            memory_bytes=env_int("IMAGING_SANDBOX_MEMORY_MB", 6144, minimum=256) * _MB,
+            memory_bytes=env_int("IMAGING_SANDBOX_MEMORY_MB", 6144, minimum=128) * _MB,
             cpu_seconds=env_int("IMAGING_SANDBOX_CPU_SECONDS", 900, minimum=5),
             wall_seconds=float(env_int("IMAGING_SANDBOX_WALL_SECONDS", 1200, minimum=5)),
         ),

@@ -7,8 +7,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
 from inference.imaging.render import WINDOWS, RenderError, render_slice, suv_window
 from inference.imaging.schema import RegionMask, RenderedSlice, Volume, Window
 from inference.imaging.store import open_mask, open_volume
@@ -158,19 +156,16 @@ def window_choices(series: ImagingSeries) -> list[tuple[str, str]]:
     return [("auto", "Automatic (1st–99th percentile)")]
 
 
-def _window(name: str, volume: Volume) -> Window:
+def _window(name: str, series: ImagingSeries, volume: Volume) -> Window:
     if name == "suv10":
         return suv_window(10.0)
     if name == "suv" and volume.units == "SUVbw":
         return suv_window(5.0)
     if name in WINDOWS and volume.modality == "CT":
         return WINDOWS[name]
-    # MR (scanner units) and PET not in SUV: a window from the data, computed on a sample.
-    sample = np.asarray(volume.voxels[:: max(1, volume.voxels.shape[0] // 8)], dtype=np.float32)
-    finite = sample[np.isfinite(sample)]
-    low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
-    width = max(float(high - low), 1e-3)
-    return Window("auto", float(low) + width / 2, width)
+    # MR (scanner units) and PET not in SUV: the window the ingest worked out from the data.
+    center, width = series.geometry.get("auto_window") or (0.5, 1.0)
+    return Window("auto", float(center), float(width))
 
 
 def fusion_partner(series: ImagingSeries) -> ImagingSeries | None:
@@ -213,7 +208,9 @@ def slice_render(
     index = min(max(index, 0), max(last, 0))
     fused = series_volume(fusion)[0] if fusion is not None else None
     regions = list(masks.values()) if contours else []
-    return render_slice(volume, axis, index, _window(window, volume), regions=regions, fusion=fused)
+    return render_slice(
+        volume, axis, index, _window(window, series, volume), regions=regions, fusion=fused
+    )
 
 
 __all__ = ["RenderError", "slice_render"]

@@ -37,6 +37,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
@@ -102,6 +104,25 @@ def imaging_key_secret(patient: Patient) -> bytes:
         patient=patient, defaults={"secret": secrets.token_bytes(32)}
     )
     return bytes(key.secret)
+
+
+@receiver(post_delete, sender=ImagingSeries)
+def _series_files_delete(
+    sender: type[ImagingSeries], instance: ImagingSeries, **kwargs: Any
+) -> None:
+    """A deleted series (or its case) takes its files with it, once the deletion commits."""
+    if instance.storage_key:  # never an empty key: that would be the whole series folder
+        folder = series_dir(instance)
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@receiver(post_delete, sender=QuarantinedInstance)
+def _held_file_delete(
+    sender: type[QuarantinedInstance], instance: QuarantinedInstance, **kwargs: Any
+) -> None:
+    if instance.storage_name:
+        path = quarantine_path(instance)
+        transaction.on_commit(lambda: path.unlink(missing_ok=True))
 
 
 # --- receiving an upload -----------------------------------------------------------------------
@@ -317,6 +338,21 @@ def _ingest(
     return {"status": "stored", **counts}
 
 
+def _auto_window(path: Path) -> list[float]:
+    """Centre and width from the 1st-99th percentile of a sample of slices (MR, unscaled PET).
+
+    Computed once here so the viewer does not recompute it for every slice it draws.
+    """
+    voxels = np.load(path, mmap_mode="r", allow_pickle=False)
+    sample = np.asarray(voxels[:: max(1, voxels.shape[0] // 8)], dtype=np.float32)
+    finite = sample[np.isfinite(sample)]
+    if not finite.size:
+        return [0.5, 1.0]
+    low, high = (float(x) for x in np.percentile(finite, [1, 99]))
+    width = max(high - low, 1e-3)
+    return [low + width / 2, width]
+
+
 def _series_problems(series: Sequence[UploadSeries]) -> list[FileProblem]:
     return [p for s in series for p in s.problems]
 
@@ -405,7 +441,11 @@ def _store(
                 shutil.move(item.voxels_path, folder / "volume.npy")
                 # The child sent the geometry only; the shape is that of the stored voxels.
                 shape = np.load(folder / "volume.npy", mmap_mode="r", allow_pickle=False).shape
-                geometry = {**volume_geometry(volume), "shape": [int(n) for n in shape]}
+                geometry = {
+                    **volume_geometry(volume),
+                    "shape": [int(n) for n in shape],
+                    "auto_window": _auto_window(folder / "volume.npy"),
+                }
             suv = item.suv
             suv_kind = ""
             if series_index.modality == "PT":

@@ -273,3 +273,40 @@ def test_the_fixture_attribution_is_shipped() -> None:
 def test_sts_zip_helper_keeps_folder_names() -> None:
     with zipfile.ZipFile(io.BytesIO(sts_zip("CT/mask"))) as archive:
         assert archive.namelist() == ["CT/mask/RS.dcm"]
+
+
+def test_a_parser_out_of_memory_fails_the_upload_with_a_message_and_stores_nothing(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 128 MB of address space is too little for the parser child (numpy alone reserves more).
+    monkeypatch.setenv("IMAGING_SANDBOX_MEMORY_MB", "128")
+    upload = ingest(cast.case, {"study.zip": sts_zip("CT", "PET")}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.FAILED
+    assert "memory limit" in upload.error and "nothing was stored" in upload.error
+    assert upload.job is not None
+    upload.job.refresh_from_db()
+    assert upload.job.status == Job.Status.FAILED and "memory limit" in upload.job.error
+    assert _stored_files() == [] and not ImagingStudy.objects.exists()
+
+
+def test_a_failure_while_storing_leaves_no_rows_and_no_files(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")  # fault injection: the last write of the ingest fails
+
+    monkeypatch.setattr(ImagingRegion.objects, "create", broken)
+    upload = ingest(cast.case, {"study.zip": sts_zip("CT")}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.FAILED
+    assert "nothing was stored" in upload.error
+    assert not ImagingStudy.objects.exists() and not ImagingSeries.objects.exists()
+    assert _stored_files() == []
+
+
+def test_deleting_a_case_removes_its_stored_files(
+    cast: Cast, sts_upload: ImagingUpload, django_capture_on_commit_callbacks: object
+) -> None:
+    assert _stored_files()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        ImagingStudy.objects.filter(case=cast.case).delete()
+    assert _stored_files() == []
