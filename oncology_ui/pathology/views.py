@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inference.slides.errors import RegionOutOfBounds
@@ -25,6 +26,7 @@ from oncology_ui.pathology.conf import pathology_settings
 from oncology_ui.pathology.forms import SlideUploadForm
 from oncology_ui.pathology.models import Slide, SlideUpload
 from oncology_ui.patients.access import case_for_user
+from oncology_ui.patients.models import Case
 
 A = AccessLog.Action
 VIEW, ADD, DELETE = "pathology.view_slide", "pathology.add_slide", "pathology.delete_slide"
@@ -90,22 +92,40 @@ def _content_length(request: HttpRequest) -> int:
 # Upload
 
 
+@csrf_exempt  # only so the size check below runs before anything reads the body
 @login_required
 @require_http_methods(["GET", "POST"])
 def slide_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
-    """Upload page: the chunked uploader, and a plain form that works without JavaScript."""
+    """Upload page: the chunked uploader, and a plain form that works without JavaScript.
+
+    An oversized plain upload is refused from its ``Content-Length`` before the body is read
+    (the CSRF check would otherwise parse the whole multipart body first); the form itself is
+    handled by :func:`_slide_upload_form`, which enforces CSRF.
+    """
     case = case_for_user(request, case_id, permission=ADD)
     conf = pathology_settings()
-    context = {
+    if request.method == "POST" and _content_length(request) > conf.max_upload_bytes + 64 * 1024:
+        context = _upload_context(case)
+        context.update({"form": SlideUploadForm(), "too_large": True})
+        response = render(request, "pathology/upload_page.html", context, status=413)
+        response["Connection"] = "close"
+        return response
+    return _slide_upload_form(request, case)
+
+
+def _upload_context(case: Case) -> dict[str, object]:
+    conf = pathology_settings()
+    return {
         "case": case,
         "patient": case.patient,
         "limit_mb": conf.max_upload_bytes // 2**20,
         "chunk_bytes": conf.chunk_bytes,
     }
-    if request.method == "POST" and _content_length(request) > conf.max_upload_bytes + 64 * 1024:
-        context["form"] = SlideUploadForm()
-        context["too_large"] = True
-        return render(request, "pathology/upload_page.html", context, status=413)
+
+
+@csrf_protect
+def _slide_upload_form(request: AuthedRequest, case: Case) -> HttpResponse:
+    context = _upload_context(case)
     form = SlideUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

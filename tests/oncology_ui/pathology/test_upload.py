@@ -240,3 +240,63 @@ def test_another_team_or_a_view_only_role_cannot_upload(cast: Cast) -> None:
         assert response.status_code == 404
         assert AccessLog.objects.filter(action="denied").count() - before == 2
     assert SlideUpload.objects.get().received == 0
+
+
+def test_an_oversized_plain_upload_is_refused_from_its_length_before_the_body_is_read(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, _media_root: Path
+) -> None:
+    monkeypatch.setenv("PATHOLOGY_MAX_UPLOAD_MB", "1")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.pathologist)
+    url = reverse("pathology-upload", args=[cast.case.pk])
+    # The declared length is 5 GiB; only a few bytes follow, so parsing would have to fail.
+    response = client.generic(
+        "POST", url, b"--x\\r\\n", content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(5 * 1024**3),
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert not Slide.objects.exists() and media_files(_media_root) == []
+
+
+def test_the_plain_form_still_enforces_csrf(cast: Cast) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.pathologist)
+    with CMU.open("rb") as fh:
+        response = client.post(reverse("pathology-upload", args=[cast.case.pk]), {"file": fh})
+    assert response.status_code == 403
+    assert not Slide.objects.exists()
+
+
+def test_uploads_of_other_users_are_not_offered_for_resume(cast: Cast) -> None:
+    owner = Client()
+    owner.force_login(cast.pathologist)
+    _start(owner, cast.case.pk, "mine.svs", 1000)
+    colleague = Client()
+    colleague.force_login(cast.oncologist)
+
+    listed = colleague.get(reverse("pathology-uploads", args=[cast.case.pk])).json()
+
+    assert listed == {"uploads": []}
+    upload = SlideUpload.objects.get()
+    assert colleague.post(reverse("pathology-upload-cancel", args=[upload.pk])).status_code == 404
+
+
+def test_abandoned_uploads_are_purged_with_their_files(
+    cast: Cast, pathologist_client: Client, _media_root: Path
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oncology_ui.pathology.services import pathology_purge
+
+    session = _start(pathologist_client, cast.case.pk, "s.svs", 2000)
+    _chunk(pathologist_client, session["chunk"], CMU.read_bytes()[:1000], 0)
+    assert pathology_purge()["uploads"] == 0
+    assert pathology_purge(now=timezone.now() + timedelta(hours=49))["uploads"] == 1
+    assert not SlideUpload.objects.exists() and media_files(_media_root) == []
+
+
+def test_a_chunk_needs_post(cast: Cast, pathologist_client: Client) -> None:
+    session = _start(pathologist_client, cast.case.pk, "s.svs", 1000)
+    assert pathologist_client.get(str(session["chunk"])).status_code == 405
