@@ -22,8 +22,21 @@ def pathology_section(request: HttpRequest, case: Case) -> dict[str, Any]:
             for entry in slide.feature_summary
             if entry["name"] in SUMMARY_FEATURES
         ]
+    ready = [slide for slide in slides if slide.is_ready]
+    areas = [slide.tissue_area_mm2 for slide in ready if slide.tissue_area_mm2 is not None]
+    qc_counts = {
+        state: sum(1 for slide in ready if slide.qc_state == state)
+        for state in ("pass", "warn", "fail")
+    }
     return {
         "slides": slides,
+        "slides_summary": {
+            "ready": len(ready),
+            "tiles": sum(slide.tile_count or 0 for slide in ready),
+            "tissue_mm2": sum(areas) if areas else None,
+            "area_incomplete": len(areas) < len(ready),
+            "qc": {state: n for state, n in qc_counts.items() if n},
+        },
         "slides_pending": any(slide.is_pending for slide in slides),
         "can_upload_slide": request.user.has_perm("pathology.add_slide"),
         "can_view_slide": request.user.has_perm("pathology.view_slide"),

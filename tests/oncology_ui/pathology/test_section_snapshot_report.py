@@ -36,6 +36,7 @@ def test_the_case_page_lists_slides_with_thumbnail_metadata_and_qc(
     assert reverse("pathology-upload", args=[cast.case.pk]) in html
     assert "0.500" in html and "H&amp;E" in html and "ZZ pen marks" in html
     assert f"{ready_slide.tile_count} tiles" in html
+    assert "1 slide ready" in html and f"{ready_slide.tile_count} tissue tiles" in html
     assert "Nuclear density" in html
     assert "Research use only" in html
 
