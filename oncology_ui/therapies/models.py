@@ -106,7 +106,7 @@ class TherapyRanking(models.Model):
 
     @property
     def option_labels(self) -> list[str]:
-        return [option["label"] for option in self.result.get("options", [])]
+        return [item["option"]["label"] for item in self.result.get("options", [])]
 
 
 class TherapyDecisionQuerySet(TeamScopedQuerySet["TherapyDecision"]):

@@ -2,7 +2,10 @@
 
 Order (documented in docs/therapies/README.md):
 
-1. safety state: clear, then caution, then blocked (a blocked option is never above a usable one);
+1. safety: clear, then caution from a recorded finding, then blocked (a blocked option is never
+   above a usable one). A caution that comes only from missing, stale or unrecorded data is shown
+   but does not move the option: it would punish the drugs with the most label warnings, not the
+   riskiest ones;
 2. resistance: options with a resistance flag in this cancer go below those without;
 3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
    standard-of-care rules recommend for this line and setting comes first;
@@ -24,8 +27,16 @@ from oncology_ui.therapies.engine.types import (
     TherapyOption,
 )
 
-_SAFETY = {"clear": 0, "caution": 1, "blocked": 2}
 NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
+
+
+def safety_order(safety: SafetyVerdict) -> int:
+    """0 clear (or caution for missing data only), 1 caution from a recorded value, 2 blocked."""
+    if safety.state == "blocked":
+        return 2
+    if any(c.verdict == "caution" and c.data == "ok" for c in safety.checks):
+        return 1
+    return 0
 
 
 def benefit_classes(option: TherapyOption, kb: KnowledgeBase) -> tuple[tuple[str, ...], str]:
@@ -70,6 +81,11 @@ def _why(
     else:
         reasons = "; ".join(f"{c.reason} [{c.rule_id}]" for c in safety.deciding)
         lines.append(f"Safety {safety.state}: {reasons}.")
+        if safety_order(safety) == 0:
+            lines.append(
+                "The caution comes only from missing, stale or unrecorded data, so it does not "
+                "move the option down; complete the data before deciding."
+            )
     if benefit.usable and benefit.delta_5y is not None:
         lines.append(
             f"Estimated 5-year survival difference against the recorded treatment: "
@@ -96,7 +112,7 @@ def rank(
         delta = estimate.delta_5y if estimate.usable and estimate.delta_5y is not None else 0.0
         related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
         return (
-            _SAFETY[safety[option.key].state],
+            safety_order(safety[option.key]),
             bool(option.resistance),
             TIERS.index(option.tier),
             not option.rule_ids,

@@ -1,0 +1,172 @@
+"""Reads for the therapies section, the what-if view, the board and the report.
+
+The section reads the stored ranking (never computes on page load): two or three queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from oncology_ui.analysis.sections import survival_chart
+from oncology_ui.patients.models import Case
+from oncology_ui.therapies.kb import kb_active
+from oncology_ui.therapies.models import TherapyDecision, TherapyRanking
+
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{id}/"
+CIVIC_URL = "https://civicdb.org/links/evidence_items/{id}"
+SAFETY_LABELS = {"clear": "Clear", "caution": "Caution", "blocked": "Blocked"}
+MIN_COMPARE, MAX_COMPARE = 2, 3
+
+
+def ranking_latest(case: Case) -> TherapyRanking | None:
+    return TherapyRanking.objects.filter(case=case).order_by("-created_at", "-id").first()
+
+
+def _refs(refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for ref in refs:
+        civic_id = ref["item_id"].removeprefix("EID") if ref["source"] == "civic" else ""
+        out.append(
+            {
+                **ref,
+                "pubmed": [{"id": p, "url": PUBMED_URL.format(id=p)} for p in ref["pmids"]],
+                "civic_url": CIVIC_URL.format(id=civic_id) if civic_id else "",
+            }
+        )
+    return out
+
+
+def ranking_view(ranking: TherapyRanking, decisions: list[TherapyDecision]) -> dict[str, Any]:
+    """The stored ranking, shaped for the template (links built, decisions attached)."""
+    result = ranking.result
+    latest: dict[str, TherapyDecision] = {}
+    for decision in decisions:  # newest first
+        latest.setdefault(decision.option_key, decision)
+    options = []
+    for item in result.get("options", []):
+        option = item["option"]
+        safety = item["safety"]
+        options.append(
+            {
+                "rank": item["rank"],
+                "key": option["key"],
+                "label": option["label"],
+                "option": option,
+                "tier": option["tier"],
+                "supporting": _refs(option["supporting"]),
+                "opposing": _refs(option["opposing"]),
+                "safety": safety,
+                "safety_label": SAFETY_LABELS[safety["state"]],
+                "deciding": [c for c in safety["checks"] if c["verdict"] == safety["state"]],
+                "flagged_data": [c for c in safety["checks"] if c["data"] != "ok"],
+                "benefit": item["benefit"],
+                "why": item["why"],
+                "decision": latest.get(option["key"]),
+            }
+        )
+    return {
+        "options": options,
+        "flags": [
+            {**flag, "pubmed": [{"id": p, "url": PUBMED_URL.format(id=p)} for p in flag["pmids"]]}
+            for flag in result.get("resistance_flags", [])
+        ],
+        "unknowns": result.get("unknowns", {}),
+        "inputs_used": result.get("inputs_used", []),
+        "inputs_missing": result.get("inputs_missing", []),
+        "model": result.get("model", {}),
+        "planned_line": result.get("planned_line"),
+        "computed_at": result.get("computed_at", ""),
+        "estimable_count": sum(1 for o in options if o["benefit"]["estimable"]),
+    }
+
+
+def therapies_section(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Section loader: the latest stored ranking, its decisions and the active KB version."""
+    ranking = ranking_latest(case)
+    decisions = list(ranking.decisions.select_related("decided_by")) if ranking else []
+    active = kb_active()
+    return {
+        "therapy_ranking": ranking,
+        "therapy_view": ranking_view(ranking, decisions) if ranking else None,
+        "therapy_decisions": decisions,
+        "therapy_kb_version": active.version if active else "",
+        "therapy_kb_outdated": bool(ranking and active and ranking.kb_id != active.pk),
+        "can_rank_therapies": request.user.has_perm("therapies.add_therapyranking"),
+        "can_decide_therapies": request.user.has_perm("therapies.add_therapydecision"),
+    }
+
+
+@dataclass(frozen=True)
+class WhatIfSeries:
+    key: str
+    label: str
+    css: str
+    chart: dict[str, Any] | None
+    refusal: str
+    survival_at: tuple[dict[str, Any], ...]
+    propensity: float | None
+
+
+def whatif_view(ranking: TherapyRanking, keys: list[str]) -> dict[str, Any]:
+    """The curves of the chosen options from the stored ranking, or why each is refused.
+
+    Nothing is recomputed: the what-if numbers are the ones stored with the ranking.
+    """
+    by_key = {item["option"]["key"]: item for item in ranking.result.get("options", [])}
+    problems: list[str] = []
+    unique = list(dict.fromkeys(keys))
+    unknown = [key for key in unique if key not in by_key]
+    if unknown:
+        problems.append("Some chosen options are not part of this ranking; they were left out.")
+    chosen = [key for key in unique if key in by_key]
+    if keys and not MIN_COMPARE <= len(chosen) <= MAX_COMPARE:
+        problems.append(f"Choose {MIN_COMPARE} or {MAX_COMPARE} options to compare.")
+    series: list[WhatIfSeries] = []
+    if not problems:
+        for position, key in enumerate(chosen):
+            item = by_key[key]
+            benefit = item["benefit"]
+            usable = (
+                benefit["estimable"]
+                and benefit.get("overlap_supported") is not False
+                and benefit.get("curve")
+            )
+            series.append(
+                WhatIfSeries(
+                    key=key,
+                    label=item["option"]["label"],
+                    css=f"series-{position + 1}",
+                    chart=survival_chart(benefit["curve"]) if usable else None,
+                    refusal="" if usable else benefit["reason"],
+                    survival_at=tuple(benefit.get("survival_at") or ()),
+                    propensity=benefit.get("propensity"),
+                )
+            )
+    frame = next((s.chart for s in series if s.chart), None)
+    return {
+        "choices": [
+            {
+                "key": key,
+                "label": item["option"]["label"],
+                "rank": item["rank"],
+                "estimable": item["benefit"]["estimable"],
+                "checked": key in chosen,
+            }
+            for key, item in by_key.items()
+        ],
+        "series": series,
+        "frame": frame,
+        "drawn": [s for s in series if s.chart],
+        "refused": [s for s in series if not s.chart],
+        "problems": problems,
+        "model": ranking.result.get("model", {}),
+    }
+
+
+def therapy_option_labels(case: Case) -> list[str]:
+    """For the board: the latest ranking's option labels, best first."""
+    ranking = ranking_latest(case)
+    return ranking.option_labels if ranking else []

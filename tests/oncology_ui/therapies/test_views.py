@@ -1,0 +1,281 @@
+"""The therapies views: rank, section, what-if, accept/reject, JSON, and who may use them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from oncology_ui.core.models import AccessLog
+from oncology_ui.patients.models import Case
+from oncology_ui.therapies import services
+from oncology_ui.therapies.models import KnowledgeBase, TherapyDecision, TherapyRanking
+from tests.factories import CaseFactory
+from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory, fine_labs
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def breast_case(cast: Cast, therapy_kb: KnowledgeBase) -> Case:
+    """ER-positive, HER2-negative early breast cancer with fresh labs: endocrine options."""
+    case = cast.case
+    case.stage_group = "IIA"
+    case.ecog, case.ecog_date = 0, timezone.localdate() - dt.timedelta(days=5)
+    case.save()
+    BiomarkerFactory.create(case=case, name="ER", status="positive")
+    BiomarkerFactory.create(case=case, name="HER2", status="negative")
+    fine_labs(case)
+    return case
+
+
+@pytest.fixture
+def ranking(breast_case: Case, cast: Cast) -> TherapyRanking:
+    return services.ranking_compute(case=breast_case, user=cast.oncologist)
+
+
+def denied_rows() -> int:
+    return AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+
+
+def test_it_ranks_a_case_and_redirects_to_the_section(
+    oncologist_client: Client, breast_case: Case
+) -> None:
+    response = oncologist_client.post(reverse("therapies-rank", args=[breast_case.pk]))
+    assert response.status_code == 302 and response["Location"].endswith("#section-therapies")
+    ranking = TherapyRanking.objects.get(case=breast_case)
+    assert AccessLog.objects.filter(action="create", object_ref=f"ranking:{ranking.pk}").exists()
+    page = oncologist_client.get(reverse("patients-case", args=[breast_case.pk]))
+    content = page.content.decode()
+    assert ranking.kb_version in content
+    assert "Tier I-A" in content and "Why this rank" in content
+    assert "https://pubmed.ncbi.nlm.nih.gov/" in content
+
+
+def test_it_answers_htmx_with_the_section_partial_only(
+    oncologist_client: Client, breast_case: Case
+) -> None:
+    response = oncologist_client.post(
+        reverse("therapies-rank", args=[breast_case.pk]), headers=HTMX
+    )
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.strip().startswith('<section id="section-therapies"')
+    assert "<html" not in content
+    assert "Aromatase inhibitor (adjuvant endocrine therapy)" in content
+
+
+def test_ranking_needs_post(oncologist_client: Client, breast_case: Case) -> None:
+    assert (
+        oncologist_client.get(reverse("therapies-rank", args=[breast_case.pk])).status_code == 405
+    )
+
+
+def test_without_a_knowledge_base_the_section_says_so_not_a_500(
+    oncologist_client: Client, cast: Cast
+) -> None:
+    response = oncologist_client.post(reverse("therapies-rank", args=[cast.case.pk]), headers=HTMX)
+    assert response.status_code == 200
+    assert "load_therapy_kb" in response.content.decode()
+
+
+def test_the_section_shows_safety_badges_evidence_drawer_and_missing_inputs(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    url = reverse("patients-case-section", args=[ranking.case_id, "therapies"])
+    content = oncologist_client.get(url, headers=HTMX).content.decode()
+    assert 'class="evidence-drawer"' in content
+    assert 'class="badge safety' in content
+    assert "Missing or not recorded" in content
+    assert "Inputs used" in content and "ER positive" in content
+    assert "Guideline rule breast-hr-early-endocrine-ai" in content
+    assert "safety_rules" not in content  # rule ids and sources, not file internals
+    assert "Knowledge base" in content and ranking.kb_version in content
+
+
+def test_a_blocked_option_shows_the_value_date_and_rule(
+    oncologist_client: Client, cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+    fine_labs(case, neutrophils=0.6)
+    services.ranking_compute(case=case, user=cast.oncologist)
+    url = reverse("patients-case-section", args=[case.pk, "therapies"])
+    content = oncologist_client.get(url, headers=HTMX).content.decode()
+    assert "Blocked" in content and "anc-cytotoxic" in content and "0.6 10*9/L" in content
+
+
+def test_unknown_genes_are_shown_as_such(
+    oncologist_client: Client, cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="LUAD", icd10_code="C34.11", stage_group="IV"
+    )
+    VariantFactory.create(case=case, gene="", gene_as_reported="NOTAGENE9", protein_short="p.A12T")
+    services.ranking_compute(case=case, user=cast.oncologist)
+    url = reverse("patients-case-section", args=[case.pk, "therapies"])
+    content = oncologist_client.get(url, headers=HTMX).content.decode()
+    assert "Genes not recognised as official symbols: NOTAGENE9" in content
+
+
+def test_whatif_refuses_options_the_model_cannot_estimate(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    keys = [o["option"]["key"] for o in ranking.result["options"][:2]]
+    url = reverse("therapies-whatif", args=[ranking.pk])
+    response = oncologist_client.get(url, {"option": keys})
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Not estimable from our data" in content
+    assert "<polyline" not in content  # no curve is drawn for a refused option
+    assert "not causal" in content or "not causal effects" in content
+
+
+def test_whatif_asks_for_two_or_three_options(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    url = reverse("therapies-whatif", args=[ranking.pk])
+    one = ranking.result["options"][0]["option"]["key"]
+    content = oncologist_client.get(url, {"option": [one]}, headers=HTMX).content.decode()
+    assert "Choose 2 or 3 options" in content
+    assert content.strip().startswith('<section id="whatif-panel"')
+    odd = oncologist_client.get(url, {"option": ["nope", one, "other"]}).content.decode()
+    assert "not part of this ranking" in odd
+
+
+def test_whatif_draws_stored_curves_with_their_bands(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    """A ranking whose stored benefit has curves (as the what-if model stores them) is drawn."""
+    curve = {
+        "times_months": [0, 60, 120],
+        "survival": [1, 0.8, 0.6],
+        "lower": [1, 0.7, 0.5],
+        "upper": [1, 0.9, 0.7],
+    }
+    result = ranking.result
+    for item in result["options"][:2]:
+        item["benefit"].update(
+            {
+                "estimable": True,
+                "curve": curve,
+                "overlap_supported": True,
+                "propensity": 0.4,
+                "survival_at": [{"years": 5, "survival": 0.8, "lower": 0.7, "upper": 0.9}],
+            }
+        )
+    result["options"][2]["benefit"].update(
+        {
+            "estimable": True,
+            "curve": curve,
+            "overlap_supported": False,
+            "reason": "Poor overlap: propensity 0.02.",
+        }
+    )
+    TherapyRanking.objects.filter(pk=ranking.pk).update(result=result)
+    keys = [o["option"]["key"] for o in result["options"][:3]]
+    content = oncologist_client.get(
+        reverse("therapies-whatif", args=[ranking.pk]), {"option": keys}
+    ).content.decode()
+    assert content.count('class="curve series-') == 2
+    assert content.count('class="band series-') == 2
+    assert "Poor overlap: propensity 0.02." in content
+
+
+def test_an_oncologist_accepts_an_option_with_a_reason(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    option = ranking.result["options"][0]["option"]
+    response = oncologist_client.post(
+        reverse("therapies-decide", args=[ranking.pk]),
+        {"option": option["key"], "verdict": "accepted", "reason": "Postmenopausal, fits"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    decision = TherapyDecision.objects.get(ranking=ranking)
+    assert (decision.verdict, decision.option_label, decision.option_rank) == (
+        "accepted",
+        option["label"],
+        1,
+    )
+    assert "Postmenopausal, fits" in response.content.decode()
+    assert AccessLog.objects.filter(object_ref=f"therapy-decision:{decision.pk}").exists()
+
+
+def test_a_rejection_without_a_reason_is_refused_and_nothing_is_stored(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    option = ranking.result["options"][0]["option"]
+    url = reverse("therapies-decide", args=[ranking.pk])
+    response = oncologist_client.post(
+        url, {"option": option["key"], "verdict": "rejected", "reason": " "}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert "was not saved" in response.content.decode()
+    plain = oncologist_client.post(
+        url, {"option": "not-an-option", "verdict": "rejected", "reason": "x y z"}
+    )
+    assert plain.status_code == 302
+    assert not TherapyDecision.objects.exists()
+
+
+def test_the_json_is_exactly_the_stored_ranking(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    response = oncologist_client.get(reverse("therapies-json", args=[ranking.pk]))
+    body = json.loads(response.content)
+    assert body["kb_version"] == ranking.kb_version
+    assert body["result"] == ranking.result
+    assert response["Content-Disposition"].startswith("attachment")
+
+
+def test_a_pathologist_sees_the_ranking_but_cannot_rank_or_decide(
+    cast: Cast, ranking: TherapyRanking
+) -> None:
+    client = Client()
+    client.force_login(cast.pathologist)
+    assert client.get(reverse("therapies-whatif", args=[ranking.pk])).status_code == 200
+    assert client.post(reverse("therapies-rank", args=[ranking.case_id])).status_code == 404
+    option = ranking.result["options"][0]["option"]["key"]
+    decide = client.post(
+        reverse("therapies-decide", args=[ranking.pk]),
+        {"option": option, "verdict": "accepted", "reason": "fine"},
+    )
+    assert decide.status_code == 404
+    section = client.get(
+        reverse("patients-case-section", args=[ranking.case_id, "therapies"]), headers=HTMX
+    )
+    assert (
+        "Rank therapy options" not in section.content.decode()
+        and "Record decision" not in section.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "target"),
+    [
+        ("therapies-rank", "post", "case"),
+        ("therapies-decide", "post", "ranking"),
+        ("therapies-whatif", "get", "ranking"),
+        ("therapies-json", "get", "ranking"),
+    ],
+)
+def test_another_team_gets_404_and_one_denied_audit_row(
+    cast: Cast, ranking: TherapyRanking, name: str, method: str, target: str
+) -> None:
+    client = Client()
+    client.force_login(cast.outsider)
+    object_id = ranking.case_id if target == "case" else ranking.pk
+    before = denied_rows()
+    response = getattr(client, method)(reverse(name, args=[object_id]))
+    assert response.status_code == 404
+    assert denied_rows() == before + 1
+    assert not TherapyDecision.objects.exists()
+    assert TherapyRanking.objects.count() == 1
