@@ -14,7 +14,7 @@ from inference.slides.features import load_tile_features
 from oncology_ui.core.models import Job
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
-from tests.inference.slides.hostile import bigtiff_with_bogus_offset, tiled_tiff
+from tests.inference.slides.hostile import bigtiff_with_bogus_offset, png_bomb, tiled_tiff
 from tests.inference.slides.synth import synthetic_he, write_pyramid
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.pathology.conftest import CMU, IHC, OME, ingest, media_files
@@ -136,6 +136,7 @@ HOSTILE = {
     "65535 samples per pixel": lambda p: tiled_tiff(p, spp=65535),
     "bigtiff with bogus offset": bigtiff_with_bogus_offset,
     "10k directories": lambda p: tiled_tiff(p, n_ifds=10_000),
+    "png declaring 20000 x 20000 pixels": png_bomb,
 }
 
 
