@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def _huge_declared(path: Path) -> Path:
     return tiled_tiff(path, width=1_000_000, height=1_000_000, tile=256, payload=1024)
 
 
-HOSTILE = {
+HOSTILE: dict[str, Callable[[Path], Path]] = {
     "truncated svs": lambda p: (p.write_bytes(CMU.read_bytes()[:400_000]), p)[1],
     "10^6 x 10^6 pixels in 1 KB": _huge_declared,
     "tile of 2^20 pixels": lambda p: tiled_tiff(p, width=64, height=64, tile=2**20),
