@@ -243,6 +243,10 @@ class WorkListEntry(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS.get(self.status, ())
 
+    @property
+    def allowed_moves(self) -> list[tuple[str, str]]:
+        return [(s, self.Status(s).label) for s in self.TRANSITIONS.get(self.status, ())]
+
     def clean(self) -> None:
         if self.status == self.Status.NOT_ELIGIBLE and not self.reason.strip():
             raise ValidationError({"reason": "Give the reason the patient is not eligible."})

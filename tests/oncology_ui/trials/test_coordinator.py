@@ -231,3 +231,11 @@ def test_saved_searches_belong_to_their_owner(cast: Cast, coordinator_client: Cl
     assert _denied() == before + 1 and SavedSearch.objects.exists()
     coordinator_client.post(reverse("trials-search-delete", args=[saved.pk]))
     assert not SavedSearch.objects.exists()
+
+
+def test_the_move_menu_offers_only_allowed_moves(cast: Cast, coordinator_client: Client) -> None:
+    WorkListEntryFactory.create(case=cast.case)
+    page = coordinator_client.get(reverse("trials-worklist")).content.decode()
+    menu = page.split('<select name="status">', 1)[1].split("</select>", 1)[0]
+    assert 'value="contacted"' in menu and 'value="not_eligible"' in menu
+    assert 'value="enrolled"' not in menu and 'value="flagged"' not in menu

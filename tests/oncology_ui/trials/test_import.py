@@ -204,3 +204,26 @@ def test_the_shipped_subset_loads_with_its_shipped_vectors(
     assert row.embedding is not None and len(bytes(row.embedding)) == 384 * 2
     again = imports.trial_corpus_load_shipped()
     assert again.unchanged_count == 15
+
+
+def test_an_api_v2_page_of_studies_imports_each_and_lists_a_broken_one(tmp_path: Path) -> None:
+    study = json.loads((FIXTURES / "NCT02513394.json").read_text())
+    broken = {"protocolSection": {"identificationModule": {"nctId": "not-an-id"}}}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"studies": [study, broken], "nextPageToken": "x"}))
+    record = trial_corpus_import_file(path=path)
+    assert record.status == TrialCorpusImport.Status.IMPORTED
+    assert (record.created_count, record.error_count) == (1, 1)
+    assert record.errors[0]["ref"] == "page.json studies[1]"
+
+
+def test_xml_with_entity_expansion_is_refused(tmp_path: Path) -> None:
+    trial("NCT90000001")
+    path = tmp_path / "bomb.xml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><clinical_study>&lol2;</clinical_study>'
+    )
+    record = trial_corpus_import_file(path=path)
+    assert record.status == TrialCorpusImport.Status.FAILED
+    assert Trial.objects.count() == 1
