@@ -109,7 +109,7 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             valid = form.is_valid()
         except SuspiciousOperation:  # TooManyFilesSent: more files than Django accepts per request
             form = UploadForm()
-            form.add_error(None, "Too many files in one request: send the study as a zip.")
+            context["upload_error"] = "Too many files in one request: send the study as a zip."
             valid = False
         if valid:
             try:

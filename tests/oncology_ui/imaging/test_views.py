@@ -280,3 +280,15 @@ def test_only_radiologists_of_the_team_review_held_images(cast: Cast) -> None:
     assert _client(cast.oncologist).get(url).status_code == 405
     held.refresh_from_db()
     assert held.status == "pending"
+
+
+def test_more_files_than_django_accepts_in_one_request_get_a_message_not_a_500(
+    cast: Cast, oncologist_client: Client, settings: object
+) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 5  # type: ignore[attr-defined]
+    files = [SimpleUploadedFile(f"{n}.dcm", b"x" * 10) for n in range(6)]
+    response = oncologist_client.post(
+        reverse("imaging-upload", args=[cast.case.pk]), {"dicom": files}
+    )
+    assert response.status_code == 400 and "send the study as a zip" in response.content.decode()
+    assert not ImagingUpload.objects.exists()
