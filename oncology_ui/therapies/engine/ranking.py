@@ -9,8 +9,11 @@ Order (documented in docs/therapies/README.md):
 2. resistance: options with a resistance flag in this cancer go below those without;
 3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
    standard-of-care rules recommend for this line and setting comes first;
-4. estimated benefit: the model's 5-year survival difference against the case's recorded
-   treatment, only where the estimate is supported (trained treatment variable, overlap);
+4. estimated benefit: shown next to each option but given no weight in the order. The only model
+   with treatment inputs learned them from observational METABRIC data, and its validation
+   (docs/model/validation/whatif.md) shows confounding by indication (treated curves can lie
+   below untreated ones, against trial evidence); ordering by it would be a made-up benefit.
+   ``BENEFIT_WEIGHT`` is the switch for a future model validated against trials;
 5. the number of supporting items in this cancer, then the label (a stable order).
 """
 
@@ -27,6 +30,8 @@ from oncology_ui.therapies.engine.types import (
     TherapyOption,
 )
 
+#: Weight of the model's 5-year survival difference in the order (see the module docstring).
+BENEFIT_WEIGHT = 0.0
 NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
 
 
@@ -88,16 +93,18 @@ def _why(
             )
     if benefit.usable and benefit.delta_5y is not None:
         lines.append(
-            f"Estimated 5-year survival difference against the recorded treatment: "
-            f"{benefit.delta_5y:+.0%} (an association from observational data, "
-            "not a causal effect)."
+            f"Model 5-year survival difference against the baseline: {benefit.delta_5y:+.0%}, an "
+            "association from observational data, not a causal effect; shown, not used in the "
+            "order (the model's validation shows confounding by indication)."
         )
+    elif benefit.usable:
+        lines.append("Model curve available in the what-if view; not used in the order.")
     else:
-        lines.append(f"Benefit not used in the order: {benefit.reason}")
+        lines.append(f"Predicted benefit: {benefit.reason}")
     lines.append(
         f"Placed #{position}: ordered by safety, then resistance, then evidence tier, then "
-        "guideline recommendation for this line, then supported benefit estimate, then the "
-        "number of supporting items in this cancer."
+        "guideline recommendation for this line, then the number of supporting items in this "
+        "cancer (the model's benefit estimate is shown but not used)."
     )
     return tuple(lines)
 
@@ -110,6 +117,7 @@ def rank(
     def key(option: TherapyOption) -> tuple[object, ...]:
         estimate = benefit[option.key]
         delta = estimate.delta_5y if estimate.usable and estimate.delta_5y is not None else 0.0
+        delta *= BENEFIT_WEIGHT
         related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
         return (
             safety_order(safety[option.key]),

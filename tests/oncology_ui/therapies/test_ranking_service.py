@@ -212,3 +212,52 @@ def test_the_board_hook_and_the_report_source_read_the_stored_ranking(
     assert section.lines[0].startswith(f"Knowledge base {ranking.kb_version}")
     assert section.lines[1].startswith("1. Osimertinib: tier I-A")
     assert knowledge_base_version() == therapy_kb.version
+
+
+def test_the_real_what_if_model_refuses_a_colorectal_chemotherapy_curve(
+    cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+    ranking = services.ranking_compute(case=case, user=cast.oncologist)
+    folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
+    benefit = folfox["benefit"]
+    assert benefit["classes"] == ["chemotherapy"]  # leucovorin is a modulator, not a treatment
+    assert benefit["estimable"] is False and benefit["curve"] is None
+    assert "not a breast invasive carcinoma" in benefit["reason"]
+    assert ranking.result["model"]["name"] == "oncoboard-metabric"
+    assert "not causal" in ranking.result["model"]["caveat"]
+
+
+def test_a_breast_endocrine_option_gets_a_curve_or_a_stated_reason_never_a_bare_number(
+    cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = cast.case
+    case.stage_group = "IIA"
+    case.save()
+    BiomarkerFactory.create(case=case, name="ER", status="positive")
+    BiomarkerFactory.create(case=case, name="HER2", status="negative")
+    ranking = services.ranking_compute(case=case, user=cast.oncologist)
+    for item in ranking.result["options"]:
+        benefit = item["benefit"]
+        assert benefit["reason"]
+        if benefit["estimable"]:
+            assert benefit["curve"] and benefit["overlap_supported"] is not False
+        else:
+            assert benefit["curve"] is None and benefit["delta_5y"] is None
+    tamoxifen = next(o for o in ranking.result["options"] if "tamoxifen" in o["option"]["drugs"])
+    assert tamoxifen["benefit"]["classes"] == ["endocrine"]
+    assert ranking.model_version.startswith("oncoboard-metabric")
+
+
+def test_without_the_what_if_module_every_option_says_not_estimable(
+    cast: Cast, therapy_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "WHATIF_MODULE", "inference.no_such_module")
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+    ranking = services.ranking_compute(case=case, user=cast.oncologist)
+    folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
+    assert folfox["benefit"]["reason"] == services.NO_WHATIF
