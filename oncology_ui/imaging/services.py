@@ -312,13 +312,13 @@ def _ingest(
         )
         return {"status": "failed"}
     progress(80, "Storing the de-identified series")
-    offset = 0
-    if options is not None and options.dates == "shift":
-        offset = date_offset_days(options.patient_secret, options.max_shift_days)
-    elif upload.released_from:
-        offset = date_offset_days(imaging_key_secret(upload.case.patient), 3650)
-        if conf.dates == "keep":
-            offset = 0
+    # Released files were de-identified by an earlier run with the same key and options.
+    used = options or DeidOptions(
+        patient_secret=imaging_key_secret(upload.case.patient), dates=conf.dates
+    )
+    offset = date_offset_days(used.patient_secret, used.max_shift_days)
+    if used.dates == "keep":
+        offset = 0
     moved = _Moved(paths=[])
     try:
         counts, skipped = _store(upload, result, offset, moved)
