@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.data import OptionalSection
 from oncology_ui.trials.forms import MatchFilterForm
+from oncology_ui.trials.imports import corpus_version
 from oncology_ui.trials.models import Referral, TrialMatchResult
 from oncology_ui.trials.selectors import MatchFilters, match_view
 
@@ -27,8 +28,8 @@ def match_filters(request: HttpRequest) -> tuple[MatchFilterForm, MatchFilters]:
 
 
 def trials_section(request: HttpRequest, case: Case) -> dict[str, Any]:
-    """Cheap: the latest result with its job, the latest finished one if that is pending, and
-    the referrals already made; nothing is recomputed here."""
+    """Cheap (at most four queries): the latest result with its job, the latest finished one if
+    that is pending, the referrals already made and the corpus version; nothing is recomputed."""
     latest = TrialMatchResult.objects.filter(case=case).select_related("job").first()
     finished = latest
     if latest is not None and latest.matches is None:
@@ -44,7 +45,11 @@ def trials_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         if finished is not None
         else set()
     )
+    current = corpus_version() if finished is not None else None
     return {
+        "trial_corpus_changed": finished is not None
+        and current is not None
+        and finished.corpus_version != current,
         "trial_referred": referred,
         "trial_result": finished,
         "trial_job": pending_job,

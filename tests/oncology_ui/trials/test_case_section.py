@@ -182,6 +182,16 @@ def test_the_section_loader_stays_cheap(
     request = RequestFactory().get("/")
     request.user = cast.oncologist
     cast.oncologist.has_perm("trials.view_trial")  # warm the permission cache
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         context = trials_section(request, cast.case)
     assert context["trial_view"]["total"] == 3
+
+
+def test_the_section_says_when_the_corpus_changed_since_the_ranking(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    url = reverse("patients-case-section", args=[cast.case.pk, "trials"])
+    assert "corpus has been updated" not in oncologist_client.get(url).content.decode()
+    import_trials(trial_record("NCT90000009"))
+    assert "corpus has been updated" in oncologist_client.get(url).content.decode()
