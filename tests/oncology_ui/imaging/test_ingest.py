@@ -310,3 +310,39 @@ def test_deleting_a_case_removes_its_stored_files(
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         ImagingStudy.objects.filter(case=cast.case).delete()
     assert _stored_files() == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "html",
+        "empty",
+        "truncated_header",
+        "undefined_length_text",
+        "absurd_pixel_length",
+        "deep_sequence",
+        "unknown_transfer_syntax",
+        "no_series_uid",
+    ],
+)
+def test_each_kind_of_malformed_file_is_named_with_its_kind_and_the_rest_is_stored(
+    cast: Cast, tmp_path: Path, name: str
+) -> None:
+    import numpy as np
+
+    from tests.inference.imaging.dicom_factory import write_series
+    from tests.inference.imaging.test_dicom_index import _corpus
+
+    # The malformed files are instance 1 of series 1; the good series is series 2.
+    voxels = np.arange(3 * 8 * 8, dtype=np.int16).reshape(3, 8, 8)
+    good = write_series(tmp_path / "good", voxels, series=2)
+    path, kind = _corpus(tmp_path)[name]
+    files = {f"good/{p.name}": p.read_bytes() for p in good} | {
+        f"bad/{name}.dcm": path.read_bytes()
+    }
+    upload = ingest(cast.case, {"corpus.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED, upload.error
+    (problem,) = upload.problems
+    assert problem["file"] == f"bad/{name}.dcm" and problem["kind"] == kind
+    assert problem["file"] in problem["message"]
+    assert ImagingSeries.objects.get(study__case=cast.case).slice_count == 3
