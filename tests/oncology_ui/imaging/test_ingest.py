@@ -346,3 +346,33 @@ def test_each_kind_of_malformed_file_is_named_with_its_kind_and_the_rest_is_stor
     assert problem["file"] == f"bad/{name}.dcm" and problem["kind"] == kind
     assert problem["file"] in problem["message"]
     assert ImagingSeries.objects.get(study__case=cast.case).slice_count == 3
+
+
+def test_pet_in_bq_per_ml_becomes_suvbw_matching_a_hand_computed_value(
+    cast: Cast, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from oncology_ui.imaging.services import series_dir
+    from tests.inference.imaging.dicom_factory import write
+    from tests.inference.imaging.test_volume_and_pet import _pet_header
+
+    files = {}
+    for k in range(3):
+        ds = _pet_header(InstanceNumber=k + 1, ImagePositionPatient=[0.0, 0.0, float(k)])
+        ds.SOPInstanceUID = f"1.2.826.0.1.3680043.10.1099.9.{k + 1}"
+        ds.RescaleIntercept = 0.0
+        ds.PixelData = np.full((8, 8), 10_000, dtype=np.int16).tobytes()
+        ds.Rows, ds.Columns = 8, 8
+        files[f"pet/{k}.dcm"] = write(ds, tmp_path / f"{k}.dcm").read_bytes()
+    upload = ingest(cast.case, {"pet.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED, (upload.error, upload.problems)
+    pet = ImagingSeries.objects.get(study__case=cast.case)
+    assert pet.suv_kind == "computed_from_activity" and pet.units == "SUVbw"
+    # 370 MBq injected 60 min before the scan, F-18 (6586.2 s), 75 kg: 10 kBq/mL -> SUV 2.9608.
+    # Dates were shifted by de-identification; the uptake time survives because times are kept.
+    decayed = 370e6 * 2 ** (-3600 / 6586.2)
+    assert pet.suv["elapsed_s"] == 3600 and pet.suv["weight_kg"] == 75.0
+    assert pet.suv["factor"] == pytest.approx(75000 / decayed)
+    voxels = np.load(series_dir(pet) / "volume.npy")
+    assert float(voxels.mean()) == pytest.approx(2.9608, abs=1e-3)
