@@ -44,7 +44,7 @@ def analysis_request(*, case: Case, user: User) -> AnalysisRun:
     return run
 
 
-@job_handler(ANALYSIS_JOB)
+@job_handler(ANALYSIS_JOB, label="Model analysis")
 def analysis_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Run the model on the run's snapshot and store one ``Prediction``; a rerun adds nothing."""
     import inference

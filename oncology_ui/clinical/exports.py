@@ -403,7 +403,7 @@ def _variant_resource(variant: Variant, subject: str) -> dict[str, Any]:
     return observation
 
 
-@job_handler(EXPORT_JOB)
+@job_handler(EXPORT_JOB, label="FHIR export")
 def fhir_export_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Write the bundle file for the job's case; rewrites the same file if run twice."""
     from fhir.resources.R4B.bundle import Bundle

@@ -227,7 +227,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@job_handler(IMPORT_JOB)
+@job_handler(IMPORT_JOB, label="Data import")
 def import_job(job: Job, progress: ProgressCallback) -> dict[str, object]:
     record = ClinicalImport.objects.select_related("case__patient").get(pk=job.target_id)
     try:

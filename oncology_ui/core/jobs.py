@@ -42,16 +42,26 @@ _HANDLERS: dict[str, JobHandler] = {}
 _executor: ThreadPoolExecutor | None = None
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register ``function`` as the handler of jobs of ``kind``."""
+_LABELS: dict[str, str] = {}
+
+
+def job_handler(kind: str, *, label: str = "") -> Callable[[JobHandler], JobHandler]:
+    """Register ``function`` as the handler of jobs of ``kind``; ``label`` is what people read."""
 
     def register(function: JobHandler) -> JobHandler:
         if kind in _HANDLERS and _HANDLERS[kind] is not function:
             raise ValueError(f"job kind {kind!r} is already registered")
         _HANDLERS[kind] = function
+        if label:
+            _LABELS[kind] = label
         return function
 
     return register
+
+
+def job_label(kind: str) -> str:
+    """The registered label, else the kind in words (``slide_ingest`` -> "Slide ingest")."""
+    return _LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
 def job_kinds() -> list[str]:

@@ -138,6 +138,10 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
+        # A view may opt in to the user's own browser cache with "private, ..." for content that
+        # carries no identifiers (de-identified slide tiles are requested by the thousand).
+        if response.get("Cache-Control", "").startswith("private"):
+            return response
         if (
             user is not None
             and user.is_authenticated

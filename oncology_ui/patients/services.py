@@ -135,7 +135,7 @@ def case_export_path(job: Job) -> str:
     return f"exports/case-{job.target_id}-job-{job.pk}.csv"
 
 
-@job_handler(EXPORT_JOB)
+@job_handler(EXPORT_JOB, label="Timeline export")
 def case_export_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Write the timeline CSV for the job's case. Rewrites the same file if run twice."""
     case = Case.objects.select_related("patient").get(pk=job.target_id)

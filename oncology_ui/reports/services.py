@@ -38,7 +38,7 @@ def packet_path(job: Job) -> str:
     return f"packets/meeting-{job.target_id}-job-{job.pk}.pdf"
 
 
-@job_handler(PACKET_JOB)
+@job_handler(PACKET_JOB, label="Board packet")
 def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Build every case's report data, then the packet; a failure names the case."""
     meeting = Meeting.objects.select_related("board").get(pk=job.target_id)

@@ -19,7 +19,14 @@ from django.utils import timezone
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from oncology_ui.core.jobs import JobError, job_enqueue, job_handler, job_run, jobs_reconcile
+from oncology_ui.core.jobs import (
+    JobError,
+    job_enqueue,
+    job_handler,
+    job_label,
+    job_run,
+    jobs_reconcile,
+)
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 from tests.factories import CaseFactory
@@ -225,3 +232,8 @@ def test_the_in_process_executor_runs_jobs_without_redis(settings: LazySettings)
     wait([future], timeout=30)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
+
+
+def test_a_job_reads_as_its_registered_label_or_its_kind_in_words() -> None:
+    assert job_label("case_analysis") == "Model analysis"
+    assert Job(kind="test_records_call").kind_label == "Test records call"

@@ -64,6 +64,8 @@ def test_the_dzi_describes_the_slide_and_tiles_are_jpeg(
     image = Image.open(io.BytesIO(tile.content))
     assert image.format == "JPEG" and image.size == (256, 256)
     assert tile["ETag"]
+    # De-identified tiles may stay in the user's own browser cache, never in a shared one.
+    assert tile["Cache-Control"] == "private, max-age=3600"
     again = pathologist_client.get(
         reverse("pathology-tile", args=[ready_slide.pk, top, 1, 1]), HTTP_IF_NONE_MATCH=tile["ETag"]
     )
