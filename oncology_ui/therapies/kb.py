@@ -18,7 +18,7 @@ from oncology_ui.therapies.engine.kbfiles import kb_content_hash, kb_read
 logger = logging.getLogger(__name__)
 
 KB_DIR = Path(__file__).resolve().parent / "kb"
-NO_KB = "not loaded"
+NO_KB = "not available"  # the report prints "Knowledge base not available"
 
 
 def oncotree_lineage(code: str) -> tuple[str, ...] | None:

@@ -290,7 +290,7 @@ def _tier(draft: _Draft) -> tuple[str, str]:
                     "I-B",
                     f"CIViC level B ({ref.item_id}): clinical evidence in this cancer",
                 )
-            elif ref.level in {"A", "B"}:
+            elif ref.level in {"A", "B"} and ref.disease_match == "other":
                 candidate, why = (
                     "II-C",
                     f"CIViC level {ref.level} ({ref.item_id}) in another cancer",

@@ -240,16 +240,19 @@ def test_conflicting_evidence_in_this_cancer_is_marked() -> None:
     assert any(r.option.conflicting for r in result) or all(not r.option.opposing for r in result)
 
 
-def test_a_disease_without_an_oncotree_mapping_is_reported() -> None:
-    # CIViC "Leukemia" has no OncoTree mapping in diseases.tsv on purpose.
-    patient = state("AML", stage="", findings=(mutation("FLT3", "D835Y"),))
-    _, summary = ranked(patient)
-    assert summary.unknowns.diseases == () or all(
-        isinstance(d, str) for d in summary.unknowns.diseases
-    )
-    kb = shipped_kb()
-    assert kb.disease("civic", "Leukemia") is not None
-    assert kb.disease("civic", "Leukemia").oncotree_code == ""  # type: ignore[union-attr]
+def test_evidence_for_a_disease_without_an_oncotree_mapping_is_listed_as_such() -> None:
+    # CIViC has EGFR L858R -> cetuximab in "Hematologic Cancer", which diseases.tsv leaves unmapped.
+    result, summary = ranked(state("LUAD", findings=(mutation("EGFR", "L858R"),)))
+    assert "Hematologic Cancer" in summary.unknowns.diseases
+    unmapped = [
+        (item, ref)
+        for item in result
+        for ref in item.option.supporting
+        if ref.disease_match == "unmapped"
+    ]
+    assert unmapped, "the item stays visible in the evidence drawer, labelled unmapped"
+    for item, ref in unmapped:
+        assert ref.item_id not in item.option.tier_reason  # it never sets the tier
 
 
 def test_every_option_explains_its_rank_in_words() -> None:
