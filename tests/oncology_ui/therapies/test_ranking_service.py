@@ -261,3 +261,33 @@ def test_without_the_what_if_module_every_option_says_not_estimable(
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
     assert folfox["benefit"]["reason"] == services.NO_WHATIF
+
+
+def test_the_printed_report_shows_the_stored_ranking_and_its_versions(
+    cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from oncology_ui.reports.services import case_report_pdf
+
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+    VariantFactory.create(case=case, gene="KRAS", protein_short="p.G12D")
+    fine_labs(case, neutrophils=0.6)
+    ranking = services.ranking_compute(case=case, user=cast.oncologist)
+    services.decision_record(
+        ranking=ranking,
+        option_key=ranking.result["options"][0]["option"]["key"],
+        verdict="rejected",
+        reason="Neutropenia, recheck next week",
+        user=cast.oncologist,
+    )
+    pdf = case_report_pdf(case=case, deidentified=False)
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+    assert f"Knowledge base {ranking.kb_version}" in text
+    assert "anc-cytotoxic" in text and "Resistance flag" in text
+    assert "Neutropenia, recheck next week" in text

@@ -1,0 +1,64 @@
+"""An oncologist ranks the options, opens the evidence, compares two and records a decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from playwright.sync_api import Page, expect
+
+from oncology_ui.core import roles
+from oncology_ui.therapies.kb import kb_load
+from oncology_ui.therapies.models import TherapyDecision
+from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.conftest import browser, page  # noqa: F401  (the shared browser fixtures)
+from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.oncology_ui.therapies.factories import BiomarkerFactory, fine_labs
+
+pytestmark = BROWSER_MARKS
+
+
+def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) -> None:  # noqa: F811
+    kb_load()
+    team = TeamFactory.create(name="Breast MDT")
+    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+    case = CaseFactory.create(
+        patient=PatientFactory.create(teams=[team]),
+        stage_group="IIA",
+        ecog=0,
+        ecog_date=dt.date.today() - dt.timedelta(days=3),
+    )
+    BiomarkerFactory.create(case=case, name="ER", status="positive")
+    BiomarkerFactory.create(case=case, name="HER2", status="negative")
+    fine_labs(case)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    log_in(page, "onco", PASSWORD)
+    page.goto(f"/patients/cases/{case.pk}/#section-therapies")
+    page.evaluate("window.__noReload = true")
+    section = page.locator("#section-therapies")
+    section.get_by_role("button", name="Rank therapy options").click()
+    expect(section.locator(".therapy-option").first).to_contain_text("Tier I-A")
+    expect(section).to_contain_text("Knowledge base")
+
+    first = section.locator(".therapy-option").first
+    first.locator("details.evidence-drawer summary").click()
+    expect(first.locator("details.evidence-drawer table").first).to_be_visible()
+
+    boxes = section.locator("input[name=option]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    section.get_by_role("button", name="Compare the chosen options (2 or 3)").click()
+    expect(page.locator("#whatif-panel")).to_contain_text("Not estimable from our data")
+
+    section.locator("details.decide summary").click()
+    section.locator("input[name=verdict][value=accepted]").check()
+    section.locator("textarea[name=reason]").fill("Fits the board's plan")
+    section.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#section-therapies .decisions")).to_contain_text("Fits the board's plan")
+    assert page.evaluate("window.__noReload") is True
+    assert TherapyDecision.objects.filter(case=case, verdict="accepted").count() == 1
+    if os.environ.get("THERAPIES_SCREENSHOT"):
+        section.screenshot(path=os.environ["THERAPIES_SCREENSHOT"])
+    assert not [p for p in problems if "Content Security Policy" in p], problems
