@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from oncology_ui.core.env import env_bool, env_int, env_list, env_str, env_url, secret_key
 
@@ -194,6 +195,13 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # media is only ever served by access-checked views
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
+
+# Trial matching: "hybrid" (BM25 + MiniLM vectors) or "bm25"; MiniLM vectors for newly imported
+# trials (the shipped subset carries its own).
+TRIALS_RETRIEVAL_MODE = env_str("TRIALS_RETRIEVAL_MODE", "hybrid")
+if TRIALS_RETRIEVAL_MODE not in {"hybrid", "bm25"}:
+    raise ImproperlyConfigured("TRIALS_RETRIEVAL_MODE must be 'hybrid' or 'bm25'")
+TRIALS_EMBEDDINGS = env_bool("TRIALS_EMBEDDINGS", True)
 
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"

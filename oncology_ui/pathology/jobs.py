@@ -8,7 +8,7 @@ from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 
 
-@job_handler(services.INGEST_JOB)
+@job_handler(services.INGEST_JOB, label="Slide processing")
 def slide_ingest_job(job: Job, progress: ProgressCallback) -> dict[str, object] | None:
     slide = Slide.objects.filter(pk=job.target_id).first()
     if slide is None:

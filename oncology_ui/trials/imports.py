@@ -438,7 +438,7 @@ def trial_corpus_upload(*, upload: UploadedFile, user: User) -> TrialCorpusImpor
     return record
 
 
-@job_handler(IMPORT_JOB)
+@job_handler(IMPORT_JOB, label="Trial import")
 def trial_corpus_import_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Read and import an uploaded file; a rerun of a finished import changes nothing."""
     record = TrialCorpusImport.objects.get(pk=job.target_id)

@@ -47,7 +47,7 @@ def trial_match_request(*, case: Case, user: User) -> TrialMatchResult:
     return result
 
 
-@job_handler(MATCH_JOB)
+@job_handler(MATCH_JOB, label="Trial matching")
 def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Match the case's current facts against the corpus; a finished result is left alone."""
     result = TrialMatchResult.objects.select_related("case__patient").get(pk=job.target_id)
@@ -99,7 +99,7 @@ def trial_reverse_match_request(*, trial: Trial, user: User) -> ReverseMatchRun:
     return run
 
 
-@job_handler(REVERSE_MATCH_JOB)
+@job_handler(REVERSE_MATCH_JOB, label="Ranking patients for a trial")
 def trial_reverse_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Rank the requesting user's visible cases for the trial (open cases first)."""
     run = ReverseMatchRun.objects.select_related("trial", "requested_by").get(pk=job.target_id)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 def _seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", "--without-reference-data", *args, stdout=out)
     return out.getvalue()
 
 
@@ -225,3 +225,14 @@ def test_it_refuses_a_production_configuration_unless_told_otherwise(
     assert not get_user_model().objects.filter(username__startswith="demo.").exists()
     _seed("--allow-https")
     assert Patient.objects.filter(is_demo=True).count() >= 12
+
+
+def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
+    from oncology_ui.trials.models import Trial
+    from tests.oncology_ui.trials.factories import trial
+
+    trial("NCT90000009")
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "a corpus is already loaded" in out.getvalue()
+    assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]

@@ -34,6 +34,11 @@ class Command(BaseCommand):
             "for scripted logins in tests and screenshots",
         )
         parser.add_argument(
+            "--without-reference-data",
+            action="store_true",
+            help="skip the shipped trial corpus and therapy knowledge base (tests of the seed)",
+        )
+        parser.add_argument(
             "--reset-passwords",
             action="store_true",
             help="give existing demo accounts new random passwords too",
@@ -86,6 +91,8 @@ class Command(BaseCommand):
                 "Existing demo accounts keep their passwords "
                 "(run with --reset-passwords to print new ones)."
             )
+        if not options["without_reference_data"]:
+            _reference_data_load(self)
         if options["password_file"]:
             _write_private(options["password_file"], report.passwords)
             out.write(f"Passwords set by this run written to {options['password_file']}.")
@@ -99,3 +106,17 @@ def _write_private(path: Path, passwords: dict[str, str]) -> None:
         json.dump(passwords, handle, indent=1, sort_keys=True)
         handle.write("\n")
     path.chmod(0o600)
+
+
+def _reference_data_load(command: BaseCommand) -> None:
+    """The shipped reference data the demo shows, loaded once (a rerun leaves it alone)."""
+    from oncology_ui.trials.imports import trial_corpus_load_shipped
+    from oncology_ui.trials.models import Trial
+
+    if Trial.objects.exists():
+        command.stdout.write(
+            "Trials: a corpus is already loaded (refresh with load_shipped_trials)."
+        )
+    else:
+        record = trial_corpus_load_shipped()
+        command.stdout.write(f"Trials: {record.message} Vectors: {record.embeddings}.")
