@@ -35,7 +35,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -128,9 +128,7 @@ def _held_file_delete(
 # --- receiving an upload -----------------------------------------------------------------------
 
 
-def upload_receive(
-    *, case: Case, user: User | None, files: Sequence[UploadedFile]
-) -> ImagingUpload:
+def upload_receive(*, case: Case, user: User | None, files: Sequence[File[bytes]]) -> ImagingUpload:
     """Check sizes and counts, store the raw files under an opaque folder and queue the ingest.
 
     A single file starting with the ZIP signature is an archive; otherwise every file is taken as

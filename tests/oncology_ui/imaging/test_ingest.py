@@ -376,3 +376,12 @@ def test_pet_in_bq_per_ml_becomes_suvbw_matching_a_hand_computed_value(
     assert pet.suv["factor"] == pytest.approx(75000 / decayed)
     voxels = np.load(series_dir(pet) / "volume.npy")
     assert float(voxels.mean()) == pytest.approx(2.9608, abs=1e-3)
+
+
+def test_the_import_command_loads_a_folder_into_a_case(cast: Cast) -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("imaging_import", str(STS / "CT"), case=cast.case.pk, run_here=True, stdout=out)
+    assert "Stored — 2 series, 49 images, 1 regions" in out.getvalue()
+    assert ImagingRegion.objects.filter(series__study__case=cast.case).count() == 1
