@@ -254,7 +254,7 @@ def viewer(request: AuthedRequest, series_id: int) -> HttpResponse:
     return render(request, "imaging/viewer.html", context)
 
 
-@passive
+# Not @passive: scrolling through slices is a person at work and keeps the session alive.
 @login_required
 @require_GET
 def slice_png(request: AuthedRequest, series_id: int) -> HttpResponse:
