@@ -471,6 +471,19 @@ def match(
         classes = tuple(
             dict.fromkeys(c for d in draft.drugs if (drug := kb.drug(d)) for c in drug.classes)
         )
+        progressed = []
+        for line_ in state.prior_lines:
+            shared = sorted(set(line_.drugs) & set(draft.drugs))
+            if not shared:
+                continue
+            number = f"line {line_.line_number}" if line_.line_number else "an earlier line"
+            stop = line_.stop_reason or "stop reason not recorded"
+            draft.notes.append(
+                f"Already given: {line_.regimen} ({number}, from {line_.started.isoformat()}; "
+                f"{stop}) with {', '.join(shared)}."
+            )
+            if line_.stop_reason == "progression":
+                progressed.append(f"{line_.regimen} ({number})")
         options.append(
             TherapyOption(
                 key=key,
@@ -486,6 +499,7 @@ def match(
                 conflicting=related_support and related_oppose,
                 rule_ids=tuple(draft.rule_ids),
                 notes=tuple(dict.fromkeys(draft.notes)),
+                progressed_on=tuple(progressed),
             )
         )
     unknowns = Unknowns(

@@ -6,7 +6,8 @@ Order (documented in docs/therapies/README.md):
    above a usable one). A caution that comes only from missing, stale or unrecorded data is shown
    but does not move the option: it would punish the drugs with the most label warnings, not the
    riskiest ones;
-2. resistance: options with a resistance flag in this cancer go below those without;
+2. resistance: options with a resistance flag in this cancer, or with a drug the cancer already
+   progressed on (a prior line stopped for progression), go below those without;
 3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
    standard-of-care rules recommend for this line and setting comes first;
 4. estimated benefit: shown next to each option but given no weight in the order. The only model
@@ -81,6 +82,11 @@ def _why(
         lines.append("Conflicting evidence: items in this cancer both support and oppose it.")
     for flag in option.resistance:
         lines.append(f"Resistance: {flag}.")
+    if option.progressed_on:
+        lines.append(
+            "The cancer progressed on " + ", ".join(option.progressed_on) + ": placed below "
+            "options without resistance or prior progression."
+        )
     if safety.state == "clear":
         lines.append(f"Safety clear: {len(safety.checks)} check(s) passed.")
     else:
@@ -121,7 +127,7 @@ def rank(
         related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
         return (
             safety_order(safety[option.key]),
-            bool(option.resistance),
+            bool(option.resistance) or bool(option.progressed_on),
             TIERS.index(option.tier),
             not option.rule_ids,
             -delta,

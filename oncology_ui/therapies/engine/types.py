@@ -269,6 +269,7 @@ class TherapyOption:
     conflicting: bool
     rule_ids: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    progressed_on: tuple[str, ...] = ()  # prior lines with these drugs that stopped for progression
 
 
 @dataclass(frozen=True)

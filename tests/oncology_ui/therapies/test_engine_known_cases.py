@@ -260,3 +260,22 @@ def test_every_option_explains_its_rank_in_words() -> None:
     for item in result:
         assert item.why[0].startswith("Evidence tier")
         assert item.why[-1].startswith(f"Placed #{item.rank}")
+
+
+def test_an_option_the_cancer_progressed_on_is_noted_and_ranked_below() -> None:
+    progressed = prior_line("Osimertinib", ("osimertinib",), stop="progression")
+    patient = state("LUAD", findings=(mutation("EGFR", "L858R"),), prior=(progressed,))
+    result, _ = ranked(patient)
+    osimertinib = next((r for r in result if r.option.label.lower() == "osimertinib"), None)
+    if osimertinib is not None:  # line 2: CIViC items may still propose it
+        assert osimertinib.option.progressed_on == ("Osimertinib (line 1)",)
+        assert any(
+            note.startswith("Already given: Osimertinib") for note in osimertinib.option.notes
+        )
+        assert all(
+            r.rank < osimertinib.rank
+            for r in result
+            if not r.option.progressed_on
+            and not r.option.resistance
+            and r.safety.state == osimertinib.safety.state
+        )
