@@ -606,10 +606,11 @@ def read_header(path: str | os.PathLike[str]) -> FileHeader:
         raise DicomFileError(name, "truncated", f"cannot read file ({exc.strerror})") from exc
     if values is None or "SOPInstanceUID" not in values:
         values = _pydicom_values(name)
-    header = _header_from_values(name, values)
-    if header.media_storage_sop_class_uid == DICOMDIR_SOP_CLASS:
+    # Before the attribute checks: a real DICOMDIR has no series or study UID, and it must be
+    # reported as the DICOMDIR it is, not as an image with missing attributes.
+    if str(values.get("MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS:
         raise DicomFileError(name, "dicomdir", "DICOMDIR ignored: its file paths are not trusted")
-    return header
+    return _header_from_values(name, values)
 
 
 # --------------------------------------------------------------------------------------------------

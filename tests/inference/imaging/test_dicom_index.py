@@ -190,6 +190,17 @@ def test_dicomdir_paths_are_never_followed(tmp_path: Path) -> None:
     assert idx.studies == () and "SECRET" not in repr(idx)
 
 
+def test_a_real_dicomdir_without_series_uids_is_reported_as_a_dicomdir() -> None:
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("DICOMDIR", download=False)  # pydicom's bundled media directory
+    assert path is not None
+    idx = index_files([str(path)], None)
+    assert [(p.kind, p.message) for p in idx.problems] == [
+        ("dicomdir", "DICOMDIR: DICOMDIR ignored: its file paths are not trusted")
+    ]
+
+
 # --- fuzz -----------------------------------------------------------------------------------------
 
 _VALID = _valid_bytes()

@@ -385,3 +385,44 @@ def test_the_import_command_loads_a_folder_into_a_case(cast: Cast) -> None:
     call_command("imaging_import", str(STS / "CT"), case=cast.case.pk, run_here=True, stdout=out)
     assert "Stored — 2 series, 49 images, 1 regions" in out.getvalue()
     assert ImagingRegion.objects.filter(series__study__case=cast.case).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "modality", "held"),
+    [
+        ("CT_small.dcm", "CT", False),  # one slice: stored and shown, with a note
+        ("MR_small_jp2klossless.dcm", "MR", False),  # JPEG 2000 lossless pixels decoded
+        ("JPEG2000.dcm", "", True),  # secondary capture: held for pixel review
+    ],
+)
+def test_pydicoms_bundled_files_go_through_the_ingest(
+    cast: Cast, name: str, modality: str, held: bool
+) -> None:
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)  # bundled with pydicom: never the network
+    assert path is not None
+    upload = ingest(cast.case, {name: Path(str(path)).read_bytes()}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED, upload.error
+    assert QuarantinedInstance.objects.filter(case=cast.case).exists() == held
+    if modality:
+        series = ImagingSeries.objects.get(study__case=cast.case)
+        assert series.modality == modality and series.has_volume
+        assert any("has one slice" in w for w in series.warnings)
+
+
+def test_a_dicomdir_is_ignored_with_a_note_and_its_images_are_found_by_walking(
+    cast: Cast,
+) -> None:
+    from pydicom.data import get_testdata_file
+
+    dicomdir = get_testdata_file("DICOMDIR", download=False)
+    assert dicomdir is not None
+    files = {f"DICOM/IMG{n:04d}": p.read_bytes() for n, p in enumerate(sts_files("CT/image")[:4])}
+    files["DICOMDIR"] = Path(str(dicomdir)).read_bytes()  # names other files: never followed
+    upload = ingest(cast.case, {"cd.zip": zip_of(files)}, cast.oncologist)
+    assert upload.status == ImagingUpload.Status.STORED
+    (note,) = upload.problems
+    assert note["kind"] == "dicomdir" and note["file"] == "DICOMDIR"
+    assert "not trusted" in note["message"]
+    assert ImagingSeries.objects.get(study__case=cast.case).slice_count == 4
