@@ -140,6 +140,7 @@ def kb_active_version() -> str:
 # ------------------------------------------------------------------- rows -> engine content
 
 _CACHE: dict[int, t.KnowledgeBase] = {}
+_CACHE_SIZE = 4
 
 
 def _tuples(payload: dict[str, Any]) -> dict[str, Any]:
@@ -174,4 +175,6 @@ def kb_content(row: models.KnowledgeBase) -> t.KnowledgeBase:
         file_versions=tuple(sorted(row.file_versions.items())),
     )
     _CACHE[row.pk] = content
+    for stale in sorted(_CACHE)[:-_CACHE_SIZE]:
+        del _CACHE[stale]  # versions only grow; keep the latest few in memory
     return content

@@ -279,3 +279,32 @@ def test_another_team_gets_404_and_one_denied_audit_row(
     assert denied_rows() == before + 1
     assert not TherapyDecision.objects.exists()
     assert TherapyRanking.objects.count() == 1
+
+
+def test_odd_records_give_a_ranking_with_their_problems_listed_never_a_500(
+    oncologist_client: Client, cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = CaseFactory.create(patient=cast.patient, oncotree_code="BRCA", stage_group="")
+    # A legacy OncoTree code the shipped release no longer has, odd variants, an odd regimen.
+    Case.objects.filter(pk=case.pk).update(oncotree_code="XYZ")
+    VariantFactory.create(case=case, gene="BRAF", protein_short="p.Val600Glu")
+    VariantFactory.create(case=case, gene="TP53", protein_short="not a protein change")
+    VariantFactory.create(case=case, kind="fusion", gene="ALK", partner_gene="", protein_short="")
+    VariantFactory.create(
+        case=case, kind="copy_number", gene="ERBB2", protein_short="", copy_number_level=None
+    )
+    from tests.factories import TimelineEventFactory
+
+    TimelineEventFactory.create(
+        case=case,
+        kind="systemic_therapy",
+        regimen="Mystery trial drug XR-9 + FOLFOX",
+        line_number=1,
+    )
+    response = oncologist_client.post(reverse("therapies-rank", args=[case.pk]), headers=HTMX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "“XYZ” is not an OncoTree code" in content
+    assert "Mystery trial drug XR-9" in content  # regimen words not recognised
+    ranking = TherapyRanking.objects.get(case=case)
+    assert ranking.result["planned_line"] == 2
