@@ -149,7 +149,8 @@ def render_slice(
         regions: masks on ``volume``'s grid drawn as coloured outlines.
         fusion: a PET volume in the same frame of reference blended on top in a hot colour map.
         fusion_window: window of the fused volume (default SUV 0..5).
-        fusion_opacity: 0..1 weight of the fused colour where it is above the window's low end.
+        fusion_opacity: 0..1 weight of the fused colour at and above the middle of its window
+            (rising linearly from 0 at the window's low end).
 
     Returns:
         The PNG and what it shows.
@@ -169,7 +170,10 @@ def render_slice(
         fw = fusion_window or WINDOWS["suv"]
         pet_grey = apply_window(pet_plane, fw)
         hot = _hot(pet_grey).astype(np.float64)
-        alpha = np.where(pet_grey > 0, float(np.clip(fusion_opacity, 0.0, 1.0)), 0.0)[..., None]
+        # Opacity grows with uptake up to full at mid-window: background activity tints the
+        # anatomy faintly instead of covering it, hot lesions stand out at full opacity.
+        ramp = np.clip(pet_grey.astype(np.float64) / 127.5, 0.0, 1.0)
+        alpha = (ramp * float(np.clip(fusion_opacity, 0.0, 1.0)))[..., None]
         rgb = (rgb * (1 - alpha) + hot * alpha + 0.5).astype(np.uint8)
         overlays.append(f"fusion:{fusion.modality}")
     for n, region in enumerate(regions):

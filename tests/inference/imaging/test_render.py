@@ -129,3 +129,14 @@ def test_real_pet_ct_fusion_with_gtv_contour() -> None:
     assert r.overlays == ("fusion:PT", "contour:GTV_Mass_CT")
     img = _pixels(r.png)
     assert (img == np.array([255, 64, 64])).all(axis=-1).sum() > 20
+
+
+def test_background_uptake_tints_faintly_and_hot_uptake_shows_fully() -> None:
+    ct = _volume(np.zeros((4, 20, 20)), spacing=(3.0, 1.0, 1.0))
+    pet_vox = np.full((2, 5, 5), 0.5)  # SUV 0.5 background
+    pet_vox[:, 0:2, 0:2] = 10.0
+    pet = _volume(pet_vox, spacing=(6.0, 4.0, 4.0), modality="PT", units="SUVbw")
+    img = _pixels(render_slice(ct, "axial", 0, WINDOWS["soft_tissue"], fusion=pet).png)
+    background, hot = img[15, 15].astype(int), img[2, 2].astype(int)
+    assert abs(background[0] - 102) < 15 and abs(background[2] - 102) < 15  # grey shows through
+    assert hot[0] > 150 and hot[0] - background[0] > 50
