@@ -34,12 +34,36 @@ WINDOW_LABELS = {
 }
 
 
+STUDY_MEASURE_LABELS = {
+    "lesion_count": "Lesions",
+    "total_lesion_volume": "Total lesion volume",
+    "largest_longest_axial_diameter": "Largest axial diameter",
+    "suv_max": "SUVmax",
+    "metabolic_tumour_volume": "Metabolic tumour volume",
+    "total_lesion_glycolysis": "Total lesion glycolysis",
+}
+
+
 @dataclass(frozen=True)
 class StudyView:
     """A study with its series (regions prefetched), as the section lists it."""
 
     study: ImagingStudy
     series: list[ImagingSeries]
+
+    @property
+    def key_measurements(self) -> list[tuple[str, str]]:
+        """(label, value with unit) of the per-study numbers, in the order of features.md."""
+        shown = []
+        for m in self.study.features.get("measurements", []):
+            if m.get("value") is None:
+                continue
+            label = STUDY_MEASURE_LABELS.get(m["name"], m["name"].replace("_", " "))
+            if m["unit"] == "1":
+                shown.append((label, f"{m['value']:.0f}"))
+            else:
+                shown.append((label, f"{m['value']:.1f} {m['unit']}"))
+        return shown
 
 
 @dataclass(frozen=True)

@@ -466,7 +466,8 @@ def _store(
                 suv_kind=suv_kind,
                 suv=asdict(suv) if suv is not None else {},
                 warnings=[
-                    *(volume.warnings if volume else ()),
+                    # The SUV note is shown as the series' SUV kind, not as a warning.
+                    *(w for w in (volume.warnings if volume else ()) if not w.startswith("SUVbw ")),
                     *(p.message for p in item.problems),
                 ],
                 geometry=geometry,

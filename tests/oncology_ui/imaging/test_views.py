@@ -130,6 +130,9 @@ def test_the_case_section_lists_series_measurements_and_research_use(
     assert reverse("imaging-viewer", args=[_ct(cast).pk]) in text
     assert reverse("imaging-upload", args=[cast.case.pk]) in text
     assert "Study of 28 Jan 2006" in text
+    assert "<dt>SUVmax</dt><dd>21.7 SUVbw</dd>" in text and "<dt>Lesions</dt><dd>1</dd>" in text
+    pet = ImagingSeries.objects.get(study__case=cast.case, modality="PT")
+    assert pet.warnings == []  # the SUV note is the series' SUV kind, not a warning
     full = oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
     assert full.status_code == 200 and "Upload DICOM study" in full.content.decode()
 
