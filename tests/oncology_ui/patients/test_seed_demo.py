@@ -235,4 +235,5 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "a corpus is already loaded" in out.getvalue()
+    assert "Therapy knowledge base" in out.getvalue() and "loaded" in out.getvalue()
     assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]

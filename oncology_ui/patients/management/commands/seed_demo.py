@@ -110,8 +110,13 @@ def _write_private(path: Path, passwords: dict[str, str]) -> None:
 
 def _reference_data_load(command: BaseCommand) -> None:
     """The shipped reference data the demo shows, loaded once (a rerun leaves it alone)."""
+    from django.core.management import call_command
+
     from oncology_ui.trials.imports import trial_corpus_load_shipped
     from oncology_ui.trials.models import Trial
+
+    # Same files -> the same version is re-activated; changed files -> a new version.
+    call_command("load_therapy_kb", stdout=command.stdout)
 
     if Trial.objects.exists():
         command.stdout.write(
