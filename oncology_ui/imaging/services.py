@@ -205,7 +205,7 @@ class _Moved:
     paths: list[Path]
 
 
-@job_handler(INGEST_JOB)
+@job_handler(INGEST_JOB, label="Imaging upload")
 def upload_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Job entry point: ingest the upload named by the job (safe to run twice)."""
     upload = ImagingUpload.objects.select_related("case__patient").filter(pk=job.target_id).first()

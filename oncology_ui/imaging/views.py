@@ -280,7 +280,9 @@ def slice_png(request: AuthedRequest, series_id: int) -> HttpResponse:
             f"This view cannot be drawn: {exc}", status=422, content_type="text/plain"
         )
     response = HttpResponse(rendered.png, content_type="image/png")
-    response["Cache-Control"] = "private, no-store"
+    # De-identified pixels with no burned-in text (such images are held back at ingest): the
+    # user's own browser may keep them, so scrolling back over a series costs no new renders.
+    response["Cache-Control"] = "private, max-age=600"
     return response
 
 

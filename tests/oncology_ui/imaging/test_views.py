@@ -57,6 +57,12 @@ def test_an_oncologist_uploads_a_zip_and_follows_it_to_stored(
     done = oncologist_client.get(reverse("imaging-upload-detail", args=[upload.pk]), headers=HTMX)
     assert done.status_code == 286 and done["HX-Trigger"] == "job-finished"
     assert "48 images" in done.content.decode()
+    job_page = oncologist_client.get(reverse("core-job-status", args=[upload.job.pk]))
+    assert job_page.status_code == 200 and "Imaging upload" in job_page.content.decode()
+    assert (
+        _client(cast.outsider).get(reverse("core-job-status", args=[upload.job.pk])).status_code
+        == 404
+    )
     assert _audit("imaging-upload", AccessLog.Action.CREATE) == 1
 
 
@@ -205,7 +211,7 @@ def test_opening_the_viewer_is_audited_once_and_slices_are_pngs(
         response = oncologist_client.get(f"{slice_url}?{query}")
         assert response.status_code == 200, query
         assert response["Content-Type"] == "image/png" and response.content[:4] == b"\x89PNG"
-        assert "no-store" in response["Cache-Control"]
+        assert response["Cache-Control"] == "private, max-age=600"
     partial = oncologist_client.get(
         reverse("imaging-viewer", args=[ct.pk]) + "?axis=coronal", headers=HTMX
     )
@@ -265,6 +271,7 @@ def test_a_radiologist_previews_and_releases_a_held_image(cast: Cast, radiologis
     client = _client(radiologist)
     preview = client.get(reverse("imaging-held-preview", args=[held.pk]))
     assert preview.status_code == 200 and preview.content[:4] == b"\x89PNG"
+    assert "no-store" in preview["Cache-Control"]  # unreviewed pixels stay out of caches
     response = client.post(reverse("imaging-held-review", args=[held.pk]), {"decision": "release"})
     assert response.status_code == 302 and response["Location"].endswith("#section-imaging")
     held.refresh_from_db()
