@@ -9,8 +9,11 @@ they are and nothing is created twice.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -237,3 +240,70 @@ def _demo_patient(
             detail="End of follow-up in the source, censored; date derived from the survival time.",
         )
     return case
+
+
+_PROTEIN_CHANGE = re.compile(r"^([A-Z0-9-]+) ([A-Z*]\d+[A-Za-z*\d]*)$")
+_ER_FACT = re.compile(r"ER by IHC: (positive|negative)")
+
+
+def demo_molecular_csv(record: dict[str, Any], reported: date) -> bytes | None:
+    """The record's protein changes and ER status as a variant CSV, or None when it has none.
+
+    Gene-only entries (TCGA panel flags without a protein change) are left out: the importer
+    needs the variant, and a demo must not invent one.
+    """
+    rows: list[dict[str, str]] = []
+    for text in record.get("mutations", []):
+        match = _PROTEIN_CHANGE.match(text.strip())
+        if match:
+            rows.append({"kind": "mutation", "gene": match[1], "protein_change": f"p.{match[2]}"})
+    for fact in record.get("facts", []):
+        er = _ER_FACT.search(fact)
+        if er:
+            rows.append({"kind": "biomarker", "biomarker": "ER", "method": "IHC", "status": er[1]})
+    if not rows:
+        return None
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=["kind", "gene", "protein_change", "biomarker", "method", "status", "date"]
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "date": reported.isoformat()})
+    return out.getvalue().encode()
+
+
+def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User) -> int:
+    """Import the molecular results of newly created demo patients through the clinical importer.
+
+    The import job runs here, synchronously, so the demo is complete when the command ends;
+    the dispatch after commit then finds the job finished and leaves it alone.
+
+    Returns:
+        The number of imports that succeeded.
+    """
+    from oncology_ui.clinical.models import ClinicalImport
+    from oncology_ui.clinical.services import import_receive
+    from oncology_ui.core.jobs import job_run
+
+    done = 0
+    records = {record["mrn"]: record for record in data["patients"]}
+    for mrn in mrns:
+        case = Case.objects.filter(patient__site=DEMO_SITE, patient__mrn=mrn).first()
+        payload = demo_molecular_csv(records[mrn], case.diagnosis_date) if case else None
+        if case is None or payload is None:
+            continue
+        with transaction.atomic():
+            imported = import_receive(
+                case=case,
+                user=author,
+                upload=io.BytesIO(payload),
+                name=f"demo-{mrn}-molecular.csv",
+                size=len(payload),
+                kind=ClinicalImport.Kind.VARIANT_CSV,
+            )
+            if imported.job_id is not None and job_run(imported.job_id) == "succeeded":
+                done += 1
+            else:
+                logger.warning("demo molecular import for %s did not succeed", mrn)
+    return done

@@ -237,3 +237,18 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     assert "a corpus is already loaded" in out.getvalue()
     assert "Therapy knowledge base" in out.getvalue() and "loaded" in out.getvalue()
     assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]
+
+
+def test_demo_protein_changes_and_er_status_arrive_through_the_clinical_importer() -> None:
+    from oncology_ui.clinical.models import Biomarker, ClinicalImport, Variant
+
+    output = _seed()
+    assert "Molecular results (variants, ER) imported for 6 demo patients." in output
+    assert ClinicalImport.objects.filter(status="imported").count() == 6
+    pik3ca = Variant.objects.get(case__patient__mrn="DEMO-0001", gene="PIK3CA")
+    assert pik3ca.protein_short == "p.E545K"
+    assert Biomarker.objects.get(case__patient__mrn="DEMO-0001", name="ER").status == "positive"
+    # TCGA panel flags name a gene but no variant: nothing is invented for them.
+    assert not Variant.objects.filter(case__patient__demo_source__startswith="TCGA").exists()
+    _seed()
+    assert ClinicalImport.objects.count() == 6  # a rerun imports nothing twice

@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from oncology_ui.patients.demo import DEMO_DATA_FILE, demo_records_load, demo_seed
+from oncology_ui.patients.demo import (
+    DEMO_AUTHOR,
+    DEMO_DATA_FILE,
+    demo_molecular_import,
+    demo_records_load,
+    demo_seed,
+)
 
 
 class Command(BaseCommand):
@@ -59,6 +66,11 @@ class Command(BaseCommand):
             )
         data = demo_records_load(options["data_file"])
         report = demo_seed(data=data, reset_passwords=options["reset_passwords"])
+        molecular = demo_molecular_import(
+            data=data,
+            mrns=report.patients_created,
+            author=User.objects.get(username=DEMO_AUTHOR),
+        )
         out = self.stdout
         out.write(
             f"Teams: {len(report.teams_created)} created, "
@@ -74,6 +86,8 @@ class Command(BaseCommand):
                 else "."
             )
         )
+        if molecular:
+            out.write(f"Molecular results (variants, ER) imported for {molecular} demo patients.")
         if report.passwords:
             out.write("")
             out.write(
