@@ -373,6 +373,8 @@ def _store(
     upload: ImagingUpload, result: UploadResult, offset: int, moved: _Moved
 ) -> tuple[dict[str, int], list[FileProblem]]:
     case = upload.case
+    # Two uploads of the same study stored at once (several workers) must not both add it.
+    list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True))
     root = imaging_root()
     existing = set(
         ImagingSeries.objects.filter(study__case=case).values_list("series_uid", flat=True)
@@ -650,7 +652,9 @@ def recist_record(
     Raises:
         ValidationError: a date not after the latest time point, or lesions RECIST cannot assess.
     """
-    earlier = list(RecistAssessment.objects.select_for_update().filter(case=case).order_by("date"))
+    # The case row is the lock: two people saving time points at once are put in order.
+    list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True))
+    earlier = list(RecistAssessment.objects.filter(case=case).order_by("date"))
     if earlier and date <= earlier[-1].date:
         raise ValidationError(
             "Time points are entered in order: this date must be after "
