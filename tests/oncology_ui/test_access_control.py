@@ -144,3 +144,93 @@ def test_every_view_requires_login_unless_allowlisted(db: None) -> None:
         assert response.status_code in {302, 405}, f"{pattern.name} answered {response.status_code}"
         if response.status_code == 302:
             assert response["Location"].startswith(reverse("core-login"))
+
+
+# URLs whose object is not a patient, case or job are swept by their app's own test, which
+# builds the other team's object; this table names that test so no such URL goes unswept.
+SWEPT_BY_APP_TESTS: dict[str, str] = {
+    "clinical-import-detail": (
+        "clinical.test_views:test_other_teams_objects_answer_404_with_one_denied_row"
+    ),
+    "clinical-import-report": (
+        "clinical.test_views:test_other_teams_objects_answer_404_with_one_denied_row"
+    ),
+    **dict.fromkeys(
+        (
+            "boards-meeting",
+            "boards-meeting-attendees",
+            "boards-agenda-add",
+            "boards-board-mode",
+            "boards-item-checklist",
+            "boards-item-move",
+            "boards-decision-sign",
+            "boards-decision-amend",
+            "boards-outcomes",
+            "reports-packet-request",
+        ),
+        "boards.test_views:test_other_teams_board_objects_answer_404_and_write_one_denied_row",
+    ),
+    **dict.fromkeys(
+        ("pathology-upload-chunk", "pathology-upload-finish", "pathology-upload-cancel"),
+        "pathology.test_upload:test_uploads_of_other_users_are_not_offered_for_resume",
+    ),
+    **dict.fromkeys(
+        (
+            "pathology-viewer",
+            "pathology-dzi",
+            "pathology-tile",
+            "pathology-thumbnail",
+            "pathology-tissue",
+            "pathology-heatmap",
+            "pathology-retire",
+        ),
+        "pathology.test_views:test_another_teams_slide_is_404_with_one_denied_row_for_every_url",
+    ),
+    "imaging-upload-detail": (
+        "imaging.test_views:test_an_upload_status_of_another_team_is_404_and_audited"
+    ),
+    **dict.fromkeys(
+        ("imaging-viewer", "imaging-slice", "imaging-held-preview", "imaging-held-review"),
+        "imaging.test_views:test_slices_of_another_team_are_404_with_one_denied_row",
+    ),
+    **dict.fromkeys(
+        ("therapies-decide", "therapies-whatif", "therapies-json"),
+        "therapies.test_views:test_another_team_gets_404_and_one_denied_audit_row",
+    ),
+    "trials-worklist-move": (
+        "trials.test_coordinator:test_another_teams_worklist_entry_is_404_with_one_denied_row"
+    ),
+    "trials-reverse-ranking": (
+        "trials.test_coordinator:test_reverse_ranking_lists_only_team_patients_and_audits_each"
+    ),
+}
+# Objects that are not patient data: the model card, the trial registry, the administrator's
+# import reports and a user's own saved searches (their tests check who may use them).
+NOT_PATIENT_OBJECTS = {
+    "analysis-model-card",
+    "trials-detail",
+    "trials-reverse-match",
+    "trials-worklist-add",
+    "trials-import-detail",
+    "trials-search-delete",
+}
+_SWEPT_CENTRALLY = {"patient_id", "case_id", "job_id"}
+_NOT_OBJECT_KEYS = {"section", "level", "col", "row"}
+
+
+def test_every_url_with_an_object_id_is_swept_by_some_test() -> None:
+    import importlib
+    import inspect
+
+    for _route, pattern in _patterns(get_resolver()):
+        keys = set(pattern.pattern.regex.groupindex) - _NOT_OBJECT_KEYS
+        if not keys or keys <= _SWEPT_CENTRALLY or pattern.name in NOT_PATIENT_OBJECTS:
+            continue
+        assert pattern.name in SWEPT_BY_APP_TESTS, f"no access sweep covers {pattern.name}"
+        module, function = SWEPT_BY_APP_TESTS[pattern.name].split(":")
+        loaded = importlib.import_module(f"tests.oncology_ui.{module}")
+        assert callable(getattr(loaded, function, None)), f"{module}:{function} is gone"
+        # The sweep's URL list may sit in a helper of the same module.
+        assert f'"{pattern.name}"' in inspect.getsource(loaded), (
+            f"tests/oncology_ui/{module} never requests {pattern.name}"
+        )

@@ -278,7 +278,11 @@ def test_uploads_of_other_users_are_not_offered_for_resume(cast: Cast) -> None:
 
     assert listed == {"uploads": []}
     upload = SlideUpload.objects.get()
-    assert colleague.post(reverse("pathology-upload-cancel", args=[upload.pk])).status_code == 404
+    for name in ("pathology-upload-chunk", "pathology-upload-finish", "pathology-upload-cancel"):
+        before = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+        assert colleague.post(reverse(name, args=[upload.pk])).status_code == 404, name
+        denied = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count() - before
+        assert denied == 1, name
 
 
 def test_abandoned_uploads_are_purged_with_their_files(
