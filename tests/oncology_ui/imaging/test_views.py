@@ -232,12 +232,32 @@ def test_pet_opens_in_suv_and_an_mr_window_falls_back_to_the_data(
 def test_slices_of_another_team_are_404_with_one_denied_row(
     cast: Cast, sts_upload: ImagingUpload
 ) -> None:
+    """Every imaging URL with a series or held-image id, asked by the other team's oncologist."""
     ct = _ct(cast)
+    held = QuarantinedInstance.objects.create(
+        case=cast.case,
+        upload=sts_upload,
+        storage_name="held.dcm",
+        sop_uid="2.25.7",
+        modality="US",
+        reason="modality US often carries burned-in text",
+    )
     outsider = _client(cast.outsider)
-    assert outsider.get(reverse("imaging-slice", args=[ct.pk])).status_code == 404
-    assert outsider.get(reverse("imaging-viewer", args=[ct.pk])).status_code == 404
-    denied = AccessLog.objects.filter(outcome="denied", object_ref=f"series:{ct.pk}")
-    assert denied.count() == 2
+    requests = [
+        ("get", reverse("imaging-viewer", args=[ct.pk]), f"series:{ct.pk}"),
+        ("get", reverse("imaging-slice", args=[ct.pk]), f"series:{ct.pk}"),
+        ("get", reverse("imaging-held-preview", args=[held.pk]), f"held:{held.pk}"),
+        ("post", reverse("imaging-held-review", args=[held.pk]), f"held:{held.pk}"),
+    ]
+    for method, url, ref in requests:
+        before = AccessLog.objects.filter(outcome="denied", object_ref=ref).count()
+        response = getattr(outsider, method)(
+            url, {"decision": "release"} if method == "post" else {}
+        )
+        assert response.status_code == 404, url
+        assert AccessLog.objects.filter(outcome="denied", object_ref=ref).count() == before + 1
+    held.refresh_from_db()
+    assert held.status == "pending"
     assert Client().get(reverse("imaging-slice", args=[ct.pk])).status_code == 302  # login
 
 
