@@ -43,22 +43,15 @@ from django.utils import timezone
 
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
 from inference.imaging.deid import date_offset_days
-from inference.imaging.dicom_index import DicomFileError
 from inference.imaging.ingest import process_upload
-from inference.imaging.recist import RecistError, assess
-from inference.imaging.render import render_slice
 from inference.imaging.sandbox import SandboxError
 from inference.imaging.schema import (
     DeidOptions,
     FileProblem,
-    RecistLesion,
-    RecistTimePoint,
     UploadResult,
     UploadSeries,
-    Window,
 )
 from inference.imaging.store import volume_geometry
-from inference.imaging.volume import VolumeError, load_series
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.conf import imaging_settings
@@ -69,7 +62,6 @@ from oncology_ui.imaging.models import (
     ImagingUpload,
     PatientImagingKey,
     QuarantinedInstance,
-    RecistAssessment,
 )
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create
@@ -93,7 +85,7 @@ def quarantine_path(instance: QuarantinedInstance) -> Path:
     return imaging_root() / "quarantine" / instance.storage_name
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
@@ -164,7 +156,7 @@ def upload_receive(*, case: Case, user: User | None, files: Sequence[File[bytes]
             f"{zips[0]} is a zip archive sent together with other files; upload a zip on its own."
         )
     key = uuid.uuid4().hex
-    incoming = _private_dir(imaging_root() / "incoming" / key)
+    incoming = private_dir(imaging_root() / "incoming" / key)
     names: list[str] = []
     try:
         for n, f in enumerate(files):
@@ -219,7 +211,7 @@ def upload_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
             upload, ImagingUpload.Status.FAILED, error="The uploaded files are gone; upload again."
         )
         raise PermanentJobError("The uploaded files are no longer there; upload them again.")
-    work = Path(tempfile.mkdtemp(prefix="ingest-", dir=_private_dir(imaging_root() / "work")))
+    work = Path(tempfile.mkdtemp(prefix="ingest-", dir=private_dir(imaging_root() / "work")))
     try:
         return _ingest(upload, incoming, work, progress)
     except (PermanentJobError, ValidationError) as exc:
@@ -428,7 +420,7 @@ def _store(
                 continue
             item = by_uid[uid]
             key = uuid.uuid4().hex
-            folder = _private_dir(root / "series" / key)
+            folder = private_dir(root / "series" / key)
             moved.paths.append(folder)
             files: list[list[str]] = []
             for n, instance in enumerate(series_index.instances):
@@ -509,7 +501,7 @@ def _store(
                     warnings=list(region.warnings),
                 )
                 counts["regions"] += 1
-    quarantine = _private_dir(root / "quarantine")
+    quarantine = private_dir(root / "quarantine")
     for held in result.quarantined:
         name = f"{uuid.uuid4().hex}.dcm"
         shutil.move(held.path, quarantine / name)
@@ -548,157 +540,3 @@ def _imaging_event(study: ImagingStudy, user: User | None) -> None:
 
 def _measurement_json(m: Any) -> dict[str, Any]:
     return {"name": m.name, "value": _finite(m.value), "unit": m.unit, "provenance": m.provenance}
-
-
-# --- files held for pixel review ---------------------------------------------------------------
-
-
-def quarantine_release(*, instance: QuarantinedInstance, user: User) -> ImagingUpload:
-    """A radiologist saw no burned-in identifiers: ingest the held file as a new upload."""
-    if instance.status != QuarantinedInstance.Status.PENDING:
-        raise ValidationError("This file has already been reviewed.")
-    source = quarantine_path(instance)
-    if not source.is_file():
-        raise ValidationError("The held file is no longer stored; upload the study again.")
-    key = uuid.uuid4().hex
-    incoming = _private_dir(imaging_root() / "incoming" / key)
-    shutil.copyfile(source, incoming / "000000.dcm")
-    try:
-        with transaction.atomic():
-            upload = ImagingUpload.objects.create(
-                case=instance.case,
-                label=f"{instance.modality} image released after review",
-                incoming_key=key,
-                released_from=True,
-                file_count=1,
-                size=source.stat().st_size,
-                counts={"names": [f"held {instance.modality} image {instance.pk}"]},
-                created_by=user,
-            )
-            upload.job = job_enqueue(kind=INGEST_JOB, target=upload, user=user)
-            upload.save(update_fields=["job"])
-            instance.status = QuarantinedInstance.Status.RELEASED
-            instance.reviewed_by = user
-            instance.reviewed_at = timezone.now()
-            instance.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-            transaction.on_commit(lambda: source.unlink(missing_ok=True))
-    except BaseException:
-        shutil.rmtree(incoming, ignore_errors=True)
-        raise
-    return upload
-
-
-def quarantine_preview(*, instance: QuarantinedInstance) -> bytes:
-    """The held image as a PNG (first frame, window from its own values), parsed in the sandbox.
-
-    Raises:
-        ValidationError: the file is gone or cannot be drawn.
-    """
-    path = quarantine_path(instance)
-    if instance.status != QuarantinedInstance.Status.PENDING or not path.is_file():
-        raise ValidationError("The held file is no longer stored.")
-    try:
-        volume = load_series([path], imaging_settings().sandbox)
-    except (SandboxError, VolumeError, DicomFileError) as exc:
-        raise ValidationError(f"The held image cannot be drawn ({exc}).") from exc
-    plane = np.asarray(volume.voxels[0], dtype=np.float32)
-    finite = plane[np.isfinite(plane)]
-    low, high = (float(np.min(finite)), float(np.max(finite))) if finite.size else (0.0, 1.0)
-    width = max(high - low, 1e-3)
-    window = Window("auto", low + width / 2, width)
-    return render_slice(volume, "axial", 0, window).png
-
-
-def quarantine_discard(*, instance: QuarantinedInstance, user: User) -> None:
-    """The pixels show identifiers (or the file is not wanted): delete it, keep the record."""
-    if instance.status != QuarantinedInstance.Status.PENDING:
-        raise ValidationError("This file has already been reviewed.")
-    instance.status = QuarantinedInstance.Status.DISCARDED
-    instance.reviewed_by = user
-    instance.reviewed_at = timezone.now()
-    instance.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    quarantine_path(instance).unlink(missing_ok=True)
-
-
-# --- RECIST 1.1 --------------------------------------------------------------------------------
-
-
-def _timepoint(row: RecistAssessment) -> RecistTimePoint:
-    return RecistTimePoint(
-        date=row.date.isoformat(),
-        lesions=tuple(
-            RecistLesion(
-                lesion_id=str(les["lesion_id"]),
-                kind=les["kind"],
-                diameter_mm=les.get("diameter_mm"),
-                is_lymph_node=bool(les.get("is_lymph_node")),
-                status=les.get("status") or "present",
-            )
-            for les in row.lesions
-        ),
-    )
-
-
-@transaction.atomic
-def recist_record(
-    *, case: Case, user: User, date: dt.date, lesions: list[dict[str, Any]]
-) -> RecistAssessment:
-    """Record one time point; a follow-up is assessed against the baseline and nadir.
-
-    The earliest time point is the baseline. Time points are entered in date order (a point
-    before the latest one would change every later category), and a follow-up becomes a
-    "response assessment" event on the case timeline with its overall category.
-
-    Raises:
-        ValidationError: a date not after the latest time point, or lesions RECIST cannot assess.
-    """
-    # The case row is the lock: two people saving time points at once are put in order.
-    list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True))
-    earlier = list(RecistAssessment.objects.filter(case=case).order_by("date"))
-    if earlier and date <= earlier[-1].date:
-        raise ValidationError(
-            "Time points are entered in order: this date must be after "
-            f"{earlier[-1].date:%d %b %Y}."
-        )
-    row = RecistAssessment(case=case, date=date, lesions=lesions, created_by=user)
-    targets = [les for les in lesions if les["kind"] == "target"]
-    row.sum_of_diameters_mm = float(sum(les.get("diameter_mm") or 0.0 for les in targets))
-    if earlier:
-        try:
-            results = assess([_timepoint(r) for r in earlier] + [_timepoint(row)])
-        except RecistError as exc:
-            raise ValidationError(f"RECIST cannot assess this time point: {exc}.") from exc
-        last = results[-1]
-        row.sum_of_diameters_mm = last.sum_of_diameters_mm
-        row.baseline_sum_mm = last.baseline_sum_mm
-        row.nadir_sum_mm = last.nadir_sum_mm
-        row.change_from_baseline_pct = last.change_from_baseline_pct
-        row.change_from_nadir_pct = last.change_from_nadir_pct
-        row.target_response = last.target_response
-        row.non_target_response = last.non_target_response
-        row.overall = last.overall
-        row.reasons = list(last.reasons)
-    elif any(les["kind"] == "new" for les in lesions):
-        raise ValidationError("A baseline has no new lesions: mark them as targets or non-targets.")
-    elif not lesions:
-        raise ValidationError("A baseline needs at least one target or non-target lesion.")
-    row.full_clean()
-    row.save()
-    if row.overall:
-        change = (
-            f"{row.change_from_baseline_pct:+.0f}% from baseline"
-            if row.change_from_baseline_pct is not None
-            else ""
-        )
-        row.timeline_event = timeline_event_create(
-            case=case,
-            created_by=user,
-            kind=TimelineEvent.Kind.RESPONSE,
-            date=date,
-            response=row.overall,
-            title=f"RECIST 1.1: {row.overall}",
-            detail=f"Sum of diameters {row.sum_of_diameters_mm:.1f} mm ({change}). "
-            + " ".join(row.reasons),
-        )
-        row.save(update_fields=["timeline_event"])
-    return row

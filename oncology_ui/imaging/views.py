@@ -20,7 +20,8 @@ from oncology_ui.core.audit import access_denied, audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
-from oncology_ui.imaging import selectors, services
+from oncology_ui.imaging import held as held_images
+from oncology_ui.imaging import recist, selectors, services
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.forms import RecistDateForm, RecistLesionFormSet, UploadForm
 from oncology_ui.imaging.models import (
@@ -302,7 +303,7 @@ def held_preview(request: AuthedRequest, held_id: int) -> HttpResponse:
         object_ref=f"held:{held.pk}",
     )
     try:
-        png = services.quarantine_preview(instance=held)
+        png = held_images.held_preview(instance=held)
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain")
     response = HttpResponse(png, content_type="image/png")
@@ -318,10 +319,10 @@ def held_review(request: AuthedRequest, held_id: int) -> HttpResponse:
     decision = request.POST.get("decision", "")
     try:
         if decision == "release":
-            services.quarantine_release(instance=held, user=request.user)
+            held_images.held_release(instance=held, user=request.user)
             messages.info(request, "Released: the image is being added to the case.")
         elif decision == "discard":
-            services.quarantine_discard(instance=held, user=request.user)
+            held_images.held_discard(instance=held, user=request.user)
             messages.info(request, "Discarded: the held image was deleted.")
         else:
             messages.error(request, "Choose release or discard.")
@@ -417,7 +418,7 @@ def recist_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             raise access_denied(request, category="recist", object_ref=f"case:{case.pk}")
         if date_form.is_valid() and formset.is_valid():
             try:
-                row = services.recist_record(
+                row = recist.recist_record(
                     case=case,
                     user=request.user,
                     date=date_form.cleaned_data["date"],

@@ -230,6 +230,7 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
     cast: Cast, radiologist: object
 ) -> None:
     from oncology_ui.core.jobs import job_run
+    from oncology_ui.imaging import held as held_images
     from oncology_ui.imaging import services
 
     images = sts_files("CT/image")
@@ -243,7 +244,7 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
     assert held.status == "pending" and "BurnedInAnnotation" in held.reason
     assert services.quarantine_path(held).is_file()
     assert ImagingSeries.objects.filter(study__case=cast.case).count() == 1  # not indexed
-    released = services.quarantine_release(instance=held, user=radiologist)  # type: ignore[arg-type]
+    released = held_images.held_release(instance=held, user=radiologist)  # type: ignore[arg-type]
     assert released.job is not None
     job_run(released.job.pk)
     released.refresh_from_db()
@@ -254,12 +255,13 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
 
 
 def test_a_discarded_held_image_is_deleted(cast: Cast, radiologist: object) -> None:
+    from oncology_ui.imaging import held as held_images
     from oncology_ui.imaging import services
 
     files = {"screen.dcm": _edited(sts_files("CT/image")[0], Modality="US")}
     ingest(cast.case, files, cast.oncologist)
     held = QuarantinedInstance.objects.get(case=cast.case)
-    services.quarantine_discard(instance=held, user=radiologist)  # type: ignore[arg-type]
+    held_images.held_discard(instance=held, user=radiologist)  # type: ignore[arg-type]
     assert not services.quarantine_path(held).exists()
     held.refresh_from_db()
     assert held.status == "discarded"

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.core.models import AccessLog
-from oncology_ui.imaging import services
+from oncology_ui.imaging import recist
 from oncology_ui.imaging.models import ImagingRegion, ImagingUpload, RecistAssessment
 from oncology_ui.patients.models import TimelineEvent
 from tests.oncology_ui.conftest import Cast
@@ -99,7 +99,7 @@ def test_follow_up_categories_match_the_recist_table(
     overall: str,
 ) -> None:
     RecistAssessmentFactory.create(case=cast.case, date=BASELINE)
-    row = services.recist_record(
+    row = recist.recist_record(
         case=cast.case,
         user=cast.oncologist,
         date=dt.date(2024, 6, 1),
@@ -113,14 +113,14 @@ def test_follow_up_categories_match_the_recist_table(
 def test_the_five_millimetre_rule_keeps_a_small_increase_from_being_progression(
     cast: Cast,
 ) -> None:
-    services.recist_record(
+    recist.recist_record(
         case=cast.case,
         user=cast.oncologist,
         date=BASELINE,
         lesions=[_lesion("T1", "target", 10.0), _lesion("T2", "target", 8.0)],
     )
     # Nadir 18 mm; 22 mm is +22% but only +4 mm: not PD.
-    row = services.recist_record(
+    row = recist.recist_record(
         case=cast.case,
         user=cast.oncologist,
         date=dt.date(2024, 6, 1),
@@ -133,7 +133,7 @@ def test_the_five_millimetre_rule_keeps_a_small_increase_from_being_progression(
 def test_time_points_are_entered_in_order(cast: Cast) -> None:
     RecistAssessmentFactory.create(case=cast.case, date=BASELINE)
     with pytest.raises(ValidationError, match="after 01 Mar 2024"):
-        services.recist_record(
+        recist.recist_record(
             case=cast.case, user=cast.oncologist, date=dt.date(2024, 2, 1), lesions=[]
         )
 
