@@ -61,6 +61,8 @@ def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
 
     section.locator("select[name=phase]").select_option("")
     section.get_by_role("button", name="Filter").click()
+    # Wait for the swapped list: a summary clicked in the old one would close with the swap.
+    expect(section.locator("#trial-match-list")).to_contain_text("Palbociclib")
     first = section.locator("article.trial-match").first
     first.locator("summary").click()
     expect(first.locator("table.checklist")).to_be_visible()

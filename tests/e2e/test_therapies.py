@@ -11,14 +11,13 @@ from oncology_ui.core import roles
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.models import TherapyDecision
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.e2e.conftest import browser, page  # noqa: F401  (the shared browser fixtures)
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, fine_labs
 
 pytestmark = BROWSER_MARKS
 
 
-def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) -> None:  # noqa: F811
+def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) -> None:
     kb_load()
     team = TeamFactory.create(name="Breast MDT")
     UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
