@@ -195,6 +195,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # media is only ever served by access-checked views
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
+# A CT series is often several hundred files; loose .dcm uploads need more than Django's
+# default of 100 files per request (larger sets are sent as a zip).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 1000, minimum=1)
 
 # Trial matching: "hybrid" (BM25 + MiniLM vectors) or "bm25"; MiniLM vectors for newly imported
 # trials (the shipped subset carries its own).
