@@ -17,6 +17,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from oncology_ui.core.models import Job
@@ -138,20 +139,21 @@ def _run_in_thread(job_id: int) -> None:
 
 
 def _claim(job_id: int) -> Job | None:
-    """Move a queued job to running; None when it is finished or missing (so a rerun is a no-op)."""
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return None
-        job.status = Job.Status.RUNNING
-        job.attempts += 1
-        job.started_at = job.heartbeat_at = timezone.now()
-        job.error = ""
-        job.message = "Started"
-        job.save(
-            update_fields=["status", "attempts", "started_at", "heartbeat_at", "error", "message"]
-        )
-        return job
+    """Move a queued job to running; None when another runner has it, or it is finished or gone.
+
+    One conditional UPDATE decides, so two runners (a worker and the in-process executor, or a
+    command running the job here) cannot both start it, on SQLite as on PostgreSQL.
+    """
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        heartbeat_at=now,
+        error="",
+        message="Started",
+    )
+    return Job.objects.filter(pk=job_id).first() if claimed else None
 
 
 def job_run(job_id: int) -> str:
@@ -161,7 +163,7 @@ def job_run(job_id: int) -> str:
     """
     job = _claim(job_id)
     if job is None:
-        logger.info("job %s already finished or gone; nothing to do", job_id)
+        logger.info("job %s already running elsewhere, finished or gone; nothing to do", job_id)
         return "skipped"
     handler = _HANDLERS.get(job.kind)
     if handler is None:

@@ -237,3 +237,15 @@ def test_the_in_process_executor_runs_jobs_without_redis(settings: LazySettings)
 def test_a_job_reads_as_its_registered_label_or_its_kind_in_words() -> None:
     assert job_label("case_analysis") == "Model analysis"
     assert Job(kind="test_records_call").kind_label == "Test records call"
+
+
+@pytest.mark.django_db
+def test_a_job_already_running_elsewhere_is_not_started_a_second_time() -> None:
+    case = CaseFactory.create()
+    job = Job.objects.create(
+        kind="test_records_call", target_model="patients.case", target_id=case.pk
+    )
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)  # another runner has it
+    calls.clear()
+    assert job_run(job.pk) == "skipped"
+    assert calls == [] and Job.objects.get(pk=job.pk).attempts == 0
