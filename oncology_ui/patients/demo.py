@@ -307,3 +307,88 @@ def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User
             else:
                 logger.warning("demo molecular import for %s did not succeed", mrn)
     return done
+
+
+IMAGES_MRN = "DEMO-IMG1"
+IMAGES_TEAM = "Sarcoma MDT"
+_FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"
+IMAGES_STUDY = _FIXTURES / "dicom" / "sts_002"
+IMAGES_SLIDE = _FIXTURES / "slides" / "CMU-1-Small-Region.svs"
+
+
+def demo_images_case(*, author: User, today: date | None = None) -> Case | None:
+    """One composed demo patient showing the image capabilities; None when it already exists.
+
+    No public cohort has slides, scans, labs and genomics of the same person, so this case
+    combines sources and says so on the page: the CT, FDG-PET and tumour contour of TCIA
+    soft-tissue-sarcoma patient STS_002 (CC BY 3.0) and the H&E slide CMU-1-Small-Region
+    (OpenSlide test data, CC0), which does not come from that patient. The source gives no age.
+    """
+    from django.core.files import File
+
+    from oncology_ui.core.jobs import job_run
+    from oncology_ui.imaging.services import upload_receive
+    from oncology_ui.pathology.services import slide_receive_file
+
+    if Patient.objects.filter(site=DEMO_SITE, mrn=IMAGES_MRN).exists():
+        return None
+    today = today or timezone.localdate()
+    team, _ = Team.objects.get_or_create(
+        name=IMAGES_TEAM, defaults={"description": "Demo care team (local demo data)"}
+    )
+    for user in User.objects.filter(username__startswith="demo."):
+        if not user.groups.filter(name=roles.ADMINISTRATOR).exists():
+            team.members.add(user)
+    with transaction.atomic():
+        patient = services.patient_create(
+            teams=[team],
+            created_by=author,
+            site=DEMO_SITE,
+            mrn=IMAGES_MRN,
+            given_name="Imaging",
+            family_name="Demo",
+            birth_date=_years_before(today, 60),
+            sex="male",
+            is_demo=True,
+            demo_source="Composed: TCIA Soft-tissue-Sarcoma STS_002 images + OpenSlide CMU-1 slide",
+        )
+        case = services.case_create(
+            patient=patient,
+            created_by=author,
+            primary_diagnosis="Soft tissue sarcoma of the extremity",
+            oncotree_code="SOFT_TISSUE",
+            icd10_code="C49.9",
+            histology="Not stated in the source",
+            stage_group="",
+            diagnosis_date=today - timedelta(days=30),
+            notes=(
+                "Composed demo case: CT, FDG-PET (SUV) and the GTV contour of TCIA "
+                "soft-tissue-sarcoma patient STS_002 (CC BY 3.0); the H&E slide is OpenSlide's "
+                "CMU-1-Small-Region (CC0) and is not from this patient. The source gives no age "
+                "or dates: the age (60) and dates are placeholders."
+            ),
+        )
+    files = sorted(p for p in IMAGES_STUDY.rglob("*.dcm"))
+    handles = [p.open("rb") for p in files]
+    # Each job runs here inside the transaction that created it, so the dispatch after commit
+    # finds it finished: the seed ends with the images processed, and nothing runs beside it.
+    try:
+        with transaction.atomic():
+            upload = upload_receive(
+                case=case,
+                user=author,
+                files=[
+                    File(h, name=p.relative_to(IMAGES_STUDY).as_posix())
+                    for h, p in zip(handles, files, strict=True)
+                ],
+            )
+            if upload.job_id is not None:
+                job_run(upload.job_id)
+    finally:
+        for handle in handles:
+            handle.close()
+    with IMAGES_SLIDE.open("rb") as fh, transaction.atomic():
+        slide = slide_receive_file(case=case, user=author, upload=File(fh), name=IMAGES_SLIDE.name)
+        if slide.job_id is not None:
+            job_run(slide.job_id)
+    return case

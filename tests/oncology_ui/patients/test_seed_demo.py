@@ -239,6 +239,25 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]
 
 
+def test_the_composed_imaging_case_has_a_processed_slide_and_study_and_says_their_sources() -> None:
+    from oncology_ui.imaging.models import ImagingSeries
+    from oncology_ui.pathology.models import Slide
+    from oncology_ui.patients.demo import IMAGES_MRN, demo_images_case, demo_records_load, demo_seed
+
+    demo_seed(data=demo_records_load())
+    author = get_user_model().objects.get(username="demo.oncologist")
+    case = demo_images_case(author=author)
+    assert case is not None and "not from this patient" in case.notes
+    slide = Slide.objects.get(case=case)
+    assert slide.status == "ready" and (slide.tile_count or 0) > 0
+    modalities = set(
+        ImagingSeries.objects.filter(study__case=case).values_list("modality", flat=True)
+    )
+    assert {"CT", "PT"} <= modalities
+    assert demo_images_case(author=author) is None  # a rerun adds nothing
+    assert Case.objects.filter(patient__mrn=IMAGES_MRN).count() == 1
+
+
 def test_demo_protein_changes_and_er_status_arrive_through_the_clinical_importer() -> None:
     from oncology_ui.clinical.models import Biomarker, ClinicalImport, Variant
 

@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from oncology_ui.patients.demo import (
     DEMO_AUTHOR,
     DEMO_DATA_FILE,
+    IMAGES_MRN,
+    demo_images_case,
     demo_molecular_import,
     demo_records_load,
     demo_seed,
@@ -88,6 +90,13 @@ class Command(BaseCommand):
         )
         if molecular:
             out.write(f"Molecular results (variants, ER) imported for {molecular} demo patients.")
+        if not options["without_reference_data"]:
+            images = demo_images_case(author=User.objects.get(username=DEMO_AUTHOR))
+            if images is not None:
+                out.write(
+                    f"Composed imaging demo case {IMAGES_MRN}: sarcoma CT/PET with contour and an "
+                    "H&E slide from another public source (see its notes)."
+                )
         if report.passwords:
             out.write("")
             out.write(
