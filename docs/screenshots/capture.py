@@ -3,8 +3,11 @@
 Builds a throwaway SQLite database in a temporary folder, migrates it, loads ``seed_demo``,
 collects static files, serves the app with gunicorn on a free loopback port, signs in through the
 login form as the demo oncologist with headless Debian Chromium (``/usr/bin/chromium``, nothing is
-downloaded) and writes ``docs/screenshots/case-page.png`` (1440 x 1000). The server is stopped
-and the folder removed whatever happens.
+downloaded) and writes (1440 x 1000): ``case-page.png``; after ranking the options and finding
+trials for the first METABRIC case, ``therapies.png``, ``therapies-whatif.png`` and ``trials.png``;
+for the composed imaging case, ``pathology.png``, ``slide-viewer.jpg``, ``imaging.png`` and
+``imaging-viewer.png``; then, as the demo trial coordinator, ``trial-search.png``. The server is
+stopped and the folder removed whatever happens.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO_ROOT / "docs" / "screenshots"
@@ -34,9 +38,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 USERNAME = "demo.oncologist"
+COORDINATOR = "demo.trials"
 # The first METABRIC patient: on the coming board, with surgery and adjuvant therapy events.
 CASE_MRN = "DEMO-0001"
-MAX_BYTES = 300_000
+MAX_BYTES = 400_000
 
 
 def _free_port() -> int:
@@ -65,10 +70,10 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.
     raise SystemExit("the server did not answer /health/ in time")
 
 
-def _case_id(env: dict[str, str]) -> int:
+def _case_id(env: dict[str, str], mrn: str = CASE_MRN) -> int:
     code = (
         "from oncology_ui.patients.models import Case;"
-        f"print(Case.objects.get(patient__site='demo', patient__mrn='{CASE_MRN}').pk)"
+        f"print(Case.objects.get(patient__site='demo', patient__mrn='{mrn}').pk)"
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
@@ -79,6 +84,60 @@ def _case_id(env: dict[str, str]) -> int:
         text=True,
     )
     return int(result.stdout.strip().splitlines()[-1])
+
+
+def _log_in(page: Any, username: str, password: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/patients/")
+
+
+def _shoot(page: Any, out_dir: Path, name: str, written: list[Path], selector: str = "") -> None:
+    if selector:
+        page.locator(selector).scroll_into_view_if_needed()
+    target = out_dir / name
+    page.screenshot(path=str(target), full_page=False)
+    written.append(target)
+
+
+def _pages(page: Any, out_dir: Path, written: list[Path], ids: dict[str, int]) -> None:
+    """The oncologist's tour: case page, therapies, what-if, trials, slides and imaging."""
+    case = ids["case"]
+    page.goto(f"/patients/cases/{case}/")
+    page.wait_for_selector("#section-board")
+    _shoot(page, out_dir, "case-page.png", written)
+
+    therapies = page.locator("#section-therapies")
+    therapies.get_by_role("button", name="Rank therapy options").click()
+    therapies.locator("text=Knowledge base").first.wait_for(timeout=60_000)
+    _shoot(page, out_dir, "therapies.png", written, "#section-therapies")
+    boxes = therapies.locator("input[type=checkbox]")
+    for index in range(min(2, boxes.count())):
+        boxes.nth(index).check()
+    therapies.get_by_role("button", name="Compare the chosen options (2 or 3)").click()
+    page.wait_for_load_state("networkidle")
+    _shoot(page, out_dir, "therapies-whatif.png", written)
+
+    page.goto(f"/patients/cases/{case}/")
+    trials = page.locator("#section-trials")
+    trials.get_by_role("button", name="Find trials").click()
+    trials.locator("article.trial-match").first.wait_for(timeout=120_000)
+    trials.locator("article.trial-match summary").first.click()
+    _shoot(page, out_dir, "trials.png", written, "#section-trials")
+
+    page.goto(f"/patients/cases/{ids['images']}/")
+    _shoot(page, out_dir, "pathology.png", written, "#section-pathology")
+    _shoot(page, out_dir, "imaging.png", written, "#section-imaging")
+    page.locator("#section-pathology a", has_text="Open viewer").first.click()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)  # let OpenSeadragon draw its tiles
+    _shoot(page, out_dir, "slide-viewer.jpg", written)
+    page.goto(f"/patients/cases/{ids['images']}/")
+    page.locator("#section-imaging a", has_text="View").first.click()
+    page.wait_for_load_state("networkidle")
+    _shoot(page, out_dir, "imaging-viewer.png", written)
 
 
 def capture(out_dir: Path) -> list[Path]:
@@ -109,8 +168,8 @@ def capture(out_dir: Path) -> list[Path]:
             check=True,
             stdout=subprocess.DEVNULL,  # the passwords stay in the temporary file
         )
-        password = json.loads(passwords_file.read_text())[USERNAME]
-        case_id = _case_id(env)
+        passwords = json.loads(passwords_file.read_text())
+        ids = {"case": _case_id(env), "images": _case_id(env, "DEMO-IMG1")}
         port = _free_port()
         server = subprocess.Popen(
             [
@@ -139,17 +198,16 @@ def capture(out_dir: Path) -> list[Path]:
                         viewport={"width": 1440, "height": 1000},
                     )
                     page = context.new_page()
-                    page.goto("/login/")
-                    page.fill("#id_username", USERNAME)
-                    page.fill("#id_password", password)
-                    page.click("form button[type=submit]")
-                    page.wait_for_url("**/patients/")
-                    page.goto(f"/patients/cases/{case_id}/")
-                    page.wait_for_selector("#section-board")
                     out_dir.mkdir(parents=True, exist_ok=True)
-                    target = out_dir / "case-page.png"
-                    page.screenshot(path=str(target), full_page=False)
-                    written.append(target)
+                    _log_in(page, USERNAME, passwords[USERNAME])
+                    _pages(page, out_dir, written, ids)
+                    coordinator = browser.new_context(
+                        base_url=f"http://127.0.0.1:{port}",
+                        viewport={"width": 1440, "height": 1000},
+                    ).new_page()
+                    _log_in(coordinator, COORDINATOR, passwords[COORDINATOR])
+                    coordinator.goto("/trials/?text=HER2+positive+breast+cancer")
+                    _shoot(coordinator, out_dir, "trial-search.png", written)
                 finally:
                     browser.close()
         finally:
