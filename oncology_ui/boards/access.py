@@ -15,24 +15,17 @@ from oncology_ui.patients.models import Case
 def board_for_user(
     request: HttpRequest, board_id: int, *, permission: str = "boards.view_board"
 ) -> Board:
-    board = Board.objects.visible_to(request.user).filter(pk=board_id).first()
-    if board is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="board", object_ref=f"board:{board_id}")
-    return board
+    return Board.objects.visible_or_denied(
+        request, board_id, permission=permission, category="board", kind="board"
+    )
 
 
 def meeting_for_user(
     request: HttpRequest, meeting_id: int, *, permission: str = "boards.view_meeting"
 ) -> Meeting:
-    meeting = (
-        Meeting.objects.visible_to(request.user)
-        .select_related("board__team")
-        .filter(pk=meeting_id)
-        .first()
+    return Meeting.objects.select_related("board__team").visible_or_denied(
+        request, meeting_id, permission=permission, category="meeting", kind="meeting"
     )
-    if meeting is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="meeting", object_ref=f"meeting:{meeting_id}")
-    return meeting
 
 
 def item_for_user(

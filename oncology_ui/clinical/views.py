@@ -8,7 +8,7 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -35,22 +35,9 @@ def _import_for_user(
     request: HttpRequest, import_id: int, *, permission: str = "clinical.view_clinicalimport"
 ) -> ClinicalImport:
     """The import if its case is in the user's teams and the role allows; else 404 + audit."""
-    record = (
-        ClinicalImport.objects.visible_to(request.user)
-        .select_related("case__patient", "job")
-        .filter(pk=import_id)
-        .first()
+    return ClinicalImport.objects.select_related("case__patient", "job").visible_or_denied(
+        request, import_id, permission=permission, category="clinical-import", kind="import"
     )
-    if record is None or not request.user.has_perm(permission):
-        audit_record(
-            request=request,
-            action=A.DENIED,
-            category="clinical-import",
-            object_ref=f"import:{import_id}",
-            outcome=AccessLog.Outcome.DENIED,
-        )
-        raise Http404("Not found")
-    return record
 
 
 def _csv_response(rows: list[tuple[object, ...]], filename: str) -> HttpResponse:

@@ -39,39 +39,25 @@ VIEW_PERMISSION = "imaging.view_imagingseries"
 
 
 def _upload_for_user(request: AuthedRequest, upload_id: int) -> ImagingUpload:
-    upload = (
-        ImagingUpload.objects.visible_to(request.user)
-        .select_related("case__patient", "job")
-        .filter(pk=upload_id)
-        .first()
+    return ImagingUpload.objects.select_related("case__patient", "job").visible_or_denied(
+        request,
+        upload_id,
+        permission="imaging.view_imagingupload",
+        category="imaging-upload",
+        kind="upload",
     )
-    if upload is None or not request.user.has_perm("imaging.view_imagingupload"):
-        raise access_denied(request, category="imaging-upload", object_ref=f"upload:{upload_id}")
-    return upload
 
 
 def _series_for_user(request: AuthedRequest, series_id: int) -> ImagingSeries:
-    series = (
-        ImagingSeries.objects.visible_to(request.user)
-        .select_related("study__case__patient")
-        .filter(pk=series_id)
-        .first()
+    return ImagingSeries.objects.select_related("study__case__patient").visible_or_denied(
+        request, series_id, permission=VIEW_PERMISSION, category="imaging", kind="series"
     )
-    if series is None or not request.user.has_perm(VIEW_PERMISSION):
-        raise access_denied(request, category="imaging", object_ref=f"series:{series_id}")
-    return series
 
 
 def _held_for_user(request: AuthedRequest, held_id: int, permission: str) -> QuarantinedInstance:
-    held = (
-        QuarantinedInstance.objects.visible_to(request.user)
-        .select_related("case__patient")
-        .filter(pk=held_id)
-        .first()
+    return QuarantinedInstance.objects.select_related("case__patient").visible_or_denied(
+        request, held_id, permission=permission, category="imaging-review", kind="held"
     )
-    if held is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="imaging-review", object_ref=f"held:{held_id}")
-    return held
 
 
 # --- upload ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inference.slides.errors import RegionOutOfBounds
-from oncology_ui.core.audit import access_denied, audit_record
+from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.pathology import selectors, services, tiles
@@ -34,15 +34,9 @@ VIEW, ADD, DELETE = "pathology.view_slide", "pathology.add_slide", "pathology.de
 
 def _slide_for_user(request: HttpRequest, slide_id: int, *, permission: str = VIEW) -> Slide:
     """The slide if its case is in the user's teams and the role allows; else 404 + audit."""
-    slide = (
-        Slide.objects.visible_to(request.user)
-        .select_related("case__patient", "job")
-        .filter(pk=slide_id)
-        .first()
+    return Slide.objects.select_related("case__patient", "job").visible_or_denied(
+        request, slide_id, permission=permission, category="slide", kind="slide"
     )
-    if slide is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="slide", object_ref=f"slide:{slide_id}")
-    return slide
 
 
 def _ready_slide(request: HttpRequest, slide_id: int) -> Slide:
@@ -54,15 +48,10 @@ def _ready_slide(request: HttpRequest, slide_id: int) -> Slide:
 
 def _upload_for_user(request: HttpRequest, upload_id: int) -> SlideUpload:
     """An unfinished upload of this user on a case of their teams; else 404 + audit."""
-    upload = (
-        SlideUpload.objects.visible_to(request.user)
-        .select_related("case")
-        .filter(pk=upload_id, created_by_id=request.user.pk)
-        .first()
+    mine = SlideUpload.objects.select_related("case").filter(created_by_id=request.user.pk)
+    return mine.visible_or_denied(
+        request, upload_id, permission=ADD, category="slide-upload", kind="upload"
     )
-    if upload is None or not request.user.has_perm(ADD):
-        raise access_denied(request, category="slide-upload", object_ref=f"upload:{upload_id}")
-    return upload
 
 
 def _upload_json(upload: SlideUpload) -> dict[str, object]:

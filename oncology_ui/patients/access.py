@@ -15,21 +15,17 @@ from oncology_ui.patients.models import Case, Patient, TimelineEvent
 def patient_for_user(
     request: HttpRequest, patient_id: int, *, permission: str = "patients.view_patient"
 ) -> Patient:
-    patient = Patient.objects.visible_to(request.user).filter(pk=patient_id).first()
-    if patient is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="patient", object_ref=f"patient:{patient_id}")
-    return patient
+    return Patient.objects.visible_or_denied(
+        request, patient_id, permission=permission, category="patient", kind="patient"
+    )
 
 
 def case_for_user(
     request: HttpRequest, case_id: int, *, permission: str = "patients.view_case"
 ) -> Case:
-    case = (
-        Case.objects.visible_to(request.user).select_related("patient").filter(pk=case_id).first()
+    return Case.objects.select_related("patient").visible_or_denied(
+        request, case_id, permission=permission, category="case", kind="case"
     )
-    if case is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="case", object_ref=f"case:{case_id}")
-    return case
 
 
 def event_for_user(

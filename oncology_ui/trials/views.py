@@ -312,15 +312,13 @@ def worklist(request: AuthedRequest) -> HttpResponse:
 
 
 def _entry_for_user(request: AuthedRequest, entry_id: int) -> WorkListEntry:
-    entry = (
-        WorkListEntry.objects.visible_to(request.user)
-        .select_related("trial", "case__patient")
-        .filter(pk=entry_id)
-        .first()
+    return WorkListEntry.objects.select_related("trial", "case__patient").visible_or_denied(
+        request,
+        entry_id,
+        permission="trials.change_worklistentry",
+        category="trial-worklist",
+        kind="worklist",
     )
-    if entry is None or not request.user.has_perm("trials.change_worklistentry"):
-        raise access_denied(request, category="trial-worklist", object_ref=f"worklist:{entry_id}")
-    return entry
 
 
 @login_required
