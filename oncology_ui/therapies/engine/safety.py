@@ -7,6 +7,7 @@ Every check says what decided it (value, date, rule, source). Missing or stale d
 from __future__ import annotations
 
 from oncology_ui.therapies.engine.types import (
+    DatedText,
     KnowledgeBase,
     PatientState,
     SafetyCheck,
@@ -161,63 +162,64 @@ def _matches(text: str, words: list[str]) -> str:
     return next((w for w in words if w.lower() in lowered), "")
 
 
-def check_comorbidity(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+def _check_recorded(
+    rule: SafetyRule,
+    items: tuple[DatedText, ...] | None,
+    *,
+    missing: str,
+    found: str,
+    plural: str,
+) -> SafetyCheck:
+    """A rule matched by words against recorded items (conditions, medications).
+
+    ``items`` None means nothing was recorded: a caution, never "absent".
+    """
     words = [str(w) for w in rule.check["match"]]
-    if state.conditions is None:
+    if items is None:
         return SafetyCheck(
             rule.rule_id,
             "caution",
             "unknown",
-            f"No conditions recorded for this case: cannot exclude {', '.join(words)}",
+            f"{missing}: cannot exclude {', '.join(words)}",
             rule.source,
         )
-    for condition in state.conditions:
-        if _matches(condition.text, words):
+    for item in items:
+        if _matches(item.text, words):
             return SafetyCheck(
                 rule.rule_id,
                 rule.verdict,
                 "ok",
-                f"Recorded condition: {condition.text}",
+                f"{found}: {item.text}",
                 rule.source,
-                value=condition.text,
-                observed_on=condition.on.isoformat() if condition.on else "",
+                value=item.text,
+                observed_on=item.on.isoformat() if item.on else "",
             )
     return SafetyCheck(
         rule.rule_id,
         "clear",
         "ok",
-        f"None of {', '.join(words)} among {len(state.conditions)} recorded condition(s)",
+        f"None of {', '.join(words)} among {len(items)} {plural}",
         rule.source,
     )
 
 
+def check_comorbidity(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    return _check_recorded(
+        rule,
+        state.conditions,
+        missing="No conditions recorded for this case",
+        found="Recorded condition",
+        plural="recorded condition(s)",
+    )
+
+
 def check_comedication(rule: SafetyRule, state: PatientState) -> SafetyCheck:
-    words = [str(w) for w in rule.check["match"]]
-    if state.medications is None:
-        return SafetyCheck(
-            rule.rule_id,
-            "caution",
-            "unknown",
-            f"No current medications recorded: cannot exclude {', '.join(words)}",
-            rule.source,
-        )
-    for medication in state.medications:
-        if _matches(medication.text, words):
-            return SafetyCheck(
-                rule.rule_id,
-                rule.verdict,
-                "ok",
-                f"Current medication: {medication.text}",
-                rule.source,
-                value=medication.text,
-                observed_on=medication.on.isoformat() if medication.on else "",
-            )
-    return SafetyCheck(
-        rule.rule_id,
-        "clear",
-        "ok",
-        f"None of {', '.join(words)} among {len(state.medications)} current medication(s)",
-        rule.source,
+    return _check_recorded(
+        rule,
+        state.medications,
+        missing="No current medications recorded",
+        found="Current medication",
+        plural="current medication(s)",
     )
 
 
