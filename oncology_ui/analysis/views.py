@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.analysis import services
-from oncology_ui.analysis.sections import prognosis_section
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
+from oncology_ui.patients.sections import section_response
 
 
 @login_required
@@ -31,9 +31,7 @@ def analysis_request(request: AuthedRequest, case_id: int) -> HttpResponse:
         object_ref=f"analysis:{run.pk}",
     )
     if request.htmx:
-        context = prognosis_section(request, case)
-        context.update({"case": case, "patient": case.patient})
-        return render(request, "patients/case_detail.html#section-prognosis", context)
+        return section_response(request, case, "prognosis")
     messages.info(request, "Analysis started; the prognosis section updates when it is ready.")
     return redirect("patients-case", case_id=case.pk)
 

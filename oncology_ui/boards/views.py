@@ -33,7 +33,7 @@ from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
-from oncology_ui.patients.sections import section_context
+from oncology_ui.patients.sections import section_response
 
 
 def _errors(error: ValidationError) -> str:
@@ -49,11 +49,12 @@ def _board_section(
     the swap), or into the messages framework for the full-page redirect.
     """
     if request.htmx:
-        context = section_context(request, case, ["board"])
-        context.update({"case": case, "patient": case.patient})
-        if notice is not None:
-            context["board_notice"] = {"error": notice[0] == messages.ERROR, "text": notice[1]}
-        return render(request, "patients/case_detail.html#section-board", context)
+        extra = (
+            {"board_notice": {"error": notice[0] == messages.ERROR, "text": notice[1]}}
+            if notice is not None
+            else {}
+        )
+        return section_response(request, case, "board", extra)
     if notice is not None:
         messages.add_message(request, notice[0], notice[1])
     return redirect("patients-case", case_id=case.pk)

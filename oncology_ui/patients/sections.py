@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from oncology_ui.core.models import Job
 from oncology_ui.patients.forms import TimelineEventForm
@@ -83,3 +84,17 @@ def section_context(request: HttpRequest, case: Case, sections: Iterable[str]) -
         if loader is not None:
             context.update(loader(request, case))
     return context
+
+
+def section_response(
+    request: HttpRequest,
+    case: Case,
+    name: str,
+    extra: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """One case-page section, rendered alone: what an htmx action on that section swaps in."""
+    context = section_context(request, case, (name,))
+    context.update({"case": case, "patient": case.patient, **(extra or {})})
+    return render(request, f"patients/case_detail.html#section-{name}", context, status=status)

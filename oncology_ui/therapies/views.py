@@ -17,10 +17,11 @@ from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
+from oncology_ui.patients.sections import section_response
 from oncology_ui.therapies import services
 from oncology_ui.therapies.access import ranking_for_user
 from oncology_ui.therapies.forms import DecisionForm
-from oncology_ui.therapies.selectors import therapies_section, whatif_view
+from oncology_ui.therapies.selectors import whatif_view
 
 A = AccessLog.Action
 
@@ -33,16 +34,8 @@ def _section(
     form_errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    context = therapies_section(request, case)
-    context.update(
-        {
-            "case": case,
-            "patient": case.patient,
-            "therapy_error": error,
-            "decision_errors": form_errors or {},
-        }
-    )
-    return render(request, "patients/case_detail.html#section-therapies", context, status=status)
+    extra = {"therapy_error": error, "decision_errors": form_errors or {}}
+    return section_response(request, case, "therapies", extra, status=status)
 
 
 def _back(case: Case) -> HttpResponse:

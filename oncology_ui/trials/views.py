@@ -20,6 +20,7 @@ from oncology_ui.core.jobs import JobError
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
+from oncology_ui.patients.sections import section_response
 from oncology_ui.trials import imports, selectors, services
 from oncology_ui.trials.forms import (
     CorpusUploadForm,
@@ -43,9 +44,7 @@ A = AccessLog.Action
 
 
 def _section_response(request: AuthedRequest, case: Case) -> HttpResponse:
-    context = trials_section(request, case)
-    context.update({"case": case, "patient": case.patient})
-    return render(request, "patients/case_detail.html#section-trials", context)
+    return section_response(request, case, "trials")
 
 
 @login_required
