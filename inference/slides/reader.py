@@ -21,6 +21,7 @@ import math
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +54,7 @@ def default_threads() -> int:
     return max(1, min(8, n))
 
 
-class SlideReader:
+class SlideReader(ABC):
     """Common interface and bounds checks of all backends.
 
     Subclasses set :attr:`info` and implement :meth:`_read_clipped`.
@@ -74,7 +75,8 @@ class SlideReader:
         self.close()
 
     def close(self) -> None:
-        """Release the file."""
+        """Release the file (backends holding a handle override this)."""
+        return None
 
     @property
     def level_count(self) -> int:
@@ -128,14 +130,16 @@ class SlideReader:
             out[y0 - y : y1 - y, x0 - x : x1 - x] = self._read_clipped(level, x0, y0, x1, y1)
         return out
 
+    @abstractmethod
     def _read_clipped(self, level: int, x0: int, y0: int, x1: int, y1: int) -> RGB:
-        raise NotImplementedError
+        """Pixels of ``level`` in ``[x0, x1) x [y0, y1)``, already inside the level's bounds."""
 
     def prefetch(self, level: int, rects: Sequence[tuple[int, int, int, int]]) -> None:
         """Hint that these ``(x0, y0, x1, y1)`` regions of ``level`` are about to be read.
 
         Backends that can decode in parallel do so now; the default does nothing.
         """
+        return None
 
     def read_downsampled(self, downsample: float) -> tuple[RGB, float]:
         """Read the whole slide at about ``downsample`` level-0 pixels per pixel.
