@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from oncology_ui.core.models import Job
 from oncology_ui.patients.forms import TimelineEventForm
-from oncology_ui.patients.models import Case
+from oncology_ui.patients.models import Case, TimelineEvent
 
 CASE_SECTIONS: tuple[str, ...] = (
     "summary",
@@ -46,12 +47,19 @@ SECTION_TITLES: dict[str, str] = {
 SectionLoader = Callable[[HttpRequest, Case], dict[str, Any]]
 
 
+def _events(case: Case) -> list[TimelineEvent]:
+    """The case's events, read once per request however many sections ask for them."""
+    if "events" not in getattr(case, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([case], "events")
+    return list(case.events.all())
+
+
 def _timeline(request: HttpRequest, case: Case) -> dict[str, Any]:
     exports = Job.objects.filter(
         kind="case_timeline_export", target_model="patients.case", target_id=case.pk
     ).order_by("-created_at")[:3]
     return {
-        "events": list(case.events.all()),
+        "events": _events(case),
         "exports": list(exports),
         "event_form": TimelineEventForm(),
         "can_add_event": request.user.has_perm("patients.add_timelineevent"),
@@ -60,7 +68,7 @@ def _timeline(request: HttpRequest, case: Case) -> dict[str, Any]:
 
 
 def _summary(request: HttpRequest, case: Case) -> dict[str, Any]:
-    lines = case.events.filter(kind="systemic_therapy").count()
+    lines = sum(1 for event in _events(case) if event.kind == TimelineEvent.Kind.SYSTEMIC_THERAPY)
     return {"therapy_lines": lines, "can_edit": request.user.has_perm("patients.change_case")}
 
 
