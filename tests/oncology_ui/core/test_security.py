@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.core.models import Job
-from oncology_ui.patients.models import Patient
+from oncology_ui.core.querysets import TeamScopedQuerySet
 from tests.factories import PASSWORD
 from tests.oncology_ui.conftest import Cast
 
@@ -119,7 +119,7 @@ def test_a_database_outage_answers_a_calm_503(
     def down(*args: object, **kwargs: object) -> None:
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
-    monkeypatch.setattr(Patient.objects, "visible_to", down)
+    monkeypatch.setattr(TeamScopedQuerySet, "visible_to", down)
     response = oncologist_client.get(reverse("patients-detail", args=[cast.patient.pk]))
     assert response.status_code == 503
     assert "temporarily unavailable" in response.content.decode()
