@@ -314,9 +314,10 @@ IMAGES_TEAM = "Sarcoma MDT"
 _FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"
 IMAGES_STUDY = _FIXTURES / "dicom" / "sts_002"
 IMAGES_SLIDE = _FIXTURES / "slides" / "CMU-1-Small-Region.svs"
+IMAGES_STUDY_DATE = date(2006, 1, 28)  # StudyDate of STS_002 as TCIA distributes it
 
 
-def demo_images_case(*, author: User, today: date | None = None) -> Case | None:
+def demo_images_case(*, author: User) -> Case | None:
     """One composed demo patient showing the image capabilities; None when it already exists.
 
     No public cohort has slides, scans, labs and genomics of the same person, so this case
@@ -332,7 +333,6 @@ def demo_images_case(*, author: User, today: date | None = None) -> Case | None:
 
     if Patient.objects.filter(site=DEMO_SITE, mrn=IMAGES_MRN).exists():
         return None
-    today = today or timezone.localdate()
     team, _ = Team.objects.get_or_create(
         name=IMAGES_TEAM, defaults={"description": "Demo care team (local demo data)"}
     )
@@ -347,7 +347,7 @@ def demo_images_case(*, author: User, today: date | None = None) -> Case | None:
             mrn=IMAGES_MRN,
             given_name="Imaging",
             family_name="Demo",
-            birth_date=_years_before(today, 60),
+            birth_date=_years_before(IMAGES_STUDY_DATE, 60),
             sex="male",
             is_demo=True,
             demo_source="Composed: TCIA Soft-tissue-Sarcoma STS_002 images + OpenSlide CMU-1 slide",
@@ -360,12 +360,13 @@ def demo_images_case(*, author: User, today: date | None = None) -> Case | None:
             icd10_code="C49.9",
             histology="Not stated in the source",
             stage_group="",
-            diagnosis_date=today - timedelta(days=30),
+            diagnosis_date=IMAGES_STUDY_DATE,
             notes=(
                 "Composed demo case: CT, FDG-PET (SUV) and the GTV contour of TCIA "
                 "soft-tissue-sarcoma patient STS_002 (CC BY 3.0); the H&E slide is OpenSlide's "
                 "CMU-1-Small-Region (CC0) and is not from this patient. The source gives no age "
-                "or dates: the age (60) and dates are placeholders."
+                "and no diagnosis date: the age (60) is a placeholder and the diagnosis is dated "
+                "on the day of the study as TCIA distributes it."
             ),
         )
     files = sorted(p for p in IMAGES_STUDY.rglob("*.dcm"))
