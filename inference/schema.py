@@ -17,6 +17,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+# The slide-level and study-level summaries of the image pipelines live with their pipelines;
+# they are re-exported here so every input type of the model is importable from this module.
+from inference.imaging.schema import ImagingFeatures as ImagingFeatures
+from inference.slides.schema import SlideSummary as SlideSummary
+
 #: The modalities the fusion model knows, in token order.
 MODALITIES: tuple[str, ...] = (
     "clinical",
