@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test venv install-runtime install-test lint typecheck pytest services-check demo-db clean
+.PHONY: run test test-fast venv install-runtime install-test lint typecheck pytest services-check demo-db clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,18 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
+# The locks pin every package with its hashes; --no-deps because the lock is the whole closure
+# (scripts/lock_requirements.py explains the declared-but-unused dependencies it leaves out).
 install-runtime: venv
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 
 install-test: venv
-	$(BIN)/pip install --quiet -r requirements-train.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-train.lock
+
+## Regenerate requirements.lock and requirements-train.lock after editing a requirements file.
+lock: venv
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/python scripts/lock_requirements.py
 
 ## The embedded default: SQLite, in-process jobs, demo patients, http://127.0.0.1:8000
 run: install-runtime
@@ -40,7 +47,12 @@ typecheck: install-test
 
 pytest: install-test services-check
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+## The quick loop while coding: no reinstall, no service check, no browser tests.
+test-fast:
+	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/python -m pytest -m "not browser" --durations=10 -q $(PYTEST_ARGS)
 
 ## Everything CI runs: lint, types, and the whole suite on PostgreSQL and Redis.
 test: lint typecheck pytest

@@ -25,6 +25,7 @@ from inference.imaging.dicom_index import (
     read_header,
 )
 from inference.imaging.schema import SandboxLimits
+from tests.paths import SHARED_DATA
 
 from .dicom_factory import image_dataset, write, write_series
 
@@ -57,7 +58,7 @@ def test_it_indexes_a_series_sorted_by_position(tmp_path: Path) -> None:
 
 
 def test_fast_path_agrees_with_pydicom_on_the_real_samples() -> None:
-    root = Path("../shared/data/dicom-samples")
+    root = SHARED_DATA / "dicom-samples"
     files = (
         sorted(root.glob("dcmqi/**/*.dcm"))
         + sorted(root.glob("tcia-*/STS_002/*/dicom/*/*.dcm"))[::9]

@@ -110,8 +110,7 @@ def test_out_of_range_index_is_refused() -> None:
 
 def test_real_pet_ct_fusion_with_gtv_contour() -> None:
     ct_files = sorted((FIXTURE / "CT" / "image").glob("*.dcm"))
-    if not ct_files:
-        pytest.skip("fixture missing")
+    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
     ct = load_series(ct_files, None)
     pet_files = sorted((FIXTURE / "PET" / "image").glob("*.dcm"))
     pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))

