@@ -106,6 +106,9 @@ def meeting_list(request: AuthedRequest) -> HttpResponse:
             "form": MeetingForm(user=request.user),
             "can_manage": request.user.has_perm("boards.add_meeting"),
             "can_add_board": request.user.has_perm("boards.add_board"),
+            "all_board_count": (
+                Board.objects.count() if request.user.has_perm("boards.add_board") else 0
+            ),
             "administrators": board_administrators(),
         },
     )

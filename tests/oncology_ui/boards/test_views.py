@@ -262,9 +262,19 @@ def test_a_case_marked_ready_for_the_meetings_date_is_offered_for_its_agenda(
 
 
 def test_an_empty_board_list_tells_an_administrator_where_to_create_a_board(cast: Cast) -> None:
-    page = _client(cast.admin).get(reverse("boards-list")).content.decode()
+    admin = _client(cast.admin)
+    page = admin.get(reverse("boards-list")).content.decode()
     assert "None of your care teams has a tumor board yet." in page
     assert reverse("admin:boards_board_add") in page
+    assert admin.get(reverse("admin:boards_board_add")).status_code == 200  # the link leads there
+
+
+def test_an_administrator_is_told_of_the_boards_of_teams_outside_their_own(
+    cast: Cast, boards: BoardCast
+) -> None:
+    page = _client(cast.admin).get(reverse("boards-list")).content.decode()
+    assert "2 boards already exist for care teams you are not a member of" in page
+    assert reverse("admin:boards_board_changelist") in page
 
 
 def test_an_empty_board_list_tells_a_clinician_whom_to_ask(cast: Cast) -> None:
