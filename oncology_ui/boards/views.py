@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -60,14 +62,18 @@ def _board_item(request: AuthedRequest, case: Case) -> AgendaItem | None:
 
 
 def _board_section(
-    request: AuthedRequest, case: Case, notice: tuple[int, str] | None = None
+    request: AuthedRequest,
+    case: Case,
+    notice: tuple[int, str] | None = None,
+    *,
+    refused_form: DecisionForm | None = None,
 ) -> HttpResponse:
     """After a decision change: back where it was made, the case page or board mode.
 
     The case page's board section (htmx) or the case page; from board mode, its decision panel
     (htmx) or board mode at the same case. The notice goes inside the swapped part for htmx (the
     page's message area is not part of the swap), or into the messages framework for the
-    full-page redirect.
+    full-page redirect. A decision refused in board mode comes back with what was typed.
     """
     item = _board_item(request, case)
     extra = (
@@ -75,18 +81,27 @@ def _board_section(
         if notice is not None
         else {}
     )
+    kept = {"decision_form": refused_form, "decision_form_open": True} if refused_form else {}
     if item is not None and request.htmx:
-        context = {**board_decision_panel(request, item), **extra}
+        context = {**board_decision_panel(request, item), **extra, **kept}
         return render(request, "boards/board_mode.html#board-decision", context)
     if request.htmx:
         return section_response(request, case, "board", extra)
+    if item is not None and refused_form is not None:
+        # Without JavaScript a redirect would drop what was typed: show board mode again.
+        context = _board_mode_context(request, item.meeting, _position(item))
+        context.update({**extra, **kept})
+        return render(request, "boards/board_mode.html", context, status=400)
     if notice is not None:
         messages.add_message(request, notice[0], notice[1])
     if item is not None:
-        position = list(item.meeting.items.values_list("pk", flat=True)).index(item.pk) + 1
         url = reverse("boards-board-mode", args=[item.meeting_id])
-        return redirect(f"{url}?position={position}#board-decision")
+        return redirect(f"{url}?position={_position(item)}#board-decision")
     return redirect("patients-case", case_id=case.pk)
+
+
+def _position(item: AgendaItem) -> int:
+    return list(item.meeting.items.values_list("pk", flat=True)).index(item.pk) + 1
 
 
 @login_required
@@ -245,12 +260,19 @@ def board_mode(request: AuthedRequest, meeting_id: int) -> HttpResponse:
     """One case at a time for the wall screen: the case, its options, trials, key labs and
     prognosis read-only, and the board's decision recorded (and signed) in place."""
     meeting = meeting_for_user(request, meeting_id)
-    items = list(meeting.items.select_related("case__patient", "presenter"))
     try:
-        position = max(1, min(len(items), int(request.GET.get("position", "1"))))
+        position = int(request.GET.get("position", "1"))
     except ValueError:
         position = 1
-    context: dict[str, object] = {"meeting": meeting, "count": len(items), "position": position}
+    return render(
+        request, "boards/board_mode.html", _board_mode_context(request, meeting, position)
+    )
+
+
+def _board_mode_context(request: AuthedRequest, meeting: Meeting, position: int) -> dict[str, Any]:
+    items = list(meeting.items.select_related("case__patient", "presenter"))
+    position = max(1, min(len(items), position))
+    context: dict[str, Any] = {"meeting": meeting, "count": len(items), "position": position}
     if items:
         item = items[position - 1]
         case = item.case
@@ -276,7 +298,7 @@ def board_mode(request: AuthedRequest, meeting_id: int) -> HttpResponse:
                 "next_position": position + 1 if position < len(items) else None,
             }
         )
-    return render(request, "boards/board_mode.html", context)
+    return context
 
 
 @login_required
@@ -309,7 +331,8 @@ def decision_save(request: AuthedRequest, case_id: int) -> HttpResponse:
             notice = (messages.SUCCESS, f"Decision version {decision.version} saved as a draft.")
     else:
         notice = (messages.ERROR, "The decision was not saved: check the fields.")
-    return _board_section(request, case, notice)
+    refused = form if notice[0] == messages.ERROR else None
+    return _board_section(request, case, notice, refused_form=refused)
 
 
 @login_required

@@ -138,12 +138,23 @@ def test_board_mode_answers_htmx_with_its_decision_panel_only(
     assert html.lstrip().startswith('<section class="card section wide" id="board-decision">')
     assert "Decision version 1 saved as a draft." in html
     assert "section-board" not in html  # not the case page's section
-    refused = oncologist_client.post(
-        reverse("boards-decision-save", args=[cast.case.pk]),
-        {"board_item": boards.item.pk},
-        headers=HTMX,
-    )
-    assert "Record at least one recommendation" in refused.content.decode()
+
+
+def test_a_refused_decision_keeps_what_the_chair_typed_with_and_without_htmx(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    url = reverse("boards-decision-save", args=[cast.case.pk])
+    typed = {"board_item": boards.item.pk, "decision-discussion_notes": "Long discussion of ER"}
+    refused = oncologist_client.post(url, typed, headers=HTMX)
+    html = refused.content.decode()
+    assert "Record at least one recommendation" in html
+    assert "Long discussion of ER" in html
+    plain = oncologist_client.post(url, typed)
+    assert plain.status_code == 400  # board mode again, not a redirect that drops the notes
+    page = plain.content.decode()
+    assert "Record at least one recommendation" in page and "Long discussion of ER" in page
+    assert 'id="board-therapies"' in page
+    assert not Decision.objects.filter(case=cast.case).exists()
 
 
 def test_a_pathologist_sees_board_mode_without_the_decision_form(
