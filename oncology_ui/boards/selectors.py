@@ -70,6 +70,16 @@ def board_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         "board_outcome_form": OutcomeForm(),
         "board_outcomes": list(OutcomeRecord.objects.filter(case=case)[:10]),
         "board_options": therapy_options(case),
+        # Marked ready for a date whose meeting exists: say where to add it.
+        "board_ready_meetings": (
+            list(
+                meetings.filter(date=case.board_date, board__team__patients=case.patient_id)
+                .exclude(items__case=case)
+                .select_related("board")
+            )
+            if case.board_date and case.status == Case.Status.READY
+            else []
+        ),
     }
 
 

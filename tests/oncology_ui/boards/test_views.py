@@ -287,3 +287,11 @@ def test_an_empty_board_list_tells_a_clinician_whom_to_ask(cast: Cast) -> None:
 def test_an_administrator_reaches_the_board_list_from_the_menu(cast: Cast) -> None:
     page = _client(cast.admin).get(reverse("patients-list")).content.decode()
     assert f'href="{reverse("boards-list")}"' in page
+
+
+def test_the_case_page_points_a_ready_case_to_the_meeting_of_its_date(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    ready = CaseFactory.create(patient=cast.patient, status="ready", board_date=boards.meeting.date)
+    page = oncologist_client.get(reverse("patients-case", args=[ready.pk])).content.decode()
+    assert f'href="{reverse("boards-meeting", args=[boards.meeting.pk])}#ready-cases"' in page
