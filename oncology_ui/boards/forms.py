@@ -75,7 +75,11 @@ class DecisionForm(forms.Form):
         help_text="Choose from the ranked options or type the therapy.",
         widget=forms.TextInput(attrs={"list": "therapy-options"}),
     )
-    trial_referral = forms.CharField(max_length=300, required=False)
+    trial_referral = forms.CharField(
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "trial-options"}),
+    )
     further_tests = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     follow_up = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     discussion_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)

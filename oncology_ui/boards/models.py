@@ -6,6 +6,8 @@ a change is a new version that supersedes the old one, so what the board saw sta
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -13,6 +15,9 @@ from django.utils import timezone
 from oncology_ui.core.models import Team
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case
+
+if TYPE_CHECKING:
+    from oncology_ui.boards.preparation import CheckItem
 
 SIGNATURE_MEANING = "Reviewed and approved as the board's recommendation"
 
@@ -65,14 +70,6 @@ class Meeting(models.Model):
         return f"{self.board.name} {self.date:%Y-%m-%d}"
 
 
-_CHECK_LABELS = {
-    "pathology_reviewed": "Pathology reviewed",
-    "imaging_reviewed": "Imaging reviewed",
-    "molecular_in": "Molecular results in",
-    "analysis_run": "Model analysis run",
-}
-
-
 class AgendaItem(models.Model):
     """One case on a meeting's agenda, with who presents it and whether it is prepared."""
 
@@ -97,14 +94,22 @@ class AgendaItem(models.Model):
         return f"Agenda item {self.order} of meeting {self.meeting_id}"
 
     CHECKLIST = ("pathology_reviewed", "imaging_reviewed", "molecular_in", "analysis_run")
+    # Filled by ``preparation.agenda_preparation`` for a whole agenda at once.
+    preparation_cache: list[CheckItem] | None = None
+
+    @property
+    def preparation(self) -> list[CheckItem]:
+        """The checklist as the record shows it now (see ``boards/preparation.py``)."""
+        if self.preparation_cache is None:
+            from oncology_ui.boards.preparation import agenda_preparation
+
+            agenda_preparation([self])
+        assert self.preparation_cache is not None
+        return self.preparation_cache
 
     @property
     def prepared(self) -> bool:
-        return all(getattr(self, name) for name in self.CHECKLIST)
-
-    @property
-    def checklist(self) -> list[tuple[str, str, bool]]:
-        return [(name, str(_CHECK_LABELS[name]), getattr(self, name)) for name in self.CHECKLIST]
+        return all(check.done for check in self.preparation)
 
 
 class Decision(models.Model):

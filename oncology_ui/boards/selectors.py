@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from oncology_ui.boards.hooks import therapy_options
 from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting, OutcomeRecord
+from oncology_ui.boards.preparation import agenda_preparation
+from oncology_ui.core import roles
 from oncology_ui.patients.models import Case
+
+if TYPE_CHECKING:
+    from oncology_ui.clinical.models import LabResult
 
 YEAR_DAYS = 365.25
 CALIBRATION_BINS: tuple[tuple[float, float], ...] = (
@@ -44,6 +51,7 @@ def board_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         .select_related("meeting__board", "presenter")
         .order_by("-meeting__date")
     )
+    agenda_preparation(items)
     user = request.user
     return {
         "board_items": items,
@@ -62,6 +70,157 @@ def board_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         "board_outcome_form": OutcomeForm(),
         "board_outcomes": list(OutcomeRecord.objects.filter(case=case)[:10]),
         "board_options": therapy_options(case),
+        # Marked ready for a date whose meeting exists: say where to add it.
+        "board_ready_meetings": (
+            list(
+                meetings.filter(date=case.board_date, board__team__patients=case.patient_id)
+                .exclude(items__case=case)
+                .select_related("board")
+            )
+            if case.board_date and case.status == Case.Status.READY
+            else []
+        ),
+    }
+
+
+def meeting_ready_cases(meeting: Meeting, user: User) -> QuerySet[Case]:
+    """Cases marked "ready for board" on this meeting's date and not yet on its agenda.
+
+    Only the board team's patients the user may see: those are the ones the agenda accepts.
+    """
+    return (
+        Case.objects.visible_to(user)
+        .filter(
+            status=Case.Status.READY,
+            board_date=meeting.date,
+            patient__teams=meeting.board.team_id,
+        )
+        .exclude(agenda_items__meeting=meeting)
+        .select_related("patient")
+        .distinct()
+        .order_by("patient__family_name", "pk")
+    )
+
+
+def board_administrators() -> list[User]:
+    """Whom to ask for a new board: the active accounts of the administrator role."""
+    return list(
+        User.objects.filter(groups__name=roles.ADMINISTRATOR, is_active=True)
+        .order_by("last_name", "username")
+        .distinct()
+    )
+
+
+# Analytes a tumor board reads first: blood counts and organ function decide whether a therapy
+# can be given, tumour markers follow the disease.
+KEY_ANALYTES: tuple[str, ...] = (
+    "hemoglobin",
+    "neutrophils",
+    "wbc",
+    "platelets",
+    "creatinine",
+    "egfr_ckdepi2021",
+    "crcl_cg",
+    "bilirubin",
+    "alt",
+    "ast",
+    "alp",
+    "albumin",
+    "ldh",
+    "calcium",
+    "cea",
+    "ca15_3",
+    "ca125",
+    "ca19_9",
+    "psa",
+    "afp",
+)
+STALE_LAB_DAYS = 90
+
+
+@dataclass(frozen=True)
+class KeyLab:
+    result: LabResult
+    stale: bool
+    abnormal: bool
+
+
+def key_labs(latest: list[LabResult], *, on: date, limit: int = 12) -> list[KeyLab]:
+    """The board's lab panel from the latest value of each analyte.
+
+    Key analytes in a fixed clinical order, then any other value flagged out of range; a value
+    older than ``STALE_LAB_DAYS`` before ``on`` (the meeting) is marked stale.
+    """
+    by_key = {result.analyte_key: result for result in latest if result.analyte_key}
+    chosen = [by_key[key] for key in KEY_ANALYTES if key in by_key]
+    chosen += [r for r in latest if r.flag and r not in chosen]
+    oldest = on - timedelta(days=STALE_LAB_DAYS)
+    return [
+        KeyLab(result=r, stale=r.collected_at.date() < oldest, abnormal=bool(r.flag))
+        for r in chosen[:limit]
+    ]
+
+
+# What board mode reads of the other apps, each behind the permission its own page asks for.
+_BOARD_PANELS: tuple[tuple[str, str], ...] = (
+    ("therapies", "therapies.view_therapyranking"),
+    ("trials", "trials.view_trialmatchresult"),
+    ("labs", "clinical.view_labresult"),
+)
+BOARD_TOP = 5
+
+
+def board_mode_panels(request: HttpRequest, item: AgendaItem) -> dict[str, Any]:
+    """Therapy options, trial matches and key labs of an agenda item's case, read-only.
+
+    Read through the case page's section loaders (the therapies, trials and clinical apps' own
+    selectors), so board mode shows exactly what the case page shows, stored and not recomputed.
+    """
+    from oncology_ui.patients.sections import section_context
+
+    wanted = [name for name, perm in _BOARD_PANELS if request.user.has_perm(perm)]
+    loaded = section_context(request, item.case, wanted)
+    therapy_view = loaded.get("therapy_view")
+    trial_view = loaded.get("trial_view") or {"matches": [], "total": 0}
+    labs_view = loaded.get("labs_view")
+    return {
+        "board_panels": wanted,
+        "board_therapy_ranking": loaded.get("therapy_ranking"),
+        "board_therapy_options": (therapy_view or {}).get("options", [])[:BOARD_TOP],
+        "board_therapy_count": len((therapy_view or {}).get("options", [])),
+        "board_trial_result": loaded.get("trial_result"),
+        "board_trial_job": loaded.get("trial_job"),
+        "board_trials": trial_view["matches"][:BOARD_TOP],
+        "board_trial_count": trial_view["total"],
+        # Stale as of the meeting, or as of today when a past meeting is reopened.
+        "board_labs": (
+            key_labs(labs_view["latest"], on=max(item.meeting.date, timezone.localdate()))
+            if labs_view
+            else []
+        ),
+        "board_stale_days": STALE_LAB_DAYS,
+    }
+
+
+def board_decision_panel(request: HttpRequest, item: AgendaItem) -> dict[str, Any]:
+    """The decision of an agenda item's case as board mode records it: draft, sign, amend."""
+    from oncology_ui.boards.forms import DecisionForm, SignForm
+
+    case = item.case
+    decisions = list(Decision.objects.filter(case=case).order_by("-version")[:5])
+    draft = next((d for d in decisions if d.status == Decision.Status.DRAFT), None)
+    signed = next((d for d in decisions if d.status == Decision.Status.SIGNED), None)
+    user = request.user
+    return {
+        "item": item,
+        "case": case,
+        "decision_draft": draft,
+        "decision_signed": signed,
+        "can_decide": user.has_perm("boards.add_decision"),
+        "can_sign": user.has_perm("boards.sign_decision"),
+        "decision_form": DecisionForm(case=case, meeting=item.meeting, instance=draft),
+        "sign_form": SignForm(),
+        "therapy_choices": therapy_options(case),
     }
 
 

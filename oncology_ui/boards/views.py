@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.analysis.sections import prognosis_section
@@ -26,8 +29,17 @@ from oncology_ui.boards.forms import (
     OutcomeForm,
     SignForm,
 )
-from oncology_ui.boards.models import Board, Meeting
-from oncology_ui.boards.selectors import current_decision, discordance_register, outcomes_review
+from oncology_ui.boards.models import AgendaItem, Board, Meeting
+from oncology_ui.boards.preparation import agenda_preparation
+from oncology_ui.boards.selectors import (
+    board_administrators,
+    board_decision_panel,
+    board_mode_panels,
+    current_decision,
+    discordance_register,
+    meeting_ready_cases,
+    outcomes_review,
+)
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
@@ -40,24 +52,56 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _board_section(
-    request: AuthedRequest, case: Case, notice: tuple[int, str] | None = None
-) -> HttpResponse:
-    """The case page's board section after a change (htmx), else back to the case page.
+def _board_item(request: AuthedRequest, case: Case) -> AgendaItem | None:
+    """The agenda item a board-mode form was posted from (its hidden ``board_item``), if any."""
+    raw = request.POST.get("board_item", "")
+    if not raw.isdigit():
+        return None
+    item = item_for_user(request, int(raw))
+    return item if item.case_id == case.pk else None
 
-    The notice goes inside the swapped section for htmx (the page's message area is not part of
-    the swap), or into the messages framework for the full-page redirect.
+
+def _board_section(
+    request: AuthedRequest,
+    case: Case,
+    notice: tuple[int, str] | None = None,
+    *,
+    refused_form: DecisionForm | None = None,
+) -> HttpResponse:
+    """After a decision change: back where it was made, the case page or board mode.
+
+    The case page's board section (htmx) or the case page; from board mode, its decision panel
+    (htmx) or board mode at the same case. The notice goes inside the swapped part for htmx (the
+    page's message area is not part of the swap), or into the messages framework for the
+    full-page redirect. A decision refused in board mode comes back with what was typed.
     """
+    item = _board_item(request, case)
+    extra = (
+        {"board_notice": {"error": notice[0] == messages.ERROR, "text": notice[1]}}
+        if notice is not None
+        else {}
+    )
+    kept = {"decision_form": refused_form, "decision_form_open": True} if refused_form else {}
+    if item is not None and request.htmx:
+        context = {**board_decision_panel(request, item), **extra, **kept}
+        return render(request, "boards/board_mode.html#board-decision", context)
     if request.htmx:
-        extra = (
-            {"board_notice": {"error": notice[0] == messages.ERROR, "text": notice[1]}}
-            if notice is not None
-            else {}
-        )
         return section_response(request, case, "board", extra)
+    if item is not None and refused_form is not None:
+        # Without JavaScript a redirect would drop what was typed: show board mode again.
+        context = _board_mode_context(request, item.meeting, _position(item))
+        context.update({**extra, **kept})
+        return render(request, "boards/board_mode.html", context, status=400)
     if notice is not None:
         messages.add_message(request, notice[0], notice[1])
+    if item is not None:
+        url = reverse("boards-board-mode", args=[item.meeting_id])
+        return redirect(f"{url}?position={_position(item)}#board-decision")
     return redirect("patients-case", case_id=case.pk)
+
+
+def _position(item: AgendaItem) -> int:
+    return list(item.meeting.items.values_list("pk", flat=True)).index(item.pk) + 1
 
 
 @login_required
@@ -76,6 +120,11 @@ def meeting_list(request: AuthedRequest) -> HttpResponse:
             "boards": Board.objects.visible_to(request.user),
             "form": MeetingForm(user=request.user),
             "can_manage": request.user.has_perm("boards.add_meeting"),
+            "can_add_board": request.user.has_perm("boards.add_board"),
+            "all_board_count": (
+                Board.objects.count() if request.user.has_perm("boards.add_board") else 0
+            ),
+            "administrators": board_administrators(),
         },
     )
 
@@ -106,6 +155,7 @@ def meeting_create(request: AuthedRequest) -> HttpResponse:
 
 def _meeting_context(request: AuthedRequest, meeting: Meeting) -> dict[str, object]:
     items = list(meeting.items.select_related("case__patient", "presenter"))
+    agenda_preparation(items)
     packets = Job.objects.filter(
         kind="board_packet", target_model="boards.meeting", target_id=meeting.pk
     ).order_by("-created_at")[:3]
@@ -117,6 +167,11 @@ def _meeting_context(request: AuthedRequest, meeting: Meeting) -> dict[str, obje
         "attendees_form": AttendeesForm(meeting=meeting),
         "can_manage": request.user.has_perm("boards.change_meeting"),
         "can_check": request.user.has_perm("boards.change_agendaitem"),
+        "ready_cases": (
+            list(meeting_ready_cases(meeting, request.user))
+            if request.user.has_perm("boards.add_agendaitem")
+            else []
+        ),
         "packets": list(packets),
         "decisions": {item.case_id: current_decision(item.case) for item in items},
     }
@@ -174,11 +229,14 @@ def item_checklist(request: AuthedRequest, item_id: int) -> HttpResponse:
     item = item_for_user(request, item_id, permission="boards.change_agendaitem")
     form = ChecklistForm(request.POST, instance=item)
     if form.is_valid():
+        # What the record shows is ticked already; the form only confirms the rest by hand.
+        open_checks = [check.name for check in item.preparation if not check.in_record]
         services.agenda_item_checklist(
-            item=item, **{name: form.cleaned_data[name] for name in item.CHECKLIST}
+            item=item, **{name: form.cleaned_data[name] for name in open_checks}
         )
     if request.htmx:
         item.refresh_from_db()
+        item.preparation_cache = None
         return render(
             request,
             "boards/meeting_detail.html#checklist",
@@ -199,14 +257,22 @@ def item_move(request: AuthedRequest, item_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def board_mode(request: AuthedRequest, meeting_id: int) -> HttpResponse:
-    """One case at a time for the wall screen: the case canvas without editing controls."""
+    """One case at a time for the wall screen: the case, its options, trials, key labs and
+    prognosis read-only, and the board's decision recorded (and signed) in place."""
     meeting = meeting_for_user(request, meeting_id)
-    items = list(meeting.items.select_related("case__patient", "presenter"))
     try:
-        position = max(1, min(len(items), int(request.GET.get("position", "1"))))
+        position = int(request.GET.get("position", "1"))
     except ValueError:
         position = 1
-    context: dict[str, object] = {"meeting": meeting, "count": len(items), "position": position}
+    return render(
+        request, "boards/board_mode.html", _board_mode_context(request, meeting, position)
+    )
+
+
+def _board_mode_context(request: AuthedRequest, meeting: Meeting, position: int) -> dict[str, Any]:
+    items = list(meeting.items.select_related("case__patient", "presenter"))
+    position = max(1, min(len(items), position))
+    context: dict[str, Any] = {"meeting": meeting, "count": len(items), "position": position}
     if items:
         item = items[position - 1]
         case = item.case
@@ -220,18 +286,19 @@ def board_mode(request: AuthedRequest, meeting_id: int) -> HttpResponse:
         prognosis = prognosis_section(request, case)
         prognosis["can_analyse"] = False  # no editing chrome on the wall screen
         context.update(prognosis)
+        context.update(board_mode_panels(request, item))
+        context.update(board_decision_panel(request, item))
         context.update(
             {
                 "item": item,
                 "case": case,
                 "patient": case.patient,
                 "events": list(case.events.all()),
-                "decision": current_decision(case),
                 "previous_position": position - 1 if position > 1 else None,
                 "next_position": position + 1 if position < len(items) else None,
             }
         )
-    return render(request, "boards/board_mode.html", context)
+    return context
 
 
 @login_required
@@ -242,6 +309,9 @@ def decision_save(request: AuthedRequest, case_id: int) -> HttpResponse:
     draft = current_decision(case)
     meetings = Meeting.objects.visible_to(request.user).filter(items__case=case)
     meeting = draft.meeting if draft and draft.meeting else meetings.order_by("-date").first()
+    item = _board_item(request, case)
+    if item is not None:
+        meeting = item.meeting  # recorded in board mode: the meeting on the wall
     form = DecisionForm(request.POST, case=case, meeting=meeting)
     if form.is_valid():
         try:
@@ -261,13 +331,15 @@ def decision_save(request: AuthedRequest, case_id: int) -> HttpResponse:
             notice = (messages.SUCCESS, f"Decision version {decision.version} saved as a draft.")
     else:
         notice = (messages.ERROR, "The decision was not saved: check the fields.")
-    return _board_section(request, case, notice)
+    refused = form if notice[0] == messages.ERROR else None
+    return _board_section(request, case, notice, refused_form=refused)
 
 
 @login_required
 @require_POST
 def decision_sign(request: AuthedRequest, decision_id: int) -> HttpResponse:
     decision = decision_for_user(request, decision_id, permission="boards.sign_decision")
+    _board_item(request, decision.case)  # a foreign agenda item is refused before signing
     form = SignForm(request.POST)
     if not form.is_valid():
         notice = (messages.ERROR, "Re-enter your password to sign.")
@@ -299,6 +371,7 @@ def decision_sign(request: AuthedRequest, decision_id: int) -> HttpResponse:
 @require_POST
 def decision_amend(request: AuthedRequest, decision_id: int) -> HttpResponse:
     decision = decision_for_user(request, decision_id, permission="boards.add_decision")
+    _board_item(request, decision.case)  # a foreign agenda item is refused before amending
     try:
         amendment = services.decision_amend(decision=decision, user=request.user)
     except services.SignConflict as conflict:

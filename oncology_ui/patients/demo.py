@@ -72,6 +72,7 @@ class SeedReport:
     patients_created: list[str] = field(default_factory=list)
     patients_existing: list[str] = field(default_factory=list)
     cases_on_board: list[str] = field(default_factory=list)
+    board_meetings: list[str] = field(default_factory=list)
 
 
 def demo_records_load(path: Path = DEMO_DATA_FILE) -> dict[str, Any]:
@@ -139,7 +140,74 @@ def demo_seed(
             case = services.case_update(case=case, board_date=board_day)
             services.case_set_status(case=case, status=Case.Status.READY)
             report.cases_on_board.append(record["mrn"])
+    report.board_meetings = demo_boards_seed(teams=list(teams.values()), author=author)
     return report
+
+
+def demo_board_name(team: Team) -> str:
+    return f"{team.name.removesuffix(' MDT')} tumor board"
+
+
+def demo_boards_seed(*, teams: list[Team], author: User) -> list[str]:
+    """A tumor board for each demo care team, and the meetings its ready cases are marked for.
+
+    1. Create each team's board if missing (one per team: a board's agenda holds only the
+       patients of its care team).
+    2. For every demo case marked "ready for board" with a board date, create the meeting of its
+       team's board on that date if missing, with the team's demo clinicians attending.
+    3. Put the case on that meeting's agenda, presented by the demo author, if it is not there.
+
+    Runs on every seed (idempotent), so a database seeded before boards existed gets them too.
+
+    Returns:
+        The meetings created, as ``"<board> <date>"``.
+    """
+    from oncology_ui.boards import services as boards
+    from oncology_ui.boards.models import AgendaItem, Board, Meeting
+
+    by_team: dict[int, Board] = {}
+    for team in teams:
+        board = Board.objects.filter(team=team, site=DEMO_SITE).first()
+        if board is None:
+            board = boards.board_create(
+                name=demo_board_name(team),
+                site=DEMO_SITE,
+                specialty=team.name.removesuffix(" MDT"),
+                team=team,
+            )
+        by_team[team.pk] = board
+    created: list[str] = []
+    ready = (
+        Case.objects.filter(
+            patient__site=DEMO_SITE, status=Case.Status.READY, board_date__isnull=False
+        )
+        .select_related("patient")
+        .prefetch_related("patient__teams")
+        .order_by("board_date", "pk")
+    )
+    for case in ready:
+        assert case.board_date is not None  # filtered above
+        for team in case.patient.teams.all():
+            board = by_team.get(team.pk)
+            if board is None:
+                continue
+            meeting = Meeting.objects.filter(board=board, date=case.board_date).first()
+            if meeting is None:
+                clinicians = team.members.filter(username__startswith="demo.").exclude(
+                    groups__name=roles.ADMINISTRATOR
+                )
+                meeting = boards.meeting_create(
+                    board=board,
+                    date=case.board_date,
+                    title="Weekly meeting (demo)",
+                    created_by=author,
+                    attendees=list(clinicians),
+                )
+                created.append(f"{board.name} {meeting.date:%Y-%m-%d}")
+            if not AgendaItem.objects.filter(meeting=meeting, case=case).exists():
+                presenter = author if team.members.filter(pk=author.pk).exists() else None
+                boards.agenda_item_add(meeting=meeting, case=case, presenter=presenter)
+    return created
 
 
 def _demo_user(

@@ -1,9 +1,12 @@
 // Board mode: arrow keys (and PageUp/PageDown from presentation clickers) follow the
 // previous/next links, so the wall screen can be driven without a mouse. Links still work alone.
+// Keys typed into the decision form stay in the form.
 (function () {
   "use strict";
   document.addEventListener("keydown", function (event) {
-    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) {
+    var target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement ||
+        target instanceof HTMLSelectElement || (target instanceof HTMLElement && target.isContentEditable)) {
       return;
     }
     var id = null;

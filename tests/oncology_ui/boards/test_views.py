@@ -55,19 +55,15 @@ def test_another_teams_case_cannot_be_put_on_the_agenda(cast: Cast, boards: Boar
 
 
 def test_a_pathologist_ticks_the_preparation_checklist(cast: Cast, boards: BoardCast) -> None:
-    client = _client(cast.pathologist)
-    response = client.post(
+    # Pathology is shown by the record (the case's histology): only the others take a hand tick.
+    response = _client(cast.pathologist).post(
         reverse("boards-item-checklist", args=[boards.item.pk]),
-        {"pathology_reviewed": "on", "analysis_run": "on"},
+        {"imaging_reviewed": "on", "analysis_run": "on"},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     item = AgendaItem.objects.get(pk=boards.item.pk)
-    assert (item.pathology_reviewed, item.imaging_reviewed, item.analysis_run) == (
-        True,
-        False,
-        True,
-    )
+    assert (item.imaging_reviewed, item.molecular_in, item.analysis_run) == (True, False, True)
     assert 'id="checklist-' in response.content.decode()
 
 
@@ -90,7 +86,8 @@ def test_board_mode_shows_one_case_without_editing_chrome_and_steps_through(
     assert "Second primary tumour" not in first
     assert "case <strong>1</strong> of 2" in first
     assert 'href="?position=2"' in first
-    assert "<form" not in first.split('<main id="main">')[1]  # no editing controls on the wall
+    wall = first.split('<main id="main">')[1].split('id="board-decision"')[0]
+    assert "<form" not in wall  # no editing controls on the wall, the decision panel aside
     second_page = oncologist_client.get(url + "?position=2").content.decode()
     assert "Second primary tumour" in second_page and 'href="?position=1"' in second_page
     views = AccessLog.objects.filter(category="board-mode", action=AccessLog.Action.VIEW)
@@ -228,3 +225,73 @@ def test_a_deidentified_packet_can_be_requested(
     from oncology_ui.core.models import Job
 
     assert Job.objects.get(kind="board_packet").result == {"deidentified": True}
+
+
+def test_a_case_marked_ready_for_the_meetings_date_is_offered_for_its_agenda(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    ready = CaseFactory.create(
+        patient=cast.patient,
+        primary_diagnosis="Ready for this meeting",
+        status="ready",
+        board_date=boards.meeting.date,
+    )
+    CaseFactory.create(
+        patient=cast.patient,
+        primary_diagnosis="Ready for another week",
+        status="ready",
+        board_date=boards.meeting.date + dt.timedelta(days=7),
+    )
+    CaseFactory.create(
+        patient=cast.patient,
+        primary_diagnosis="Dated but still a draft",
+        board_date=boards.meeting.date,
+    )
+    url = reverse("boards-meeting", args=[boards.meeting.pk])
+    page = oncologist_client.get(url).content.decode()
+    offered = page.split('id="ready-cases"')[1].split("</ul>")[0]
+    assert "Ready for this meeting" in offered
+    assert f'name="case" value="{ready.pk}"' in offered
+    assert "Ready for another week" not in offered and "still a draft" not in offered
+
+    oncologist_client.post(
+        reverse("boards-agenda-add", args=[boards.meeting.pk]), {"case": ready.pk}
+    )
+    assert boards.meeting.items.filter(case=ready).exists()
+    assert 'id="ready-cases"' not in oncologist_client.get(url).content.decode()
+
+
+def test_an_empty_board_list_tells_an_administrator_where_to_create_a_board(cast: Cast) -> None:
+    admin = _client(cast.admin)
+    page = admin.get(reverse("boards-list")).content.decode()
+    assert "None of your care teams has a tumor board yet." in page
+    assert reverse("admin:boards_board_add") in page
+    assert admin.get(reverse("admin:boards_board_add")).status_code == 200  # the link leads there
+
+
+def test_an_administrator_is_told_of_the_boards_of_teams_outside_their_own(
+    cast: Cast, boards: BoardCast
+) -> None:
+    page = _client(cast.admin).get(reverse("boards-list")).content.decode()
+    assert "2 boards already exist for care teams you are not a member of" in page
+    assert reverse("admin:boards_board_changelist") in page
+
+
+def test_an_empty_board_list_tells_a_clinician_whom_to_ask(cast: Cast) -> None:
+    page = _client(cast.pathologist).get(reverse("boards-list")).content.decode()
+    assert "None of your care teams has a tumor board yet." in page
+    assert cast.admin.get_full_name() in page and cast.admin.email in page
+    assert reverse("admin:boards_board_add") not in page
+
+
+def test_an_administrator_reaches_the_board_list_from_the_menu(cast: Cast) -> None:
+    page = _client(cast.admin).get(reverse("patients-list")).content.decode()
+    assert f'href="{reverse("boards-list")}"' in page
+
+
+def test_the_case_page_points_a_ready_case_to_the_meeting_of_its_date(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    ready = CaseFactory.create(patient=cast.patient, status="ready", board_date=boards.meeting.date)
+    page = oncologist_client.get(reverse("patients-case", args=[ready.pk])).content.decode()
+    assert f'href="{reverse("boards-meeting", args=[boards.meeting.pk])}#ready-cases"' in page
