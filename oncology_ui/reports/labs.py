@@ -12,13 +12,28 @@ TITLE = "Labs chart"
 MAX_CHARTS = 12
 
 
+#: Superscripts the PDF's base fonts lack (² and ³ they have): written as powers instead.
+_SUPERSCRIPTS = str.maketrans(
+    {"⁰": "^0", "¹": "^1", "⁴": "^4", "⁵": "^5", "⁶": "^6", "⁷": "^7", "⁸": "^8", "⁹": "^9"}
+)
+
+
+def _unit(text: str) -> str:
+    return text.translate(_SUPERSCRIPTS)
+
+
+def _number(value: float) -> str:
+    """Three significant figures (converted units carry float noise), whole numbers from 1000."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def _range(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"reference {low:g}–{high:g}"
+        return f"reference {_number(low)}–{_number(high)}"
     if low is not None:
-        return f"reference ≥ {low:g}"
+        return f"reference ≥ {_number(low)}"
     if high is not None:
-        return f"reference ≤ {high:g}"
+        return f"reference ≤ {_number(high)}"
     return "no reference range"
 
 
@@ -48,14 +63,18 @@ def labs_report_section(case: Case, deidentified: bool) -> OptionalSection:
     charts: list[ChartSeries] = []
     for results in ordered:
         latest = results[-1]
+        unit = _unit(latest.unit_display)
         shown = (
             f"{latest.comparator}{latest.value_text} {latest.unit_original}"
             if latest.value is None
-            else f"{latest.comparator}{latest.value:g} {latest.unit_display}"
+            else f"{latest.comparator}{_number(latest.value)} {unit}"
         ).strip()
-        flag = {"H": " (high)", "L": " (low)"}.get(latest.flag, "")
+        shown += {"H": " (high)", "L": " (low)"}.get(latest.flag, "")
+        converted = latest.unit_original and latest.unit_original != unit
+        if latest.value is not None and converted and not latest.is_derived:
+            shown += f", reported as {latest.value_text} {latest.unit_original}"
         lines.append(
-            f"{latest.name}: {shown}{flag} on {when(latest)}; "
+            f"{latest.name}: {shown}; on {when(latest)}; "
             f"{_range(latest.ref_low, latest.ref_high)}; "
             f"{len(results)} result{'s' if len(results) != 1 else ''}."
         )
@@ -65,7 +84,7 @@ def labs_report_section(case: Case, deidentified: bool) -> OptionalSection:
             charts.append(
                 ChartSeries(
                     label=latest.name,
-                    unit=latest.unit_display,
+                    unit=unit,
                     points=tuple(
                         ChartPoint(
                             day=(r.collected_at.date() - first).days,

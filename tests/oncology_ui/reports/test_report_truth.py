@@ -151,7 +151,7 @@ def test_imported_labs_print_in_the_case_report_and_the_packet(
     assert [(p.when, p.value) for p in sodium.points] == [("2026-01-05", 131), ("2026-02-02", 136)]
     assert "no laboratory results" not in text
     assert "18 laboratory results stored" in text
-    assert "Sodium: 136 mmol/L on 2026-02-02" in text
+    assert "Sodium: 136 mmol/L; on 2026-02-02" in text
     packet = _packet_text(oncologist_client, boards)
     assert "no laboratory results" not in packet
     assert "18 laboratory results stored" in packet and "Sodium: 136 mmol/L" in packet
