@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from oncology_ui.analysis.adapters import case_snapshot
 from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import Job
+from oncology_ui.patients.models import Patient
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
 from tests.oncology_ui.conftest import Cast
@@ -201,3 +204,28 @@ def test_the_stale_rerun_works_as_a_plain_form_post_and_via_htmx(
     htmx = oncologist_client.post(rerun, HTTP_HX_REQUEST="true")
     assert htmx.content.decode().lstrip().startswith('<section id="section-prognosis"')
     assert "A re-run is in progress" in htmx.content.decode()
+
+
+def test_the_rerun_prediction_is_current_again(cast: Cast, oncologist_client: Client) -> None:
+    _current_prediction(cast)
+    run_import(cast.case, lab_csv("2026-01-05,Sodium,,131,mmol/L,,"))
+    oncologist_client.post(reverse("analysis-request", args=[cast.case.pk]))
+    newest = AnalysisRun.objects.filter(case=cast.case).select_related("job").first()
+    assert newest is not None and newest.job is not None
+    assert job_run(newest.job.pk) == Job.Status.SUCCEEDED  # the shipped model runs
+    content = _section(oncologist_client, cast)
+    assert "Stale prediction" not in content
+    assert "given survival since diagnosis on" in content
+
+
+def test_a_deceased_patients_curve_is_shown_from_diagnosis_for_the_record(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _diagnosed_years_ago(cast, 3.0)
+    cast.patient.vital_status = Patient.VitalStatus.DECEASED
+    cast.patient.date_of_death = timezone.localdate() - dt.timedelta(days=100)
+    cast.patient.save()
+    _prediction(cast)
+    content = _section(oncologist_client, cast)
+    assert "The patient is recorded as deceased on" in content
+    assert "shown from diagnosis on" in content and "from today" not in content
