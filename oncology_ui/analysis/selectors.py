@@ -132,17 +132,27 @@ def prognosis_from_today(
             ),
         )
     elapsed = max(0, (today - diagnosis).days) / DAYS_PER_MONTH
-    result = condition_on_survival(
-        SurvivalCurve(
-            times_months=tuple(stored["times_months"]),
-            survival=tuple(stored["survival"]),
-            lower=tuple(stored["lower"]),
-            upper=tuple(stored["upper"]),
-        ),
-        elapsed,
-    )
     today_text = f"day {(today - diagnosis).days:+d}" if dates_as_days else today.isoformat()
     basis = f"Years from today ({today_text}), given survival since {since}, {_years(elapsed)} ago."
+    try:
+        result = condition_on_survival(
+            SurvivalCurve(
+                times_months=tuple(stored["times_months"]),
+                survival=tuple(stored["survival"]),
+                lower=tuple(stored["lower"]),
+                upper=tuple(stored["upper"]),
+            ),
+            elapsed,
+        )
+    except (KeyError, TypeError, ValueError):
+        # A row stored without a usable curve: say so rather than fail the page or the PDF.
+        return PrognosisFromToday(
+            **{**unconditioned, "curve": None, "landmarks": [], "median_months": None},
+            elapsed_months=elapsed,
+            axis_label="Years from today",
+            basis=basis,
+            abstained="The stored prediction has no usable survival curve; re-run the analysis.",
+        )
     if result.status != "ok" or result.curve is None:
         return PrognosisFromToday(
             conditioned=True,

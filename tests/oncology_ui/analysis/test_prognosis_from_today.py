@@ -16,6 +16,7 @@ from oncology_ui.analysis.models import AnalysisRun, Prediction
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Patient
+from oncology_ui.reports import services
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
 from tests.oncology_ui.conftest import Cast
@@ -229,3 +230,13 @@ def test_a_deceased_patients_curve_is_shown_from_diagnosis_for_the_record(
     content = _section(oncologist_client, cast)
     assert "The patient is recorded as deceased on" in content
     assert "shown from diagnosis on" in content and "from today" not in content
+
+
+def test_a_stored_prediction_without_a_curve_says_so_instead_of_failing(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _prediction(cast, curve={})
+    content = _section(oncologist_client, cast)
+    assert "no usable survival curve" in content
+    text = services.case_report_pdf(case=cast.case, deidentified=False)
+    assert b"%PDF" in text[:8]
