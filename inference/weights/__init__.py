@@ -21,6 +21,10 @@ class ShippedCheckpoint:
     filename: str
     sha256: str
     card: str
+    #: What t = 0 of the survival curve is, from the training cohort's outcome definition:
+    #: ``"diagnosis"`` or ``"study_entry"`` (SUPPORT counts from the third day in hospital).
+    #: A curve can only be read "from today" when the record holds the date of this event.
+    time_zero: str = "diagnosis"
 
     @property
     def path(self) -> Path:
@@ -40,6 +44,7 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         filename="oncoboard-support.pt",
         sha256="a85d3c105eab5e08bde9af8e9f5a17dd2d2478ce076be3962d9557efe10173cc",
         card="oncoboard-support.md",
+        time_zero="study_entry",
     ),
     "oncoboard-tcga-pancancer": ShippedCheckpoint(
         name="oncoboard-tcga-pancancer",
@@ -50,6 +55,19 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
 }
 
 DEFAULT_MODEL = "oncoboard-tcga-pancancer"
+
+#: How each time zero reads in a sentence ("survival since ...").
+TIME_ZERO_LABELS = {
+    "diagnosis": "diagnosis",
+    "study_entry": "study entry (day 3 of a hospital stay, as in the SUPPORT cohort)",
+}
+
+
+def time_zero_of(model_name: str) -> str | None:
+    """The time zero of a shipped model's curve; ``None`` for a model OncoBoard did not ship."""
+    shipped = SHIPPED.get(model_name)
+    return shipped.time_zero if shipped is not None else None
+
 
 #: Propensity models of the what-if view (``inference.whatif``), one per model with treatment
 #: inputs; pinned like the checkpoints (``python -m inference.training.propensity`` prints it).

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.analysis.readable import inputs_not_used, percentage_points, why_factors
+from oncology_ui.analysis.selectors import prediction_stale_parts, prognosis_from_today
 from oncology_ui.patients.models import Case
 
 MODALITY_LABELS = {
@@ -23,7 +26,11 @@ _W, _H, _PAD = 560.0, 240.0, 36.0
 
 
 def survival_chart(curve: dict[str, list[float]]) -> dict[str, Any]:
-    """SVG coordinates for S(t) with its band, drawn on the server (no chart script)."""
+    """SVG coordinates for S(t) with its band, drawn on the server (no chart script).
+
+    A curve shorter than two years (a conditional curve near the model's horizon) gets ticks
+    every six months, so its axis is never a lone "0 y".
+    """
     times = curve["times_months"]
     horizon = max(times[-1], 1.0)
 
@@ -37,7 +44,10 @@ def survival_chart(curve: dict[str, list[float]]) -> dict[str, Any]:
     upper = [f"{x(t)},{y(s)}" for t, s in zip(times, curve["upper"], strict=True)]
     lower = [f"{x(t)},{y(s)}" for t, s in zip(times, curve["lower"], strict=True)]
     band = " ".join(upper + lower[::-1])
-    years = [{"x": x(12.0 * k), "label": f"{k} y"} for k in range(0, int(horizon // 12) + 1)]
+    if horizon >= 24:
+        years = [{"x": x(12.0 * k), "label": f"{k} y"} for k in range(0, int(horizon // 12) + 1)]
+    else:
+        years = [{"x": x(6.0 * k), "label": f"{6 * k} mo"} for k in range(0, int(horizon // 6) + 1)]
     ticks = [{"y": y(p / 100), "label": f"{p}%"} for p in (0, 25, 50, 75, 100)]
     return {
         "width": _W,
@@ -54,9 +64,23 @@ def survival_chart(curve: dict[str, list[float]]) -> dict[str, Any]:
 
 
 def _bar(label: str, value: float, scale: float) -> dict[str, Any]:
-    """A diverging bar on a 200-wide axis centred at 100 (SVG: the CSP allows no inline style)."""
-    half = round(100 * abs(value) / scale, 1)
+    """A diverging bar on a 200-wide axis centred at 100 (SVG: the CSP allows no inline style).
+
+    ``value`` and ``scale`` are the numbers as printed, so a bar's length matches its label.
+    """
+    half = round(100 * abs(value) / scale, 1) if scale else 0.0
     return {"label": label, "value": value, "x": 100 - half if value < 0 else 100, "w": half}
+
+
+def contribution_bars(shapley: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Modality Shapley values as bars, in percentage points as printed; zeros left out."""
+    shown = [
+        (MODALITY_LABELS.get(m["modality"], m["modality"]), percentage_points(m["shapley"]))
+        for m in shapley
+    ]
+    shown = [(label, points) for label, points in shown if points != 0.0]
+    scale = max((abs(points) for _, points in shown), default=0.0)
+    return [_bar(label, points, scale) for label, points in sorted(shown, key=lambda i: -abs(i[1]))]
 
 
 def _landmarks(prediction: Prediction) -> dict[int, float | None]:
@@ -107,30 +131,30 @@ def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     }
     if latest is not None:
         explanation = latest.explanation or {}
-        shapley = explanation.get("modality_shapley") or []
-        scale = max((abs(item["shapley"]) for item in shapley), default=0.0) or 1.0
+        snapshot = latest.run.inputs_snapshot or {}
+        from_today = prognosis_from_today(latest, case=case, today=timezone.localdate())
         context.update(
             {
-                "chart": survival_chart(latest.curve),
-                "landmarks": latest.survival_at,
-                "contributions": [
-                    _bar(
-                        MODALITY_LABELS.get(item["modality"], item["modality"]),
-                        item["shapley"],
-                        scale,
-                    )
-                    for item in sorted(shapley, key=lambda item: -abs(item["shapley"]))
-                ],
-                "features": [
-                    {
-                        **item,
-                        "modality_label": MODALITY_LABELS.get(item["modality"], item["modality"]),
-                    }
-                    for item in (explanation.get("feature_attributions") or [])[:10]
-                ],
+                "from_today": from_today,
+                "chart": survival_chart(from_today.curve) if from_today.curve else None,
+                "landmarks": from_today.landmarks,
+                "stale_parts": prediction_stale_parts(latest, case=case),
+                "contributions": contribution_bars(explanation.get("modality_shapley") or []),
+                "why": why_factors(
+                    explanation, lab_units=(snapshot.get("provenance") or {}).get("lab_units")
+                ),
+                "used_labels": [MODALITY_LABELS.get(m, m) for m in latest.inputs_used],
+                "missing_labels": [MODALITY_LABELS.get(m, m) for m in latest.inputs_missing],
+                "not_used": inputs_not_used(
+                    latest.inputs_ignored or [], snapshot, used=latest.inputs_used or []
+                ),
                 # A hallmark with no measured member gene says nothing; leave it out.
                 "hallmarks": sorted(
-                    (h for h in explanation.get("hallmarks") or [] if h["genes_measured"] > 0),
+                    (
+                        h
+                        for h in explanation.get("hallmarks") or []
+                        if h.get("genes_measured", 0) > 0
+                    ),
                     key=lambda h: -abs(h["attribution"]),
                 )[:8],
                 "molecular_missing": "mutations" not in latest.inputs_used

@@ -8,7 +8,9 @@ from typing import Any
 from django.utils import timezone
 
 from oncology_ui.analysis.models import Prediction
+from oncology_ui.analysis.readable import inputs_not_used, percentage_points
 from oncology_ui.analysis.sections import MODALITY_LABELS
+from oncology_ui.analysis.selectors import prediction_stale_parts, prognosis_from_today
 from oncology_ui.boards.models import Decision, Meeting
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.data import (
@@ -47,9 +49,48 @@ class _Dates:
         return day.isoformat()
 
 
-def _prognosis(prediction: Prediction) -> Prognosis:
-    curve = prediction.curve or {}
+def _points_bars(items: list[tuple[str, float]]) -> tuple[Bar, ...]:
+    """Bars in percentage points as printed, largest first; those printing as 0.0 left out."""
+    shown = [(label, percentage_points(value)) for label, value in items]
+    return tuple(
+        Bar(label, points)
+        for label, points in sorted(shown, key=lambda item: -abs(item[1]))
+        if points != 0.0
+    )
+
+
+def _hallmarks(explanation: dict[str, Any]) -> tuple[tuple[Bar, ...], str]:
+    """The hallmark bars, or why the block is left out."""
+    measured = [h for h in explanation.get("hallmarks") or () if h.get("genes_measured", 0) > 0]
+    if not measured:
+        return (), (
+            "Left out: no gene-expression values were available for any hallmark's genes, "
+            "so this prediction has no hallmark profile."
+        )
+    bars = _points_bars([(str(h["hallmark"]), float(h["attribution"])) for h in measured])[:12]
+    if not bars:
+        return (), "Left out: every hallmark's contribution rounds to 0.0 percentage points."
+    return bars, ""
+
+
+def _stale_text(prediction: Prediction, case: Case) -> str:
+    parts = prediction_stale_parts(prediction, case=case)
+    if not parts:
+        return ""
+    return (
+        f"STALE: this prediction was made {_utc(prediction.created_at)}, before newer "
+        f"{', '.join(parts)} were recorded, and does not reflect them. Re-run the analysis on "
+        "the case page before relying on it."
+    )
+
+
+def _prognosis(prediction: Prediction, case: Case, *, today: date, deidentified: bool) -> Prognosis:
     explanation = prediction.explanation or {}
+    from_today = prognosis_from_today(
+        prediction, case=case, today=today, dates_as_days=deidentified
+    )
+    curve = from_today.curve or {}
+    hallmarks, hallmarks_unavailable = _hallmarks(explanation)
     return Prognosis(
         status=prediction.status,
         abstention_reasons=tuple(str(reason) for reason in prediction.abstention_reasons or ()),
@@ -57,7 +98,7 @@ def _prognosis(prediction: Prediction) -> Prognosis:
         survival=tuple(float(s) for s in curve.get("survival", ())),
         lower=tuple(float(s) for s in curve.get("lower", ())),
         upper=tuple(float(s) for s in curve.get("upper", ())),
-        median_months=prediction.median_months,
+        median_months=from_today.median_months,
         landmarks=tuple(
             Landmark(
                 years=int(row["years"]),
@@ -65,21 +106,23 @@ def _prognosis(prediction: Prediction) -> Prognosis:
                 lower=row.get("lower"),
                 upper=row.get("upper"),
             )
-            for row in prediction.survival_at or ()
+            for row in from_today.landmarks
         ),
-        contributions=tuple(
-            Bar(MODALITY_LABELS.get(item["modality"], item["modality"]), float(item["shapley"]))
-            for item in sorted(
-                explanation.get("modality_shapley") or (), key=lambda item: -abs(item["shapley"])
-            )
+        contributions=_points_bars(
+            [
+                (MODALITY_LABELS.get(item["modality"], item["modality"]), float(item["shapley"]))
+                for item in explanation.get("modality_shapley") or ()
+            ]
         ),
-        hallmarks=tuple(
-            Bar(str(item["hallmark"]), float(item["attribution"]))
-            for item in sorted(
-                explanation.get("hallmarks") or (), key=lambda item: -abs(item["attribution"])
-            )[:12]
-        ),
+        hallmarks=hallmarks,
+        hallmarks_unavailable=hallmarks_unavailable,
         computed_at=_utc(prediction.created_at),
+        basis=from_today.basis,
+        axis_label=from_today.axis_label,
+        conditioned=from_today.conditioned,
+        no_curve_reason=from_today.abstained,
+        stale=_stale_text(prediction, case),
+        reference_years=explanation.get("reference_years"),
     )
 
 
@@ -137,7 +180,7 @@ def case_report_data(
     now = now or timezone.now()
     patient = case.patient
     dates = _Dates(case.diagnosis_date, deidentified)
-    prediction = Prediction.objects.filter(case=case).first()
+    prediction = Prediction.objects.filter(case=case).select_related("run").first()
     identifiers = None
     if not deidentified:
         identifiers = Identifiers(
@@ -191,7 +234,11 @@ def case_report_data(
         timeline=timeline,
         data_used=tuple(MODALITY_LABELS.get(m, m) for m in used),
         data_missing=tuple(MODALITY_LABELS.get(m, m) for m in missing),
-        prognosis=_prognosis(prediction) if prediction is not None else None,
+        prognosis=_prognosis(
+            prediction, case, today=timezone.localdate(now), deidentified=deidentified
+        )
+        if prediction is not None
+        else None,
         prognosis_unavailable="Not available: no model analysis has been run for this case.",
         optional_sections=optional_sections(case, deidentified=deidentified),
         decisions=decisions,
@@ -200,6 +247,15 @@ def case_report_data(
         else None,
         knowledge_base_version=knowledge_base_version(),
         image_derived=bool(prediction and prediction.image_derived),
+        data_not_used=tuple(
+            inputs_not_used(
+                prediction.inputs_ignored or [],
+                prediction.run.inputs_snapshot,
+                used=prediction.inputs_used or [],
+            )
+        )
+        if prediction is not None
+        else (),
     )
 
 

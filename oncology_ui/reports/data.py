@@ -57,6 +57,13 @@ class Bar:
 
 @dataclass(frozen=True)
 class Prognosis:
+    """The stored prediction as printed.
+
+    The curve, landmarks and median are read from today (conditional on survival since the
+    model's time zero) when ``conditioned``; ``basis`` says what time zero is. Bars carry the
+    printed values (percentage points, one decimal), so every bar's length matches its label.
+    """
+
     status: str  # "ok" or "abstained"
     abstention_reasons: tuple[str, ...]
     times_months: tuple[float, ...]
@@ -68,6 +75,16 @@ class Prognosis:
     contributions: tuple[Bar, ...]
     hallmarks: tuple[Bar, ...]
     computed_at: str
+    basis: str = ""
+    axis_label: str = "Years from the model's time zero"
+    conditioned: bool = False
+    #: Why no curve from today can be printed ('' when one is).
+    no_curve_reason: str = ""
+    #: The model inputs recorded since the prediction ('' when it is current).
+    stale: str = ""
+    reference_years: int | None = None
+    #: Why the hallmark block is left out ('' when it has rows).
+    hallmarks_unavailable: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,25 @@ class DecisionData:
 
 
 @dataclass(frozen=True)
+class ChartPoint:
+    day: int  # days after the series' first point: the x position
+    when: str  # as printed (a date, or days from diagnosis when de-identified)
+    value: float
+    flag: str = ""  # "H", "L" or ""
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One analyte over time, drawn as a small line chart with its reference range."""
+
+    label: str
+    unit: str
+    points: tuple[ChartPoint, ...]
+    ref_low: float | None = None
+    ref_high: float | None = None
+
+
+@dataclass(frozen=True)
 class OptionalSection:
     """A section later issues fill (therapies, trials, slide, imaging, labs)."""
 
@@ -113,10 +149,11 @@ class OptionalSection:
     image_png: bytes | None = None
     image_caption: str = ""
     unavailable: str = NOT_AVAILABLE
+    charts: tuple[ChartSeries, ...] = ()
 
     @property
     def available(self) -> bool:
-        return bool(self.lines or self.image_png)
+        return bool(self.lines or self.image_png or self.charts)
 
 
 @dataclass(frozen=True)
@@ -137,6 +174,8 @@ class CaseReportData:
     knowledge_base_version: str
     image_derived: bool
     limitations: tuple[str, ...] = LIMITATIONS
+    #: Facts the case has that the model cannot use ("ER positive", "Stage II").
+    data_not_used: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

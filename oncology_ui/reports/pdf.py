@@ -42,6 +42,7 @@ from oncology_ui.reports.data import (
     Bar,
     BoardPacketData,
     CaseReportData,
+    ChartSeries,
     DecisionData,
     OptionalSection,
     Prognosis,
@@ -274,11 +275,14 @@ def survival_drawing(
         level = y(percent / 100)
         drawing.add(Line(left - 3, level, left, level, strokeWidth=0.5))
         drawing.add(String(left - 5, level - 3, f"{percent}%", fontSize=7, textAnchor="end"))
-    for year in range(0, int(horizon // 12) + 1):
-        pos = x(12.0 * year)
+    # A short curve (conditional, near the model's horizon) gets six-month ticks.
+    step, unit = (12.0, "y") if horizon >= 24 else (6.0, "mo")
+    for k in range(0, int(horizon // step) + 1):
+        pos = x(step * k)
+        label = f"{k} y" if unit == "y" else f"{6 * k} mo"
         drawing.add(Line(pos, bottom, pos, bottom - 3, strokeWidth=0.5))
-        drawing.add(String(pos, bottom - 11, f"{year} y", fontSize=7, textAnchor="middle"))
-        if year in (1, 3, 5):
+        drawing.add(String(pos, bottom - 11, label, fontSize=7, textAnchor="middle"))
+        if unit == "y" and k in (1, 3, 5):
             drawing.add(
                 Line(
                     pos,
@@ -296,26 +300,30 @@ def survival_drawing(
             line += [x(t), y(s)]
         drawing.add(PolyLine(line, strokeColor=colors.black, strokeWidth=1.6))
     drawing.add(
-        String((left + right) / 2, 1, "Years since analysis", fontSize=7, textAnchor="middle")
+        String((left + right) / 2, 1, prognosis.axis_label, fontSize=7, textAnchor="middle")
     )
     return drawing
 
 
 def _bars(bars: tuple[Bar, ...], width: float) -> Table:
-    """Signed values as labelled bars diverging from a centre line (dark = raises risk)."""
-    scale = max((abs(bar.value) for bar in bars), default=0.0) or 1.0
+    """Signed values as labelled bars diverging from a centre line (dark = raises survival).
+
+    Lengths come from the values as printed (one decimal), so a bar always matches its label.
+    """
+    printed = [round(bar.value, 1) for bar in bars]
+    scale = max((abs(value) for value in printed), default=0.0)
     bar_width = width * 0.4
     rows = []
-    for bar in bars:
+    for bar, value in zip(bars, printed, strict=True):
         drawing = Drawing(bar_width, 9)
-        half = (bar_width / 2) * abs(bar.value) / scale
+        half = (bar_width / 2) * abs(value) / scale if scale else 0.0
         start = bar_width / 2 - half if bar.value < 0 else bar_width / 2
         fill = colors.HexColor("#333333") if bar.value >= 0 else colors.HexColor("#aaaaaa")
         drawing.add(
             Rect(start, 1, half, 7, fillColor=fill, strokeColor=colors.black, strokeWidth=0.3)
         )
         drawing.add(Line(bar_width / 2, 0, bar_width / 2, 9, strokeWidth=0.5))
-        rows.append([_p(bar.label, _CELL), _p(f"{bar.value:+.3f}", _CELL), drawing])
+        rows.append([_p(bar.label, _CELL), _p(f"{value:+.1f} points", _CELL), drawing])
     table = Table(rows, colWidths=[width * 0.42, width * 0.14, bar_width + 6])
     table.setStyle(_FACTS)
     return table
@@ -329,50 +337,187 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
     prognosis = data.prognosis
     if prognosis is None:
         return [_na(data.prognosis_unavailable)]
-    story: list[Flowable] = [_p(f"Stored prediction computed {prognosis.computed_at}.", _SMALL)]
+    story: list[Flowable] = []
+    if prognosis.stale:
+        story.append(Paragraph("<b>" + esc(prognosis.stale) + "</b>", _BODY))
+    story.append(_p(f"Stored prediction computed {prognosis.computed_at}.", _SMALL))
     if prognosis.status != "ok":
         story.append(_p("The model abstained: " + "; ".join(prognosis.abstention_reasons)))
         return story
-    if prognosis.times_months and prognosis.survival:
-        story.append(survival_drawing(prognosis, width=width))
-        story.append(_p("Line: predicted survival. Grey band: the model's interval.", _SMALL))
+    if prognosis.basis:
+        story.append(Paragraph("<b>" + esc(prognosis.basis) + "</b>", _BODY))
+    reference = f"{prognosis.reference_years}-year" if prognosis.reference_years else "predicted"
+    if prognosis.no_curve_reason:
+        story.append(_na("No survival estimate from today: " + prognosis.no_curve_reason))
     else:
-        story.append(_na("Not available: the stored prediction has no survival curve."))
-    rows = [
-        [
-            f"{mark.years} year{'s' if mark.years != 1 else ''}",
-            _percent(mark.survival) if mark.survival is not None else "beyond follow-up",
-            f"{_percent(mark.lower)} – {_percent(mark.upper)}"
-            if mark.survival is not None
-            else "—",
+        if prognosis.times_months and prognosis.survival:
+            story.append(survival_drawing(prognosis, width=width))
+            story.append(
+                _p(
+                    "Line: predicted survival"
+                    + (" from today, given survival to today" if prognosis.conditioned else "")
+                    + ". Grey band: the spread of the model's ensemble"
+                    + (
+                        ", each edge conditioned on its own survival to today."
+                        if prognosis.conditioned
+                        else "."
+                    ),
+                    _SMALL,
+                )
+            )
+        else:
+            story.append(_na("Not available: the stored prediction has no survival curve."))
+        when = "from today" if prognosis.conditioned else ""
+        rows = [
+            [
+                f"{mark.years} year{'s' if mark.years != 1 else ''} {when}".strip(),
+                _percent(mark.survival)
+                if mark.survival is not None
+                else "beyond the model's horizon",
+                f"{_percent(mark.lower)} – {_percent(mark.upper)}"
+                if mark.survival is not None
+                else "—",
+            ]
+            for mark in prognosis.landmarks
         ]
-        for mark in prognosis.landmarks
-    ]
-    if rows:
-        story.append(_grid(["Horizon", "Survival", "Interval"], rows, [width * 0.3] * 3))
-    else:
-        story.append(_na("Not available: no 1/3/5-year figures were stored."))
-    if prognosis.median_months is not None:
-        story.append(_p(f"Median survival: {prognosis.median_months:.0f} months."))
+        if rows:
+            story.append(_grid(["Horizon", "Survival", "Interval"], rows, [width * 0.3] * 3))
+        else:
+            story.append(_na("Not available: no 1/3/5-year figures were stored."))
+        median = "Median survival" + (" from today" if prognosis.conditioned else "")
+        story.append(
+            _p(
+                f"{median}: {prognosis.median_months:.0f} months."
+                if prognosis.median_months is not None
+                else f"{median}: not reached within the model's horizon."
+            )
+        )
     story.append(Paragraph("Modality contributions", _H2))
-    story.append(
-        _bars(prognosis.contributions, width)
-        if prognosis.contributions
-        else _na("Not available: no modality contributions were stored.")
-    )
+    if prognosis.contributions:
+        story.append(
+            _p(
+                f"Exact Shapley values in percentage points of the predicted {reference} "
+                "survival from diagnosis; negative lowers it. Values that round to 0.0 are "
+                "left out.",
+                _SMALL,
+            )
+        )
+        story.append(_bars(prognosis.contributions, width))
+    else:
+        story.append(_na("Not available: no modality contribution was stored or all round to 0.0."))
     story.append(Paragraph("Hallmark profile", _H2))
-    story.append(
-        _bars(prognosis.hallmarks, width)
-        if prognosis.hallmarks
-        else _na("Not available: no hallmark profile (needs gene expression data).")
-    )
+    if prognosis.hallmarks:
+        story.append(
+            _p(
+                f"Summed gene attributions per hallmark, percentage points of the predicted "
+                f"{reference} survival from diagnosis.",
+                _SMALL,
+            )
+        )
+        story.append(_bars(prognosis.hallmarks, width))
+    else:
+        story.append(
+            _na(prognosis.hallmarks_unavailable or "Not available: no hallmark profile was stored.")
+        )
     return story
+
+
+def lab_chart_drawing(series: ChartSeries, width: float, height: float = 30 * mm) -> Drawing:
+    """One analyte over time: points joined by a line over its grey reference band."""
+    drawing = Drawing(width, height)
+    left, bottom, right, top = 24.0, 12.0, width - 6, height - 12
+    values = [point.value for point in series.points]
+    bounds = [*values, *(v for v in (series.ref_low, series.ref_high) if v is not None)]
+    low, high = min(bounds), max(bounds)
+    if high == low:
+        low, high = low - 1, high + 1
+    pad = (high - low) * 0.1
+    low, high = low - pad, high + pad
+    span = max(series.points[-1].day, 1)
+
+    def x(day: int) -> float:
+        if len(series.points) == 1:
+            return (left + right) / 2
+        return left + day / span * (right - left)
+
+    def y(value: float) -> float:
+        return bottom + (value - low) / (high - low) * (top - bottom)
+
+    if series.ref_low is not None or series.ref_high is not None:
+        band_low = y(series.ref_low) if series.ref_low is not None else bottom
+        band_high = y(series.ref_high) if series.ref_high is not None else top
+        drawing.add(
+            Rect(
+                left,
+                band_low,
+                right - left,
+                max(band_high - band_low, 0.5),
+                fillColor=colors.HexColor("#e3e3e3"),
+                strokeColor=None,
+            )
+        )
+    drawing.add(Line(left, bottom, right, bottom, strokeWidth=0.5))
+    drawing.add(Line(left, bottom, left, top, strokeWidth=0.5))
+    drawing.add(
+        String(left - 2, y(high - pad) - 2, f"{high - pad:.3g}", fontSize=6, textAnchor="end")
+    )
+    drawing.add(
+        String(left - 2, y(low + pad) - 2, f"{low + pad:.3g}", fontSize=6, textAnchor="end")
+    )
+    coordinates = [(x(point.day), y(point.value)) for point in series.points]
+    if len(coordinates) > 1:
+        drawing.add(
+            PolyLine([c for xy in coordinates for c in xy], strokeColor=colors.black, strokeWidth=1)
+        )
+    for (px, py), point in zip(coordinates, series.points, strict=True):
+        flagged = point.flag in ("H", "L")
+        drawing.add(
+            Rect(
+                px - 1.8,
+                py - 1.8,
+                3.6,
+                3.6,
+                strokeColor=colors.black,
+                strokeWidth=0.5,
+                fillColor=colors.white if flagged else colors.black,
+            )
+        )
+    drawing.add(
+        String(
+            left,
+            height - 8,
+            f"{series.label} ({series.unit})" if series.unit else series.label,
+            fontSize=7,
+        )
+    )
+    drawing.add(String(left, 2, series.points[0].when, fontSize=6))
+    if len(series.points) > 1:
+        drawing.add(String(right, 2, series.points[-1].when, fontSize=6, textAnchor="end"))
+    return drawing
+
+
+def _charts(charts: tuple[ChartSeries, ...], width: float) -> Table:
+    per_row = 3
+    cell = width / per_row
+    drawings: list[Flowable | str] = [lab_chart_drawing(series, cell - 4) for series in charts]
+    drawings += [""] * (-len(drawings) % per_row)
+    rows = [drawings[i : i + per_row] for i in range(0, len(drawings), per_row)]
+    table = Table(rows, colWidths=[cell] * per_row)
+    table.setStyle(
+        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    )
+    return table
 
 
 def _optional_story(section: OptionalSection, width: float) -> list[Flowable]:
     if not section.available:
         return [_na(section.unavailable)]
     story: list[Flowable] = [_p(line) for line in section.lines]
+    if section.charts:
+        story.append(_charts(section.charts, width))
+        story.append(
+            _p("Grey band: reference range. Hollow squares: results flagged high or low.", _SMALL)
+        )
     if section.image_png:
         try:
             image = Image(io.BytesIO(section.image_png))
@@ -475,6 +620,11 @@ def _case_story(data: CaseReportData, width: float, *, level: int, key: str) -> 
             [
                 ("Used by the model", ", ".join(data.data_used) or NOT_AVAILABLE),
                 ("Missing", ", ".join(data.data_missing) or "nothing reported missing"),
+                *(
+                    [("Known but not used by this model", "; ".join(data.data_not_used))]
+                    if data.data_not_used
+                    else []
+                ),
             ],
             width,
         )

@@ -1,0 +1,198 @@
+"""Model feature names and attributions in words a clinician reads without a codebook.
+
+The model speaks in feature names (``is_female``, ``white_blood_cells``) and attributions in
+units of survival probability; the page and the PDF speak in "Sex: female" and "lowers predicted
+3-year survival by 2.1 percentage points".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from oncology_ui.clinical.parsers.catalogue import load_catalogue
+from oncology_ui.clinical.selectors import MODEL_LAB_FEATURES
+
+_ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
+_COPY_NUMBER = {
+    -2: "deep deletion",
+    -1: "shallow deletion",
+    0: "no copy-number change",
+    1: "copy-number gain",
+    2: "amplification",
+}
+#: The unit each model lab feature is sent in (see ``clinical.selectors.MODEL_LAB_FEATURES``).
+_LAB_UNITS = dict(MODEL_LAB_FEATURES.values())
+_LAB_NAMES = {feature: key for key, (feature, _unit) in MODEL_LAB_FEATURES.items()}
+_UNIT_TEXT = {"10*9/L": "×10⁹/L", "Cel": "°C", "mm[Hg]": "mmHg", "/min": "per minute"}
+_IMAGING = {
+    "volume_ml": ("Lesion volume", "mL"),
+    "longest_diameter_mm": ("Longest lesion diameter", "mm"),
+    "short_axis_mm": ("Lesion short axis", "mm"),
+    "mean_hu": ("Mean lesion density", "HU"),
+    "suv_max": ("SUVmax", ""),
+    "suv_mean": ("SUVmean", ""),
+    "sphericity": ("Lesion sphericity", ""),
+    "lesion_count": ("Lesion count", ""),
+    "total_volume_ml": ("Total lesion volume", "mL"),
+    "total_lesion_glycolysis": ("Total lesion glycolysis", ""),
+    "metabolic_tumor_volume_ml": ("Metabolic tumour volume", "mL"),
+}
+#: Attributions are shown in percentage points with one decimal; smaller ones print as 0.0.
+DISPLAY_DECIMALS = 1
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def _lab_label(feature: str) -> str:
+    key = _LAB_NAMES.get(feature, feature)
+    analyte = load_catalogue().analytes.get(key)
+    return analyte.name if analyte is not None else feature.replace("_", " ").capitalize()
+
+
+_BARE = {
+    ("clinical", "age"): "Age",
+    ("clinical", "is_female"): "Sex",
+    ("clinical", "er_positive"): "ER status",
+    ("clinical", "stage"): "Stage",
+    ("clinical", "ecog"): "ECOG performance status",
+}
+
+
+def _bare_label(modality: str, feature: str) -> str:
+    """A feature with no value recorded."""
+    if (modality, feature) in _BARE:
+        return _BARE[(modality, feature)]
+    if modality == "labs":
+        return _lab_label(feature)
+    if modality in ("mutations", "copy_number", "expression"):
+        return f"{feature} {modality.replace('_', '-').rstrip('s')} status"
+    if modality == "imaging" and feature in _IMAGING:
+        return _IMAGING[feature][0]
+    label = feature.replace("_", " ")
+    return label[:1].upper() + label[1:]
+
+
+def feature_label(
+    modality: str, feature: str, value: float | None, *, lab_units: dict[str, str] | None = None
+) -> str:
+    """One model input as a clinician would write it: ``Age 53 years``, ``TP53 mutated``."""
+    if value is None or not math.isfinite(value):
+        return _bare_label(modality, feature)
+    if modality == "clinical":
+        if feature == "age":
+            return f"Age {value:.0f} years"
+        if feature == "is_female":
+            return "Sex: female" if value >= 0.5 else "Sex: male"
+        if feature == "er_positive":
+            return "ER positive" if value >= 0.5 else "ER negative"
+        if feature == "stage":
+            return f"Stage {_ROMAN.get(int(value), _number(value))}"
+        if feature == "ecog":
+            return f"ECOG performance status {value:.0f}"
+    if modality == "labs":
+        unit = (lab_units or {}).get(feature) or _LAB_UNITS.get(feature, "")
+        return f"{_lab_label(feature)} {_number(value)} {_UNIT_TEXT.get(unit, unit)}".rstrip()
+    if modality == "mutations":
+        return f"{feature} mutated" if value >= 0.5 else f"{feature} not mutated (sequenced)"
+    if modality == "copy_number":
+        level = int(round(value))
+        return f"{feature} {_COPY_NUMBER.get(level, 'copy-number change')} (level {level:+d})"
+    if modality == "expression":
+        return f"{feature} expression {value:+.1f} SD from the cohort mean"
+    if modality == "imaging" and feature in _IMAGING:
+        label, unit = _IMAGING[feature]
+        return f"{label} {_number(value)} {unit}".rstrip()
+    return f"{_bare_label(modality, feature)} {_number(value)}"
+
+
+def percentage_points(attribution: float) -> float:
+    """An attribution (survival probability) in percentage points, as displayed."""
+    return round(100.0 * attribution, DISPLAY_DECIMALS)
+
+
+def attribution_text(attribution: float, reference_years: int | None) -> str:
+    """What an attribution means: ``lowers predicted 3-year survival by 2.1 percentage points``."""
+    points = percentage_points(attribution)
+    horizon = f"{reference_years}-year" if reference_years else "predicted"
+    verb = "raises" if points > 0 else "lowers"
+    return f"{verb} the predicted {horizon} survival by {abs(points):.{DISPLAY_DECIMALS}f} points"
+
+
+def why_factors(
+    explanation: dict[str, Any] | None, *, lab_units: dict[str, str] | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The strongest feature attributions, in words, leaving out those that display as zero."""
+    explanation = explanation or {}
+    reference_years = explanation.get("reference_years")
+    factors = []
+    for item in explanation.get("feature_attributions") or ():
+        attribution = item.get("attribution")
+        if attribution is None or percentage_points(attribution) == 0.0:
+            continue
+        factors.append(
+            {
+                "label": feature_label(
+                    item["modality"], item["feature"], item.get("value"), lab_units=lab_units
+                ),
+                "points": percentage_points(attribution),
+                "raises_risk": attribution < 0,
+                "meaning": attribution_text(attribution, reference_years),
+            }
+        )
+    factors.sort(key=lambda factor: -abs(factor["points"]))
+    return factors[:limit]
+
+
+_PART_NAMES = {
+    "labs": "laboratory values",
+    "mutations": "mutation calls",
+    "copy_number": "copy-number calls",
+    "expression": "expression values",
+}
+
+
+def _ignored_label(entry: str, sources: dict[str, Any], lab_units: dict[str, str] | None) -> str:
+    modality, _, feature = entry.partition(":")
+    if not feature:
+        return modality.replace("_", " ").capitalize()
+    if feature.startswith(" "):  # already a sentence: "slide: supplied but not used (...)"
+        return f"{modality.replace('_', ' ').capitalize()}: {feature.strip()}"
+    if modality == "cancer_type":
+        return f"Cancer type {feature} (not among the model's training cohorts)"
+    if modality == "treatment":
+        return f"Therapy {feature}"
+    if modality == "slide":
+        return f"Slide {feature} (features of another size than the model's)"
+    value = sources.get(modality, {}).get(feature)
+    return feature_label(modality, feature, value, lab_units=lab_units)
+
+
+def inputs_not_used(
+    ignored: list[str], snapshot: dict[str, Any] | None, *, used: list[str] | None = None
+) -> list[str]:
+    """``clinical:er_positive`` as ``ER positive``: facts the case has that this model cannot use.
+
+    Values come from the run's snapshot, so the line says what is known. A whole modality the
+    model has no branch for (labs for a genomics model) is reported by the model as nothing at
+    all; it is listed here from the snapshot, with how many values it had.
+    """
+    snapshot = snapshot or {}
+    provenance = snapshot.get("provenance") or {}
+    molecular = snapshot.get("molecular") or {}
+    sources: dict[str, Any] = {
+        "clinical": (snapshot.get("clinical") or {}).get("values") or {},
+        "labs": (snapshot.get("labs") or {}).get("values") or {},
+        **{part: molecular.get(part) or {} for part in ("mutations", "copy_number", "expression")},
+    }
+    lab_units = provenance.get("lab_units")
+    labels = [_ignored_label(str(entry), sources, lab_units) for entry in ignored]
+    if used is not None:
+        mentioned = {str(entry).partition(":")[0] for entry in ignored}
+        for part, noun in _PART_NAMES.items():
+            values = sources[part]
+            if values and part not in used and part not in mentioned:
+                labels.append(f"{len(values)} {noun} (this model has no {noun} input)")
+    return labels
