@@ -40,7 +40,7 @@ def safety_order(safety: SafetyVerdict) -> int:
     """0 clear (or caution for missing data only), 1 caution from a recorded value, 2 blocked."""
     if safety.state == "blocked":
         return 2
-    if any(c.verdict == "caution" and c.data == "ok" for c in safety.checks):
+    if any(c.verdict == "caution" and c.from_recorded_value for c in safety.checks):
         return 1
     return 0
 

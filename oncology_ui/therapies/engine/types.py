@@ -281,6 +281,14 @@ class SafetyCheck:
     source: str
     value: str = ""
     observed_on: str = ""
+    # The limit the recorded value crossed ("above 5 × ULN (40 U/L)"); empty when none was
+    # crossed. Set for stale values too: an old failing value is a finding, not missing data.
+    threshold: str = ""
+
+    @property
+    def from_recorded_value(self) -> bool:
+        """The verdict rests on a recorded value (fresh, or stale but failing), not on a gap."""
+        return self.data == "ok" or bool(self.threshold)
 
 
 @dataclass(frozen=True)
