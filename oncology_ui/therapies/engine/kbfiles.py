@@ -380,6 +380,11 @@ def _diseases(folder: Path, lineage_of: OncoTreeLineage) -> tuple[DiseaseMap, ..
     return tuple(out)
 
 
+def diseases_read(folder: Path, *, lineage_of: OncoTreeLineage) -> tuple[DiseaseMap, ...]:
+    """Only ``diseases.tsv``: CIViC and oncoref disease names with their OncoTree codes."""
+    return _diseases(folder, lineage_of)
+
+
 # --------------------------------------------------------------------------------- evidence
 
 
@@ -749,6 +754,7 @@ def kb_read(folder: Path, *, version: str, lineage_of: OncoTreeLineage) -> Knowl
 __all__ = [
     "KB_FILES",
     "KbFileError",
+    "diseases_read",
     "drug_base_name",
     "io",
     "kb_content_hash",

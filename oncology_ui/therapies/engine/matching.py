@@ -218,13 +218,16 @@ def disease_relation(kb: KnowledgeBase, source: str, disease: str, state: Patien
         return "unmapped"
     if mapped.oncotree_code == "*":
         return "pan-cancer"
-    return _code_relation(mapped.oncotree_code, mapped.lineage, state)
+    return code_relation(mapped.oncotree_code, mapped.lineage, state.oncotree_code, state.lineage)
 
 
-def _code_relation(code: str, lineage: tuple[str, ...], state: PatientState) -> str:
-    if code in state.lineage:
+def code_relation(
+    code: str, lineage: tuple[str, ...], case_code: str, case_lineage: tuple[str, ...]
+) -> str:
+    """same (the case's code or an ancestor of it), narrower (below it) or other."""
+    if code in case_lineage:
         return "same"
-    if state.oncotree_code and state.oncotree_code in lineage:
+    if case_code and case_code in lineage:
         return "narrower"
     return "other"
 
@@ -639,6 +642,7 @@ def _unique_flags(flags: list[ResistanceFlag]) -> list[ResistanceFlag]:
 __all__ = [
     "TIERS",
     "civic_match",
+    "code_relation",
     "disease_relation",
     "evaluate",
     "is_investigational",
