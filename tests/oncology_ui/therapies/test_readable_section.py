@@ -207,3 +207,16 @@ def test_option_bodies_cite_by_short_label_and_keep_full_references_in_the_drawe
         shown = " ".join(text(c) for c in body)
         assert "CTCAE" not in shown and "USPI" not in shown, shown
         assert "PMID" not in shown
+
+
+@pytest.mark.django_db
+def test_the_printed_report_marks_investigational_options(
+    pik3ca_ranking: TherapyRanking,
+) -> None:
+    from oncology_ui.therapies.report import therapies_report_section
+
+    lines = therapies_report_section(pik3ca_ranking.case, deidentified=True).lines
+    pictilisib = next(line for line in lines if ". Pictilisib: " in line)
+    assert "investigational (preclinical or case-report evidence only)" in pictilisib
+    alpelisib = next(line for line in lines if ". Alpelisib + fulvestrant: " in line)
+    assert "investigational" not in alpelisib
