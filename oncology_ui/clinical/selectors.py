@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +22,7 @@ from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.units import convert
 from oncology_ui.clinical.parsers.variants import is_non_coding
 from oncology_ui.patients.models import Case, TimelineEvent
+from oncology_ui.therapies.kb import DISEASE_RELATION_ORDER, civic_disease_relation
 
 #: Lab values older than this (days) are reported as stale to the model adapter.
 STALE_AFTER_DAYS = 90
@@ -188,7 +189,64 @@ class MolecularFilters:
     actionable_only: bool = False
 
 
+@dataclass(frozen=True)
+class CivicRow:
+    """A CIViC item of a variant with how its disease relates to the patient's cancer."""
+
+    item: VariantEvidence
+    relation: str  # same | narrower | pan-cancer | other | unmapped
+
+    @property
+    def in_this_cancer(self) -> bool:
+        return self.relation in {"same", "narrower"}
+
+
+_MATCH_ORDER = {"exact": 0, "codon": 1, "class": 2, "gene": 3}
+
+
+def _civic_rows(evidence: list[VariantEvidence], relation: Callable[[str], str]) -> list[CivicRow]:
+    """The patient's own disease first; then every other item, pan-cancer before another
+    cancer at the same level. Within each group the most specific match and best level first."""
+    rows = [CivicRow(e, relation(e.disease)) for e in evidence if e.source == "civic"]
+    return sorted(
+        rows,
+        key=lambda r: (
+            not r.in_this_cancer,
+            _MATCH_ORDER.get(r.item.match, 9),
+            r.item.level,
+            DISEASE_RELATION_ORDER.get(r.relation, 9),
+            int(r.item.evidence_id) if r.item.evidence_id.isdigit() else 0,
+        ),
+    )
+
+
+def _best(rows: list[CivicRow]) -> CivicRow | None:
+    """The actionability shown first: a predictive item that supports its statement, matched
+    beyond the gene, in the patient's own disease when there is one (a level D item in breast
+    cancer leads over a level B item in lung cancer); else the best level of any other cancer,
+    pan-cancer first, labelled as such on the page."""
+    candidates = [
+        r
+        for r in rows
+        if r.item.evidence_type == "Predictive"
+        and r.item.direction == "Supports"
+        and r.item.match != "gene"
+    ]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda r: (
+            not r.in_this_cancer,
+            r.item.level,
+            DISEASE_RELATION_ORDER.get(r.relation, 9),
+            _MATCH_ORDER.get(r.item.match, 9),
+        ),
+    )
+
+
 def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[str, Any]:
+    """The molecular table: each variant with its CIViC evidence, the patient's disease first."""
     filters = filters or MolecularFilters()
     variants = (
         Variant.objects.filter(case=case)
@@ -206,26 +264,18 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
         variants = variants.filter(kind=filters.kind)
     if filters.actionable_only:
         variants = variants.exclude(best_level="")
+    relation = civic_disease_relation(case.oncotree_code)
     rows = []
     for variant in variants:
         evidence = list(variant.evidence.all())
-        civic = [e for e in evidence if e.source == "civic"]
-        best = next(
-            (
-                e
-                for e in sorted(civic, key=lambda e: (e.level, e.match))
-                if e.level == variant.best_level
-                and e.evidence_type == "Predictive"
-                and e.match != "gene"
-            ),
-            None,
-        )
+        civic = _civic_rows(evidence, relation)
         rows.append(
             {
                 "variant": variant,
-                "best": best,
+                "best": _best(civic),
                 "civic": civic[:8],
                 "civic_count": len(civic),
+                "civic_here": sum(1 for r in civic if r.in_this_cancer),
                 "oncoref": [e for e in evidence if e.source == "oncoref"][:5],
             }
         )

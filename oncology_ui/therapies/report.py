@@ -44,7 +44,13 @@ def therapies_report_section(case: Case, deidentified: bool) -> OptionalSection:
             dict.fromkeys(ref["citation"] for ref in option["supporting"] if ref["citation"])
         )
         lines.append(
-            f"{item['rank']}. {option['label']}: tier {option['tier']}; safety "
+            f"{item['rank']}. {option['label']}: tier {option['tier']}"
+            + (
+                "; investigational (preclinical or case-report evidence only)"
+                if option.get("investigational")
+                else ""
+            )
+            + "; safety "
             f"{safety['state']}{why}; {_benefit(item['benefit'])}; "
             f"{len(option['supporting'])} supporting, {len(option['opposing'])} opposing"
             + (f" [{cited[:300]}]" if cited else "")

@@ -25,50 +25,107 @@ def ranking_latest(case: Case) -> TherapyRanking | None:
     return TherapyRanking.objects.filter(case=case).order_by("-created_at", "-id").first()
 
 
-def _refs(refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+class _References:
+    """One option's numbered reference list: each citation once, rows point to it by number.
+
+    Guideline citations, PubMed ids and safety-rule sources are keyed by their text, so the same
+    PMID cited by a guideline rule and a CIViC item, or the same label section behind two safety
+    rules, is listed once.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def cite(self, kind: str, key: str, text: str, url: str = "") -> dict[str, Any]:
+        found = self.items.get((kind, key))
+        if found is None:
+            number = len(self.items) + 1
+            found = {
+                "number": number,
+                "anchor": f"{self.prefix}-ref-{number}",
+                "kind": kind,
+                "text": text,
+                "url": url,
+            }
+            self.items[(kind, key)] = found
+        return found
+
+
+def _refs(refs: list[dict[str, Any]], references: _References) -> list[dict[str, Any]]:
     out = []
     for ref in refs:
         civic_id = ref["item_id"].removeprefix("EID") if ref["source"] == "civic" else ""
+        cited = []
+        if ref["source"] == "guideline" and ref.get("citation"):
+            cited.append(references.cite("guideline", ref["citation"], ref["citation"]))
+        for pmid in ref["pmids"]:
+            cited.append(
+                references.cite("pubmed", pmid, f"PubMed {pmid}", PUBMED_URL.format(id=pmid))
+            )
         out.append(
             {
                 **ref,
-                "pubmed": [{"id": p, "url": PUBMED_URL.format(id=p)} for p in ref["pmids"]],
+                "cited": list({c["number"]: c for c in cited}.values()),
                 "civic_url": CIVIC_URL.format(id=civic_id) if civic_id else "",
             }
         )
     return out
 
 
+def _option_view(
+    item: dict[str, Any], decision: TherapyDecision | None, anchor: str
+) -> dict[str, Any]:
+    option = item["option"]
+    safety = item["safety"]
+    references = _References(anchor)
+    supporting = _refs(option["supporting"], references)
+    opposing = _refs(option["opposing"], references)
+    checks = [
+        {**check, "cited": references.cite("safety", check["source"], check["source"])}
+        for check in safety["checks"]
+    ]
+    return {
+        "rank": item["rank"],
+        "anchor": anchor,
+        "key": option["key"],
+        "label": option["label"],
+        "option": option,
+        "tier": option["tier"],
+        "investigational": bool(option.get("investigational")),
+        "supporting": supporting,
+        "opposing": opposing,
+        "safety": safety,
+        "checks": checks,
+        "safety_label": SAFETY_LABELS[safety["state"]],
+        "deciding": [c for c in checks if c["verdict"] == safety["state"]],
+        "flagged_data": [c for c in checks if c["data"] != "ok"],
+        "references": list(references.items.values()),
+        "benefit": item["benefit"],
+        "why": item["why"],
+        "decision": decision,
+    }
+
+
 def ranking_view(ranking: TherapyRanking, decisions: list[TherapyDecision]) -> dict[str, Any]:
-    """The stored ranking, shaped for the template (links built, decisions attached)."""
+    """The stored ranking, shaped for the template (links built, decisions attached).
+
+    Options with guideline or clinical evidence are ``options``; investigational ones (only
+    preclinical or case-report evidence) are ``investigational``, shown apart and collapsed.
+    Each option carries its numbered ``references``: every citation once, full text there.
+    """
     result = ranking.result
     latest: dict[str, TherapyDecision] = {}
     for decision in decisions:  # newest first
         latest.setdefault(decision.option_key, decision)
-    options = []
-    for item in result.get("options", []):
-        option = item["option"]
-        safety = item["safety"]
-        options.append(
-            {
-                "rank": item["rank"],
-                "key": option["key"],
-                "label": option["label"],
-                "option": option,
-                "tier": option["tier"],
-                "supporting": _refs(option["supporting"]),
-                "opposing": _refs(option["opposing"]),
-                "safety": safety,
-                "safety_label": SAFETY_LABELS[safety["state"]],
-                "deciding": [c for c in safety["checks"] if c["verdict"] == safety["state"]],
-                "flagged_data": [c for c in safety["checks"] if c["data"] != "ok"],
-                "benefit": item["benefit"],
-                "why": item["why"],
-                "decision": latest.get(option["key"]),
-            }
-        )
+    every = [
+        _option_view(item, latest.get(item["option"]["key"]), f"option-{item['rank']}")
+        for item in result.get("options", [])
+    ]
     return {
-        "options": options,
+        "options": [o for o in every if not o["investigational"]],
+        "investigational": [o for o in every if o["investigational"]],
+        "all_options": every,
         "flags": [
             {**flag, "pubmed": [{"id": p, "url": PUBMED_URL.format(id=p)} for p in flag["pmids"]]}
             for flag in result.get("resistance_flags", [])
@@ -79,7 +136,7 @@ def ranking_view(ranking: TherapyRanking, decisions: list[TherapyDecision]) -> d
         "model": result.get("model", {}),
         "planned_line": result.get("planned_line"),
         "computed_at": result.get("computed_at", ""),
-        "estimable_count": sum(1 for o in options if o["benefit"]["estimable"]),
+        "estimable_count": sum(1 for o in every if o["benefit"]["estimable"]),
     }
 
 

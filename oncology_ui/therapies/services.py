@@ -31,8 +31,10 @@ from oncology_ui.therapies.state import patient_state
 
 logger = logging.getLogger(__name__)
 
-#: Bumped whenever the structure of ``TherapyRanking.result`` changes.
-RESULT_VERSION = "1"
+#: Bumped whenever the structure of ``TherapyRanking.result`` changes (2: options carry
+#: ``investigational``, safety checks ``threshold``, evidence items a short ``label``; readers
+#: treat their absence in version 1 rows as false or empty).
+RESULT_VERSION = "2"
 WHATIF_MODULE = "inference.whatif"
 NO_WHATIF = (
     "The what-if survival model is not part of this installation yet: not estimable from our data."

@@ -44,6 +44,10 @@ def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) 
     first = section.locator(".therapy-option").first
     first.locator("details.evidence-drawer summary").click()
     expect(first.locator("details.evidence-drawer table").first).to_be_visible()
+    # Each citation once, in the drawer's numbered reference list; the short labels point there.
+    expect(first.locator("ol.references li").first).to_be_visible()
+    first.locator("details.evidence-drawer a.cite").first.click()
+    expect(first.locator("ol.references li:target")).to_have_count(1)
 
     boxes = section.locator("input[name=option]")
     boxes.nth(0).check()

@@ -39,6 +39,9 @@ KB_FILES = (
     "standard_of_care.yaml",
     "safety_rules.yaml",
 )
+#: Bumped whenever reading the same files gives different content (2: salts and esters stripped
+#: from drug names).
+READER_VERSION = 2
 CIVIC_LEVELS = ("A", "B", "C", "D", "E")
 ONCOREF_PHASES = (
     "approved",
@@ -218,19 +221,87 @@ def _drugs(folder: Path) -> tuple[tuple[Drug, ...], tuple[Regimen, ...], str]:
     return tuple(drugs), tuple(regimens), str(doc.data["version"])
 
 
+# Salt, ester and hydrate words that name a form of the same agent, not another agent (USAN/INN
+# practice: "imatinib mesylate" is imatinib). Stripped from the end of a name, in any order.
+SALT_WORDS = frozenset(
+    {
+        "acetate",
+        "besilate",
+        "besylate",
+        "bismesylate",
+        "bitartrate",
+        "calcium",
+        "citrate",
+        "dihydrochloride",
+        "dimaleate",
+        "dimesylate",
+        "disodium",
+        "ditosylate",
+        "edisylate",
+        "esylate",
+        "fumarate",
+        "hcl",
+        "hemihydrate",
+        "hydrate",
+        "hydrobromide",
+        "hydrochloride",
+        "isethionate",
+        "lactate",
+        "l-malate",
+        "malate",
+        "maleate",
+        "meglumine",
+        "mesilate",
+        "mesylate",
+        "monohydrate",
+        "phosphate",
+        "potassium",
+        "sesquihydrate",
+        "sodium",
+        "succinate",
+        "sulfate",
+        "sulphate",
+        "tartrate",
+        "tosilate",
+        "tosylate",
+        "trihydrate",
+        "tromethamine",
+    }
+)
+
+
+def drug_base_name(name: str) -> str:
+    """``"Pictilisib Bismesylate"`` -> ``"Pictilisib"``: the agent without its salt or ester.
+
+    The name keeps its own spelling; a name that is nothing but salt words is kept whole.
+    """
+    words = name.split()
+    while len(words) > 1 and words[-1].lower() in SALT_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
 def normalise_drug_names(
     raw: str, index: dict[str, Drug]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``"Cisplatin,Imatinib Mesylate"`` -> (normalised known names, unknown names as written)."""
+    """``"Cisplatin,Imatinib Mesylate"`` -> (normalised known names, unknown names).
+
+    A name is looked up as written, then without its salt or ester (:func:`drug_base_name`) in
+    the vocabulary's names and synonyms. An unknown name is kept without its salt, so that
+    "Pictilisib" and "Pictilisib Bismesylate" are one agent (and one option) even when the
+    vocabulary does not know it.
+    """
     known: list[str] = []
     unknown: list[str] = []
     for part in raw.split(","):
-        word = part.strip()
+        word = " ".join(part.split())
         if not word:
             continue
-        drug = index.get(word.lower())
+        base = drug_base_name(word)
+        drug = index.get(word.lower()) or index.get(base.lower())
         if drug is None:
-            unknown.append(word)
+            if base.lower() not in {u.lower() for u in unknown}:
+                unknown.append(base)
         elif drug.name not in known:
             known.append(drug.name)
     return tuple(known), tuple(unknown)
@@ -307,6 +378,11 @@ def _diseases(folder: Path, lineage_of: OncoTreeLineage) -> tuple[DiseaseMap, ..
             lineage = found
         out.append(DiseaseMap(source=source, name=disease, oncotree_code=code, lineage=lineage))
     return tuple(out)
+
+
+def diseases_read(folder: Path, *, lineage_of: OncoTreeLineage) -> tuple[DiseaseMap, ...]:
+    """Only ``diseases.tsv``: CIViC and oncoref disease names with their OncoTree codes."""
+    return _diseases(folder, lineage_of)
 
 
 # --------------------------------------------------------------------------------- evidence
@@ -622,8 +698,10 @@ def _safety(folder: Path, drugs: tuple[Drug, ...]) -> tuple[tuple[SafetyRule, ..
 
 
 def kb_content_hash(folder: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """SHA-256 over every file (name and bytes, in a fixed order) and each file's own hash."""
-    total = hashlib.sha256()
+    """SHA-256 over the reader's version and every file (name and bytes, in a fixed order), and
+    each file's own hash. The reader's version is part of it so that the same files read by a
+    changed reader load as a new version instead of re-activating the old rows."""
+    total = hashlib.sha256(f"reader {READER_VERSION}\0".encode())
     per_file = []
     for name in KB_FILES:
         path = folder / name
@@ -673,4 +751,13 @@ def kb_read(folder: Path, *, version: str, lineage_of: OncoTreeLineage) -> Knowl
     )
 
 
-__all__ = ["KB_FILES", "KbFileError", "io", "kb_content_hash", "kb_read", "normalise_drug_names"]
+__all__ = [
+    "KB_FILES",
+    "KbFileError",
+    "diseases_read",
+    "drug_base_name",
+    "io",
+    "kb_content_hash",
+    "kb_read",
+    "normalise_drug_names",
+]

@@ -218,13 +218,16 @@ def disease_relation(kb: KnowledgeBase, source: str, disease: str, state: Patien
         return "unmapped"
     if mapped.oncotree_code == "*":
         return "pan-cancer"
-    return _code_relation(mapped.oncotree_code, mapped.lineage, state)
+    return code_relation(mapped.oncotree_code, mapped.lineage, state.oncotree_code, state.lineage)
 
 
-def _code_relation(code: str, lineage: tuple[str, ...], state: PatientState) -> str:
-    if code in state.lineage:
+def code_relation(
+    code: str, lineage: tuple[str, ...], case_code: str, case_lineage: tuple[str, ...]
+) -> str:
+    """same (the case's code or an ancestor of it), narrower (below it) or other."""
+    if code in case_lineage:
         return "same"
-    if state.oncotree_code and state.oncotree_code in lineage:
+    if case_code and case_code in lineage:
         return "narrower"
     return "other"
 
@@ -279,7 +282,8 @@ def _tier(draft: _Draft) -> tuple[str, str]:
     reason = "only preclinical, case-report or inferential evidence (CIViC level C-E)"
     for ref in draft.supporting:
         if ref.source == "guideline":
-            return "I-A", f"recommended for this cancer by {ref.citation}"
+            # The short label; the full citation (section, PubMed ids) is in the evidence drawer.
+            return "I-A", f"recommended for this cancer by {ref.label or ref.citation}"
         related = ref.disease_match in {"same", "narrower"}
         candidate, why = "II-D", reason
         if ref.source == "civic" and ref.match != "gene":
@@ -303,6 +307,30 @@ def _tier(draft: _Draft) -> tuple[str, str]:
         if TIERS.index(candidate) < TIERS.index(best):
             best, reason = candidate, why
     return best, reason
+
+
+#: oncoref phases that are clinical evidence (everything but ``preclinical``).
+CLINICAL_ONCOREF_PHASES = frozenset(
+    {"approved", "phase_3", "phase_2", "phase_1", "early_clinical", "off_label"}
+)
+
+
+def is_investigational(supporting: Iterable[EvidenceRef]) -> bool:
+    """True when no supporting item is clinical evidence for the agent.
+
+    Clinical evidence: a curated guideline rule, a CIViC level A (validated) or B (clinical)
+    item matched beyond the gene, or an oncoref row from a clinical phase. What remains (CIViC
+    C case reports, D preclinical, E inferential, oncoref preclinical) makes an option
+    investigational: shown apart, never ranked among approved or guideline options.
+    """
+    for ref in supporting:
+        if ref.source == "guideline":
+            return False
+        if ref.source == "civic" and ref.level in {"A", "B"} and ref.match != "gene":
+            return False
+        if ref.source == "oncoref" and ref.level in CLINICAL_ONCOREF_PHASES:
+            return False
+    return True
 
 
 def match(
@@ -500,6 +528,7 @@ def match(
                 rule_ids=tuple(draft.rule_ids),
                 notes=tuple(dict.fromkeys(draft.notes)),
                 progressed_on=tuple(progressed),
+                investigational=is_investigational(draft.supporting),
             )
         )
     unknowns = Unknowns(
@@ -512,7 +541,10 @@ def match(
             )
         ),
         diseases=tuple(sorted(unmapped)),
-        drugs=tuple(sorted({u for o in options for u in o.unknown_drugs})),
+        # One entry per agent: CIViC and oncoref may write the same unknown name in other cases.
+        drugs=tuple(
+            sorted({u.lower(): u for o in options for u in o.unknown_drugs}.values(), key=str.lower)
+        ),
         regimen_words=tuple(
             sorted({w for line_ in state.prior_lines for w in line_.unknown_words})
         ),
@@ -537,11 +569,12 @@ def _rule_option(draft: _Draft, rule: StandardRule, matched: list[str], stage: s
             drugs=rule.drugs,
             pmids=rule.pmids,
             citation=rule.guideline.citation,
+            label=rule.guideline.short_label,
         )
     )
     if rule.stages and not stage:
         draft.notes.append(
-            f"Stage not recorded: the setting of {rule.guideline.citation} "
+            f"Stage not recorded: the setting of guideline rule {rule.rule_id} "
             f"(stage {'/'.join(rule.stages)}) is not confirmed."
         )
 
@@ -606,4 +639,12 @@ def _unique_flags(flags: list[ResistanceFlag]) -> list[ResistanceFlag]:
     return list(seen.values())
 
 
-__all__ = ["TIERS", "civic_match", "disease_relation", "evaluate", "match"]
+__all__ = [
+    "TIERS",
+    "civic_match",
+    "code_relation",
+    "disease_relation",
+    "evaluate",
+    "is_investigational",
+    "match",
+]

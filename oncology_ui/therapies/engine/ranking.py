@@ -2,6 +2,9 @@
 
 Order (documented in docs/therapies/README.md):
 
+0. investigational options (only preclinical, case-report or inferential evidence) come after
+   every option with guideline or clinical evidence, whatever their safety; the page lists them
+   in a group of their own;
 1. safety: clear, then caution from a recorded finding, then blocked (a blocked option is never
    above a usable one). A caution that comes only from missing, stale or unrecorded data is shown
    but does not move the option: it would punish the drugs with the most label warnings, not the
@@ -40,7 +43,7 @@ def safety_order(safety: SafetyVerdict) -> int:
     """0 clear (or caution for missing data only), 1 caution from a recorded value, 2 blocked."""
     if safety.state == "blocked":
         return 2
-    if any(c.verdict == "caution" and c.data == "ok" for c in safety.checks):
+    if any(c.verdict == "caution" and c.from_recorded_value for c in safety.checks):
         return 1
     return 0
 
@@ -73,6 +76,11 @@ def _why(
     benefit: Benefit,
 ) -> tuple[str, ...]:
     lines = [f"Evidence tier {option.tier} (AMP/ASCO/CAP): {option.tier_reason}."]
+    if option.investigational:
+        lines.append(
+            "Investigational: backed only by preclinical, case-report or inferential evidence; "
+            "listed apart, below every option with guideline or clinical evidence."
+        )
     related = [r for r in option.supporting if r.disease_match in {"same", "narrower"}]
     lines.append(
         f"{len(option.supporting)} supporting item(s), {len(related)} in this cancer; "
@@ -90,8 +98,12 @@ def _why(
     if safety.state == "clear":
         lines.append(f"Safety clear: {len(safety.checks)} check(s) passed.")
     else:
-        reasons = "; ".join(f"{c.reason} [{c.rule_id}]" for c in safety.deciding)
-        lines.append(f"Safety {safety.state}: {reasons}.")
+        # The deciding checks are listed with the option (value, date, rule) and their sources in
+        # the evidence drawer: named here by rule only, so no citation is repeated.
+        rules = ", ".join(c.rule_id for c in safety.deciding)
+        lines.append(
+            f"Safety {safety.state}: decided by {len(safety.deciding)} check(s) ({rules})."
+        )
         if safety_order(safety) == 0:
             lines.append(
                 "The caution comes only from missing, stale or unrecorded data, so it does not "
@@ -108,7 +120,8 @@ def _why(
     else:
         lines.append(f"Predicted benefit: {benefit.reason}")
     lines.append(
-        f"Placed #{position}: ordered by safety, then resistance, then evidence tier, then "
+        f"Placed #{position}: investigational options last, then ordered by safety, then "
+        "resistance, then evidence tier, then "
         "guideline recommendation for this line, then the number of supporting items in this "
         "cancer (the model's benefit estimate is shown but not used)."
     )
@@ -126,6 +139,7 @@ def rank(
         delta *= BENEFIT_WEIGHT
         related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
         return (
+            option.investigational,
             safety_order(safety[option.key]),
             bool(option.resistance) or bool(option.progressed_on),
             TIERS.index(option.tier),

@@ -43,13 +43,28 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def _stale_reason(verdict: SafetyState, age: int, finding: str, repeat: str) -> str:
+    """A failing value is judged on itself even when old: age never makes it look safer."""
+    word = "Blocked" if verdict == "blocked" else "Caution"
+    return f"{word} on the last value, {age} days old: {finding}; {repeat}"
+
+
 def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyCheck:
+    """One lab threshold rule against the latest value of its analyte.
+
+    1. Not recorded: ``caution`` (``missing``); never assumed normal.
+    2. In another unit, or a ULN rule without the result's upper limit: ``caution`` (``unknown``).
+    3. The value is compared with the rule's limits whatever its age. A failing value keeps its
+       verdict (an old ANC of 0.8 stays ``blocked``) and, when older than ``max_age``, is marked
+       ``stale`` with "repeat before treatment"; only an old value within the limits becomes a
+       plain ``caution`` to repeat it.
+    """
     spec = rule.check
     key = spec["lab"]
     name = LAB_NAMES.get(key, key)
     lab = state.lab(key)
 
-    def result(verdict: SafetyState, data: str, reason: str) -> SafetyCheck:
+    def result(verdict: SafetyState, data: str, reason: str, threshold: str = "") -> SafetyCheck:
         return SafetyCheck(
             rule_id=rule.rule_id,
             verdict=verdict,
@@ -58,21 +73,17 @@ def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyChec
             source=rule.source,
             value=f"{_fmt(lab.value)} {lab.unit}" if lab and lab.value is not None else "",
             observed_on=lab.observed_on.isoformat() if lab else "",
+            threshold=threshold,
         )
 
     if lab is None or lab.value is None:
         return result("caution", "missing", f"{name} not recorded: cannot confirm it is safe")
     age = (state.today - lab.observed_on).days
-    if age > max_age:
-        return result(
-            "caution",
-            "stale",
-            f"{name} {_fmt(lab.value)} {lab.unit} is {age} days old (older than {max_age} days): "
-            "repeat before treatment",
-        )
+    stale = age > max_age
+    old = f" ({age} days old, older than {max_age} days)" if stale else ""
     if lab.unit != spec["unit"]:
         return result(
-            "caution", "unknown", f"{name} is in {lab.unit}, the rule expects {spec['unit']}"
+            "caution", "unknown", f"{name} is in {lab.unit}, the rule expects {spec['unit']}{old}"
         )
     limits = dict(spec)
     note = ""
@@ -88,27 +99,43 @@ def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyChec
     if spec.get("scale") == "uln":
         if lab.ref_high is None:
             return result(
-                "caution", "unknown", f"{name}: no upper reference limit recorded for the result"
+                "caution",
+                "unknown",
+                f"{name}: no upper reference limit recorded for the result{old}",
             )
         scale = lab.ref_high
         unit_text = f"× ULN ({_fmt(lab.ref_high)} {lab.unit})"
     value = lab.value
     shown = f"{name} {_fmt(value)} {lab.unit} on {lab.observed_on.isoformat()}"
+    failed: tuple[SafetyState, str] | None = None
     for bound, verdict in (("block_below", rule.verdict), ("caution_below", "caution")):
-        if bound in limits and value < limits[bound] * scale:
-            limit = _fmt(limits[bound])
-            return result(verdict, "ok", f"{shown} is below {limit} {unit_text}{note}")
+        if failed is None and bound in limits and value < limits[bound] * scale:
+            failed = (verdict, f"below {_fmt(limits[bound])} {unit_text}")
     for bound, verdict in (("block_above", rule.verdict), ("caution_above", "caution")):
-        if bound in limits and value > limits[bound] * scale:
-            limit = _fmt(limits[bound])
-            return result(verdict, "ok", f"{shown} is above {limit} {unit_text}{note}")
+        if failed is None and bound in limits and value > limits[bound] * scale:
+            failed = (verdict, f"above {_fmt(limits[bound])} {unit_text}")
+    if failed is not None:
+        verdict, threshold = failed
+        finding = f"{shown} is {threshold}{note}"
+        if stale:
+            reason = _stale_reason(verdict, age, finding, "repeat before treatment")
+            return result(verdict, "stale", reason, threshold)
+        return result(verdict, "ok", finding, threshold)
+    if stale:
+        return result(
+            "caution",
+            "stale",
+            f"{shown} is {age} days old (older than {max_age} days), within the limits then: "
+            "repeat before treatment",
+        )
     return result("clear", "ok", f"{shown} within the limits{note}")
 
 
 def check_ecog(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    """ECOG against the rule; an old ECOG that fails keeps its verdict (see :func:`check_lab`)."""
     spec = rule.check
 
-    def result(verdict: SafetyState, data: str, reason: str) -> SafetyCheck:
+    def result(verdict: SafetyState, data: str, reason: str, threshold: str = "") -> SafetyCheck:
         return SafetyCheck(
             rule_id=rule.rule_id,
             verdict=verdict,
@@ -117,24 +144,32 @@ def check_ecog(rule: SafetyRule, state: PatientState) -> SafetyCheck:
             source=rule.source,
             value=f"ECOG {state.ecog}" if state.ecog is not None else "",
             observed_on=state.ecog_on.isoformat() if state.ecog_on else "",
+            threshold=threshold,
         )
 
     if state.ecog is None:
         return result("caution", "missing", "ECOG performance status not recorded")
     when = f" on {state.ecog_on.isoformat()}" if state.ecog_on else ""
-    if state.ecog_on and (state.today - state.ecog_on).days > ECOG_MAX_AGE_DAYS:
+    age = (state.today - state.ecog_on).days if state.ecog_on else 0
+    stale = age > ECOG_MAX_AGE_DAYS
+    failed: tuple[SafetyState, str] | None = None
+    if "block_at_or_above" in spec and state.ecog >= spec["block_at_or_above"]:
+        failed = (rule.verdict, f"{spec['block_at_or_above']} or worse")
+    elif "caution_at_or_above" in spec and state.ecog >= spec["caution_at_or_above"]:
+        failed = ("caution", f"{spec['caution_at_or_above']} or worse")
+    if failed is not None:
+        verdict, threshold = failed
+        finding = f"ECOG {state.ecog}{when} is {threshold}"
+        if stale:
+            return result(
+                verdict, "stale", _stale_reason(verdict, age, finding, "reassess"), threshold
+            )
+        return result(verdict, "ok", finding, threshold)
+    if stale:
         return result(
             "caution",
             "stale",
             f"ECOG {state.ecog}{when} is older than {ECOG_MAX_AGE_DAYS} days: reassess",
-        )
-    if "block_at_or_above" in spec and state.ecog >= spec["block_at_or_above"]:
-        return result(
-            rule.verdict, "ok", f"ECOG {state.ecog}{when} is {spec['block_at_or_above']} or worse"
-        )
-    if "caution_at_or_above" in spec and state.ecog >= spec["caution_at_or_above"]:
-        return result(
-            "caution", "ok", f"ECOG {state.ecog}{when} is {spec['caution_at_or_above']} or worse"
         )
     return result("clear", "ok", f"ECOG {state.ecog}{when}")
 

@@ -65,6 +65,11 @@ class Guideline:
     def citation(self) -> str:
         return f"{self.name} {self.version}, {self.section}"
 
+    @property
+    def short_label(self) -> str:
+        """The guideline and version, without the section: for text that points to a citation."""
+        return f"{self.name} {self.version}"
+
 
 @dataclass(frozen=True)
 class StandardRule:
@@ -252,6 +257,7 @@ class EvidenceRef:
     pmids: tuple[str, ...]
     citation: str = ""
     note: str = ""
+    label: str = ""  # a short name of the citation (guideline and version) for running text
 
 
 @dataclass(frozen=True)
@@ -270,6 +276,9 @@ class TherapyOption:
     rule_ids: tuple[str, ...]
     notes: tuple[str, ...] = ()
     progressed_on: tuple[str, ...] = ()  # prior lines with these drugs that stopped for progression
+    # Backed only by preclinical, case-report or inferential evidence: listed apart, below every
+    # option with a guideline or clinical evidence (see ``matching.is_investigational``).
+    investigational: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,6 +290,14 @@ class SafetyCheck:
     source: str
     value: str = ""
     observed_on: str = ""
+    # The limit the recorded value crossed ("above 5 × ULN (40 U/L)"); empty when none was
+    # crossed. Set for stale values too: an old failing value is a finding, not missing data.
+    threshold: str = ""
+
+    @property
+    def from_recorded_value(self) -> bool:
+        """The verdict rests on a recorded value (fresh, or stale but failing), not on a gap."""
+        return self.data == "ok" or bool(self.threshold)
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,10 @@ def test_an_anti_egfr_option_in_kras_mutant_colorectal_is_marked_and_ranked_belo
         assert all(
             other.rank < item.rank
             for other in result
-            if not other.option.resistance and other.safety.state == item.safety.state
+            if not other.option.resistance
+            and other.safety.state == item.safety.state
+            # Investigational options are a group of their own, below every other option.
+            and other.option.investigational == item.option.investigational
         )
 
 

@@ -114,6 +114,31 @@ def test_stale_labs_are_flagged_with_their_date(cast: Cast, therapy_kb: Knowledg
     assert first["safety"]["state"] == "caution"
 
 
+def test_it_blocks_a_stale_abnormal_alt_and_anc_and_ranks_as_if_they_were_fresh(
+    cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    """ALT 210 U/L and ANC 0.8 from 36 days ago block, as they do two days after the draw."""
+
+    def ranked(days_ago: int) -> TherapyRanking:
+        case = CaseFactory.create(
+            patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+        )
+        BiomarkerFactory.create(case=case, name="MSI", status="high")
+        fine_labs(case, days_ago=days_ago, alt=210.0, neutrophils=0.8)
+        return services.ranking_compute(case=case, user=cast.oncologist)
+
+    old, fresh = ranked(36), ranked(2)
+    assert [o["option"]["key"] for o in old.result["options"]] == [
+        o["option"]["key"] for o in fresh.result["options"]
+    ]
+    for option in old.result["options"]:
+        assert option["safety"]["state"] == "blocked", option["option"]["label"]
+        alt = next(c for c in option["safety"]["checks"] if c["rule_id"] == "alt-systemic")
+        assert (alt["verdict"], alt["data"], alt["value"]) == ("blocked", "stale", "210 U/L")
+        assert alt["reason"].startswith("Blocked on the last value, 36 days old: ALT 210 U/L on")
+        assert "above 5 × ULN" in alt["threshold"] and "repeat before treatment" in alt["reason"]
+
+
 def test_a_low_neutrophil_count_blocks_chemotherapy_with_the_value_and_rule(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:

@@ -211,3 +211,75 @@ def test_a_stale_ecog_gives_caution() -> None:
     rule = next(r for r in RULES if r.rule_id == "ecog-cytotoxic")
     patient = replace(state("LUAD"), ecog=0, ecog_on=TODAY - timedelta(days=200))
     assert check(rule, option_for(rule), patient, kb).data == "stale"
+
+
+def _stale(patient: t.PatientState, days: int) -> t.PatientState:
+    """Every dated value of the patient moved ``days`` into the past."""
+    old = TODAY - timedelta(days=days)
+    return replace(
+        patient,
+        labs=tuple(replace(lab, observed_on=old) for lab in patient.labs),
+        ecog_on=old if patient.ecog is not None else patient.ecog_on,
+    )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.rule_id for r in RULES])
+def test_a_stale_failing_value_keeps_the_verdict_of_every_rule(rule: t.SafetyRule) -> None:
+    """An old abnormal value never looks safer than a new one (issue #13, part 1)."""
+    kb = shipped_kb()
+    option = option_for(rule)
+    _, failing = patients_for(rule, option)
+    # Older than both the lab (30 days) and the ECOG (90 days) limits.
+    days = max(kb.max_lab_age_days, 90) + 6
+    result = check(rule, option, _stale(failing, days), kb)
+    assert result.verdict == rule.verdict, result.reason
+    if rule.check["kind"] in {"lab", "ecog"}:
+        assert result.data == "stale"
+        assert result.reason.startswith(
+            f"{'Blocked' if rule.verdict == 'blocked' else 'Caution'} on the last value, "
+            f"{days} days old"
+        )
+        assert result.threshold and result.threshold in result.reason
+        assert result.value and result.observed_on == (TODAY - timedelta(days=days)).isoformat()
+        assert result.from_recorded_value
+
+
+def test_the_issue_case_alt_210_and_anc_0_8_36_days_old_blocks_every_option() -> None:
+    kb = shipped_kb()
+    patient = replace(state("LUAD"), liver_metastases=False)
+    patient = _with_lab(patient, "alt", 210.0, "U/L")
+    patient = _with_lab(patient, "neutrophils", 0.8, "10*9/L")
+    old = _stale(patient, 36)
+    rule = next(r for r in RULES if r.rule_id == "anc-cytotoxic")
+    verdict = safety_verdict(option_for(rule), old, kb)
+    assert verdict.state == "blocked"
+    alt = next(c for c in verdict.deciding if c.rule_id == "alt-systemic")
+    assert alt.value == "210 U/L" and alt.observed_on == (TODAY - timedelta(days=36)).isoformat()
+    assert "above 5 × ULN (40 U/L)" in alt.threshold
+    assert "repeat before treatment" in alt.reason
+    assert {c.rule_id for c in verdict.deciding} >= {"alt-systemic", "anc-cytotoxic"}
+
+
+def test_a_stale_value_in_the_caution_range_moves_the_option_like_a_fresh_one() -> None:
+    from oncology_ui.therapies.engine.ranking import safety_order
+
+    kb = shipped_kb()
+    rule = next(r for r in RULES if r.rule_id == "anc-cytotoxic")
+    patient = _stale(_with_lab(state("LUAD"), "neutrophils", 1.2, "10*9/L"), 40)
+    verdict = safety_verdict(option_for(rule), patient, kb)
+    anc = next(c for c in verdict.checks if c.rule_id == "anc-cytotoxic")
+    assert (anc.verdict, anc.data) == ("caution", "stale")
+    assert safety_order(verdict) == 1
+
+
+def test_only_a_stale_normal_value_becomes_a_plain_caution_to_repeat() -> None:
+    from oncology_ui.therapies.engine.ranking import safety_order
+
+    kb = shipped_kb()
+    rule = next(r for r in RULES if r.rule_id == "anc-cytotoxic")
+    verdict = safety_verdict(option_for(rule), _stale(state("LUAD"), 40), kb)
+    assert verdict.state == "caution"
+    anc = next(c for c in verdict.checks if c.rule_id == "anc-cytotoxic")
+    assert (anc.data, anc.threshold) == ("stale", "")
+    assert "repeat before treatment" in anc.reason
+    assert safety_order(verdict) == 0

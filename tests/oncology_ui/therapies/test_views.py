@@ -17,6 +17,7 @@ from oncology_ui.therapies.models import KnowledgeBase, TherapyDecision, Therapy
 from tests.factories import CaseFactory
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory, fine_labs
+from tests.oncology_ui.therapies.html import attr, classes, find, find_all, text, tree
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -308,3 +309,34 @@ def test_odd_records_give_a_ranking_with_their_problems_listed_never_a_500(
     assert "Mystery trial drug XR-9" in content  # regimen words not recognised
     ranking = TherapyRanking.objects.get(case=case)
     assert ranking.result["planned_line"] == 2
+
+
+def test_a_stale_abnormal_lab_shows_blocked_with_age_value_threshold_and_rule(
+    oncologist_client: Client, cast: Cast, therapy_kb: KnowledgeBase
+) -> None:
+    case = CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+    BiomarkerFactory.create(case=case, name="MSI", status="high")
+    fine_labs(case, days_ago=36, alt=210.0, neutrophils=0.8)
+    services.ranking_compute(case=case, user=cast.oncologist)
+    url = reverse("patients-case-section", args=[case.pk, "therapies"])
+    root = tree(oncologist_client.get(url, headers=HTMX).content.decode())
+    options = find_all(root, "li", "therapy-option")
+    assert options
+    for option in options:
+        assert "safety-blocked" in classes(option)
+        assert text(find(option, "span", "safety")) == "Blocked"
+        deciding = [text(li) for li in find_all(find(option, "ul", "deciding"), "li")]
+        assert any(
+            line.startswith("Blocked on the last value, 36 days old: ALT 210 U/L on")
+            and "repeat before treatment" in line
+            and "[alt-systemic]" in line
+            for line in deciding
+        ), deciding
+        rows = find_all(find(option, "table", "safety-checks"), "tr")
+        alt = next(r for r in rows if "alt-systemic" in [text(c) for c in find_all(r, "td")])
+        cells = [text(c) for c in find_all(alt, "td")]
+        assert cells[0] == "blocked stale" and cells[3] == "210 U/L"
+        assert cells[5] == "above 5 × ULN (40 U/L)"
+        assert attr(find(alt, "a", "cite"), "href").startswith("#option-")
