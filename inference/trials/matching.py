@@ -110,7 +110,10 @@ def _reasons(
     rescued = {
         v.criterion.group_id
         for v in verdicts
-        if v.criterion.any_of_group and v.criterion.group_id and not v.excludes_patient
+        if v.criterion.any_of_group
+        and v.criterion.group_id
+        and v.criterion.inclusion
+        and not v.excludes_patient
     }
     # An alternative that fails inside a group with a passing or open member blocks nothing.
     blockers = [
