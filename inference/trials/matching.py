@@ -60,13 +60,18 @@ class RankingWeights:
 
 @dataclass(frozen=True)
 class MatchOptions:
-    """Options of :func:`match_trials` and :func:`match_patients`."""
+    """Options of :func:`match_trials` and :func:`match_patients`.
+
+    ``statuses`` restricts :func:`match_trials` to trials of those recruitment statuses (empty:
+    any); the whole corpus is searched then, so an open trial far down the ranking is found.
+    """
 
     eligibility: EligibilityOptions = field(default_factory=EligibilityOptions)
     weights: RankingWeights = field(default_factory=RankingWeights)
     candidates: int = 100
     mode: str = "hybrid"
     demote_excluded: bool = True
+    statuses: frozenset[str] = frozenset()
 
 
 def patient_query(patient: PatientFacts) -> str:
@@ -217,10 +222,20 @@ def match_trials(
     """
     options = options or MatchOptions()
     cache = cache or CriteriaCache()
-    hits = index.search(query or patient_query(patient), k=options.candidates, mode=options.mode)
+    text = query or patient_query(patient)
+    if options.statuses:
+        everything = len(index.trials)
+        hits = index.search(text, k=everything, mode=options.mode, depth=max(200, everything))
+    else:
+        hits = index.search(text, k=options.candidates, mode=options.mode)
     if not hits:
         return ()
+    # Normalised by the best hit of the whole corpus, so scores compare across status filters.
     top = max(h.score for h in hits) or 1.0
+    if options.statuses:
+        wanted = options.statuses
+        hits = [h for h in hits if index.trials[index.by_id[h.nct_id]].status in wanted]
+        hits = hits[: options.candidates]
     matches = []
     for rank, hit in enumerate(hits):
         trial = index.trials[index.by_id[hit.nct_id]]
