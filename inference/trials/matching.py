@@ -63,7 +63,7 @@ class MatchOptions:
     """Options of :func:`match_trials` and :func:`match_patients`.
 
     ``statuses`` restricts :func:`match_trials` to trials of those recruitment statuses (empty:
-    any); the whole corpus is searched then, so an open trial far down the ranking is found.
+    any); retrieval then looks past ``candidates``, so an open trial further down is found.
     """
 
     eligibility: EligibilityOptions = field(default_factory=EligibilityOptions)
@@ -224,8 +224,10 @@ def match_trials(
     cache = cache or CriteriaCache()
     text = query or patient_query(patient)
     if options.statuses:
-        everything = len(index.trials)
-        hits = index.search(text, k=everything, mode=options.mode, depth=max(200, everything))
+        # Every trial of those statuses that either ranking puts in its top 200 (the usual
+        # fusion depth): far enough down to find the few open trials, near enough to be about
+        # the patient's disease.
+        hits = index.search(text, k=len(index.trials), mode=options.mode)
     else:
         hits = index.search(text, k=options.candidates, mode=options.mode)
     if not hits:
