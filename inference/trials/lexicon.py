@@ -296,7 +296,11 @@ def therapy_matches(agent: str, therapy_name: str, therapy_classes: tuple[str, .
         if classes & set(children):
             classes.add(parent)
     if agent == "systemic therapy":
-        return "radiotherapy" not in classes and "surgery" not in classes and name != ""
+        # Local treatments recorded by name ("surgery", "radiotherapy") are not systemic.
+        local = re.search(r"radi|surg|ectomy|resection", name)
+        return (
+            "radiotherapy" not in classes and "surgery" not in classes and name != "" and not local
+        )
     if agent in name or agent in classes:
         return True
     if agent == "chemotherapy":

@@ -294,3 +294,12 @@ def test_an_exclusion_list_excludes_on_any_member() -> None:
     )
     _, summary = evaluate_trial(criteria, patient)
     assert summary.excluded and summary.n_failed == 1
+
+
+def test_surgery_and_radiotherapy_are_not_prior_systemic_therapy() -> None:
+    local = _patient(
+        prior_therapies=(PriorTherapy("surgery", RECENT), PriorTherapy("radiotherapy", RECENT))
+    )
+    assert _verdict("Prior systemic therapy", local, inclusion=False) is Verdict.NOT_MET
+    systemic = _patient(prior_therapies=(PriorTherapy("letrozole", RECENT, line=1),))
+    assert _verdict("Prior systemic therapy", systemic, inclusion=False) is Verdict.MET
