@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from inference.trials.extract import extract_structures
+from inference.trials.extract import Structure, extract_structures
 from inference.trials.schema import Criterion, CriterionKind, NumericBound, TrialRecord
 
 _SECTION_RE = re.compile(
@@ -75,7 +75,8 @@ def _prepare_lines(text: str) -> list[str]:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             line = "- " + " ".join(c for c in cells if c)
         # PDQ records flattened to one line: put each heading on its own line.
-        if len(_INLINE_HEADING_RE.findall(line)) >= 1 and _HEADING_ONLY_RE.match(line.strip()):
+        starts_pdq = _HEADING_ONLY_RE.match(line.strip()) or line.strip()[:1].islower()
+        if len(_INLINE_HEADING_RE.findall(line)) >= 1 and starts_pdq:
             for piece in _INLINE_HEADING_RE.split(line):
                 out.append(piece)
             continue
@@ -91,6 +92,7 @@ def _build_tree(lines: list[str]) -> list[_Node]:
     inclusion = True
     blank_before = True
     heading: _Node | None = None
+    heading_text: _Node | None = None
     last_len = 0
     for line in lines:
         if not line.strip():
@@ -140,7 +142,14 @@ def _build_tree(lines: list[str]) -> list[_Node]:
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
         head = _HEADING_ONLY_RE.match(stripped)
-        if head and len(head.group("head").split()) <= 5 and (not stack or blank_before):
+        # The item on the heading's own line: a wrap in mid-phrase continues it, and the next
+        # PDQ heading may follow it directly.
+        after_heading_text = heading_text is not None and bool(stack) and stack[-1] is heading_text
+        if (
+            head
+            and len(head.group("head").split()) <= 5
+            and (not stack or blank_before or after_heading_text)
+        ):
             node = _Node(head.group("head") + ":", -1, "", inclusion)
             roots.append(node)
             heading, stack = node, []
@@ -148,12 +157,22 @@ def _build_tree(lines: list[str]) -> list[_Node]:
             if rest:
                 for part in _split_sentences(rest):
                     node.children.append(_Node(part, 0, "", inclusion))
+                heading_text = node.children[-1]
+                stack = [heading_text]
             blank_before = False
             continue
+        wrapped = bool(stack) and not blank_before and _cut_mid_phrase(stack[-1].text, stripped)
         continuation = stack and (
-            (has_markers and not blank_before)
-            or (has_markers and indent > stack[-1].indent)
-            or (not has_markers and has_blank and not blank_before and previous_len >= 60)
+            wrapped
+            or (not after_heading_text and has_markers and not blank_before)
+            or (not after_heading_text and has_markers and indent > stack[-1].indent)
+            or (
+                not after_heading_text
+                and not has_markers
+                and has_blank
+                and not blank_before
+                and previous_len >= 60
+            )
         )
         if continuation:
             stack[-1].text = f"{stack[-1].text} {stripped}"
@@ -164,6 +183,26 @@ def _build_tree(lines: list[str]) -> list[_Node]:
             stack = [node]
         blank_before = False
     return roots
+
+
+# Words a wrapped line can end on only in mid-phrase ("No prior / chemotherapy").
+_DANGLING_RE = re.compile(r"\b(?:no|prior|of|the|to|than|for|a|an|least|one|with|in)$", re.I)
+
+
+def _cut_mid_phrase(previous: str, line: str) -> bool:
+    """True when ``line`` carries on ``previous`` cut by a line wrap in mid-phrase.
+
+    PDQ records run their items on without separators, so a wrap is usually a fair place to
+    split; but not inside "one of / the following ..." or after "No prior /", which would leave
+    a criterion that ends "... breast cancer of one" and another that begins "of the following".
+    """
+    if not line[:1].islower():
+        return False
+    tail = previous.rstrip()
+    if _DANGLING_RE.search(tail):
+        return True
+    joined = f"{tail[-40:]} {line[:40]}"
+    return bool(_ANY_OF_RE.search(joined)) and not _ANY_OF_RE.search(tail[-40:])
 
 
 def _has_paragraph_breaks(lines: list[str]) -> bool:
@@ -183,8 +222,25 @@ def _marker_style(marker: str) -> str:
     return "bullet"
 
 
+_LIST_ANNOUNCED_RE = re.compile(rf"(?:{_ANY_OF_RE.pattern})[^.:]{{0,40}}:", re.I)
+# Items of a list run on after "one of the following:" are short; a longer sentence after
+# them is the next criterion.
+_LIST_ITEM_MAX = 60
+
+
 def _split_sentences(text: str) -> list[str]:
-    return [p.strip() for p in _SENTENCE_RE.split(text) if p.strip()]
+    """Sentences of ``text``; one that announces a list ("one of the following:") keeps it."""
+    pieces: list[str] = []
+    open_list = False
+    for piece in (p.strip() for p in _SENTENCE_RE.split(text)):
+        if not piece:
+            continue
+        if open_list and len(piece) <= _LIST_ITEM_MAX:
+            pieces[-1] = f"{pieces[-1]}. {piece}"
+            continue
+        pieces.append(piece)
+        open_list = bool(_LIST_ANNOUNCED_RE.search(piece))
+    return pieces
 
 
 def parse_criteria(text: str) -> tuple[Criterion, ...]:
@@ -256,10 +312,10 @@ def _structure(
     if not found:
         return [base]
     items: list[Criterion] = []
-    # Alternatives inside one line ("creatinine <= 1.5 x ULN or CrCl >= 60") form their own group.
-    line_any = any(s.alternative for s in found) and len(found) > 1
+    groups = [] if any_of else _alternative_groups(found, inclusion)
     for index, structure in enumerate(found):
         suffix = "" if len(found) == 1 else chr(ord("a") + index)
+        own_group = next((g for g in groups if index in g), None)
         items.append(
             replace(
                 base,
@@ -272,11 +328,34 @@ def _structure(
                 therapy=structure.therapy,
                 sex=structure.sex,
                 terms=structure.terms,
-                group_id=cid if line_any else group_id,
-                any_of_group=line_any or any_of,
+                group_id=(f"{cid}~{min(own_group)}" if len(groups) > 1 else cid)
+                if own_group
+                else group_id,
+                any_of_group=bool(own_group) or any_of,
             )
         )
     return items
+
+
+def _alternative_groups(found: list[Structure], inclusion: bool) -> list[set[int]]:
+    """Index sets of the structures of one line that are alternatives to each other.
+
+    Only a run joined by "or" ("creatinine <= 1.5 x ULN or CrCl >= 60") is a group, and only
+    when either member satisfies the criterion: an inclusion that asks for something present.
+    "No prior chemotherapy or radiotherapy" asks for neither, and an exclusion "prior
+    chemotherapy or radiotherapy" excludes on either, so their members each count on their own
+    (an ER-negative requirement elsewhere on the line is never rescued by them).
+    """
+    if not inclusion:
+        return []
+    groups: list[set[int]] = []
+    for index, structure in enumerate(found):
+        if structure.alternative and index > 0 and structure.present and found[index - 1].present:
+            if groups and index - 1 in groups[-1]:
+                groups[-1].add(index)
+            else:
+                groups.append({index - 1, index})
+    return groups
 
 
 def criteria_for_trial(trial: TrialRecord) -> tuple[Criterion, ...]:

@@ -18,6 +18,7 @@ from inference.trials.lexicon import (
     CANONICAL_UNITS,
     GENE_ALIASES,
     NOT_ALTERED,
+    therapy_class_unknown,
     therapy_matches,
     to_canonical,
     tumour_sites,
@@ -378,6 +379,23 @@ def _prior_therapy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> Crit
         return _verdict(c, True, evidence)
     if not o.therapy_history_complete:
         return _verdict(c, None, resolver=f"confirm whether the patient received {req.agent}")
+    if req.agent == "chemotherapy":
+        # A recorded line whose regimen says nothing of its kind may have been chemotherapy.
+        unclear = [
+            t
+            for t in p.prior_therapies
+            if t.name not in {"radiotherapy", "surgery"}
+            and therapy_class_unknown(t.name, t.drug_classes)
+        ]
+        if unclear:
+            return _verdict(
+                c,
+                None,
+                [_ev("prior therapy", t.name, t.end or t.start, t.source) for t in unclear],
+                resolver="confirm whether "
+                + ", ".join(t.name or "the recorded systemic line" for t in unclear)
+                + " was chemotherapy",
+            )
     return _verdict(c, False, [_ev("prior therapy", f"no {req.agent} recorded")])
 
 
@@ -534,7 +552,8 @@ def summarise(verdicts: Iterable[CriterionVerdict]) -> EligibilitySummary:
     groups: dict[str, list[CriterionVerdict]] = {}
     singles: list[CriterionVerdict] = []
     for v in verdicts:
-        if v.criterion.any_of_group and v.criterion.group_id:
+        # An exclusion list ("any of the following") excludes on any member: no rescue there.
+        if v.criterion.any_of_group and v.criterion.group_id and v.criterion.inclusion:
             groups.setdefault(v.criterion.group_id, []).append(v)
         else:
             singles.append(v)

@@ -218,6 +218,63 @@ DRUG_SUFFIX_RE = re.compile(
 )
 
 
+# Cytotoxic drugs and regimen acronyms as oncologists record a line ("FOLFOX", "AC-T").
+_CHEMOTHERAPY_RE = re.compile(
+    r"chemo|cytotoxic|platin|taxel|rubicin|citabine|fosfamide|tecan|fluorouracil|5-?FU\b|"
+    r"methotrexate|etoposide|vinorelbine|vincristine|vinblastine|eribulin|ixabepilone|"
+    r"pemetrexed|temozolomide|mitomycin|bleomycin|dacarbazine|bendamustine|chlorambucil|"
+    r"\b(?:FOLFOX\w*|FOLFIRI\w*|FOLFIRINOX|CAPOX|XELOX|XELIRI|AC(?:-?T)?|EC(?:-?T)?|FEC\w*|"
+    r"TAC|TC|TCHP?|CMF|CHOP|R-?CHOP|ABVD|BEP|GEMOX|MVAC|ECF|EOX|FLOT)\b",
+    re.I,
+)
+# Systemic treatments that are known not to be chemotherapy.
+_NOT_CHEMOTHERAPY = {
+    "endocrine therapy",
+    "anti-her2",
+    "anti-pd-1",
+    "anti-pd-l1",
+    "anti-ctla-4",
+    "immunotherapy",
+    "immune checkpoint inhibitor",
+    "cdk4/6 inhibitor",
+    "parp inhibitor",
+    "egfr inhibitor",
+    "alk inhibitor",
+    "braf inhibitor",
+    "mek inhibitor",
+    "tyrosine kinase inhibitor",
+    "vegf inhibitor",
+    "radiotherapy",
+    "surgery",
+}
+
+
+def classes_of_therapy(therapy_name: str, recorded: tuple[str, ...] = ()) -> set[str]:
+    """The therapy classes a recorded therapy belongs to (its drugs, or the class named)."""
+    name = therapy_name.lower()
+    classes = {c.lower() for c in recorded}
+    for cls, members in THERAPY_CLASSES.items():
+        # "Endocrine therapy (agent not recorded)" names the class itself.
+        if cls in name or any(m in name for m in members):
+            classes.add(cls)
+    if re.search(r"hormon\w* therap|endocrine", name):
+        classes.add("endocrine therapy")
+    if _CHEMOTHERAPY_RE.search(therapy_name):
+        classes.add("chemotherapy")
+    if re.search(r"radi", name):
+        classes.add("radiotherapy")
+    for parent, children in _CLASS_SUPERSETS.items():
+        if classes & set(children):
+            classes.add(parent)
+    return classes
+
+
+def therapy_class_unknown(therapy_name: str, recorded: tuple[str, ...] = ()) -> bool:
+    """True when a recorded systemic therapy cannot be told to be chemotherapy or not."""
+    classes = classes_of_therapy(therapy_name, recorded)
+    return "chemotherapy" not in classes and not classes & _NOT_CHEMOTHERAPY
+
+
 def therapy_matches(agent: str, therapy_name: str, therapy_classes: tuple[str, ...]) -> bool:
     """Return whether a recorded therapy (name and classes) falls under a criterion's agent.
 
@@ -239,11 +296,15 @@ def therapy_matches(agent: str, therapy_name: str, therapy_classes: tuple[str, .
         if classes & set(children):
             classes.add(parent)
     if agent == "systemic therapy":
-        return "radiotherapy" not in classes and "surgery" not in classes and name != ""
+        # Local treatments recorded by name ("surgery", "radiotherapy") are not systemic.
+        local = re.search(r"radi|surg|ectomy|resection", name)
+        return (
+            "radiotherapy" not in classes and "surgery" not in classes and name != "" and not local
+        )
     if agent in name or agent in classes:
         return True
     if agent == "chemotherapy":
-        return bool(re.search(r"chemo|platin|taxel|rubicin|citabine|fosfamide|tecan", name))
+        return bool(_CHEMOTHERAPY_RE.search(therapy_name))
     if agent == "radiotherapy":
         return bool(re.search(r"radi", name))
     return False

@@ -60,13 +60,18 @@ class RankingWeights:
 
 @dataclass(frozen=True)
 class MatchOptions:
-    """Options of :func:`match_trials` and :func:`match_patients`."""
+    """Options of :func:`match_trials` and :func:`match_patients`.
+
+    ``statuses`` restricts :func:`match_trials` to trials of those recruitment statuses (empty:
+    any); retrieval then looks past ``candidates``, so an open trial further down is found.
+    """
 
     eligibility: EligibilityOptions = field(default_factory=EligibilityOptions)
     weights: RankingWeights = field(default_factory=RankingWeights)
     candidates: int = 100
     mode: str = "hybrid"
     demote_excluded: bool = True
+    statuses: frozenset[str] = frozenset()
 
 
 def patient_query(patient: PatientFacts) -> str:
@@ -110,7 +115,10 @@ def _reasons(
     rescued = {
         v.criterion.group_id
         for v in verdicts
-        if v.criterion.any_of_group and v.criterion.group_id and not v.excludes_patient
+        if v.criterion.any_of_group
+        and v.criterion.group_id
+        and v.criterion.inclusion
+        and not v.excludes_patient
     }
     # An alternative that fails inside a group with a passing or open member blocks nothing.
     blockers = [
@@ -214,10 +222,22 @@ def match_trials(
     """
     options = options or MatchOptions()
     cache = cache or CriteriaCache()
-    hits = index.search(query or patient_query(patient), k=options.candidates, mode=options.mode)
+    text = query or patient_query(patient)
+    if options.statuses:
+        # Every trial of those statuses that either ranking puts in its top 200 (the usual
+        # fusion depth): far enough down to find the few open trials, near enough to be about
+        # the patient's disease.
+        hits = index.search(text, k=len(index.trials), mode=options.mode)
+    else:
+        hits = index.search(text, k=options.candidates, mode=options.mode)
     if not hits:
         return ()
+    # Normalised by the best hit of the whole corpus, so scores compare across status filters.
     top = max(h.score for h in hits) or 1.0
+    if options.statuses:
+        wanted = options.statuses
+        hits = [h for h in hits if index.trials[index.by_id[h.nct_id]].status in wanted]
+        hits = hits[: options.candidates]
     matches = []
     for rank, hit in enumerate(hits):
         trial = index.trials[index.by_id[hit.nct_id]]

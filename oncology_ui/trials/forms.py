@@ -7,6 +7,7 @@ import re
 from django import forms
 
 from oncology_ui.trials.models import WorkListEntry
+from oncology_ui.trials.selectors import MATCH_STATUS_CHOICES, STATUS_CHOICES
 from oncology_ui.trials.serialize import INTERVENTION_TYPES
 
 _NCT = re.compile(r"^NCT\d{8}$")
@@ -15,14 +16,8 @@ _NCT = re.compile(r"^NCT\d{8}$")
 class MatchFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
-        choices=[
-            ("", "Any status"),
-            ("open", "Open to enrolment"),
-            ("recruiting", "Recruiting"),
-            ("not_yet_recruiting", "Not yet recruiting"),
-            ("active_not_recruiting", "Active, not recruiting"),
-            ("completed", "Completed"),
-        ],
+        choices=MATCH_STATUS_CHOICES,
+        help_text="Closed and unknown-status trials only when asked for; they are marked.",
     )
     phase = forms.ChoiceField(
         required=False,
@@ -51,10 +46,7 @@ class TrialSearchForm(forms.Form):
         required=False,
         choices=MatchFilterForm.base_fields["phase"].choices,  # type: ignore[attr-defined]
     )
-    status = forms.ChoiceField(
-        required=False,
-        choices=MatchFilterForm.base_fields["status"].choices,  # type: ignore[attr-defined]
-    )
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     biomarker = forms.CharField(
         required=False, max_length=20, help_text="Gene or marker, e.g. EGFR, HER2, MSI"
     )
@@ -75,6 +67,8 @@ class NctForm(forms.Form):
 
 
 class ReferralForm(NctForm):
+    # Set by the confirmation step for a trial that is not recruiting.
+    confirm_not_recruiting = forms.BooleanField(required=False)
     note = forms.CharField(
         required=False,
         max_length=2000,
@@ -105,7 +99,9 @@ class WorkListMoveForm(forms.Form):
 
 class WorkListFilterForm(forms.Form):
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), *WorkListEntry.Status.choices]
+        label="Work-list status",
+        required=False,
+        choices=[("", "Any status"), *WorkListEntry.Status.choices],
     )
     nct_id = forms.CharField(label="NCT id", required=False, max_length=11)
 

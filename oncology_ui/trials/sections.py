@@ -12,6 +12,7 @@ from oncology_ui.trials.forms import MatchFilterForm
 from oncology_ui.trials.imports import corpus_version
 from oncology_ui.trials.models import Referral, TrialMatchResult
 from oncology_ui.trials.selectors import MatchFilters, match_view
+from oncology_ui.trials.status import status_label
 
 
 def match_filters(request: HttpRequest) -> tuple[MatchFilterForm, MatchFilters]:
@@ -77,7 +78,7 @@ def trials_report_source(case: Case, deidentified: bool) -> OptionalSection:
         )
     lines = [
         f"{i}. {m['nct_id']} {m['title'][:90]} ({m['phase'] or 'phase n/a'}, "
-        f"{m['status'] or 'status unknown'}): {m['n_satisfied']} met, {m['n_failed']} not met, "
+        f"{status_label(m['status'])}): {m['n_satisfied']} met, {m['n_failed']} not met, "
         f"{m['n_unknown']} unknown{' – excluded' if m['excluded'] else ''}"
         for i, m in enumerate(result.matches[:5], start=1)
     ]

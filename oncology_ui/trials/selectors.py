@@ -14,16 +14,25 @@ from oncology_ui.patients.services import csv_safe
 from oncology_ui.trials.index import trial_index
 from oncology_ui.trials.models import ReverseMatchRun, Trial, TrialMatchResult, WorkListEntry
 from oncology_ui.trials.serialize import criterion_structure
+from oncology_ui.trials.status import OPEN_STATUSES, STATUS_LABELS, status_label
 
-OPEN_STATUSES = ("recruiting", "not_yet_recruiting", "enrolling_by_invitation", "available")
-STATUS_CHOICES = (
-    ("", "Any status"),
-    ("open", "Open to enrolment"),
+# Every status choice but the default; "" (the default) means recruiting or not yet recruiting.
+CLOSED_STATUS_CHOICES = tuple(
+    (value, label) for value, label in STATUS_LABELS.items() if value not in OPEN_STATUSES
+)
+MATCH_STATUS_CHOICES = (
+    ("", "Recruiting or not yet recruiting"),
     ("recruiting", "Recruiting"),
     ("not_yet_recruiting", "Not yet recruiting"),
-    ("active_not_recruiting", "Active, not recruiting"),
-    ("completed", "Completed"),
-    ("terminated", "Terminated"),
+    *CLOSED_STATUS_CHOICES,
+    ("any", "Any status (closed ones marked)"),
+)
+STATUS_CHOICES = (
+    ("", "Any status"),
+    ("open", "Recruiting or not yet recruiting"),
+    ("recruiting", "Recruiting"),
+    ("not_yet_recruiting", "Not yet recruiting"),
+    *CLOSED_STATUS_CHOICES,
 )
 PHASE_CHOICES = (
     ("", "Any phase"),
@@ -48,11 +57,17 @@ class MatchFilters:
     def active(self) -> bool:
         return bool(self.status or self.phase or self.intervention_type or self.biomarker_only)
 
+    @property
+    def closed_shown(self) -> bool:
+        """Whether the list may show trials that do not take new patients."""
+        return bool(self.status) and self.status not in {"open", *OPEN_STATUSES}
+
 
 def _status_ok(status: str, wanted: str) -> bool:
-    if not wanted:
+    """The match list's status filter: blank is the default, open trials only."""
+    if wanted == "any":
         return True
-    if wanted == "open":
+    if not wanted or wanted == "open":
         return status in OPEN_STATUSES
     return status == wanted
 
@@ -93,11 +108,17 @@ def _decorate(match: dict[str, Any]) -> dict[str, Any]:
 
 
 def match_view(result: TrialMatchResult | None, filters: MatchFilters) -> dict[str, Any]:
-    """The section's list: the stored matches of ``result`` filtered and decorated."""
+    """The section's list: the stored matches of ``result`` filtered and decorated.
+
+    ``hidden_closed`` counts the ranked trials the default status filter leaves out.
+    """
     if result is None or result.matches is None:
-        return {"matches": [], "total": 0}
+        return {"matches": [], "total": 0, "hidden_closed": 0}
     shown = [_decorate(m) for m in filter_matches(result.matches, filters)]
-    return {"matches": shown, "total": len(result.matches)}
+    hidden = 0
+    if not filters.status:
+        hidden = sum(1 for m in result.matches if m["status"] not in OPEN_STATUSES)
+    return {"matches": shown, "total": len(result.matches), "hidden_closed": hidden}
 
 
 @dataclass(frozen=True)
@@ -156,18 +177,72 @@ def trial_criteria_view(trial: Trial) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def record_completeness(verdicts: list[dict[str, Any]]) -> dict[str, int]:
+    """How much of what the trial checks the record answers.
+
+    Free-text criteria and those that do not apply are left out: only the criteria a record
+    could settle count, so an empty record reads as 0 %, never as a good match.
+    """
+    checkable = [v for v in verdicts if v["kind"] != "text" and v["verdict"] != "not_applicable"]
+    decided = sum(1 for v in checkable if v["verdict"] != "unknown")
+    total = len(checkable)
+    return {
+        "decided": decided,
+        "checkable": total,
+        "percent": round(100 * decided / total) if total else 0,
+    }
+
+
+REVERSE_GROUPS = (
+    (
+        "eligible",
+        "Likely eligible",
+        "Nothing recorded rules the patient out and nothing the "
+        "record could answer is missing; the free-text criteria still need a review.",
+    ),
+    (
+        "needs_info",
+        "Needs information",
+        "Nothing recorded rules the patient out, but the "
+        "record lacks facts the trial asks for; most complete records first.",
+    ),
+    ("excluded", "Excluded", "A recorded fact fails a criterion; the criterion is named."),
+)
+
+
+def _reverse_group(item: dict[str, Any]) -> str:
+    if item["excluded"]:
+        return "excluded"
+    return "needs_info" if item["resolvers"] else "eligible"
+
+
 def reverse_match_view(run: ReverseMatchRun | None, user: User) -> dict[str, Any]:
-    """The run's ranking restricted to cases the viewer can see now, with those cases."""
+    """The run's patients as a coordinator works them, restricted to cases the viewer can see.
+
+    ``groups`` holds likely eligible, needs information (with what is missing) and excluded
+    (with the failing criterion), each with every case's record completeness; inside a group
+    the more complete records come first, so a record with almost nothing in it sinks.
+    """
     if run is None or run.matches is None:
-        return {"ranked": [], "pending": run is not None}
+        return {"ranked": [], "groups": [], "pending": run is not None}
     visible = Case.objects.visible_to(user).select_related("patient").in_bulk()
     ranked = []
     for match in run.matches:
         case_id = int(str(match["patient_id"]).removeprefix("case:"))
         case = visible.get(case_id)
         if case is not None:
-            ranked.append({**_decorate(match), "case": case})
-    return {"ranked": ranked, "pending": False}
+            item = {**_decorate(match), "case": case}
+            item["completeness"] = record_completeness(match["verdicts"])
+            item["group"] = _reverse_group(item)
+            ranked.append(item)
+    groups = []
+    for key, title, help_text in REVERSE_GROUPS:
+        members = sorted(
+            (i for i in ranked if i["group"] == key),
+            key=lambda i: (-i["completeness"]["percent"], -i["score"]),
+        )
+        groups.append({"key": key, "title": title, "help": help_text, "items": members})
+    return {"ranked": ranked, "groups": groups, "pending": False}
 
 
 def worklist_for_user(user: User, *, status: str = "", nct_id: str = "") -> QuerySet[WorkListEntry]:
@@ -189,9 +264,11 @@ WORKLIST_CSV_HEADER = (
     "MRN",
     "Patient",
     "Case",
+    "Trial status",
     "Status",
     "Reason",
     "Referred by",
+    "Referral note",
     "Updated (UTC)",
 )
 
@@ -210,9 +287,11 @@ def worklist_csv_rows(entries: QuerySet[WorkListEntry]) -> Iterator[list[str]]:
                 patient.mrn,
                 patient.display_name,
                 entry.case.primary_diagnosis,
+                status_label(entry.trial.status),
                 entry.get_status_display(),
                 entry.reason,
                 referrer.get_username() if referrer else "",
+                entry.referral.note if entry.referral else "",
                 entry.updated_at.strftime("%Y-%m-%d %H:%M"),
             )
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -29,6 +30,7 @@ from oncology_ui.trials.models import (
     WorkListTransition,
 )
 from oncology_ui.trials.serialize import match_to_json, row_to_record
+from oncology_ui.trials.status import OPEN_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,22 @@ def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     progress(60, "Ranking trials and checking criteria")
     matches = match_trials(
         facts.facts, loaded.index, k=MATCHES_KEPT, options=options, cache=loaded.cache
+    )
+    # The list shows open trials by default; most of a registry is closed, so the open ones
+    # are ranked on their own too and kept beside the overall ranking.
+    open_matches = match_trials(
+        facts.facts,
+        loaded.index,
+        k=MATCHES_KEPT,
+        options=replace(options, statuses=frozenset(OPEN_STATUSES)),
+        cache=loaded.cache,
+    )
+    kept = {m.nct_id for m in matches}
+    matches = tuple(
+        sorted(
+            [*matches, *(m for m in open_matches if m.nct_id not in kept)],
+            key=lambda m: (m.summary.excluded, -m.score, m.nct_id),
+        )
     )
     trials = Trial.objects.in_bulk([m.nct_id for m in matches], field_name="nct_id")
     result.matches = [match_to_json(m, trials[m.nct_id]) for m in matches if m.nct_id in trials]

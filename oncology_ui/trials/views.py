@@ -39,6 +39,7 @@ from oncology_ui.trials.models import (
     WorkListEntry,
 )
 from oncology_ui.trials.sections import trials_section
+from oncology_ui.trials.status import status_is_open
 
 A = AccessLog.Action
 
@@ -98,6 +99,13 @@ def referral_create(request: AuthedRequest, case_id: int) -> HttpResponse:
     )
     if trial is None:
         messages.error(request, "Choose a trial from the list to refer the patient to.")
+    elif not status_is_open(trial.status) and not form.cleaned_data["confirm_not_recruiting"]:
+        # A referral to a trial that takes no patients is likely a slip: ask first, as a
+        # plain form step that works without JavaScript.
+        context = {"case": case, "patient": case.patient, "trial": trial, "form": form}
+        if request.htmx:
+            return render(request, "trials/referral_confirm.html#referral-confirm", context)
+        return render(request, "trials/referral_confirm.html", context)
     else:
         referral = services.referral_create(
             case=case, trial=trial, note=form.cleaned_data["note"], user=request.user

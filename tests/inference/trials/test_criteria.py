@@ -258,3 +258,66 @@ def test_it_adds_record_level_age_and_sex() -> None:
     criteria = criteria_for_trial(trial)
     assert [c.criterion_id for c in criteria] == ["record-age", "record-sex"]
     assert criteria[1].sex == "female"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, TrialRecord]:
+    from inference.trials.corpus import load_shipped_trials
+
+    return {t.nct_id: t for t in load_shipped_trials()}
+
+
+def test_it_keeps_one_of_the_following_with_the_sentence_that_announces_it(
+    shipped: dict[str, TrialRecord],
+) -> None:
+    # NCT00002873 wraps "... breast cancer of one / of the following histologies: ...".
+    criteria = criteria_for_trial(shipped["NCT00002873"])
+    texts = [c.text for c in criteria]
+    assert not any(t.rstrip().endswith("of one") for t in texts)
+    assert not any(t.startswith("of the following") for t in texts)
+    first = next(c for c in criteria if "nonlobular invasive breast cancer" in c.text)
+    assert "of one of the following histologies: Ductal" in first.text
+
+
+def test_it_joins_a_pdq_line_cut_after_no_prior(shipped: dict[str, TrialRecord]) -> None:
+    # NCT00002873: "Chemotherapy: No prior / chemotherapy for breast cancer".
+    criteria = criteria_for_trial(shipped["NCT00002873"])
+    assert not any(c.text == "No prior" for c in criteria)
+    chemo = [c for c in criteria if c.text.startswith("No prior chemotherapy for breast cancer")]
+    assert chemo and all(c.therapy and c.therapy.agent == "chemotherapy" for c in chemo)
+
+
+def test_a_sentence_that_ends_in_a_colon_keeps_its_list() -> None:
+    text = (
+        "Inclusion Criteria:\n"
+        + "Patients must have a confirmed diagnosis of a solid tumour and must meet one of the "
+        + "following: Relapse after standard therapy. Refusal of standard therapy. No standard "
+        + "therapy exists for the disease. Adequate bone marrow, liver and kidney function as "
+        + "assessed by the treating physician within 14 days of registration."
+    )
+    texts = [c.text for c in parse_criteria(text)]
+    assert texts[0].endswith(
+        "one of the following: Relapse after standard therapy. Refusal of standard therapy. "
+        "No standard therapy exists for the disease"
+    )
+    assert texts[1].startswith("Adequate bone marrow")
+
+
+def test_no_prior_chemotherapy_or_radiotherapy_asks_for_neither(
+    shipped: dict[str, TrialRecord],
+) -> None:
+    # NCT02413320: "No prior chemotherapy, endocrine therapy or radiation therapy ..." and
+    # "... triple negative breast cancer who have not had definitive breast surgery or
+    # received systemic chemotherapy": every part must hold, none rescues another.
+    criteria = criteria_for_trial(shipped["NCT02413320"])
+    no_prior = [c for c in criteria if c.text.startswith("No prior chemotherapy, endocrine")]
+    assert {c.therapy.agent for c in no_prior if c.therapy} >= {"chemotherapy", "radiotherapy"}
+    assert not any(c.any_of_group for c in no_prior)
+    tnbc = [c for c in criteria if "triple negative breast cancer" in c.text]
+    assert any(c.biomarker and c.biomarker.gene == "ER" for c in tnbc)
+    assert not any(c.any_of_group for c in tnbc)
+
+
+def test_an_exclusion_with_or_excludes_on_either_part() -> None:
+    criteria = parse_criteria("Exclusion Criteria:\n- Prior chemotherapy or radiotherapy")
+    assert len(criteria) == 2 and not any(c.any_of_group for c in criteria)

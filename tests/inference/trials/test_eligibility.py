@@ -265,3 +265,41 @@ def test_free_text_about_the_other_sex_is_not_applicable() -> None:
     assert evaluate_criterion(criterion, _patient()).verdict is Verdict.UNKNOWN
     both = _criterion("Men and women must use effective contraception")
     assert evaluate_criterion(both, man).verdict is Verdict.UNKNOWN
+
+
+def test_a_folfox_line_counts_as_prior_chemotherapy() -> None:
+    patient = _patient(prior_therapies=(PriorTherapy("FOLFOX", RECENT, line=1),))
+    assert _verdict("No prior chemotherapy", patient) is Verdict.NOT_MET
+    assert _verdict("Prior chemotherapy", patient, inclusion=False) is Verdict.MET
+
+
+def test_a_systemic_line_of_unknown_kind_leaves_no_prior_chemotherapy_open() -> None:
+    patient = _patient(prior_therapies=(PriorTherapy("Study drug ABC-123", RECENT, line=1),))
+    criterion = _criterion("No prior chemotherapy")
+    verdict = evaluate_criterion(criterion, patient)
+    assert verdict.verdict is Verdict.UNKNOWN
+    assert "ABC-123" in verdict.resolver and "chemotherapy" in verdict.resolver
+    endocrine = _patient(prior_therapies=(PriorTherapy("Endocrine therapy (agent not recorded)"),))
+    assert _verdict("No prior chemotherapy", endocrine) is Verdict.MET
+
+
+def test_an_exclusion_list_excludes_on_any_member() -> None:
+    criteria = parse_criteria(
+        "Exclusion Criteria:\n- Any of the following:\n  - Prior radiotherapy\n"
+        "  - Known brain metastases"
+    )
+    patient = _patient(
+        prior_therapies=(PriorTherapy("radiotherapy", RECENT),),
+        brain_metastases=Fact(False, RECENT, "MRI"),
+    )
+    _, summary = evaluate_trial(criteria, patient)
+    assert summary.excluded and summary.n_failed == 1
+
+
+def test_surgery_and_radiotherapy_are_not_prior_systemic_therapy() -> None:
+    local = _patient(
+        prior_therapies=(PriorTherapy("surgery", RECENT), PriorTherapy("radiotherapy", RECENT))
+    )
+    assert _verdict("Prior systemic therapy", local, inclusion=False) is Verdict.NOT_MET
+    systemic = _patient(prior_therapies=(PriorTherapy("letrozole", RECENT, line=1),))
+    assert _verdict("Prior systemic therapy", systemic, inclusion=False) is Verdict.MET

@@ -15,7 +15,7 @@ from inference.trials.matching import (
 )
 from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import TrialIndex
-from inference.trials.schema import Fact, PatientFacts, TrialRecord
+from inference.trials.schema import Fact, PatientFacts, PriorTherapy, TrialRecord
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -35,6 +35,9 @@ def _woman(age: float = 70.0) -> PatientFacts:
         diagnosis_text="metastatic breast cancer",
         stage=Fact("IV", TODAY),
         ecog=Fact(1, TODAY),
+        # NCT00003674 asks for breast cancer "that has failed prior chemotherapy or hormone
+        # therapy": a recorded first line settles it.
+        prior_therapies=(PriorTherapy("letrozole", TODAY, line=1),),
     )
 
 

@@ -88,7 +88,9 @@ def test_filters_narrow_the_list_as_a_partial_and_as_a_page(
 ) -> None:
     _matched(cast, oncologist_client)
     url = reverse("trials-case-matches", args=[cast.case.pk])
-    partial = oncologist_client.get(url, {"intervention_type": "radiation"}, headers=HTMX)
+    partial = oncologist_client.get(
+        url, {"intervention_type": "radiation", "status": "any"}, headers=HTMX
+    )
     content = partial.content.decode()
     assert content.lstrip().startswith('<div id="trial-match-list"')
     assert "NCT90000004" in content and "NCT90000001" not in content
@@ -195,3 +197,55 @@ def test_the_section_says_when_the_corpus_changed_since_the_ranking(
     assert "corpus has been updated" not in oncologist_client.get(url).content.decode()
     import_trials(trial_record("NCT90000009"))
     assert "corpus has been updated" in oncologist_client.get(url).content.decode()
+
+
+def test_the_list_shows_recruiting_trials_by_default_and_closed_ones_when_asked(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    # NCT90000004 is completed: ranked, but hidden by default and said so.
+    assert "NCT90000001" in page and "NCT90000004" not in page
+    assert "1 ranked trial that is closed or of unknown status is hidden" in page
+    url = reverse("trials-case-matches", args=[cast.case.pk])
+    closed = oncologist_client.get(url, {"status": "completed"}, headers=HTMX).content.decode()
+    assert "NCT90000004" in closed and "NCT90000001" not in closed
+    assert "Completed · not taking patients" in closed
+    assert "trial-status-closed" in closed
+    every = oncologist_client.get(url, {"status": "any"}, headers=HTMX).content.decode()
+    assert "NCT90000004" in every and "NCT90000001" in every
+
+
+def test_statuses_read_as_words(cast: Cast, oncologist_client: Client) -> None:
+    import_trials(trial_record(status="active_not_recruiting"))
+    fit_breast_case(cast.case)
+    oncologist_client.post(reverse("trials-match", args=[cast.case.pk]))
+    result = TrialMatchResult.objects.get(case=cast.case)
+    assert result.job is not None
+    job_run(result.job.pk)
+    url = reverse("trials-case-matches", args=[cast.case.pk])
+    page = oncologist_client.get(url, {"status": "any"}, headers=HTMX).content.decode()
+    assert "Active, not recruiting · not taking patients" in page
+    assert ">active_not_recruiting" not in page and "· active_not_recruiting" not in page
+
+
+def test_referring_a_trial_that_is_not_recruiting_asks_first_as_a_plain_form(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _matched(cast, oncologist_client)
+    url = reverse("trials-refer", args=[cast.case.pk])
+    ask = oncologist_client.post(url, {"nct_id": "NCT90000004", "note": "Ask the PI"})
+    content = ask.content.decode()
+    assert ask.status_code == 200 and "<html" in content
+    assert "Refer to a trial that is not recruiting?" in content
+    assert 'name="confirm_not_recruiting"' in content and 'value="Ask the PI"' in content
+    assert not Referral.objects.exists()
+    confirmed = oncologist_client.post(
+        url, {"nct_id": "NCT90000004", "note": "Ask the PI", "confirm_not_recruiting": "on"}
+    )
+    assert confirmed.status_code == 302
+    assert Referral.objects.get().trial.nct_id == "NCT90000004"
+    # The htmx form gets the same question as the section's swap target.
+    partial = oncologist_client.post(url, {"nct_id": "NCT90000004"}, headers=HTMX)
+    assert partial.content.decode().lstrip().startswith('<section id="section-trials"')
+    assert Referral.objects.count() == 1

@@ -236,6 +236,80 @@ def test_saved_searches_belong_to_their_owner(cast: Cast, coordinator_client: Cl
 def test_the_move_menu_offers_only_allowed_moves(cast: Cast, coordinator_client: Client) -> None:
     WorkListEntryFactory.create(case=cast.case)
     page = coordinator_client.get(reverse("trials-worklist")).content.decode()
-    menu = page.split('<select name="status">', 1)[1].split("</select>", 1)[0]
+    menu = page.split('<select name="status" id="move-status-', 1)[1].split("</select>", 1)[0]
     assert 'value="contacted"' in menu and 'value="not_eligible"' in menu
     assert 'value="enrolled"' not in menu and 'value="flagged"' not in menu
+
+
+def test_the_move_menu_and_the_filter_have_labels(cast: Cast, coordinator_client: Client) -> None:
+    entry = WorkListEntryFactory.create(case=cast.case)
+    page = coordinator_client.get(reverse("trials-worklist")).content.decode()
+    assert f'<label for="move-status-{entry.pk}"' in page
+    assert f'id="move-status-{entry.pk}"' in page
+    assert "Work-list status" in page
+
+
+def test_the_csv_carries_the_trial_status_and_the_referral_note(
+    cast: Cast, coordinator_client: Client
+) -> None:
+    closed = trial("NCT90000009", status="active_not_recruiting")
+    services.referral_create(
+        case=cast.case, trial=closed, note="Ask about cohort B", user=cast.oncologist
+    )
+    body = coordinator_client.get(reverse("trials-worklist-export")).content.decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["Trial status"] == "Active, not recruiting"
+    assert rows[0]["Referral note"] == "Ask about cohort B"
+
+
+def test_the_trial_page_shows_the_brief_summary_and_sites(
+    cast: Cast, coordinator_client: Client
+) -> None:
+    from inference.trials.schema import Location
+
+    trial(
+        "NCT90000010",
+        summary="A study of palbociclib after endocrine therapy.",
+        locations=(
+            Location("Royal Marsden Hospital", "London", "", "United Kingdom", "recruiting"),
+        ),
+    )
+    page = coordinator_client.get(reverse("trials-detail", args=["NCT90000010"])).content.decode()
+    assert "Brief summary" in page and "palbociclib after endocrine therapy" in page
+    assert "Sites (1)" in page and "Royal Marsden Hospital" in page and "London" in page
+    assert "Recruiting" in page
+
+
+def test_reverse_matching_groups_patients_and_sinks_an_empty_record(
+    cast: Cast, coordinator_client: Client
+) -> None:
+    import_trials(trial_record())
+    fit_breast_case(cast.case)
+    empty = CaseFactory.create(patient=PatientFactory.create(teams=[cast.breast_team]))
+    high = CaseFactory.create(patient=PatientFactory.create(teams=[cast.breast_team]))
+    from tests.oncology_ui.trials.factories import LabResultFactory
+
+    LabResultFactory.create(case=high, value=60.0, value_text="60")  # bilirubin far above ULN
+    coordinator_client.post(reverse("trials-reverse-match", args=["NCT90000001"]))
+    run = ReverseMatchRun.objects.get()
+    assert run.job is not None
+    job_run(run.job.pk)
+    from oncology_ui.trials.selectors import reverse_match_view
+
+    view = reverse_match_view(ReverseMatchRun.objects.get(), cast.coordinator)
+    groups = {g["key"]: g["items"] for g in view["groups"]}
+    needs = [i["case"].pk for i in groups["needs_info"]]
+    assert empty.pk in needs and [i["case"].pk for i in groups["excluded"]] == [high.pk]
+    blank = next(i for i in groups["needs_info"] if i["case"].pk == empty.pk)
+    fit = next(
+        i for g in ("eligible", "needs_info") for i in groups[g] if i["case"].pk == cast.case.pk
+    )
+    assert blank["completeness"]["percent"] < fit["completeness"]["percent"]
+    assert blank["resolvers"]  # what is missing is said
+    if fit["group"] == "needs_info":
+        assert needs.index(cast.case.pk) < needs.index(empty.pk)
+    page = coordinator_client.get(reverse("trials-detail", args=["NCT90000001"])).content.decode()
+    assert (
+        page.index("Likely eligible") < page.index("Needs information") < page.index("Excluded (")
+    )
+    assert "Record completeness:" in page and "Excluded by:" in page and "Missing:" in page

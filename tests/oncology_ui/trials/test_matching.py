@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
-from oncology_ui.patients.models import Case
+from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.trials import services
 from oncology_ui.trials.models import ReverseMatchRun, TrialMatchResult
 from oncology_ui.trials.selectors import reverse_match_view
 from tests.factories import CaseFactory, PatientFactory
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.trials.factories import (
+    BiomarkerFactory,
     LabResultFactory,
     VariantFactory,
     fit_breast_case,
@@ -163,3 +164,56 @@ def test_reverse_matching_ranks_only_the_users_teams_cases(cast: Cast) -> None:
     assert run.matches[1]["excluded"]
     # Another team's user sees none of these patients in the stored run.
     assert reverse_match_view(run, cast.outsider)["ranked"] == []
+
+
+# Verbatim from NCT02413320 (shipped corpus): the parts of each line all have to hold.
+TNBC_CRITERIA = (
+    "Inclusion Criteria:\n"
+    "  Patients with newly diagnosed stage I (T>1cm), II or III triple negative breast cancer "
+    "who have not had definitive breast surgery or received systemic chemotherapy\n"
+    "  No prior chemotherapy, endocrine therapy or radiation therapy with therapeutic intent "
+    "for this cancer\n"
+)
+
+
+def _against(result: TrialMatchResult) -> list[str]:
+    """The kinds of the criteria that count against the top match."""
+    assert result.matches is not None
+    return [v["kind"] for v in result.matches[0]["verdicts"] if v["excludes"]]
+
+
+def test_what_the_record_already_answers_counts_against_a_triple_negative_trial(
+    cast: Cast,
+) -> None:
+    import_trials(trial_record(eligibility_text=TNBC_CRITERIA, sex="all", max_age_years=None))
+    case = cast.case
+    BiomarkerFactory.create(case=case, name="ER", status="positive", value_text="90%")
+    today = timezone.localdate()
+    result = _match(case, cast.oncologist)
+    assert result.matches is not None and result.matches[0]["excluded"]
+    assert "biomarker" in _against(result)  # ER positive, not triple negative
+    TimelineEvent.objects.create(
+        case=case, kind=TimelineEvent.Kind.RADIOTHERAPY, date=today - dt.timedelta(days=300)
+    )
+    TimelineEvent.objects.create(
+        case=case,
+        kind=TimelineEvent.Kind.SYSTEMIC_THERAPY,
+        date=today - dt.timedelta(days=200),
+        regimen="FOLFOX",
+        line_number=1,
+    )
+    therapy = [
+        v
+        for v in _match(case, cast.oncologist).matches[0]["verdicts"]  # type: ignore[index]
+        if v["kind"] == "prior_therapy" and v["text"].startswith("No prior chemotherapy")
+    ]
+    evidence = {e["value"] for v in therapy if v["excludes"] for e in v["evidence"]}
+    assert {"FOLFOX", "radiotherapy"} <= evidence
+
+
+def test_sex_and_age_bounds_count_against(cast: Cast) -> None:
+    import_trials(trial_record(sex="male", min_age_years=18.0, max_age_years=30.0))
+    result = _match(fit_breast_case(cast.case), cast.oncologist)  # a woman born in 1961
+    against = _against(result)
+    assert {"sex", "age"} <= set(against)
+    assert result.matches is not None and result.matches[0]["n_failed"] >= 2
