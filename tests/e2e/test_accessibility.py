@@ -66,6 +66,12 @@ def test_the_login_page(page: Page) -> None:
     page.fill("#id_password", "wrong password")
     page.click("form button[type=submit]")
     expect(page.locator(".error")).to_be_visible()
+    # The mistyped password keeps the username, and the page names the site, not the host.
+    expect(page.locator("#id_username")).to_have_value("nobody")
+    expect(page).to_have_title("Sign in · OncoBoard")
+    expect(page.locator(".brand")).to_have_text("OncoBoard")
+    expect(page.locator("footer")).to_contain_text("OncoBoard")
+    assert "localhost" not in page.locator("body").inner_text()
     assert_no_serious_a11y_violations(page)
 
 

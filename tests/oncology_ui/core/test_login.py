@@ -47,5 +47,7 @@ def test_a_wrong_password_keeps_the_username_and_names_the_site(cast: Cast) -> N
     assert username and 'value="onco"' in username.group(0)
     password = re.search(r'<input[^>]*name="password"[^>]*>', html)
     assert password and "value=" not in password.group(0)
+    # The cursor goes where the correction is needed: the password, not the kept username.
+    assert "autofocus" in password.group(0) and "autofocus" not in username.group(0)
     title, brand, _ = _title_brand_footer(html)
     assert "127.0.0.1" not in title + brand
