@@ -19,6 +19,7 @@ from tests.factories import (
     TimelineEventFactory,
     UserFactory,
 )
+from tests.oncology_ui.trials.factories import fit_breast_case
 
 pytestmark = BROWSER_MARKS
 
@@ -27,7 +28,8 @@ def _busy_case() -> Case:
     """A case with a long history, so the page runs over several sheets of A4."""
     team = TeamFactory.create(name="Breast MDT")
     UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    # Labs and a biomarker: their tables are wider than a phone and must scroll in their box.
+    case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
     for n in range(40):
         TimelineEventFactory.create(
             case=case,
