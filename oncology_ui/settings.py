@@ -104,6 +104,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DB_CONNECT_TIMEOUT", 5, minimum=1
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web requests and the in-process job executor write at the same time. SQLite's
+    # default rollback journal blocks readers during a write and gives up on a lock at once
+    # ("database is locked" -> 503). WAL lets readers run beside the one writer; the busy timeout
+    # makes a writer wait for the lock; IMMEDIATE transactions take the write lock up front, so
+    # two transactions never deadlock upgrading read locks (which no timeout can resolve).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Jobs: with REDIS_URL, django-rq workers run them; without it, an in-process executor does.

@@ -163,7 +163,7 @@ def job_run(job_id: int) -> str:
     """
     job = _claim(job_id)
     if job is None:
-        logger.info("job %s already running elsewhere, finished or gone; nothing to do", job_id)
+        _log_skipped(job_id)
         return "skipped"
     handler = _HANDLERS.get(job.kind)
     if handler is None:
@@ -193,6 +193,23 @@ def job_run(job_id: int) -> str:
         return Job.Status.FAILED
     _finish(job, Job.Status.SUCCEEDED, result=result)
     return Job.Status.SUCCEEDED
+
+
+def _log_skipped(job_id: int) -> None:
+    """Say in words why a runner skips a job: meeting a finished one is routine, not a fault.
+
+    The demo's seed and the in-process executor both run the jobs they enqueue, so every demo
+    run meets finished jobs; a vague "running elsewhere, finished or gone" read like an error.
+    """
+    status = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    if status is None:
+        logger.info("job %s no longer exists; nothing to run", job_id)
+    elif status == Job.Status.RUNNING:
+        logger.info("job %s is already running in another worker; not run again", job_id)
+    elif status in {Job.Status.SUCCEEDED, Job.Status.FAILED}:
+        logger.info("job %s has already %s; not run again", job_id, status)
+    else:  # claimed and requeued by another runner between our UPDATE and this read
+        logger.info("job %s was taken by another runner; not run here", job_id)
 
 
 def _finish(

@@ -52,16 +52,25 @@ class ServiceUnavailableMiddleware:
         except Exception as exc:
             # Session and auth middleware sit inside this one, so their database errors land here.
             if _is_outage(exc):
-                return self._unavailable(exc)
+                return self._unavailable(request, exc)
             raise
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if _is_outage(exception):
-            return self._unavailable(exception)
+            return self._unavailable(request, exception)
         return None
 
-    def _unavailable(self, exc: Exception) -> HttpResponse:
-        logger.error("service unavailable: %s", type(exc).__name__)
+    def _unavailable(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        # The class and the driver's message ("database is locked", "connection refused") tell
+        # an operator which outage this was; the path says which request met it. No traceback:
+        # it would repeat on every request of an outage.
+        logger.error(
+            "service unavailable: %s (%s) on %s %s",
+            type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "no message",
+            request.method,
+            request.path,
+        )
         body = render_to_string("503.html", {"site_name": settings.SITE_NAME})
         response = HttpResponse(body, status=503)
         response["Retry-After"] = "30"

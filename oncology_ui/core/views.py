@@ -30,6 +30,9 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
         context = super().get_context_data(**kwargs)
+        # Django's LoginView puts the *request's host* into "site_name" (RequestSite without the
+        # sites framework), which would shadow the context processor's name on this one page.
+        context["site_name"] = settings.SITE_NAME
         reason = self.request.GET.get("timeout")
         if reason == "idle":
             context["timeout_message"] = "You were signed out after 30 minutes without activity."

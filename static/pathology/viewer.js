@@ -9,6 +9,16 @@
   }
   var mpp = parseFloat(el.getAttribute("data-mpp"));
   var imageWidth = parseInt(el.getAttribute("data-width"), 10);
+  // OpenSeadragon 6 appends an inline <style> (a touch-screen rule that hides the canvas focus
+  // ring) unless it finds style[data-openseadragon-mobile-css]; the CSP blocks it and logs a
+  // violation on every page. A MathML "style" element matches that selector but is not a style
+  // sheet, so nothing inline is applied or blocked, and the keyboard focus ring stays visible.
+  if (!document.querySelector("style[data-openseadragon-mobile-css]")) {
+    var marker = document.createElementNS("http://www.w3.org/1998/Math/MathML", "style");
+    marker.setAttribute("data-openseadragon-mobile-css", "not-needed");
+    marker.setAttribute("hidden", "");
+    document.head.appendChild(marker);
+  }
   var viewer = window.OpenSeadragon({
     element: el,
     prefixUrl: el.getAttribute("data-prefix"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, headless, with everything that would phone home switched off.
@@ -35,3 +35,37 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("form button[type=submit]")
     page.wait_for_url("**/patients/")
+
+
+class ConsoleGuard:
+    """Collects console errors, uncaught page errors and CSP violations from watched pages.
+
+    Chromium reports a CSP violation as a console error ("Refused to apply inline style because it
+    violates the following Content Security Policy directive ..."), so one listener covers both.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self._allowed: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        # Pages opened from this one (a PDF in a new tab, a popup) are watched too.
+        page.on("popup", self.watch)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            self.errors.append(f"console {message.type}: {message.text} ({message.location})")
+
+    def allow(self, fragment: str) -> None:
+        """Let through errors containing ``fragment``: a test that provokes one on purpose."""
+        self._allowed.append(fragment)
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(f in e for f in self._allowed)]
+
+    def check(self) -> None:
+        unexpected = self.unexpected()
+        if unexpected:
+            pytest.fail("browser console errors:\n" + "\n".join(unexpected), pytrace=False)

@@ -4,6 +4,10 @@ Nothing is downloaded: Playwright drives the system Chromium at ``/usr/bin/chrom
 absent the tests are skipped with that reason (see ``BROWSER_MARKS``). Live-server tests need
 committed data, so each runs with ``transactional_db`` (``tests/conftest.py`` lets the flush
 between them empty the audit table).
+
+Every page a browser test opens is watched by :class:`ConsoleGuard`: a console error, an uncaught
+exception or a Content-Security-Policy violation fails the test, so a regression such as an inline
+style that the CSP blocks cannot hide behind a page that still "works".
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ConsoleGuard
 
 # Playwright's sync API runs an asyncio loop in this thread; Django's ORM refuses to run while a
 # loop is running unless told it is safe. It is here: the loop only drives the browser.
@@ -33,11 +37,25 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer, transactional_db: None) -> Iterator[Page]:
-    """A fresh browser context (no cookies, no storage) per test."""
+def console_guard() -> ConsoleGuard:
+    """This test's console errors; a test may ``allow()`` one it provokes on purpose."""
+    return ConsoleGuard()
+
+
+@pytest.fixture
+def page(
+    browser: Browser,
+    live_server: LiveServer,
+    transactional_db: None,
+    console_guard: ConsoleGuard,
+) -> Iterator[Page]:
+    """A fresh browser context (no cookies, no storage) per test, its console watched."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     try:
-        yield context.new_page()
+        page = context.new_page()
+        console_guard.watch(page)
+        yield page
     finally:
         context.close()
+    console_guard.check()

@@ -249,3 +249,29 @@ def test_a_job_already_running_elsewhere_is_not_started_a_second_time() -> None:
     calls.clear()
     assert job_run(job.pk) == "skipped"
     assert calls == [] and Job.objects.get(pk=job.pk).attempts == 0
+
+
+@pytest.mark.django_db
+def test_a_skipped_run_says_plainly_what_state_the_job_is_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A second runner meeting a finished job is routine: its log line must not read as a fault."""
+    case = CaseFactory.create()
+    done = Job.objects.create(
+        kind="test_records_call", target_model="patients.case", target_id=case.pk
+    )
+    assert job_run(done.pk) == Job.Status.SUCCEEDED
+    running = Job.objects.create(
+        kind="test_records_call", target_model="patients.case", target_id=case.pk
+    )
+    Job.objects.filter(pk=running.pk).update(status=Job.Status.RUNNING)
+    with caplog.at_level("INFO", logger="oncology_ui.core.jobs"):
+        job_run(done.pk)
+        job_run(running.pk)
+        job_run(987654321)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines == [
+        ("INFO", f"job {done.pk} has already succeeded; not run again"),
+        ("INFO", f"job {running.pk} is already running in another worker; not run again"),
+        ("INFO", "job 987654321 no longer exists; nothing to run"),
+    ]

@@ -127,6 +127,24 @@ def test_a_database_outage_answers_a_calm_503(
     assert response["Retry-After"] == "30"
 
 
+def test_the_503_path_logs_the_exception_class_its_message_and_the_request(
+    cast: Cast,
+    oncologist_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def locked(*args: object, **kwargs: object) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(TeamScopedQuerySet, "visible_to", locked)
+    url = reverse("patients-detail", args=[cast.patient.pk])
+    with caplog.at_level("ERROR", logger="oncology_ui.core.middleware"):
+        response = oncologist_client.get(url)
+    assert response.status_code == 503
+    logged = [r.getMessage() for r in caplog.records if r.name == "oncology_ui.core.middleware"]
+    assert logged == [f"service unavailable: OperationalError (database is locked) on GET {url}"]
+
+
 def test_an_unreachable_database_server_answers_503(settings: LazySettings) -> None:
     from django.db import connections
 

@@ -17,6 +17,7 @@ import pytest
 from django.conf import LazySettings, settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.core.management.base import OutputWrapper
 
 from oncology_ui.core import roles
 from oncology_ui.core.models import Team
@@ -271,3 +272,42 @@ def test_demo_protein_changes_and_er_status_arrive_through_the_clinical_importer
     assert not Variant.objects.filter(case__patient__demo_source__startswith="TCGA").exists()
     _seed()
     assert ClinicalImport.objects.count() == 6  # a rerun imports nothing twice
+
+
+def test_the_demo_passwords_are_the_last_thing_printed(tmp_path: Path) -> None:
+    output = _seed("--password-file", str(tmp_path / "passwords.json")).rstrip().splitlines()
+    passwords = json.loads((tmp_path / "passwords.json").read_text())
+    tail = output[-len(passwords) :]
+    assert sorted(line.split()[0] for line in tail) == sorted(passwords)
+    assert "LOCAL DEMO ONLY" in output[-len(passwords) - 1]
+
+
+def test_the_trial_load_prints_its_progress_as_it_goes(settings: LazySettings) -> None:
+    """The real import service drives the printer that seed_demo hands to the shipped load."""
+    from oncology_ui.patients.management.commands.seed_demo import ProgressPrinter
+    from oncology_ui.trials.imports import ReadOutcome, trial_corpus_import_records
+    from oncology_ui.trials.index import trial_index_reset
+    from oncology_ui.trials.models import TrialCorpusImport
+    from tests.oncology_ui.trials.factories import trial_record
+
+    settings.TRIALS_RETRIEVAL_MODE = "bm25"
+    settings.TRIALS_EMBEDDINGS = False
+    trial_index_reset()
+    # The import reports every 250 trials: 500 give two parse reports, then the later stages.
+    records = tuple(trial_record(f"NCT9{n:07d}") for n in range(500))
+    out = StringIO()
+    trial_corpus_import_records(
+        record=TrialCorpusImport.objects.create(
+            source=TrialCorpusImport.Source.COMMAND, original_name="test records"
+        ),
+        outcome=ReadOutcome(records, ()),
+        progress=ProgressPrinter(OutputWrapper(out), "Trials"),
+    )
+    trial_index_reset()
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if "Parsed criteria of" in line] == [
+        "  Trials:  40%  Parsed criteria of 250 of 500 trials",
+        "  Trials:  70%  Parsed criteria of 500 of 500 trials",
+    ], lines
+    percents = [int(line.split(":")[1].split("%")[0]) for line in lines]
+    assert percents == sorted(percents)

@@ -13,7 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    OutputWrapper,
+)
 
 from oncology_ui.patients.demo import (
     DEMO_AUTHOR,
@@ -97,6 +102,12 @@ class Command(BaseCommand):
                     f"Composed imaging demo case {IMAGES_MRN}: sarcoma CT/PET with contour and an "
                     "H&E slide from another public source (see its notes)."
                 )
+        if not options["without_reference_data"]:
+            _reference_data_load(self)
+        if options["password_file"]:
+            _write_private(options["password_file"], report.passwords)
+            out.write(f"Passwords set by this run written to {options['password_file']}.")
+        # Last, so they are on the screen when the command ends, not scrolled away by the load.
         if report.passwords:
             out.write("")
             out.write(
@@ -114,11 +125,6 @@ class Command(BaseCommand):
                 "Existing demo accounts keep their passwords "
                 "(run with --reset-passwords to print new ones)."
             )
-        if not options["without_reference_data"]:
-            _reference_data_load(self)
-        if options["password_file"]:
-            _write_private(options["password_file"], report.passwords)
-            out.write(f"Passwords set by this run written to {options['password_file']}.")
 
 
 def _write_private(path: Path, passwords: dict[str, str]) -> None:
@@ -146,5 +152,29 @@ def _reference_data_load(command: BaseCommand) -> None:
             "Trials: a corpus is already loaded (refresh with load_shipped_trials)."
         )
     else:
-        record = trial_corpus_load_shipped()
+        command.stdout.write("Trials: loading the shipped corpus (a few minutes)...")
+        record = trial_corpus_load_shipped(progress=ProgressPrinter(command.stdout, "Trials"))
         command.stdout.write(f"Trials: {record.message} Vectors: {record.embeddings}.")
+
+
+class ProgressPrinter:
+    """A job progress callback that writes a console line each time the work moves on.
+
+    The trial load reports progress per trial; one line per ``step`` percent (and whenever the
+    stage's message changes words, e.g. parsing -> embedding) keeps the console alive without
+    flooding it.
+    """
+
+    def __init__(self, stream: OutputWrapper, label: str, *, step: int = 5) -> None:
+        self.stream = stream
+        self.label = label
+        self.step = step
+        self._last_percent = -step
+        self._last_stage = ""
+
+    def __call__(self, percent: int, message: str) -> None:
+        stage = "".join(c for c in message if not c.isdigit())
+        if percent - self._last_percent < self.step and stage == self._last_stage:
+            return
+        self._last_percent, self._last_stage = percent, stage
+        self.stream.write(f"  {self.label}: {percent:3d}%  {message}")
