@@ -195,7 +195,7 @@ def _walk(anchors: list[Anchor], since: Anchor | None, *, adopt_legacy: bool) ->
     walked_from = since.head_id if since is not None else 0
     for anchor in anchors:
         if walked_from < anchor.head_id <= last_id and anchor.head_id not in seen_heads:
-            raise _Broken(anchor.head_id, f"row is missing: {anchor.describe()}", checked)
+            raise _Broken(anchor.head_id, f"anchored row removed: {anchor.describe()}", checked)
     if not anchors:
         return ChainReport(
             checked,

@@ -87,9 +87,13 @@ def anchors_read(path: Path) -> list[Anchor]:
     """
     if not path.exists():
         return []
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise AnchorFileError(f"the anchor file cannot be read ({error})") from None
     anchors: list[Anchor] = []
     prev_sig = ""
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         anchor, prev_sig = _parse(line, number, prev_sig)

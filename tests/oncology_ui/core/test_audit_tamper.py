@@ -307,3 +307,31 @@ def test_it_refuses_to_start_in_production_without_an_audit_key(tmp_path: Path) 
         timeout=120,
     )
     assert same.returncode != 0 and "must differ from SECRET_KEY" in same.stderr
+
+
+def test_a_removed_anchor_line_or_an_unreadable_file_is_reported(cast: Cast, anchors: Path) -> None:
+    for _ in range(3):
+        _rows(1)
+        call_command("audit_anchor")
+    lines = anchors.read_text().splitlines()
+    anchors.write_text(lines[0] + "\n" + lines[2] + "\n")
+    with pytest.raises(CommandError, match="line 2 does not follow line 1"):
+        call_command("verify_audit")
+    anchors.write_bytes(b"\xff\xfe not text\n")
+    report = audit_verify_chain()
+    assert not report.ok and "cannot be read" in report.reason
+
+
+@postgresql_only
+def test_removing_anchored_rows_is_caught_even_once_new_rows_follow(
+    cast: Cast, anchors: Path, superuser_bypass: None
+) -> None:
+    rows = _rows(4)
+    call_command("audit_anchor")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_accesslog WHERE id >= %s", [rows[2].pk])
+    # The application goes on appending to what is now the head: the chain itself is whole.
+    _rows(3)
+    report = audit_verify_chain()
+    assert not report.ok and report.first_bad_id == rows[-1].pk
+    assert "anchored row removed" in report.reason
