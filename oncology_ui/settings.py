@@ -24,6 +24,18 @@ SECRET_KEY = secret_key(
     local_file=LOCAL_STATE_DIR / "secret_key",
     allow_generate=DEBUG or not HTTPS,
 )
+# The access log's HMAC key (docs/audit.md): held by the app servers and never by the database,
+# so a database superuser who rewrites audit rows cannot recompute their hashes.
+AUDIT_HMAC_KEY = secret_key(
+    "AUDIT_HMAC_KEY",
+    local_file=LOCAL_STATE_DIR / "audit_hmac_key",
+    allow_generate=DEBUG or not HTTPS,
+)
+if AUDIT_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must differ from SECRET_KEY")
+# Signed checkpoints of the audit chain, appended by `manage.py audit_anchor`: keep this file on
+# append-only storage the database administrators cannot write (docs/audit.md).
+AUDIT_ANCHOR_PATH = Path(env_str("AUDIT_ANCHOR_PATH", str(LOCAL_STATE_DIR / "audit_anchors.log")))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "OncoBoard")

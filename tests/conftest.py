@@ -20,6 +20,12 @@ def _media_root(tmp_path: Path, settings: LazySettings) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
+def _audit_anchor_path(tmp_path: Path, settings: LazySettings) -> None:
+    """Audit anchors go to the test's own folder, never the local demo's anchor file."""
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchors.log"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: LazySettings) -> None:
     """Argon2 costs ~100 MB and a few hundred ms per hash by design; the cast hashes many.
 

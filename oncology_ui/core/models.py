@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC
 from typing import Any
@@ -11,6 +12,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+
+def audit_key(purpose: str) -> bytes:
+    """A key for one use of ``AUDIT_HMAC_KEY`` (rows or anchors), so one never signs the other."""
+    return hmac.new(
+        settings.AUDIT_HMAC_KEY.encode(), f"oncoboard-audit-{purpose}".encode(), hashlib.sha256
+    ).digest()
 
 
 class Team(models.Model):
@@ -81,10 +89,13 @@ class Job(models.Model):
 
 
 class AccessLog(models.Model):
-    """Append-only record of who touched which patient's data, chained by hashes.
+    """Append-only record of who touched which patient's data, chained by keyed hashes.
 
     Each row stores the hash of the previous row, so an edited or deleted row breaks the chain
-    from that point on (``manage.py verify_audit`` names it). On PostgreSQL a trigger also refuses
+    from that point on (``manage.py verify_audit`` names it). The hash is an HMAC with
+    ``AUDIT_HMAC_KEY``, which the database never holds, so a database superuser who rewrites rows
+    cannot recompute it; signed anchors outside the database catch removal of the newest rows
+    (``oncology_ui.core.audit_anchor``, docs/audit.md). On PostgreSQL a trigger also refuses
     UPDATE, DELETE and TRUNCATE from the application.
     """
 
@@ -105,6 +116,12 @@ class AccessLog(models.Model):
         DENIED = "denied", "Denied"
         FAILURE = "failure", "Failure"
 
+    class ChainVersion(models.IntegerChoices):
+        # Rows written before the chain was keyed keep their plain SHA-256 so they still verify;
+        # verification accepts them only as the oldest rows and only under a signed anchor.
+        PLAIN_SHA256 = 1, "SHA-256 (before the key)"
+        HMAC_SHA256 = 2, "HMAC-SHA-256"
+
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user_id_snapshot = models.BigIntegerField(null=True, blank=True)
     username = models.CharField(max_length=150, blank=True)
@@ -117,6 +134,9 @@ class AccessLog(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64, unique=True)
+    chain_version = models.PositiveSmallIntegerField(
+        choices=ChainVersion.choices, default=ChainVersion.HMAC_SHA256
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -142,8 +162,15 @@ class AccessLog(models.Model):
         }
 
     def compute_hash(self) -> str:
-        body = json.dumps(self.canonical_payload(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(body.encode()).hexdigest()
+        """The hash this row's chain version calls for (keyed unless the row predates the key)."""
+        payload = self.canonical_payload()
+        if self.chain_version == self.ChainVersion.PLAIN_SHA256:
+            body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+            return hashlib.sha256(body.encode()).hexdigest()
+        # The version is inside the keyed body, so flipping it changes what the key must sign.
+        payload["v"] = self.chain_version
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hmac.new(audit_key("row"), body.encode(), hashlib.sha256).hexdigest()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -19,6 +19,7 @@ def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) ->
     env.update(
         {
             "SECRET_KEY": "x" * 20 + "production-like-secret-from-the-environment-0123456789",
+            "AUDIT_HMAC_KEY": "a" * 20 + "production-like-audit-key-from-the-environment-0123",
             "ALLOWED_HOSTS": "oncoboard.hospital.example",
             "ONCOBOARD_STATE_DIR": str(tmp_path),
         }

@@ -8,13 +8,25 @@ from oncology_ui.core.audit import audit_verify_chain
 
 
 class Command(BaseCommand):
-    help = "Verify the access log's hash chain and name the first tampered row."
+    help = (
+        "Verify the access log's keyed hash chain against the signed anchors in "
+        "AUDIT_ANCHOR_PATH; name the first tampered row or the truncated tail."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = audit_verify_chain()
         if not report.ok:
-            raise CommandError(
-                f"Audit chain broken at row {report.first_bad_id}: {report.reason} "
-                f"({report.rows_checked} rows checked)"
+            where = (
+                f"broken at row {report.first_bad_id}"
+                if report.first_bad_id is not None
+                else "broken"
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact ({report.rows_checked} rows)."))
+            raise CommandError(
+                f"Audit chain {where}: {report.reason} ({report.rows_checked} rows checked)"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit chain intact ({report.rows_checked} rows, "
+                f"{report.anchors_checked} anchors matched): {report.reason}."
+            )
+        )
