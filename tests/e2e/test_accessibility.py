@@ -121,11 +121,6 @@ def test_the_trial_detail_page_with_a_ranking_that_excludes_a_patient(
     assert_no_serious_a11y_violations(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the work list's status <select> gets its label on the trials branch (issue #13); "
-    "remove this marker when that branch is merged",
-)
 def test_the_work_list(page: Page, team: Team) -> None:
     coordinator = UserFactory.create(username="coord", role=roles.TRIAL_COORDINATOR, teams=[team])
     case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
