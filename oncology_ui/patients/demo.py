@@ -377,6 +377,47 @@ def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User
     return done
 
 
+def demo_board_cases_prepare(*, author: User) -> list[str]:
+    """Run the model analysis, therapy ranking and trial matching of the demo cases on the next
+    board, so board mode shows prognosis, options and trials from the first click.
+
+    Needs the reference data (therapy knowledge base, trial corpus) loaded first. Each job runs
+    here inside the transaction that created it, as the other demo imports do; the dispatch after
+    commit then finds it finished. A case that already has a result keeps it (idempotent).
+
+    Returns:
+        The MRNs of the cases that were prepared.
+    """
+    from oncology_ui.analysis.services import analysis_request, prediction_latest
+    from oncology_ui.core.jobs import job_run
+    from oncology_ui.therapies.selectors import ranking_latest
+    from oncology_ui.therapies.services import RankingUnavailable, ranking_compute
+    from oncology_ui.trials.services import trial_match_latest, trial_match_request
+
+    prepared: list[str] = []
+    cases = Case.objects.filter(
+        patient__site=DEMO_SITE, status=Case.Status.READY, board_date__isnull=False
+    ).select_related("patient")
+    for case in cases:
+        with transaction.atomic():
+            if prediction_latest(case) is None:
+                run = analysis_request(case=case, user=author)
+                if run.job_id is None or job_run(run.job_id) != "succeeded":
+                    logger.warning("demo analysis of %s did not succeed", case.patient.mrn)
+        if ranking_latest(case) is None:
+            try:
+                ranking_compute(case=case, user=author)
+            except RankingUnavailable:
+                logger.warning("demo ranking of %s: no knowledge base loaded", case.patient.mrn)
+        with transaction.atomic():
+            if trial_match_latest(case) is None:
+                result = trial_match_request(case=case, user=author)
+                if result.job_id is None or job_run(result.job_id) != "succeeded":
+                    logger.warning("demo trial matching of %s did not succeed", case.patient.mrn)
+        prepared.append(case.patient.mrn)
+    return prepared
+
+
 IMAGES_MRN = "DEMO-IMG1"
 IMAGES_TEAM = "Sarcoma MDT"
 _FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures"

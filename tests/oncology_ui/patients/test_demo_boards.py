@@ -56,3 +56,31 @@ def test_the_demo_oncologist_opens_the_seeded_meeting_and_its_board_mode() -> No
     board = client.get(reverse("boards-board-mode", args=[meeting.pk]))
     assert board.status_code == 200
     assert meeting.items.get().case.primary_diagnosis in board.content.decode()
+
+
+def test_the_cases_on_the_demo_board_arrive_analysed_ranked_and_matched() -> None:
+    from oncology_ui.analysis.services import prediction_latest
+    from oncology_ui.patients.demo import demo_board_cases_prepare
+    from oncology_ui.therapies.selectors import ranking_latest
+    from oncology_ui.trials.models import TrialMatchResult
+    from oncology_ui.trials.services import trial_match_latest
+    from tests.oncology_ui.trials.factories import import_trials, trial_record
+
+    _seed()
+    call_command("load_therapy_kb", stdout=StringIO())
+    import_trials(trial_record())
+    author = User.objects.get(username="demo.oncologist")
+
+    prepared = demo_board_cases_prepare(author=author)
+
+    ready = list(Case.objects.filter(patient__site=DEMO_SITE, status=Case.Status.READY))
+    assert sorted(prepared) == sorted(case.patient.mrn for case in ready)
+    for case in ready:
+        assert prediction_latest(case) is not None
+        assert ranking_latest(case) is not None
+        match = trial_match_latest(case)
+        assert match is not None and match.job is not None
+        assert match.job.status == "succeeded"
+    before = TrialMatchResult.objects.count()
+    demo_board_cases_prepare(author=author)
+    assert TrialMatchResult.objects.count() == before  # a rerun keeps what is there

@@ -24,6 +24,7 @@ from oncology_ui.patients.demo import (
     DEMO_AUTHOR,
     DEMO_DATA_FILE,
     IMAGES_MRN,
+    demo_board_cases_prepare,
     demo_images_case,
     demo_molecular_import,
     demo_records_load,
@@ -104,6 +105,13 @@ class Command(BaseCommand):
                 )
         if not options["without_reference_data"]:
             _reference_data_load(self)
+            self.stdout.write("Board cases: running the analysis, therapy ranking and trials...")
+            prepared = demo_board_cases_prepare(author=User.objects.get(username=DEMO_AUTHOR))
+            if prepared:
+                out.write(
+                    f"Board cases prepared (prognosis, therapy options, trial matches): "
+                    f"{', '.join(prepared)}."
+                )
         if options["password_file"]:
             _write_private(options["password_file"], report.passwords)
             out.write(f"Passwords set by this run written to {options['password_file']}.")
