@@ -3,11 +3,14 @@
 Builds a throwaway SQLite database in a temporary folder, migrates it, loads ``seed_demo``,
 collects static files, serves the app with gunicorn on a free loopback port, signs in through the
 login form as the demo oncologist with headless Debian Chromium (``/usr/bin/chromium``, nothing is
-downloaded) and writes (1440 x 1000): ``case-page.png``; after ranking the options and finding
-trials for the first METABRIC case, ``therapies.png``, ``therapies-whatif.png`` and ``trials.png``;
-for the composed imaging case, ``pathology.png``, ``slide-viewer.jpg``, ``imaging.png`` and
-``imaging-viewer.png``; then, as the demo trial coordinator, ``trial-search.png``. The server is
-stopped and the folder removed whatever happens.
+downloaded) and writes (1440 x 1000): ``login.png``; for the first METABRIC case (on the next
+board, analysed, ranked and matched by the seed) ``case-page.png``, ``prognosis.png``,
+``therapies.png``, ``therapies-whatif.png`` and ``trials.png``; for the composed imaging case,
+``pathology.png``, ``slide-viewer.jpg``, ``imaging.png`` and ``imaging-viewer.png``; the tumor
+board's ``board-list.png``, ``board-meeting.png`` and ``board-mode.png``; then, as the demo trial
+coordinator, ``trial-search.png``, ``trial-detail.png`` and ``worklist.png``; and the case page at
+phone width (390 px), ``case-page-phone.png``. The server is stopped and the folder removed
+whatever happens.
 """
 
 from __future__ import annotations
@@ -97,20 +100,33 @@ def _log_in(page: Any, username: str, password: str) -> None:
 def _shoot(page: Any, out_dir: Path, name: str, written: list[Path], selector: str = "") -> None:
     if selector:
         page.locator(selector).scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")  # a section revealed by scrolling loads itself
     target = out_dir / name
     page.screenshot(path=str(target), full_page=False)
     written.append(target)
 
 
+def _click_if_there(section: Any, name: str) -> bool:
+    """Click a section's action button when it is offered (the seed may have run it already)."""
+    button = section.get_by_role("button", name=name)
+    if button.count() == 0:
+        return False
+    button.first.click()
+    return True
+
+
 def _pages(page: Any, out_dir: Path, written: list[Path], ids: dict[str, int]) -> None:
-    """The oncologist's tour: case page, therapies, what-if, trials, slides and imaging."""
+    """The oncologist's tour: case page, prognosis, therapies, what-if, trials, slides, imaging,
+    then the tumor board: list, meeting and board mode."""
     case = ids["case"]
     page.goto(f"/patients/cases/{case}/")
     page.wait_for_selector("#section-board")
     _shoot(page, out_dir, "case-page.png", written)
+    _shoot(page, out_dir, "prognosis.png", written, "#section-prognosis")
 
     therapies = page.locator("#section-therapies")
-    therapies.get_by_role("button", name="Rank therapy options").click()
+    therapies.scroll_into_view_if_needed()
+    _click_if_there(therapies, "Rank therapy options")
     therapies.locator("text=Knowledge base").first.wait_for(timeout=60_000)
     _shoot(page, out_dir, "therapies.png", written, "#section-therapies")
     boxes = therapies.locator("input[type=checkbox]")
@@ -122,7 +138,8 @@ def _pages(page: Any, out_dir: Path, written: list[Path], ids: dict[str, int]) -
 
     page.goto(f"/patients/cases/{case}/")
     trials = page.locator("#section-trials")
-    trials.get_by_role("button", name="Find trials").click()
+    trials.scroll_into_view_if_needed()
+    _click_if_there(trials, "Find trials")
     trials.locator("article.trial-match").first.wait_for(timeout=120_000)
     trials.locator("article.trial-match summary").first.click()
     _shoot(page, out_dir, "trials.png", written, "#section-trials")
@@ -135,9 +152,42 @@ def _pages(page: Any, out_dir: Path, written: list[Path], ids: dict[str, int]) -
     page.wait_for_timeout(1500)  # let OpenSeadragon draw its tiles
     _shoot(page, out_dir, "slide-viewer.jpg", written)
     page.goto(f"/patients/cases/{ids['images']}/")
+    page.locator("#section-imaging").scroll_into_view_if_needed()
     page.locator("#section-imaging a", has_text="View").first.click()
     page.wait_for_load_state("networkidle")
     _shoot(page, out_dir, "imaging-viewer.png", written)
+
+    page.goto("/boards/")
+    _shoot(page, out_dir, "board-list.png", written)
+    # The breast board's meeting: its case is the one the tour above walked through.
+    breast = page.locator("tr", has_text="Breast tumor board")
+    breast.locator("a[href*='/boards/meetings/']").first.click()
+    page.wait_for_load_state("networkidle")
+    _shoot(page, out_dir, "board-meeting.png", written)
+    page.locator("main a[href$='/board/']").first.click()
+    page.wait_for_load_state("networkidle")
+    _shoot(page, out_dir, "board-mode.png", written)
+
+
+def _coordinator_pages(page: Any, out_dir: Path, written: list[Path], case: int) -> None:
+    """The trial coordinator's tour: search, a matched trial's page, the work list."""
+    page.goto("/trials/?text=HER2+positive+breast+cancer")
+    _shoot(page, out_dir, "trial-search.png", written)
+    page.goto(f"/patients/cases/{case}/")
+    trials = page.locator("#section-trials")
+    trials.scroll_into_view_if_needed()
+    trials.locator("article.trial-match").first.wait_for(timeout=120_000)
+    page.locator("#section-trials article.trial-match a[href^='/trials/NCT']").first.click()
+    page.wait_for_load_state("networkidle")
+    _shoot(page, out_dir, "trial-detail.png", written)
+    page.goto("/trials/worklist/")
+    _shoot(page, out_dir, "worklist.png", written)
+
+
+def _phone_pages(page: Any, out_dir: Path, written: list[Path], case: int) -> None:
+    page.goto(f"/patients/cases/{case}/")
+    page.wait_for_selector("#section-board")
+    _shoot(page, out_dir, "case-page-phone.png", written)
 
 
 def capture(out_dir: Path) -> list[Path]:
@@ -199,6 +249,8 @@ def capture(out_dir: Path) -> list[Path]:
                     )
                     page = context.new_page()
                     out_dir.mkdir(parents=True, exist_ok=True)
+                    page.goto("/login/")
+                    _shoot(page, out_dir, "login.png", written)
                     _log_in(page, USERNAME, passwords[USERNAME])
                     _pages(page, out_dir, written, ids)
                     coordinator = browser.new_context(
@@ -206,8 +258,14 @@ def capture(out_dir: Path) -> list[Path]:
                         viewport={"width": 1440, "height": 1000},
                     ).new_page()
                     _log_in(coordinator, COORDINATOR, passwords[COORDINATOR])
-                    coordinator.goto("/trials/?text=HER2+positive+breast+cancer")
-                    _shoot(coordinator, out_dir, "trial-search.png", written)
+                    _coordinator_pages(coordinator, out_dir, written, ids["case"])
+                    phone = browser.new_context(
+                        base_url=f"http://127.0.0.1:{port}",
+                        viewport={"width": 390, "height": 844},
+                        is_mobile=True,
+                    ).new_page()
+                    _log_in(phone, USERNAME, passwords[USERNAME])
+                    _phone_pages(phone, out_dir, written, ids["case"])
                 finally:
                     browser.close()
         finally:

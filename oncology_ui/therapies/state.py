@@ -12,6 +12,7 @@ from oncology_ui.clinical.parsers.genes import HgvsError, normalise_protein_chan
 from oncology_ui.clinical.selectors import labs_latest
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.therapies.engine import types as t
+from oncology_ui.therapies.engine.safety import LAB_NAMES
 from oncology_ui.therapies.kb import oncotree_lineage
 
 SAFETY_LABS = ("neutrophils", "platelets", "hemoglobin", "crcl_cg", "bilirubin", "ast", "alt")
@@ -153,11 +154,12 @@ def patient_state(
                 )
             )
     have = {lab.key for lab in labs}
+    # Clinicians read "Creatinine clearance", not the analyte key "crcl_cg".
     if labs:
-        used.append("labs: " + ", ".join(sorted(have)))
+        used.append("labs: " + ", ".join(LAB_NAMES.get(key, key) for key in sorted(have)))
     absent = [key for key in SAFETY_LABS if key not in have]
     if absent:
-        missing.append("labs: " + ", ".join(absent))
+        missing.append("labs: " + ", ".join(LAB_NAMES.get(key, key) for key in absent))
 
     ecog, ecog_on = case.ecog, case.ecog_date
     if ecog is None and provenance.get("ecog") is not None:

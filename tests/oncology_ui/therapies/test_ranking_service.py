@@ -90,7 +90,8 @@ def test_missing_labs_ecog_and_conditions_are_listed_and_gate_with_caution(
     BiomarkerFactory.create(case=case, name="MSI", status="high")
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     missing = " ".join(ranking.result["inputs_missing"])
-    assert "labs: neutrophils" in missing and "ECOG" in missing and "conditions" in missing
+    assert "labs: ANC" in missing and "Creatinine clearance" in missing and "ECOG" in missing
+    assert "crcl_cg" not in missing and "conditions" in missing
     folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
     assert folfox["safety"]["state"] == "caution"
     assert any(c["data"] == "missing" for c in folfox["safety"]["checks"])
