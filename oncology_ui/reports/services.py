@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -26,6 +27,19 @@ def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
     return render_case_report(case_report_data(case, deidentified=deidentified))
 
 
+def _log_failure(job: Job, what: str, exc: BaseException) -> None:
+    """Log where the job failed and the exception's class, never its message.
+
+    Messages of report failures quote the text being laid out (reportlab prints the paragraph,
+    a data error the record): patient names and notes. The frames (code lines, no values) and
+    the job number are enough to find the cause from the stored job.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "packet job %s: %s failed with %s\n%s", job.pk, what, type(exc).__name__, frames.rstrip()
+    )
+
+
 @transaction.atomic  # the job is dispatched on commit, so only after its mode is stored
 def packet_request(*, meeting: Meeting, user: User, deidentified: bool = False) -> Job:
     job = job_enqueue(kind=PACKET_JOB, target=meeting, user=user, message="Packet queued")
@@ -40,7 +54,11 @@ def packet_path(job: Job) -> str:
 
 @job_handler(PACKET_JOB, label="Board packet")
 def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
-    """Build every case's report data, then the packet; a failure names the case."""
+    """Build every case's report data, then the packet; a failure names the case.
+
+    Failures are logged with the job number and the exception's class only: their messages
+    can quote patient text (scenario 38: no PHI in logs).
+    """
     meeting = Meeting.objects.select_related("board").get(pk=job.target_id)
     deidentified = bool((job.result or {}).get("deidentified"))
     items = list(meeting.items.select_related("case__patient"))
@@ -50,13 +68,23 @@ def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         try:
             cases.append(case_report_data(item.case, deidentified=deidentified))
         except Exception as exc:
-            logger.exception("packet job %s: agenda item %s failed", job.pk, item.order)
+            _log_failure(job, f"agenda item {item.order}", exc)
             raise PermanentJobError(
                 f"The packet could not be built: agenda item {item.order} (case {item.case_id}) "
                 f"failed ({type(exc).__name__}). Check that case, then build the packet again."
             ) from exc
     progress(85, "Laying out the packet")
-    pdf = render_board_packet(board_packet_data(meeting, tuple(cases), deidentified=deidentified))
+    try:
+        pdf = render_board_packet(
+            board_packet_data(meeting, tuple(cases), deidentified=deidentified)
+        )
+    except Exception as exc:
+        _log_failure(job, "layout", exc)
+        # Laying out the same rows again fails the same way: permanent, and no record text.
+        raise PermanentJobError(
+            f"The packet could not be laid out ({type(exc).__name__}). Tell your "
+            f"administrator the job number {job.pk}."
+        ) from exc
     path = settings.MEDIA_ROOT / packet_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")
