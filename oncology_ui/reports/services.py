@@ -22,22 +22,36 @@ logger = logging.getLogger(__name__)
 PACKET_JOB = "board_packet"
 
 
-def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
-    """The case report from the stored prediction and decisions (no model call)."""
-    return render_case_report(case_report_data(case, deidentified=deidentified))
-
-
-def _log_failure(job: Job, what: str, exc: BaseException) -> None:
-    """Log where the job failed and the exception's class, never its message.
+def _log_failure(what: str, exc: BaseException) -> None:
+    """Log what failed and the exception's class, never its message.
 
     Messages of report failures quote the text being laid out (reportlab prints the paragraph,
     a data error the record): patient names and notes. The frames (code lines, no values) and
-    the job number are enough to find the cause from the stored job.
+    the case or job number are enough to find the cause.
     """
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    logger.error(
-        "packet job %s: %s failed with %s\n%s", job.pk, what, type(exc).__name__, frames.rstrip()
-    )
+    logger.error("%s failed with %s\n%s", what, type(exc).__name__, frames.rstrip())
+
+
+class ReportLayoutError(Exception):
+    """A report that could not be laid out; the message names the case, never its text."""
+
+
+def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
+    """The case report from the stored prediction and decisions (no model call).
+
+    Raises:
+        ReportLayoutError: the report could not be built; logged with the case number and the
+            exception's class only (its message may quote the patient's text).
+    """
+    try:
+        return render_case_report(case_report_data(case, deidentified=deidentified))
+    except Exception as exc:
+        _log_failure(f"case report of case {case.pk}", exc)
+        # ``from None``: a logged traceback of this error must not print the original message.
+        raise ReportLayoutError(
+            f"The report of case {case.pk} could not be laid out ({type(exc).__name__})."
+        ) from None
 
 
 @transaction.atomic  # the job is dispatched on commit, so only after its mode is stored
@@ -68,23 +82,23 @@ def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         try:
             cases.append(case_report_data(item.case, deidentified=deidentified))
         except Exception as exc:
-            _log_failure(job, f"agenda item {item.order}", exc)
+            _log_failure(f"packet job {job.pk}: agenda item {item.order}", exc)
             raise PermanentJobError(
                 f"The packet could not be built: agenda item {item.order} (case {item.case_id}) "
                 f"failed ({type(exc).__name__}). Check that case, then build the packet again."
-            ) from exc
+            ) from None  # a logged traceback must not print the original message
     progress(85, "Laying out the packet")
     try:
         pdf = render_board_packet(
             board_packet_data(meeting, tuple(cases), deidentified=deidentified)
         )
     except Exception as exc:
-        _log_failure(job, "layout", exc)
+        _log_failure(f"packet job {job.pk}: layout", exc)
         # Laying out the same rows again fails the same way: permanent, and no record text.
         raise PermanentJobError(
             f"The packet could not be laid out ({type(exc).__name__}). Tell your "
             f"administrator the job number {job.pk}."
-        ) from exc
+        ) from None
     path = settings.MEDIA_ROOT / packet_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image as PILImage
 from pypdf import PdfReader
@@ -32,9 +34,10 @@ from reportlab.lib.utils import ImageReader
 from oncology_ui.boards import services as board_services
 from oncology_ui.clinical.models import LabResult
 from oncology_ui.core.jobs import job_run
-from oncology_ui.core.models import Job
+from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.reports import pdf as report_pdf
 from oncology_ui.reports import services
+from oncology_ui.reports.data import ChartSeries
 from tests.factories import PASSWORD, TimelineEventFactory
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
@@ -267,9 +270,9 @@ def test_a_failed_layout_logs_the_job_and_the_exception_class_not_record_text(
     """A chart that raises with record text in its message: the log names only the job."""
     _hostile_case(cast, boards, "ZZCANARY-LAB <b>")
 
-    def failing_chart(series: object, width: float, height: float = 30.0) -> object:
+    def failing_chart(series: ChartSeries, width: float, height: float = 30.0) -> object:
         # As a real drawing error would, the message quotes the series it was drawing.
-        raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")  # type: ignore[attr-defined]
+        raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
 
     monkeypatch.setattr(report_pdf, "lab_chart_drawing", failing_chart)
     job = services.packet_request(meeting=boards.meeting, user=cast.oncologist)
@@ -347,3 +350,30 @@ def test_reportlab_markup_is_built_in_one_module_only() -> None:
     assert offenders == []
     markup = (ROOT / "oncology_ui/reports/markup.py").read_text()
     assert "Paragraph" in markup and "TOCEntry" in markup
+
+
+def test_a_case_report_that_cannot_be_laid_out_answers_clearly_and_logs_no_record_text(
+    cast: Cast,
+    boards: BoardCast,
+    oncologist_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _hostile_case(cast, boards, "ZZCANARY-LAB <b>")
+
+    def failing_chart(series: ChartSeries, width: float, height: float = 30.0) -> object:
+        raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
+
+    monkeypatch.setattr(report_pdf, "lab_chart_drawing", failing_chart)
+    oncologist_client.raise_request_exception = False
+    with caplog.at_level(logging.DEBUG):
+        response = oncologist_client.get(reverse("reports-case-report", args=[cast.case.pk]))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "could not be laid out" in page and "ValueError" in page
+    assert "ZZCANARY" not in page
+    assert any(f"case {cast.case.pk}" in record.getMessage() for record in caplog.records)
+    for record in caplog.records:
+        assert "ZZCANARY" not in logging.Formatter().format(record)
+    assert not AccessLog.objects.filter(action=AccessLog.Action.PRINT).exists()  # nothing printed
