@@ -19,6 +19,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,9 @@ from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.reports import pdf as report_pdf
 from oncology_ui.reports import services
+from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.data import ChartSeries
+from oncology_ui.reports.pdf import render_case_report
 from tests.factories import PASSWORD, TimelineEventFactory
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
@@ -208,6 +211,17 @@ def test_an_image_path_in_record_text_embeds_nothing(
     for name, pdf in pdfs.items():
         assert _images(pdf) == 0, name
         assert hostile in _text(pdf), name
+    # Our own image bytes (a slide thumbnail) are still embedded: the count above can see one.
+    data = case_report_data(cast.case)
+    png = io.BytesIO()
+    PILImage.new("RGB", (40, 40), "blue").save(png, format="PNG")
+    sections = tuple(
+        replace(section, image_png=png.getvalue())
+        if section.title == "Slide thumbnail"
+        else section
+        for section in data.optional_sections
+    )
+    assert _images(render_case_report(replace(data, optional_sections=sections))) == 1
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -309,47 +323,65 @@ def test_a_failed_case_logs_no_record_text(
         assert "ZZCANARY" not in logging.Formatter().format(record)
 
 
-def _names(tree: ast.AST) -> set[str]:
+#: What parses text as markup, reads an image from a path or URL, or fills the contents.
+_MARKUP_BUILDERS = {
+    "Paragraph",
+    "XPreformatted",
+    "Preformatted",
+    "TableOfContents",
+    "SimpleIndex",
+    "ListFlowable",
+    "ImageReader",
+    "ParaFrag",
+    "drawImage",
+    "drawInlineImage",
+}
+
+
+def _markup_builders_used(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reportlab"):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.Attribute):
+            # ``Image`` only as imported from reportlab: PIL's Image is another thing.
+            found |= {alias.name for alias in node.names} & (_MARKUP_BUILDERS | {"Image"})
+        elif isinstance(node, ast.Attribute) and node.attr in _MARKUP_BUILDERS:
             found.add(node.attr)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.add(node.value)
+        elif isinstance(node, ast.Constant) and node.value == "TOCEntry":
+            found.add("TOCEntry")
     return found
 
 
 def test_reportlab_markup_is_built_in_one_module_only() -> None:
-    """Paragraphs, contents entries and markup-parsing flowables come from reports/markup.py.
+    """Paragraphs, contents entries and images come from reports/markup.py only.
 
-    Everywhere else passes plain text through it, so no record text reaches reportlab's
-    parser unescaped; a new raw Paragraph elsewhere fails this test.
+    Everywhere else passes plain text (or image bytes) through it, so no record text reaches
+    reportlab's parser unescaped and no path or URL reaches its image reader; a new raw
+    Paragraph elsewhere fails this test.
     """
-    markup_builders = {
-        "Paragraph",
-        "XPreformatted",
-        "Preformatted",
-        "TableOfContents",
-        "SimpleIndex",
-        "ListFlowable",
-        "ImageReader",
-        "TOCEntry",
-        "ParaFrag",
-    }
     offenders = []
     for folder in ("oncology_ui", "inference"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
             if relative == "oncology_ui/reports/markup.py":
                 continue
-            used = _names(ast.parse(path.read_text(), filename=relative)) & markup_builders
+            used = _markup_builders_used(ast.parse(path.read_text(), filename=relative))
             if used:
                 offenders.append((relative, sorted(used)))
     assert offenders == []
-    markup = (ROOT / "oncology_ui/reports/markup.py").read_text()
-    assert "Paragraph" in markup and "TOCEntry" in markup
+    markup = ast.parse((ROOT / "oncology_ui/reports/markup.py").read_text())
+    assert {"Paragraph", "TableOfContents", "Image", "TOCEntry"} <= _markup_builders_used(markup)
+
+
+def test_the_guard_finds_a_raw_paragraph() -> None:
+    """The structural guard is not vacuous: the code it forbids is found."""
+    for source in (
+        "from reportlab.platypus import Paragraph\n",
+        "from reportlab.platypus import Image\n",
+        "import reportlab.platypus as p\np.Paragraph('<b>' + name, style)\n",
+        "doc.notify('TOCEntry', (0, name, 1))\n",
+    ):
+        assert _markup_builders_used(ast.parse(source)), source
+    assert not _markup_builders_used(ast.parse("from PIL import Image\nImage.open(f)\n"))
 
 
 def test_a_case_report_that_cannot_be_laid_out_answers_clearly_and_logs_no_record_text(
