@@ -1,9 +1,9 @@
 """The case report and the board packet as PDF: pure functions from report data to bytes.
 
-Every user-entered string is escaped before it reaches a ``Paragraph`` (reportlab parses its
-text as markup: an unescaped ``<img src="http://...">`` would be fetched, ``<a href>`` would
-become a live link). Charts use greys and line styles only, so a black-and-white print keeps
-them readable.
+Every text reaches reportlab's markup parser through :mod:`oncology_ui.reports.markup`, which
+escapes it (an unescaped ``<img src="http://...">`` would be fetched, ``<a href>`` would become a
+live link, a broken tag would fail the document). Charts use greys and line styles only, so a
+black-and-white print keeps them readable.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -26,15 +25,12 @@ from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     Frame,
-    Image,
     PageBreak,
     PageTemplate,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from oncology_ui.reports.data import (
     NOT_AVAILABLE,
@@ -47,6 +43,7 @@ from oncology_ui.reports.data import (
     OptionalSection,
     Prognosis,
 )
+from oncology_ui.reports.markup import Heading, contents_entry, contents_table, para, png_image
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +99,12 @@ _FACTS = TableStyle(
 )
 
 
-def esc(text: object) -> str:
-    """User text as literal Paragraph content: markup characters escaped, newlines kept."""
-    return escape("" if text is None else str(text)).replace("\n", "<br/>")
+def _p(text: object, style: ParagraphStyle = _BODY) -> Flowable:
+    return para(text, style)
 
 
-def _p(text: object, style: ParagraphStyle = _BODY) -> Paragraph:
-    return Paragraph(esc(text), style)
-
-
-def _na(text: str = NOT_AVAILABLE) -> Paragraph:
-    return Paragraph(esc(text), _NA)
+def _na(text: str = NOT_AVAILABLE) -> Flowable:
+    return para(text, _NA)
 
 
 def _long_text(text: str) -> list[Flowable]:
@@ -132,14 +124,6 @@ class _FooterMark(Flowable):
 
     def draw(self) -> None:
         self.canv._oncoboard_footer = self.lines
-
-
-class _Heading(Paragraph):
-    """A heading that becomes a PDF bookmark and (in the packet) a table-of-contents entry."""
-
-    def __init__(self, text: str, style: ParagraphStyle, *, level: int, key: str) -> None:
-        super().__init__(esc(text), style)
-        self.plain, self.level, self.key = text, level, key
 
 
 _TOTAL_FORM = "oncoboardPageTotal"
@@ -196,11 +180,12 @@ class _Document(BaseDocTemplate):
         self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=_draw_footer)])
 
     def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802
-        if isinstance(flowable, _Heading):
+        if isinstance(flowable, Heading):
             self.canv.bookmarkPage(flowable.key)
+            # Bookmark titles are PDF text strings, never parsed as markup: the plain text.
             self.canv.addOutlineEntry(flowable.plain, flowable.key, level=flowable.level)
             if flowable.level == 0:  # the contents list cases; bookmarks also carry sections
-                self.notify("TOCEntry", (0, flowable.plain, self.page, flowable.key))
+                contents_entry(self, flowable)
 
 
 def _footer_lines(data: CaseReportData) -> tuple[str, str]:
@@ -217,7 +202,7 @@ def _footer_lines(data: CaseReportData) -> tuple[str, str]:
     )
 
 
-def _cell(text: object, width: float) -> str | Paragraph:
+def _cell(text: object, width: float) -> str | Flowable:
     """A table cell: plain text when it fits on one line, else a wrapping Paragraph.
 
     Plain strings are drawn as they are (no markup parsing), which is both literal and several
@@ -339,13 +324,13 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
         return [_na(data.prognosis_unavailable)]
     story: list[Flowable] = []
     if prognosis.stale:
-        story.append(Paragraph("<b>" + esc(prognosis.stale) + "</b>", _BODY))
+        story.append(para(prognosis.stale, _BODY, bold=True))
     story.append(_p(f"Stored prediction computed {prognosis.computed_at}.", _SMALL))
     if prognosis.status != "ok":
         story.append(_p("The model abstained: " + "; ".join(prognosis.abstention_reasons)))
         return story
     if prognosis.basis:
-        story.append(Paragraph("<b>" + esc(prognosis.basis) + "</b>", _BODY))
+        story.append(para(prognosis.basis, _BODY, bold=True))
     reference = f"{prognosis.reference_years}-year" if prognosis.reference_years else "predicted"
     if prognosis.no_curve_reason:
         story.append(_na("No survival estimate from today: " + prognosis.no_curve_reason))
@@ -392,7 +377,7 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
                 else f"{median}: not reached within the model's horizon."
             )
         )
-    story.append(Paragraph("Modality contributions", _H2))
+    story.append(para("Modality contributions", _H2))
     if prognosis.contributions:
         story.append(
             _p(
@@ -405,7 +390,7 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
         story.append(_bars(prognosis.contributions, width))
     else:
         story.append(_na("Not available: no modality contribution was stored or all round to 0.0."))
-    story.append(Paragraph("Hallmark profile", _H2))
+    story.append(para("Hallmark profile", _H2))
     if prognosis.hallmarks:
         story.append(
             _p(
@@ -520,7 +505,7 @@ def _optional_story(section: OptionalSection, width: float) -> list[Flowable]:
         )
     if section.image_png:
         try:
-            image = Image(io.BytesIO(section.image_png))
+            image = png_image(section.image_png)
             scale = min(1.0, width / image.imageWidth, (80 * mm) / image.imageHeight)
             image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
             story.append(image)
@@ -538,7 +523,7 @@ def _decision_story(decision: DecisionData, width: float) -> list[Flowable]:
     title = f"Decision version {decision.version} — {decision.status}"
     if decision.superseded:
         title += " (SUPERSEDED by a later version; not in force)"
-    story: list[Flowable] = [Paragraph(esc(title), _H2)]
+    story: list[Flowable] = [para(title, _H2)]
     rows = [
         ("Meeting", decision.meeting),
         ("Therapy", decision.therapy or "—"),
@@ -576,7 +561,7 @@ def _case_story(data: CaseReportData, width: float, *, level: int, key: str) -> 
     title = "Case report — " + (
         "de-identified" if data.deidentified or data.identifiers is None else data.identifiers.name
     )
-    story.append(_Heading(f"{data.case_ref}: {title}", _H0, level=level, key=key))
+    story.append(Heading(f"{data.case_ref}: {title}", _H0, level=level, key=key))
     if data.identifiers is not None:
         ident = data.identifiers
         story.append(
@@ -599,8 +584,8 @@ def _case_story(data: CaseReportData, width: float, *, level: int, key: str) -> 
             )
         )
 
-    def heading(text: str) -> _Heading:
-        return _Heading(text, _H1, level=level + 1, key=f"{key}-{len(story)}")
+    def heading(text: str) -> Heading:
+        return Heading(text, _H1, level=level + 1, key=f"{key}-{len(story)}")
 
     story += [heading("Case summary"), _facts(data.summary, width)]
     story.append(heading("Timeline"))
@@ -676,7 +661,7 @@ def render_board_packet(packet: BoardPacketData) -> bytes:
         ),
     )
     story: list[Flowable] = [_FooterMark(footer), Spacer(1, 50 * mm)]
-    story.append(_Heading(f"{packet.board} — tumor board packet", _COVER, level=0, key="cover"))
+    story.append(Heading(f"{packet.board} — tumor board packet", _COVER, level=0, key="cover"))
     story.append(_p(f"{packet.site} · {packet.specialty}", _COVER_SUB))
     story.append(
         _p(
@@ -694,7 +679,7 @@ def render_board_packet(packet: BoardPacketData) -> bytes:
     )
     story.append(_p(f"Generated {packet.generated_at_utc}", _COVER_SUB))
     story.append(PageBreak())
-    story.append(_Heading("Agenda", _H1, level=0, key="agenda"))
+    story.append(Heading("Agenda", _H1, level=0, key="agenda"))
     if packet.agenda:
         story.append(
             _grid(
@@ -706,13 +691,15 @@ def render_board_packet(packet: BoardPacketData) -> bytes:
     else:
         story.append(_na("The agenda is empty."))
     story.append(Spacer(1, 6 * mm))
-    story.append(Paragraph("Contents", _H1))
-    toc = TableOfContents()
-    toc.levelStyles = [
-        ParagraphStyle("toc0", parent=_BODY, fontSize=9.5, leftIndent=0, firstLineIndent=0),
-        ParagraphStyle("toc1", parent=_SMALL, leftIndent=12, firstLineIndent=0),
-    ]
-    story.append(toc)
+    story.append(para("Contents", _H1))
+    story.append(
+        contents_table(
+            [
+                ParagraphStyle("toc0", parent=_BODY, fontSize=9.5, leftIndent=0, firstLineIndent=0),
+                ParagraphStyle("toc1", parent=_SMALL, leftIndent=12, firstLineIndent=0),
+            ]
+        )
+    )
     for index, case in enumerate(packet.cases, start=1):
         story.append(PageBreak())
         story += _case_story(case, width, level=0, key=f"case{index}")

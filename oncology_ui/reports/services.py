@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,9 +22,36 @@ logger = logging.getLogger(__name__)
 PACKET_JOB = "board_packet"
 
 
+def _log_failure(what: str, exc: BaseException) -> None:
+    """Log what failed and the exception's class, never its message.
+
+    Messages of report failures quote the text being laid out (reportlab prints the paragraph,
+    a data error the record): patient names and notes. The frames (code lines, no values) and
+    the case or job number are enough to find the cause.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("%s failed with %s\n%s", what, type(exc).__name__, frames.rstrip())
+
+
+class ReportLayoutError(Exception):
+    """A report that could not be laid out; the message names the case, never its text."""
+
+
 def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
-    """The case report from the stored prediction and decisions (no model call)."""
-    return render_case_report(case_report_data(case, deidentified=deidentified))
+    """The case report from the stored prediction and decisions (no model call).
+
+    Raises:
+        ReportLayoutError: the report could not be built; logged with the case number and the
+            exception's class only (its message may quote the patient's text).
+    """
+    try:
+        return render_case_report(case_report_data(case, deidentified=deidentified))
+    except Exception as exc:
+        _log_failure(f"case report of case {case.pk}", exc)
+        # ``from None``: a logged traceback of this error must not print the original message.
+        raise ReportLayoutError(
+            f"The report of case {case.pk} could not be laid out ({type(exc).__name__})."
+        ) from None
 
 
 @transaction.atomic  # the job is dispatched on commit, so only after its mode is stored
@@ -40,7 +68,11 @@ def packet_path(job: Job) -> str:
 
 @job_handler(PACKET_JOB, label="Board packet")
 def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
-    """Build every case's report data, then the packet; a failure names the case."""
+    """Build every case's report data, then the packet; a failure names the case.
+
+    Failures are logged with the job number and the exception's class only: their messages
+    can quote patient text (scenario 38: no PHI in logs).
+    """
     meeting = Meeting.objects.select_related("board").get(pk=job.target_id)
     deidentified = bool((job.result or {}).get("deidentified"))
     items = list(meeting.items.select_related("case__patient"))
@@ -50,13 +82,23 @@ def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         try:
             cases.append(case_report_data(item.case, deidentified=deidentified))
         except Exception as exc:
-            logger.exception("packet job %s: agenda item %s failed", job.pk, item.order)
+            _log_failure(f"packet job {job.pk}: agenda item {item.order}", exc)
             raise PermanentJobError(
                 f"The packet could not be built: agenda item {item.order} (case {item.case_id}) "
                 f"failed ({type(exc).__name__}). Check that case, then build the packet again."
-            ) from exc
+            ) from None  # a logged traceback must not print the original message
     progress(85, "Laying out the packet")
-    pdf = render_board_packet(board_packet_data(meeting, tuple(cases), deidentified=deidentified))
+    try:
+        pdf = render_board_packet(
+            board_packet_data(meeting, tuple(cases), deidentified=deidentified)
+        )
+    except Exception as exc:
+        _log_failure(f"packet job {job.pk}: layout", exc)
+        # Laying out the same rows again fails the same way: permanent, and no record text.
+        raise PermanentJobError(
+            f"The packet could not be laid out ({type(exc).__name__}). Tell your "
+            f"administrator the job number {job.pk}."
+        ) from None
     path = settings.MEDIA_ROOT / packet_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")

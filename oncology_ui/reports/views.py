@@ -22,7 +22,13 @@ from oncology_ui.reports import services
 def case_report(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id)
     deidentified = request.GET.get("deidentified") == "1"
-    pdf = services.case_report_pdf(case=case, deidentified=deidentified)
+    try:
+        pdf = services.case_report_pdf(case=case, deidentified=deidentified)
+    except services.ReportLayoutError as error:
+        # Nothing was printed, so nothing is audited as print; the page says what to report.
+        return render(
+            request, "reports/report_failed.html", {"case": case, "error": error}, status=500
+        )
     audit_record(
         request=request,
         action=AccessLog.Action.PRINT,
