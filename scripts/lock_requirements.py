@@ -95,9 +95,7 @@ def prune(text: str, unused: set[str]) -> str:
             if name not in dropped and parents and parents <= dropped:
                 dropped.add(name)
                 changed = True
-    kept = [
-        "\n".join(block) for name, block in blocks.items() if name not in dropped
-    ]
+    kept = ["\n".join(block) for name, block in blocks.items() if name not in dropped]
     note = "# Left out on purpose (declared, never imported): " + ", ".join(sorted(dropped))
     return header + "\n" + note + "\n" + "\n".join(kept) + "\n"
 
