@@ -130,6 +130,18 @@ def _in_process_executor() -> ThreadPoolExecutor:
     return _executor
 
 
+def jobs_in_process_drain() -> None:
+    """Wait for the in-process executor's queued and running jobs to end (no-op without one).
+
+    A management command that enqueued jobs calls this before its last words, so the runner's
+    log lines come before them, not after (``seed_demo`` prints the demo passwords last).
+    """
+    global _executor
+    executor, _executor = _executor, None
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
 def _run_in_thread(job_id: int) -> None:
     try:
         job_run(job_id)

@@ -234,6 +234,30 @@ def test_the_in_process_executor_runs_jobs_without_redis(settings: LazySettings)
     assert job.status == Job.Status.SUCCEEDED
 
 
+@pytest.mark.django_db(transaction=True)
+def test_draining_the_in_process_runner_waits_for_the_jobs_it_was_given(
+    settings: LazySettings,
+) -> None:
+    from oncology_ui.core import jobs
+
+    settings.JOBS_BACKEND = "inprocess"
+    case = CaseFactory.create()
+    queued = [
+        Job.objects.create(
+            kind="test_records_call", target_model="patients.case", target_id=case.pk
+        )
+        for _ in range(3)
+    ]
+    for job in queued:
+        jobs.job_dispatch(job.pk)
+    jobs.jobs_in_process_drain()
+    statuses = set(
+        Job.objects.filter(pk__in=[j.pk for j in queued]).values_list("status", flat=True)
+    )
+    assert statuses == {Job.Status.SUCCEEDED}
+    jobs.jobs_in_process_drain()  # nothing left to wait for: a no-op
+
+
 def test_a_job_reads_as_its_registered_label_or_its_kind_in_words() -> None:
     assert job_label("case_analysis") == "Model analysis"
     assert Job(kind="test_records_call").kind_label == "Test records call"

@@ -20,6 +20,7 @@ from django.core.management.base import (
     OutputWrapper,
 )
 
+from oncology_ui.core.jobs import jobs_in_process_drain
 from oncology_ui.patients.demo import (
     DEMO_AUTHOR,
     DEMO_DATA_FILE,
@@ -115,7 +116,9 @@ class Command(BaseCommand):
         if options["password_file"]:
             _write_private(options["password_file"], report.passwords)
             out.write(f"Passwords set by this run written to {options['password_file']}.")
-        # Last, so they are on the screen when the command ends, not scrolled away by the load.
+        # Last, so they are on the screen when the command ends, not scrolled away by the load
+        # or by the log lines of jobs the in-process runner still finishes.
+        jobs_in_process_drain()
         if report.passwords:
             out.write("")
             out.write(
