@@ -6,6 +6,7 @@ cookies are secure unless ``HTTPS=false`` says the site is served over plain HTT
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    # Last, as axes asks: its signal receivers then see the request our apps prepared.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "oncology_ui.core.middleware.SessionTimeoutMiddleware",
     "oncology_ui.core.middleware.NoStoreMiddleware",
+    # Last: turns a login refused by axes into the response of our lockout callable.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oncology_ui.urls"
@@ -136,6 +141,33 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out attempt before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (SECURITY.md scenarios 4, 5, 8), the same for /login/ and /admin/login/:
+# - by (username, address): ten guesses at one account from one address lock that pair;
+# - by address alone: a spray of many usernames from one address locks that address.
+# Never by username alone: then anyone anywhere could lock a clinician out of every
+# workstation before a tumor board (lockout as denial of service). Guessing one account from
+# many addresses is slowed by the cool-off per address, audited row by row, and stopped by the
+# second factor that administrators and signatures need.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=3, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+# The database, not Redis: a lock survives a cache flush or a Redis restart.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "oncology_ui.core.signin.client_ip"
+# A locked attempt answers exactly what a wrong password answers (no account probing).
+AXES_LOCKOUT_CALLABLE = "oncology_ui.core.signin.lockout_response"
+# A success must not wipe the address counter: a sprayer with one valid account could reset it.
+AXES_RESET_ON_SUCCESS = False
+# Guesses during the lock do not extend it, so a victim's own cool-off ends as announced.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Our access log is the audit trail; axes' per-login log would keep a second copy of it.
+AXES_DISABLE_ACCESS_LOG = True
+
 LOGIN_URL = "core-login"
 LOGIN_REDIRECT_URL = "patients-list"
 LOGOUT_REDIRECT_URL = "core-login"
@@ -163,7 +195,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_PROXY", False):
+# Behind a reverse proxy, X-Forwarded-For is trusted only for the entries our own proxies
+# appended: PROXY_COUNT of them, counted from the right (oncology_ui.core.signin.client_ip).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1, minimum=1, maximum=10)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {

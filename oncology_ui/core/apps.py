@@ -22,3 +22,11 @@ class CoreConfig(AppConfig):
         auth_signals.user_login_failed.connect(
             signals.audit_login_failed, dispatch_uid="oncoboard-login-failed"
         )
+        from axes.models import AccessAttempt
+        from axes.signals import user_locked_out
+        from django.db.models.signals import post_delete
+
+        user_locked_out.connect(signals.audit_locked_out, dispatch_uid="oncoboard-locked-out")
+        post_delete.connect(
+            signals.audit_lock_cleared, sender=AccessAttempt, dispatch_uid="oncoboard-unlocked"
+        )

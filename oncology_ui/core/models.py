@@ -99,6 +99,9 @@ class AccessLog(models.Model):
         LOGIN = "login", "Log in"
         LOGOUT = "logout", "Log out"
         LOGIN_FAILED = "login_failed", "Failed log in"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCKED = "unlocked", "Lock cleared"
+        PASSWORD_CHANGE = "password_change", "Password changed"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
