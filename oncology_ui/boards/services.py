@@ -227,6 +227,17 @@ def decision_hash(decision: Decision) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _password_confirms(*, user: User, password: str, request: HttpRequest | None) -> bool:
+    """Re-entered password check; through ``authenticate`` so a web request is throttled.
+
+    The sign-in lockout (django-axes) counts guesses by address and needs the request; a call
+    from a script or shell has no address to count, so it checks the password directly.
+    """
+    if request is None:
+        return user.is_active and user.check_password(password)
+    return authenticate(request, username=user.get_username(), password=password) is not None
+
+
 def decision_sign(
     *, decision_id: int, user: User, password: str, request: HttpRequest | None = None
 ) -> Decision:
@@ -235,7 +246,7 @@ def decision_sign(
     Two signers at once: the row lock makes the second wait, then find it signed and get a
     ``SignConflict``; exactly one signature is stored.
     """
-    if authenticate(request, username=user.get_username(), password=password) is None:
+    if not _password_confirms(user=user, password=password, request=request):
         raise ValidationError({"password": "The password is not correct; nothing was signed."})
     with transaction.atomic():
         decision = Decision.objects.select_for_update().get(pk=decision_id)
