@@ -13,6 +13,12 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients-list", permanent=False), name="home"),
     path("login/", core_views.login_view, name="core-login"),
     path("logout/", core_views.logout_view, name="core-logout"),
+    path("account/password/", core_views.password_change_view, name="core-password-change"),
+    path(
+        "account/password/done/",
+        core_views.password_change_done_view,
+        name="core-password-change-done",
+    ),
     path("health/", core_views.health, name="core-health"),
     path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
     path("audit/", core_views.audit_list, name="core-audit"),

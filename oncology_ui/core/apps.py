@@ -24,8 +24,14 @@ class CoreConfig(AppConfig):
         )
         from axes.models import AccessAttempt
         from axes.signals import user_locked_out
-        from django.db.models.signals import post_delete
+        from django.conf import settings
+        from django.db.models.signals import post_delete, post_save
 
+        post_save.connect(
+            signals.end_sessions_of_deactivated_user,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="oncoboard-deactivated",
+        )
         user_locked_out.connect(signals.audit_locked_out, dispatch_uid="oncoboard-locked-out")
         post_delete.connect(
             signals.audit_lock_cleared, sender=AccessAttempt, dispatch_uid="oncoboard-unlocked"

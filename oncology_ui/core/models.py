@@ -102,6 +102,10 @@ class AccessLog(models.Model):
         LOCKED_OUT = "locked_out", "Locked out"
         UNLOCKED = "unlocked", "Lock cleared"
         PASSWORD_CHANGE = "password_change", "Password changed"
+        SESSIONS_ENDED = "sessions_ended", "Sessions ended"
+        MFA_ENROL = "mfa_enrol", "Second factor enrolled"
+        MFA_VERIFY = "mfa_verify", "Second factor verified"
+        MFA_FAILED = "mfa_failed", "Second factor refused"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

@@ -92,3 +92,12 @@ def audit_lock_cleared(sender: Any, instance: Any, **kwargs: Any) -> None:
         username=(instance.username or "")[:150],
         object_ref=f"address:{instance.ip_address or ''}",
     )
+
+
+def end_sessions_of_deactivated_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deactivated account is signed out everywhere at once (scenario 11)."""
+    if instance.is_active or instance.pk is None:
+        return
+    from oncology_ui.core.services import user_sessions_end
+
+    user_sessions_end(user=instance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -19,9 +21,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive, public
-from oncology_ui.core.forms import AuditFilterForm
+from oncology_ui.core.forms import AuditFilterForm, ThrottledPasswordChangeForm
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.core.services import user_password_changed
 
 
 class LoginView(auth_views.LoginView):
@@ -40,6 +43,30 @@ class LoginView(auth_views.LoginView):
 
 login_view = public(LoginView.as_view())
 logout_view = auth_views.LogoutView.as_view()
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's view (login required, keeps this session); our form, templates and audit."""
+
+    template_name = "registration/password_change_form.html"
+    form_class = ThrottledPasswordChangeForm
+    success_url = reverse_lazy("core-password-change-done")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["request"] = self.request
+        return kwargs
+
+    def form_valid(self, form: ThrottledPasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user_password_changed(request=self.request, user=form.user)
+        return response
+
+
+password_change_view = PasswordChangeView.as_view()
+password_change_done_view = auth_views.PasswordChangeDoneView.as_view(
+    template_name="registration/password_change_done.html"
+)
 
 
 def _job_for_user(request: HttpRequest, job_id: int) -> Job:
