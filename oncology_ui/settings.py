@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "template_partials",
     "django_rq",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
@@ -62,11 +65,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed a second factor?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "oncology_ui.core.middleware.SessionTimeoutMiddleware",
+    "oncology_ui.core.middleware.SecondFactorMiddleware",
     "oncology_ui.core.middleware.NoStoreMiddleware",
     # Last: turns a login refused by axes into the response of our lockout callable.
     "axes.middleware.AxesMiddleware",
@@ -167,6 +173,12 @@ AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Our access log is the audit trail; axes' per-login log would keep a second copy of it.
 AXES_DISABLE_ACCESS_LOG = True
+
+# Second factor (django-otp): the issuer name authenticator apps show; a wrong code doubles
+# the wait before the next try (1 s, 2 s, 4 s, ...) on each device it was tried against.
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 LOGIN_URL = "core-login"
 LOGIN_REDIRECT_URL = "patients-list"

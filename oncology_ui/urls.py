@@ -13,6 +13,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients-list", permanent=False), name="home"),
     path("login/", core_views.login_view, name="core-login"),
     path("logout/", core_views.logout_view, name="core-logout"),
+    path("account/second-factor/", core_views.mfa_verify, name="core-mfa-verify"),
+    path("account/second-factor/enrol/", core_views.mfa_enrol, name="core-mfa-enrol"),
     path("account/password/", core_views.password_change_view, name="core-password-change"),
     path(
         "account/password/done/",

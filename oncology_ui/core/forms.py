@@ -57,3 +57,15 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
         return old_password
+
+
+class SecondFactorForm(forms.Form):
+    REFUSED = (
+        "That code was not accepted. Codes work once; after several wrong ones, wait a minute."
+    )
+
+    code = forms.CharField(
+        label="Code from your authenticator app, or a recovery code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )

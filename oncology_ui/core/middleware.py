@@ -154,3 +154,46 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store, max-age=0"
             response["Pragma"] = "no-cache"
         return response
+
+
+class SecondFactorMiddleware:
+    """Administrators, and anyone who enrolled, verify a second factor before any page.
+
+    Public views (sign-in, health) and views marked ``second_factor_exempt`` (enrolment,
+    verification, sign-out) stay reachable. htmx requests get ``HX-Redirect`` so the browser
+    navigates instead of swapping the form into a panel.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        from oncology_ui.core.mfa import mfa_enrolled, mfa_required
+
+        user = request.user
+        # is_verified() is added to the user by django-otp's OTPMiddleware.
+        if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
+            return None
+        if getattr(view_func, "public_view", False) or getattr(
+            view_func, "second_factor_exempt", False
+        ):
+            return None
+        enrolled = mfa_enrolled(user)
+        if not enrolled and not mfa_required(user):
+            return None  # a clinician who has not enrolled signs in with the password alone
+        page = resolve_url("core-mfa-verify" if enrolled else "core-mfa-enrol")
+        target = f"{page}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return HttpResponseRedirect(target)

@@ -12,17 +12,26 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from oncology_ui.core.audit import audit_record
-from oncology_ui.core.decorators import passive, public
-from oncology_ui.core.forms import AuditFilterForm, ThrottledPasswordChangeForm
+from oncology_ui.core.decorators import passive, public, second_factor_exempt
+from oncology_ui.core.forms import AuditFilterForm, SecondFactorForm, ThrottledPasswordChangeForm
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.mfa import (
+    mfa_check,
+    mfa_enrolled,
+    mfa_totp_confirm,
+    mfa_totp_qr_data_uri,
+    mfa_totp_secret,
+    mfa_totp_start,
+)
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.core.services import user_password_changed
 
@@ -42,7 +51,69 @@ class LoginView(auth_views.LoginView):
 
 
 login_view = public(LoginView.as_view())
-logout_view = auth_views.LogoutView.as_view()
+# Signing out must work before the second factor, or a half-signed-in user could not leave.
+logout_view = second_factor_exempt(auth_views.LogoutView.as_view())
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return str(resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+@second_factor_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: AuthedRequest) -> HttpResponse:
+    """Ask for the authenticator code (or a recovery code) after the password."""
+    if not mfa_enrolled(request.user):
+        return redirect("core-mfa-enrol")
+    form = SecondFactorForm(request.POST or None)
+    if form.is_valid():
+        if mfa_check(
+            request=request, user=request.user, token=form.cleaned_data["code"], purpose="sign-in"
+        ):
+            return redirect(_next_url(request))
+        form.add_error("code", SecondFactorForm.REFUSED)
+    return render(
+        request,
+        "core/mfa_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
+
+
+@second_factor_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_enrol(request: AuthedRequest) -> HttpResponse:
+    """Set up an authenticator app: scan, type the first code, keep the recovery codes."""
+    if mfa_enrolled(request.user) and not request.user.is_verified():  # type: ignore[attr-defined]
+        # Adding a device needs the one already enrolled: a stolen password is not enough.
+        verify = resolve_url("core-mfa-verify")
+        return redirect(f"{verify}?{urlencode({'next': _next_url(request)})}")
+    device = mfa_totp_start(user=request.user)
+    form = SecondFactorForm(request.POST or None)
+    if form.is_valid():
+        codes = mfa_totp_confirm(request=request, device=device, token=form.cleaned_data["code"])
+        if codes is not None:
+            return render(
+                request,
+                "core/mfa_recovery_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
+        form.add_error("code", SecondFactorForm.REFUSED)
+    context = {
+        "form": form,
+        "next": _next_url(request),
+        "qr": mfa_totp_qr_data_uri(device),
+        "secret": mfa_totp_secret(device),
+        "enrolled": mfa_enrolled(request.user),
+    }
+    return render(request, "core/mfa_enrol.html", context, status=400 if form.errors else 200)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
