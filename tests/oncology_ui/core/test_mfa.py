@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,13 +10,12 @@ from django.contrib.admin.sites import site as admin_site
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from oncology_ui.core.mfa import mfa_recovery_codes_issue
 from oncology_ui.core.models import AccessLog
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_code, totp_device_enrol
 from tests.oncology_ui.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -33,22 +31,11 @@ BEFORE_SECOND_FACTOR = {
 }
 
 
-def _code(device: TOTPDevice, steps_ahead: int = 0) -> str:
-    """What the authenticator app shows (``steps_ahead`` 30-s steps later; drift 1 is allowed)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() + steps_ahead * device.step
-    return f"{totp.token():0{device.digits}d}"
-
-
 def _password_only(username: str, address: str = "10.0.0.1") -> Client:
     client = Client(REMOTE_ADDR=address)
     response = client.post(reverse("core-login"), {"username": username, "password": PASSWORD})
     assert response.status_code == 302, "password sign-in failed"
     return client
-
-
-def _enrolled(user: object) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
 
 def _routes(resolver: URLResolver, prefix: str = "") -> list[URLPattern]:
@@ -109,7 +96,9 @@ def test_an_administrator_enrols_and_gets_single_use_recovery_codes(cast: Cast) 
     assert client.get(reverse("core-audit")).status_code == 302
     # A wrong code makes the next try wait a little (the guessing throttle); then it works.
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
-        done = client.post(reverse("core-mfa-enrol"), {"code": _code(device), "next": "/audit/"})
+        done = client.post(
+            reverse("core-mfa-enrol"), {"code": totp_code(device), "next": "/audit/"}
+        )
     assert done.status_code == 200
     codes = done.context["codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -128,8 +117,8 @@ def test_an_administrator_enrols_and_gets_single_use_recovery_codes(cast: Cast) 
 
 
 def test_a_totp_code_is_accepted_once(cast: Cast) -> None:
-    device = _enrolled(cast.admin)
-    code = _code(device)
+    device = totp_device_enrol(cast.admin)
+    code = totp_code(device)
     first = _password_only("admin", address="10.0.0.1")
     response = first.post(reverse("core-mfa-verify"), {"code": code, "next": "/audit/"})
     assert response.status_code == 302 and response["Location"] == "/audit/"
@@ -144,30 +133,32 @@ def test_a_totp_code_is_accepted_once(cast: Cast) -> None:
 
 
 def test_guessing_codes_is_slowed_down_until_even_the_right_code_waits(cast: Cast) -> None:
-    device = _enrolled(cast.admin)
+    device = totp_device_enrol(cast.admin)
     mfa_recovery_codes_issue(user=cast.admin)
     client = _password_only("admin")
     for guess in range(5):
         client.post(reverse("core-mfa-verify"), {"code": f"{guess:06d}"})
-    assert client.post(reverse("core-mfa-verify"), {"code": _code(device)}).status_code == 400
+    assert client.post(reverse("core-mfa-verify"), {"code": totp_code(device)}).status_code == 400
     code = StaticToken.objects.filter(device__user=cast.admin).first()
     assert code is not None
     assert client.post(reverse("core-mfa-verify"), {"code": code.token}).status_code == 400
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        assert client.post(reverse("core-mfa-verify"), {"code": _code(device)}).status_code == 302
+        assert (
+            client.post(reverse("core-mfa-verify"), {"code": totp_code(device)}).status_code == 302
+        )
 
 
 def test_a_clinician_who_enrolled_verifies_at_every_sign_in(cast: Cast) -> None:
-    device = _enrolled(cast.oncologist)
+    device = totp_device_enrol(cast.oncologist)
     client = _password_only("onco")
     response = client.get(reverse("patients-list"))
     assert response["Location"].startswith(reverse("core-mfa-verify"))
-    client.post(reverse("core-mfa-verify"), {"code": _code(device)})
+    client.post(reverse("core-mfa-verify"), {"code": totp_code(device)})
     assert client.get(reverse("patients-list")).status_code == 200
 
 
 def test_the_second_factor_is_asked_after_the_admin_login_too(cast: Cast) -> None:
-    _enrolled(cast.admin)
+    totp_device_enrol(cast.admin)
     client = Client()
     client.post(reverse("admin:login"), {"username": "admin", "password": PASSWORD})
     response = client.get(reverse("admin:index"))
@@ -176,17 +167,17 @@ def test_the_second_factor_is_asked_after_the_admin_login_too(cast: Cast) -> Non
 
 
 def test_the_verify_page_refuses_to_send_anyone_off_site(cast: Cast) -> None:
-    device = _enrolled(cast.admin)
+    device = totp_device_enrol(cast.admin)
     client = _password_only("admin")
     response = client.post(
-        reverse("core-mfa-verify"), {"code": _code(device), "next": "https://evil.example/"}
+        reverse("core-mfa-verify"), {"code": totp_code(device), "next": "https://evil.example/"}
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("patients-list")
 
 
 def test_a_stolen_password_cannot_add_a_second_device(cast: Cast) -> None:
-    _enrolled(cast.admin)
+    totp_device_enrol(cast.admin)
     client = _password_only("admin")
     response = client.get(reverse("core-mfa-enrol"))
     assert response.status_code == 302
