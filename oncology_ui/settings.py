@@ -179,6 +179,10 @@ AXES_DISABLE_ACCESS_LOG = True
 OTP_TOTP_ISSUER = SITE_NAME
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+# Security keys and passkeys (WebAuthn): the relying-party id is the site's host name (never an
+# IP address); only these origins may answer a challenge.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "localhost")
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [f"https://{WEBAUTHN_RP_ID}"])
 
 LOGIN_URL = "core-login"
 LOGIN_REDIRECT_URL = "patients-list"

@@ -15,6 +15,18 @@ urlpatterns = [
     path("logout/", core_views.logout_view, name="core-logout"),
     path("account/second-factor/", core_views.mfa_verify, name="core-mfa-verify"),
     path("account/second-factor/enrol/", core_views.mfa_enrol, name="core-mfa-enrol"),
+    path(
+        "account/second-factor/passkey/options/",
+        core_views.passkey_verify_options,
+        name="core-passkey-verify-options",
+    ),
+    path("account/second-factor/passkey/", core_views.passkey_verify, name="core-passkey-verify"),
+    path(
+        "account/passkeys/new/options/",
+        core_views.passkey_register_options,
+        name="core-passkey-register-options",
+    ),
+    path("account/passkeys/new/", core_views.passkey_register, name="core-passkey-register"),
     path("account/password/", core_views.password_change_view, name="core-password-change"),
     path(
         "account/password/done/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from oncology_ui.core.audit import audit_record
@@ -32,7 +33,14 @@ from oncology_ui.core.mfa import (
     mfa_totp_secret,
     mfa_totp_start,
 )
-from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.core.models import AccessLog, Job, SecurityKeyDevice
+from oncology_ui.core.passkeys import (
+    PasskeyError,
+    passkey_authenticate_begin,
+    passkey_authenticate_complete,
+    passkey_register_begin,
+    passkey_register_complete,
+)
 from oncology_ui.core.services import user_password_changed
 
 
@@ -78,10 +86,11 @@ def mfa_verify(request: AuthedRequest) -> HttpResponse:
         ):
             return redirect(_next_url(request))
         form.add_error("code", SecondFactorForm.REFUSED)
+    has_passkey = SecurityKeyDevice.objects.filter(user=request.user, confirmed=True).exists()
     return render(
         request,
         "core/mfa_verify.html",
-        {"form": form, "next": _next_url(request)},
+        {"form": form, "next": _next_url(request), "has_passkey": has_passkey},
         status=400 if form.errors else 200,
     )
 
@@ -114,6 +123,72 @@ def mfa_enrol(request: AuthedRequest) -> HttpResponse:
         "enrolled": mfa_enrolled(request.user),
     }
     return render(request, "core/mfa_enrol.html", context, status=400 if form.errors else 200)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _passkey_refused(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+@login_required
+@require_POST
+def passkey_register_options(request: AuthedRequest) -> JsonResponse:
+    """Step 1 of adding a security key or passkey: options for navigator.credentials.create."""
+    return JsonResponse(passkey_register_begin(request=request, user=request.user))
+
+
+@login_required
+@require_POST
+def passkey_register(request: AuthedRequest) -> JsonResponse:
+    """Step 2: verify the browser's answer and keep the credential as a second-factor device."""
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _passkey_refused("The request was not understood.")
+    try:
+        passkey_register_complete(
+            request=request,
+            user=request.user,
+            response=body["credential"],
+            name=str(body.get("name") or ""),
+        )
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+    return JsonResponse({"next": _next_url(request)})
+
+
+@second_factor_exempt
+@login_required
+@require_POST
+def passkey_verify_options(request: AuthedRequest) -> JsonResponse:
+    """Step 1 of verifying with a security key: options for navigator.credentials.get."""
+    try:
+        return JsonResponse(passkey_authenticate_begin(request=request, user=request.user))
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+
+
+@second_factor_exempt
+@login_required
+@require_POST
+def passkey_verify(request: AuthedRequest) -> JsonResponse:
+    """Step 2: verify the signed challenge; the session then counts as second-factor verified."""
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _passkey_refused("The request was not understood.")
+    try:
+        passkey_authenticate_complete(
+            request=request, user=request.user, response=body["credential"]
+        )
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+    return JsonResponse({"next": _next_url(request)})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

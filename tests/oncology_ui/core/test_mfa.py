@@ -27,6 +27,8 @@ BEFORE_SECOND_FACTOR = {
     "core-health",
     "core-mfa-verify",
     "core-mfa-enrol",
+    "core-passkey-verify-options",
+    "core-passkey-verify",
     "home",
 }
 
