@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed a second factor?
     "django_otp.middleware.OTPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -151,6 +157,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out attempt before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Signs in the users that single sign-on brings back (no password involved).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Lockout (SECURITY.md scenarios 4, 5, 8), the same for /login/ and /admin/login/:
 # - by (username, address): ten guesses at one account from one address lock that pair;
@@ -183,6 +191,34 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # IP address); only these origins may answer a challenge.
 WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "localhost")
 WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [f"https://{WEBAUTHN_RP_ID}"])
+
+# Hospital single sign-on: OpenID Connect through allauth, on when SSO_SERVER_URL is set.
+# allauth serves only the SSO round trip (SOCIALACCOUNT_ONLY): /login/ stays the password form.
+SOCIALACCOUNT_ONLY = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the round trip starts with a POST (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_ADAPTER = "oncology_ui.core.sso.HospitalSocialAccountAdapter"
+SSO_PROVIDER_ID = "hospital"
+SSO_NAME = env_str("SSO_NAME", "hospital sign-in")
+SSO_SERVER_URL = env_str("SSO_SERVER_URL", "")
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {"openid_connect": {"APPS": []}}
+if SSO_SERVER_URL:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
+        {
+            "provider_id": SSO_PROVIDER_ID,
+            "name": SSO_NAME,
+            "client_id": env_str("SSO_CLIENT_ID", ""),
+            "secret": env_str("SSO_CLIENT_SECRET", ""),
+            "settings": {
+                "server_url": SSO_SERVER_URL,
+                "token_auth_method": "client_secret_post",
+                "oauth_pkce_enabled": True,
+                "scope": ["openid", "email", "profile", "oncoboard"],
+            },
+        }
+    )
 
 LOGIN_URL = "core-login"
 LOGIN_REDIRECT_URL = "patients-list"

@@ -46,6 +46,14 @@ urlpatterns = [
     path("therapies/", include("oncology_ui.therapies.urls")),
     path("trials/", include("oncology_ui.trials.urls")),
     path("admin/", admin.site.urls),
+    # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
+    # account pages, so no second password sign-in page exists beside /login/.
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
+    path(
+        "accounts/login/",
+        RedirectView.as_view(pattern_name="core-login", permanent=False),
+        name="account_login",
+    ),
 ]
 
 handler404 = "oncology_ui.core.errors.not_found"

@@ -32,6 +32,11 @@ class CoreConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="oncoboard-deactivated",
         )
+        from allauth.account.signals import user_logged_in as allauth_logged_in
+
+        from oncology_ui.core.sso import apply_claims_on_sso_login
+
+        allauth_logged_in.connect(apply_claims_on_sso_login, dispatch_uid="oncoboard-sso-claims")
         user_locked_out.connect(signals.audit_locked_out, dispatch_uid="oncoboard-locked-out")
         post_delete.connect(
             signals.audit_lock_cleared, sender=AccessAttempt, dispatch_uid="oncoboard-unlocked"

@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
@@ -55,6 +55,11 @@ class LoginView(auth_views.LoginView):
             context["timeout_message"] = "You were signed out after 30 minutes without activity."
         elif reason == "expired":
             context["timeout_message"] = "Your session reached its maximum length; sign in again."
+        if settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]:
+            context["sso_login_url"] = reverse(
+                "openid_connect_login", kwargs={"provider_id": settings.SSO_PROVIDER_ID}
+            )
+            context["sso_name"] = settings.SSO_NAME
         return context
 
 
