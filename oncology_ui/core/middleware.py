@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 SESSION_STARTED_KEY = "oncoboard_started_at"
 SESSION_ACTIVE_KEY = "oncoboard_active_at"
+# Set once a session's user is known to have no second-factor device: saves the three device
+# queries on every page of the clinicians who sign in with a password alone. Cleared at login;
+# a device added later in the same session marks that session verified anyway.
+SESSION_NO_DEVICE_KEY = "oncoboard_no_second_factor"
 
 
 def _is_outage(exc: Exception) -> bool:
@@ -38,6 +42,7 @@ def session_mark_login(sender: Any, request: HttpRequest | None, user: Any, **kw
         now = time.time()
         request.session[SESSION_STARTED_KEY] = now
         request.session[SESSION_ACTIVE_KEY] = now
+        request.session.pop(SESSION_NO_DEVICE_KEY, None)
 
 
 class ServiceUnavailableMiddleware:
@@ -187,9 +192,15 @@ class SecondFactorMiddleware:
             view_func, "second_factor_exempt", False
         ):
             return None
-        enrolled = mfa_enrolled(user)
-        if not enrolled and not mfa_required(user):
-            return None  # a clinician who has not enrolled signs in with the password alone
+        if mfa_required(user):
+            enrolled = mfa_enrolled(user)
+        elif request.session.get(SESSION_NO_DEVICE_KEY) == user.pk:
+            return None  # known: a clinician who signs in with the password alone
+        else:
+            enrolled = mfa_enrolled(user)
+            if not enrolled:
+                request.session[SESSION_NO_DEVICE_KEY] = user.pk
+                return None
         page = resolve_url("core-mfa-verify" if enrolled else "core-mfa-enrol")
         target = f"{page}?{urlencode({'next': request.get_full_path()})}"
         if getattr(request, "htmx", False):
