@@ -6,7 +6,9 @@ cookies are secure unless ``HTTPS=false`` says the site is served over plain HTT
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +53,13 @@ INSTALLED_APPS = [
     "template_partials",
     "django_rq",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
@@ -61,6 +70,8 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    # Last, as axes asks: its signal receivers then see the request our apps prepared.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -71,12 +82,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed a second factor?
+    "django_otp.middleware.OTPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "oncology_ui.core.middleware.SessionTimeoutMiddleware",
+    "oncology_ui.core.middleware.SecondFactorMiddleware",
     "oncology_ui.core.middleware.NoStoreMiddleware",
+    # Last: turns a login refused by axes into the response of our lockout callable.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oncology_ui.urls"
@@ -161,6 +178,73 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out attempt before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Signs in the users that single sign-on brings back (no password involved).
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Lockout (SECURITY.md scenarios 4, 5, 8), the same for /login/ and /admin/login/:
+# - by (username, address): ten guesses at one account from one address lock that pair;
+# - by address alone: a spray of many usernames from one address locks that address.
+# Never by username alone: then anyone anywhere could lock a clinician out of every
+# workstation before a tumor board (lockout as denial of service). Guessing one account from
+# many addresses is slowed by the cool-off per address, audited row by row, and stopped by the
+# second factor that administrators and signatures need.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=3, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+# The database, not Redis: a lock survives a cache flush or a Redis restart.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "oncology_ui.core.signin.client_ip"
+# A locked attempt answers exactly what a wrong password answers (no account probing).
+AXES_LOCKOUT_CALLABLE = "oncology_ui.core.signin.lockout_response"
+# A success must not wipe the address counter: a sprayer with one valid account could reset it.
+AXES_RESET_ON_SUCCESS = False
+# Guesses during the lock do not extend it, so a victim's own cool-off ends as announced.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Our access log is the audit trail; axes' per-login log would keep a second copy of it.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Second factor (django-otp): the issuer name authenticator apps show; a wrong code doubles
+# the wait before the next try (1 s, 2 s, 4 s, ...) on each device it was tried against.
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Security keys and passkeys (WebAuthn): the relying-party id is the site's host name (never an
+# IP address); only these origins may answer a challenge.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "localhost")
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [f"https://{WEBAUTHN_RP_ID}"])
+
+# Hospital single sign-on: OpenID Connect through allauth, on when SSO_SERVER_URL is set.
+# allauth serves only the SSO round trip (SOCIALACCOUNT_ONLY): /login/ stays the password form.
+SOCIALACCOUNT_ONLY = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the round trip starts with a POST (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_ADAPTER = "oncology_ui.core.sso.HospitalSocialAccountAdapter"
+SSO_PROVIDER_ID = "hospital"
+SSO_NAME = env_str("SSO_NAME", "hospital sign-in")
+SSO_SERVER_URL = env_str("SSO_SERVER_URL", "")
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {"openid_connect": {"APPS": []}}
+if SSO_SERVER_URL:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
+        {
+            "provider_id": SSO_PROVIDER_ID,
+            "name": SSO_NAME,
+            "client_id": env_str("SSO_CLIENT_ID", ""),
+            "secret": env_str("SSO_CLIENT_SECRET", ""),
+            "settings": {
+                "server_url": SSO_SERVER_URL,
+                "token_auth_method": "client_secret_post",
+                "oauth_pkce_enabled": True,
+                "scope": ["openid", "email", "profile", "oncoboard"],
+            },
+        }
+    )
+
 LOGIN_URL = "core-login"
 LOGIN_REDIRECT_URL = "patients-list"
 LOGOUT_REDIRECT_URL = "core-login"
@@ -188,7 +272,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_PROXY", False):
+# Behind a reverse proxy, X-Forwarded-For is trusted only for the entries our own proxies
+# appended: PROXY_COUNT of them, counted from the right (oncology_ui.core.signin.client_ip).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1, minimum=1, maximum=10)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {

@@ -13,6 +13,26 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients-list", permanent=False), name="home"),
     path("login/", core_views.login_view, name="core-login"),
     path("logout/", core_views.logout_view, name="core-logout"),
+    path("account/second-factor/", core_views.mfa_verify, name="core-mfa-verify"),
+    path("account/second-factor/enrol/", core_views.mfa_enrol, name="core-mfa-enrol"),
+    path(
+        "account/second-factor/passkey/options/",
+        core_views.passkey_verify_options,
+        name="core-passkey-verify-options",
+    ),
+    path("account/second-factor/passkey/", core_views.passkey_verify, name="core-passkey-verify"),
+    path(
+        "account/passkeys/new/options/",
+        core_views.passkey_register_options,
+        name="core-passkey-register-options",
+    ),
+    path("account/passkeys/new/", core_views.passkey_register, name="core-passkey-register"),
+    path("account/password/", core_views.password_change_view, name="core-password-change"),
+    path(
+        "account/password/done/",
+        core_views.password_change_done_view,
+        name="core-password-change-done",
+    ),
     path("health/", core_views.health, name="core-health"),
     path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
     path("audit/", core_views.audit_list, name="core-audit"),
@@ -26,6 +46,14 @@ urlpatterns = [
     path("therapies/", include("oncology_ui.therapies.urls")),
     path("trials/", include("oncology_ui.trials.urls")),
     path("admin/", admin.site.urls),
+    # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
+    # account pages, so no second password sign-in page exists beside /login/.
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
+    path(
+        "accounts/login/",
+        RedirectView.as_view(pattern_name="core-login", permanent=False),
+        name="account_login",
+    ),
 ]
 
 handler404 = "oncology_ui.core.errors.not_found"

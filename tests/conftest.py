@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
 from django.db import connection
+from django.test import Client
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +35,35 @@ def _fast_password_hashing(settings: LazySettings) -> None:
     settings); tests that exercise hashing itself put it back with the ``settings`` fixture.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``force_login`` skips the password; for users who need a second factor it skips that too.
+
+    Tests about signing in itself go through the real forms (``tests/oncology_ui/core/test_mfa``);
+    every other test that needs an administrator gets a session verified with a real, confirmed
+    TOTP device, the state a real sign-in would leave.
+    """
+    original = Client.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from oncology_ui.core.mfa import mfa_enrolled, mfa_required
+
+        if not (mfa_required(user) or mfa_enrolled(user)):
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture(scope="session")

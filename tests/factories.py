@@ -90,3 +90,25 @@ class TimelineEventFactory(factory.django.DjangoModelFactory[TimelineEvent]):
     kind = TimelineEvent.Kind.SURGERY
     date = dt.date(2024, 3, 1)
     title = "Lumpectomy"
+
+
+def totp_device_enrol(user: User) -> Any:
+    """A confirmed authenticator-app device for ``user`` (django-otp's TOTP)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def totp_code(device: Any, steps_ahead: int = 0) -> str:
+    """What the authenticator app shows, ``steps_ahead`` 30-s steps from now.
+
+    The server accepts one step of drift and each code once, so a test that needs a second
+    fresh code takes the next step's.
+    """
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"

@@ -125,6 +125,7 @@ class SignForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Re-enter your password to sign.",
     )
+    otp_token = forms.CharField(required=False, max_length=32)
 
 
 class OutcomeForm(forms.Form):

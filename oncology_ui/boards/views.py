@@ -349,6 +349,7 @@ def decision_sign(request: AuthedRequest, decision_id: int) -> HttpResponse:
             decision_id=decision.pk,
             user=request.user,
             password=form.cleaned_data["password"],
+            otp_token=form.cleaned_data["otp_token"],
             request=request,
         )
     except ValidationError as error:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from oncology_ui.core.models import Job, Team
+from oncology_ui.core.services import user_sessions_end
 
 
 @admin.register(Team)
@@ -35,3 +39,17 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
+
+
+@admin.action(description="Sign the selected users out everywhere", permissions=["change"])
+def end_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    ended = sum(user_sessions_end(user=user, request=request) for user in queryset)
+    modeladmin.message_user(request, f"{ended} session(s) ended.")
+
+
+class OncoBoardUserAdmin(UserAdmin):
+    actions = [end_sessions]
+
+
+admin.site.unregister(User)
+admin.site.register(User, OncoBoardUserAdmin)

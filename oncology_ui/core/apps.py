@@ -22,3 +22,22 @@ class CoreConfig(AppConfig):
         auth_signals.user_login_failed.connect(
             signals.audit_login_failed, dispatch_uid="oncoboard-login-failed"
         )
+        from axes.models import AccessAttempt
+        from axes.signals import user_locked_out
+        from django.conf import settings
+        from django.db.models.signals import post_delete, post_save
+
+        post_save.connect(
+            signals.end_sessions_of_deactivated_user,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="oncoboard-deactivated",
+        )
+        from allauth.account.signals import user_logged_in as allauth_logged_in
+
+        from oncology_ui.core.sso import apply_claims_on_sso_login
+
+        allauth_logged_in.connect(apply_claims_on_sso_login, dispatch_uid="oncoboard-sso-claims")
+        user_locked_out.connect(signals.audit_locked_out, dispatch_uid="oncoboard-locked-out")
+        post_delete.connect(
+            signals.audit_lock_cleared, sender=AccessAttempt, dispatch_uid="oncoboard-unlocked"
+        )

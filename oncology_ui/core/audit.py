@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from oncology_ui.core.audit_anchor import Anchor, AnchorFileError, anchor_append, anchors_read
 from oncology_ui.core.models import AccessLog
+from oncology_ui.core.signin import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ _AUDIT_LOCK_KEY = 7_418_220_061
 def _client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
+    # The same address the lockout counts: REMOTE_ADDR, or behind our proxies the entry they
+    # appended to X-Forwarded-For (never the client-supplied part).
+    return client_ip(request)
 
 
 def audit_record(

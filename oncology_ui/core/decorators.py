@@ -18,3 +18,9 @@ def public(view: F) -> F:
     """Mark a view as reachable without logging in; the URLconf walk test checks the allowlist."""
     view.public_view = True  # type: ignore[attr-defined]
     return view
+
+
+def second_factor_exempt(view: F) -> F:
+    """Mark a view reachable before the second factor is verified (enrolment, sign-out)."""
+    view.second_factor_exempt = True  # type: ignore[attr-defined]
+    return view

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpRequest
 
 from oncology_ui.core.models import AccessLog
 
@@ -28,4 +33,39 @@ class AuditFilterForm(forms.Form):
             ("outcome", "Outcome"),
             ("source_ip", "Source"),
         ],
+    )
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, with the old password checked through ``authenticate``.
+
+    So a guess at the old password (from a session left open) is counted, locked out and
+    audited exactly like a guess at the sign-in page.
+    """
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        checked = authenticate(
+            self.request, username=self.user.get_username(), password=old_password
+        )
+        if checked is None or checked.pk != self.user.pk:
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
+
+class SecondFactorForm(forms.Form):
+    REFUSED = (
+        "That code was not accepted. Codes work once; after several wrong ones, wait a minute."
+    )
+
+    code = forms.CharField(
+        label="Code from your authenticator app, or a recovery code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
     )

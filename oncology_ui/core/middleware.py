@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 SESSION_STARTED_KEY = "oncoboard_started_at"
 SESSION_ACTIVE_KEY = "oncoboard_active_at"
+# Set once a session's user is known to have no second-factor device: saves the three device
+# queries on every page of the clinicians who sign in with a password alone. Cleared at login;
+# a device added later in the same session marks that session verified anyway.
+SESSION_NO_DEVICE_KEY = "oncoboard_no_second_factor"
 
 
 def _is_outage(exc: Exception) -> bool:
@@ -38,6 +42,7 @@ def session_mark_login(sender: Any, request: HttpRequest | None, user: Any, **kw
         now = time.time()
         request.session[SESSION_STARTED_KEY] = now
         request.session[SESSION_ACTIVE_KEY] = now
+        request.session.pop(SESSION_NO_DEVICE_KEY, None)
 
 
 class ServiceUnavailableMiddleware:
@@ -163,3 +168,52 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store, max-age=0"
             response["Pragma"] = "no-cache"
         return response
+
+
+class SecondFactorMiddleware:
+    """Administrators, and anyone who enrolled, verify a second factor before any page.
+
+    Public views (sign-in, health) and views marked ``second_factor_exempt`` (enrolment,
+    verification, sign-out) stay reachable. htmx requests get ``HX-Redirect`` so the browser
+    navigates instead of swapping the form into a panel.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        from oncology_ui.core.mfa import mfa_enrolled, mfa_required
+
+        user = request.user
+        # is_verified() is added to the user by django-otp's OTPMiddleware.
+        if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
+            return None
+        if getattr(view_func, "public_view", False) or getattr(
+            view_func, "second_factor_exempt", False
+        ):
+            return None
+        if mfa_required(user):
+            enrolled = mfa_enrolled(user)
+        elif request.session.get(SESSION_NO_DEVICE_KEY) == user.pk:
+            return None  # known: a clinician who signs in with the password alone
+        else:
+            enrolled = mfa_enrolled(user)
+            if not enrolled:
+                request.session[SESSION_NO_DEVICE_KEY] = user.pk
+                return None
+        page = resolve_url("core-mfa-verify" if enrolled else "core-mfa-enrol")
+        target = f"{page}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return HttpResponseRedirect(target)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
 
 
 def audit_key(purpose: str) -> bytes:
@@ -110,6 +111,13 @@ class AccessLog(models.Model):
         LOGIN = "login", "Log in"
         LOGOUT = "logout", "Log out"
         LOGIN_FAILED = "login_failed", "Failed log in"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCKED = "unlocked", "Lock cleared"
+        PASSWORD_CHANGE = "password_change", "Password changed"
+        SESSIONS_ENDED = "sessions_ended", "Sessions ended"
+        MFA_ENROL = "mfa_enrol", "Second factor enrolled"
+        MFA_VERIFY = "mfa_verify", "Second factor verified"
+        MFA_FAILED = "mfa_failed", "Second factor refused"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -179,3 +187,23 @@ class AccessLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError("Audit rows are append-only and cannot be deleted.")
+
+
+class SecurityKeyDevice(Device):
+    """A security key or passkey (WebAuthn credential) as a django-otp second-factor device.
+
+    As a django-otp device it counts for enrolment and marks a session verified like an
+    authenticator app; it never matches a typed code (``verify_token`` stays False).
+    """
+
+    credential_id: models.CharField[str, str] = models.CharField(
+        max_length=1400, unique=True
+    )  # base64url, as browsers send
+    credential_data: models.BinaryField[bytes, bytes] = (
+        models.BinaryField()
+    )  # fido2 AttestedCredentialData: id, algorithm, key
+    sign_count: models.PositiveBigIntegerField[int, int] = models.PositiveBigIntegerField(default=0)
+    created_at: models.DateTimeField[Any, Any] = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "security key or passkey"

@@ -62,6 +62,9 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "auth.change_user",
         "auth.view_group",
         "core.view_job",
+        # Sign-in lockouts: see who is locked and clear a lock (django-axes' admin).
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ),
 }
 

@@ -54,3 +54,50 @@ def audit_login_failed(
         outcome=AccessLog.Outcome.FAILURE,
         username=str(credentials.get("username", ""))[:150],
     )
+
+
+def audit_locked_out(
+    sender: Any, request: HttpRequest | None, username: str | None, **kwargs: Any
+) -> None:
+    """One audit row when a lock begins (axes sends its signal again for each refused try)."""
+    from oncology_ui.core.audit import audit_record
+    from oncology_ui.core.models import AccessLog
+
+    # Axes counts the failures only on the attempt that reaches the limit; a try refused during
+    # the lock leaves the count unset and is already audited as a failed login.
+    if request is not None and getattr(request, "axes_failures_since_start", None) is None:
+        return
+    audit_record(
+        request=request,
+        action=AccessLog.Action.LOCKED_OUT,
+        category="lockout",
+        outcome=AccessLog.Outcome.DENIED,
+        username=str(username or "")[:150],
+    )
+
+
+def audit_lock_cleared(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A lock that ends (administrator reset, ``axes_reset``, or its cool-off) is audited."""
+    from axes.helpers import get_failure_limit
+
+    from oncology_ui.core.audit import audit_record
+    from oncology_ui.core.models import AccessLog
+
+    if instance.failures_since_start < get_failure_limit(None, None):
+        return  # counted failures below the limit were never a lock
+    audit_record(
+        request=None,
+        action=AccessLog.Action.UNLOCKED,
+        category="lockout",
+        username=(instance.username or "")[:150],
+        object_ref=f"address:{instance.ip_address or ''}",
+    )
+
+
+def end_sessions_of_deactivated_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deactivated account is signed out everywhere at once (scenario 11)."""
+    if instance.is_active or instance.pk is None:
+        return
+    from oncology_ui.core.services import user_sessions_end
+
+    user_sessions_end(user=instance)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -11,17 +13,35 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from oncology_ui.core.audit import audit_record
-from oncology_ui.core.decorators import passive, public
-from oncology_ui.core.forms import AuditFilterForm
+from oncology_ui.core.decorators import passive, public, second_factor_exempt
+from oncology_ui.core.forms import AuditFilterForm, SecondFactorForm, ThrottledPasswordChangeForm
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.core.mfa import (
+    mfa_check,
+    mfa_enrolled,
+    mfa_totp_confirm,
+    mfa_totp_qr_data_uri,
+    mfa_totp_secret,
+    mfa_totp_start,
+)
+from oncology_ui.core.models import AccessLog, Job, SecurityKeyDevice
+from oncology_ui.core.passkeys import (
+    PasskeyError,
+    passkey_authenticate_begin,
+    passkey_authenticate_complete,
+    passkey_register_begin,
+    passkey_register_complete,
+)
+from oncology_ui.core.services import user_password_changed
 
 
 class LoginView(auth_views.LoginView):
@@ -38,11 +58,169 @@ class LoginView(auth_views.LoginView):
             context["timeout_message"] = "You were signed out after 30 minutes without activity."
         elif reason == "expired":
             context["timeout_message"] = "Your session reached its maximum length; sign in again."
+        if settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]:
+            context["sso_login_url"] = reverse(
+                "openid_connect_login", kwargs={"provider_id": settings.SSO_PROVIDER_ID}
+            )
+            context["sso_name"] = settings.SSO_NAME
         return context
 
 
 login_view = public(LoginView.as_view())
-logout_view = auth_views.LogoutView.as_view()
+# Signing out must work before the second factor, or a half-signed-in user could not leave.
+logout_view = second_factor_exempt(auth_views.LogoutView.as_view())
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return str(resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+@second_factor_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: AuthedRequest) -> HttpResponse:
+    """Ask for the authenticator code (or a recovery code) after the password."""
+    if not mfa_enrolled(request.user):
+        return redirect("core-mfa-enrol")
+    form = SecondFactorForm(request.POST or None)
+    if form.is_valid():
+        if mfa_check(
+            request=request, user=request.user, token=form.cleaned_data["code"], purpose="sign-in"
+        ):
+            return redirect(_next_url(request))
+        form.add_error("code", SecondFactorForm.REFUSED)
+    has_passkey = SecurityKeyDevice.objects.filter(user=request.user, confirmed=True).exists()
+    return render(
+        request,
+        "core/mfa_verify.html",
+        {"form": form, "next": _next_url(request), "has_passkey": has_passkey},
+        status=400 if form.errors else 200,
+    )
+
+
+@second_factor_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_enrol(request: AuthedRequest) -> HttpResponse:
+    """Set up an authenticator app: scan, type the first code, keep the recovery codes."""
+    if mfa_enrolled(request.user) and not request.user.is_verified():  # type: ignore[attr-defined]
+        # Adding a device needs the one already enrolled: a stolen password is not enough.
+        verify = resolve_url("core-mfa-verify")
+        return redirect(f"{verify}?{urlencode({'next': _next_url(request)})}")
+    device = mfa_totp_start(user=request.user)
+    form = SecondFactorForm(request.POST or None)
+    if form.is_valid():
+        codes = mfa_totp_confirm(request=request, device=device, token=form.cleaned_data["code"])
+        if codes is not None:
+            return render(
+                request,
+                "core/mfa_recovery_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
+        form.add_error("code", SecondFactorForm.REFUSED)
+    context = {
+        "form": form,
+        "next": _next_url(request),
+        "qr": mfa_totp_qr_data_uri(device),
+        "secret": mfa_totp_secret(device),
+        "enrolled": mfa_enrolled(request.user),
+    }
+    return render(request, "core/mfa_enrol.html", context, status=400 if form.errors else 200)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _passkey_refused(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+@login_required
+@require_POST
+def passkey_register_options(request: AuthedRequest) -> JsonResponse:
+    """Step 1 of adding a security key or passkey: options for navigator.credentials.create."""
+    return JsonResponse(passkey_register_begin(request=request, user=request.user))
+
+
+@login_required
+@require_POST
+def passkey_register(request: AuthedRequest) -> JsonResponse:
+    """Step 2: verify the browser's answer and keep the credential as a second-factor device."""
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _passkey_refused("The request was not understood.")
+    try:
+        passkey_register_complete(
+            request=request,
+            user=request.user,
+            response=body["credential"],
+            name=str(body.get("name") or ""),
+        )
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+    return JsonResponse({"next": _next_url(request)})
+
+
+@second_factor_exempt
+@login_required
+@require_POST
+def passkey_verify_options(request: AuthedRequest) -> JsonResponse:
+    """Step 1 of verifying with a security key: options for navigator.credentials.get."""
+    try:
+        return JsonResponse(passkey_authenticate_begin(request=request, user=request.user))
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+
+
+@second_factor_exempt
+@login_required
+@require_POST
+def passkey_verify(request: AuthedRequest) -> JsonResponse:
+    """Step 2: verify the signed challenge; the session then counts as second-factor verified."""
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _passkey_refused("The request was not understood.")
+    try:
+        passkey_authenticate_complete(
+            request=request, user=request.user, response=body["credential"]
+        )
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+    return JsonResponse({"next": _next_url(request)})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's view (login required, keeps this session); our form, templates and audit."""
+
+    template_name = "registration/password_change_form.html"
+    form_class = ThrottledPasswordChangeForm
+    success_url = reverse_lazy("core-password-change-done")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["request"] = self.request
+        return kwargs
+
+    def form_valid(self, form: ThrottledPasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user_password_changed(request=self.request, user=form.user)
+        return response
+
+
+password_change_view = PasswordChangeView.as_view()
+password_change_done_view = auth_views.PasswordChangeDoneView.as_view(
+    template_name="registration/password_change_done.html"
+)
 
 
 def _job_for_user(request: HttpRequest, job_id: int) -> Job:

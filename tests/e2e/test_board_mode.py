@@ -19,7 +19,15 @@ from oncology_ui.therapies.services import ranking_compute
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    CaseFactory,
+    PatientFactory,
+    TeamFactory,
+    UserFactory,
+    totp_code,
+    totp_device_enrol,
+)
 from tests.oncology_ui.therapies.factories import BiomarkerFactory
 from tests.oncology_ui.trials.factories import fit_breast_case, import_trials, trial_record
 
@@ -103,7 +111,12 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     log_in(page, "chair", PASSWORD)
+    # Signing needs a second factor: the chair has an authenticator app, asked for once now.
+    device = totp_device_enrol(chair)
     page.goto("/boards/")
+    page.get_by_label("Code from your authenticator app").fill(totp_code(device))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/boards/")
     page.get_by_role("link", name=f"{meeting.date:%Y-%m-%d}").click()
     page.get_by_role("link", name="Board mode").click()
     expect(page.locator("#board-case h1")).to_contain_text("Breast primary for the board")
@@ -118,6 +131,7 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     panel.get_by_role("button", name="Save draft").click()
     expect(panel).to_contain_text("Decision version 1 saved as a draft.")
     panel.get_by_label("Re-enter your password to sign").fill(PASSWORD)
+    panel.get_by_label("Code from your authenticator app").fill(totp_code(device, steps_ahead=1))
     panel.get_by_role("button", name="Sign decision").click()
     expect(panel).to_contain_text("Decision version 1 signed and locked.")
     expect(panel).to_contain_text("Signed by")

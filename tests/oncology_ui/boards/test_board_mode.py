@@ -17,7 +17,7 @@ from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.services import ranking_compute
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_code, totp_device_enrol
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, LabResultFactory
@@ -96,8 +96,10 @@ def test_board_mode_says_what_is_not_there_yet(
 
 
 def test_the_chair_records_and_signs_the_decision_without_leaving_board_mode(
-    cast: Cast, boards: BoardCast, oncologist_client: Client
+    cast: Cast, boards: BoardCast
 ) -> None:
+    device = totp_device_enrol(cast.oncologist)
+    oncologist_client = _client(cast.oncologist)
     board_url = reverse("boards-board-mode", args=[boards.meeting.pk])
     page = _board_mode(oncologist_client, boards)
     assert f'action="{reverse("boards-decision-save", args=[cast.case.pk])}"' in page
@@ -117,7 +119,10 @@ def test_the_chair_records_and_signs_the_decision_without_leaving_board_mode(
     page = oncologist_client.get(wrong.url).content.decode()  # type: ignore[attr-defined]
     assert "The password is not correct; nothing was signed." in page
 
-    signed = oncologist_client.post(sign_url, {"board_item": boards.item.pk, "password": PASSWORD})
+    signed = oncologist_client.post(
+        sign_url,
+        {"board_item": boards.item.pk, "password": PASSWORD, "otp_token": totp_code(device)},
+    )
     assert signed.url.startswith(board_url)  # type: ignore[attr-defined]
     decision.refresh_from_db()
     assert decision.status == Decision.Status.SIGNED and decision.content_hash

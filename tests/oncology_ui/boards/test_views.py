@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from oncology_ui.boards import services
 from oncology_ui.boards.models import AgendaItem, Decision, Meeting, OutcomeRecord
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.models import TimelineEvent
-from tests.factories import PASSWORD, CaseFactory
+from tests.factories import PASSWORD, CaseFactory, totp_code, totp_device_enrol
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.conftest import Cast
 
@@ -94,9 +96,9 @@ def test_board_mode_shows_one_case_without_editing_chrome_and_steps_through(
     assert views.count() == 2
 
 
-def test_the_case_page_records_and_signs_a_decision(
-    cast: Cast, boards: BoardCast, oncologist_client: Client
-) -> None:
+def test_the_case_page_records_and_signs_a_decision(cast: Cast, boards: BoardCast) -> None:
+    device = totp_device_enrol(cast.oncologist)
+    oncologist_client = _client(cast.oncologist)
     save = oncologist_client.post(
         reverse("boards-decision-save", args=[cast.case.pk]),
         {"decision-therapy": "Letrozole", "decision-agreeing": [cast.pathologist.pk]},
@@ -111,20 +113,72 @@ def test_the_case_page_records_and_signs_a_decision(
         HTTP_HX_REQUEST="true",
     )
     assert "password is not correct" in wrong.content.decode()
-    signed = oncologist_client.post(
+    no_code = oncologist_client.post(
         reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": PASSWORD},
+        {"password": PASSWORD, "otp_token": "000000"},
         HTTP_HX_REQUEST="true",
-    ).content.decode()
+    )
+    assert "second-factor code was not accepted" in no_code.content.decode()
+    assert Decision.objects.get(pk=decision.pk).status == Decision.Status.DRAFT
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=5)):  # past the throttle
+        signed = oncologist_client.post(
+            reverse("boards-decision-sign", args=[decision.pk]),
+            {"password": PASSWORD, "otp_token": totp_code(device)},
+            HTTP_HX_REQUEST="true",
+        ).content.decode()
     assert "signed and locked" in signed
     assert "Reviewed and approved as the board&#x27;s recommendation" in signed
     again = oncologist_client.post(
         reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": PASSWORD},
+        {"password": PASSWORD, "otp_token": totp_code(device, steps_ahead=1)},
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "already signed by" in again
     assert AccessLog.objects.filter(category="board-signature").count() == 1
+
+
+def test_signing_needs_an_enrolled_second_factor(
+    cast: Cast, boards: BoardCast, oncologist_client: Client
+) -> None:
+    decision = services.decision_record(
+        case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, therapy="Letrozole"
+    )
+    section = oncologist_client.get(
+        reverse("patients-case-section", args=[cast.case.pk, "board"])
+    ).content.decode()
+    assert "Signing needs a second factor" in section
+    assert reverse("core-mfa-enrol") in section
+    response = oncologist_client.post(
+        reverse("boards-decision-sign", args=[decision.pk]),
+        {"password": PASSWORD},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "set one up first; nothing was signed" in response.content.decode()
+    assert Decision.objects.get(pk=decision.pk).status == Decision.Status.DRAFT
+
+
+def test_a_signing_code_works_once_and_every_try_is_audited(cast: Cast, boards: BoardCast) -> None:
+    device = totp_device_enrol(cast.oncologist)
+    client = _client(cast.oncologist)
+    first = services.decision_record(
+        case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, therapy="Letrozole"
+    )
+    code = totp_code(device)
+    url = reverse("boards-decision-sign", args=[first.pk])
+    client.post(url, {"password": PASSWORD, "otp_token": code})
+    assert Decision.objects.get(pk=first.pk).status == Decision.Status.SIGNED
+    amendment = services.decision_amend(decision=first, user=cast.oncologist)
+    replay = client.post(
+        reverse("boards-decision-sign", args=[amendment.pk]),
+        {"password": PASSWORD, "otp_token": code},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "second-factor code was not accepted" in replay.content.decode()
+    assert Decision.objects.get(pk=amendment.pk).status == Decision.Status.DRAFT
+    refs = list(
+        AccessLog.objects.filter(category="mfa").order_by("id").values_list("action", "object_ref")
+    )
+    assert refs == [("mfa_verify", "signature:totp"), ("mfa_failed", "signature")]
 
 
 def test_a_trial_coordinator_cannot_sign(cast: Cast, boards: BoardCast) -> None:
