@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_account_audit_actions'),
+        ('core', '0005_account_audit_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_signin_audit_actions'),
+        ('core', '0004_signin_audit_actions'),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0002_accesslog_append_only"),
+        ("core", "0003_accesslog_chain_version"),
     ]
 
     operations = [
