@@ -21,6 +21,7 @@ from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive, public
 from oncology_ui.core.forms import AuditFilterForm
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.middleware import RETRY_AFTER_SECONDS
 from oncology_ui.core.models import AccessLog, Job
 
 
@@ -144,6 +145,9 @@ def health(request: HttpRequest) -> JsonResponse:
         except Exception:
             checks["redis"] = "unavailable"
             status = 503
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if status == 200 else "unavailable", **checks}, status=status
     )
+    if status == 503:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
