@@ -137,6 +137,15 @@ JOBS_BACKEND = "rq" if REDIS_URL else "inprocess"
 JOBS_QUEUE = env_str("JOBS_QUEUE", "default")
 JOBS_TIMEOUT_SECONDS = env_int("JOBS_TIMEOUT_SECONDS", 3600, minimum=10)
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+# A running job stamps its row this often; the reconciler requeues one silent for the second
+# figure, so a killed worker's job restarts within minutes, not after the whole job timeout.
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
+JOBS_STALE_AFTER_SECONDS = env_int(
+    "JOBS_STALE_AFTER_SECONDS",
+    max(90, 3 * JOBS_HEARTBEAT_SECONDS),
+    minimum=3 * JOBS_HEARTBEAT_SECONDS,
+    maximum=3600,
+)
 RQ_QUEUES = {
     JOBS_QUEUE: {
         "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
