@@ -108,6 +108,10 @@ def job_enqueue(
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    # Ask the queue before writing anything: with Redis down the request fails here, inside the
+    # service's transaction, so no row is committed for the reconciler to run after the person
+    # has already been told to try again (their retry would be a second job).
+    _queue_check()
     job = Job.objects.create(
         kind=kind,
         target_model=target._meta.label_lower,
@@ -118,8 +122,35 @@ def job_enqueue(
         message=message,
     )
     job_id = job.pk
-    transaction.on_commit(lambda: job_dispatch(job_id))
+    transaction.on_commit(lambda: _dispatch_committed(job_id))
     return job
+
+
+def _queue_check() -> None:
+    """Raise the queue's connection error now if Redis does not answer."""
+    if settings.JOBS_BACKEND == "rq":
+        import django_rq
+
+        django_rq.get_connection(settings.JOBS_QUEUE).ping()
+
+
+def _dispatch_committed(job_id: int) -> None:
+    """Dispatch a just-committed job; if the queue refuses it, fail the row and re-raise.
+
+    Redis can go away between :func:`_queue_check` and the commit. The row is committed by
+    then, and the person gets the 503 page: the job is failed so that nothing runs it later
+    behind their back, and their retry is the only run.
+    """
+    try:
+        job_dispatch(job_id)
+    except Exception:
+        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED,
+            finished_at=timezone.now(),
+            message="Failed",
+            error="The job could not be queued: the job service was unavailable. Start it again.",
+        )
+        raise
 
 
 def job_dispatch(job_id: int) -> None:
