@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate, pre_save
 
 
 class CoreConfig(AppConfig):
@@ -10,10 +10,12 @@ class CoreConfig(AppConfig):
     verbose_name = "OncoBoard core"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth import signals as auth_signals
 
         from oncology_ui.core import signals
         from oncology_ui.core.middleware import session_mark_login
+        from oncology_ui.core.models import Team
 
         post_migrate.connect(signals.create_roles_after_migrate, dispatch_uid="oncoboard-roles")
         auth_signals.user_logged_in.connect(session_mark_login, dispatch_uid="oncoboard-clock")
@@ -21,4 +23,14 @@ class CoreConfig(AppConfig):
         auth_signals.user_logged_out.connect(signals.audit_logout, dispatch_uid="oncoboard-logout")
         auth_signals.user_login_failed.connect(
             signals.audit_login_failed, dispatch_uid="oncoboard-login-failed"
+        )
+        pre_save.connect(
+            signals.end_sessions_on_deactivation,
+            sender=get_user_model(),
+            dispatch_uid="oncoboard-deactivation",
+        )
+        m2m_changed.connect(
+            signals.end_sessions_on_team_change,
+            sender=Team.members.through,
+            dispatch_uid="oncoboard-team-change",
         )

@@ -10,7 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -43,7 +43,16 @@ class LoginView(auth_views.LoginView):
 
 
 login_view = public(LoginView.as_view())
-logout_view = auth_views.LogoutView.as_view()
+_logout = auth_views.LogoutView.as_view()
+
+
+def logout_view(request: HttpRequest) -> HttpResponseBase:
+    """Sign out, and have the browser drop what it kept of the session's pages and cookies."""
+    response = _logout(request)
+    if response.status_code < 400:
+        # Cached patient pages, cookies and storage of this origin go with the session.
+        response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
 
 
 def _job_for_user(request: HttpRequest, job_id: int) -> Job:
