@@ -110,6 +110,8 @@ class AccessLog(models.Model):
         LOGIN = "login", "Log in"
         LOGOUT = "logout", "Log out"
         LOGIN_FAILED = "login_failed", "Failed log in"
+        BREAK_GLASS = "break_glass", "Break-glass access opened"
+        REVIEW = "review", "Review"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -137,6 +139,8 @@ class AccessLog(models.Model):
     chain_version = models.PositiveSmallIntegerField(
         choices=ChainVersion.choices, default=ChainVersion.HMAC_SHA256
     )
+    # The access was possible only through a break-glass grant (see BreakGlassAccess).
+    break_glass = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -147,7 +151,7 @@ class AccessLog(models.Model):
 
     def canonical_payload(self) -> dict[str, Any]:
         at = self.at.astimezone(UTC) if self.at.tzinfo else self.at
-        return {
+        payload: dict[str, Any] = {
             "at": at.isoformat(timespec="microseconds"),
             "user": self.user_id_snapshot,
             "username": self.username,
@@ -160,6 +164,11 @@ class AccessLog(models.Model):
             "outcome": self.outcome,
             "prev": self.prev_hash,
         }
+        if self.break_glass:
+            # Only when set, so rows written before the flag existed keep their hashes; setting
+            # or clearing it on any row breaks that row's hash.
+            payload["break_glass"] = True
+        return payload
 
     def compute_hash(self) -> str:
         """The hash this row's chain version calls for (keyed unless the row predates the key)."""
@@ -179,3 +188,37 @@ class AccessLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError("Audit rows are append-only and cannot be deleted.")
+
+
+class BreakGlassAccess(models.Model):
+    """Emergency access to a patient outside the user's care teams.
+
+    A reason is required; the grant lasts ``BREAK_GLASS_MINUTES``; while it does, the patient's
+    records are visible to the user (``TeamScopedQuerySet.visible_to``) and every audited
+    access to them carries ``break_glass``. An administrator reviews each grant afterwards.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="break_glass_grants"
+    )
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"break-glass #{self.pk}: user {self.user_id} -> patient {self.patient_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()

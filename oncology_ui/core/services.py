@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
+
+from oncology_ui.core.audit import audit_record
+from oncology_ui.core.models import AccessLog, BreakGlassAccess
+
+if TYPE_CHECKING:
+    from oncology_ui.patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +52,63 @@ def user_sessions_end(*, user: AbstractBaseUser, keep_session_key: str | None = 
     if ended:
         logger.info("ended %s session(s) of user %s", ended, user_id)
     return ended
+
+
+@transaction.atomic
+def break_glass_open(
+    *, request: HttpRequest, user: User, patient: Patient, reason: str
+) -> BreakGlassAccess:
+    """Grant ``user`` emergency access to a patient outside their care teams.
+
+    1. Refuse a blank reason and a patient the user's teams already reach.
+    2. Store the grant, lasting ``BREAK_GLASS_MINUTES``, and forget the user's cached grants.
+    3. Audit the opening with ``break_glass`` set; later accesses are flagged by
+       ``audit_record`` while the grant lasts.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Give the reason you need this record.")
+    if user.care_teams.filter(patients=patient).exists():
+        raise ValidationError("Your care teams already reach this patient.")
+    now = timezone.now()
+    grant = BreakGlassAccess(
+        user=user,
+        patient=patient,
+        reason=reason,
+        started_at=now,
+        expires_at=now + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+    )
+    grant.full_clean()
+    grant.save()
+    if hasattr(user, "_break_glass_grants"):
+        del user._break_glass_grants
+    audit_record(
+        request=request,
+        action=AccessLog.Action.BREAK_GLASS,
+        category="break-glass",
+        patient_id=patient.pk,
+        object_ref=f"break-glass:{grant.pk}",
+    )
+    logger.warning(
+        "break-glass: user %s opened patient %s (grant %s)", user.pk, patient.pk, grant.pk
+    )
+    return grant
+
+
+def break_glass_review(
+    *, request: HttpRequest, grant: BreakGlassAccess, reviewer: User, note: str = ""
+) -> BreakGlassAccess:
+    """Record that an administrator reviewed a break-glass grant (once; audited)."""
+    if grant.reviewed_at is not None:
+        raise ValidationError("This access was already reviewed.")
+    grant.reviewed_by = reviewer
+    grant.reviewed_at = timezone.now()
+    grant.review_note = note.strip()[:300]
+    grant.save(update_fields=["reviewed_by", "reviewed_at", "review_note"])
+    audit_record(
+        request=request,
+        action=AccessLog.Action.REVIEW,
+        category="break-glass",
+        object_ref=f"break-glass:{grant.pk}",
+    )
+    return grant
