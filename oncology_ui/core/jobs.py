@@ -240,6 +240,17 @@ def job_run(job_id: int) -> str:
         _finish(job, Job.Status.FAILED, error=str(exc))
         return Job.Status.FAILED
     except Exception as exc:
+        if _is_timeout(exc):
+            minutes = max(1, round(settings.JOBS_TIMEOUT_SECONDS / 60))
+            logger.error("job %s (%s) passed its time limit", job.pk, job.kind)
+            _finish(
+                job,
+                Job.Status.FAILED,
+                error=f"The job ran longer than its time limit (about {minutes} min) and was "
+                "stopped. Start it again; if it stops again, tell your administrator the job "
+                f"number {job.pk}.",
+            )
+            return Job.Status.FAILED
         logger.exception("job %s (%s) raised", job.pk, job.kind)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _finish(
@@ -252,6 +263,15 @@ def job_run(job_id: int) -> str:
         return Job.Status.FAILED
     _finish(job, Job.Status.SUCCEEDED, result=result)
     return Job.Status.SUCCEEDED
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """RQ's job timeout (raised inside the handler by the worker's alarm)."""
+    try:
+        from rq.timeouts import JobTimeoutException
+    except ImportError:  # pragma: no cover - rq is a runtime dependency
+        return False
+    return isinstance(exc, JobTimeoutException)
 
 
 def _this_attempt(job: Job) -> models.QuerySet[Job]:
