@@ -15,6 +15,8 @@ from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.http import urlencode
 
+from oncology_ui.core.querysets import break_glass_from_session
+
 logger = logging.getLogger(__name__)
 
 SESSION_STARTED_KEY = "oncoboard_started_at"
@@ -147,6 +149,7 @@ class SessionTimeoutMiddleware:
             raise
         now = time.time()
         session = request.session
+        break_glass_from_session(request.user, session)
         started = session.get(SESSION_STARTED_KEY)
         active = session.get(SESSION_ACTIVE_KEY)
         if started is None or active is None:

@@ -13,11 +13,30 @@ M = TypeVar("M", bound=models.Model)
 _PATIENT_TEAMS = "teams__members"
 
 
+BREAK_GLASS_SESSION_KEY = "oncoboard_break_glass"
+
+
+def break_glass_from_session(user: User, session: Any) -> None:
+    """Give the request's user the grants its session opened, so pages cost no extra query.
+
+    A grant belongs to the session that opened it (the session row is server-side, so it
+    cannot be forged); ``SessionTimeoutMiddleware`` calls this on every signed-in request.
+    """
+    from datetime import UTC, datetime
+
+    stored = session.get(BREAK_GLASS_SESSION_KEY) or []
+    user._break_glass_grants = [  # type: ignore[attr-defined]
+        (int(patient_id), datetime.fromtimestamp(float(until), UTC)) for patient_id, until in stored
+    ]
+
+
 def break_glass_patient_ids(user: User) -> list[int]:
     """Patients ``user`` holds an active break-glass grant to, read once per user object.
 
     ``visible_to`` runs many times per page; the grant list is cached on the (per-request)
-    user with its expiry times, so an expired grant stops counting even mid-request.
+    user with its expiry times, so an expired grant stops counting even mid-request. Web
+    requests take it from the session (:func:`break_glass_from_session`); elsewhere (jobs,
+    commands) it is read from the grants table.
     """
     from django.utils import timezone
 

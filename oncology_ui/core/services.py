@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.models import AccessLog, BreakGlassAccess
+from oncology_ui.core.querysets import BREAK_GLASS_SESSION_KEY, break_glass_from_session
 
 if TYPE_CHECKING:
     from oncology_ui.patients.models import Patient
@@ -61,7 +62,8 @@ def break_glass_open(
     """Grant ``user`` emergency access to a patient outside their care teams.
 
     1. Refuse a blank reason and a patient the user's teams already reach.
-    2. Store the grant, lasting ``BREAK_GLASS_MINUTES``, and forget the user's cached grants.
+    2. Store the grant, lasting ``BREAK_GLASS_MINUTES``, and add it to the request's session:
+       the grant opens the patient in the session that asked for it.
     3. Audit the opening with ``break_glass`` set; later accesses are flagged by
        ``audit_record`` while the grant lasts.
     """
@@ -80,7 +82,13 @@ def break_glass_open(
     )
     grant.full_clean()
     grant.save()
-    if hasattr(user, "_break_glass_grants"):
+    session = getattr(request, "session", None)
+    if session is not None:
+        # Expired grants are dropped as new ones are added, so the list stays short.
+        kept = [g for g in session.get(BREAK_GLASS_SESSION_KEY, []) if g[1] > now.timestamp()]
+        session[BREAK_GLASS_SESSION_KEY] = [*kept, [patient.pk, grant.expires_at.timestamp()]]
+        break_glass_from_session(user, session)
+    elif hasattr(user, "_break_glass_grants"):
         del user._break_glass_grants
     audit_record(
         request=request,
