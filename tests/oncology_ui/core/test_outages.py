@@ -69,6 +69,16 @@ def test_a_signed_in_request_during_a_database_outage_gets_the_503_page(
         assert "temporarily unavailable" in response.content.decode()
 
 
+def test_the_same_session_works_again_as_soon_as_the_database_is_back(cast: Cast) -> None:
+    """Recovery needs no restart: persistent connections are health-checked (scenario 43)."""
+    client = _signed_in_browser(cast)
+    url = reverse("patients-case", args=[cast.case.pk])
+    assert client.get(url).status_code == 200  # a persistent connection is now open
+    with database_down():
+        assert client.get(url).status_code == 503
+    assert client.get(url).status_code == 200
+
+
 def test_a_signed_in_htmx_request_during_a_database_outage_gets_503(cast: Cast) -> None:
     client = _signed_in_browser(cast)
     url = reverse("patients-case-section", args=[cast.case.pk, "timeline"])
