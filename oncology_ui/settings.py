@@ -154,6 +154,15 @@ JOBS_BACKEND = "rq" if REDIS_URL else "inprocess"
 JOBS_QUEUE = env_str("JOBS_QUEUE", "default")
 JOBS_TIMEOUT_SECONDS = env_int("JOBS_TIMEOUT_SECONDS", 3600, minimum=10)
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+# A running job stamps its row this often; the reconciler requeues one silent for the second
+# figure, so a killed worker's job restarts within minutes, not after the whole job timeout.
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
+JOBS_STALE_AFTER_SECONDS = env_int(
+    "JOBS_STALE_AFTER_SECONDS",
+    max(90, 3 * JOBS_HEARTBEAT_SECONDS),
+    minimum=3 * JOBS_HEARTBEAT_SECONDS,
+    maximum=3600,
+)
 RQ_QUEUES = {
     JOBS_QUEUE: {
         "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
@@ -255,6 +264,8 @@ SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int(
     "SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=60
 )
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+# How long a break-glass grant to an out-of-team patient lasts before it must be asked again.
+BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60, minimum=5, maximum=12 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

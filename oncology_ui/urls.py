@@ -36,6 +36,13 @@ urlpatterns = [
     path("health/", core_views.health, name="core-health"),
     path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
     path("audit/", core_views.audit_list, name="core-audit"),
+    path("break-glass/", core_views.break_glass, name="core-break-glass"),
+    path("break-glass/review/", core_views.break_glass_list, name="core-break-glass-list"),
+    path(
+        "break-glass/<int:grant_id>/review/",
+        core_views.break_glass_review,
+        name="core-break-glass-review",
+    ),
     path("patients/", include("oncology_ui.patients.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),

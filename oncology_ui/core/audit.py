@@ -6,7 +6,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -75,10 +75,25 @@ def audit_record(
             outcome=outcome,
             prev_hash=last or GENESIS_HASH,
             chain_version=AccessLog.ChainVersion.HMAC_SHA256,
+            break_glass=bool(
+                is_user
+                and patient_id is not None
+                and outcome == AccessLog.Outcome.SUCCESS
+                and _through_break_glass(user, patient_id)
+            ),
         )
         entry.row_hash = entry.compute_hash()
         entry.save()
     return entry
+
+
+def _through_break_glass(user: Any, patient_id: int) -> bool:
+    """Whether this access to the patient was possible only through a break-glass grant."""
+    from oncology_ui.core.querysets import break_glass_patient_ids
+
+    if patient_id not in break_glass_patient_ids(user):
+        return False
+    return not user.care_teams.filter(patients__pk=patient_id).exists()
 
 
 @dataclass(frozen=True)

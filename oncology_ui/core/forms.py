@@ -69,3 +69,18 @@ class SecondFactorForm(forms.Form):
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
     )
+
+
+class BreakGlassForm(forms.Form):
+    site = forms.CharField(max_length=60, initial="main", help_text="Hospital issuing the MRN")
+    mrn = forms.CharField(label="MRN", max_length=40)
+    reason = forms.CharField(
+        min_length=15,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need this patient's record now (an administrator reviews it).",
+    )
+
+
+class BreakGlassReviewForm(forms.Form):
+    note = forms.CharField(required=False, max_length=300, label="Review note")

@@ -4,15 +4,24 @@ A job kind is a function registered with :func:`job_handler`; it receives the ``
 progress callback, calls a service, and must be safe to run twice. :func:`job_enqueue` writes
 the row and hands only its id to the runner after the surrounding transaction commits: RQ
 (``REDIS_URL`` set) or an in-process thread pool (the embedded default).
+
+A running job beats: a thread stamps ``heartbeat_at`` every ``JOBS_HEARTBEAT_SECONDS``, so the
+reconciler can tell a dead worker's job (no beat for ``JOBS_STALE_AFTER_SECONDS``) from a long
+one within minutes instead of waiting out the whole job timeout. SIGTERM to a work horse (a
+deploy, systemd stopping the unit) returns its job to the queue instead of leaving it running.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
+from types import FrameType
 from typing import Protocol
 
 from django.conf import settings
@@ -37,6 +46,14 @@ class JobError(Exception):
 
 class PermanentJobError(JobError):
     """A failure that retrying cannot fix (a file that cannot be read, for example)."""
+
+
+class WorkerStopping(BaseException):
+    """Raised inside a running job when its worker is told to stop (SIGTERM).
+
+    A BaseException, like KeyboardInterrupt, so a handler's ``except Exception`` cannot
+    swallow it and carry on past the shutdown.
+    """
 
 
 _HANDLERS: dict[str, JobHandler] = {}
@@ -91,6 +108,10 @@ def job_enqueue(
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    # Ask the queue before writing anything: with Redis down the request fails here, inside the
+    # service's transaction, so no row is committed for the reconciler to run after the person
+    # has already been told to try again (their retry would be a second job).
+    _queue_check()
     job = Job.objects.create(
         kind=kind,
         target_model=target._meta.label_lower,
@@ -101,8 +122,35 @@ def job_enqueue(
         message=message,
     )
     job_id = job.pk
-    transaction.on_commit(lambda: job_dispatch(job_id))
+    transaction.on_commit(lambda: _dispatch_committed(job_id))
     return job
+
+
+def _queue_check() -> None:
+    """Raise the queue's connection error now if Redis does not answer."""
+    if settings.JOBS_BACKEND == "rq":
+        import django_rq
+
+        django_rq.get_connection(settings.JOBS_QUEUE).ping()
+
+
+def _dispatch_committed(job_id: int) -> None:
+    """Dispatch a just-committed job; if the queue refuses it, fail the row and re-raise.
+
+    Redis can go away between :func:`_queue_check` and the commit. The row is committed by
+    then, and the person gets the 503 page: the job is failed so that nothing runs it later
+    behind their back, and their retry is the only run.
+    """
+    try:
+        job_dispatch(job_id)
+    except Exception:
+        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED,
+            finished_at=timezone.now(),
+            message="Failed",
+            error="The job could not be queued: the job service was unavailable. Start it again.",
+        )
+        raise
 
 
 def job_dispatch(job_id: int) -> None:
@@ -171,7 +219,14 @@ def _claim(job_id: int) -> Job | None:
 def job_run(job_id: int) -> str:
     """Run one job by id: the function RQ workers and the in-process executor call.
 
-    Returns the final status. Safe to call twice: a finished job is left as it is.
+    1. Claim the row (``queued`` -> ``running``); a job another runner has, or a finished one,
+       is skipped. Safe to call twice.
+    2. Run the handler while a heartbeat thread stamps the row and SIGTERM is turned into
+       :class:`WorkerStopping`.
+    3. Record the outcome, unless the reconciler gave the job to another runner meanwhile.
+       A stopped worker's job goes back to the queue without using up an attempt.
+
+    Returns the final status, "skipped" or "returned".
     """
     job = _claim(job_id)
     if job is None:
@@ -188,11 +243,26 @@ def job_run(job_id: int) -> str:
         )
 
     try:
-        result = handler(job, progress) or {}
+        with _heartbeat(job), _sigterm_stops_the_job():
+            result = handler(job, progress) or {}
+    except WorkerStopping:
+        _return_to_queue(job)
+        return "returned"
     except JobError as exc:
         _finish(job, Job.Status.FAILED, error=str(exc))
         return Job.Status.FAILED
     except Exception as exc:
+        if _is_timeout(exc):
+            minutes = max(1, round(settings.JOBS_TIMEOUT_SECONDS / 60))
+            logger.error("job %s (%s) passed its time limit", job.pk, job.kind)
+            _finish(
+                job,
+                Job.Status.FAILED,
+                error=f"The job ran longer than its time limit (about {minutes} min) and was "
+                "stopped. Start it again; if it stops again, tell your administrator the job "
+                f"number {job.pk}.",
+            )
+            return Job.Status.FAILED
         logger.exception("job %s (%s) raised", job.pk, job.kind)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _finish(
@@ -205,6 +275,87 @@ def job_run(job_id: int) -> str:
         return Job.Status.FAILED
     _finish(job, Job.Status.SUCCEEDED, result=result)
     return Job.Status.SUCCEEDED
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """RQ's job timeout (raised inside the handler by the worker's alarm)."""
+    try:
+        from rq.timeouts import JobTimeoutException
+    except ImportError:  # pragma: no cover - rq is a runtime dependency
+        return False
+    return isinstance(exc, JobTimeoutException)
+
+
+def _this_attempt(job: Job) -> models.QuerySet[Job]:
+    """The row while it is still this runner's: running, and not requeued and claimed again."""
+    return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+
+
+@contextmanager
+def _heartbeat(job: Job) -> Iterator[None]:
+    """Stamp ``heartbeat_at`` from a thread while the job runs, whatever the handler does."""
+    stop = threading.Event()
+    interval = settings.JOBS_HEARTBEAT_SECONDS
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    if not _this_attempt(job).update(heartbeat_at=timezone.now()):
+                        return  # requeued by the reconciler: this run's beats no longer count
+                except Exception:
+                    # A database blip: keep beating; a long outage makes the job look dead,
+                    # which is what the reconciler should then believe.
+                    logger.warning("job %s heartbeat failed", job.pk, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"job-{job.pk}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval + 5)
+
+
+@contextmanager
+def _sigterm_stops_the_job() -> Iterator[None]:
+    """Turn SIGTERM into :class:`WorkerStopping` inside the handler (main thread only).
+
+    RQ's work horse otherwise dies at once on SIGTERM (systemd sends it to the whole unit),
+    leaving the row ``running`` until the reconciler notices. Threads cannot take signals, so
+    the in-process executor is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise WorkerStopping(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _return_to_queue(job: Job) -> None:
+    returned = _this_attempt(job).update(
+        status=Job.Status.QUEUED,
+        attempts=F("attempts") - 1,  # a stopping worker is not the job's fault
+        heartbeat_at=timezone.now(),
+        message="Returned to the queue: its worker was stopping",
+    )
+    logger.warning("job %s returned to the queue: its worker is stopping", job.pk)
+    if not returned:
+        return
+    try:
+        job_dispatch(job.pk)
+    except Exception:
+        # Redis is going away too: the reconciler re-enqueues queued rows Redis does not hold.
+        logger.warning("job %s could not be re-enqueued; the reconciler will", job.pk)
 
 
 def _log_skipped(job_id: int) -> None:
@@ -238,33 +389,38 @@ def _finish(
     }
     if result is not None:
         fields["result"] = result
-    Job.objects.filter(pk=job.pk).update(**fields)
+    if not _this_attempt(job).update(**fields):
+        # The reconciler took the job from this runner (its heartbeat went stale) and another
+        # attempt owns the row now; this run's outcome must not overwrite that one.
+        logger.warning("job %s attempt %s ended after it was taken over", job.pk, job.attempts)
 
 
 def jobs_reconcile(*, stale_after: timedelta | None = None) -> dict[str, int]:
     """Requeue or fail jobs orphaned by a killed worker or a lost queue.
 
-    1. A ``running`` job whose heartbeat is older than the job timeout (plus a margin) lost its
-       worker: requeue it if attempts remain, else fail it with a message.
-    2. With RQ, a ``queued`` job that Redis no longer knows (a flushed or restarted Redis) is
-       enqueued again; a ``running`` job whose RQ job ended failed is handled as in step 1.
+    1. A ``running`` job without a heartbeat for ``JOBS_STALE_AFTER_SECONDS`` lost its worker
+       (running jobs beat every ``JOBS_HEARTBEAT_SECONDS``): requeue it if attempts remain,
+       else fail it with a message.
+    2. With RQ, a ``queued`` job that Redis no longer holds (a flushed or restarted Redis) or
+       whose RQ job already ended is enqueued again; a ``running`` job whose RQ job ended
+       failed is handled as in step 1.
     """
-    stale_after = stale_after or timedelta(seconds=settings.JOBS_TIMEOUT_SECONDS + 60)
+    stale_after = stale_after or timedelta(seconds=settings.JOBS_STALE_AFTER_SECONDS)
     cutoff = timezone.now() - stale_after
     counts = {"requeued": 0, "failed": 0}
     orphaned = list(Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff))
     rq_status = _rq_status_reader()
     if rq_status is not None:
         for job in Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__gte=cutoff):
-            if rq_status(job.rq_job_id) in {"failed", "stopped", "canceled", None}:
+            if rq_status(job.rq_job_id) in _RQ_ENDED - {"finished"}:
                 orphaned.append(job)
     for job in orphaned:
         if job.attempts < job.max_attempts:
-            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            if _this_attempt(job).update(
                 status=Job.Status.QUEUED, message="Restarting after an interrupted run"
-            )
-            job_dispatch(job.pk)
-            counts["requeued"] += 1
+            ):
+                job_dispatch(job.pk)
+                counts["requeued"] += 1
         else:
             _finish(
                 job,
@@ -274,10 +430,14 @@ def jobs_reconcile(*, stale_after: timedelta | None = None) -> dict[str, int]:
             counts["failed"] += 1
     if rq_status is not None:
         for job in Job.objects.filter(status=Job.Status.QUEUED):
-            if rq_status(job.rq_job_id) is None:
+            if rq_status(job.rq_job_id) in _RQ_ENDED:
                 job_dispatch(job.pk)
                 counts["requeued"] += 1
     return counts
+
+
+# RQ states in which the RQ job will never run our row again (None: Redis does not hold it).
+_RQ_ENDED: frozenset[str | None] = frozenset({"finished", "failed", "stopped", "canceled", None})
 
 
 def _rq_status_reader() -> Callable[[str], str | None] | None:

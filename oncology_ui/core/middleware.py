@@ -15,6 +15,8 @@ from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.http import urlencode
 
+from oncology_ui.core.querysets import break_glass_from_session
+
 logger = logging.getLogger(__name__)
 
 SESSION_STARTED_KEY = "oncoboard_started_at"
@@ -23,9 +25,11 @@ SESSION_ACTIVE_KEY = "oncoboard_active_at"
 # queries on every page of the clinicians who sign in with a password alone. Cleared at login;
 # a device added later in the same session marks that session verified anyway.
 SESSION_NO_DEVICE_KEY = "oncoboard_no_second_factor"
+RETRY_AFTER_SECONDS = "30"
 
 
-def _is_outage(exc: Exception) -> bool:
+def is_outage(exc: BaseException | None) -> bool:
+    """True for the errors a stopped database or Redis raises (the request itself is fine)."""
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     try:
@@ -34,6 +38,44 @@ def _is_outage(exc: Exception) -> bool:
     except ImportError:  # pragma: no cover - redis is a runtime dependency
         return False
     return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def service_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """The calm 503 page with ``Retry-After``; safe to build while the database is down."""
+    # The class and the driver's message ("database is locked", "connection refused") tell
+    # an operator which outage this was; the path says which request met it. No traceback:
+    # it would repeat on every request of an outage.
+    message = str(exc).strip()
+    logger.error(
+        "service unavailable: %s (%s) on %s %s",
+        type(exc).__name__,
+        message.splitlines()[0] if message else "no message",
+        request.method,
+        request.path,
+    )
+    session = getattr(request, "session", None)
+    if session is not None:
+        # Saving it on the way out would meet the same outage and turn this page into a 500.
+        session.modified = False
+    body = render_to_string("503.html", {"site_name": settings.SITE_NAME})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = RETRY_AFTER_SECONDS
+    response["Cache-Control"] = "no-store, max-age=0"
+    return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    """Whether the request is (or may be) a signed-in user's, without a database query.
+
+    Loading the user here, after the view, would query the session table on every response,
+    and during a database outage that query turned the 503 page into a 500. A user already
+    loaded by the view is used as it is; otherwise a session cookie is enough to treat the
+    response as personal.
+    """
+    cached = getattr(request, "_cached_user", None)
+    if cached is not None:
+        return bool(cached.is_authenticated)
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
 def session_mark_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -55,32 +97,20 @@ class ServiceUnavailableMiddleware:
         try:
             return self.get_response(request)
         except Exception as exc:
-            # Session and auth middleware sit inside this one, so their database errors land here.
-            if _is_outage(exc):
+            # Django turns an exception raised in an inner middleware into a response before it
+            # gets here (``errors.server_error`` answers 503 for outages); this branch covers
+            # DEBUG_PROPAGATE_EXCEPTIONS, where it is re-raised instead.
+            if is_outage(exc):
                 return self._unavailable(request, exc)
             raise
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if _is_outage(exception):
+        if is_outage(exception):
             return self._unavailable(request, exception)
         return None
 
     def _unavailable(self, request: HttpRequest, exc: Exception) -> HttpResponse:
-        # The class and the driver's message ("database is locked", "connection refused") tell
-        # an operator which outage this was; the path says which request met it. No traceback:
-        # it would repeat on every request of an outage.
-        logger.error(
-            "service unavailable: %s (%s) on %s %s",
-            type(exc).__name__,
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "no message",
-            request.method,
-            request.path,
-        )
-        body = render_to_string("503.html", {"site_name": settings.SITE_NAME})
-        response = HttpResponse(body, status=503)
-        response["Retry-After"] = "30"
-        response["Cache-Control"] = "no-store"
-        return response
+        return service_unavailable(request, exc)
 
 
 class SessionTimeoutMiddleware:
@@ -115,10 +145,16 @@ class SessionTimeoutMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if not request.user.is_authenticated:
-            return None
+        try:
+            if not request.user.is_authenticated:  # loads the session: the first query
+                return None
+        except Exception as exc:
+            if is_outage(exc):
+                return service_unavailable(request, exc)
+            raise
         now = time.time()
         session = request.session
+        break_glass_from_session(request.user, session)
         started = session.get(SESSION_STARTED_KEY)
         active = session.get(SESSION_ACTIVE_KEY)
         if started is None or active is None:
@@ -151,19 +187,14 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        user = getattr(request, "user", None)
         # A view may opt in to the user's own browser cache with "private, ..." for content that
         # carries no identifiers (de-identified slide tiles are requested by the thousand).
         if response.get("Cache-Control", "").startswith("private"):
             return response
-        if (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(
-                settings.STATIC_URL
-                if settings.STATIC_URL.startswith("/")
-                else "/" + settings.STATIC_URL
-            )
+        if _signed_in(request) and not request.path.startswith(
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else "/" + settings.STATIC_URL
         ):
             response["Cache-Control"] = "no-store, max-age=0"
             response["Pragma"] = "no-cache"

@@ -118,6 +118,8 @@ class AccessLog(models.Model):
         MFA_ENROL = "mfa_enrol", "Second factor enrolled"
         MFA_VERIFY = "mfa_verify", "Second factor verified"
         MFA_FAILED = "mfa_failed", "Second factor refused"
+        BREAK_GLASS = "break_glass", "Break-glass access opened"
+        REVIEW = "review", "Review"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -145,6 +147,8 @@ class AccessLog(models.Model):
     chain_version = models.PositiveSmallIntegerField(
         choices=ChainVersion.choices, default=ChainVersion.HMAC_SHA256
     )
+    # The access was possible only through a break-glass grant (see BreakGlassAccess).
+    break_glass = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -155,7 +159,7 @@ class AccessLog(models.Model):
 
     def canonical_payload(self) -> dict[str, Any]:
         at = self.at.astimezone(UTC) if self.at.tzinfo else self.at
-        return {
+        payload: dict[str, Any] = {
             "at": at.isoformat(timespec="microseconds"),
             "user": self.user_id_snapshot,
             "username": self.username,
@@ -168,6 +172,11 @@ class AccessLog(models.Model):
             "outcome": self.outcome,
             "prev": self.prev_hash,
         }
+        if self.break_glass:
+            # Only when set, so rows written before the flag existed keep their hashes; setting
+            # or clearing it on any row breaks that row's hash.
+            payload["break_glass"] = True
+        return payload
 
     def compute_hash(self) -> str:
         """The hash this row's chain version calls for (keyed unless the row predates the key)."""
@@ -207,3 +216,37 @@ class SecurityKeyDevice(Device):
 
     class Meta:
         verbose_name = "security key or passkey"
+
+
+class BreakGlassAccess(models.Model):
+    """Emergency access to a patient outside the user's care teams.
+
+    A reason is required; the grant lasts ``BREAK_GLASS_MINUTES``; while it does, the patient's
+    records are visible to the user (``TeamScopedQuerySet.visible_to``) and every audited
+    access to them carries ``break_glass``. An administrator reviews each grant afterwards.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="break_glass_grants"
+    )
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"break-glass #{self.pk}: user {self.user_id} -> patient {self.patient_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()

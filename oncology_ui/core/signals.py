@@ -94,10 +94,44 @@ def audit_lock_cleared(sender: Any, instance: Any, **kwargs: Any) -> None:
     )
 
 
-def end_sessions_of_deactivated_user(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """A deactivated account is signed out everywhere at once (scenario 11)."""
-    if instance.is_active or instance.pk is None:
+def end_sessions_on_deactivation(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """pre_save of the user model: deactivating someone signs them out everywhere."""
+    update_fields = kwargs.get("update_fields")
+    if instance.pk is None or instance.is_active:
         return
+    if update_fields is not None and "is_active" not in update_fields:
+        return  # a login's last_login update, for example
+    was_active = type(instance).objects.filter(pk=instance.pk, is_active=True).exists()
+    if was_active:
+        from oncology_ui.core.services import user_sessions_end
+
+        user_sessions_end(user=instance)
+
+
+def end_sessions_on_team_change(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """m2m_changed of Team.members: a person whose teams change signs in again.
+
+    What a person may see follows from their teams; a session opened under the old teams
+    (and any page state built on them) ends with the change. Sent from both sides:
+    ``team.members.remove(user)`` and ``user.care_teams.add(team)``.
+    """
+    from django.contrib.auth import get_user_model
+
     from oncology_ui.core.services import user_sessions_end
 
-    user_sessions_end(user=instance)
+    if action == "pre_clear" and not reverse:
+        # After a clear the members are gone and pk_set is None: remember them now.
+        instance._members_before_clear = list(instance.members.all())
+        return
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if reverse:  # instance is the user
+        users = [instance]
+    elif action == "post_clear":
+        users = getattr(instance, "_members_before_clear", [])
+    else:
+        users = list(get_user_model().objects.filter(pk__in=pk_set or ()))
+    for user in users:
+        user_sessions_end(user=user)

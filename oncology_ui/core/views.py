@@ -1,7 +1,8 @@
-"""Sign-in, job status polling, the audit page and the health check."""
+"""Sign-in and out, job status polling, the audit and break-glass pages, the health check."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, time
 from typing import Any
@@ -10,10 +11,12 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -21,9 +24,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from oncology_ui.core import services
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive, public, second_factor_exempt
-from oncology_ui.core.forms import AuditFilterForm, SecondFactorForm, ThrottledPasswordChangeForm
+from oncology_ui.core.forms import (
+    AuditFilterForm,
+    BreakGlassForm,
+    BreakGlassReviewForm,
+    SecondFactorForm,
+    ThrottledPasswordChangeForm,
+)
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.mfa import (
     mfa_check,
@@ -33,7 +43,8 @@ from oncology_ui.core.mfa import (
     mfa_totp_secret,
     mfa_totp_start,
 )
-from oncology_ui.core.models import AccessLog, Job, SecurityKeyDevice
+from oncology_ui.core.middleware import RETRY_AFTER_SECONDS
+from oncology_ui.core.models import AccessLog, BreakGlassAccess, Job, SecurityKeyDevice
 from oncology_ui.core.passkeys import (
     PasskeyError,
     passkey_authenticate_begin,
@@ -67,8 +78,18 @@ class LoginView(auth_views.LoginView):
 
 
 login_view = public(LoginView.as_view())
+_logout = auth_views.LogoutView.as_view()
+
+
 # Signing out must work before the second factor, or a half-signed-in user could not leave.
-logout_view = second_factor_exempt(auth_views.LogoutView.as_view())
+@second_factor_exempt
+def logout_view(request: HttpRequest) -> HttpResponseBase:
+    """Sign out, and have the browser drop what it kept of the session's pages and cookies."""
+    response = _logout(request)
+    if response.status_code < 400:
+        # Cached patient pages, cookies and storage of this origin go with the session.
+        response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -322,6 +343,83 @@ def health(request: HttpRequest) -> JsonResponse:
         except Exception:
             checks["redis"] = "unavailable"
             status = 503
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if status == 200 else "unavailable", **checks}, status=status
     )
+    if status == 503:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: AuthedRequest) -> HttpResponse:
+    """Open an out-of-team patient in an emergency: reason required, time-limited, audited."""
+    from oncology_ui.patients.models import Patient
+
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = Patient.objects.filter(site=data["site"], mrn=data["mrn"]).first()
+        if patient is None:
+            audit_record(
+                request=request,
+                action=AccessLog.Action.DENIED,
+                category="break-glass",
+                object_ref=f"mrn-lookup:{data['site']}"[:80],
+                outcome=AccessLog.Outcome.DENIED,
+            )
+            form.add_error("mrn", "No patient has this MRN at this site.")
+        else:
+            try:
+                services.break_glass_open(
+                    request=request, user=request.user, patient=patient, reason=data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("patients-detail", patient.pk)
+    return render(
+        request,
+        "core/break_glass.html",
+        {"form": form, "minutes": settings.BREAK_GLASS_MINUTES},
+    )
+
+
+@login_required
+@permission_required("core.view_audit", raise_exception=True)
+@require_GET
+def break_glass_list(request: HttpRequest) -> HttpResponse:
+    """Administrators review every break-glass grant, newest first, unreviewed on top."""
+    grants = BreakGlassAccess.objects.select_related("user", "patient", "reviewed_by").order_by(
+        F("reviewed_at").asc(nulls_first=True), "-started_at"
+    )
+    page = Paginator(grants, 50).get_page(request.GET.get("page"))
+    for grant in page:
+        grant.access_count = AccessLog.objects.filter(  # type: ignore[attr-defined]
+            user_id_snapshot=grant.user_id,
+            patient_id_snapshot=grant.patient_id,
+            break_glass=True,
+            at__gte=grant.started_at,
+            at__lte=grant.expires_at,
+        ).count()
+    audit_record(request=request, action=AccessLog.Action.VIEW, category="break-glass-review")
+    return render(
+        request, "core/break_glass_list.html", {"page": page, "form": BreakGlassReviewForm()}
+    )
+
+
+@login_required
+@permission_required("core.view_audit", raise_exception=True)
+@require_POST
+def break_glass_review(request: AuthedRequest, grant_id: int) -> HttpResponse:
+    grant = get_object_or_404(BreakGlassAccess, pk=grant_id)
+    form = BreakGlassReviewForm(request.POST)
+    if form.is_valid():
+        # A second review (someone else's, a moment ago) changes nothing: the list shows whose.
+        with contextlib.suppress(ValidationError):
+            services.break_glass_review(
+                request=request, grant=grant, reviewer=request.user, note=form.cleaned_data["note"]
+            )
+    return redirect("core-break-glass-list")

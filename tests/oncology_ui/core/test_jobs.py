@@ -299,3 +299,27 @@ def test_a_skipped_run_says_plainly_what_state_the_job_is_in(
         ("INFO", f"job {running.pk} is already running in another worker; not run again"),
         ("INFO", "job 987654321 no longer exists; nothing to run"),
     ]
+
+
+@job_handler("test_overruns")
+def _overruns(job: Job, progress: object) -> None:
+    import time
+
+    time.sleep(10)
+
+
+@pytest.mark.django_db
+def test_a_job_past_its_time_limit_fails_saying_so(
+    queue: django_rq.queues.Queue,
+    django_capture_on_commit_callbacks: object,
+    settings: LazySettings,
+) -> None:
+    settings.JOBS_TIMEOUT_SECONDS = 1
+    case = CaseFactory.create()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        job = job_enqueue(kind="test_overruns", target=case)
+    SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert "ran longer than its time limit" in job.error
+    assert "internal error" not in job.error

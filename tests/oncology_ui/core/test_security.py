@@ -187,21 +187,3 @@ def test_an_anonymous_htmx_request_is_sent_to_login_by_hx_redirect(cast: Cast) -
     )
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith(reverse("core-login"))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_redis_outage_answers_503_and_the_job_row_waits_for_the_reconciler(
-    cast: Cast, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import django_rq.settings
-    from django.conf import settings
-
-    queue_config = django_rq.settings.QUEUES[settings.JOBS_QUEUE]
-    monkeypatch.setitem(queue_config, "URL", "redis://127.0.0.1:1/15")  # nothing listens there
-    client = Client()
-    client.force_login(cast.oncologist)
-    response = client.post(reverse("patients-case-export", args=[cast.case.pk]))
-    assert response.status_code == 503
-    assert "temporarily unavailable" in response.content.decode()
-    job = Job.objects.get(target_id=cast.case.pk)
-    assert job.status == Job.Status.QUEUED and job.rq_job_id == ""

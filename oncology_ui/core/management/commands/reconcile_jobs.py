@@ -17,7 +17,7 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="seconds without a heartbeat before a running job counts as orphaned "
-            "(default: the job timeout plus one minute)",
+            "(default: JOBS_STALE_AFTER_SECONDS, 90)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
