@@ -187,6 +187,10 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
         ),
         "pathology.test_views:test_another_teams_slide_is_404_with_one_denied_row_for_every_url",
     ),
+    # A grant is reviewed by administrators only, whatever the team: refusal is by permission.
+    "core-break-glass-review": (
+        "core.test_break_glass:test_administrators_review_each_grant_and_others_cannot"
+    ),
     "imaging-upload-detail": (
         "imaging.test_views:test_an_upload_status_of_another_team_is_404_and_audited"
     ),
