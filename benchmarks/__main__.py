@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--quick", action="store_true", help="smoke-sized run (< 1 minute)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder")
+    parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        help="length of a load benchmark's soak (P10: default 600; skipped with --quick)",
+    )
     args = parser.parse_args(argv)
     modules = _benchmark_modules()
     if args.list or not args.id:

@@ -44,6 +44,10 @@ SECTION_TITLES: dict[str, str] = {
     "board": "Tumor board",
 }
 
+# Rendered with the page; every other section is below the fold and is fetched when revealed, so
+# the first response does not wait for slides, models and trials nobody has scrolled to yet.
+EAGER_SECTIONS: tuple[str, ...] = ("summary", "timeline")
+
 SectionLoader = Callable[[HttpRequest, Case], dict[str, Any]]
 
 
@@ -83,6 +87,26 @@ def section_register(name: str, loader: SectionLoader) -> None:
     if name not in CASE_SECTIONS:
         raise ValueError(f"unknown case section {name!r}")
     SECTION_LOADERS[name] = loader
+
+
+def section_page_context(
+    request: HttpRequest, case: Case, *, opened: str | None = None
+) -> dict[str, Any]:
+    """The whole case page: the sections above the fold and ``opened`` filled, the rest deferred.
+
+    Deferred sections are placeholders that fetch themselves when scrolled into view (htmx
+    ``revealed``) and link to their own page for browsers without JavaScript.
+    """
+    rendered = (*EAGER_SECTIONS, *((opened,) if opened and opened not in EAGER_SECTIONS else ()))
+    context = section_context(request, case, rendered)
+    context.update(
+        {
+            "sections": CASE_SECTIONS,
+            "section_items": [(name, SECTION_TITLES[name]) for name in CASE_SECTIONS],
+            "deferred_sections": frozenset(CASE_SECTIONS) - frozenset(rendered),
+        }
+    )
+    return context
 
 
 def section_context(request: HttpRequest, case: Case, sections: Iterable[str]) -> dict[str, Any]:

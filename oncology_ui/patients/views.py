@@ -24,7 +24,7 @@ from oncology_ui.patients.forms import (
     TimelineEventForm,
 )
 from oncology_ui.patients.models import Case, Patient
-from oncology_ui.patients.sections import CASE_SECTIONS, section_context
+from oncology_ui.patients.sections import CASE_SECTIONS, section_context, section_page_context
 from oncology_ui.patients.selectors import PatientFilters, patient_search
 
 A = AccessLog.Action
@@ -197,12 +197,11 @@ def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
         patient_id=case.patient_id,
         object_ref=f"case:{case.pk}",
     )
-    context = section_context(request, case, CASE_SECTIONS)
+    context = section_page_context(request, case)
     context.update(
         {
             "case": case,
             "patient": case.patient,
-            "sections": CASE_SECTIONS,
             "status_form": StatusForm(initial={"status": case.status}),
         }
     )
@@ -222,12 +221,14 @@ def case_section(request: AuthedRequest, case_id: int, section: str) -> HttpResp
         patient_id=case.patient_id,
         object_ref=f"case:{case.pk}",
     )
-    context = section_context(request, case, (section,))
+    if request.htmx:
+        context = section_context(request, case, (section,))
+    else:  # the no-JavaScript link of a deferred section: the page with this section open
+        context = section_page_context(request, case, opened=section)
     context.update(
         {
             "case": case,
             "patient": case.patient,
-            "sections": (section,),
             "status_form": StatusForm(initial={"status": case.status}),
         }
     )

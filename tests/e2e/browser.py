@@ -69,3 +69,23 @@ class ConsoleGuard:
         unexpected = self.unexpected()
         if unexpected:
             pytest.fail("browser console errors:\n" + "\n".join(unexpected), pytrace=False)
+
+
+def reveal_sections(page: Page) -> None:
+    """Scroll each deferred case-page section into view and wait until htmx has swapped it in.
+
+    Sections below the fold are placeholders (``section.deferred``) that load when revealed,
+    as they do for a person scrolling down the case page.
+    """
+    from playwright.sync_api import expect
+
+    page.wait_for_load_state()
+    for _ in range(20):  # bounded: ten sections, some of which may re-render while loading
+        ids = page.eval_on_selector_all("section.deferred", "els => els.map(e => e.id)")
+        if not ids:
+            return
+        for section_id in ids:
+            # By id, not by element: htmx may swap the placeholder while we scroll to it.
+            page.evaluate("id => document.getElementById(id)?.scrollIntoView()", section_id)
+            expect(page.locator(f"#{section_id}.deferred")).to_have_count(0)
+    raise AssertionError("case-page sections did not finish loading")

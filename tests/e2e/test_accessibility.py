@@ -23,7 +23,7 @@ from oncology_ui.trials import services as trials
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import Trial, TrialMatchResult
 from tests.e2e.a11y import assert_no_serious_a11y_violations
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -93,6 +93,7 @@ def test_the_case_page_with_every_section_open(page: Page, team: Team) -> None:
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     expect(page.locator("#section-trials")).to_contain_text("Palbociclib")
     # Open every drawer; the event form arrives by htmx when its drawer opens.
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
@@ -166,6 +167,7 @@ def test_the_imaging_viewer(page: Page, team: Team) -> None:
     assert upload.status == "stored", upload.error
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     page.locator("#section-imaging").get_by_role("link", name="View").first.click()
     page.wait_for_url("**/imaging/series/*/")
     expect(page.locator("#viewer-slice")).to_be_visible()

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from oncology_ui.core import roles
 from oncology_ui.patients.models import TimelineEvent
 from oncology_ui.patients.sections import CASE_SECTIONS
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -40,9 +40,12 @@ def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(page: Page)
     expect(results.get_by_text(other.family_name.upper(), exact=False)).to_have_count(0)
     results.get_by_role("link", name=case.oncotree_code).click()
     page.wait_for_url(f"**/patients/cases/{case.pk}/")
+    reveal_sections(page)
 
     for name in CASE_SECTIONS:
         expect(page.locator(f"#section-{name}")).to_be_visible()
+    # Sections below the fold arrived by htmx when scrolled into view, placeholders gone.
+    expect(page.locator("#section-pathology")).to_contain_text("No slides yet")
     expect(page.locator("#section-timeline .timeline")).to_contain_text("Lumpectomy")
 
     # A marker on window survives an htmx swap but not a full page load.
@@ -69,6 +72,7 @@ def test_it_shows_the_validation_error_in_place_for_an_event_in_the_future(page:
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     page.locator("#section-timeline details.add-event summary").click()
     form = page.locator("#section-timeline form.grid-form")
     form.locator("select[name=kind]").select_option("imaging")

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from oncology_ui.boards.models import Decision
 from oncology_ui.core import roles
 from tests.e2e.a11y import assert_no_serious_a11y_violations
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 
 pytestmark = BROWSER_MARKS
@@ -21,6 +21,7 @@ def test_a_decision_is_drafted_and_signed_in_place(page: Page) -> None:
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-board")
     section.locator("details.decision-form summary").click()

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
 from oncology_ui.core import roles
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.imaging.conftest import ingest, sts_zip
 
@@ -38,6 +38,7 @@ def test_the_viewer_scrolls_by_wheel_keys_and_slider_without_csp_errors(page: Pa
     )
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     section = page.locator("#section-imaging")
     expect(section).to_contain_text("Research use only")
     section.get_by_role("link", name="View").first.click()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, Request, expect
 from oncology_ui.core import roles
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide, SlideUpload
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.pathology.conftest import CMU
 
@@ -47,6 +47,7 @@ def test_it_uploads_a_slide_in_chunks_and_returns_to_the_case(page: Page) -> Non
     page.set_input_files("#slide-files", str(CMU))
     page.click("#slide-upload-start")
     page.wait_for_url(f"**/patients/cases/{case.pk}/**")
+    reveal_sections(page)
 
     assert offsets == [0, MIB]
     slide = Slide.objects.get(case=case)
@@ -70,6 +71,7 @@ def test_choosing_the_same_file_again_resumes_where_the_server_stopped(page: Pag
     page.set_input_files("#slide-files", str(CMU))
     page.click("#slide-upload-start")
     page.wait_for_url(f"**/patients/cases/{case.pk}/**")
+    reveal_sections(page)
 
     assert offsets == [MIB]  # only the missing piece was sent
     slide = Slide.objects.get(case=case)

@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Page, Response, expect
 
 from oncology_ui.core import roles
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.pathology.factories import SlideFactory, processed_slide_files
 
@@ -33,6 +33,7 @@ def test_the_viewer_loads_tiles_scale_bar_and_a_heatmap(page: Page, tmp_path: Pa
     page.on("response", record)
     log_in(page, "path", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     section = page.locator("#section-pathology")
     expect(section.locator(f"#slide-{slide.pk} img")).to_be_visible()
     section.get_by_role("link", name="Open viewer").click()

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from oncology_ui.analysis.models import AnalysisRun
 from oncology_ui.core import roles
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.boards.helpers import prediction_create
 
@@ -22,6 +22,7 @@ def test_a_stale_prediction_is_rerun_with_one_click_without_a_page_load(page: Pa
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     stale = page.locator("#prognosis-stale")
     expect(stale).to_contain_text("Stale prediction")
     expect(page.locator("#section-prognosis .time-zero")).to_contain_text("Years from today")

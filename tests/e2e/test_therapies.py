@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from oncology_ui.core import roles
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.models import TherapyDecision
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, fine_labs
 
@@ -35,6 +35,7 @@ def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) 
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/#section-therapies")
+    reveal_sections(page)
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-therapies")
     section.get_by_role("button", name="Rank therapy options").click()

@@ -12,7 +12,7 @@ from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import Referral, TrialMatchResult
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.trials.factories import (
     fit_breast_case,
@@ -43,6 +43,7 @@ def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
 
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-trials")
     section.get_by_role("button", name="Find trials").click()

@@ -81,7 +81,9 @@ def test_the_section_conditions_the_curve_and_each_band_edge(
 ) -> None:
     _diagnosed_years_ago(cast, 3.0)
     _prediction(cast)
-    response = oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
+    response = oncologist_client.get(
+        reverse("patients-case-section", args=[cast.case.pk, "prognosis"])
+    )
     from_today = response.context["from_today"]
     assert from_today.conditioned and from_today.elapsed_months == pytest.approx(36.0, abs=0.1)
     curve = from_today.curve

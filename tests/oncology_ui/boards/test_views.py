@@ -347,5 +347,7 @@ def test_the_case_page_points_a_ready_case_to_the_meeting_of_its_date(
     cast: Cast, boards: BoardCast, oncologist_client: Client
 ) -> None:
     ready = CaseFactory.create(patient=cast.patient, status="ready", board_date=boards.meeting.date)
-    page = oncologist_client.get(reverse("patients-case", args=[ready.pk])).content.decode()
+    page = oncologist_client.get(
+        reverse("patients-case-section", args=[ready.pk, "board"])
+    ).content.decode()
     assert f'href="{reverse("boards-meeting", args=[boards.meeting.pk])}#ready-cases"' in page

@@ -153,7 +153,12 @@ def test_the_case_page_and_its_section_partials_show_imported_data(
 ) -> None:
     _labs(cast)
     run_import(cast.case, b"gene,protein_change\nBRAF,p.V600E\n", "panel.csv")
-    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    page = "".join(
+        oncologist_client.get(
+            reverse("patients-case-section", args=[cast.case.pk, name])
+        ).content.decode()
+        for name in ("labs", "molecular")
+    )
     assert "Creatinine" in page and "CIViC level A" in page
     labs = oncologist_client.get(
         reverse("patients-case-section", args=[cast.case.pk, "labs"]), headers=HTMX

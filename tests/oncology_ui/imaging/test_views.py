@@ -139,7 +139,7 @@ def test_the_case_section_lists_series_measurements_and_research_use(
     assert "<dt>SUVmax</dt><dd>21.7 SUVbw</dd>" in text and "<dt>Lesions</dt><dd>1</dd>" in text
     pet = ImagingSeries.objects.get(study__case=cast.case, modality="PT")
     assert pet.warnings == []  # the SUV note is the series' SUV kind, not a warning
-    full = oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
+    full = oncologist_client.get(reverse("patients-case-section", args=[cast.case.pk, "imaging"]))
     assert full.status_code == 200 and "Upload DICOM study" in full.content.decode()
 
 

@@ -27,7 +27,9 @@ def test_the_case_page_lists_slides_with_thumbnail_metadata_and_qc(
     Slide.objects.filter(pk=ready_slide.pk).update(
         qc_state="warn", qc_messages=["ZZ pen marks cover 12% of the tissue."]
     )
-    response = oncologist_client.get(reverse("patients-case", args=[cast.case.pk]))
+    response = oncologist_client.get(
+        reverse("patients-case-section", args=[cast.case.pk, "pathology"])
+    )
 
     html = response.content.decode()
     assert response.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
-from oncology_ui.patients.sections import CASE_SECTIONS
+from oncology_ui.patients.sections import CASE_SECTIONS, EAGER_SECTIONS
 from tests.oncology_ui.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +24,47 @@ def test_the_case_page_shows_every_section_with_its_empty_state(
     content = response.content.decode()
     for section in CASE_SECTIONS:
         assert f'id="section-{section}"' in content
-    assert "No slides yet" in content and "No analysis has been run" in content
     assert "<html" in content
     assert response["Cache-Control"].startswith("no-store")
+    for section in ("pathology", "prognosis"):
+        opened = reverse("patients-case-section", args=[cast.case.pk, section])
+        assert oncologist_client.get(opened).status_code == 200
+    pathology = reverse("patients-case-section", args=[cast.case.pk, "pathology"])
+    assert "No slides yet" in oncologist_client.get(pathology).content.decode()
+    prognosis = reverse("patients-case-section", args=[cast.case.pk, "prognosis"])
+    assert "No analysis has been run" in oncologist_client.get(prognosis).content.decode()
+
+
+def test_sections_below_the_fold_load_when_revealed_and_link_to_themselves(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    content = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    for section in CASE_SECTIONS:
+        url = reverse("patients-case-section", args=[cast.case.pk, section])
+        placeholder = re.search(
+            rf'<section id="section-{section}"[^>]*class="[^"]*deferred[^>]*>(.*?)</section>',
+            content,
+            re.S,
+        )
+        if section in EAGER_SECTIONS:
+            assert placeholder is None
+            continue
+        assert placeholder is not None, section
+        assert f'hx-get="{url}"' in placeholder.group(0)
+        assert 'hx-trigger="revealed"' in placeholder.group(0)
+        assert f'href="{url}"' in placeholder.group(1)  # the same section without JavaScript
+    # What only a deferred section would show is not on the first response.
+    assert "No slides yet" not in content and "No analysis has been run" not in content
+
+
+def test_a_section_link_without_javascript_opens_the_page_with_that_section_filled(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    url = reverse("patients-case-section", args=[cast.case.pk, "pathology"])
+    content = oncologist_client.get(url).content.decode()
+    assert "<html" in content and "No slides yet" in content
+    assert 'id="section-summary"' in content  # the rest of the page is still there
+    assert f'hx-get="{reverse("patients-case-section", args=[cast.case.pk, "board"])}"' in content
 
 
 @pytest.mark.parametrize("section", CASE_SECTIONS)

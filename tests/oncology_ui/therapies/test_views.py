@@ -52,7 +52,9 @@ def test_it_ranks_a_case_and_redirects_to_the_section(
     assert response.status_code == 302 and response["Location"].endswith("#section-therapies")
     ranking = TherapyRanking.objects.get(case=breast_case)
     assert AccessLog.objects.filter(action="create", object_ref=f"ranking:{ranking.pk}").exists()
-    page = oncologist_client.get(reverse("patients-case", args=[breast_case.pk]))
+    page = oncologist_client.get(
+        reverse("patients-case-section", args=[breast_case.pk, "therapies"])
+    )
     content = page.content.decode()
     assert ranking.kb_version in content
     assert "Tier I-A" in content and "Why this rank" in content

@@ -46,8 +46,13 @@ def _matched(cast: Cast, client: Client) -> TrialMatchResult:
     return result
 
 
+def _trials_section(cast: Cast) -> str:
+    """The case page with the trials section open (it is deferred on the plain case page)."""
+    return reverse("patients-case-section", args=[cast.case.pk, "trials"])
+
+
 def test_the_empty_section_offers_find_trials(cast: Cast, oncologist_client: Client) -> None:
-    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    page = oncologist_client.get(_trials_section(cast)).content.decode()
     assert "No trial matches yet" in page and "Find trials" in page
 
 
@@ -73,7 +78,7 @@ def test_the_section_shows_checklist_evidence_resolvers_and_basis(
     cast: Cast, oncologist_client: Client
 ) -> None:
     _matched(cast, oncologist_client)
-    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    page = oncologist_client.get(_trials_section(cast)).content.decode()
     assert "Palbociclib and letrozole" in page
     assert "Criteria checklist" in page and "<details>" in page
     assert "verdict-ok" in page and "unknown" in page
@@ -156,7 +161,7 @@ def test_another_teams_case_is_404_with_one_denied_row(
 def test_a_pathologist_sees_matches_but_cannot_run_or_refer(cast: Cast) -> None:
     client = Client()
     client.force_login(cast.pathologist)
-    page = client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    page = client.get(_trials_section(cast)).content.decode()
     assert "Find trials" not in page
     assert client.post(reverse("trials-match", args=[cast.case.pk])).status_code == 404
 
@@ -203,7 +208,7 @@ def test_the_list_shows_recruiting_trials_by_default_and_closed_ones_when_asked(
     cast: Cast, oncologist_client: Client
 ) -> None:
     _matched(cast, oncologist_client)
-    page = oncologist_client.get(reverse("patients-case", args=[cast.case.pk])).content.decode()
+    page = oncologist_client.get(_trials_section(cast)).content.decode()
     # NCT90000004 is completed: ranked, but hidden by default and said so.
     assert "NCT90000001" in page and "NCT90000004" not in page
     assert "1 ranked trial that is closed or of unknown status is hidden" in page
