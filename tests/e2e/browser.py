@@ -71,6 +71,17 @@ class ConsoleGuard:
             pytest.fail("browser console errors:\n" + "\n".join(unexpected), pytrace=False)
 
 
+def log_in_with_code(page: Page, username: str, password: str, code: str) -> None:
+    """Sign in as a user with an authenticator app: password form, then the code page."""
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form button[type=submit]")
+    page.get_by_label("Code from your authenticator app").fill(code)
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/patients/")
+
+
 def reveal_sections(page: Page) -> None:
     """Scroll each deferred case-page section into view and wait until htmx has swapped it in.
 

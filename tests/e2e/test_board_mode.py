@@ -18,7 +18,7 @@ from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.services import ranking_compute
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, log_in_with_code
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -110,13 +110,10 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-    log_in(page, "chair", PASSWORD)
-    # Signing needs a second factor: the chair has an authenticator app, asked for once now.
+    # Signing needs a second factor: the chair has an authenticator app, asked for at sign-in.
     device = totp_device_enrol(chair)
+    log_in_with_code(page, "chair", PASSWORD, totp_code(device))
     page.goto("/boards/")
-    page.get_by_label("Code from your authenticator app").fill(totp_code(device))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_url("**/boards/")
     page.get_by_role("link", name=f"{meeting.date:%Y-%m-%d}").click()
     page.get_by_role("link", name="Board mode").click()
     expect(page.locator("#board-case h1")).to_contain_text("Breast primary for the board")

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from oncology_ui.core import roles
 from oncology_ui.patients.models import Case, TimelineEvent
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -50,6 +50,7 @@ def test_the_printed_case_page_is_compact_and_carries_no_controls(page: Page) ->
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
     expect(page.locator("#section-timeline")).to_contain_text("number 39")
+    reveal_sections(page)  # the sections below the fold load as the reader scrolls down
 
     printed = _pdf(page)
     # What printing gave before the print stylesheet: the screen layout on paper.

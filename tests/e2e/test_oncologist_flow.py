@@ -15,7 +15,7 @@ from oncology_ui.clinical.models import ClinicalImport, LabResult
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
 from oncology_ui.therapies.kb import kb_load
-from tests.e2e.browser import BROWSER_MARKS, log_in
+from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.therapies.factories import BiomarkerFactory
 
@@ -69,7 +69,8 @@ def test_an_oncologist_imports_old_abnormal_labs_and_the_options_stay_blocked(pa
     page.goto(f"/clinical/cases/{case.pk}/labs/")
     expect(page.locator("main")).to_contain_text("210")
 
-    page.goto(f"/patients/cases/{case.pk}/#section-therapies")
+    page.goto(f"/patients/cases/{case.pk}/")
+    reveal_sections(page)  # sections below the fold load as a person scrolls to them
     section = page.locator("#section-therapies")
     section.get_by_role("button", name="Rank therapy options").click()
     first = section.locator(".therapy-option").first
