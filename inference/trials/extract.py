@@ -725,9 +725,17 @@ def extract_condition_stage(text: str) -> list[Structure]:
     return out
 
 
+# Wording that may grant permission; a line with it is not read as a requirement.
 _PERMISSIVE_RE = re.compile(
     r"\b(?:is|are)?\s*(?:allowed|permitted|acceptable)\b|\bmay (?:have )?(?:received|be)\b|"
     r"\bare eligible\b|\b(?:may|can) (?:receive|continue|have had|be used)\b|\bis optional\b",
+    re.I,
+)
+# Wording that certainly grants it ("may be" alone can announce an exclusion).
+_PERMISSION_RE = re.compile(
+    r"\b(?:is|are)?\s*(?:allowed|permitted|acceptable)\b|\bmay (?:have )?received\b|"
+    r"\bmay be (?:eligible|included|enrolled|used|given|continued|receiving)\b|"
+    r"\b(?:may|can) (?:receive|continue|have had|be used)\b|\bis optional\b",
     re.I,
 )
 # A permission with a condition attached ("allowed if discontinued 4 weeks before") still asks
@@ -745,6 +753,11 @@ _CLAUSE_SPLIT_RE = re.compile(
 )
 
 
+def _drop_permission_note(match: re.Match[str]) -> str:
+    note = match.group(0)
+    return "" if _PERMISSIVE_RE.search(note) else note
+
+
 def split_permissive(text: str) -> tuple[str, bool]:
     """Drop the clauses that only grant permission.
 
@@ -757,10 +770,16 @@ def split_permissive(text: str) -> tuple[str, bool]:
     """
     kept: list[str] = []
     dropped = False
+    # "Progressive disease (patients in remission are eligible)": the note is set aside, the
+    # requirement it qualifies stays.
+    if re.search(r"\([^()]*\)", text):
+        bare = re.sub(r"\s*\([^()]*\)", _drop_permission_note, text)
+        if bare != text:
+            text, dropped = bare, True
     for clause in _CLAUSE_SPLIT_RE.split(text):
         if not clause.strip():
             continue
-        allowed = _PERMISSIVE_RE.search(clause)
+        allowed = _PERMISSION_RE.search(clause)
         # "Patients may not receive ..." prohibits; it is not a permission.
         if (
             allowed
