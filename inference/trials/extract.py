@@ -754,8 +754,11 @@ _CLAUSE_SPLIT_RE = re.compile(
 
 
 def _drop_permission_note(match: re.Match[str]) -> str:
+    # "(transfusion allowed)" only informs; "(50 and over allowed case by case)" and "(less
+    # than 8.5 allowed if ...)" widen the requirement, so the line stays free text.
     note = match.group(0)
-    return "" if _PERMISSIVE_RE.search(note) else note
+    widening = re.search(r"\d", note) or _CONDITIONAL_RE.search(note)
+    return "" if _PERMISSION_RE.search(note) and not widening else note
 
 
 def split_permissive(text: str) -> tuple[str, bool]:
@@ -779,7 +782,8 @@ def split_permissive(text: str) -> tuple[str, bool]:
     for clause in _CLAUSE_SPLIT_RE.split(text):
         if not clause.strip():
             continue
-        allowed = _PERMISSION_RE.search(clause)
+        # The permission must be the clause's own statement, not a note in parentheses.
+        allowed = _PERMISSION_RE.search(re.sub(r"\([^()]*\)", "", clause))
         # "Patients may not receive ..." prohibits; it is not a permission.
         if (
             allowed

@@ -266,3 +266,17 @@ def test_a_pdq_run_on_keeps_the_requirement_beside_the_permission(
         prior_therapies=(PriorTherapy("paclitaxel", end=dt.date(2026, 5, 1), line=1),)
     )
     assert evaluate_criterion(chemo[0], treated).excludes_patient
+
+
+def test_a_transfusion_note_leaves_the_haemoglobin_threshold_checked(
+    shipped: dict[str, TrialRecord],
+) -> None:
+    # NCT00002689: "Hemoglobin at least 9 g/dL (transfusion allowed)" stayed free text on main.
+    criteria = _criterion(shipped["NCT00002689"], "Hemoglobin at least 9 g/dL (transfusion")
+    assert [c.kind for c in criteria] == [CriterionKind.LAB]
+    # A note that widens the threshold ("less than 8.5 g/dL allowed if ...") is not dropped:
+    # reading the threshold alone would count against patients the trial accepts.
+    widened = _criterion(shipped["NCT00002550"], "Hemoglobin at least 10.0 g/dL (less than")
+    assert [c.kind for c in widened] == [CriterionKind.TEXT]
+    age = _criterion(shipped["NCT00002718"], "Under 50 (50 and over allowed")
+    assert [c.kind for c in age] == [CriterionKind.TEXT]
