@@ -784,14 +784,11 @@ def split_permissive(text: str) -> tuple[str, bool]:
             continue
         # The permission must be the clause's own statement, not a note in parentheses.
         allowed = _PERMISSION_RE.search(re.sub(r"\([^()]*\)", "", clause))
-        # "Patients may not receive ..." prohibits; it is not a permission.
-        if (
-            allowed
-            and not _CONDITIONAL_RE.search(clause)
-            and not re.search(
-                r"\b(?:not|no)\b[^.;]{0,20}\b(?:allowed|permitted|acceptable)\b", clause, re.I
-            )
-        ):
+        # "No concurrent chemotherapy is allowed", "... is not permitted" prohibit.
+        prohibits = re.match(r"\W*(?:no|not|none|without)\b", clause, re.I) or re.search(
+            r"\b(?:not|no|never)\b[^.;]{0,60}\b(?:allowed|permitted|acceptable)\b", clause, re.I
+        )
+        if allowed and not _CONDITIONAL_RE.search(clause) and not prohibits:
             dropped = True
             continue
         kept.append(clause.strip())

@@ -280,3 +280,12 @@ def test_a_transfusion_note_leaves_the_haemoglobin_threshold_checked(
     assert [c.kind for c in widened] == [CriterionKind.TEXT]
     age = _criterion(shipped["NCT00002718"], "Under 50 (50 and over allowed")
     assert [c.kind for c in age] == [CriterionKind.TEXT]
+
+
+def test_a_prohibition_worded_with_allowed_is_not_a_permission(
+    shipped: dict[str, TrialRecord],
+) -> None:
+    # NCT00496288 exclusion: "No concurrent chemotherapy is allowed".
+    criteria = _criterion(shipped["NCT00496288"], "No concurrent chemotherapy is allowed")
+    assert all(c.kind is not CriterionKind.PERMISSIVE for c in criteria)
+    assert [evaluate_criterion(c, _breast()).verdict for c in criteria] != [Verdict.NOT_APPLICABLE]
