@@ -108,6 +108,7 @@ def _shoot(page: Any, out_dir: Path, name: str, written: list[Path], selector: s
 
 def _click_if_there(section: Any, name: str) -> bool:
     """Click a section's action button when it is offered (the seed may have run it already)."""
+    section.page.wait_for_load_state("networkidle")  # the revealed section has loaded
     button = section.get_by_role("button", name=name)
     if button.count() == 0:
         return False

@@ -6,4 +6,4 @@ docs/trials/README.md.
 """
 
 #: Recorded with every stored match and parsed trial; bump when verdicts or parsing change.
-ENGINE_VERSION = "1.0"
+ENGINE_VERSION = "1.1"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from inference.trials.extract import IN_SITU_RE, SKIN_CANCER_RE
 from inference.trials.lexicon import (
     ALTERED,
     ANALYTE_LABELS,
@@ -53,11 +54,14 @@ class EligibilityOptions:
             given; when false its absence is unknown.
         reference_uln: site reference upper limits of normal (canonical units) for labs reported
             without one; empty means such ULN comparisons are unknown.
+        medical_history_complete: when true, a malignancy absent from ``comorbidities`` was
+            not diagnosed; when false "other malignancy" criteria stay unknown.
     """
 
     policy: StalenessPolicy = field(default_factory=StalenessPolicy)
     therapy_history_complete: bool = True
     reference_uln: Mapping[str, float] = field(default_factory=dict)
+    medical_history_complete: bool = True
 
 
 def _stale(date: dt.date | None, as_of: dt.date, max_days: int | None) -> bool:
@@ -522,6 +526,100 @@ def _stage(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVer
     return _verdict(c, group in _STAGE_ORDER and False, evidence)
 
 
+_CANCER_WORD_RE = re.compile(
+    r"cancer|carcinoma|malignan|neoplasm|tumou?r|lymphoma|leuka?emia|myeloma|sarcoma|melanoma|"
+    r"glioma|blastoma|mesothelioma",
+    re.I,
+)
+_DISTINCT_PRIMARY_RE = re.compile(
+    r"second(?:ary)? primary|other primary|another primary|new primary|contralateral|"
+    r"metachronous|synchronous",
+    re.I,
+)
+_NOT_CANCER_RE = re.compile(
+    r"^\s*(?:no|not|denies|negative for)\b|benign|metasta|family history|risk of|screening|"
+    r"precancer|pre-cancer",
+    re.I,
+)
+
+
+_EXCLUDED_RE = re.compile(
+    r"\b(?:will be|are|is|be)\s+(?:excluded|ineligible|not eligible)\b|\bexcluded\s*$", re.I
+)
+
+
+def _other_primaries(p: PatientFacts) -> list[str]:
+    """Malignancies recorded besides the index cancer (the diagnosis being matched).
+
+    A recorded cancer counts only when it is distinct from the index one: a different site, a
+    site-less cancer (basal cell skin) beside a sited index, or one recorded as a second primary.
+    """
+    index_sites = tumour_sites(" ".join(x for x in (p.diagnosis_text, p.oncotree_code) if x))
+    found = []
+    for entry in p.comorbidities:
+        if not _CANCER_WORD_RE.search(entry) or _NOT_CANCER_RE.search(entry):
+            continue
+        sites = tumour_sites(entry)
+        if _DISTINCT_PRIMARY_RE.search(entry) or (index_sites and not (sites & index_sites)):
+            found.append(entry)
+    return found
+
+
+def _prior_malignancy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVerdict:
+    carve = set(c.terms)
+    window = c.bound.high if c.bound is not None else None
+    holds: list[str] = []
+    open_questions: list[str] = []
+    evidence: list[Evidence] = []
+    for entry in _other_primaries(p):
+        evidence.append(_ev("other malignancy", entry, source="comorbidities"))
+        skin = SKIN_CANCER_RE.search(entry) and not re.search(r"melanoma", entry, re.I)
+        skin = skin or (re.search(r"non-?\s?melanoma", entry, re.I) is not None)
+        if skin and "except:skin" in carve:
+            continue
+        if IN_SITU_RE.search(entry) and "except:in_situ" in carve:
+            continue
+        if tumour_sites(entry) & {t.removeprefix("except:site:") for t in carve}:
+            continue
+        year = re.search(r"\b(19\d\d|20\d\d)\b", entry)
+        if window is not None:
+            if year is None:
+                open_questions.append(f"record when {entry} was diagnosed")
+                continue
+            if p.as_of.year - int(year.group(1)) > window:
+                continue
+        if "except:cured" in carve:
+            open_questions.append(
+                f"confirm whether {entry} was treated with curative intent and has not recurred"
+            )
+            continue
+        holds.append(entry)
+    if c.inclusion and _EXCLUDED_RE.search(c.text):
+        # "Patients with a second malignancy will be excluded" listed under inclusion.
+        c = replace(c, present=not c.present)
+    if holds:
+        return _verdict(c, True, evidence, explanation="a malignancy other than the index cancer")
+    if open_questions:
+        return _verdict(c, None, evidence, resolver="; ".join(open_questions))
+    if not o.medical_history_complete:
+        return _verdict(c, None, resolver="record the history of other malignancies")
+    why = (
+        "the recorded malignancies fall under the criterion's exceptions or window"
+        if evidence
+        else "the diagnosis being matched is the index cancer, not another malignancy"
+    )
+    return _verdict(
+        c,
+        False,
+        evidence or [_ev("other malignancy", "none recorded besides the index cancer")],
+        explanation=why,
+    )
+
+
+def _permissive(c: Criterion, p: PatientFacts, _: EligibilityOptions) -> CriterionVerdict:
+    return _not_applicable(c, "informational: the criterion permits, it does not require")
+
+
 _HANDLERS = {
     CriterionKind.AGE: _age,
     CriterionKind.SEX: _sex,
@@ -536,6 +634,8 @@ _HANDLERS = {
     CriterionKind.LIFE_EXPECTANCY: _life_expectancy,
     CriterionKind.CONDITION: _condition,
     CriterionKind.STAGE: _stage,
+    CriterionKind.PRIOR_MALIGNANCY: _prior_malignancy,
+    CriterionKind.PERMISSIVE: _permissive,
 }
 
 

@@ -8,6 +8,7 @@ recruitment status and the phase. Every match carries the reasons for its place.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from inference.trials.criteria import criteria_for_trial
 from inference.trials.eligibility import EligibilityOptions, evaluate_trial
+from inference.trials.lexicon import tumour_sites
 from inference.trials.retrieval import TrialIndex, embedding_text, tokenize, trial_text
 from inference.trials.schema import (
     Criterion,
@@ -72,6 +74,106 @@ class MatchOptions:
     mode: str = "hybrid"
     demote_excluded: bool = True
     statuses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MatchRun:
+    """A ranking and the open trials that were checked and left out as being for other cancers.
+
+    ``other_cancers`` lists, by NCT ID, the status-filtered trials whose conditions do not
+    cover the patient's cancer (see :func:`condition_covers`); they are not matches.
+    """
+
+    matches: tuple[TrialMatch, ...]
+    other_cancers: tuple[str, ...] = ()
+
+
+# A condition that is cancer in general ("Advanced Solid Tumors", "Neoplasms", "Malignant Solid
+# Neoplasm"): after the modifiers only generic nouns are left; "Skin Neoplasms" is not one.
+_GENERIC_NOUNS = {
+    "tumor",
+    "tumors",
+    "tumour",
+    "tumours",
+    "neoplasm",
+    "neoplasms",
+    "cancer",
+    "cancers",
+    "carcinoma",
+    "carcinomas",
+    "malignancy",
+    "malignancies",
+    "oncology",
+    "neoplastic",
+    "disease",
+    "diseases",
+}
+_MODIFIERS = {
+    "advanced",
+    "metastatic",
+    "malignant",
+    "solid",
+    "adult",
+    "adults",
+    "pediatric",
+    "paediatric",
+    "childhood",
+    "refractory",
+    "recurrent",
+    "relapsed",
+    "unresectable",
+    "locally",
+    "any",
+    "unspecified",
+    "nos",
+    "other",
+    "and",
+    "or",
+    "of",
+    "the",
+    "primary",
+    "late",
+    "stage",
+    "early",
+    "iv",
+    "iii",
+    "ii",
+    "i",
+    "patients",
+    "patient",
+    "with",
+    "in",
+    "all",
+    "various",
+    "multiple",
+    "types",
+    "type",
+}
+
+
+def _generic_condition(condition: str) -> bool:
+    words = re.findall(r"[a-z]+", condition.lower())
+    nouns = [w for w in words if w not in _MODIFIERS]
+    return bool(nouns) and all(w in _GENERIC_NOUNS for w in nouns) and nouns != ["disease"]
+
+
+def condition_covers(trial: TrialRecord, patient: PatientFacts) -> bool | None:
+    """Whether the trial is for the patient's cancer, by tumour site.
+
+    True: one of the trial's conditions is cancer in general, or a tumour site of its
+    conditions, title or keywords is the patient's. False otherwise: the conditions name other
+    cancers, or no cancer at all ("Familial Isolated Pituitary Adenoma"). None: the patient's
+    tumour site is not recorded, so nothing is ruled out.
+    """
+    patient_sites = tumour_sites(
+        " ".join(x for x in (patient.diagnosis_text, patient.oncotree_code) if x)
+    )
+    if not patient_sites:
+        return None
+    if any(_generic_condition(c) for c in trial.conditions):
+        return True
+    trial_sites = tumour_sites(" ".join((*trial.conditions, trial.title, *trial.keywords)))
+    return bool(trial_sites & patient_sites)
 
 
 def patient_query(patient: PatientFacts) -> str:
@@ -220,6 +322,23 @@ def match_trials(
     Returns:
         Up to ``k`` matches, best first, each with its verdicts and rank reasons.
     """
+    return match_trials_run(patient, index, k, options, query, cache).matches
+
+
+def match_trials_run(
+    patient: PatientFacts,
+    index: TrialIndex,
+    k: int = 20,
+    options: MatchOptions | None = None,
+    query: str | None = None,
+    cache: CriteriaCache | None = None,
+) -> MatchRun:
+    """:func:`match_trials`, also saying which open trials were left out as for other cancers.
+
+    With ``options.statuses`` every trial of those statuses is a candidate however far down
+    the retrieval it sits, so each must pass a relevance floor: its conditions cover the
+    patient's cancer (:func:`condition_covers`). Those that do not are counted, not ranked.
+    """
     options = options or MatchOptions()
     cache = cache or CriteriaCache()
     text = query or patient_query(patient)
@@ -231,20 +350,29 @@ def match_trials(
     else:
         hits = index.search(text, k=options.candidates, mode=options.mode)
     if not hits:
-        return ()
+        return MatchRun(())
     # Normalised by the best hit of the whole corpus, so scores compare across status filters.
     top = max(h.score for h in hits) or 1.0
+    other_cancers: list[str] = []
     if options.statuses:
         wanted = options.statuses
-        hits = [h for h in hits if index.trials[index.by_id[h.nct_id]].status in wanted]
-        hits = hits[: options.candidates]
+        kept = []
+        for h in hits:
+            trial = index.trials[index.by_id[h.nct_id]]
+            if trial.status not in wanted:
+                continue
+            if condition_covers(trial, patient) is False:
+                other_cancers.append(h.nct_id)
+                continue
+            kept.append(h)
+        hits = kept[: options.candidates]
     matches = []
     for rank, hit in enumerate(hits):
         trial = index.trials[index.by_id[hit.nct_id]]
         matches.append(
             _build_match(trial, patient, hit.score / top, rank, cache.get(trial), options)
         )
-    return _order(matches, options.demote_excluded)[:k]
+    return MatchRun(_order(matches, options.demote_excluded)[:k], tuple(sorted(other_cancers)))
 
 
 def match_patients(

@@ -30,6 +30,8 @@ class CriterionKind(StrEnum):
     MEASURABLE_DISEASE = "measurable_disease"
     PREGNANCY = "pregnancy"
     LIFE_EXPECTANCY = "life_expectancy"
+    PRIOR_MALIGNANCY = "prior_malignancy"
+    PERMISSIVE = "permissive"
     TEXT = "text"
 
 

@@ -133,6 +133,8 @@ class TrialMatchResult(models.Model):
     facts_missing = models.JSONField(default=list, blank=True)
     # Ranked matches (oncology_ui.trials.serialize.match_to_json); None until the job finishes.
     matches = models.JSONField(null=True, blank=True)
+    # NCT IDs of the open trials that were checked and are for other cancers (not matches).
+    open_other_cancers = models.JSONField(default=list, blank=True)
 
     objects = TrialMatchQuerySet.as_manager()
 

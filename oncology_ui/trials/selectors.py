@@ -110,15 +110,21 @@ def _decorate(match: dict[str, Any]) -> dict[str, Any]:
 def match_view(result: TrialMatchResult | None, filters: MatchFilters) -> dict[str, Any]:
     """The section's list: the stored matches of ``result`` filtered and decorated.
 
-    ``hidden_closed`` counts the ranked trials the default status filter leaves out.
+    ``hidden_closed`` counts the ranked trials the default status filter leaves out;
+    ``other_cancers`` the open trials that were checked and are for other cancers.
     """
     if result is None or result.matches is None:
-        return {"matches": [], "total": 0, "hidden_closed": 0}
+        return {"matches": [], "total": 0, "hidden_closed": 0, "other_cancers": 0}
     shown = [_decorate(m) for m in filter_matches(result.matches, filters)]
     hidden = 0
     if not filters.status:
         hidden = sum(1 for m in result.matches if m["status"] not in OPEN_STATUSES)
-    return {"matches": shown, "total": len(result.matches), "hidden_closed": hidden}
+    return {
+        "matches": shown,
+        "total": len(result.matches),
+        "hidden_closed": hidden,
+        "other_cancers": len(result.open_other_cancers or ()),
+    }
 
 
 @dataclass(frozen=True)

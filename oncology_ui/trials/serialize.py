@@ -135,6 +135,10 @@ def criterion_structure(criterion: dict[str, Any]) -> str:
     kind = criterion.get("kind", "text")
     if kind == "text":
         return "not parsed (free text)"
+    if kind == "permissive":
+        return "a permission (informational, not checked)"
+    if kind == "prior_malignancy":
+        return _other_malignancy_words(criterion)
     parts: list[str] = []
     bound = criterion.get("bound")
     if bound:
@@ -174,6 +178,24 @@ def criterion_structure(criterion: dict[str, Any]) -> str:
     if criterion.get("terms"):
         parts.append(", ".join(criterion["terms"][:5]))
     return "; ".join(parts) or kind.replace("_", " ")
+
+
+def _other_malignancy_words(criterion: dict[str, Any]) -> str:
+    words = "a malignancy other than the one being matched"
+    high = (criterion.get("bound") or {}).get("high")
+    if high is not None:
+        words += f", within {high:g} years"
+    labels = {
+        "except:skin": "non-melanoma skin",
+        "except:in_situ": "in situ",
+        "except:cured": "cured",
+    }
+    exceptions = [
+        labels.get(t, t.removeprefix("except:site:")) for t in criterion.get("terms") or ()
+    ]
+    if exceptions:
+        words += "; except " + ", ".join(exceptions)
+    return words
 
 
 def _date(value: dt.date | None) -> str | None:

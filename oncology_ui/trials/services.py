@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from inference.trials import ENGINE_VERSION
 from inference.trials.eligibility import EligibilityOptions
-from inference.trials.matching import MatchOptions, match_patients, match_trials
+from inference.trials.matching import (
+    MatchOptions,
+    match_patients,
+    match_trials,
+    match_trials_run,
+)
 from inference.trials.schema import TrialMatch
 from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue, job_handler
 from oncology_ui.core.models import Job
@@ -73,23 +78,27 @@ def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         facts.facts, loaded.index, k=MATCHES_KEPT, options=options, cache=loaded.cache
     )
     # The list shows open trials by default; most of a registry is closed, so the open ones
-    # are ranked on their own too and kept beside the overall ranking.
-    open_matches = match_trials(
+    # are ranked on their own too and kept beside the overall ranking. Every open trial is
+    # checked there, and those for other cancers are counted instead of listed.
+    open_run = match_trials_run(
         facts.facts,
         loaded.index,
         k=MATCHES_KEPT,
         options=replace(options, statuses=frozenset(OPEN_STATUSES)),
         cache=loaded.cache,
     )
+    other_cancers = set(open_run.other_cancers)
+    matches = tuple(m for m in matches if m.nct_id not in other_cancers)
     kept = {m.nct_id for m in matches}
     matches = tuple(
         sorted(
-            [*matches, *(m for m in open_matches if m.nct_id not in kept)],
+            [*matches, *(m for m in open_run.matches if m.nct_id not in kept)],
             key=lambda m: (m.summary.excluded, -m.score, m.nct_id),
         )
     )
     trials = Trial.objects.in_bulk([m.nct_id for m in matches], field_name="nct_id")
     result.matches = [match_to_json(m, trials[m.nct_id]) for m in matches if m.nct_id in trials]
+    result.open_other_cancers = sorted(other_cancers)
     result.engine_version = ENGINE_VERSION
     result.corpus_version = loaded.version
     result.corpus_size = loaded.size

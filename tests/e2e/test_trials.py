@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from django.conf import LazySettings
@@ -37,7 +38,8 @@ def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
     team = TeamFactory.create(name="Breast MDT")
     UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
     case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
-    import_trials(trial_record(), lung_record())
+    # The lung trial is closed: an open one is for another cancer and is never listed.
+    import_trials(trial_record(), replace(lung_record(), status="completed"))
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -56,11 +58,13 @@ def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
     expect(section).to_contain_text("Palbociclib and letrozole", timeout=15_000)
 
     section.locator("select[name=phase]").select_option("Phase 3")
+    section.locator("select[name=status]").select_option("any")
     section.get_by_role("button", name="Filter").click()
     expect(section.locator("#trial-match-list")).not_to_contain_text("Palbociclib")
     expect(section.locator("#trial-match-list")).to_contain_text("Osimertinib")
 
     section.locator("select[name=phase]").select_option("")
+    section.locator("select[name=status]").select_option("")
     section.get_by_role("button", name="Filter").click()
     # Wait for the swapped list: a summary clicked in the old one would close with the swap.
     expect(section.locator("#trial-match-list")).to_contain_text("Palbociclib")
