@@ -90,14 +90,19 @@ def section_register(name: str, loader: SectionLoader) -> None:
 
 
 def section_page_context(
-    request: HttpRequest, case: Case, *, opened: str | None = None
+    request: HttpRequest, case: Case, *, opened: str | None = None, every: bool = False
 ) -> dict[str, Any]:
     """The whole case page: the sections above the fold and ``opened`` filled, the rest deferred.
 
     Deferred sections are placeholders that fetch themselves when scrolled into view (htmx
-    ``revealed``) and link to their own page for browsers without JavaScript.
+    ``revealed``) and link to their own page for browsers without JavaScript. With ``every``
+    all sections are filled: the page a tumor board prints, where nothing is scrolled into view.
     """
-    rendered = (*EAGER_SECTIONS, *((opened,) if opened and opened not in EAGER_SECTIONS else ()))
+    if every:
+        rendered: tuple[str, ...] = tuple(CASE_SECTIONS)
+    else:
+        extra = (opened,) if opened and opened not in EAGER_SECTIONS else ()
+        rendered = (*EAGER_SECTIONS, *extra)
     context = section_context(request, case, rendered)
     context.update(
         {

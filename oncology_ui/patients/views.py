@@ -188,8 +188,12 @@ def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
-    """The case canvas: every section, each also reachable as its own htmx partial."""
+    """The case canvas: every section, each also reachable as its own htmx partial.
+
+    ``?view=print`` fills every section at once (none is deferred), for printing the case.
+    """
     case = case_for_user(request, case_id)
+    for_print = request.GET.get("view") == "print"
     audit_record(
         request=request,
         action=A.VIEW,
@@ -197,12 +201,13 @@ def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
         patient_id=case.patient_id,
         object_ref=f"case:{case.pk}",
     )
-    context = section_page_context(request, case)
+    context = section_page_context(request, case, every=for_print)
     context.update(
         {
             "case": case,
             "patient": case.patient,
             "status_form": StatusForm(initial={"status": case.status}),
+            "for_print": for_print,
         }
     )
     return render(request, "patients/case_detail.html", context)

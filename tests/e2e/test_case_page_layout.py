@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from oncology_ui.core import roles
 from oncology_ui.patients.models import Case, TimelineEvent
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
+from tests.e2e.browser import BROWSER_MARKS, log_in
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -49,8 +49,10 @@ def test_the_printed_case_page_is_compact_and_carries_no_controls(page: Page) ->
     case = _busy_case()
     log_in(page, "onco", PASSWORD)
     page.goto(f"/patients/cases/{case.pk}/")
+    # What a board chair prints: the whole case, every section filled at once.
+    page.get_by_role("link", name="Whole case for printing").click()
     expect(page.locator("#section-timeline")).to_contain_text("number 39")
-    reveal_sections(page)  # the sections below the fold load as the reader scrolls down
+    expect(page.locator("section.deferred")).to_have_count(0)
 
     printed = _pdf(page)
     # What printing gave before the print stylesheet: the screen layout on paper.

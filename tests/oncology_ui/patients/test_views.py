@@ -57,6 +57,19 @@ def test_sections_below_the_fold_load_when_revealed_and_link_to_themselves(
     assert "No slides yet" not in content and "No analysis has been run" not in content
 
 
+def test_the_whole_case_for_printing_fills_every_section_at_once(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    page_url = reverse("patients-case", args=[cast.case.pk])
+    assert f'href="{page_url}?view=print"' in oncologist_client.get(page_url).content.decode()
+    content = oncologist_client.get(page_url, {"view": "print"}).content.decode()
+    assert 'class="card section wide deferred"' not in content
+    for section in CASE_SECTIONS:
+        assert f'id="section-{section}"' in content, section
+    # What only the deferred sections show is on this one response.
+    assert "No slides yet" in content and "No analysis has been run" in content
+
+
 def test_a_section_link_without_javascript_opens_the_page_with_that_section_filled(
     cast: Cast, oncologist_client: Client
 ) -> None:
