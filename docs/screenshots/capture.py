@@ -101,6 +101,9 @@ def _shoot(page: Any, out_dir: Path, name: str, written: list[Path], selector: s
     if selector:
         page.locator(selector).scroll_into_view_if_needed()
         page.wait_for_load_state("networkidle")  # a section revealed by scrolling loads itself
+        # Sections above may have loaded meanwhile and pushed this one down: align it again.
+        page.evaluate("s => document.querySelector(s).scrollIntoView()", selector)
+        page.wait_for_load_state("networkidle")
     target = out_dir / name
     page.screenshot(path=str(target), full_page=False)
     written.append(target)
