@@ -102,13 +102,18 @@ def totp_device_enrol(user: User) -> Any:
 def totp_code(device: Any, steps_ahead: int = 0) -> str:
     """What the authenticator app shows, ``steps_ahead`` 30-s steps from now.
 
-    The server accepts one step of drift and each code once, so a test that needs a second
-    fresh code takes the next step's.
+    The server accepts one step either side of its clock plus the drift it learnt from the last
+    accepted code, and each step once. So the code is taken on the server's drifted clock (read
+    fresh from the database: a code typed across a step boundary shifts the drift), and never at
+    or before the last step used.
     """
     import time
 
     from django_otp.oath import TOTP
 
+    device.refresh_from_db()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
+    if device.last_t is not None and totp.t() <= device.last_t:
+        totp.time += (device.last_t + 1 - totp.t()) * device.step
     return f"{totp.token():0{device.digits}d}"
