@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from oncology_ui.boards import services as boards
@@ -20,7 +18,6 @@ from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Team
 from oncology_ui.trials import services as trials
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import Trial, TrialMatchResult
 from tests.e2e.a11y import assert_no_serious_a11y_violations
 from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
@@ -42,16 +39,7 @@ from tests.oncology_ui.trials.factories import (
     trial_record,
 )
 
-pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture(autouse=True)
-def _bm25_only(settings: LazySettings) -> Iterator[None]:
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()
+pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
 
 
 @pytest.fixture

@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import ReverseMatchRun, WorkListEntry
 from tests.e2e.browser import BROWSER_MARKS, log_in
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
 from tests.oncology_ui.trials.factories import fit_breast_case, import_trials, trial_record
 
-pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture(autouse=True)
-def _bm25_only(settings: LazySettings) -> Iterator[None]:
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()
+pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
 
 
 def test_a_coordinator_ranks_patients_for_a_trial_flags_one_and_works_the_list(

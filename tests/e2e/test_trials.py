@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import Referral, TrialMatchResult
 from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
@@ -22,16 +19,7 @@ from tests.oncology_ui.trials.factories import (
     trial_record,
 )
 
-pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture(autouse=True)
-def _bm25_only(settings: LazySettings) -> Iterator[None]:
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()
+pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
 
 
 def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
