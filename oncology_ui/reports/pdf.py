@@ -604,7 +604,12 @@ def _case_story(data: CaseReportData, width: float, *, level: int, key: str) -> 
         _facts(
             [
                 ("Used by the model", ", ".join(data.data_used) or NOT_AVAILABLE),
-                ("Missing", ", ".join(data.data_missing) or "nothing reported missing"),
+                # Without an analysis nothing was checked, so "nothing missing" would be untrue.
+                (
+                    "Missing",
+                    ", ".join(data.data_missing)
+                    or ("nothing reported missing" if data.data_used else NOT_AVAILABLE),
+                ),
                 *(
                     [("Known but not used by this model", "; ".join(data.data_not_used))]
                     if data.data_not_used

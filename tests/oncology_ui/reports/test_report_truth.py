@@ -270,3 +270,9 @@ def test_inputs_the_model_cannot_use_print_plainly(cast: Cast) -> None:
     text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
     assert "Known but not used by this model ER positive; ECOG performance status 1" in text
     assert "er_positive" not in text
+
+
+def test_without_an_analysis_the_report_never_says_nothing_is_missing(cast: Cast) -> None:
+    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    assert "Data used and missing" in text
+    assert "nothing reported missing" not in text
