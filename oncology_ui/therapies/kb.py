@@ -12,11 +12,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from inference.therapy import types as t
+from inference.therapy.kbfiles import diseases_read, kb_content_hash, kb_read
+from inference.therapy.matching import code_relation
 from oncology_ui.patients.vocabularies import oncotree
 from oncology_ui.therapies import models
-from oncology_ui.therapies.engine import types as t
-from oncology_ui.therapies.engine.kbfiles import diseases_read, kb_content_hash, kb_read
-from oncology_ui.therapies.engine.matching import code_relation
 
 logger = logging.getLogger(__name__)
 

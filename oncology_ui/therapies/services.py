@@ -6,7 +6,6 @@ in-memory knowledge base (``elapsed_ms`` is stored on every row; see docs/therap
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import time
@@ -18,13 +17,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from inference.schema import TreatmentScenario
+from inference.therapy import types as t
+from inference.therapy.matching import match
+from inference.therapy.ranking import benefit_classes, rank
+from inference.therapy.safety import safety_verdict
+from inference.therapy.whatif import WhatIfOption, what_if
 from oncology_ui.analysis.adapters import case_inputs_from_snapshot, case_snapshot, snapshot_hash
 from oncology_ui.analysis.services import prediction_latest
 from oncology_ui.patients.models import Case
-from oncology_ui.therapies.engine import types as t
-from oncology_ui.therapies.engine.matching import match
-from oncology_ui.therapies.engine.ranking import benefit_classes, rank
-from oncology_ui.therapies.engine.safety import safety_verdict
 from oncology_ui.therapies.kb import kb_active, kb_content
 from oncology_ui.therapies.models import TherapyDecision, TherapyRanking
 from oncology_ui.therapies.state import patient_state
@@ -35,10 +36,6 @@ logger = logging.getLogger(__name__)
 #: ``investigational``, safety checks ``threshold``, evidence items a short ``label``; readers
 #: treat their absence in version 1 rows as false or empty).
 RESULT_VERSION = "2"
-WHATIF_MODULE = "inference.whatif"
-NO_WHATIF = (
-    "The what-if survival model is not part of this installation yet: not estimable from our data."
-)
 CAVEAT = (
     "Curves are associations learned from observational data (METABRIC), not causal effects "
     "of the treatment; they estimate groups of similar patients, not this patient."
@@ -49,18 +46,15 @@ class RankingUnavailable(Exception):
     """No knowledge base is loaded: the page says so instead of ranking."""
 
 
-def _survival_at(scenario: Any, years: int) -> float | None:
-    for row in getattr(scenario, "survival_at", ()) or ():
-        if getattr(row, "years", None) == years:
-            value = getattr(row, "survival", None)
-            return float(value) if value is not None else None
+def _survival_at(scenario: TreatmentScenario, years: int) -> float | None:
+    for row in scenario.survival_at:
+        if row.years == years:
+            return float(row.survival) if row.survival is not None else None
     return None
 
 
-def _curve(scenario: Any) -> dict[str, list[float]] | None:
-    curve = getattr(scenario, "curve", None)
-    if curve is None:
-        return None
+def _curve(scenario: TreatmentScenario) -> dict[str, list[float]]:
+    curve = scenario.curve
     return {
         name: [float(v) for v in getattr(curve, name)]
         for name in ("times_months", "survival", "lower", "upper")
@@ -86,18 +80,9 @@ def benefits_estimate(
     if not wanted:
         return benefits, model
     try:
-        whatif = importlib.import_module(WHATIF_MODULE)
-    except ImportError:
-        for key, classes in wanted.items():
-            benefits[key] = t.Benefit(estimable=False, reason=NO_WHATIF, classes=classes)
-        return benefits, model
-    try:
-        report = whatif.what_if(
+        report = what_if(
             case_inputs_from_snapshot(snapshot),
-            [
-                whatif.WhatIfOption(key=key, therapy_classes=classes)
-                for key, classes in wanted.items()
-            ],
+            [WhatIfOption(key=key, therapy_classes=classes) for key, classes in wanted.items()],
         )
     except Exception as exc:
         # The model failing must not take the ranking down: say so per option.
@@ -109,7 +94,7 @@ def benefits_estimate(
                 classes=classes,
             )
         return benefits, model
-    baseline = getattr(report, "baseline", None)
+    baseline = report.baseline
     base_5y = _survival_at(baseline, 5) if baseline is not None else None
     model.update(
         {

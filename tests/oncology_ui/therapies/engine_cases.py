@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from oncology_ui.therapies.engine import types as t
-from oncology_ui.therapies.engine.kbfiles import kb_read
+from inference.therapy import types as t
+from inference.therapy.kbfiles import kb_read
 
 TODAY = date(2026, 11, 20)
 KB_DIR = Path(__file__).resolve().parents[3] / "oncology_ui" / "therapies" / "kb"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from oncology_ui.therapies.engine import types as t
-from oncology_ui.therapies.engine.matching import match
-from oncology_ui.therapies.engine.ranking import benefit_classes, rank
-from oncology_ui.therapies.engine.safety import safety_verdict
+from inference.therapy import types as t
+from inference.therapy.matching import match
+from inference.therapy.ranking import benefit_classes, rank
+from inference.therapy.safety import safety_verdict
 from tests.oncology_ui.therapies.engine_cases import (
     amplification,
     fusion,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from oncology_ui.therapies.engine.kbfiles import KbFileError
+from inference.therapy.kbfiles import KbFileError
 from oncology_ui.therapies.kb import KB_DIR, kb_active, kb_active_version, kb_content, kb_load
 from oncology_ui.therapies.models import KbEntry, KnowledgeBase
 

@@ -158,8 +158,8 @@ def test_a_low_neutrophil_count_blocks_chemotherapy_with_the_value_and_rule(
 def test_recorded_bleeding_blocks_bevacizumab_and_comorbidities_are_read(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
+    from inference.therapy.safety import safety_verdict
     from oncology_ui.analysis.adapters import case_snapshot
-    from oncology_ui.therapies.engine.safety import safety_verdict
     from oncology_ui.therapies.kb import kb_content
     from oncology_ui.therapies.state import patient_state
     from tests.oncology_ui.therapies.test_safety_rules import option_for
@@ -275,18 +275,6 @@ def test_a_breast_endocrine_option_gets_a_curve_or_a_stated_reason_never_a_bare_
     tamoxifen = next(o for o in ranking.result["options"] if "tamoxifen" in o["option"]["drugs"])
     assert tamoxifen["benefit"]["classes"] == ["endocrine"]
     assert ranking.model_version.startswith("oncoboard-metabric")
-
-
-def test_without_the_what_if_module_every_option_says_not_estimable(
-    cast: Cast, therapy_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(services, "WHATIF_MODULE", "inference.no_such_module")
-    case = CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-    )
-    ranking = services.ranking_compute(case=case, user=cast.oncologist)
-    folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
-    assert folfox["benefit"]["reason"] == services.NO_WHATIF
 
 
 def test_the_printed_report_shows_the_stored_ranking_and_its_versions(

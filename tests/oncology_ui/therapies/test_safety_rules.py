@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from oncology_ui.therapies.engine import types as t
-from oncology_ui.therapies.engine.safety import applies, check, safety_verdict
+from inference.therapy import types as t
+from inference.therapy.safety import applies, check, safety_verdict
 from tests.oncology_ui.therapies.engine_cases import TODAY, prior_line, shipped_kb, state
 
 ULN = 40.0
@@ -261,7 +261,7 @@ def test_the_issue_case_alt_210_and_anc_0_8_36_days_old_blocks_every_option() ->
 
 
 def test_a_stale_value_in_the_caution_range_moves_the_option_like_a_fresh_one() -> None:
-    from oncology_ui.therapies.engine.ranking import safety_order
+    from inference.therapy.ranking import safety_order
 
     kb = shipped_kb()
     rule = next(r for r in RULES if r.rule_id == "anc-cytotoxic")
@@ -273,7 +273,7 @@ def test_a_stale_value_in_the_caution_range_moves_the_option_like_a_fresh_one() 
 
 
 def test_only_a_stale_normal_value_becomes_a_plain_caution_to_repeat() -> None:
-    from oncology_ui.therapies.engine.ranking import safety_order
+    from inference.therapy.ranking import safety_order
 
     kb = shipped_kb()
     rule = next(r for r in RULES if r.rule_id == "anc-cytotoxic")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from oncology_ui.therapies.engine.kbfiles import KbFileError
+from inference.therapy.kbfiles import KbFileError
 from oncology_ui.therapies.kb import KB_DIR, kb_active, kb_load
 
 

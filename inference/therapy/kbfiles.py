@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import yaml
 
-from oncology_ui.therapies.engine.types import (
+from inference.therapy.types import (
     DiseaseMap,
     Drug,
     EvidenceItem,

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from oncology_ui.therapies.engine.matching import TIERS
-from oncology_ui.therapies.engine.types import (
+from inference.therapy.matching import TIERS
+from inference.therapy.types import (
     Benefit,
     KnowledgeBase,
     RankedOption,

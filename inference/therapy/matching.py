@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oncology_ui.therapies.engine.types import (
+from inference.therapy.types import (
     EvidenceItem,
     EvidenceRef,
     Finding,

@@ -6,7 +6,7 @@ Every check says what decided it (value, date, rule, source). Missing or stale d
 
 from __future__ import annotations
 
-from oncology_ui.therapies.engine.types import (
+from inference.therapy.types import (
     DatedText,
     KnowledgeBase,
     PatientState,

@@ -15,15 +15,15 @@ import inference
 from inference.models.predictor import SurvivalPredictor
 from inference.runtime import sha256_of
 from inference.schema import CaseInputs, ClinicalFacts, MolecularProfile, TreatmentPlan
-from inference.training import propensity as training
-from inference.weights import PROPENSITY
-from inference.whatif import (
+from inference.therapy.whatif import (
     PropensityError,
     WhatIfOption,
     WhatIfReport,
     load_propensity,
     what_if,
 )
+from inference.training import propensity as training
+from inference.weights import PROPENSITY
 
 ENDOCRINE = WhatIfOption("endocrine", ("endocrine",))
 CHEMOTHERAPY = WhatIfOption("chemotherapy", ("chemotherapy",))
