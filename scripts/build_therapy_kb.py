@@ -3,8 +3,9 @@
 Run by a person when a source is updated, never by the app: OncoBoard reads only the shipped
 extracts at run time (no network, no ``../shared/data``).
 
-1. ``civic_predictive.tsv.gz``: CIViC 01-Aug-2021 accepted *predictive* evidence items that name
-   at least one therapy (CC0), without the free-text statements.
+1. ``civic_evidence.tsv.gz``: CIViC 01-Aug-2021 accepted predictive, prognostic and diagnostic
+   evidence items (CC0), without the free-text statements. The one CIViC extract of the app: the
+   therapy ranking reads its predictive items that name a therapy, the molecular table all of them.
 2. ``oncoref_agents.tsv``: ``oncoref`` (Apache-2.0) ``cancer-key-genes.csv`` rows that name an
    agent (target gene -> agent, phase, line of therapy, PubMed id).
 
@@ -22,14 +23,19 @@ from pathlib import Path
 
 KB_DIR = Path(__file__).resolve().parent.parent / "oncology_ui" / "therapies" / "kb"
 CIVIC_FILE = "civic-2021-08-01/01-Aug-2021-ClinicalEvidenceSummaries.tsv"
+CIVIC_RELEASE = "CIViC 01-Aug-2021"
+CIVIC_TYPES = ("Predictive", "Prognostic", "Diagnostic")
 CIVIC_COLUMNS = (
     "evidence_id",
     "gene",
+    "entrez_id",
     "variant",
+    "variant_id",
     "disease",
     "doid",
     "drugs",
     "drug_interaction_type",
+    "evidence_type",
     "evidence_direction",
     "evidence_level",
     "clinical_significance",
@@ -60,19 +66,19 @@ def build_civic(shared: Path, out: Path) -> int:
         rows = [
             row
             for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            if row["evidence_type"] == "Predictive"
-            and row["evidence_status"] == "accepted"
-            and row["drugs"].strip()
+            if row["evidence_type"] in CIVIC_TYPES and row["evidence_status"] == "accepted"
         ]
     rows.sort(key=lambda row: int(row["evidence_id"]))
     buffer = io.StringIO()
+    # The version line is read by the knowledge-base loader and shown with the evidence.
+    buffer.write(f"# version: {CIVIC_RELEASE}\n")
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE)
     writer.writerow(CIVIC_COLUMNS)
     for row in rows:
         writer.writerow([_clean(row[column]) for column in CIVIC_COLUMNS])
     # mtime=0: the same source gives a byte-identical file, so the KB content hash is stable.
     with (
-        open(out / "civic_predictive.tsv.gz", "wb") as raw,
+        open(out / "civic_evidence.tsv.gz", "wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
     ):
         zipped.write(buffer.getvalue().encode("utf-8"))
@@ -104,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         sys.stderr.write("oncoref is not installed: oncoref_agents.tsv left as it is\n")
         oncoref_rows = -1
-    sys.stdout.write(
-        f"civic_predictive.tsv.gz: {civic} items; oncoref_agents.tsv: {oncoref_rows}\n"
-    )
+    sys.stdout.write(f"civic_evidence.tsv.gz: {civic} items; oncoref_agents.tsv: {oncoref_rows}\n")
     return 0
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from inference.therapy.conditions import all_present, evaluate, none_present
+from inference.therapy.evidence import civic_by_gene, civic_evidence_for, disease_relation
 from inference.therapy.types import (
     EvidenceItem,
     EvidenceRef,
@@ -19,6 +20,7 @@ from inference.therapy.types import (
     KnowledgeBase,
     PatientState,
     ResistanceFlag,
+    ResistanceRule,
     StandardRule,
     TherapyOption,
     Unknowns,
@@ -29,10 +31,6 @@ SENSITIVE = {"Sensitivity/Response"}
 RESISTANT = {"Resistance", "Reduced Sensitivity"}
 # The biomarker statuses that stand for an over-expressed gene product in CIViC's naming.
 BIOMARKER_GENES = {"HER2": "ERBB2", "ER": "ESR1", "PR": "PGR", "PD-L1": "CD274"}
-# CIViC variant names that are exon-level classes, as residue spans (in-frame deletions).
-_EXON_DELETIONS = {("EGFR", "EXON 19 DELETION"): (729, 761)}
-_TRUNCATING = {"TRUNCATING MUTATION", "FRAMESHIFT TRUNCATION", "LOSS-OF-FUNCTION", "LOSS"}
-_PROTEIN_TOKEN = re.compile(r"^[A-Z]\d+[A-Z*]$")
 
 
 def _slug(drugs: Iterable[str]) -> str:
@@ -49,187 +47,12 @@ def biomarker_findings(state: PatientState) -> tuple[Finding, ...]:
     return tuple(found)
 
 
-def civic_match(finding: Finding, gene: str, name: str) -> str | None:
-    """How a CIViC variant name matches a finding: exact, codon, class or gene; None if not."""
-    name = name.strip().upper()
-    if finding.kind == "fusion":
-        if gene not in {finding.gene, finding.partner_gene}:
-            return None
-        other = finding.partner_gene if gene == finding.gene else finding.gene
-        # CIViC writes BCR-ABL for BCR::ABL1: compare without the trailing digits as well.
-        stems = {gene, gene.rstrip("0123456789")}
-        for stem in stems:
-            for pair in (f"{other}-{stem}", f"{stem}-{other}"):
-                if not other or not name.startswith(pair):
-                    continue
-                rest = name[len(pair) :].split()
-                # "EML4-ALK C1156Y" is a resistance mutation inside the fusion, not the fusion.
-                if rest and _PROTEIN_TOKEN.match(rest[-1]):
-                    return None
-                return "exact"
-        if name in {"FUSION", "FUSIONS", "REARRANGEMENT", f"{gene} FUSION", f"{gene} FUSIONS"}:
-            return "class"
-        return None
-    if gene != finding.gene:
-        return None
-    if finding.kind == "expression":
-        names = {"OVEREXPRESSION", "EXPRESSION"} | ({"AMPLIFICATION"} if gene == "ERBB2" else set())
-        return "class" if name in names else None
-    if finding.kind == "copy_number":
-        level = finding.copy_number_level or 0
-        if level >= 2 and name == "AMPLIFICATION":
-            return "class"
-        if level <= -2 and name in {"DELETION", "LOSS", "COPY NUMBER LOSS"}:
-            return "class"
-        return None
-    if finding.silent:
-        return None
-    if finding.protein_key and (
-        name == finding.protein_key or name.split(" ")[-1] == finding.protein_key
-    ):
-        return "exact"
-    if "/" in name and finding.protein_key in name.split("/"):
-        return "exact"
-    if finding.codon and (name == finding.codon or finding.codon in name.split("/")):
-        return "codon"
-    span = _EXON_DELETIONS.get((gene, name))
-    if span and finding.is_deletion and finding.position is not None:
-        return "class" if span[0] <= finding.position <= span[1] else None
-    if finding.truncating and name in _TRUNCATING:
-        return "class"
-    if name == "MUTATION":
-        return "gene"
-    return None
-
-
-# ------------------------------------------------------------------------------ conditions
-
-
-@dataclass
-class _Eval:
-    """A condition's value: True, False, or None (unknown) with what was missing."""
-
-    value: bool | None
-    missing: list[str] = field(default_factory=list)
-    matched: list[str] = field(default_factory=list)
-
-
-def _marker_present(condition: dict[str, Any], finding: Finding) -> bool:
-    if finding.gene != condition["gene"] and not (
-        finding.kind == "fusion" and finding.partner_gene == condition["gene"]
-    ):
-        return False
-    kind = condition.get("kind", "")
-    partner = condition.get("partner", "")
-    if finding.kind == "expression":
-        return kind == "amplification" and finding.gene == "ERBB2"
-    if kind == "fusion" or finding.kind == "fusion":
-        if kind != "fusion" or finding.kind != "fusion":
-            return False
-        return not partner or partner in {finding.gene, finding.partner_gene}
-    if kind in {"amplification", "deletion"}:
-        level = finding.copy_number_level or 0
-        return finding.kind == "copy_number" and (
-            level >= 2 if kind == "amplification" else level <= -2
-        )
-    if finding.kind != "mutation" or finding.silent:
-        return False
-    if kind == "truncating":
-        return finding.truncating
-    variants = condition.get("variants") or []
-    codons = condition.get("codons") or []
-    span = condition.get("deletion_in")
-    if not (variants or codons or span):
-        return True  # any non-silent mutation of the gene
-    if finding.protein_key in variants:
-        return True
-    if codons and finding.codon in codons and not finding.is_deletion and not finding.truncating:
-        return True
-    return bool(
-        span
-        and finding.is_deletion
-        and finding.position is not None
-        and span[0] <= finding.position <= span[1]
-    )
-
-
-def evaluate(
-    condition: dict[str, Any], state: PatientState, findings: tuple[Finding, ...]
-) -> _Eval:
-    if "any" in condition:
-        parts = [evaluate(inner, state, findings) for inner in condition["any"]]
-        if any(p.value for p in parts):
-            return _Eval(True, matched=[m for p in parts if p.value for m in p.matched])
-        if any(p.value is None for p in parts):
-            return _Eval(None, missing=[m for p in parts for m in p.missing])
-        return _Eval(False)
-    if "biomarker" in condition:
-        status = state.biomarker(condition["biomarker"])
-        if status is None or status == "":
-            return _Eval(None, missing=[f"{condition['biomarker']} status"])
-        ok = status in condition["status"]
-        return _Eval(ok, matched=[f"{condition['biomarker']} {status}"] if ok else [])
-    hits = [f for f in findings if _marker_present(condition, f)]
-    if hits:
-        return _Eval(True, matched=[f"{f.gene} {f.label}" for f in hits])
-    tested = condition["gene"] in state.tested_genes
-    if condition.get("kind") == "amplification" and condition["gene"] == "ERBB2":
-        # HER2 by IHC/ISH counts as testing ERBB2 amplification.
-        tested = tested or state.biomarker("HER2") not in (None, "")
-    if not tested:
-        return _Eval(None, missing=[f"{condition['gene']} status (not tested)"])
-    return _Eval(False)
-
-
-def _all(
-    conditions: Iterable[dict[str, Any]], state: PatientState, findings: tuple[Finding, ...]
-) -> _Eval:
-    parts = [evaluate(c, state, findings) for c in conditions]
-    if any(p.value is False for p in parts):
-        return _Eval(False)
-    if any(p.value is None for p in parts):
-        return _Eval(None, missing=[m for p in parts for m in p.missing])
-    return _Eval(True, matched=[m for p in parts for m in p.matched])
-
-
-def _none_present(
-    conditions: Iterable[dict[str, Any]], state: PatientState, findings: tuple[Finding, ...]
-) -> _Eval:
-    parts = [evaluate(c, state, findings) for c in conditions]
-    if any(p.value for p in parts):
-        return _Eval(False)
-    if any(p.value is None for p in parts):
-        return _Eval(None, missing=[m for p in parts for m in p.missing])
-    return _Eval(True)
-
-
 def _stage_prefix(stage_group: str) -> str:
     text = stage_group.strip().upper().removeprefix("STAGE").strip()
     for roman in ("IV", "III", "II", "I", "0"):
         if text.startswith(roman):
             return roman
     return ""
-
-
-def disease_relation(kb: KnowledgeBase, source: str, disease: str, state: PatientState) -> str:
-    """same | narrower | pan-cancer | other | unmapped, for evidence written for ``disease``."""
-    mapped = kb.disease(source, disease)
-    if mapped is None or mapped.oncotree_code == "":
-        return "unmapped"
-    if mapped.oncotree_code == "*":
-        return "pan-cancer"
-    return code_relation(mapped.oncotree_code, mapped.lineage, state.oncotree_code, state.lineage)
-
-
-def code_relation(
-    code: str, lineage: tuple[str, ...], case_code: str, case_lineage: tuple[str, ...]
-) -> str:
-    """same (the case's code or an ancestor of it), narrower (below it) or other."""
-    if code in case_lineage:
-        return "same"
-    if case_code and case_code in lineage:
-        return "narrower"
-    return "other"
 
 
 # ------------------------------------------------------------------------------- candidates
@@ -333,24 +156,66 @@ def is_investigational(supporting: Iterable[EvidenceRef]) -> bool:
     return True
 
 
+class _Drafts(dict[str, _Draft]):
+    """The options proposed so far, by the slug of their drugs."""
+
+    def draft_for(
+        self, drugs: tuple[str, ...], unknown: tuple[str, ...], label: str = ""
+    ) -> _Draft:
+        key = _slug(drugs)
+        if key not in self:
+            self[key] = _Draft(label=label or _label(drugs), drugs=drugs, unknown_drugs=unknown)
+        return self[key]
+
+
 def match(
     kb: KnowledgeBase, state: PatientState
 ) -> tuple[tuple[TherapyOption, ...], tuple[ResistanceFlag, ...], Unknowns]:
-    """Candidate options with their evidence, the resistance flags, and what could not be used."""
+    """Candidate options with their evidence, the resistance flags, and what could not be used.
+
+    1. Curated standard-of-care rules for this cancer propose options.
+    2. CIViC predictive evidence for each finding proposes options and opposes others.
+    3. oncoref rows support options already proposed.
+    4. Curated resistance rules and CIViC resistance flag options; options with no supporting
+       evidence are dropped, their resistance flags kept.
+    """
     findings = state.findings + biomarker_findings(state)
-    drafts: dict[str, _Draft] = {}
+    drafts = _Drafts()
+    not_evaluable = _standard_options(kb, state, findings, drafts)
+    matched_findings, unmapped = _civic_options(kb, state, findings, drafts)
+    _oncoref_support(kb, state, findings, drafts)
+    flags = _resistance_flags(kb, state, findings, drafts)
+    flags += _drop_unsupported(drafts)
+    options = [_option(kb, state, key, draft) for key, draft in drafts.items()]
+    unknowns = Unknowns(
+        genes=tuple(sorted({f.gene for f in state.findings if not f.gene_known})),
+        variants=tuple(
+            sorted(
+                f"{f.gene} {f.label}"
+                for f in state.findings
+                if f.gene_known and f.label + f.gene not in matched_findings
+            )
+        ),
+        diseases=tuple(sorted(unmapped)),
+        # One entry per agent: CIViC and oncoref may write the same unknown name in other cases.
+        drugs=tuple(
+            sorted({u.lower(): u for o in options for u in o.unknown_drugs}.values(), key=str.lower)
+        ),
+        regimen_words=tuple(
+            sorted({w for line_ in state.prior_lines for w in line_.unknown_words})
+        ),
+        not_evaluable=tuple(not_evaluable),
+    )
+    return tuple(options), tuple(_unique_flags(flags)), unknowns
+
+
+def _standard_options(
+    kb: KnowledgeBase, state: PatientState, findings: tuple[Finding, ...], drafts: _Drafts
+) -> list[str]:
+    """Step 1: the guideline rules whose conditions hold; returns the rules not evaluable."""
     not_evaluable: list[str] = []
-    unmapped: set[str] = set()
     line = state.planned_line
     stage = _stage_prefix(state.stage_group)
-
-    def draft_for(drugs: tuple[str, ...], unknown: tuple[str, ...], label: str = "") -> _Draft:
-        key = _slug(drugs)
-        if key not in drafts:
-            drafts[key] = _Draft(label=label or _label(drugs), drugs=drugs, unknown_drugs=unknown)
-        return drafts[key]
-
-    # 1. Curated standard-of-care rules for this cancer.
     for rule in kb.standard_rules:
         if not any(code in state.lineage for code in rule.diseases):
             continue
@@ -358,8 +223,8 @@ def match(
             continue
         if rule.stages and stage and stage not in rule.stages:
             continue
-        needed = _all(rule.requires, state, findings)
-        excluded = _none_present(rule.absent, state, findings)
+        needed = all_present(rule.requires, state, findings)
+        excluded = none_present(rule.absent, state, findings)
         if needed.value is False or excluded.value is False:
             continue
         if needed.value is None or excluded.value is None:
@@ -368,32 +233,35 @@ def match(
                 f"{rule.label} ({rule.guideline.citation}) needs {', '.join(missing)}"
             )
             continue
-        _rule_option(draft_for(rule.drugs, (), rule.label), rule, needed.matched, stage)
+        _rule_option(drafts.draft_for(rule.drugs, (), rule.label), rule, needed.matched, stage)
+    return not_evaluable
 
-    # 2. CIViC evidence for each finding.
-    by_gene: dict[str, list[EvidenceItem]] = {}
-    for item in kb.evidence:
-        by_gene.setdefault(item.gene, []).append(item)
+
+def _civic_options(
+    kb: KnowledgeBase, state: PatientState, findings: tuple[Finding, ...], drafts: _Drafts
+) -> tuple[set[str], set[str]]:
+    """Step 2: CIViC predictive items that name a therapy, matched by the one variant matcher.
+
+    Returns the findings that matched an item and the CIViC diseases without an OncoTree code.
+    """
+    by_gene = civic_by_gene(e for e in kb.evidence if e.evidence_type == "Predictive" and e.drugs)
     matched_findings: set[str] = set()
+    unmapped: set[str] = set()
     for finding in findings:
-        genes = [finding.gene] + (
-            [finding.partner_gene] if finding.kind == "fusion" and finding.partner_gene else []
-        )
-        for gene in genes:
-            for item in by_gene.get(gene, []):
-                if item.source != "civic":
-                    continue
-                how = civic_match(finding, gene, item.variant)
-                if how is None:
-                    continue
-                matched_findings.add(finding.label + finding.gene)
-                relation = disease_relation(kb, "civic", item.disease, state)
-                if relation == "unmapped":
-                    unmapped.add(item.disease)
-                _civic_item(draft_for, drafts, item, how, relation)
+        for item, how in civic_evidence_for(finding, by_gene):
+            matched_findings.add(finding.label + finding.gene)
+            relation = disease_relation(kb, "civic", item.disease, state)
+            if relation == "unmapped":
+                unmapped.add(item.disease)
+            _civic_item(drafts, item, how, relation)
+    return matched_findings, unmapped
 
-    # 3. oncoref rows support options already proposed, for a gene altered in this patient or
-    #    an option a guideline proposed (oncoref rows are gene-level by nature).
+
+def _oncoref_support(
+    kb: KnowledgeBase, state: PatientState, findings: tuple[Finding, ...], drafts: _Drafts
+) -> None:
+    """Step 3: oncoref rows support options already proposed, for a gene altered in this
+    patient or an option a guideline proposed (oncoref rows are gene-level by nature)."""
     altered = {f.gene for f in findings} | {f.partner_gene for f in findings if f.partner_gene}
     for item in kb.evidence:
         if item.source != "oncoref":
@@ -405,7 +273,12 @@ def match(
             if set(item.drugs) <= set(draft.drugs) and (item.gene in altered or draft.rule_ids):
                 draft.supporting.append(_civic_ref(item, "gene", relation, "supports"))
 
-    # 4. Curated resistance rules.
+
+def _resistance_flags(
+    kb: KnowledgeBase, state: PatientState, findings: tuple[Finding, ...], drafts: _Drafts
+) -> list[ResistanceFlag]:
+    """Step 4: curated resistance rules flag the case and oppose the options they touch; CIViC
+    resistance in this cancer, at level A-C, is noted on the option too."""
     flags: list[ResistanceFlag] = []
     for resistance in kb.resistance_rules:
         if not any(code in state.lineage for code in resistance.diseases):
@@ -436,22 +309,8 @@ def match(
                     f"{finding_text}: {resistance.statement} ({', '.join(hit)})"
                 )
                 draft.opposing.append(
-                    EvidenceRef(
-                        source="guideline",
-                        item_id=resistance.rule_id,
-                        level="guideline",
-                        direction="opposes",
-                        significance="Resistance",
-                        disease=", ".join(resistance.diseases),
-                        disease_match="same",
-                        variant=finding_text,
-                        match="rule",
-                        drugs=tuple(hit),
-                        pmids=resistance.pmids,
-                        citation=resistance.guideline.citation,
-                    )
+                    _guideline_ref(resistance, "opposes", finding_text, tuple(hit))
                 )
-    # CIViC resistance in this cancer, at level A-C, is a flag of its own too.
     for draft in drafts.values():
         for ref in draft.opposing:
             if (
@@ -465,113 +324,106 @@ def match(
                     f"{ref.variant}: resistance to {', '.join(ref.drugs)} "
                     f"(CIViC {ref.item_id}, level {ref.level})"
                 )
-    for key, draft in list(drafts.items()):
-        if not draft.supporting:
-            # Options seen only in opposing evidence are not candidates; their flags remain.
-            for ref in draft.opposing:
-                if (
-                    ref.source == "civic"
-                    and ref.disease_match in {"same", "narrower"}
-                    and ref.level in {"A", "B"}
-                    and ref.match != "gene"
-                ):
-                    flags.append(
-                        ResistanceFlag(
-                            rule_or_item=ref.item_id,
-                            finding=ref.variant,
-                            drugs=ref.drugs,
-                            drug_classes=(),
-                            statement=f"{ref.significance} to {', '.join(ref.drugs)} "
-                            f"in {ref.disease} (CIViC level {ref.level})",
-                            citation=f"CIViC {ref.item_id}",
-                            pmids=ref.pmids,
-                        )
-                    )
-            del drafts[key]
+    return flags
 
-    options = []
-    for key, draft in drafts.items():
-        tier, reason = _tier(draft)
-        related_support = any(r.disease_match in {"same", "narrower"} for r in draft.supporting)
-        related_oppose = any(
-            r.disease_match in {"same", "narrower"} and r.match != "gene" for r in draft.opposing
-        )
-        classes = tuple(
-            dict.fromkeys(c for d in draft.drugs if (drug := kb.drug(d)) for c in drug.classes)
-        )
-        progressed = []
-        for line_ in state.prior_lines:
-            shared = sorted(set(line_.drugs) & set(draft.drugs))
-            if not shared:
-                continue
-            number = f"line {line_.line_number}" if line_.line_number else "an earlier line"
-            stop = line_.stop_reason or "stop reason not recorded"
-            draft.notes.append(
-                f"Already given: {line_.regimen} ({number}, from {line_.started.isoformat()}; "
-                f"{stop}) with {', '.join(shared)}."
-            )
-            if line_.stop_reason == "progression":
-                progressed.append(f"{line_.regimen} ({number})")
-        options.append(
-            TherapyOption(
-                key=key,
-                label=draft.label,
-                drugs=draft.drugs,
-                classes=classes,
-                unknown_drugs=draft.unknown_drugs,
-                tier=tier,
-                tier_reason=reason,
-                supporting=tuple(_ordered(draft.supporting)),
-                opposing=tuple(_ordered(draft.opposing)),
-                resistance=tuple(dict.fromkeys(draft.resistance)),
-                conflicting=related_support and related_oppose,
-                rule_ids=tuple(draft.rule_ids),
-                notes=tuple(dict.fromkeys(draft.notes)),
-                progressed_on=tuple(progressed),
-                investigational=is_investigational(draft.supporting),
-            )
-        )
-    unknowns = Unknowns(
-        genes=tuple(sorted({f.gene for f in state.findings if not f.gene_known})),
-        variants=tuple(
-            sorted(
-                f"{f.gene} {f.label}"
-                for f in state.findings
-                if f.gene_known and f.label + f.gene not in matched_findings
-            )
-        ),
-        diseases=tuple(sorted(unmapped)),
-        # One entry per agent: CIViC and oncoref may write the same unknown name in other cases.
-        drugs=tuple(
-            sorted({u.lower(): u for o in options for u in o.unknown_drugs}.values(), key=str.lower)
-        ),
-        regimen_words=tuple(
-            sorted({w for line_ in state.prior_lines for w in line_.unknown_words})
-        ),
-        not_evaluable=tuple(not_evaluable),
+
+def _drop_unsupported(drafts: _Drafts) -> list[ResistanceFlag]:
+    """Options seen only in opposing evidence are not candidates; their flags remain."""
+    flags: list[ResistanceFlag] = []
+    for key, draft in list(drafts.items()):
+        if draft.supporting:
+            continue
+        for ref in draft.opposing:
+            if (
+                ref.source == "civic"
+                and ref.disease_match in {"same", "narrower"}
+                and ref.level in {"A", "B"}
+                and ref.match != "gene"
+            ):
+                flags.append(
+                    ResistanceFlag(
+                        rule_or_item=ref.item_id,
+                        finding=ref.variant,
+                        drugs=ref.drugs,
+                        drug_classes=(),
+                        statement=f"{ref.significance} to {', '.join(ref.drugs)} "
+                        f"in {ref.disease} (CIViC level {ref.level})",
+                        citation=f"CIViC {ref.item_id}",
+                        pmids=ref.pmids,
+                    )
+                )
+        del drafts[key]
+    return flags
+
+
+def _option(kb: KnowledgeBase, state: PatientState, key: str, draft: _Draft) -> TherapyOption:
+    """A proposed option with its tier, drug classes and the lines that already gave it."""
+    tier, reason = _tier(draft)
+    related_support = any(r.disease_match in {"same", "narrower"} for r in draft.supporting)
+    related_oppose = any(
+        r.disease_match in {"same", "narrower"} and r.match != "gene" for r in draft.opposing
     )
-    return tuple(options), tuple(_unique_flags(flags)), unknowns
+    classes = tuple(
+        dict.fromkeys(c for d in draft.drugs if (drug := kb.drug(d)) for c in drug.classes)
+    )
+    progressed = []
+    for line_ in state.prior_lines:
+        shared = sorted(set(line_.drugs) & set(draft.drugs))
+        if not shared:
+            continue
+        number = f"line {line_.line_number}" if line_.line_number else "an earlier line"
+        stop = line_.stop_reason or "stop reason not recorded"
+        draft.notes.append(
+            f"Already given: {line_.regimen} ({number}, from {line_.started.isoformat()}; "
+            f"{stop}) with {', '.join(shared)}."
+        )
+        if line_.stop_reason == "progression":
+            progressed.append(f"{line_.regimen} ({number})")
+    return TherapyOption(
+        key=key,
+        label=draft.label,
+        drugs=draft.drugs,
+        classes=classes,
+        unknown_drugs=draft.unknown_drugs,
+        tier=tier,
+        tier_reason=reason,
+        supporting=tuple(_ordered(draft.supporting)),
+        opposing=tuple(_ordered(draft.opposing)),
+        resistance=tuple(dict.fromkeys(draft.resistance)),
+        conflicting=related_support and related_oppose,
+        rule_ids=tuple(draft.rule_ids),
+        notes=tuple(dict.fromkeys(draft.notes)),
+        progressed_on=tuple(progressed),
+        investigational=is_investigational(draft.supporting),
+    )
+
+
+def _guideline_ref(
+    rule: StandardRule | ResistanceRule, direction: str, variant: str, drugs: tuple[str, ...]
+) -> EvidenceRef:
+    """A curated rule as an evidence item: supporting (standard of care) or opposing
+    (resistance)."""
+    supports = direction == "supports"
+    return EvidenceRef(
+        source="guideline",
+        item_id=rule.rule_id,
+        level="guideline",
+        direction=direction,
+        significance="Standard of care" if supports else "Resistance",
+        disease=", ".join(rule.diseases),
+        disease_match="same",
+        variant=variant,
+        match="rule",
+        drugs=drugs,
+        pmids=rule.pmids,
+        citation=rule.guideline.citation,
+        label=rule.guideline.short_label if supports else "",
+    )
 
 
 def _rule_option(draft: _Draft, rule: StandardRule, matched: list[str], stage: str) -> None:
     draft.rule_ids.append(rule.rule_id)
-    draft.supporting.append(
-        EvidenceRef(
-            source="guideline",
-            item_id=rule.rule_id,
-            level="guideline",
-            direction="supports",
-            significance="Standard of care",
-            disease=", ".join(rule.diseases),
-            disease_match="same",
-            variant=", ".join(matched),
-            match="rule",
-            drugs=rule.drugs,
-            pmids=rule.pmids,
-            citation=rule.guideline.citation,
-            label=rule.guideline.short_label,
-        )
-    )
+    draft.supporting.append(_guideline_ref(rule, "supports", ", ".join(matched), rule.drugs))
     if rule.stages and not stage:
         draft.notes.append(
             f"Stage not recorded: the setting of guideline rule {rule.rule_id} "
@@ -579,9 +431,7 @@ def _rule_option(draft: _Draft, rule: StandardRule, matched: list[str], stage: s
         )
 
 
-def _civic_item(
-    draft_for: Any, drafts: dict[str, _Draft], item: EvidenceItem, how: str, relation: str
-) -> None:
+def _civic_item(drafts: _Drafts, item: EvidenceItem, how: str, relation: str) -> None:
     sensitive = item.significance in SENSITIVE and item.direction == "Supports"
     resistant = (item.significance in RESISTANT and item.direction == "Supports") or (
         item.significance in SENSITIVE and item.direction == "Does Not Support"
@@ -598,11 +448,13 @@ def _civic_item(
             and (relation in {"same", "narrower", "pan-cancer"} or item.level in {"A", "B"})
         )
         if creates:
-            draft = draft_for(drugs, unknown)
+            draft = drafts.draft_for(drugs, unknown)
         elif key in drafts:
             draft = drafts[key]
         elif resistant:
-            draft = draft_for(drugs, unknown)  # kept only for flags; dropped if nothing supports it
+            draft = drafts.draft_for(
+                drugs, unknown
+            )  # kept only for flags; dropped if nothing supports it
         else:
             continue
         ref = _civic_ref(item, how, relation, "supports" if sensitive else "opposes")
@@ -639,12 +491,4 @@ def _unique_flags(flags: list[ResistanceFlag]) -> list[ResistanceFlag]:
     return list(seen.values())
 
 
-__all__ = [
-    "TIERS",
-    "civic_match",
-    "code_relation",
-    "disease_relation",
-    "evaluate",
-    "is_investigational",
-    "match",
-]
+__all__ = ["TIERS", "is_investigational", "match"]

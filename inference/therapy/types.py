@@ -53,6 +53,10 @@ class EvidenceItem:
     line: str = ""  # oncoref line of therapy
     rating: str = ""
     source_line: int = 0  # line of the shipped file, for the record
+    # CIViC: Predictive | Prognostic | Diagnostic. Versions stored before reader 3 hold only
+    # predictive items and no type, hence the default.
+    evidence_type: str = "Predictive"
+    citation: str = ""  # CIViC's own citation when it is not a PubMed id (an ASCO abstract)
 
 
 @dataclass(frozen=True)

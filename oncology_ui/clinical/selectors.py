@@ -18,11 +18,16 @@ from oncology_ui.clinical.models import (
     Variant,
     VariantEvidence,
 )
+from oncology_ui.clinical.parsers.annotate import civic_release
 from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.units import convert
 from oncology_ui.clinical.parsers.variants import is_non_coding
 from oncology_ui.patients.models import Case, TimelineEvent
-from oncology_ui.therapies.kb import DISEASE_RELATION_ORDER, civic_disease_relation
+from oncology_ui.therapies.kb import (
+    DISEASE_RELATION_ORDER,
+    civic_disease_relation,
+    kb_active_version,
+)
 
 #: Lab values older than this (days) are reported as stale to the model adapter.
 STALE_AFTER_DAYS = 90
@@ -246,7 +251,11 @@ def _best(rows: list[CivicRow]) -> CivicRow | None:
 
 
 def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[str, Any]:
-    """The molecular table: each variant with its CIViC evidence, the patient's disease first."""
+    """The molecular table: each variant with its CIViC evidence, the patient's disease first.
+
+    The evidence is the therapy knowledge base's CIViC extract through the ranking's matcher;
+    ``kb_version`` and ``civic_release`` name them as the therapy section does.
+    """
     filters = filters or MolecularFilters()
     variants = (
         Variant.objects.filter(case=case)
@@ -281,6 +290,9 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
         )
     return {
         "rows": rows,
+        # Read only when there is evidence to attribute (the case page's query budget).
+        "kb_version": kb_active_version() if rows else "",
+        "civic_release": civic_release(),
         "biomarkers": list(Biomarker.objects.filter(case=case).select_related("source_import")),
         "filters": filters,
         "kinds": Variant.Kind.choices,

@@ -13,14 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference.therapy import types as t
+from inference.therapy.evidence import code_relation
+from inference.therapy.kbevidence import CIVIC_FILE
 from inference.therapy.kbfiles import diseases_read, kb_content_hash, kb_read
-from inference.therapy.matching import code_relation
 from oncology_ui.patients.vocabularies import oncotree
-from oncology_ui.therapies import models
+from oncology_ui.therapies import KB_DIR, models
 
 logger = logging.getLogger(__name__)
 
-KB_DIR = Path(__file__).resolve().parent / "kb"
 NO_KB = "not available"  # the report prints "Knowledge base not available"
 
 
@@ -99,7 +99,7 @@ def _entries(kb_row: models.KnowledgeBase, kb: t.KnowledgeBase) -> list[models.K
     for disease in kb.diseases:
         add(K.DISEASE, f"{disease.source}:{disease.name}", "diseases.tsv", 0, disease)
     for item in kb.evidence:
-        file = "civic_predictive.tsv.gz" if item.source == "civic" else "oncoref_agents.tsv"
+        file = CIVIC_FILE if item.source == "civic" else "oncoref_agents.tsv"
         add(K.EVIDENCE, item.item_id, file, item.source_line, item, gene=item.gene)
     for rule in kb.standard_rules:
         add(K.STANDARD, rule.rule_id, "standard_of_care.yaml", rule.source_line, rule)

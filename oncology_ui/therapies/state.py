@@ -10,7 +10,7 @@ from typing import Any
 from inference.therapy import types as t
 from inference.therapy.safety import LAB_NAMES
 from oncology_ui.clinical.models import Biomarker, ClinicalFact, Variant
-from oncology_ui.clinical.parsers.genes import HgvsError, normalise_protein_change
+from oncology_ui.clinical.parsers.annotate import variant_query
 from oncology_ui.clinical.selectors import labs_latest
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.therapies.kb import oncotree_lineage
@@ -49,50 +49,16 @@ def regimen_drugs(regimen: str, kb: t.KnowledgeBase) -> tuple[tuple[str, ...], t
 
 
 def _finding(variant: Variant) -> t.Finding:
-    gene = variant.gene or variant.gene_as_reported.upper()
-    if variant.kind == Variant.Kind.FUSION:
-        return t.Finding(
-            gene=gene,
-            kind="fusion",
-            label=variant.label,
-            partner_gene=variant.partner_gene.upper(),
-            gene_known=bool(variant.gene),
-        )
-    if variant.kind == Variant.Kind.COPY_NUMBER:
-        return t.Finding(
-            gene=gene,
-            kind="copy_number",
-            label=variant.label,
-            copy_number_level=variant.copy_number_level,
-            gene_known=bool(variant.gene),
-        )
-    key = codon = ""
-    position = None
-    truncating = silent = deletion = False
-    if variant.protein_short:
-        try:
-            change = normalise_protein_change(variant.protein_short)
-        except HgvsError:
-            change = None
-        if change is not None:
-            key, codon = change.key, change.codon
-            truncating, silent = change.is_truncating, change.is_silent
-            body = change.short.removeprefix("p.")
-            deletion = "del" in body and "fs" not in body
-            digits = re.search(r"\d+", body)
-            position = int(digits.group()) if digits else None
-    return t.Finding(
-        gene=gene,
-        kind="mutation",
-        label=variant.label,
-        protein_key=key,
-        codon=codon,
-        position=position,
-        is_deletion=deletion,
-        truncating=truncating,
-        silent=silent,
-        gene_known=bool(variant.gene),
+    """The variant as the molecular table's annotation sees it (one matcher, one reading)."""
+    query = variant_query(
+        gene=variant.gene or variant.gene_as_reported.upper(),
+        kind=variant.kind,
+        protein_short=variant.protein_short,
+        consequence=variant.consequence,
+        copy_number_level=variant.copy_number_level,
+        partner_gene=variant.partner_gene,
     )
+    return query.finding(label=variant.label, gene_known=bool(variant.gene))
 
 
 def patient_state(

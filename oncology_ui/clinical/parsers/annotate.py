@@ -1,8 +1,9 @@
 """Evidence for a variant: CIViC evidence items (CC0) and oncoref biomarker -> agent rows.
 
-Matching, most to least specific: the exact protein change (``V600E``), the codon (``V600``), the
-gene for a class of change (``AMPLIFICATION``, ``EML4-ALK``, ``TRUNCATING MUTATION``), and the
-gene (``MUTATION``). The match kind is kept with the evidence so the page can say how it matched.
+CIViC evidence comes from the therapy knowledge base's one extract (``therapies/kb``), matched
+by the therapy engine's one matcher (:func:`inference.therapy.evidence.civic_match`): exact
+protein change, codon, class of change (amplification, exon 19 deletion, truncating, fusion),
+then gene. The match kind is kept with the evidence so the page can say how it matched.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from inference.therapy.evidence import (
+    MATCH_ORDER,
+    civic_by_gene,
+    civic_evidence_for,
+    protein_facts,
+)
+from inference.therapy.kbfiles import civic_evidence_read
+from inference.therapy.types import EvidenceItem, Finding
 from oncology_ui.clinical.parsers import VOCAB_DIR
+from oncology_ui.clinical.parsers.genes import HgvsError, normalise_protein_change
+from oncology_ui.clinical.parsers.variants import is_non_coding
+from oncology_ui.therapies import KB_DIR
 
 LEVELS = ("A", "B", "C", "D", "E")
 CIVIC_EVIDENCE_URL = "https://civicdb.org/links/evidence_items/{id}"
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{id}/"
-_MATCH_ORDER = {"exact": 0, "codon": 1, "class": 2, "gene": 3}
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,53 @@ class VariantQuery:
     silent: bool = False
     copy_number_level: int | None = None
     partner_gene: str = ""  # for fusions: the 5' partner when ``gene`` is the 3' one
+
+    def finding(self, *, label: str = "", gene_known: bool = True) -> Finding:
+        """The matcher's finding: position and in-frame deletion read from the protein key."""
+        position, deletion = protein_facts(self.protein_key) if self.protein_key else (None, False)
+        return Finding(
+            gene=self.gene.upper(),
+            kind=self.kind,
+            label=label,
+            protein_key=self.protein_key,
+            codon=self.codon,
+            position=position,
+            is_deletion=deletion,
+            truncating=self.truncating,
+            silent=self.silent,
+            copy_number_level=self.copy_number_level,
+            partner_gene=self.partner_gene.upper(),
+            gene_known=gene_known,
+        )
+
+
+def variant_query(
+    *,
+    gene: str,
+    kind: str,
+    protein_short: str = "",
+    consequence: str = "",
+    copy_number_level: int | None = None,
+    partner_gene: str = "",
+) -> VariantQuery:
+    """A recorded variant in the matcher's terms. A synonymous or non-coding change is silent:
+    it matches no evidence, not even gene-level ``MUTATION`` items."""
+    if kind != "mutation":
+        return VariantQuery(
+            gene=gene, kind=kind, copy_number_level=copy_number_level, partner_gene=partner_gene
+        )
+    try:
+        change = normalise_protein_change(protein_short) if protein_short else None
+    except HgvsError:
+        change = None
+    return VariantQuery(
+        gene=gene,
+        kind=kind,
+        protein_key=change.key if change else "",
+        codon=change.codon if change else "",
+        truncating=change.is_truncating if change else False,
+        silent=(change.is_silent if change else False) or is_non_coding(consequence),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,12 +109,15 @@ class Evidence:
 
 
 @lru_cache(maxsize=2)
-def _civic(folder: Path) -> dict[str, list[dict[str, str]]]:
-    by_gene: dict[str, list[dict[str, str]]] = {}
-    with (folder / "civic_evidence.tsv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            by_gene.setdefault(row["gene"].upper(), []).append(row)
-    return by_gene
+def _civic(folder: Path) -> tuple[dict[str, list[EvidenceItem]], str]:
+    """The knowledge base's CIViC extract by gene, read as the loader reads it, and its release."""
+    items, release = civic_evidence_read(folder)
+    return civic_by_gene(items), release
+
+
+def civic_release(*, folder: Path = KB_DIR) -> str:
+    """The CIViC release the molecular table annotates with (``CIViC 01-Aug-2021``)."""
+    return _civic(folder)[1]
 
 
 @lru_cache(maxsize=2)
@@ -68,77 +129,35 @@ def _oncoref(folder: Path) -> dict[str, list[dict[str, str]]]:
     return by_gene
 
 
-def _civic_match(query: VariantQuery, name: str) -> str | None:
-    name = name.strip().upper()
-    gene = query.gene.upper()
-    if query.kind == "mutation":
-        if query.silent:
-            return None
-        if query.protein_key and name == query.protein_key:
-            return "exact"
-        if query.codon and name == query.codon:
-            return "codon"
-        if query.truncating and name in {
-            "TRUNCATING MUTATION",
-            "FRAMESHIFT TRUNCATION",
-            "LOSS-OF-FUNCTION",
-        }:
-            return "class"
-        if name == "MUTATION":
-            return "gene"
-        return None
-    if query.kind == "copy_number":
-        level = query.copy_number_level or 0
-        if level >= 2 and name == "AMPLIFICATION":
-            return "class"
-        if level <= -2 and name in {"DELETION", "LOSS", "COPY NUMBER LOSS"}:
-            return "class"
-        return None
-    if query.kind == "fusion":
-        pair = f"{query.partner_gene.upper()}-{gene}" if query.partner_gene else ""
-        if pair and (name == pair or name.startswith(pair + " ")):
-            return "exact"
-        if name in {"FUSION", "FUSIONS", f"{gene} FUSION", f"{gene} FUSIONS"}:
-            return "class"
-    return None
+def civic_evidence(query: VariantQuery, *, folder: Path = KB_DIR) -> list[Evidence]:
+    """CIViC evidence items for the finding, most specific match and best level first.
 
-
-def civic_evidence(query: VariantQuery, *, folder: Path = VOCAB_DIR) -> list[Evidence]:
-    """CIViC evidence items for the finding, most specific match and best level first."""
-    found: list[Evidence] = []
-    genes = [query.gene.upper()]
-    if query.kind == "fusion" and query.partner_gene:
-        genes.append(query.partner_gene.upper())
-    for gene in genes:
-        for row in _civic(folder).get(gene, []):
-            target = query if gene == query.gene.upper() else _swap(query)
-            match = _civic_match(target, row["variant"])
-            if match is None:
-                continue
-            found.append(
-                Evidence(
-                    source="civic",
-                    match=match,
-                    level=row["evidence_level"],
-                    evidence_id=row["evidence_id"],
-                    variant_name=f"{row['gene']} {row['variant']}",
-                    disease=row["disease"],
-                    drugs=row["drugs"].replace(",", ", "),
-                    evidence_type=row["evidence_type"],
-                    direction=row["evidence_direction"],
-                    significance=row["clinical_significance"],
-                    citation=f"PMID {row['citation_id']}"
-                    if row["source_type"] == "PubMed"
-                    else row["citation_id"],
-                    url=CIVIC_EVIDENCE_URL.format(id=row["evidence_id"]),
-                )
-            )
-    found.sort(key=lambda e: (_MATCH_ORDER[e.match], LEVELS.index(e.level), int(e.evidence_id)))
+    The items and the matcher are the therapy ranking's (:mod:`inference.therapy.evidence`),
+    so the table shows the evidence the ranking weighs.
+    """
+    by_gene, _ = _civic(folder)
+    found = [_from_item(item, how) for item, how in civic_evidence_for(query.finding(), by_gene)]
+    found.sort(key=lambda e: (MATCH_ORDER[e.match], LEVELS.index(e.level), int(e.evidence_id)))
     return found
 
 
-def _swap(query: VariantQuery) -> VariantQuery:
-    return VariantQuery(gene=query.partner_gene, kind=query.kind, partner_gene=query.gene)
+def _from_item(item: EvidenceItem, how: str) -> Evidence:
+    evidence_id = item.item_id.removeprefix("EID")
+    return Evidence(
+        source="civic",
+        match=how,
+        level=item.level,
+        evidence_id=evidence_id,
+        variant_name=f"{item.gene} {item.variant}",
+        disease=item.disease,
+        # The vocabulary's names (salt forms folded into the agent), capitalised for the table.
+        drugs=", ".join(d[:1].upper() + d[1:] for d in item.drugs),
+        evidence_type=item.evidence_type,
+        direction=item.direction,
+        significance=item.significance,
+        citation=f"PMID {item.pmids[0]}" if item.pmids else item.citation,
+        url=CIVIC_EVIDENCE_URL.format(id=evidence_id),
+    )
 
 
 def oncoref_rows(query: VariantQuery, *, folder: Path = VOCAB_DIR) -> list[Evidence]:
@@ -180,4 +199,4 @@ def best_level(evidence: list[Evidence]) -> Evidence | None:
     ]
     if not candidates:
         return None
-    return min(candidates, key=lambda e: (LEVELS.index(e.level), _MATCH_ORDER[e.match]))
+    return min(candidates, key=lambda e: (LEVELS.index(e.level), MATCH_ORDER[e.match]))

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inference.therapy.kbfiles import KbFileError
-from oncology_ui.therapies.kb import KB_DIR, kb_active, kb_active_version, kb_content, kb_load
+from oncology_ui.therapies import KB_DIR
+from oncology_ui.therapies.kb import kb_active, kb_active_version, kb_content, kb_load
 from oncology_ui.therapies.models import KbEntry, KnowledgeBase
 
 pytestmark = pytest.mark.django_db
@@ -96,11 +97,11 @@ def test_a_disease_mapped_to_a_code_that_is_not_oncotree_is_refused(
 def test_a_truncated_evidence_row_in_the_gzip_extract_is_refused(
     therapy_kb: KnowledgeBase, kb_copy: Path
 ) -> None:
-    path = kb_copy / "civic_predictive.tsv.gz"
+    path = kb_copy / "civic_evidence.tsv.gz"
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     lines[41] = "\t".join(lines[41].split("\t")[:5])
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    with pytest.raises(KbFileError, match=r"civic_predictive.tsv.gz, line 42: 5 fields"):
+    with pytest.raises(KbFileError, match=r"civic_evidence.tsv.gz, line 42: 5 fields"):
         kb_load(folder=kb_copy)
     assert kb_active() == therapy_kb
 

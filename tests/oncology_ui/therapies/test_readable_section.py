@@ -15,13 +15,13 @@ from django.test.html import Element
 from django.urls import reverse
 from django.utils import timezone
 
-from inference.therapy.kbfiles import SALT_WORDS, drug_base_name, normalise_drug_names
+from inference.therapy.kbdrugs import SALT_WORDS, drug_base_name, normalise_drug_names
 from oncology_ui.patients.models import Case
 from oncology_ui.therapies import services
 from oncology_ui.therapies.models import KnowledgeBase, TherapyRanking
 from tests.factories import CaseFactory, TimelineEventFactory
-from tests.oncology_ui.therapies.engine_cases import shipped_kb
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.therapies.engine_cases import shipped_kb
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory, fine_labs
 from tests.oncology_ui.therapies.html import attr, classes, find, find_all, text, tree
 

@@ -3,10 +3,12 @@
 The app never reads ``../shared/data`` or the ``oncoref`` package at run time: this command is
 run by a developer when a source is updated, and its output is committed with ATTRIBUTION.md.
 
-1. ``civic_evidence.tsv``: accepted CIViC evidence items (CC0), without the free-text statements.
-2. ``tumour_marker_loinc.tsv``: the mCODE tumour-marker LOINC value set (CC0, LOINC notice).
-3. ``gene_synonyms.tsv.gz`` and ``oncoref_key_genes.tsv``: NCBI symbol/synonym table and the
+1. ``tumour_marker_loinc.tsv``: the mCODE tumour-marker LOINC value set (CC0, LOINC notice).
+2. ``gene_synonyms.tsv.gz`` and ``oncoref_key_genes.tsv``: NCBI symbol/synonym table and the
    biomarker -> agent rows from ``oncoref`` (Apache-2.0), when the package is installed.
+
+The CIViC extract is the therapy knowledge base's (``scripts/build_therapy_kb.py``): one file
+for the molecular table and the therapy ranking.
 """
 
 from __future__ import annotations
@@ -21,25 +23,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oncology_ui.clinical.parsers import VOCAB_DIR
 
-CIVIC_COLUMNS = (
-    "evidence_id",
-    "gene",
-    "entrez_id",
-    "variant",
-    "variant_id",
-    "disease",
-    "doid",
-    "drugs",
-    "drug_interaction_type",
-    "evidence_type",
-    "evidence_direction",
-    "evidence_level",
-    "clinical_significance",
-    "citation_id",
-    "source_type",
-    "rating",
-    "variant_origin",
-)
 ONCOREF_COLUMNS = (
     "cancer_code",
     "subtype",
@@ -68,29 +51,8 @@ class Command(BaseCommand):
         if not shared.is_dir():
             raise CommandError(f"{shared} is not a folder; pass --shared")
         out.mkdir(parents=True, exist_ok=True)
-        self._civic(shared / "civic-2021-08-01", out)
         self._tumour_markers(shared / "lab-loinc-reference", out)
         self._oncoref(out)
-
-    def _civic(self, folder: Path, out: Path) -> None:
-        source = folder / "01-Aug-2021-ClinicalEvidenceSummaries.tsv"
-        with source.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-        kept = [
-            row
-            for row in rows
-            if row.get("evidence_status") == "accepted"
-            and row.get("evidence_type") in {"Predictive", "Prognostic", "Diagnostic"}
-        ]
-        kept.sort(key=lambda row: (row["gene"], row["variant"], int(row["evidence_id"])))
-        with (out / "civic_evidence.tsv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            writer.writerow(CIVIC_COLUMNS)
-            for row in kept:
-                writer.writerow(
-                    [row.get(column, "").replace("\t", " ") for column in CIVIC_COLUMNS]
-                )
-        self.stdout.write(f"civic_evidence.tsv: {len(kept)} of {len(rows)} evidence items")
 
     def _tumour_markers(self, folder: Path, out: Path) -> None:
         valueset = json.loads(

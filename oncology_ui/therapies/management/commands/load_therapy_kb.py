@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.therapy.kbfiles import KbFileError
-from oncology_ui.therapies.kb import KB_DIR, kb_active, kb_load
+from oncology_ui.therapies import KB_DIR
+from oncology_ui.therapies.kb import kb_active, kb_load
 
 
 class Command(BaseCommand):
