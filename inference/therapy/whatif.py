@@ -36,49 +36,33 @@ says so with the cohort era and the model version.
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from inference.runtime import sha256_of
 from inference.schema import CaseInputs, TreatmentPlan, TreatmentScenario
+from inference.therapy.overlap import (
+    CLASS_TO_TREATMENT,
+    TREATMENT_MODEL,
+    TREATMENT_TO_CLASS,
+    ClassPropensity,
+    PropensityModels,
+    all_supported,
+    display,
+    load_propensity,
+    overlap_checks,
+    own_propensity,
+    supported_reason,
+    unsupported_reason,
+)
 
 if TYPE_CHECKING:
     from inference.models.predictor import SurvivalPredictor
 
-__all__ = [
-    "ClassPropensity",
-    "PropensityError",
-    "PropensityModels",
-    "WhatIfOption",
-    "WhatIfReport",
-    "WhatIfResult",
-    "load_propensity",
-    "what_if",
-]
+__all__ = ["WhatIfOption", "WhatIfReport", "WhatIfResult", "what_if"]
 
-#: The only model with treatment inputs.
-TREATMENT_MODEL = "oncoboard-metabric"
-#: What-if classes -> the model's treatment inputs.
-CLASS_TO_TREATMENT: Mapping[str, str] = {
-    "endocrine": "hormone_therapy",
-    "chemotherapy": "chemotherapy",
-    "radiotherapy": "radiotherapy",
-}
-_TREATMENT_TO_CLASS = {t: c for c, t in CLASS_TO_TREATMENT.items()}
-_DISPLAY = {"endocrine": "endocrine therapy", "chemotherapy": "chemotherapy"}
-FORMAT = "oncoboard-propensity/1"
 BREAST_ONLY = "the model's treatment effects were learned from METABRIC breast cancer only"
-
-
-class PropensityError(RuntimeError):
-    """The shipped propensity file is missing, altered or malformed."""
 
 
 @dataclass(frozen=True)
@@ -93,28 +77,6 @@ class WhatIfOption:
 
     key: str
     therapy_classes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ClassPropensity:
-    """Overlap check of one treatment setting of a curve.
-
-    Attributes:
-        therapy_class: ``endocrine``, ``chemotherapy`` or ``radiotherapy``.
-        given: the setting the curve uses.
-        propensity: the patient's probability of having received it in the training cohort's
-            practice, ``None`` when a covariate is missing.
-        lower, upper: common-support bounds; *given* needs ``propensity >= lower``, *not given*
-            ``propensity <= upper``.
-        supported: ``None`` when the propensity is unknown (never assumed supported).
-    """
-
-    therapy_class: str
-    given: bool
-    propensity: float | None
-    lower: float
-    upper: float
-    supported: bool | None
 
 
 @dataclass(frozen=True)
@@ -170,137 +132,7 @@ class WhatIfReport:
     propensity_trained: str = ""
 
 
-@dataclass(frozen=True)
-class LogisticModel:
-    """One treatment's propensity model on standardised covariates."""
-
-    intercept: float
-    coefficients: tuple[float, ...]
-    lower: float
-    upper: float
-
-
-@dataclass(frozen=True)
-class CovariateSet:
-    """Covariates, their standardisation and one model per treatment."""
-
-    features: tuple[str, ...]
-    means: tuple[float, ...]
-    scales: tuple[float, ...]
-    treatments: Mapping[str, LogisticModel]
-
-    def propensity(self, values: Sequence[float]) -> dict[str, float]:
-        """Probability of each treatment for one patient's covariates (in ``features`` order)."""
-        z = (np.asarray(values, dtype=np.float64) - np.asarray(self.means)) / np.asarray(
-            self.scales
-        )
-        logits = {
-            m: t.intercept + float(z @ np.asarray(t.coefficients))
-            for m, t in self.treatments.items()
-        }
-        return {name: 1.0 / (1.0 + math.exp(-logit)) for name, logit in logits.items()}
-
-
-@dataclass(frozen=True)
-class PropensityModels:
-    """The shipped propensity file, parsed.
-
-    Attributes:
-        model: survival model it belongs to.
-        trained: training date.
-        data_source: where the training data came from.
-        breast_codes: OncoTree codes the cohort stands for.
-        covariate_sets: ``clinical_expression`` and ``clinical``.
-        sha256: digest of the file read.
-    """
-
-    model: str
-    trained: str
-    data_source: str
-    breast_codes: frozenset[str]
-    covariate_sets: Mapping[str, CovariateSet]
-    sha256: str
-
-
-def _parse(document: Mapping[str, Any], digest: str) -> PropensityModels:
-    if document.get("format") != FORMAT:
-        raise PropensityError(f"not a {FORMAT} file: format {document.get('format')!r}")
-    sets = {}
-    for name, entry in document["covariate_sets"].items():
-        features = tuple(str(f) for f in entry["features"])
-        treatments = {}
-        for treatment, fitted in entry["treatments"].items():
-            coefficients = tuple(float(c) for c in fitted["coefficients"])
-            if len(coefficients) != len(features):
-                raise PropensityError(f"{name}/{treatment}: coefficients do not match features")
-            lower, upper = (float(b) for b in fitted["support"])
-            treatments[str(treatment)] = LogisticModel(
-                float(fitted["intercept"]), coefficients, lower, upper
-            )
-        sets[str(name)] = CovariateSet(
-            features=features,
-            means=tuple(float(v) for v in entry["means"]),
-            scales=tuple(float(v) for v in entry["scales"]),
-            treatments=treatments,
-        )
-    return PropensityModels(
-        model=str(document["model"]),
-        trained=str(document["trained"]),
-        data_source=str(document["data_source"]),
-        breast_codes=frozenset(str(c) for c in document["cancer_types"]["codes"]),
-        covariate_sets=sets,
-        sha256=digest,
-    )
-
-
-_LOCK = threading.Lock()
-_CACHE: dict[tuple[str, str], PropensityModels] = {}
-
-
-def load_propensity(
-    path: Path | None = None, *, expected_sha256: str | None = None
-) -> PropensityModels:
-    """Read a propensity file after checking its digest (cached per process).
-
-    Args:
-        path: the file; default the shipped ``oncoboard-metabric.propensity.json``.
-        expected_sha256: its pin; the shipped file's pin when ``path`` is ``None``.
-
-    Returns:
-        The parsed models.
-
-    Raises:
-        PropensityError: missing file, digest mismatch or malformed content.
-    """
-    if path is None:
-        from inference.weights import PROPENSITY
-
-        shipped = PROPENSITY[TREATMENT_MODEL]
-        path, expected_sha256 = shipped.path, shipped.sha256
-    if not path.is_file():
-        raise PropensityError(f"propensity file not found: {path}")
-    digest = sha256_of(path)
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise PropensityError(
-            f"propensity file {path.name} has sha256 {digest}, expected {expected_sha256}"
-        )
-    key = (str(path), digest)
-    with _LOCK:
-        if key not in _CACHE:
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-                _CACHE[key] = _parse(document, digest)
-            except (KeyError, TypeError, ValueError) as error:
-                message = f"propensity file {path.name} is malformed: {error}"
-                raise PropensityError(message) from error
-        return _CACHE[key]
-
-
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _display(therapy_class: str) -> str:
-    return _DISPLAY.get(therapy_class, therapy_class)
 
 
 def _finite(value: float | None) -> bool:
@@ -331,71 +163,9 @@ def _recorded(inputs: CaseInputs) -> dict[str, bool]:
     for name, given in inputs.treatment.therapies.items():
         key = name.strip().lower()
         treatment = CLASS_TO_TREATMENT.get(key, key)
-        if treatment in _TREATMENT_TO_CLASS:
+        if treatment in TREATMENT_TO_CLASS:
             recorded[treatment] = recorded.get(treatment, False) or bool(given)
     return recorded
-
-
-def _check(
-    plan: Mapping[str, bool], propensity: Mapping[str, float], models: CovariateSet
-) -> tuple[ClassPropensity, ...]:
-    checks = []
-    for treatment, given in plan.items():
-        fitted = models.treatments[treatment]
-        p = propensity.get(treatment)
-        supported = None if p is None else (p >= fitted.lower if given else p <= fitted.upper)
-        checks.append(
-            ClassPropensity(
-                therapy_class=_TREATMENT_TO_CLASS[treatment],
-                given=given,
-                propensity=p,
-                lower=fitted.lower,
-                upper=fitted.upper,
-                supported=supported,
-            )
-        )
-    return tuple(checks)
-
-
-def _passed(checks: Sequence[ClassPropensity]) -> bool:
-    """Supported only when every setting is; an unknown propensity is never assumed supported."""
-    return all(c.supported is True for c in checks)
-
-
-def _own_propensity(checks: Sequence[ClassPropensity], classes: Sequence[str]) -> float | None:
-    """The option's own propensity: the lowest of its given classes (the weakest support)."""
-    own = [c.propensity for c in checks if c.therapy_class in classes and c.propensity is not None]
-    return min(own) if own else None
-
-
-def _failure(check: ClassPropensity) -> str:
-    name = _display(check.therapy_class)
-    if check.given:
-        return (
-            f"few similar patients in the training data were treated with {name} "
-            f"(propensity {check.propensity:.2f}, supported from {check.lower:.2f})"
-        )
-    return (
-        f"few similar patients in the training data were left without {name} "
-        f"(propensity {check.propensity:.2f}, supported up to {check.upper:.2f})"
-    )
-
-
-def _unsupported_reason(checks: Sequence[ClassPropensity]) -> str:
-    failed = [c for c in checks if not c.supported]
-    return "; ".join(_failure(c) for c in failed) + "; the estimate is not supported"
-
-
-def _supported_reason(checks: Sequence[ClassPropensity], classes: Sequence[str]) -> str:
-    parts = [
-        f"{_display(c.therapy_class)} propensity {c.propensity:.2f}, "
-        f"supported range {c.lower:.2f}-{c.upper:.2f}"
-        for c in checks
-        if c.therapy_class in classes
-    ]
-    return "supported: similar training patients were treated and untreated" + (
-        " (" + "; ".join(parts) + ")" if parts else ""
-    )
 
 
 # -- the entry point -------------------------------------------------------------------------
@@ -451,7 +221,7 @@ def what_if(
                 "what-if curve is shown"
             )
         propensity = load_propensity()
-    if set(info.treatments) != set(_TREATMENT_TO_CLASS):
+    if set(info.treatments) != set(TREATMENT_TO_CLASS):
         return refuse_all(f"model {info.name} treatment inputs {info.treatments} are not supported")
 
     # 1. Cancer type: the treatment effects come from one breast cohort.
@@ -530,17 +300,17 @@ def what_if(
         )
 
     # 5. Overlap per curve, then the curves that passed, in one model call.
-    baseline_checks = _check(baseline_plan, scores, covariates)
-    baseline_ok = _passed(baseline_checks)
+    baseline_checks = overlap_checks(baseline_plan, scores, covariates)
+    baseline_ok = all_supported(baseline_checks)
     checked: list[tuple[tuple[str, ...], dict[str, bool], tuple[ClassPropensity, ...]] | str] = []
     for entry in normalised:
         if isinstance(entry, str):
             checked.append(entry)
             continue
         plan = {**baseline_plan, **{CLASS_TO_TREATMENT[c]: True for c in entry}}
-        checked.append((entry, plan, _check(plan, scores, covariates)))
+        checked.append((entry, plan, overlap_checks(plan, scores, covariates)))
     wanted = ([baseline_plan] if baseline_ok else []) + [
-        item[1] for item in checked if not isinstance(item, str) and _passed(item[2])
+        item[1] for item in checked if not isinstance(item, str) and all_supported(item[2])
     ]
     scenarios = list(model.predict_treatments(inputs, [TreatmentPlan(dict(p)) for p in wanted]))
     baseline = scenarios.pop(0) if baseline_ok else None
@@ -550,16 +320,16 @@ def what_if(
             results.append(WhatIfResult(option.key, False, item, None, None, None))
             continue
         classes, _, checks = item
-        supported = _passed(checks)
+        supported = all_supported(checks)
         results.append(
             WhatIfResult(
                 key=option.key,
                 estimable=supported,
-                reason=_supported_reason(checks, classes)
+                reason=supported_reason(checks, classes)
                 if supported
-                else _unsupported_reason(checks),
+                else unsupported_reason(checks),
                 scenario=scenarios.pop(0) if supported else None,
-                propensity=_own_propensity(checks, classes),
+                propensity=own_propensity(checks, classes),
                 overlap_supported=supported,
                 checks=checks,
             )
@@ -568,12 +338,12 @@ def what_if(
         "baseline: "
         + (
             ", ".join(
-                f"{_display(_TREATMENT_TO_CLASS[t])} {'given' if g else 'not given'}"
+                f"{display(TREATMENT_TO_CLASS[t])} {'given' if g else 'not given'}"
                 for t, g in baseline_plan.items()
             )
         )
         if baseline_ok
-        else "baseline not shown: " + _unsupported_reason(baseline_checks)
+        else "baseline not shown: " + unsupported_reason(baseline_checks)
     )
     return WhatIfReport(
         model_name=info.name,

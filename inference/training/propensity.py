@@ -341,7 +341,8 @@ def _view_on_test_patients(
 ) -> dict[str, Any]:
     """Run the what-if view itself on every held-out patient (one option per class)."""
     from inference.schema import CaseInputs, ClinicalFacts, MolecularProfile, TreatmentPlan
-    from inference.therapy.whatif import WhatIfOption, load_propensity, what_if
+    from inference.therapy.overlap import load_propensity
+    from inference.therapy.whatif import WhatIfOption, what_if
 
     assert cohort.treatment is not None
     models = load_propensity(out, expected_sha256=digest)

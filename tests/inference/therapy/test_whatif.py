@@ -15,13 +15,8 @@ import inference
 from inference.models.predictor import SurvivalPredictor
 from inference.runtime import sha256_of
 from inference.schema import CaseInputs, ClinicalFacts, MolecularProfile, TreatmentPlan
-from inference.therapy.whatif import (
-    PropensityError,
-    WhatIfOption,
-    WhatIfReport,
-    load_propensity,
-    what_if,
-)
+from inference.therapy.overlap import PropensityError, load_propensity
+from inference.therapy.whatif import WhatIfOption, WhatIfReport, what_if
 from inference.training import propensity as training
 from inference.weights import PROPENSITY
 
