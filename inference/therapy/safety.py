@@ -211,30 +211,32 @@ def _check_recorded(
     """
     words = [str(w) for w in rule.check["match"]]
     if items is None:
-        return SafetyCheck(
-            rule.rule_id,
-            "caution",
-            "unknown",
-            f"{missing}: cannot exclude {', '.join(words)}",
-            rule.source,
-        )
+        return _unknown(rule, f"{missing}: cannot exclude {', '.join(words)}")
     for item in items:
         if _matches(item.text, words):
-            return SafetyCheck(
-                rule.rule_id,
-                rule.verdict,
-                "ok",
+            return _found(
+                rule,
                 f"{found}: {item.text}",
-                rule.source,
                 value=item.text,
                 observed_on=item.on.isoformat() if item.on else "",
             )
+    return _clear(rule, f"None of {', '.join(words)} among {len(items)} {plural}")
+
+
+def _clear(rule: SafetyRule, reason: str) -> SafetyCheck:
+    """Checked against recorded data, and nothing found."""
+    return SafetyCheck(rule.rule_id, "clear", "ok", reason, rule.source)
+
+
+def _unknown(rule: SafetyRule, reason: str) -> SafetyCheck:
+    """The record cannot answer: a caution, never a silent clear."""
+    return SafetyCheck(rule.rule_id, "caution", "unknown", reason, rule.source)
+
+
+def _found(rule: SafetyRule, reason: str, *, value: str, observed_on: str) -> SafetyCheck:
+    """A recorded fact the rule is about: the rule's own verdict."""
     return SafetyCheck(
-        rule.rule_id,
-        "clear",
-        "ok",
-        f"None of {', '.join(words)} among {len(items)} {plural}",
-        rule.source,
+        rule.rule_id, rule.verdict, "ok", reason, rule.source, value=value, observed_on=observed_on
     )
 
 
@@ -264,55 +266,36 @@ def check_prior_toxicity(
     for line in state.prior_lines:
         shared = sorted(set(line.drugs) & set(option.drugs))
         if line.stop_reason == "toxicity" and shared:
-            return SafetyCheck(
-                rule.rule_id,
-                rule.verdict,
-                "ok",
+            return _found(
+                rule,
                 f"{line.regimen} (with {', '.join(shared)}) was stopped for toxicity; "
                 "grade not recorded",
-                rule.source,
                 value=line.regimen,
                 observed_on=line.ended.isoformat() if line.ended else line.started.isoformat(),
             )
-    return SafetyCheck(
-        rule.rule_id,
-        "clear",
-        "ok",
-        f"No recorded line with {', '.join(option.drugs)} was stopped for toxicity",
-        rule.source,
-    )
+    return _clear(rule, f"No recorded line with {', '.join(option.drugs)} was stopped for toxicity")
 
 
 def check_recent_bleeding(rule: SafetyRule, state: PatientState) -> SafetyCheck:
     days = int(rule.check.get("within_days", 90))
     if state.conditions is None:
-        return SafetyCheck(
-            rule.rule_id,
-            "caution",
-            "unknown",
-            f"Recent serious bleeding (last {days} days) not recorded: ask before treatment",
-            rule.source,
+        return _unknown(
+            rule, f"Recent serious bleeding (last {days} days) not recorded: ask before treatment"
         )
     for condition in state.conditions:
         if _matches(condition.text, list(BLEEDING_WORDS)):
             recent = condition.on is None or (state.today - condition.on).days <= days
             if recent:
                 when = condition.on.isoformat() if condition.on else "date not recorded"
-                return SafetyCheck(
-                    rule.rule_id,
-                    rule.verdict,
-                    "ok",
+                return _found(
+                    rule,
                     f"Bleeding recorded ({condition.text}, {when}) within {days} days",
-                    rule.source,
                     value=condition.text,
                     observed_on=condition.on.isoformat() if condition.on else "",
                 )
-    return SafetyCheck(
-        rule.rule_id,
-        "clear",
-        "ok",
+    return _clear(
+        rule,
         f"No bleeding among {len(state.conditions)} recorded condition(s) in the last {days} days",
-        rule.source,
     )
 
 
