@@ -10,6 +10,7 @@ from typing import Any, cast
 from inference.therapy.kbformat import (
     KbFileError,
     OncoTreeLineage,
+    YamlDoc,
     entry_line,
     list_field,
     refuse_unknown_keys,
@@ -127,10 +128,10 @@ def _drugs_known(file: str, entry: dict[str, Any], key: str, names: set[str]) ->
 def standard_read(
     folder: Path, lineage_of: OncoTreeLineage, drugs: tuple[Drug, ...]
 ) -> tuple[tuple[StandardRule, ...], tuple[ResistanceRule, ...], str]:
+    """``standard_of_care.yaml``: the guideline rules, the resistance rules and the version."""
     doc = yaml_read(folder, "standard_of_care.yaml")
     file = doc.name
     names = {drug.name for drug in drugs}
-    classes = {c for drug in drugs for c in drug.classes}
     rules: list[StandardRule] = []
     ids: set[str] = set()
     for entry in list_field(file, doc.data, "rules", required=True):
@@ -175,6 +176,17 @@ def standard_read(
                 source_line=entry_line(entry),
             )
         )
+    resistance = _resistance_rules(doc, drugs, lineage_of, ids)
+    return tuple(rules), tuple(resistance), str(doc.data["version"])
+
+
+def _resistance_rules(
+    doc: YamlDoc, drugs: tuple[Drug, ...], lineage_of: OncoTreeLineage, ids: set[str]
+) -> list[ResistanceRule]:
+    """The ``resistance`` section: markers that make drugs or drug classes less effective."""
+    file = doc.name
+    names = {drug.name for drug in drugs}
+    classes = {c for drug in drugs for c in drug.classes}
     resistance: list[ResistanceRule] = []
     for entry in list_field(file, doc.data, "resistance"):
         refuse_unknown_keys(
@@ -212,7 +224,7 @@ def standard_read(
                 source_line=entry_line(entry),
             )
         )
-    return tuple(rules), tuple(resistance), str(doc.data["version"])
+    return resistance
 
 
 def safety_read(folder: Path, drugs: tuple[Drug, ...]) -> tuple[tuple[SafetyRule, ...], int, str]:

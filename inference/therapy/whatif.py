@@ -47,6 +47,7 @@ from inference.therapy.overlap import (
     TREATMENT_MODEL,
     TREATMENT_TO_CLASS,
     ClassPropensity,
+    CovariateSet,
     PropensityModels,
     all_supported,
     display,
@@ -170,6 +171,9 @@ def _recorded(inputs: CaseInputs) -> dict[str, bool]:
 
 # -- the entry point -------------------------------------------------------------------------
 
+#: An option after its overlap check: (classes, treatment plan, checks), or why it is refused.
+_Checked = tuple[tuple[str, ...], dict[str, bool], tuple[ClassPropensity, ...]] | str
+
 
 def what_if(
     inputs: CaseInputs,
@@ -208,80 +212,24 @@ def what_if(
             **extra,
         )
 
-    if not info.treatments:
-        return refuse_all(
-            f"model {info.name} has no treatment inputs; not estimable from our data ("
-            + BREAST_ONLY
-            + ")"
-        )
-    if propensity is None:
-        if info.name != TREATMENT_MODEL:
-            return refuse_all(
-                f"no propensity model for {info.name}: overlap cannot be checked, so no "
-                "what-if curve is shown"
-            )
+    if propensity is None and info.name == TREATMENT_MODEL and info.treatments:
         propensity = load_propensity()
-    if set(info.treatments) != set(TREATMENT_TO_CLASS):
-        return refuse_all(f"model {info.name} treatment inputs {info.treatments} are not supported")
+    refusal = _model_refusal(info.name, info.treatments, propensity)
+    if refusal or propensity is None:
+        return refuse_all(refusal)
 
-    # 1. Cancer type: the treatment effects come from one breast cohort.
-    code = (inputs.clinical.cancer_type or "").strip().upper() if inputs.clinical else ""
-    if not code:
-        return refuse_all(f"cancer type not recorded; {BREAST_ONLY}")
-    if code not in propensity.breast_codes:
-        return refuse_all(
-            f"cancer type {code} is not a breast invasive carcinoma; not estimable from our data "
-            f"({BREAST_ONLY})"
-        )
-
-    # 2. Inputs the curve and the overlap check need.
-    # The clinical covariate set (age, ER status) is required: without it neither the curve nor the
-    # overlap check can be trusted (ER status decides endocrine therapy, age chemotherapy).
-    required = propensity.covariate_sets["clinical"].features
-    clinical = inputs.clinical.values if inputs.clinical else {}
-    missing = [name for name in required if not _finite(clinical.get(name))]
-    if missing:
-        return refuse_all(
-            "missing inputs the model needs for treatment effects: " + ", ".join(missing)
-        )
-    if float(clinical["er_positive"] or 0.0) not in (0.0, 1.0):
-        return refuse_all("er_positive must be 0 or 1 (ER status negative or positive)")
-    full = propensity.covariate_sets["clinical_expression"]
-    genes = [f for f in full.features if f not in required]
-    expression = inputs.molecular.expression if inputs.molecular else {}
-    measured = [g for g in genes if _finite(expression.get(g))]
-    if measured and len(measured) < len(genes):
-        return refuse_all(
-            "expression partially supplied (missing "
-            + ", ".join(g for g in genes if g not in measured)
-            + "); the overlap check needs all of "
-            + ", ".join(genes)
-            + " or none"
-        )
-    covariates = full if measured else propensity.covariate_sets["clinical"]
-    source = {**expression, **clinical}
-    values = [float(source[f] or 0.0) for f in covariates.features]
-    scores = covariates.propensity(values)
+    # 1-2. A breast invasive carcinoma with the covariates the curve and the overlap need.
+    case_covariates = _case_covariates(inputs, propensity)
+    if isinstance(case_covariates, str):
+        return refuse_all(case_covariates)
+    covariates, scores = case_covariates
     extra: dict[str, Any] = {
         "propensity_covariates": covariates.features,
         "propensity_trained": propensity.trained,
     }
 
     # 3. Options: classes the model knows, else not estimable.
-    normalised: list[tuple[str, ...] | str] = []
-    for option in options:
-        classes = tuple(dict.fromkeys(c.strip().lower() for c in option.therapy_classes))
-        unknown = [c for c in classes if c not in CLASS_TO_TREATMENT]
-        if unknown:
-            normalised.append(
-                "therapy class "
-                + ", ".join(repr(c) for c in unknown)
-                + " is not among the model's treatment inputs ("
-                + ", ".join(CLASS_TO_TREATMENT)
-                + "); not estimable from our data"
-            )
-        else:
-            normalised.append(classes)
+    normalised = _option_classes(options)
     considered = {
         CLASS_TO_TREATMENT[c] for entry in normalised if isinstance(entry, tuple) for c in entry
     }
@@ -302,18 +250,138 @@ def what_if(
     # 5. Overlap per curve, then the curves that passed, in one model call.
     baseline_checks = overlap_checks(baseline_plan, scores, covariates)
     baseline_ok = all_supported(baseline_checks)
-    checked: list[tuple[tuple[str, ...], dict[str, bool], tuple[ClassPropensity, ...]] | str] = []
+    checked = _checked(normalised, baseline_plan, scores, covariates)
+    wanted = ([baseline_plan] if baseline_ok else []) + [
+        item[1] for item in checked if not isinstance(item, str) and all_supported(item[2])
+    ]
+    scenarios = list(model.predict_treatments(inputs, [TreatmentPlan(dict(p)) for p in wanted]))
+    baseline = scenarios.pop(0) if baseline_ok else None
+    results = _option_results(options, checked, scenarios)
+    baseline_reason = (
+        "baseline: "
+        + ", ".join(
+            f"{display(TREATMENT_TO_CLASS[t])} {'given' if g else 'not given'}"
+            for t, g in baseline_plan.items()
+        )
+        if baseline_ok
+        else "baseline not shown: " + unsupported_reason(baseline_checks)
+    )
+    return WhatIfReport(
+        model_name=info.name,
+        model_version=info.version,
+        baseline=baseline,
+        results=results,
+        caveat=caveat,
+        baseline_reason=baseline_reason,
+        baseline_plan=baseline_plan,
+        baseline_checks=baseline_checks,
+        **extra,
+    )
+
+
+def _model_refusal(
+    name: str, treatments: Sequence[str], propensity: PropensityModels | None
+) -> str:
+    """Why this model cannot give what-if curves at all; "" when it can."""
+    if not treatments:
+        return f"model {name} has no treatment inputs; not estimable from our data ({BREAST_ONLY})"
+    if propensity is None:
+        return (
+            f"no propensity model for {name}: overlap cannot be checked, so no what-if curve "
+            "is shown"
+        )
+    if set(treatments) != set(TREATMENT_TO_CLASS):
+        return f"model {name} treatment inputs {treatments} are not supported"
+    return ""
+
+
+def _case_covariates(
+    inputs: CaseInputs, propensity: PropensityModels
+) -> tuple[CovariateSet, dict[str, float]] | str:
+    """The covariate set the case supports and the patient's propensity of each treatment, or
+    why the case is refused.
+
+    1. Cancer type: the treatment effects come from one breast cohort.
+    2. Inputs the curve and the overlap check need. The clinical covariate set (age, ER status)
+       is required: without it neither the curve nor the overlap check can be trusted (ER status
+       decides endocrine therapy, age chemotherapy). Expression genes are all or none.
+    """
+    code = (inputs.clinical.cancer_type or "").strip().upper() if inputs.clinical else ""
+    if not code:
+        return f"cancer type not recorded; {BREAST_ONLY}"
+    if code not in propensity.breast_codes:
+        return (
+            f"cancer type {code} is not a breast invasive carcinoma; not estimable from our data "
+            f"({BREAST_ONLY})"
+        )
+    required = propensity.covariate_sets["clinical"].features
+    clinical = inputs.clinical.values if inputs.clinical else {}
+    missing = [name for name in required if not _finite(clinical.get(name))]
+    if missing:
+        return "missing inputs the model needs for treatment effects: " + ", ".join(missing)
+    if float(clinical["er_positive"] or 0.0) not in (0.0, 1.0):
+        return "er_positive must be 0 or 1 (ER status negative or positive)"
+    full = propensity.covariate_sets["clinical_expression"]
+    genes = [f for f in full.features if f not in required]
+    expression = inputs.molecular.expression if inputs.molecular else {}
+    measured = [g for g in genes if _finite(expression.get(g))]
+    if measured and len(measured) < len(genes):
+        return (
+            "expression partially supplied (missing "
+            + ", ".join(g for g in genes if g not in measured)
+            + "); the overlap check needs all of "
+            + ", ".join(genes)
+            + " or none"
+        )
+    covariates = full if measured else propensity.covariate_sets["clinical"]
+    source = {**expression, **clinical}
+    values = [float(source[f] or 0.0) for f in covariates.features]
+    return covariates, covariates.propensity(values)
+
+
+def _option_classes(options: Sequence[WhatIfOption]) -> list[tuple[str, ...] | str]:
+    """Each option's classes, or why it is not estimable (a class the model does not know)."""
+    normalised: list[tuple[str, ...] | str] = []
+    for option in options:
+        classes = tuple(dict.fromkeys(c.strip().lower() for c in option.therapy_classes))
+        unknown = [c for c in classes if c not in CLASS_TO_TREATMENT]
+        if unknown:
+            normalised.append(
+                "therapy class "
+                + ", ".join(repr(c) for c in unknown)
+                + " is not among the model's treatment inputs ("
+                + ", ".join(CLASS_TO_TREATMENT)
+                + "); not estimable from our data"
+            )
+        else:
+            normalised.append(classes)
+    return normalised
+
+
+def _checked(
+    normalised: Sequence[tuple[str, ...] | str],
+    baseline_plan: Mapping[str, bool],
+    scores: Mapping[str, float],
+    covariates: CovariateSet,
+) -> list[_Checked]:
+    """Each option's plan (the baseline with its classes given) and its overlap checks."""
+    checked: list[_Checked] = []
     for entry in normalised:
         if isinstance(entry, str):
             checked.append(entry)
             continue
         plan = {**baseline_plan, **{CLASS_TO_TREATMENT[c]: True for c in entry}}
         checked.append((entry, plan, overlap_checks(plan, scores, covariates)))
-    wanted = ([baseline_plan] if baseline_ok else []) + [
-        item[1] for item in checked if not isinstance(item, str) and all_supported(item[2])
-    ]
-    scenarios = list(model.predict_treatments(inputs, [TreatmentPlan(dict(p)) for p in wanted]))
-    baseline = scenarios.pop(0) if baseline_ok else None
+    return checked
+
+
+def _option_results(
+    options: Sequence[WhatIfOption],
+    checked: Sequence[_Checked],
+    scenarios: list[TreatmentScenario],
+) -> tuple[WhatIfResult, ...]:
+    """One result per option: its curve when overlap supports it (``scenarios`` in order of
+    the supported options), else the reason."""
     results = []
     for option, item in zip(options, checked, strict=True):
         if isinstance(item, str):
@@ -334,25 +402,4 @@ def what_if(
                 checks=checks,
             )
         )
-    baseline_reason = (
-        "baseline: "
-        + (
-            ", ".join(
-                f"{display(TREATMENT_TO_CLASS[t])} {'given' if g else 'not given'}"
-                for t, g in baseline_plan.items()
-            )
-        )
-        if baseline_ok
-        else "baseline not shown: " + unsupported_reason(baseline_checks)
-    )
-    return WhatIfReport(
-        model_name=info.name,
-        model_version=info.version,
-        baseline=baseline,
-        results=tuple(results),
-        caveat=caveat,
-        baseline_reason=baseline_reason,
-        baseline_plan=baseline_plan,
-        baseline_checks=baseline_checks,
-        **extra,
-    )
+    return tuple(results)
