@@ -6,6 +6,8 @@ Every check says what decided it (value, date, rule, source). Missing or stale d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from inference.therapy.types import (
     DatedText,
     KnowledgeBase,
@@ -49,6 +51,30 @@ def _stale_reason(verdict: SafetyState, age: int, finding: str, repeat: str) -> 
     return f"{word} on the last value, {age} days old: {finding}; {repeat}"
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """Builds the result of a check on one recorded value (a lab, ECOG), which every verdict
+    shows with its date."""
+
+    rule: SafetyRule
+    value: str
+    observed_on: str
+
+    def __call__(
+        self, verdict: SafetyState, data: str, reason: str, threshold: str = ""
+    ) -> SafetyCheck:
+        return SafetyCheck(
+            rule_id=self.rule.rule_id,
+            verdict=verdict,
+            data=data,
+            reason=reason,
+            source=self.rule.source,
+            value=self.value,
+            observed_on=self.observed_on,
+            threshold=threshold,
+        )
+
+
 def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyCheck:
     """One lab threshold rule against the latest value of its analyte.
 
@@ -64,17 +90,11 @@ def check_lab(rule: SafetyRule, state: PatientState, max_age: int) -> SafetyChec
     name = LAB_NAMES.get(key, key)
     lab = state.lab(key)
 
-    def result(verdict: SafetyState, data: str, reason: str, threshold: str = "") -> SafetyCheck:
-        return SafetyCheck(
-            rule_id=rule.rule_id,
-            verdict=verdict,
-            data=data,
-            reason=reason,
-            source=rule.source,
-            value=f"{_fmt(lab.value)} {lab.unit}" if lab and lab.value is not None else "",
-            observed_on=lab.observed_on.isoformat() if lab else "",
-            threshold=threshold,
-        )
+    result = _Measured(
+        rule,
+        value=f"{_fmt(lab.value)} {lab.unit}" if lab and lab.value is not None else "",
+        observed_on=lab.observed_on.isoformat() if lab else "",
+    )
 
     if lab is None or lab.value is None:
         return result("caution", "missing", f"{name} not recorded: cannot confirm it is safe")
@@ -135,17 +155,11 @@ def check_ecog(rule: SafetyRule, state: PatientState) -> SafetyCheck:
     """ECOG against the rule; an old ECOG that fails keeps its verdict (see :func:`check_lab`)."""
     spec = rule.check
 
-    def result(verdict: SafetyState, data: str, reason: str, threshold: str = "") -> SafetyCheck:
-        return SafetyCheck(
-            rule_id=rule.rule_id,
-            verdict=verdict,
-            data=data,
-            reason=reason,
-            source=rule.source,
-            value=f"ECOG {state.ecog}" if state.ecog is not None else "",
-            observed_on=state.ecog_on.isoformat() if state.ecog_on else "",
-            threshold=threshold,
-        )
+    result = _Measured(
+        rule,
+        value=f"ECOG {state.ecog}" if state.ecog is not None else "",
+        observed_on=state.ecog_on.isoformat() if state.ecog_on else "",
+    )
 
     if state.ecog is None:
         return result("caution", "missing", "ECOG performance status not recorded")

@@ -25,6 +25,13 @@ from tests.oncology_ui.therapies.factories import (
 pytestmark = pytest.mark.django_db
 
 
+def colon_case(cast: Cast) -> Case:
+    """A stage IV colon cancer with nothing else recorded."""
+    return CaseFactory.create(
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+    )
+
+
 def lung_case(cast: Cast, **variant: object) -> Case:
     case = CaseFactory.create(
         patient=cast.patient,
@@ -84,9 +91,7 @@ def test_kras_mutant_colorectal_case_flags_anti_egfr_resistance_end_to_end(
 def test_missing_labs_ecog_and_conditions_are_listed_and_gate_with_caution(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
-    case = CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-    )
+    case = colon_case(cast)
     BiomarkerFactory.create(case=case, name="MSI", status="high")
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     missing = " ".join(ranking.result["inputs_missing"])
@@ -121,9 +126,7 @@ def test_it_blocks_a_stale_abnormal_alt_and_anc_and_ranks_as_if_they_were_fresh(
     """ALT 210 U/L and ANC 0.8 from 36 days ago block, as they do two days after the draw."""
 
     def ranked(days_ago: int) -> TherapyRanking:
-        case = CaseFactory.create(
-            patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-        )
+        case = colon_case(cast)
         BiomarkerFactory.create(case=case, name="MSI", status="high")
         fine_labs(case, days_ago=days_ago, alt=210.0, neutrophils=0.8)
         return services.ranking_compute(case=case, user=cast.oncologist)
@@ -143,9 +146,7 @@ def test_it_blocks_a_stale_abnormal_alt_and_anc_and_ranks_as_if_they_were_fresh(
 def test_a_low_neutrophil_count_blocks_chemotherapy_with_the_value_and_rule(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
-    case = CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-    )
+    case = colon_case(cast)
     fine_labs(case, neutrophils=0.6)
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
@@ -243,9 +244,7 @@ def test_the_board_hook_and_the_report_source_read_the_stored_ranking(
 def test_the_real_what_if_model_refuses_a_colorectal_chemotherapy_curve(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
-    case = CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-    )
+    case = colon_case(cast)
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
     benefit = folfox["benefit"]
@@ -287,9 +286,7 @@ def test_the_printed_report_shows_the_stored_ranking_and_its_versions(
 
     from oncology_ui.reports.services import case_report_pdf
 
-    case = CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
-    )
+    case = colon_case(cast)
     VariantFactory.create(case=case, gene="KRAS", protein_short="p.G12D")
     fine_labs(case, neutrophils=0.6)
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
