@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inference.therapy.types import (
-    DatedText,
     KnowledgeBase,
     PatientState,
     SafetyCheck,
@@ -211,18 +210,30 @@ def _matches(text: str, words: list[str]) -> str:
     return next((w for w in words if w.lower() in lowered), "")
 
 
-def _check_recorded(
-    rule: SafetyRule,
-    items: tuple[DatedText, ...] | None,
-    *,
-    missing: str,
-    found: str,
-    plural: str,
-) -> SafetyCheck:
-    """A rule matched by words against recorded items (conditions, medications).
+#: Word-matched checks against recorded items: (wording when nothing is recorded, when an item
+#: matches, and the items counted when none does).
+_RECORDED_WORDING = {
+    "comorbidity": (
+        "No conditions recorded for this case",
+        "Recorded condition",
+        "recorded condition(s)",
+    ),
+    "comedication": (
+        "No current medications recorded",
+        "Current medication",
+        "current medication(s)",
+    ),
+}
 
-    ``items`` None means nothing was recorded: a caution, never "absent".
+
+def check_recorded(rule: SafetyRule, state: PatientState) -> SafetyCheck:
+    """A rule matched by words against recorded conditions or current medications.
+
+    Nothing recorded (None) is a caution, never "absent".
     """
+    kind = rule.check["kind"]
+    items = state.conditions if kind == "comorbidity" else state.medications
+    missing, found, plural = _RECORDED_WORDING[kind]
     words = [str(w) for w in rule.check["match"]]
     if items is None:
         return _unknown(rule, f"{missing}: cannot exclude {', '.join(words)}")
@@ -251,26 +262,6 @@ def _found(rule: SafetyRule, reason: str, *, value: str, observed_on: str) -> Sa
     """A recorded fact the rule is about: the rule's own verdict."""
     return SafetyCheck(
         rule.rule_id, rule.verdict, "ok", reason, rule.source, value=value, observed_on=observed_on
-    )
-
-
-def check_comorbidity(rule: SafetyRule, state: PatientState) -> SafetyCheck:
-    return _check_recorded(
-        rule,
-        state.conditions,
-        missing="No conditions recorded for this case",
-        found="Recorded condition",
-        plural="recorded condition(s)",
-    )
-
-
-def check_comedication(rule: SafetyRule, state: PatientState) -> SafetyCheck:
-    return _check_recorded(
-        rule,
-        state.medications,
-        missing="No current medications recorded",
-        found="Current medication",
-        plural="current medication(s)",
     )
 
 
@@ -323,10 +314,8 @@ def check(
         return check_ecog(rule, state)
     if kind == "pregnancy":
         return check_pregnancy(rule, state)
-    if kind == "comorbidity":
-        return check_comorbidity(rule, state)
-    if kind == "comedication":
-        return check_comedication(rule, state)
+    if kind in _RECORDED_WORDING:
+        return check_recorded(rule, state)
     if kind == "prior_toxicity":
         return check_prior_toxicity(rule, option, state)
     if kind == "recent_bleeding":
