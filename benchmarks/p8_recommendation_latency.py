@@ -7,14 +7,15 @@ Run with ``python -m benchmarks P8 [--quick] [--data DIR]``; the work is done by
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from benchmarks.common import BenchmarkResult, result_line
 
 ID = "P8"
 TITLE = "predict() latency from stored features (inference level)"
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the benchmark and return its result dictionary."""
+def run(args: argparse.Namespace) -> BenchmarkResult:
+    """Run the benchmark; its result has the keys of BENCHMARKS.md."""
     from inference.training.benchmarking import p8
 
-    return p8(args.data, bool(args.quick))
+    return result_line(**p8(args.data, bool(args.quick)))

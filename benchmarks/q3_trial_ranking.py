@@ -19,6 +19,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.trials.evaluation import load_qrels, load_queries, ndcg_at_k, precision_at_k
 from inference.trials.matching import CriteriaCache, MatchOptions, RankingWeights, match_trials
 from inference.trials.notes import facts_from_note
@@ -223,7 +224,7 @@ def _oncology_queries(queries: dict[str, str]) -> set[str]:
     return {q for q, text in queries.items() if any(w in text.lower() for w in ONCOLOGY_WORDS)}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run Q3 and print a table; returns the result dict."""
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     data = Path(args.data)
@@ -260,14 +261,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ours = float(np.mean([r[ours_key] for r in results]))
     base = float(np.mean([r[base_key] for r in results]))
     ratio = ours / base if base else 0.0
-    return {
-        "id": ID,
-        "metric": "NDCG@10 (mean of SIGIR 2016 and TREC 2021; ours = hybrid+eligibility)",
-        "ours": round(ours, 4),
-        "baseline": round(base, 4),
-        "ratio": round(ratio, 3),
-        "goal": GOAL,
-        "met": ratio >= GOAL,
-        "quick": bool(args.quick),
-        "collections": results,
-    }
+    return result_line(
+        id=ID,
+        metric="NDCG@10 (mean of SIGIR 2016 and TREC 2021; ours = hybrid+eligibility)",
+        ours=round(ours, 4),
+        baseline=round(base, 4),
+        ratio=round(ratio, 3),
+        goal=GOAL,
+        met=ratio >= GOAL,
+        quick=bool(args.quick),
+        collections=results,
+    )

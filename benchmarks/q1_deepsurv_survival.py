@@ -7,14 +7,15 @@ Run with ``python -m benchmarks Q1 [--quick] [--data DIR]``; the work is done by
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from benchmarks.common import BenchmarkResult, result_line
 
 ID = "Q1"
 TITLE = "Survival on DeepSurv splits vs CoxPH and RSF (METABRIC, SUPPORT, Rotterdam->GBSG, WHAS)"
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the benchmark and return its result dictionary."""
+def run(args: argparse.Namespace) -> BenchmarkResult:
+    """Run the benchmark; its result has the keys of BENCHMARKS.md."""
     from inference.training.benchmarking import q1
 
-    return q1(args.data, bool(args.quick))
+    return result_line(**q1(args.data, bool(args.quick)))
