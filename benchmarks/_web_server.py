@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,26 @@ def server_env(database_url: str, secret_key: str, **extra: str) -> dict[str, st
         }
     )
     return env
+
+
+def signed_in_cookie(user: Any) -> str:
+    """A session cookie for ``user``, created in the session store (no login form, no password).
+
+    Call after ``django.setup()``.
+    """
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from oncology_ui.core.middleware import SESSION_ACTIVE_KEY, SESSION_STARTED_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = time.time()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
 def free_port() -> int:

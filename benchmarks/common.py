@@ -7,7 +7,9 @@ so its ratio and verdict are named ``ratio_per_page`` and ``meets_goals``.
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 RESULT_KEYS = ("id", "metric", "ours", "baseline", "ratio", "goal", "met")
@@ -65,3 +67,16 @@ def final_line(result: BenchmarkResult) -> str:
     if not isinstance(result, BenchmarkResult):
         raise TypeError("a benchmark's run() must return benchmarks.common.result_line(...)")
     return json.dumps(result, sort_keys=False)
+
+
+def training_benchmark(name: str) -> Callable[[argparse.Namespace], BenchmarkResult]:
+    """``run`` for a benchmark done by ``inference.training.benchmarking.<name>(data, quick)``,
+    the code path the evaluate command shares, imported only when the benchmark runs."""
+
+    def run(args: argparse.Namespace) -> BenchmarkResult:
+        from inference.training import benchmarking
+
+        work = getattr(benchmarking, name)
+        return result_line(**work(args.data, bool(args.quick)))
+
+    return run

@@ -32,7 +32,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,16 +92,12 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.db import connections
     from django.urls import reverse
 
     from inference.slides.viewer import open_deepzoom
-    from oncology_ui.core.middleware import SESSION_ACTIVE_KEY, SESSION_STARTED_KEY
     from oncology_ui.imaging import selectors as imaging
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology import services as pathology
@@ -151,15 +146,7 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
         .values_list("pk", flat=True)[:20]
     ]
 
-    cookies = []
-    for _ in range(users):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = time.time()
-        session.create()
-        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    cookies = [web.signed_in_cookie(user) for _ in range(users)]
     connections.close_all()  # the load must not share this process's connections
     return {
         "cookies": cookies,

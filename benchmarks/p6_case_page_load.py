@@ -84,19 +84,15 @@ def _prepare(env: dict[str, str]) -> tuple[str, int, str]:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
     # seed_demo prints the demo passwords; a benchmark log is no place for them.
     call_command("seed_demo", stdout=io.StringIO())
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connections
     from django.db.models import Count
 
-    from oncology_ui.core.middleware import SESSION_ACTIVE_KEY, SESSION_STARTED_KEY
     from oncology_ui.patients.models import Case
 
     user = User.objects.get(username=USERNAME)
@@ -108,13 +104,7 @@ def _prepare(env: dict[str, str]) -> tuple[str, int, str]:
     )
     if case is None:
         raise SystemExit("seed_demo left no case visible to the demo oncologist")
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = time.time()
-    session.create()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    cookie = web.signed_in_cookie(user)
     connections.close_all()  # the load must not share this process's connections
     return cookie, case.pk, str(case)
 

@@ -1,21 +1,13 @@
-"""Benchmark Q2: Multimodal TCGA survival, 5-fold, vs clinical CoxPH and single modalities.
+"""Q2: multimodal TCGA survival, 5-fold, vs clinical CoxPH and single modalities.
 
 Run with ``python -m benchmarks Q2 [--quick] [--data DIR]``; the work is done by
-:mod:`inference.training.benchmarking` so the same code path serves the evaluate command.
+:mod:`inference.training.benchmarking`, which the evaluate command shares.
 """
 
 from __future__ import annotations
 
-import argparse
-
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import training_benchmark
 
 ID = "Q2"
 TITLE = "Multimodal TCGA survival, 5-fold, vs clinical CoxPH and single modalities"
-
-
-def run(args: argparse.Namespace) -> BenchmarkResult:
-    """Run the benchmark; its result has the keys of BENCHMARKS.md."""
-    from inference.training.benchmarking import q2
-
-    return result_line(**q2(args.data, bool(args.quick)))
+run = training_benchmark("q2")

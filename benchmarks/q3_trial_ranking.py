@@ -67,6 +67,16 @@ ONCOLOGY_WORDS = (
 logger = logging.getLogger(__name__)
 
 
+# The rankings a run reports, baseline first (Q4 reports the same ones).
+REPORTED_VARIANTS = (
+    "bm25s_raw",
+    "hybrid",
+    "hybrid+eligibility",
+    "hybrid+eligibility+demote",
+    "app_default",
+)
+
+
 def load_judged_trials(data: Path, collection: str) -> list[TrialRecord]:
     """Trials judged in ``collection`` (``sigir2016``, ``trec2021``, ``trecpm2017``) with text."""
     corpus = data / "ctgov-trials" / "trials.jsonl.gz"
@@ -240,13 +250,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         results.append(
             evaluate_collection(name, trials, queries, qrels, oncology, args.quick, as_of)
         )
-    variants = [
-        "bm25s_raw",
-        "hybrid",
-        "hybrid+eligibility",
-        "hybrid+eligibility+demote",
-        "app_default",
-    ]
+    variants = REPORTED_VARIANTS
     print(f"{'collection':12} {'subset':9} " + " ".join(f"{v[:24]:>26}" for v in variants))
     for r in results:
         for subset in ("all", "oncology"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 
 from benchmarks.common import BenchmarkResult, result_line
-from benchmarks.q3_trial_ranking import evaluate_collection, load_judged_trials
+from benchmarks.q3_trial_ranking import REPORTED_VARIANTS, evaluate_collection, load_judged_trials
 from inference.trials.evaluation import load_qrels
 from inference.trials.schema import Biomarker, PatientFacts
 
@@ -98,13 +98,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         AS_OF,
         facts_for=lambda qid, _text: topic_facts(qid, topics[qid]),
     )
-    variants = [
-        "bm25s_raw",
-        "hybrid",
-        "hybrid+eligibility",
-        "hybrid+eligibility+demote",
-        "app_default",
-    ]
+    variants = REPORTED_VARIANTS
     print(f"{'variant':28} {'NDCG@10':>8} {'P@10':>6}")
     for v in variants:
         print(f"{v:28} {result[f'{v}/all/ndcg@10']:8.3f} {result[f'{v}/all/p@10']:6.3f}")

@@ -1,21 +1,13 @@
-"""Benchmark Q7: Calibration at 1/3/5 years and conformal interval coverage.
+"""Q7: calibration at 1/3/5 years and conformal interval coverage.
 
 Run with ``python -m benchmarks Q7 [--quick] [--data DIR]``; the work is done by
-:mod:`inference.training.benchmarking` so the same code path serves the evaluate command.
+:mod:`inference.training.benchmarking`, which the evaluate command shares.
 """
 
 from __future__ import annotations
 
-import argparse
-
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import training_benchmark
 
 ID = "Q7"
 TITLE = "Calibration at 1/3/5 years and conformal interval coverage"
-
-
-def run(args: argparse.Namespace) -> BenchmarkResult:
-    """Run the benchmark; its result has the keys of BENCHMARKS.md."""
-    from inference.training.benchmarking import q7
-
-    return result_line(**q7(args.data, bool(args.quick)))
+run = training_benchmark("q7")
