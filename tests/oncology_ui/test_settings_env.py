@@ -1,16 +1,14 @@
 """Settings are read from the environment once, in ``settings.py``, and a bad value stops start-up.
 
 The settings module is executed afresh with a chosen environment (``runpy``), so the suite's own
-settings stay untouched; one test starts ``manage.py check`` for real to see what an operator sees.
+settings stay untouched (``core/test_deploy_check.py`` starts ``manage.py`` for real to see what an
+operator sees).
 """
 
 from __future__ import annotations
 
 import ast
-import os
 import runpy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,31 +80,6 @@ def test_a_bad_value_stops_start_up_with_a_clear_error(
     with pytest.raises(ImproperlyConfigured) as refused:
         _load_settings(monkeypatch, tmp_path, **{name: value})
     assert str(refused.value).startswith(message)
-
-
-def test_manage_py_refuses_to_start_and_names_the_variable(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "AUDIT_HMAC_KEY"}
-    }
-    env.update(
-        {"ONCOBOARD_STATE_DIR": str(tmp_path), "HTTPS": "false", "PATHOLOGY_CHUNK_MB": "lots"}
-    )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode != 0
-    last_line = done.stderr.strip().splitlines()[-1]
-    assert last_line == (
-        "django.core.exceptions.ImproperlyConfigured: "
-        "PATHOLOGY_CHUNK_MB must be a whole number, not 'lots'"
-    )
 
 
 def _reads_environment(tree: ast.AST) -> list[int]:
