@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 import sys
 from pathlib import Path
 from types import ModuleType
 
+from benchmarks.common import final_line
+
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def _benchmark_modules() -> dict[str, ModuleType]:
+def benchmark_modules() -> dict[str, ModuleType]:
+    """The benchmark modules by id: every module of the package but the helpers."""
     modules: dict[str, ModuleType] = {}
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.name.startswith("_") or info.name == "common":
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         help="length of a load benchmark's soak (P10: default 600; skipped with --quick)",
     )
     args = parser.parse_args(argv)
-    modules = _benchmark_modules()
+    modules = benchmark_modules()
     if args.list or not args.id:
         for bench_id, module in sorted(modules.items()):
             print(f"{bench_id:4} {module.TITLE}")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if selected is None:
         parser.error(f"unknown benchmark {args.id!r}; known: {', '.join(sorted(modules))}")
     result = selected.run(args)
-    print(json.dumps(result, sort_keys=False))
+    print(final_line(result))
     return 0
 
 

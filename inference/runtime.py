@@ -63,7 +63,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks.
+    """Hex sha256 of a file, read in chunks by :func:`hashlib.file_digest`.
 
     Args:
         path: file to hash.
@@ -71,11 +71,8 @@ def sha256_of(path: Path) -> str:
     Returns:
         The lowercase hex digest.
     """
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_checkpoint(path: Path, *, expected_sha256: str | None) -> dict[str, Any]:

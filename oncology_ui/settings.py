@@ -1,5 +1,9 @@
 """OncoBoard settings, read from environment variables through typed helpers.
 
+Every variable is read here, once, at start-up, through the helpers of ``oncology_ui.core.env``,
+which refuse a malformed value with an ``ImproperlyConfigured`` error naming it; the code reads
+them as ``django.conf.settings.<NAME>``, never from the environment.
+
 Defaults are the embedded local demo (SQLite, in-process jobs) and are safe: DEBUG is off,
 cookies are secure unless ``HTTPS=false`` says the site is served over plain HTTP on loopback.
 """
@@ -13,7 +17,15 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oncology_ui.core.env import env_bool, env_int, env_list, env_str, env_url, secret_key
+from oncology_ui.core.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = Path(env_str("ONCOBOARD_STATE_DIR", str(BASE_DIR / ".local")))
@@ -237,7 +249,7 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_ADAPTER = "oncology_ui.core.sso.HospitalSocialAccountAdapter"
 SSO_PROVIDER_ID = "hospital"
 SSO_NAME = env_str("SSO_NAME", "hospital sign-in")
-SSO_SERVER_URL = env_str("SSO_SERVER_URL", "")
+SSO_SERVER_URL = env_url("SSO_SERVER_URL", "", schemes=("https", "http"))
 SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {"openid_connect": {"APPS": []}}
 if SSO_SERVER_URL:
     SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
@@ -324,22 +336,56 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 # default of 100 files per request (larger sets are sent as a zip).
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 1000, minimum=1)
 
+# Whole-slide images (docs/pathology/README.md), read through oncology_ui.pathology.conf.
+PATHOLOGY_MAX_UPLOAD_MB = env_int("PATHOLOGY_MAX_UPLOAD_MB", 16 * 1024, minimum=1)
+PATHOLOGY_CHUNK_MB = env_int("PATHOLOGY_CHUNK_MB", 8, minimum=1, maximum=64)
+PATHOLOGY_ORIGINAL_RETENTION_DAYS = env_int(
+    "PATHOLOGY_ORIGINAL_RETENTION_DAYS", 0, minimum=0, maximum=3650
+)
+PATHOLOGY_OPEN_SLIDES = env_int("PATHOLOGY_OPEN_SLIDES", 8, minimum=1, maximum=256)
+PATHOLOGY_TILE_CACHE_MB = env_int("PATHOLOGY_TILE_CACHE_MB", 64, minimum=0, maximum=4096)
+PATHOLOGY_UPLOAD_EXPIRY_HOURS = env_int("PATHOLOGY_UPLOAD_EXPIRY_HOURS", 48, minimum=1)
+
+# DICOM imaging (docs/imaging/README.md), read through oncology_ui.imaging.conf.
+IMAGING_MAX_UPLOAD_MB = env_int("IMAGING_MAX_UPLOAD_MB", 2048, minimum=1)
+IMAGING_MAX_FILES = env_int("IMAGING_MAX_FILES", 5000, minimum=1)
+IMAGING_ZIP_MAX_ENTRIES = env_int("IMAGING_ZIP_MAX_ENTRIES", 20_000, minimum=1)
+IMAGING_ZIP_MAX_UNPACKED_MB = env_int("IMAGING_ZIP_MAX_UNPACKED_MB", 8192, minimum=1)
+IMAGING_ZIP_MAX_ENTRY_MB = env_int("IMAGING_ZIP_MAX_ENTRY_MB", 1024, minimum=1)
+IMAGING_ZIP_MAX_RATIO = env_int("IMAGING_ZIP_MAX_RATIO", 200, minimum=2)
+IMAGING_SANDBOX_MEMORY_MB = env_int("IMAGING_SANDBOX_MEMORY_MB", 6144, minimum=128)
+IMAGING_SANDBOX_CPU_SECONDS = env_int("IMAGING_SANDBOX_CPU_SECONDS", 900, minimum=5)
+IMAGING_SANDBOX_WALL_SECONDS = env_int("IMAGING_SANDBOX_WALL_SECONDS", 1200, minimum=5)
+# PS3.15 option for dates in stored DICOM: shifted per patient, or kept.
+IMAGING_DEID_DATES = env_choice("IMAGING_DEID_DATES", "shift", choices=("shift", "keep"))
+IMAGING_VIEWER_CACHE = env_int("IMAGING_VIEWER_CACHE", 8, minimum=1, maximum=256)
+
+# Clinical imports (CSV, VCF, FHIR): FHIR bundles are parsed whole, so their limit is lower.
+CLINICAL_IMPORT_MAX_BYTES = env_int("CLINICAL_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+CLINICAL_FHIR_MAX_BYTES = env_int("CLINICAL_FHIR_MAX_MB", 20, minimum=1) * 1024 * 1024
+CLINICAL_IMPORT_MAX_ROWS = env_int("CLINICAL_IMPORT_MAX_ROWS", 100_000, minimum=1)
+CLINICAL_IMPORT_MAX_LINE_BYTES = env_int("CLINICAL_IMPORT_MAX_LINE_BYTES", 64 * 1024, minimum=1024)
+
 # Trial matching: "hybrid" (BM25 + MiniLM vectors) or "bm25"; MiniLM vectors for newly imported
 # trials (the shipped subset carries its own).
-TRIALS_RETRIEVAL_MODE = env_str("TRIALS_RETRIEVAL_MODE", "hybrid")
-if TRIALS_RETRIEVAL_MODE not in {"hybrid", "bm25"}:
-    raise ImproperlyConfigured("TRIALS_RETRIEVAL_MODE must be 'hybrid' or 'bm25'")
+TRIALS_RETRIEVAL_MODE = env_choice("TRIALS_RETRIEVAL_MODE", "hybrid", choices=("hybrid", "bm25"))
 TRIALS_EMBEDDINGS = env_bool("TRIALS_EMBEDDINGS", True)
 
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"
 
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL",
+    "INFO",
+    choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+    case_sensitive=False,
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 

@@ -232,10 +232,8 @@ def write_deidentified(
     os.replace(partial, destination)
     if progress:
         progress(total, total)
-    digest = hashlib.sha256()
     with open(destination, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+        digest = hashlib.file_digest(fh, "sha256")
     logger.info(
         "de-identified slide written: %d levels, dropped %s", len(shapes), ", ".join(removed)
     )

@@ -415,11 +415,8 @@ def save_encoder_checkpoint(model: nn.Module, cfg: TorchEncoderConfig, path: str
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class TorchTileEncoder:

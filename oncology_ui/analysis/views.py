@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.analysis import services
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
@@ -23,11 +23,11 @@ from oncology_ui.patients.sections import section_response
 def analysis_request(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="analysis.add_analysisrun")
     run = services.analysis_request(case=case, user=request.user)
-    audit_record(
+    audit_case(
         request=request,
         action=AccessLog.Action.CREATE,
         category="analysis",
-        patient_id=case.patient_id,
+        case=case,
         object_ref=f"analysis:{run.pk}",
     )
     if request.htmx:

@@ -40,7 +40,7 @@ from oncology_ui.boards.selectors import (
     meeting_ready_cases,
     outcomes_review,
 )
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case, audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.access import case_for_user
@@ -276,13 +276,7 @@ def _board_mode_context(request: AuthedRequest, meeting: Meeting, position: int)
     if items:
         item = items[position - 1]
         case = item.case
-        audit_record(
-            request=request,
-            action=AccessLog.Action.VIEW,
-            category="board-mode",
-            patient_id=case.patient_id,
-            object_ref=f"case:{case.pk}",
-        )
+        audit_case(request=request, action=AccessLog.Action.VIEW, category="board-mode", case=case)
         prognosis = prognosis_section(request, case)
         prognosis["can_analyse"] = False  # no editing chrome on the wall screen
         context.update(prognosis)
@@ -321,11 +315,11 @@ def decision_save(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as error:
             notice = (messages.ERROR, _errors(error))
         else:
-            audit_record(
+            audit_case(
                 request=request,
                 action=AccessLog.Action.UPDATE,
                 category="board-decision",
-                patient_id=case.patient_id,
+                case=case,
                 object_ref=f"decision:{decision.pk}",
             )
             notice = (messages.SUCCESS, f"Decision version {decision.version} saved as a draft.")
@@ -357,11 +351,11 @@ def decision_sign(request: AuthedRequest, decision_id: int) -> HttpResponse:
     except services.SignConflict as conflict:
         notice = (messages.ERROR, str(conflict))
     else:
-        audit_record(
+        audit_case(
             request=request,
             action=AccessLog.Action.UPDATE,
             category="board-signature",
-            patient_id=decision.case.patient_id,
+            case=decision.case,
             object_ref=f"decision:{signed.pk}",
         )
         notice = (messages.SUCCESS, f"Decision version {signed.version} signed and locked.")
@@ -378,11 +372,11 @@ def decision_amend(request: AuthedRequest, decision_id: int) -> HttpResponse:
     except services.SignConflict as conflict:
         notice = (messages.ERROR, str(conflict))
     else:
-        audit_record(
+        audit_case(
             request=request,
             action=AccessLog.Action.CREATE,
             category="board-decision",
-            patient_id=decision.case.patient_id,
+            case=decision.case,
             object_ref=f"decision:{amendment.pk}",
         )
         notice = (
@@ -406,11 +400,11 @@ def outcome_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as error:
             notice = (messages.ERROR, _errors(error))
         else:
-            audit_record(
+            audit_case(
                 request=request,
                 action=AccessLog.Action.CREATE,
                 category="outcome",
-                patient_id=case.patient_id,
+                case=case,
                 object_ref=f"outcome:{record.pk}",
             )
             notice = (messages.SUCCESS, "Outcome recorded.")

@@ -6,7 +6,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,6 +32,43 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     # The same address the lockout counts: REMOTE_ADDR, or behind our proxies the entry they
     # appended to X-Forwarded-For (never the client-supplied part).
     return client_ip(request)
+
+
+class AuditedCase(Protocol):
+    """What :func:`audit_case` needs of a case (core does not import the patients app)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def patient_id(self) -> int: ...
+
+
+def audit_case(
+    *,
+    request: HttpRequest,
+    action: str,
+    category: str,
+    case: AuditedCase,
+    object_ref: str | None = None,
+) -> AccessLog:
+    """Audit an access to one case's data: the row names the case's patient.
+
+    Args:
+        request: the request that caused the access.
+        action: one of ``AccessLog.Action``.
+        category: the data category touched (``timeline``, ``trials``, ``board-decision``, ...).
+        case: the case whose data was touched.
+        object_ref: what was touched, such as ``job:12``; the case itself (``case:<id>``) if not
+            given.
+    """
+    return audit_record(
+        request=request,
+        action=action,
+        category=category,
+        patient_id=case.patient_id,
+        object_ref=f"case:{case.pk}" if object_ref is None else object_ref,
+    )
 
 
 def audit_record(

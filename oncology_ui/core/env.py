@@ -65,6 +65,25 @@ def env_int(
     return number
 
 
+def env_choice(
+    name: str,
+    default: str,
+    *,
+    choices: tuple[str, ...],
+    case_sensitive: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """One of ``choices``; with ``case_sensitive=False`` the value is matched (and returned) as
+    the choice is spelt, so ``info`` reads as ``INFO``."""
+    value = _raw(name, env)
+    if value is None:
+        return default
+    for choice in choices:
+        if value == choice or (not case_sensitive and value.lower() == choice.lower()):
+            return choice
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+
 def env_list(name: str, default: list[str], *, env: Mapping[str, str] | None = None) -> list[str]:
     value = _raw(name, env)
     if value is None:

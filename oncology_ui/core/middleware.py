@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.http import urlencode
+from django_htmx.http import HttpResponseClientRedirect
 
 from oncology_ui.core.querysets import break_glass_from_session
 
@@ -133,9 +134,7 @@ class SessionTimeoutMiddleware:
             and response["Location"].startswith(login)
         ):
             # Otherwise htmx would follow the redirect and swap a login form into a panel.
-            redirect = HttpResponse(status=204)
-            redirect["HX-Redirect"] = response["Location"]
-            return redirect
+            return HttpResponseClientRedirect(response["Location"], status=204)
         return response
 
     def process_view(
@@ -168,9 +167,7 @@ class SessionTimeoutMiddleware:
             reason = "idle" if idle else "expired"
             target = f"{login}?{urlencode({'timeout': reason})}"
             if getattr(request, "htmx", False):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = target
-                return response
+                return HttpResponseClientRedirect(target, status=204)
             return HttpResponseRedirect(target)
         # Refresh the idle clock at most once a minute: writing the session on every request
         # costs a database round trip per page for no practical gain in precision.
@@ -244,7 +241,5 @@ class SecondFactorMiddleware:
         page = resolve_url("core-mfa-verify" if enrolled else "core-mfa-enrol")
         target = f"{page}?{urlencode({'next': request.get_full_path()})}"
         if getattr(request, "htmx", False):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
-            return response
+            return HttpResponseClientRedirect(target, status=204)
         return HttpResponseRedirect(target)

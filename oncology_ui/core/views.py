@@ -15,17 +15,17 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from oncology_ui.core import services
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import access_denied, audit_record
 from oncology_ui.core.decorators import passive, public, second_factor_exempt
 from oncology_ui.core.forms import (
     AuditFilterForm,
@@ -259,14 +259,7 @@ def _job_for_user(request: HttpRequest, job_id: int) -> Job:
         else:
             visible = job.created_by_id == request.user.pk
     if job is None or not visible:
-        audit_record(
-            request=request,
-            action=AccessLog.Action.DENIED,
-            category="job",
-            object_ref=f"job:{job_id}",
-            outcome=AccessLog.Outcome.DENIED,
-        )
-        raise Http404("No such job")
+        raise access_denied(request, category="job", object_ref=f"job:{job_id}")
     return job
 
 
@@ -282,7 +275,7 @@ def job_status(request: AuthedRequest, job_id: int) -> HttpResponse:
         if job.is_finished:
             response.status_code = HttpResponseStopPolling.status_code
             # Sections that wait on this job listen for the event and refresh themselves.
-            response["HX-Trigger"] = "job-finished"
+            trigger_client_event(response, "job-finished")
         return response
     return render(request, "core/job_status.html", context)
 

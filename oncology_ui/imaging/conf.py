@@ -1,16 +1,16 @@
-"""Imaging settings, read from the environment (each refused with a clear error when malformed).
+"""Imaging settings as one typed value, built from ``django.conf.settings`` when used.
 
-Read when used (not at import) so a deployment's environment and the tests' overrides both apply.
+The environment variables are read and validated at start-up in ``oncology_ui/settings.py``;
+building the value at each use lets tests override the settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ImproperlyConfigured
+from django.conf import settings
 
 from inference.imaging.schema import DateOption, ExtractLimits, SandboxLimits
-from oncology_ui.core.env import env_int, env_str
 
 _MB = 1024 * 1024
 
@@ -37,24 +37,20 @@ class ImagingSettings:
 
 
 def imaging_settings() -> ImagingSettings:
-    dates = env_str("IMAGING_DEID_DATES", "shift")
-    if dates not in ("shift", "keep"):
-        raise ImproperlyConfigured(f"IMAGING_DEID_DATES must be shift or keep, not {dates!r}")
-    total_mb = env_int("IMAGING_MAX_UPLOAD_MB", 2048, minimum=1)
     return ImagingSettings(
-        max_upload_bytes=total_mb * _MB,
-        max_files=env_int("IMAGING_MAX_FILES", 5000, minimum=1),
+        max_upload_bytes=settings.IMAGING_MAX_UPLOAD_MB * _MB,
+        max_files=settings.IMAGING_MAX_FILES,
         extract=ExtractLimits(
-            max_entries=env_int("IMAGING_ZIP_MAX_ENTRIES", 20_000, minimum=1),
-            max_total_bytes=env_int("IMAGING_ZIP_MAX_UNPACKED_MB", 8192, minimum=1) * _MB,
-            max_entry_bytes=env_int("IMAGING_ZIP_MAX_ENTRY_MB", 1024, minimum=1) * _MB,
-            max_ratio=float(env_int("IMAGING_ZIP_MAX_RATIO", 200, minimum=2)),
+            max_entries=settings.IMAGING_ZIP_MAX_ENTRIES,
+            max_total_bytes=settings.IMAGING_ZIP_MAX_UNPACKED_MB * _MB,
+            max_entry_bytes=settings.IMAGING_ZIP_MAX_ENTRY_MB * _MB,
+            max_ratio=float(settings.IMAGING_ZIP_MAX_RATIO),
         ),
         sandbox=SandboxLimits(
-            memory_bytes=env_int("IMAGING_SANDBOX_MEMORY_MB", 6144, minimum=128) * _MB,
-            cpu_seconds=env_int("IMAGING_SANDBOX_CPU_SECONDS", 900, minimum=5),
-            wall_seconds=float(env_int("IMAGING_SANDBOX_WALL_SECONDS", 1200, minimum=5)),
+            memory_bytes=settings.IMAGING_SANDBOX_MEMORY_MB * _MB,
+            cpu_seconds=settings.IMAGING_SANDBOX_CPU_SECONDS,
+            wall_seconds=float(settings.IMAGING_SANDBOX_WALL_SECONDS),
         ),
-        dates="keep" if dates == "keep" else "shift",
-        viewer_cache=env_int("IMAGING_VIEWER_CACHE", 8, minimum=1, maximum=256),
+        dates="keep" if settings.IMAGING_DEID_DATES == "keep" else "shift",
+        viewer_cache=settings.IMAGING_VIEWER_CACHE,
     )

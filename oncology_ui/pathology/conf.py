@@ -1,14 +1,14 @@
-"""Pathology settings, read from the environment when first used (safe defaults).
+"""Pathology settings as one typed value, built from ``django.conf.settings`` when used.
 
-Read lazily, not at import, so tests and deployments can change the environment before use;
-each helper refuses a malformed value with an error naming the variable.
+The environment variables are read and validated at start-up in ``oncology_ui/settings.py``;
+building the value at each use lets tests override the settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oncology_ui.core.env import env_int
+from django.conf import settings
 
 MIB = 1024 * 1024
 
@@ -38,12 +38,10 @@ class PathologySettings:
 
 def pathology_settings() -> PathologySettings:
     return PathologySettings(
-        max_upload_bytes=env_int("PATHOLOGY_MAX_UPLOAD_MB", 16 * 1024, minimum=1) * MIB,
-        chunk_bytes=env_int("PATHOLOGY_CHUNK_MB", 8, minimum=1, maximum=64) * MIB,
-        original_retention_days=env_int(
-            "PATHOLOGY_ORIGINAL_RETENTION_DAYS", 0, minimum=0, maximum=3650
-        ),
-        open_slide_cache=env_int("PATHOLOGY_OPEN_SLIDES", 8, minimum=1, maximum=256),
-        tile_cache_mb=env_int("PATHOLOGY_TILE_CACHE_MB", 64, minimum=0, maximum=4096),
-        upload_expiry_hours=env_int("PATHOLOGY_UPLOAD_EXPIRY_HOURS", 48, minimum=1),
+        max_upload_bytes=settings.PATHOLOGY_MAX_UPLOAD_MB * MIB,
+        chunk_bytes=settings.PATHOLOGY_CHUNK_MB * MIB,
+        original_retention_days=settings.PATHOLOGY_ORIGINAL_RETENTION_DAYS,
+        open_slide_cache=settings.PATHOLOGY_OPEN_SLIDES,
+        tile_cache_mb=settings.PATHOLOGY_TILE_CACHE_MB,
+        upload_expiry_hours=settings.PATHOLOGY_UPLOAD_EXPIRY_HOURS,
     )

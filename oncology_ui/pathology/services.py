@@ -246,11 +246,8 @@ def slide_receive_file(*, case: Case, user: User, upload: Any, name: str) -> Sli
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_COPY_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _slide_from_file(*, case: Case, user: User, source: Path, name: str) -> Slide:

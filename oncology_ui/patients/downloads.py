@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest
 
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.models import Case
 
@@ -40,11 +40,11 @@ def case_export_response(
     path = settings.MEDIA_ROOT / path_for(job)
     if not path.is_file():
         raise Http404("The export file is no longer available")
-    audit_record(
+    audit_case(
         request=request,
         action=AccessLog.Action.EXPORT,
         category=category,
-        patient_id=case.patient_id,
+        case=case,
         object_ref=f"job:{job.pk}",
     )
     response = FileResponse(

@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case, audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients import services
@@ -171,13 +171,7 @@ def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            audit_record(
-                request=request,
-                action=A.UPDATE,
-                category="case",
-                patient_id=case.patient_id,
-                object_ref=f"case:{case.pk}",
-            )
+            audit_case(request=request, action=A.UPDATE, category="case", case=case)
             messages.success(request, "Case saved.")
             return redirect("patients-case", case_id=case.pk)
     return render(
@@ -254,13 +248,7 @@ def case_status(request: AuthedRequest, case_id: int) -> HttpResponse:
             for error in exc.messages:
                 messages.error(request, error)
         else:
-            audit_record(
-                request=request,
-                action=A.UPDATE,
-                category="case-status",
-                patient_id=case.patient_id,
-                object_ref=f"case:{case.pk}",
-            )
+            audit_case(request=request, action=A.UPDATE, category="case-status", case=case)
             messages.success(request, f"Case is now “{case.get_status_display()}”.")
     else:
         messages.error(request, "Choose a valid status.")
@@ -283,11 +271,11 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             created = True
-            audit_record(
+            audit_case(
                 request=request,
                 action=A.CREATE,
                 category="timeline",
-                patient_id=case.patient_id,
+                case=case,
                 object_ref=f"event:{event.pk}",
             )
             if not request.htmx:
@@ -310,12 +298,8 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def case_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = services.case_export_request(case=case, user=request.user)
-    audit_record(
-        request=request,
-        action=A.EXPORT,
-        category="timeline",
-        patient_id=case.patient_id,
-        object_ref=f"job:{job.pk}",
+    audit_case(
+        request=request, action=A.EXPORT, category="timeline", case=case, object_ref=f"job:{job.pk}"
     )
     context = {"job": job, "case": case}
     if request.htmx:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.boards.access import meeting_for_user
 from oncology_ui.boards.models import AgendaItem, Meeting
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import access_denied, audit_case, audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.access import case_for_user
@@ -29,12 +29,11 @@ def case_report(request: AuthedRequest, case_id: int) -> HttpResponse:
         return render(
             request, "reports/report_failed.html", {"case": case, "error": error}, status=500
         )
-    audit_record(
+    audit_case(
         request=request,
         action=AccessLog.Action.PRINT,
         category="case-report-deidentified" if deidentified else "case-report",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
+        case=case,
     )
     name = f"case-{case.pk}{'-deidentified' if deidentified else ''}.pdf"
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -68,14 +67,7 @@ def _packet_job_for_user(request: AuthedRequest, job_id: int) -> Job:
         and request.user.has_perm("boards.view_meeting")
     )
     if job is None or not visible:
-        audit_record(
-            request=request,
-            action=AccessLog.Action.DENIED,
-            category="board-packet",
-            object_ref=f"job:{job_id}",
-            outcome=AccessLog.Outcome.DENIED,
-        )
-        raise Http404("No such packet")
+        raise access_denied(request, category="board-packet", object_ref=f"job:{job_id}")
     return job
 
 

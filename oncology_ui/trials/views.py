@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from oncology_ui.core.audit import access_denied, audit_record
+from oncology_ui.core.audit import access_denied, audit_case, audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.jobs import JobError
@@ -54,11 +54,11 @@ def match_request(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Find trials for a case (or re-run): a background job stores the ranking."""
     case = case_for_user(request, case_id, permission="trials.add_trialmatchresult")
     result = services.trial_match_request(case=case, user=request.user)
-    audit_record(
+    audit_case(
         request=request,
         action=A.CREATE,
         category="trials",
-        patient_id=case.patient_id,
+        case=case,
         object_ref=f"trialmatch:{result.pk}",
     )
     if request.htmx:
@@ -72,13 +72,7 @@ def match_request(request: AuthedRequest, case_id: int) -> HttpResponse:
 def case_matches(request: AuthedRequest, case_id: int) -> HttpResponse:
     """The case's stored matches, filtered; the list partial for htmx, else a full page."""
     case = case_for_user(request, case_id, permission="trials.view_trialmatchresult")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="trials",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=A.VIEW, category="trials", case=case)
     context = trials_section(request, case)
     context.update({"case": case, "patient": case.patient, "full_page": True})
     if request.htmx:
@@ -110,11 +104,11 @@ def referral_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         referral = services.referral_create(
             case=case, trial=trial, note=form.cleaned_data["note"], user=request.user
         )
-        audit_record(
+        audit_case(
             request=request,
             action=A.CREATE,
             category="trial-referral",
-            patient_id=case.patient_id,
+            case=case,
             object_ref=f"referral:{referral.pk}",
         )
         messages.success(request, f"Referred to the trial coordinator for {trial.nct_id}.")
@@ -206,11 +200,11 @@ def _ranking_context(request: AuthedRequest, trial: Trial) -> dict[str, Any]:
     )
     view = selectors.reverse_match_view(run, request.user)
     for item in view["ranked"]:
-        audit_record(
+        audit_case(
             request=request,
             action=A.VIEW,
             category="trial-screening",
-            patient_id=item["case"].patient_id,
+            case=item["case"],
             object_ref=f"trial:{trial.nct_id}",
         )
     on_list = set(WorkListEntry.objects.filter(trial=trial).values_list("case_id", flat=True))
@@ -273,11 +267,11 @@ def worklist_add(request: AuthedRequest, nct_id: str) -> HttpResponse:
         return redirect("trials-detail", nct_id=trial.nct_id)
     case = case_for_user(request, form.cleaned_data["case_id"])
     entry, created = services.worklist_add(case=case, trial=trial, user=request.user)
-    audit_record(
+    audit_case(
         request=request,
         action=A.CREATE,
         category="trial-worklist",
-        patient_id=case.patient_id,
+        case=case,
         object_ref=f"worklist:{entry.pk}",
     )
     messages.success(
@@ -298,11 +292,11 @@ def worklist(request: AuthedRequest) -> HttpResponse:
         status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
     entries = list(selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)[:200])
     for entry in entries:
-        audit_record(
+        audit_case(
             request=request,
             action=A.VIEW,
             category="trial-worklist",
-            patient_id=entry.case.patient_id,
+            case=entry.case,
             object_ref=f"worklist:{entry.pk}",
         )
     return render(
@@ -350,11 +344,11 @@ def worklist_move(request: AuthedRequest, entry_id: int) -> HttpResponse:
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            audit_record(
+            audit_case(
                 request=request,
                 action=A.UPDATE,
                 category="trial-worklist",
-                patient_id=entry.case.patient_id,
+                case=entry.case,
                 object_ref=f"worklist:{entry.pk}",
             )
             messages.success(request, "Status updated.")

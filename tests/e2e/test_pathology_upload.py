@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, Request, expect
 
 from oncology_ui.core import roles
@@ -21,7 +22,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def _one_mib_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATHOLOGY_CHUNK_MB", "1")
+    monkeypatch.setattr(settings, "PATHOLOGY_CHUNK_MB", 1)
 
 
 def _offsets(page: Page) -> list[int]:

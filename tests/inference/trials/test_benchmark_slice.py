@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.q5 import _GOLD, LABELS, keyword_baseline, ours
+from benchmarks.q5_criterion_eligibility import _GOLD, LABELS, keyword_baseline, ours
 from inference.trials.evaluation import macro_f1
 
 SLICE = Path(__file__).resolve().parent / "data" / "q5_slice.jsonl"

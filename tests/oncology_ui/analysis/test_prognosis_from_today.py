@@ -20,6 +20,7 @@ from oncology_ui.reports import services
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.therapies.html import find, find_all, text, tree
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,24 @@ def _section(client: Client, cast: Cast) -> str:
     return response.content.decode()
 
 
+def _figures(content: str) -> dict[str, str]:
+    """The section's summary figures as printed: each ``<dt>`` with its ``<dd>``."""
+    root = tree(content)
+    return {
+        text(term): text(value)
+        for term, value in zip(find_all(root, "dt"), find_all(root, "dd"), strict=True)
+    }
+
+
+def _why(content: str) -> dict[str, str]:
+    """The "why" list: each factor's name (in bold) with what the line says about it."""
+    factors = {}
+    for item in find_all(find(tree(content), "ol", "why"), "li"):
+        label = text(find(item, "strong"))
+        factors[label] = text(item).removeprefix(label).lstrip(" :")
+    return factors
+
+
 def test_the_curve_starts_today_for_a_patient_diagnosed_eight_years_ago(
     cast: Cast, oncologist_client: Client
 ) -> None:
@@ -70,8 +89,9 @@ def test_the_curve_starts_today_for_a_patient_diagnosed_eight_years_ago(
     content = _section(oncologist_client, cast)
     assert f"given survival since diagnosis on {diagnosed.isoformat()}, 7.9 years ago" in content
     assert "Years from today" in content
-    assert "1 year from today</dt><dd>89%" in content
-    assert "3 years from today</dt><dd>beyond the model's horizon" in content
+    figures = _figures(content)
+    assert figures["1 year from today"].startswith("89%")
+    assert figures["3 years from today"] == "beyond the model's horizon"
     assert "55%" not in content  # the stored 5-year-from-diagnosis figure
     assert "ends 25 months from today" in content
 
@@ -103,7 +123,7 @@ def test_past_the_models_horizon_it_says_the_curve_cannot_be_extended(
     content = _section(oncologist_client, cast)
     assert "No survival estimate from today" in content
     assert "cannot be extended from today" in content
-    assert 'class="survival-chart"' not in content
+    assert find_all(tree(content), "figure", "survival-chart") == []
     assert "Median survival" not in content
 
 
@@ -137,16 +157,14 @@ def test_the_why_list_names_factors_with_units_and_leaves_out_zero_effects(
         },
     )
     content = _section(oncologist_client, cast)
-    assert "<strong>Age 53 years</strong>: lowers the predicted 3-year survival by 2.1 points" in (
-        content
-    )
-    assert "<strong>TP53 mutated</strong>" in content
-    assert "<strong>Sodium 131 mmol/L</strong>: raises the predicted 3-year survival by 0.6" in (
-        content
-    )
+    why = _why(content)
+    assert why["Age 53 years"].startswith("lowers the predicted 3-year survival by 2.1 points")
+    assert "TP53 mutated" in why
+    assert why["Sodium 131 mmol/L"].startswith("raises the predicted 3-year survival by 0.6")
     assert "is_female" not in content and "Sex: female" not in content  # rounds to 0.0 points
     assert "in percentage points" in content
-    assert '<span class="bar-label">Labs</span>' not in content  # Shapley rounds to 0.0 too
+    bar_labels = [text(label) for label in find_all(tree(content), "span", "bar-label")]
+    assert "Labs" not in bar_labels  # Shapley rounds to 0.0 too
 
 
 def test_inputs_the_model_cannot_use_are_listed_plainly(

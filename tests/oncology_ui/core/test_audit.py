@@ -173,8 +173,8 @@ def test_administrators_filter_the_audit_page(cast: Cast) -> None:
     onco.get(reverse("patients-case", args=[cast.other_case.pk]))
     page = client.get(reverse("core-audit"), {"action": "denied", "username": "onco"})
     assert page.status_code == 200
-    content = page.content.decode()
-    assert f"case:{cast.other_case.pk}" in content
-    assert f"case:{cast.case.pk}</td>" not in content
+    refs = {row.object_ref for row in page.context["page"]}
+    assert f"case:{cast.other_case.pk}" in refs
+    assert f"case:{cast.case.pk}" not in refs
     assert client.get(reverse("core-audit"), {"order": "username"}).status_code == 200
     assert client.get(reverse("core-audit"), {"patient_id": "abc"}).status_code == 200

@@ -281,7 +281,7 @@ def test_a_parser_out_of_memory_fails_the_upload_with_a_message_and_stores_nothi
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 128 MB of address space is too little for the parser child (numpy alone reserves more).
-    monkeypatch.setenv("IMAGING_SANDBOX_MEMORY_MB", "128")
+    monkeypatch.setattr(settings, "IMAGING_SANDBOX_MEMORY_MB", 128)
     upload = ingest(cast.case, {"study.zip": sts_zip("CT", "PET")}, cast.oncologist)
     assert upload.status == ImagingUpload.Status.FAILED
     assert "memory limit" in upload.error and "nothing was stored" in upload.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -95,7 +96,7 @@ def test_an_empty_upload_is_refused_with_a_message_and_nothing_stored(
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(
     cast: Cast, oncologist_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IMAGING_MAX_UPLOAD_MB", "1")
+    monkeypatch.setattr(settings, "IMAGING_MAX_UPLOAD_MB", 1)
     big = SimpleUploadedFile("big.zip", b"PK\x03\x04" + b"\0" * (3 * 1024 * 1024))
     response = oncologist_client.post(
         reverse("imaging-upload", args=[cast.case.pk]), {"dicom": big}

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from django.conf import settings
 from django.utils import timezone
 
 from inference.slides.features import load_tile_features
@@ -184,7 +185,7 @@ def test_running_the_job_twice_does_not_redo_a_ready_slide(cast: Cast) -> None:
 def test_retention_keeps_the_original_until_the_purge(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATHOLOGY_ORIGINAL_RETENTION_DAYS", "3")
+    monkeypatch.setattr(settings, "PATHOLOGY_ORIGINAL_RETENTION_DAYS", 3)
     slide = ingest(cast.case, OME.read_bytes(), "crop.ome.tif")
     original = services.media_path(slide.original_path)
     assert original.read_bytes() == OME.read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -36,7 +37,7 @@ def _chunk(client: Client, url: object, data: bytes, offset: int) -> tuple[int, 
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("PATHOLOGY_CHUNK_MB", "1")
+    monkeypatch.setattr(settings, "PATHOLOGY_CHUNK_MB", 1)
     return MIB
 
 
@@ -149,8 +150,8 @@ def test_a_png_named_svs_is_accepted_as_a_png_micrograph(
 def test_it_enforces_the_size_limit_and_the_chunk_bounds(
     cast: Cast, pathologist_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATHOLOGY_MAX_UPLOAD_MB", "2")
-    monkeypatch.setenv("PATHOLOGY_CHUNK_MB", "1")
+    monkeypatch.setattr(settings, "PATHOLOGY_MAX_UPLOAD_MB", 2)
+    monkeypatch.setattr(settings, "PATHOLOGY_CHUNK_MB", 1)
     url = reverse("pathology-uploads", args=[cast.case.pk])
     response = pathologist_client.post(url, {"name": "big.svs", "size": 2 * MIB + 1})
     assert response.status_code == 413 and "largest slide" in response.json()["error"]
@@ -198,7 +199,7 @@ def test_the_plain_form_refuses_html_with_a_clear_message(
 def test_the_plain_form_refuses_an_oversized_body_before_reading_it(
     cast: Cast, pathologist_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATHOLOGY_MAX_UPLOAD_MB", "1")
+    monkeypatch.setattr(settings, "PATHOLOGY_MAX_UPLOAD_MB", 1)
     response = pathologist_client.post(
         reverse("pathology-upload", args=[cast.case.pk]),
         {"file": CMU.open("rb")},
@@ -245,7 +246,7 @@ def test_another_team_or_a_view_only_role_cannot_upload(cast: Cast) -> None:
 def test_an_oversized_plain_upload_is_refused_from_its_length_before_the_body_is_read(
     cast: Cast, monkeypatch: pytest.MonkeyPatch, _media_root: Path
 ) -> None:
-    monkeypatch.setenv("PATHOLOGY_MAX_UPLOAD_MB", "1")
+    monkeypatch.setattr(settings, "PATHOLOGY_MAX_UPLOAD_MB", 1)
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.pathologist)
     url = reverse("pathology-upload", args=[cast.case.pk])

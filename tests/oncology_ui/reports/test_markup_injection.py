@@ -37,7 +37,7 @@ from oncology_ui.boards import services as board_services
 from oncology_ui.clinical.models import LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
-from oncology_ui.reports import pdf as report_pdf
+from oncology_ui.reports import charts as report_charts
 from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.data import ChartSeries
@@ -293,7 +293,7 @@ def test_a_failed_layout_logs_the_job_and_the_exception_class_not_record_text(
         # As a real drawing error would, the message quotes the series it was drawing.
         raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
 
-    monkeypatch.setattr(report_pdf, "lab_chart_drawing", failing_chart)
+    monkeypatch.setattr(report_charts, "lab_chart_drawing", failing_chart)
     job = services.packet_request(meeting=boards.meeting, user=cast.oncologist)
     with caplog.at_level(logging.DEBUG):
         assert job_run(job.pk) == Job.Status.FAILED
@@ -398,7 +398,7 @@ def test_a_case_report_that_cannot_be_laid_out_answers_clearly_and_logs_no_recor
     def failing_chart(series: ChartSeries, width: float, height: float = 30.0) -> object:
         raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
 
-    monkeypatch.setattr(report_pdf, "lab_chart_drawing", failing_chart)
+    monkeypatch.setattr(report_charts, "lab_chart_drawing", failing_chart)
     oncologist_client.raise_request_exception = False
     with caplog.at_level(logging.DEBUG):
         response = oncologist_client.get(reverse("reports-case-report", args=[cast.case.pk]))

@@ -23,8 +23,8 @@ from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
 from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
+from oncology_ui.reports.charts import bar_table
 from oncology_ui.reports.data import Bar, BoardPacketData, CaseReportData
-from oncology_ui.reports.pdf import _bars
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
@@ -197,7 +197,7 @@ def test_hallmarks_without_expression_data_are_left_out_with_one_line(
 
 def test_every_bar_is_as_long_as_its_printed_value() -> None:
     bars = (Bar("Clinical", 2.0), Bar("Labs", -1.04), Bar("Tiny", 0.04))
-    table = _bars(bars, 400.0)
+    table = bar_table(bars, 400.0)
     printed = [str(row[1].text) for row in table._cellvalues]
     assert printed == ["+2.0 points", "-1.0 points", "+0.0 points"]
     widths = []

@@ -1,9 +1,10 @@
 """Benchmark P10's Locust users: a tumor board opening one case, and colleagues browsing beside it.
 
-Run by ``benchmarks/p10.py`` in its own process (Locust patches the standard library with gevent,
-which the benchmark's own process must not be). Everything comes from the environment that
-``p10.py`` sets: the signed-in session cookies, the case, its deferred sections, the slide tiles and
-the imaging slices to ask for, and the file the latencies are written to when Locust stops.
+Run by ``benchmarks/p10_board_burst.py`` in its own process (Locust patches the standard library
+with gevent, which the benchmark's own process must not be). Everything comes from the environment
+that ``p10_board_burst.py`` sets: the signed-in session cookies, the case, its deferred sections,
+the slide tiles and the imaging slices to ask for, and the file the latencies are written to when
+Locust stops.
 
 Each request is named ``<class>:<what>``; the class (``page``, ``partial``, ``tile``, ``slice``,
 ``hello``) is what the goals are about.

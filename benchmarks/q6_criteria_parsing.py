@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.trials.extract import Structure, extract_structures
 from inference.trials.schema import CriterionKind
 
@@ -99,7 +100,7 @@ def predicted_types(structures: list[Structure]) -> set[str]:
     return found
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run Q6 and print a table; returns the result dict."""
     path = Path(args.data) / "lct-eligibility-annotations" / "lct_annotations_dev.jsonl.gz"
     if not path.exists():
@@ -143,16 +144,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(f"{t:10} {tp[t] + fn[t]:6d} {precision:6.3f} {recall:6.3f} {f1:6.3f}")
     macro = sum(v["f1"] for v in per_type.values()) / len(per_type)
-    return {
-        "id": ID,
-        "metric": "macro F1 over entity types (line level)",
-        "ours": round(macro, 3),
-        "baseline": None,
-        "ratio": None,
-        "goal": None,
-        "met": None,
-        "per_type": per_type,
-        "documents": len(docs),
-        "lines": lines,
-        "quick": bool(args.quick),
-    }
+    return result_line(
+        id=ID,
+        metric="macro F1 over entity types (line level)",
+        ours=round(macro, 3),
+        baseline=None,
+        ratio=None,
+        goal=None,
+        met=None,
+        per_type=per_type,
+        documents=len(docs),
+        lines=lines,
+        quick=bool(args.quick),
+    )

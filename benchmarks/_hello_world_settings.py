@@ -7,4 +7,4 @@ from __future__ import annotations
 
 from oncology_ui.settings import *  # noqa: F403 - the same settings, one override
 
-ROOT_URLCONF = "benchmarks._p6_urls"
+ROOT_URLCONF = "benchmarks._hello_world_urls"

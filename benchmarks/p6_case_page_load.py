@@ -11,7 +11,8 @@ Steps:
    alone), migrate it and run ``seed_demo`` (idempotent).
 2. Create a signed-in session for the demo oncologist directly in the session store (no login
    form, no password).
-3. Start gunicorn with ``benchmarks._p6_settings`` (the app's settings plus a hello-world route).
+3. Start gunicorn with ``benchmarks._hello_world_settings`` (the app's settings plus a
+   hello-world route).
 4. For each round, load each endpoint for a fixed time with N keep-alive connections; record
    requests/s and every latency. Then stop the server.
 """
@@ -19,35 +20,33 @@ Steps:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import io
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks import _web_server as web
+from benchmarks.common import BenchmarkResult, result_line
 
 ID = "P6"
 TITLE = "web: case page + htmx partial on PostgreSQL under load vs Django hello world"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/test"
+RESULTS_DIR = web.REPO_ROOT / "benchmarks" / "results"
 BENCH_DATABASE = "oncoboard_bench"
-SETTINGS_MODULE = "benchmarks._p6_settings"
 USERNAME = "demo.oncologist"
 CONNECTIONS = 4  # client keep-alive connections = gunicorn threads
+GUNICORN_OPTIONS = [
+    "--workers", "1",
+    "--worker-class", "gthread",
+    "--threads", str(CONNECTIONS),
+    "--keep-alive", "30",
+]  # fmt: skip
 GOAL_RATIO = 0.4
 GOAL_PAGE_P95_MS = 300.0
 GOAL_PARTIAL_P95_MS = 100.0
@@ -73,43 +72,6 @@ class Sample:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _bench_database_url(base: str) -> str:
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise SystemExit(f"P6 needs PostgreSQL; DATABASE_URL is {parts.scheme}://")
-    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
-
-
-def _create_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    maintenance = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]
-        ).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-
-
-def _server_env(database_url: str, secret_key: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-            "DATABASE_URL": database_url,
-            "HTTPS": "false",  # plain HTTP on loopback, as in the local demo
-            "DEBUG": "false",
-            "SECRET_KEY": secret_key,
-            "LOG_LEVEL": "WARNING",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PYTHONPATH": str(REPO_ROOT),
-        }
-    )
-    return env
-
-
 def _prepare(env: dict[str, str]) -> tuple[str, int, str]:
     """Migrate and seed the benchmark database; sign the demo oncologist in.
 
@@ -122,19 +84,15 @@ def _prepare(env: dict[str, str]) -> tuple[str, int, str]:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
     # seed_demo prints the demo passwords; a benchmark log is no place for them.
     call_command("seed_demo", stdout=io.StringIO())
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connections
     from django.db.models import Count
 
-    from oncology_ui.core.middleware import SESSION_ACTIVE_KEY, SESSION_STARTED_KEY
     from oncology_ui.patients.models import Case
 
     user = User.objects.get(username=USERNAME)
@@ -146,78 +104,9 @@ def _prepare(env: dict[str, str]) -> tuple[str, int, str]:
     )
     if case is None:
         raise SystemExit("seed_demo left no case visible to the demo oncologist")
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = time.time()
-    session.create()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    cookie = web.signed_in_cookie(user)
     connections.close_all()  # the load must not share this process's connections
     return cookie, case.pk, str(case)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cores() -> tuple[set[int], set[int], bool]:
-    """(server cores, client cores, pinned): the last core serves, the others load."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) < 2:
-        return set(available), set(available), False
-    return {available[-1]}, set(available[:-1]), True
-
-
-@contextlib.contextmanager
-def _gunicorn(env: dict[str, str], port: int, cores: set[int]) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", "1",
-        "--worker-class", "gthread",
-        "--threads", str(CONNECTIONS),
-        "--keep-alive", "30",
-        "--log-level", "warning",
-        "--chdir", str(REPO_ROOT),
-        "oncology_ui.wsgi:application",
-    ]  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - fixed argument list
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        # Master and worker stay on the server core: the child inherits the affinity.
-        preexec_fn=lambda: os.sched_setaffinity(0, cores),  # noqa: PLW1509
-    )
-    try:
-        _wait_ready(port, process)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /health/ in time")
 
 
 def _load(port: int, endpoint: Endpoint, seconds: float, connections: int) -> Sample:
@@ -261,20 +150,13 @@ def _load(port: int, endpoint: Endpoint, seconds: float, connections: int) -> Sa
     return sample
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     quick = bool(getattr(args, "quick", False))
     rounds, seconds, warmup = (2, 1.5, 0.3) if quick else (3, 8.0, 2.0)
-    database_url = _bench_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
-    _create_database(database_url)
-    env = _server_env(database_url, secrets.token_urlsafe(64))
+    base_url = os.environ.get("DATABASE_URL", web.DEFAULT_DATABASE_URL)
+    database_url = web.bench_database_url(base_url, database=BENCH_DATABASE, bench_id=ID)
+    web.create_database(database_url, BENCH_DATABASE)
+    env = web.server_env(database_url, secrets.token_urlsafe(64))
     cookie, case_id, case_label = _prepare(env)
     auth = {"Cookie": cookie}
     endpoints = [
@@ -288,13 +170,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             b'id="section-timeline"',
         ),
     ]
-    server_cores, client_cores, pinned = _cores()
+    server_cores, client_cores, pinned = web.cores()
     own_affinity = os.sched_getaffinity(0)
-    port = _free_port()
+    port = web.free_port()
     samples: dict[str, list[Sample]] = {e.name: [] for e in endpoints}
     try:
         os.sched_setaffinity(0, client_cores)
-        with _gunicorn(env, port, server_cores):
+        with web.gunicorn(env, port, server_cores, GUNICORN_OPTIONS, stop_s=15):
             for endpoint in endpoints:
                 _load(port, endpoint, warmup, CONNECTIONS)
             for _ in range(rounds):
@@ -310,13 +192,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         latencies = [ms for sample in runs for ms in sample.latencies_ms]
         summary[name] = {
             "rps_median": round(statistics.median(s.rps for s in runs), 1),
-            "p50_ms": round(_percentile(latencies, 50), 1),
-            "p95_ms": round(_percentile(latencies, 95), 1),
+            "p50_ms": round(web.percentile(latencies, 50), 1),
+            "p95_ms": round(web.percentile(latencies, 95), 1),
             "requests": sum(s.requests for s in runs),
             "errors": sum(s.errors for s in runs),
         }
     for name, sample in single.items():
-        summary[name]["p95_ms_one_client"] = round(_percentile(sample.latencies_ms, 95), 1)
+        summary[name]["p95_ms_one_client"] = round(web.percentile(sample.latencies_ms, 95), 1)
     hello = summary["hello"]["rps_median"]
     page = summary["case_page"]
     partial = summary["timeline_partial"]
@@ -329,32 +211,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         and errors == 0
     )
     _table(summary)
-    result: dict[str, Any] = {
-        "id": ID,
-        "metric": "requests_per_s",
-        "ours": page["rps_median"],
-        "baseline": hello,
-        "ratio": round(ratio, 3),
-        "goal": f">= {GOAL_RATIO} x hello world; p95 page <= {GOAL_PAGE_P95_MS:.0f} ms, "
+    result = result_line(
+        id=ID,
+        metric="requests_per_s",
+        ours=page["rps_median"],
+        baseline=hello,
+        ratio=round(ratio, 3),
+        goal=f">= {GOAL_RATIO} x hello world; p95 page <= {GOAL_PAGE_P95_MS:.0f} ms, "
         f"partial <= {GOAL_PARTIAL_P95_MS:.0f} ms (under load, {CONNECTIONS} connections)",
-        "met": met,
-        "page_p95_ms": page["p95_ms"],
-        "partial_p95_ms": partial["p95_ms"],
-        "ratio_vs_signed_in_hello": round(
+        met=met,
+        page_p95_ms=page["p95_ms"],
+        partial_p95_ms=partial["p95_ms"],
+        ratio_vs_signed_in_hello=round(
             page["rps_median"] / summary["hello_signed_in"]["rps_median"], 3
         )
         if summary["hello_signed_in"]["rps_median"]
         else 0.0,
-        "endpoints": summary,
-        "case": f"{case_id}: {case_label}",
-        "server": f"gunicorn 1 worker gthread x{CONNECTIONS}, cores {sorted(server_cores)}",
-        "client": f"{CONNECTIONS} keep-alive connections, cores {sorted(client_cores)}",
-        "pinned": pinned,
-        "rounds": rounds,
-        "seconds_per_round": seconds,
-        "database": f"PostgreSQL {BENCH_DATABASE}",
-        "quick": quick,
-    }
+        endpoints=summary,
+        case=f"{case_id}: {case_label}",
+        server=f"gunicorn 1 worker gthread x{CONNECTIONS}, cores {sorted(server_cores)}",
+        client=f"{CONNECTIONS} keep-alive connections, cores {sorted(client_cores)}",
+        pinned=pinned,
+        rounds=rounds,
+        seconds_per_round=seconds,
+        database=f"PostgreSQL {BENCH_DATABASE}",
+        quick=quick,
+    )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "p6.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result

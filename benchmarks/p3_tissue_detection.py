@@ -12,13 +12,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from benchmarks.p2 import write_sparse_pyramid
+from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.p2_tiling import write_sparse_pyramid
 from inference.slides.reader import open_slide
 from inference.slides.tissue import detect_tissue
 
@@ -59,7 +59,7 @@ def _dice(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> float:
     return float(2 * (a & b).sum() / max(1, int(a.sum() + b.sum())))
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P3 and print a table; returns the result dict."""
     quick = bool(getattr(args, "quick", False))
     width, height = (30_000, 24_000) if quick else (100_000, 80_000)
@@ -88,14 +88,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{'ours (detect_tissue)':28} {ours_s:8.3f} {str(ours_mask.shape):>12}")
     print(f"{'reference (thumbnail+Otsu)':28} {ref_s:8.3f} {str(ref_mask.shape):>12}")
     print(f"Dice vs reference: {dice:.4f}")
-    return {
-        "id": ID,
-        "metric": "seconds_per_slide",
-        "ours": round(ours_s, 3),
-        "baseline": round(ref_s, 3),
-        "ratio": round(ref_s / ours_s, 2),
-        "goal": f"<= {GOAL_SECONDS:g} s and Dice >= {GOAL_DICE}",
-        "met": ours_s <= GOAL_SECONDS and dice >= GOAL_DICE,
-        "dice": round(dice, 4),
-        "slide": f"{width}x{height}",
-    }
+    return result_line(
+        id=ID,
+        metric="seconds_per_slide",
+        ours=round(ours_s, 3),
+        baseline=round(ref_s, 3),
+        ratio=round(ref_s / ours_s, 2),
+        goal=f"<= {GOAL_SECONDS:g} s and Dice >= {GOAL_DICE}",
+        met=ours_s <= GOAL_SECONDS and dice >= GOAL_DICE,
+        dice=round(dice, 4),
+        slide=f"{width}x{height}",
+    )

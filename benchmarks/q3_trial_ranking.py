@@ -19,6 +19,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.trials.evaluation import load_qrels, load_queries, ndcg_at_k, precision_at_k
 from inference.trials.matching import CriteriaCache, MatchOptions, RankingWeights, match_trials
 from inference.trials.notes import facts_from_note
@@ -64,6 +65,16 @@ ONCOLOGY_WORDS = (
 )
 
 logger = logging.getLogger(__name__)
+
+
+# The rankings a run reports, baseline first (Q4 reports the same ones).
+REPORTED_VARIANTS = (
+    "bm25s_raw",
+    "hybrid",
+    "hybrid+eligibility",
+    "hybrid+eligibility+demote",
+    "app_default",
+)
 
 
 def load_judged_trials(data: Path, collection: str) -> list[TrialRecord]:
@@ -223,7 +234,7 @@ def _oncology_queries(queries: dict[str, str]) -> set[str]:
     return {q for q, text in queries.items() if any(w in text.lower() for w in ONCOLOGY_WORDS)}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run Q3 and print a table; returns the result dict."""
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     data = Path(args.data)
@@ -239,13 +250,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.append(
             evaluate_collection(name, trials, queries, qrels, oncology, args.quick, as_of)
         )
-    variants = [
-        "bm25s_raw",
-        "hybrid",
-        "hybrid+eligibility",
-        "hybrid+eligibility+demote",
-        "app_default",
-    ]
+    variants = REPORTED_VARIANTS
     print(f"{'collection':12} {'subset':9} " + " ".join(f"{v[:24]:>26}" for v in variants))
     for r in results:
         for subset in ("all", "oncology"):
@@ -260,14 +265,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ours = float(np.mean([r[ours_key] for r in results]))
     base = float(np.mean([r[base_key] for r in results]))
     ratio = ours / base if base else 0.0
-    return {
-        "id": ID,
-        "metric": "NDCG@10 (mean of SIGIR 2016 and TREC 2021; ours = hybrid+eligibility)",
-        "ours": round(ours, 4),
-        "baseline": round(base, 4),
-        "ratio": round(ratio, 3),
-        "goal": GOAL,
-        "met": ratio >= GOAL,
-        "quick": bool(args.quick),
-        "collections": results,
-    }
+    return result_line(
+        id=ID,
+        metric="NDCG@10 (mean of SIGIR 2016 and TREC 2021; ours = hybrid+eligibility)",
+        ours=round(ours, 4),
+        baseline=round(base, 4),
+        ratio=round(ratio, 3),
+        goal=GOAL,
+        met=ratio >= GOAL,
+        quick=bool(args.quick),
+        collections=results,
+    )

@@ -14,12 +14,12 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from benchmarks.p2 import write_sparse_pyramid
+from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.p2_tiling import write_sparse_pyramid
 from inference.slides.encoders import TorchEncoderConfig, TorchTileEncoder, build_encoder_model
 from inference.slides.features import extract_tile_features
 from inference.slides.reader import open_slide
@@ -48,7 +48,7 @@ def _grid(path: Path, max_tiles: int) -> TileGrid:
     )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P4 and print a table; returns the result dict."""
     quick = bool(getattr(args, "quick", False))
     n_tiles = 64 if quick else 192
@@ -100,14 +100,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{'bare model(x), pre-decoded tensors':36} {bare_rate:9.1f}")
     print(f"{'pipeline (read+decode+encode)':36} {pipe_rate:9.1f}")
     print(f"ratio {ratio:.3f}")
-    return {
-        "id": ID,
-        "metric": "tiles_per_s",
-        "ours": round(pipe_rate, 1),
-        "baseline": round(bare_rate, 1),
-        "ratio": round(ratio, 3),
-        "goal": f">= {GOAL:g}",
-        "met": ratio >= GOAL,
-        "device": str(device),
-        "tiles": n,
-    }
+    return result_line(
+        id=ID,
+        metric="tiles_per_s",
+        ours=round(pipe_rate, 1),
+        baseline=round(bare_rate, 1),
+        ratio=round(ratio, 3),
+        goal=f">= {GOAL:g}",
+        met=ratio >= GOAL,
+        device=str(device),
+        tiles=n,
+    )

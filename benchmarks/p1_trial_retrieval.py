@@ -15,11 +15,11 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from benchmarks.q3 import CACHE
+from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.q3_trial_ranking import CACHE
 from inference.trials.corpus import SUBSET_EMBEDDINGS_PATH
 from inference.trials.evaluation import load_queries
 from inference.trials.records import iter_jsonl, trial_from_corpus_json
@@ -66,7 +66,7 @@ def _stored_vectors(trials: list[TrialRecord]) -> tuple[StoredEmbeddings | None,
     return StoredEmbeddings(tuple(t.nct_id for t in trials), matrix), reused
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P1 and print a table; returns the result dict."""
     from rank_bm25 import BM25Okapi
 
@@ -162,17 +162,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{r['hybrid_without_encoding_p95_ms']:>17} {r['dense_rows_reused']:>7}"
         )
     largest = rows[-1]
-    return {
-        "id": ID,
-        "metric": f"first-stage queries/s at {largest['trials']} trials",
-        "ours": largest["ours_qps"],
-        "baseline": largest["rank_bm25_qps"],
-        "ratio": largest["speedup"],
-        "goal": GOAL,
-        "met": bool(
+    return result_line(
+        id=ID,
+        metric=f"first-stage queries/s at {largest['trials']} trials",
+        ours=largest["ours_qps"],
+        baseline=largest["rank_bm25_qps"],
+        ratio=largest["speedup"],
+        goal=GOAL,
+        met=bool(
             all(r["speedup"] >= GOAL and r["ours_p95_ms"] <= 5.0 for r in rows)
             and all(r["hybrid_p95_ms"] <= 150.0 for r in rows)
         ),
-        "sizes": rows,
-        "quick": bool(args.quick),
-    }
+        sizes=rows,
+        quick=bool(args.quick),
+    )

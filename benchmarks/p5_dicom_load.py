@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pydicom
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.imaging.dicom_index import index_files
 from inference.imaging.ingest import process_upload
 from inference.imaging.regions import rtstruct_masks
@@ -56,7 +57,7 @@ def _median_time(func: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P5 and return the result dict (the runner prints it as the last line)."""
     data = Path(args.data)
     series_dirs = sorted(data.glob(SERIES_GLOB))
@@ -141,25 +142,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, a, b, c in rows:
         print(f"{name:44} {a:>16} {b:>16} {c:>7}")
     met = ratio >= 1.0 and header_rate >= 3000
-    return {
-        "id": ID,
-        "metric": "series_loads_per_s",
-        "ours": round(ours_rate, 3),
-        "baseline": round(naive_rate, 3),
-        "ratio": round(ratio, 2),
-        "goal": ">= 1.0 x naive pydicom loop; header index >= 3000 files/s",
-        "met": met,
-        "header_index_files_per_s": round(header_rate, 1),
-        "header_index_pydicom_files_per_s": round(len(batch) / t_index_pydicom, 1),
-        "header_index_sandboxed_files_per_s": round(len(batch) / t_index_sandboxed, 1),
-        "sandboxed_ct_series_load_s": round(t_sandboxed, 3),
-        "render_p95_ms": round(p95, 2),
-        "viewer_slice_p95_ms": round(viewer["p95_ms"], 2),
-        "viewer_first_slice_ms": round(viewer["first_ms"], 2),
-        "ingest_patient_sandboxed_s": round(viewer["ingest_s"], 2),
-        "files": n_files,
-        "repeats": repeats,
-    }
+    return result_line(
+        id=ID,
+        metric="series_loads_per_s",
+        ours=round(ours_rate, 3),
+        baseline=round(naive_rate, 3),
+        ratio=round(ratio, 2),
+        goal=">= 1.0 x naive pydicom loop; header index >= 3000 files/s",
+        met=met,
+        header_index_files_per_s=round(header_rate, 1),
+        header_index_pydicom_files_per_s=round(len(batch) / t_index_pydicom, 1),
+        header_index_sandboxed_files_per_s=round(len(batch) / t_index_sandboxed, 1),
+        sandboxed_ct_series_load_s=round(t_sandboxed, 3),
+        render_p95_ms=round(p95, 2),
+        viewer_slice_p95_ms=round(viewer["p95_ms"], 2),
+        viewer_first_slice_ms=round(viewer["first_ms"], 2),
+        ingest_patient_sandboxed_s=round(viewer["ingest_s"], 2),
+        files=n_files,
+        repeats=repeats,
+    )
 
 
 def _viewer_latency(patient_dir: Path, renders: int) -> dict[str, float]:

@@ -13,11 +13,11 @@ import datetime as dt
 import logging
 import re
 from pathlib import Path
-from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
-from benchmarks.q3 import evaluate_collection, load_judged_trials
+from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.q3_trial_ranking import REPORTED_VARIANTS, evaluate_collection, load_judged_trials
 from inference.trials.evaluation import load_qrels
 from inference.trials.schema import Biomarker, PatientFacts
 
@@ -80,7 +80,7 @@ def topic_facts(topic_id: str, topic: dict[str, str]) -> PatientFacts:
     )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run Q4 and print a table; returns the result dict."""
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     data = Path(args.data)
@@ -98,27 +98,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         AS_OF,
         facts_for=lambda qid, _text: topic_facts(qid, topics[qid]),
     )
-    variants = [
-        "bm25s_raw",
-        "hybrid",
-        "hybrid+eligibility",
-        "hybrid+eligibility+demote",
-        "app_default",
-    ]
+    variants = REPORTED_VARIANTS
     print(f"{'variant':28} {'NDCG@10':>8} {'P@10':>6}")
     for v in variants:
         print(f"{v:28} {result[f'{v}/all/ndcg@10']:8.3f} {result[f'{v}/all/p@10']:6.3f}")
     ours = result["hybrid+eligibility/all/ndcg@10"]
     base = result["bm25s_raw/all/ndcg@10"]
     ratio = ours / base if base else 0.0
-    return {
-        "id": ID,
-        "metric": "NDCG@10 (ours = hybrid+eligibility)",
-        "ours": ours,
-        "baseline": base,
-        "ratio": round(ratio, 3),
-        "goal": GOAL,
-        "met": ratio >= GOAL,
-        "quick": bool(args.quick),
-        "detail": result,
-    }
+    return result_line(
+        id=ID,
+        metric="NDCG@10 (ours = hybrid+eligibility)",
+        ours=ours,
+        baseline=base,
+        ratio=round(ratio, 3),
+        goal=GOAL,
+        met=ratio >= GOAL,
+        quick=bool(args.quick),
+        detail=result,
+    )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.slides.reader import open_slide
 from inference.slides.tiles import iter_tile_batches, plan_tile_grid
 from inference.slides.tissue import detect_tissue
@@ -183,7 +184,7 @@ def _tissue_coords(path: Path, max_tiles: int | None) -> npt.NDArray[np.int64]:
     return coords
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P2 and print a table; returns the result dict."""
     data = Path(args.data) / "wsi-samples"
     quick = bool(getattr(args, "quick", False))
@@ -219,14 +220,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ours = total_tiles / total_ours
     baseline = total_tiles / total_naive
     ratio = ours / baseline
-    return {
-        "id": ID,
-        "metric": "tiles_per_s",
-        "ours": round(ours, 1),
-        "baseline": round(baseline, 1),
-        "ratio": round(ratio, 2),
-        "goal": f">= {GOAL:g}",
-        "met": ratio >= GOAL,
-        "per_slide": {name: round(o / b, 2) for name, _, o, b in rows},
-        "tiles": total_tiles,
-    }
+    return result_line(
+        id=ID,
+        metric="tiles_per_s",
+        ours=round(ours, 1),
+        baseline=round(baseline, 1),
+        ratio=round(ratio, 2),
+        goal=f">= {GOAL:g}",
+        met=ratio >= GOAL,
+        per_slide={name: round(o / b, 2) for name, _, o, b in rows},
+        tiles=total_tiles,
+    )

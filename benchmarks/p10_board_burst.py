@@ -25,32 +25,26 @@ slices p95 < 300 ms, no errors.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from benchmarks.p6 import _cores, _free_port, _percentile, _wait_ready
+from benchmarks import _web_server as web
+from benchmarks.common import BenchmarkResult, result_line
 
 ID = "P10"
 TITLE = "tumor-board burst (Locust, 30 + 20 users) on PostgreSQL, plus a soak with memory growth"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-STATE_DIR = REPO_ROOT / ".local" / "p10"
-LOCUSTFILE = Path(__file__).resolve().parent / "_p10_locustfile.py"
-DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/test"
-SETTINGS_MODULE = "benchmarks._p6_settings"  # the app's settings plus the hello-world route
+RESULTS_DIR = web.REPO_ROOT / "benchmarks" / "results"
+STATE_DIR = web.REPO_ROOT / ".local" / "p10"
+LOCUSTFILE = Path(__file__).resolve().parent / "_board_burst_locustfile.py"
 HELLO_PATH = "/bench-hello/"
 USERNAME = "demo.oncologist"
 IMAGES_MRN = "DEMO-IMG1"
@@ -63,28 +57,14 @@ CLASSES = ("page", "partial", "tile", "slice", "hello")
 
 
 def _bench_database_url(base: str) -> tuple[str, str]:
-    parts = urlsplit(base)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise SystemExit(f"P10 needs PostgreSQL; DATABASE_URL is {parts.scheme}://")
-    name = f"{parts.path.lstrip('/') or 'oncoboard'}_p10"
-    return urlunsplit(parts._replace(path=f"/{name}")), name
-
-
-def _create_database(url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    maintenance = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    name = f"{urlsplit(base).path.lstrip('/') or 'oncoboard'}_p10"
+    return web.bench_database_url(base, database=name, bench_id=ID), name
 
 
 def _connections(url: str, name: str) -> int:
     import psycopg
 
-    maintenance = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(web.maintenance_url(url), autocommit=True, connect_timeout=5) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]
         ).fetchone()
@@ -92,24 +72,14 @@ def _connections(url: str, name: str) -> int:
 
 
 def _server_env(database_url: str, secret_key: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-            "DATABASE_URL": database_url,
-            "HTTPS": "false",  # plain HTTP on loopback, as in the local demo
-            "DEBUG": "false",
-            "SECRET_KEY": secret_key,
-            "LOG_LEVEL": "WARNING",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "ONCOBOARD_STATE_DIR": str(STATE_DIR),
-            "MEDIA_ROOT": str(STATE_DIR / "media"),
-            "PYTHONPATH": str(REPO_ROOT),
-            "WEB_CONCURRENCY": str(WORKERS),
-            "GUNICORN_MAX_REQUESTS": "0",  # recycling would hide growth per worker
-        }
+    return web.server_env(
+        database_url,
+        secret_key,
+        ONCOBOARD_STATE_DIR=str(STATE_DIR),
+        MEDIA_ROOT=str(STATE_DIR / "media"),
+        WEB_CONCURRENCY=str(WORKERS),
+        GUNICORN_MAX_REQUESTS="0",  # recycling would hide growth per worker
     )
-    return env
 
 
 def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
@@ -122,16 +92,12 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.db import connections
     from django.urls import reverse
 
     from inference.slides.viewer import open_deepzoom
-    from oncology_ui.core.middleware import SESSION_ACTIVE_KEY, SESSION_STARTED_KEY
     from oncology_ui.imaging import selectors as imaging
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology import services as pathology
@@ -180,15 +146,7 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
         .values_list("pk", flat=True)[:20]
     ]
 
-    cookies = []
-    for _ in range(users):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = time.time()
-        session.create()
-        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    cookies = [web.signed_in_cookie(user) for _ in range(users)]
     connections.close_all()  # the load must not share this process's connections
     return {
         "cookies": cookies,
@@ -205,42 +163,17 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def _gunicorn(env: dict[str, str], port: int, cores: set[int]) -> Iterator[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "gunicorn"]
-    config = REPO_ROOT / "gunicorn.conf.py"
+def _gunicorn_options() -> list[str]:
+    options = []
+    config = web.REPO_ROOT / "gunicorn.conf.py"
     if config.exists():
-        command += ["--config", str(config)]
+        options += ["--config", str(config)]
     worker_class = os.environ.get("P10_WORKER_CLASS")
     if worker_class:
-        command += ["--worker-class", worker_class]
+        options += ["--worker-class", worker_class]
         if worker_class == "sync":  # gunicorn turns sync with threads > 1 into gthread
-            command += ["--threads", "1"]
-    command += [
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(WORKERS),
-        "--max-requests", "0",
-        "--log-level", "warning",
-        "--chdir", str(REPO_ROOT),
-        "oncology_ui.wsgi:application",
-    ]  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - fixed argument list
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        # Master and workers stay on the server core: children inherit the affinity.
-        preexec_fn=lambda: os.sched_setaffinity(0, cores),  # noqa: PLW1509
-    )
-    try:
-        _wait_ready(port, process)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+            options += ["--threads", "1"]
+    return [*options, "--workers", str(WORKERS), "--max-requests", "0"]
 
 
 def _workers(master: int) -> list[int]:
@@ -285,7 +218,7 @@ def _locust(
         with log.open("ab") as log_file:
             subprocess.run(  # noqa: S603 - fixed argument list
                 command,
-                cwd=REPO_ROOT,
+                cwd=web.REPO_ROOT,
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -305,8 +238,8 @@ def _summary(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         values = [float(v) for v in raw["latencies_ms"].get(kind, [])]
         table[kind] = {
             "requests": len(values),
-            "p50_ms": round(_percentile(values, 50), 1) if values else None,
-            "p95_ms": round(_percentile(values, 95), 1) if values else None,
+            "p50_ms": round(web.percentile(values, 50), 1) if values else None,
+            "p95_ms": round(web.percentile(values, 95), 1) if values else None,
             "errors": int(raw["errors"].get(kind, 0)),
         }
     return table
@@ -325,26 +258,26 @@ def _met(table: dict[str, dict[str, Any]], *, partials: bool) -> bool:
     )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     quick = bool(getattr(args, "quick", False))
     burst_seconds = 25.0 if quick else 60.0
     soak_arg = getattr(args, "soak_seconds", None)
     soak_seconds = 0.0 if quick else float(600 if soak_arg is None else soak_arg)
     database_url, database = _bench_database_url(
-        os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        os.environ.get("DATABASE_URL", web.DEFAULT_DATABASE_URL)
     )
-    _create_database(database_url, database)
+    web.create_database(database_url, database)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     env = _server_env(database_url, secrets.token_urlsafe(64))
     config = _prepare(env, BOARD_USERS + BACKGROUND_USERS)
-    server_cores, client_cores, pinned = _cores()
-    port = _free_port()
+    server_cores, client_cores, pinned = web.cores()
+    port = web.free_port()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     log = RESULTS_DIR / "p10-locust.log"
     log.write_bytes(b"")
     memory: dict[str, dict[str, float]] = {}
     soak: dict[str, dict[str, Any]] | None = None
-    with _gunicorn(env, port, server_cores) as server:
+    with web.gunicorn(env, port, server_cores, _gunicorn_options(), stop_s=20) as server:
         burst = _summary(_locust(port, config, burst_seconds, client_cores, log))
         connections_after_burst = _connections(database_url, database)
         if soak_seconds > 0:
@@ -373,34 +306,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"worker {worker}: RSS {row['rss_start_mb']:.1f} -> {row['rss_end_mb']:.1f} MB "
                 f"({row['growth_pct']:+.1f} %)\n"
             )
-    result: dict[str, Any] = {
-        "id": ID,
-        "metric": "page_p95_ms",
-        "ours": page,
-        "baseline": hello,
-        "ratio": round(page / hello, 2) if page is not None and hello else None,
-        "goal": "p95 pages < 1000 ms, partials < 300 ms, tiles and slices < 300 ms, 0 errors",
-        "met": met,
-        "burst": burst,
-        "soak": soak,
-        "memory_per_worker": memory,
-        "db_connections": {"after_burst": connections_after_burst, "at_end": connections_at_end},
-        "users": {"board": BOARD_USERS, "background": BACKGROUND_USERS},
-        "burst_seconds": burst_seconds,
-        "soak_seconds": soak_seconds,
-        "case": config["case"],
-        "requests_per_review": {
+    result = result_line(
+        id=ID,
+        metric="page_p95_ms",
+        ours=page,
+        baseline=hello,
+        ratio=round(page / hello, 2) if page is not None and hello else None,
+        goal="p95 pages < 1000 ms, partials < 300 ms, tiles and slices < 300 ms, 0 errors",
+        met=met,
+        burst=burst,
+        soak=soak,
+        memory_per_worker=memory,
+        db_connections={"after_burst": connections_after_burst, "at_end": connections_at_end},
+        users={"board": BOARD_USERS, "background": BACKGROUND_USERS},
+        burst_seconds=burst_seconds,
+        soak_seconds=soak_seconds,
+        case=config["case"],
+        requests_per_review={
             "partials": len(config["sections"]),
             "tiles": min(20, len(config["tiles"])),
             "slices": min(5, len(config["slices"])),
         },
-        "server": f"gunicorn {WORKERS} workers "
+        server=f"gunicorn {WORKERS} workers "
         f"{os.environ.get('P10_WORKER_CLASS') or 'gunicorn.conf.py'}, cores {sorted(server_cores)}",
-        "client": f"Locust, cores {sorted(client_cores)}",
-        "pinned": pinned,
-        "database": f"PostgreSQL {database}",
-        "quick": quick,
-    }
+        client=f"Locust, cores {sorted(client_cores)}",
+        pinned=pinned,
+        database=f"PostgreSQL {database}",
+        quick=quick,
+    )
     (RESULTS_DIR / "p10.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result
 

@@ -16,8 +16,8 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+from benchmarks.common import BenchmarkResult, result_line
 from inference.trials.criteria import parse_criteria
 from inference.trials.eligibility import EligibilityOptions, evaluate_criterion
 from inference.trials.evaluation import macro_f1
@@ -102,7 +102,7 @@ def ours(note: str, criterion_text: str, inclusion: bool, closed_world: bool) ->
     return label
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run Q5 and print a table; returns the result dict."""
     path = Path(args.data) / "trialgpt-criterion-annotations" / "criterion_annotations_dev.jsonl"
     if not path.exists():
@@ -133,16 +133,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{name:14} {accuracy:9.3f} {f1:9.3f}")
     best = scores["ours_closed"]
     base = scores["baseline"]
-    return {
-        "id": ID,
-        "metric": "accuracy (4 labels; ours = closed-world reading)",
-        "ours": best["accuracy"],
-        "baseline": base["accuracy"],
-        "ratio": round(best["accuracy"] / base["accuracy"], 3) if base["accuracy"] else 0.0,
-        "goal": GOAL,
-        "met": best["accuracy"] >= GOAL,
-        "macro_f1": {k: v["macro_f1"] for k, v in scores.items()},
-        "accuracy": {k: v["accuracy"] for k, v in scores.items()},
-        "rows": len(gold),
-        "quick": bool(args.quick),
-    }
+    return result_line(
+        id=ID,
+        metric="accuracy (4 labels; ours = closed-world reading)",
+        ours=best["accuracy"],
+        baseline=base["accuracy"],
+        ratio=round(best["accuracy"] / base["accuracy"], 3) if base["accuracy"] else 0.0,
+        goal=GOAL,
+        met=best["accuracy"] >= GOAL,
+        macro_f1={k: v["macro_f1"] for k, v in scores.items()},
+        accuracy={k: v["accuracy"] for k, v in scores.items()},
+        rows=len(gold),
+        quick=bool(args.quick),
+    )
