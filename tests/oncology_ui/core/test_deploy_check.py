@@ -1,21 +1,15 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.oncology_ui.core.helpers import environment_without, manage_py
 
 
 def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
+    env = environment_without(
         # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' process, never in deployment.
-        if key
-        not in {"HTTPS", "DEBUG", "SECRET_KEY", "ONCOBOARD_STATE_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
+        {"HTTPS", "DEBUG", "SECRET_KEY", "ONCOBOARD_STATE_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    )
     env.update(
         {
             "SECRET_KEY": "x" * 20 + "production-like-secret-from-the-environment-0123456789",
@@ -24,32 +18,14 @@ def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) ->
             "ONCOBOARD_STATE_DIR": str(tmp_path),
         }
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_py("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "secret_key").exists()
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HTTPS", "DEBUG", "SECRET_KEY"}
-    }
+    env = environment_without({"HTTPS", "DEBUG", "SECRET_KEY"})
     env["ONCOBOARD_STATE_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_py("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr

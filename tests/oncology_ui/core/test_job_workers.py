@@ -13,13 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import django_rq
 import psutil
 import pytest
-from django.conf import LazySettings, settings
+from django.conf import LazySettings
 from django.db import connection
 
 from oncology_ui.core.jobs import job_enqueue, jobs_reconcile
@@ -29,15 +28,6 @@ from tests.oncology_ui.core import worker_jobs
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def queue() -> Iterator[django_rq.queues.Queue]:
-    assert settings.JOBS_BACKEND == "rq", "the suite runs jobs on the real Redis"
-    q = django_rq.get_queue(settings.JOBS_QUEUE)
-    q.connection.flushdb()
-    yield q
-    q.connection.flushdb()
 
 
 def _start_worker(*, sleep_seconds: int, burst: bool = False) -> subprocess.Popen[str]:
