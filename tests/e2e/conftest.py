@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -60,15 +59,3 @@ def page(
     finally:
         context.close()
     console_guard.check()
-
-
-@pytest.fixture
-def bm25_only_trials(settings: LazySettings) -> Iterator[None]:
-    """Trial retrieval by BM25 alone: the browser tests load no sentence-embedding model."""
-    from oncology_ui.trials.index import trial_index_reset
-
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()

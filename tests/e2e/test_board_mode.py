@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
@@ -16,7 +17,6 @@ from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.services import ranking_compute
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
 from tests.e2e.browser import BROWSER_MARKS, log_in, log_in_with_code
 from tests.factories import (
@@ -80,12 +80,10 @@ def test_a_meeting_runs_in_board_mode_and_its_packet_downloads(
     assert f"Case {first.pk}" in text and f"Case {second.pk}" in text
 
 
+@pytest.mark.usefixtures("bm25_only_trials")
 def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_board_mode(
-    page: Page, settings: LazySettings
+    page: Page,
 ) -> None:
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"  # no sentence-embedding model in the browser test
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
     kb_load()
     team = TeamFactory.create(name="Breast MDT")
     chair = UserFactory.create(username="chair", role=roles.ONCOLOGIST, teams=[team])
@@ -137,4 +135,3 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     decision = Decision.objects.get(case=case)
     assert decision.status == Decision.Status.SIGNED and decision.meeting == meeting
     assert errors == []
-    trial_index_reset()
