@@ -9,13 +9,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from oncology_ui.boards import services as board_services
 from oncology_ui.core.models import AccessLog
 from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.pdf import CASE_HEADINGS, render_case_report
-from tests.factories import PASSWORD
-from tests.oncology_ui.boards.conftest import BoardCast
+from tests.oncology_ui.boards.conftest import BoardCast, decision_signed
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.conftest import Cast
 from tests.pdfs import pdf_pages
@@ -24,15 +22,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _signed(cast: Cast, boards: BoardCast, notes: str = "Discussed in full.") -> None:
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy="Letrozole + palbociclib",
         discussion_notes=notes,
         agreeing=[cast.pathologist],
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
 
 
 def test_the_identified_report_prints_identifiers_every_heading_and_the_decision(
@@ -117,16 +113,14 @@ def test_markup_in_user_text_prints_literally_and_fetches_nothing(
         f'<img src="http://127.0.0.1:{port}/beacon.png" width="10" height="10"/>'
     )
     prediction_create(cast.case)
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy=hostile,
         discussion_notes=hostile,
         is_discordant=True,
         discordance_reason=hostile,
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
     pdf = services.case_report_pdf(case=cast.case, deidentified=False)
     text = " ".join(pdf_pages(pdf))
     assert '<font color="red" size="40">BIG</font>' in text

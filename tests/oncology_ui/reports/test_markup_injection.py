@@ -30,7 +30,6 @@ from pypdf.generic import DictionaryObject, IndirectObject
 from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 
-from oncology_ui.boards import services as board_services
 from oncology_ui.clinical.models import LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
@@ -39,8 +38,8 @@ from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.data import ChartSeries
 from oncology_ui.reports.pdf import render_case_report
-from tests.factories import PASSWORD, TimelineEventFactory
-from tests.oncology_ui.boards.conftest import BoardCast
+from tests.factories import TimelineEventFactory
+from tests.oncology_ui.boards.conftest import BoardCast, decision_signed
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.conftest import Cast
 from tests.pdfs import pdf_pages, pdf_text
@@ -76,10 +75,9 @@ def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
             comment=hostile[:500],
         )
     prediction_create(cast.case)
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy=hostile,
         trial_referral=hostile,
         further_tests=hostile,
@@ -88,7 +86,6 @@ def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
         is_discordant=True,
         discordance_reason=hostile,
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
     boards.meeting.title = hostile
     boards.meeting.save(update_fields=["title"])
 
