@@ -101,34 +101,24 @@ def test_the_case_page_records_and_signs_a_decision(cast: Cast, boards: BoardCas
     assert "Decision version 1 saved" in save.content.decode()
     decision = Decision.objects.get(case=cast.case)
     assert list(decision.agreeing.all()) == [cast.pathologist]
-    wrong = oncologist_client.post(
-        reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": "nope"},
-        HTTP_HX_REQUEST="true",
-    )
-    assert "password is not correct" in wrong.content.decode()
-    no_code = oncologist_client.post(
-        reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": PASSWORD, "otp_token": "000000"},
-        HTTP_HX_REQUEST="true",
-    )
-    assert "second-factor code was not accepted" in no_code.content.decode()
+    sign_url = reverse("boards-decision-sign", args=[decision.pk])
+
+    def sign(**fields: str) -> str:
+        """Post the signing form by htmx; the swapped-in fragment."""
+        return oncologist_client.post(sign_url, fields, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "password is not correct" in sign(password="nope")
+    assert "second-factor code was not accepted" in sign(password=PASSWORD, otp_token="000000")
     assert Decision.objects.get(pk=decision.pk).status == Decision.Status.DRAFT
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=5)):  # past the throttle
-        signed = oncologist_client.post(
-            reverse("boards-decision-sign", args=[decision.pk]),
-            {"password": PASSWORD, "otp_token": totp_code(device)},
-            HTTP_HX_REQUEST="true",
-        ).content.decode()
+        signed = sign(password=PASSWORD, otp_token=totp_code(device))
     assert "signed and locked" in signed
     assert "Reviewed and approved as the board&#x27;s recommendation" in signed
+    decision.refresh_from_db()
+    assert (decision.status, decision.signed_by) == (Decision.Status.SIGNED, cast.oncologist)
     # 30 s after the signature's clock: always the next code, whatever step the first fell in.
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=35)):
-        again = oncologist_client.post(
-            reverse("boards-decision-sign", args=[decision.pk]),
-            {"password": PASSWORD, "otp_token": totp_code(device)},
-            HTTP_HX_REQUEST="true",
-        ).content.decode()
+        again = sign(password=PASSWORD, otp_token=totp_code(device))
     assert "already signed by" in again
     assert AccessLog.objects.filter(category="board-signature").count() == 1
 
