@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import django_rq
 import psutil
@@ -25,9 +24,10 @@ from oncology_ui.core.jobs import job_enqueue, jobs_reconcile
 from oncology_ui.core.models import Job
 from tests.factories import CaseFactory
 from tests.oncology_ui.core import worker_jobs
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test starts real worker processes and waits on heartbeats: tens of seconds each.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _start_worker(*, sleep_seconds: int, burst: bool = False) -> subprocess.Popen[str]:
@@ -40,7 +40,7 @@ def _start_worker(*, sleep_seconds: int, burst: bool = False) -> subprocess.Pope
     args = ["--burst"] if burst else []
     return subprocess.Popen(
         [sys.executable, "-c", worker_jobs.WORKER_SCRIPT, *args],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -79,6 +79,14 @@ def _wait_for(job: Job, status: str, worker: subprocess.Popen[str], timeout: flo
     raise AssertionError(f"job {job.pk} is {job.status}, not {status}; worker said:\n{output}")
 
 
+def _finished_by_a_new_worker(job: Job) -> Job:
+    """A fresh burst worker takes ``job`` from Redis, runs it to success and exits cleanly."""
+    rerun = _start_worker(sleep_seconds=0, burst=True)
+    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
+    assert rerun.wait(timeout=60) == 0
+    return job
+
+
 def _slow_job() -> Job:
     return job_enqueue(kind="test_sleeps", target=CaseFactory.create())
 
@@ -107,9 +115,7 @@ def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED
     # A new worker finishes it; the killed attempt left no result behind.
-    rerun = _start_worker(sleep_seconds=0, burst=True)
-    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
-    assert rerun.wait(timeout=60) == 0
+    job = _finished_by_a_new_worker(job)
     assert job.result == {"slept_on_attempt": 2} and job.attempts == 2
 
 
@@ -129,9 +135,7 @@ def test_sigterm_to_the_worker_and_its_horse_returns_the_running_job_to_the_queu
     assert job.attempts == 0  # a stopping worker is not the job's fault
     assert "worker was stopping" in job.message
     # Returned to Redis too, so the next worker takes it without waiting for the reconciler.
-    rerun = _start_worker(sleep_seconds=0, burst=True)
-    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
-    assert rerun.wait(timeout=60) == 0
+    job = _finished_by_a_new_worker(job)
     assert job.result == {"slept_on_attempt": 1}
 
 
