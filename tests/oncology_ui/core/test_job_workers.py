@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import django_rq
 import psutil
@@ -87,18 +88,22 @@ def _finished_by_a_new_worker(job: Job) -> Job:
     return job
 
 
-def _slow_job() -> Job:
-    return job_enqueue(kind="test_sleeps", target=CaseFactory.create())
+@contextlib.contextmanager
+def _running_slow_job(*, sleep_seconds: int) -> Iterator[tuple[Job, subprocess.Popen[str]]]:
+    """A worker process that has started a job sleeping ``sleep_seconds``; killed on exit."""
+    job = job_enqueue(kind="test_sleeps", target=CaseFactory.create())
+    worker = _start_worker(sleep_seconds=sleep_seconds)
+    try:
+        yield _wait_for(job, Job.Status.RUNNING, worker), worker
+    finally:
+        _stop(worker)
 
 
 def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within_minutes(
     queue: django_rq.queues.Queue, settings: LazySettings
 ) -> None:
     settings.JOBS_STALE_AFTER_SECONDS = 4
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=120)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=120) as (job, worker):
         started_beat = job.heartbeat_at
         assert started_beat is not None
         time.sleep(6)  # longer than the stale limit: only a live heartbeat keeps it running
@@ -108,8 +113,6 @@ def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within
         assert job.heartbeat_at is not None and job.heartbeat_at > started_beat
         _signal_all(worker, signal.SIGKILL)  # worker and work horse, no chance to clean up
         worker.wait(timeout=30)
-    finally:
-        _stop(worker)
     time.sleep(5)  # the heartbeat goes stale
     assert jobs_reconcile() == {"requeued": 1, "failed": 0}
     job.refresh_from_db()
@@ -122,14 +125,9 @@ def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within
 def test_sigterm_to_the_worker_and_its_horse_returns_the_running_job_to_the_queue(
     queue: django_rq.queues.Queue,
 ) -> None:
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=120)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=120) as (job, worker):
         _signal_all(worker, signal.SIGTERM)  # what systemd sends to the whole unit
         output = worker.communicate(timeout=60)[0]
-    finally:
-        _stop(worker)
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED, output
     assert job.attempts == 0  # a stopping worker is not the job's fault
@@ -142,13 +140,8 @@ def test_sigterm_to_the_worker_and_its_horse_returns_the_running_job_to_the_queu
 def test_sigterm_to_the_worker_alone_lets_the_running_job_finish(
     queue: django_rq.queues.Queue,
 ) -> None:
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=3)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=3) as (job, worker):
         worker.send_signal(signal.SIGTERM)  # warm shutdown: the horse is left to finish
         output = worker.communicate(timeout=60)[0]
-    finally:
-        _stop(worker)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, output
