@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.oncology_ui.core.helpers import environment_without, manage_py
 
 
+@pytest.mark.slow
 def test_it_passes_the_deploy_check_with_production_variables(tmp_path: Path) -> None:
     env = environment_without(
         # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' process, never in deployment.

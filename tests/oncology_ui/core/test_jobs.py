@@ -120,6 +120,7 @@ def test_a_raising_job_ends_failed_with_a_message(
     assert message in page.content.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_rq_worker_process_runs_the_export_job(
     queue: django_rq.queues.Queue, cast: Cast, settings: LazySettings

@@ -233,6 +233,7 @@ def test_it_refuses_a_production_configuration_unless_told_otherwise(
     assert Patient.objects.filter(is_demo=True).count() >= 12
 
 
+@pytest.mark.slow
 def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     from oncology_ui.trials.models import Trial
     from tests.oncology_ui.trials.factories import trial
@@ -245,6 +246,7 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]
 
 
+@pytest.mark.slow
 def test_the_composed_imaging_case_has_a_processed_slide_and_study_and_says_their_sources() -> None:
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology.models import Slide
@@ -287,6 +289,7 @@ def test_the_demo_passwords_are_the_last_thing_printed(tmp_path: Path) -> None:
     assert "LOCAL DEMO ONLY" in output[-len(passwords) - 1]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("bm25_only_trials")
 def test_the_trial_load_prints_its_progress_as_it_goes() -> None:
     """The real import service drives the printer that seed_demo hands to the shipped load."""
