@@ -66,6 +66,19 @@ def _force_login_passes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(Client, "force_login", force_login)
 
 
+@pytest.fixture
+def bm25_only_trials(settings: LazySettings) -> Iterator[None]:
+    """Trial retrieval by BM25 alone, on a fresh process-wide index: no sentence-embedding model
+    is loaded (the trial tests, board mode and the browser tests use it)."""
+    from oncology_ui.trials.index import trial_index_reset
+
+    settings.TRIALS_RETRIEVAL_MODE = "bm25"
+    settings.TRIALS_EMBEDDINGS = False
+    trial_index_reset()
+    yield
+    trial_index_reset()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     """Allow the test runner's own flush between transactional tests.

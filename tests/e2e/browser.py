@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
+
+from tests.factories import PASSWORD
+
+if TYPE_CHECKING:
+    from oncology_ui.patients.models import Case
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, headless, with everything that would phone home switched off.
@@ -28,7 +34,7 @@ BROWSER_MARKS = [
 ]
 
 
-def log_in(page: Page, username: str, password: str) -> None:
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
     """Sign in through the login form, as a user would."""
     page.goto("/login/")
     page.fill("#id_username", username)
@@ -71,7 +77,7 @@ class ConsoleGuard:
             pytest.fail("browser console errors:\n" + "\n".join(unexpected), pytrace=False)
 
 
-def log_in_with_code(page: Page, username: str, password: str, code: str) -> None:
+def log_in_with_code(page: Page, username: str, code: str, password: str = PASSWORD) -> None:
     """Sign in as a user with an authenticator app: password form, then the code page."""
     page.goto("/login/")
     page.fill("#id_username", username)
@@ -100,3 +106,10 @@ def reveal_sections(page: Page) -> None:
             page.evaluate("id => document.getElementById(id)?.scrollIntoView()", section_id)
             expect(page.locator(f"#{section_id}.deferred")).to_have_count(0)
     raise AssertionError("case-page sections did not finish loading")
+
+
+def open_case(page: Page, case: Case, *, section: str = "") -> None:
+    """Open ``case``'s page (scrolled to ``#section-<section>`` if given) as a signed-in user,
+    and wait until every deferred section has loaded."""
+    page.goto(f"/patients/cases/{case.pk}/" + (f"#section-{section}" if section else ""))
+    reveal_sections(page)

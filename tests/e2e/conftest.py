@@ -16,11 +16,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.conf import LazySettings
+from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
+from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ConsoleGuard
+from tests.factories import TeamFactory, UserFactory
 
 # Playwright's sync API runs an asyncio loop in this thread; Django's ORM refuses to run while a
 # loop is running unless told it is safe. It is here: the loop only drives the browser.
@@ -63,12 +66,12 @@ def page(
 
 
 @pytest.fixture
-def bm25_only_trials(settings: LazySettings) -> Iterator[None]:
-    """Trial retrieval by BM25 alone: the browser tests load no sentence-embedding model."""
-    from oncology_ui.trials.index import trial_index_reset
+def team(transactional_db: None) -> Team:
+    """The care team of most browser tests: its members see its patients."""
+    return TeamFactory.create(name="Breast MDT")
 
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()
+
+@pytest.fixture
+def oncologist(team: Team) -> User:
+    """``onco``, an oncologist in :func:`team` who signs in with the shared test password."""
+    return UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])

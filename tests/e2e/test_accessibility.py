@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from oncology_ui.boards import services as boards
@@ -20,15 +21,8 @@ from oncology_ui.core.models import Team
 from oncology_ui.trials import services as trials
 from oncology_ui.trials.models import Trial, TrialMatchResult
 from tests.e2e.a11y import assert_no_serious_a11y_violations
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import (
-    PASSWORD,
-    CaseFactory,
-    PatientFactory,
-    TeamFactory,
-    TimelineEventFactory,
-    UserFactory,
-)
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory, TimelineEventFactory, UserFactory
 from tests.oncology_ui.imaging.conftest import ingest, sts_zip
 from tests.oncology_ui.pathology.factories import SlideFactory, processed_slide_files
 from tests.oncology_ui.trials.factories import (
@@ -40,11 +34,6 @@ from tests.oncology_ui.trials.factories import (
 )
 
 pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
-
-
-@pytest.fixture
-def team() -> Team:
-    return TeamFactory.create(name="Breast MDT")
 
 
 def test_the_login_page(page: Page) -> None:
@@ -63,25 +52,22 @@ def test_the_login_page(page: Page) -> None:
     assert_no_serious_a11y_violations(page)
 
 
-def test_the_patient_list(page: Page, team: Team) -> None:
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+def test_the_patient_list(page: Page, oncologist: User, team: Team) -> None:
     for _ in range(3):
-        CaseFactory.create(patient=PatientFactory.create(teams=[team]))
-    log_in(page, "onco", PASSWORD)
+        CaseFactory.create(patient__teams=[team])
+    log_in(page, oncologist.username)
     assert_no_serious_a11y_violations(page)
 
 
-def test_the_case_page_with_every_section_open(page: Page, team: Team) -> None:
-    onco = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
+def test_the_case_page_with_every_section_open(page: Page, oncologist: User, team: Team) -> None:
+    case = fit_breast_case(CaseFactory.create(patient__teams=[team]))
     TimelineEventFactory.create(case=case, title="Lumpectomy")
     import_trials(trial_record(), lung_record())
-    result = trials.trial_match_request(case=case, user=onco)
+    result = trials.trial_match_request(case=case, user=oncologist)
     assert result.job is not None and job_run(result.job.pk) == "succeeded"
 
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, oncologist.username)
+    open_case(page, case)
     expect(page.locator("#section-trials")).to_contain_text("Palbociclib")
     # Open every drawer; the event form arrives by htmx when its drawer opens.
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
@@ -94,8 +80,8 @@ def test_the_trial_detail_page_with_a_ranking_that_excludes_a_patient(
     page: Page, team: Team
 ) -> None:
     coordinator = UserFactory.create(username="coord", role=roles.TRIAL_COORDINATOR, teams=[team])
-    fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
-    excluded = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    fit_breast_case(CaseFactory.create(patient__teams=[team]))
+    excluded = CaseFactory.create(patient__teams=[team])
     LabResultFactory.create(case=excluded, value=60.0, value_text="60")  # bilirubin far above ULN
     import_trials(trial_record())
     run = trials.trial_reverse_match_request(
@@ -103,7 +89,7 @@ def test_the_trial_detail_page_with_a_ranking_that_excludes_a_patient(
     )
     assert run.job is not None and job_run(run.job.pk) == "succeeded"
 
-    log_in(page, "coord", PASSWORD)
+    log_in(page, "coord")
     page.goto("/trials/NCT90000001/")
     # The faded "excluded" card was the cause of the page's colour-contrast failures.
     expect(page.locator("article.trial-match.excluded")).to_have_count(1)
@@ -112,25 +98,24 @@ def test_the_trial_detail_page_with_a_ranking_that_excludes_a_patient(
 
 def test_the_work_list(page: Page, team: Team) -> None:
     coordinator = UserFactory.create(username="coord", role=roles.TRIAL_COORDINATOR, teams=[team])
-    case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
+    case = fit_breast_case(CaseFactory.create(patient__teams=[team]))
     import_trials(trial_record())
     trials.worklist_add(case=case, trial=Trial.objects.get(nct_id="NCT90000001"), user=coordinator)
-    log_in(page, "coord", PASSWORD)
+    log_in(page, "coord")
     page.goto("/trials/worklist/")
     expect(page.locator("form.move select")).to_have_count(1)
     assert_no_serious_a11y_violations(page)
 
 
-def test_the_board_meeting_page(page: Page, team: Team) -> None:
-    onco = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+def test_the_board_meeting_page(page: Page, oncologist: User, team: Team) -> None:
     board = boards.board_create(name="Breast board", site="main", specialty="Breast", team=team)
     meeting = boards.meeting_create(
-        board=board, date=dt.date(2025, 3, 4), created_by=onco, attendees=[onco]
+        board=board, date=dt.date(2025, 3, 4), created_by=oncologist, attendees=[oncologist]
     )
     for _ in range(2):
-        case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
-        boards.agenda_item_add(meeting=meeting, case=case, presenter=onco)
-    log_in(page, "onco", PASSWORD)
+        case = CaseFactory.create(patient__teams=[team])
+        boards.agenda_item_add(meeting=meeting, case=case, presenter=oncologist)
+    log_in(page, oncologist.username)
     page.goto(f"/boards/meetings/{meeting.pk}/")
     assert_no_serious_a11y_violations(page)
     page.get_by_role("link", name="Board mode").click()
@@ -140,22 +125,20 @@ def test_the_board_meeting_page(page: Page, team: Team) -> None:
 
 def test_the_slide_viewer(page: Page, team: Team, tmp_path: Path) -> None:
     UserFactory.create(username="path", role=roles.PATHOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    case = CaseFactory.create(patient__teams=[team])
     slide = SlideFactory.ready(files=processed_slide_files(tmp_path), case=case)
-    log_in(page, "path", PASSWORD)
+    log_in(page, "path")
     page.goto(f"/pathology/slides/{slide.pk}/")
     expect(page.locator("#slide-viewer canvas").first).to_be_visible()
     assert_no_serious_a11y_violations(page)
 
 
-def test_the_imaging_viewer(page: Page, team: Team) -> None:
-    user = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
-    upload = ingest(case, {"sts.zip": sts_zip("CT", "PET")}, user)
+def test_the_imaging_viewer(page: Page, oncologist: User, team: Team) -> None:
+    case = CaseFactory.create(patient__teams=[team])
+    upload = ingest(case, {"sts.zip": sts_zip("CT", "PET")}, oncologist)
     assert upload.status == "stored", upload.error
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, oncologist.username)
+    open_case(page, case)
     page.locator("#section-imaging").get_by_role("link", name="View").first.click()
     page.wait_for_url("**/imaging/series/*/")
     expect(page.locator("#viewer-slice")).to_be_visible()

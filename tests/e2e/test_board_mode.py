@@ -6,7 +6,9 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from django.conf import LazySettings
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -14,16 +16,15 @@ from oncology_ui.boards import services
 from oncology_ui.boards.models import Decision
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import Team
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.services import ranking_compute
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
 from tests.e2e.browser import BROWSER_MARKS, log_in, log_in_with_code
 from tests.factories import (
     PASSWORD,
     CaseFactory,
     PatientFactory,
-    TeamFactory,
     UserFactory,
     totp_code,
     totp_device_enrol,
@@ -35,15 +36,13 @@ pytestmark = BROWSER_MARKS
 
 
 def test_a_meeting_runs_in_board_mode_and_its_packet_downloads(
-    page: Page, settings: LazySettings
+    page: Page, team: Team, oncologist: User, settings: LazySettings
 ) -> None:
     # The live server runs in this process: the packet job runs on the in-process executor.
     settings.JOBS_BACKEND = "inprocess"
-    team = TeamFactory.create(name="Breast MDT")
-    onco = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
     board = services.board_create(name="Breast board", site="main", specialty="Breast", team=team)
     meeting = services.meeting_create(
-        board=board, date=dt.date(2025, 3, 4), created_by=onco, attendees=[onco]
+        board=board, date=dt.date(2025, 3, 4), created_by=oncologist, attendees=[oncologist]
     )
     first = CaseFactory.create(
         patient=PatientFactory.create(teams=[team]), primary_diagnosis="First breast primary"
@@ -52,9 +51,9 @@ def test_a_meeting_runs_in_board_mode_and_its_packet_downloads(
         patient=PatientFactory.create(teams=[team]), primary_diagnosis="Second breast primary"
     )
     for case in (first, second):
-        services.agenda_item_add(meeting=meeting, case=case, presenter=onco)
+        services.agenda_item_add(meeting=meeting, case=case, presenter=oncologist)
 
-    log_in(page, "onco", PASSWORD)
+    log_in(page, oncologist.username)
     page.goto(f"/boards/meetings/{meeting.pk}/")
     page.get_by_role("link", name="Board mode").click()
     heading = page.locator("#board-case h1")
@@ -80,14 +79,12 @@ def test_a_meeting_runs_in_board_mode_and_its_packet_downloads(
     assert f"Case {first.pk}" in text and f"Case {second.pk}" in text
 
 
+@pytest.mark.usefixtures("bm25_only_trials")
 def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_board_mode(
-    page: Page, settings: LazySettings
+    page: Page,
+    team: Team,
 ) -> None:
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"  # no sentence-embedding model in the browser test
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
     kb_load()
-    team = TeamFactory.create(name="Breast MDT")
     chair = UserFactory.create(username="chair", role=roles.ONCOLOGIST, teams=[team])
     board = services.board_create(name="Breast board", site="main", specialty="Breast", team=team)
     meeting = services.meeting_create(
@@ -95,7 +92,7 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     )
     case = fit_breast_case(
         CaseFactory.create(
-            patient=PatientFactory.create(teams=[team]),
+            patient__teams=[team],
             primary_diagnosis="Breast primary for the board",
             stage_group="IIA",
         )
@@ -112,7 +109,7 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
 
     # Signing needs a second factor: the chair has an authenticator app, asked for at sign-in.
     device = totp_device_enrol(chair)
-    log_in_with_code(page, "chair", PASSWORD, totp_code(device))
+    log_in_with_code(page, "chair", totp_code(device))
     page.goto("/boards/")
     page.get_by_role("link", name=f"{meeting.date:%Y-%m-%d}").click()
     page.get_by_role("link", name="Board mode").click()
@@ -137,4 +134,3 @@ def test_the_chair_reads_options_trials_and_labs_and_records_the_decision_in_boa
     decision = Decision.objects.get(case=case)
     assert decision.status == Decision.Status.SIGNED and decision.meeting == meeting
     assert errors == []
-    trial_index_reset()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from oncology_ui.core import roles
 from oncology_ui.core.models import BreakGlassAccess
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.factories import PASSWORD, PatientFactory, TeamFactory, UserFactory
+from tests.factories import PatientFactory, TeamFactory, UserFactory
 
 pytestmark = BROWSER_MARKS
 
@@ -20,7 +20,7 @@ def test_a_covering_clinician_opens_an_out_of_team_patient_with_a_reason(page: P
     patient = PatientFactory.create(teams=[breast])
     UserFactory.create(username="onco-lung", role=roles.ONCOLOGIST, teams=[lung])
 
-    log_in(page, "onco-lung", PASSWORD)
+    log_in(page, "onco-lung")
     page.get_by_role("link", name="Emergency access").click()
     page.wait_for_url("**/break-glass/")
     page.fill("#id_mrn", patient.mrn)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.factories import CaseFactory
 
 pytestmark = BROWSER_MARKS
 
@@ -19,12 +20,12 @@ _STORAGE_DUMP = """() => {
 }"""
 
 
-def test_browsing_patient_pages_leaves_no_patient_data_in_browser_storage(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    cases = [CaseFactory.create(patient=PatientFactory.create(teams=[team])) for _ in range(3)]
+def test_browsing_patient_pages_leaves_no_patient_data_in_browser_storage(
+    page: Page, team: Team, oncologist: User
+) -> None:
+    cases = [CaseFactory.create(patient__teams=[team]) for _ in range(3)]
 
-    log_in(page, "onco", PASSWORD)
+    log_in(page, oncologist.username)
     # htmx reads its config from the page: history snapshots are off.
     assert page.evaluate("htmx.config.historyCacheSize") == 0
     for case in cases:

@@ -4,34 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from oncology_ui.patients.models import TimelineEvent
 from oncology_ui.patients.sections import CASE_SECTIONS
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import (
-    PASSWORD,
-    CaseFactory,
-    PatientFactory,
-    TeamFactory,
-    TimelineEventFactory,
-    UserFactory,
-)
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case, reveal_sections
+from tests.factories import CaseFactory, PatientFactory, TimelineEventFactory
 
 pytestmark = BROWSER_MARKS
 
 
-def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
+def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(
+    page: Page, team: Team, oncologist: User
+) -> None:
     wanted = PatientFactory.create(teams=[team])
     other = PatientFactory.create(teams=[team])
     case = CaseFactory.create(patient=wanted)
     TimelineEventFactory.create(case=case, title="Lumpectomy")
     CaseFactory.create(patient=other)
 
-    log_in(page, "onco", PASSWORD)
+    log_in(page, oncologist.username)
     results = page.locator("#patient-results")
     expect(results.get_by_text(other.family_name.upper(), exact=False)).to_be_visible()
 
@@ -65,14 +59,13 @@ def test_it_finds_a_patient_opens_the_case_and_adds_a_timeline_event(page: Page)
     assert (event.date, event.title) == (dt.date(2024, 5, 2), "CT chest, abdomen and pelvis")
 
 
-def test_it_shows_the_validation_error_in_place_for_an_event_in_the_future(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+def test_it_shows_the_validation_error_in_place_for_an_event_in_the_future(
+    page: Page, team: Team, oncologist: User
+) -> None:
+    case = CaseFactory.create(patient__teams=[team])
 
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, oncologist.username)
+    open_case(page, case)
     page.locator("#section-timeline details.add-event summary").click()
     form = page.locator("#section-timeline form.grid-form")
     form.locator("select[name=kind]").select_option("imaging")

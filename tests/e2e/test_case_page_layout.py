@@ -5,31 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, TimelineEvent
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.factories import (
-    PASSWORD,
-    CaseFactory,
-    PatientFactory,
-    TeamFactory,
-    TimelineEventFactory,
-    UserFactory,
-)
+from tests.factories import CaseFactory, TimelineEventFactory
 from tests.oncology_ui.trials.factories import fit_breast_case
 
 pytestmark = BROWSER_MARKS
 
 
-def _busy_case() -> Case:
+@pytest.fixture
+def busy_case(team: Team) -> Case:
     """A case with a long history, so the page runs over several sheets of A4."""
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
     # Labs and a biomarker: their tables are wider than a phone and must scroll in their box.
-    case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
+    case = fit_breast_case(CaseFactory.create(patient__teams=[team]))
     for n in range(40):
         TimelineEventFactory.create(
             case=case,
@@ -45,9 +39,11 @@ def _pdf(page: Page) -> PdfReader:
     return PdfReader(io.BytesIO(page.pdf(format="A4")))
 
 
-def test_the_printed_case_page_is_compact_and_carries_no_controls(page: Page) -> None:
-    case = _busy_case()
-    log_in(page, "onco", PASSWORD)
+def test_the_printed_case_page_is_compact_and_carries_no_controls(
+    page: Page, oncologist: User, busy_case: Case
+) -> None:
+    case = busy_case
+    log_in(page, oncologist.username)
     page.goto(f"/patients/cases/{case.pk}/")
     # What a board chair prints: the whole case, every section filled at once.
     page.get_by_role("link", name="Whole case for printing").click()
@@ -77,11 +73,11 @@ def test_the_printed_case_page_is_compact_and_carries_no_controls(page: Page) ->
 
 
 def test_on_a_phone_the_case_page_never_scrolls_sideways_and_the_menu_is_reachable(
-    page: Page,
+    page: Page, oncologist: User, busy_case: Case
 ) -> None:
-    case = _busy_case()
+    case = busy_case
     page.set_viewport_size({"width": 390, "height": 844})
-    log_in(page, "onco", PASSWORD)
+    log_in(page, oncologist.username)
     page.goto(f"/patients/cases/{case.pk}/")
     expect(page.locator("#section-timeline")).to_contain_text("number 39")
     width = page.evaluate("document.scrollingElement.scrollWidth")

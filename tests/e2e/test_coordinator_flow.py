@@ -12,9 +12,10 @@ from playwright.sync_api import Page, expect
 
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import Team
 from oncology_ui.trials.models import ReverseMatchRun, WorkListEntry
 from tests.e2e.browser import BROWSER_MARKS, log_in
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.factories import CaseFactory, PatientFactory, UserFactory
 from tests.oncology_ui.trials.factories import fit_breast_case, import_trials, trial_record
 
 pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
@@ -22,8 +23,8 @@ pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
 
 def test_a_coordinator_ranks_patients_for_a_trial_flags_one_and_works_the_list(
     page: Page,
+    team: Team,
 ) -> None:
-    team = TeamFactory.create(name="Breast MDT")
     UserFactory.create(username="coord", role=roles.TRIAL_COORDINATOR, teams=[team])
     fitting = fit_breast_case(
         CaseFactory.create(
@@ -39,7 +40,7 @@ def test_a_coordinator_ranks_patients_for_a_trial_flags_one_and_works_the_list(
     )
     import_trials(trial_record())
 
-    log_in(page, "coord", PASSWORD)
+    log_in(page, "coord")
     page.goto("/trials/NCT90000001/")
     expect(page.get_by_role("heading", name="Brief summary")).to_be_visible()
     page.get_by_role("button", name="Rank our patients for this trial").click()

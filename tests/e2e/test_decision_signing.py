@@ -3,34 +3,26 @@ reload and without a single console error or CSP violation (the console guard ch
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from oncology_ui.boards.models import Decision
-from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from tests.e2e.a11y import assert_no_serious_a11y_violations
-from tests.e2e.browser import BROWSER_MARKS, log_in_with_code, reveal_sections
-from tests.factories import (
-    PASSWORD,
-    CaseFactory,
-    PatientFactory,
-    TeamFactory,
-    UserFactory,
-    totp_code,
-    totp_device_enrol,
-)
+from tests.e2e.browser import BROWSER_MARKS, log_in_with_code, open_case
+from tests.factories import PASSWORD, CaseFactory, totp_code, totp_device_enrol
 
 pytestmark = BROWSER_MARKS
 
 
-def test_a_decision_is_drafted_and_signed_in_place(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
-    onco = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
-    device = totp_device_enrol(onco)  # signing needs a second factor
+def test_a_decision_is_drafted_and_signed_in_place(
+    page: Page, team: Team, oncologist: User
+) -> None:
+    case = CaseFactory.create(patient__teams=[team])
+    device = totp_device_enrol(oncologist)  # signing needs a second factor
 
-    log_in_with_code(page, "onco", PASSWORD, totp_code(device))
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in_with_code(page, oncologist.username, totp_code(device))
+    open_case(page, case)
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-board")
     section.locator("details.decision-form summary").click()

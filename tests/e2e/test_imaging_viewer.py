@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
 from oncology_ui.core import roles
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory, TeamFactory, UserFactory
 from tests.oncology_ui.imaging.conftest import ingest, sts_zip
 
 pytestmark = BROWSER_MARKS
@@ -21,7 +21,7 @@ def _index(request: Request) -> int:
 def test_the_viewer_scrolls_by_wheel_keys_and_slider_without_csp_errors(page: Page) -> None:
     team = TeamFactory.create(name="Sarcoma MDT")
     user = UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    case = CaseFactory.create(patient__teams=[team])
     upload = ingest(case, {"sts.zip": sts_zip("CT", "PET")}, user)
     assert upload.status == "stored", upload.error
     problems: list[str] = []
@@ -36,9 +36,8 @@ def test_the_viewer_scrolls_by_wheel_keys_and_slider_without_csp_errors(page: Pa
         "response",
         lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, "onco")
+    open_case(page, case)
     section = page.locator("#section-imaging")
     expect(section).to_contain_text("Research use only")
     section.get_by_role("link", name="View").first.click()

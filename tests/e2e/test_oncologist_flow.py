@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import FilePayload, Page, expect
 
 from oncology_ui.analysis.models import AnalysisRun
 from oncology_ui.clinical.models import ClinicalImport, LabResult
-from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import Team
 from oncology_ui.therapies.kb import kb_load
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory
 from tests.oncology_ui.therapies.factories import BiomarkerFactory
 
 pytestmark = BROWSER_MARKS
@@ -37,13 +38,13 @@ def _lab_csv(collected: dt.date) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def test_an_oncologist_imports_old_abnormal_labs_and_the_options_stay_blocked(page: Page) -> None:
+def test_an_oncologist_imports_old_abnormal_labs_and_the_options_stay_blocked(
+    page: Page, team: Team, oncologist: User
+) -> None:
     kb_load()
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
     today = timezone.localdate()
     case = CaseFactory.create(
-        patient=PatientFactory.create(teams=[team]),
+        patient__teams=[team],
         stage_group="IIA",
         ecog=0,
         ecog_date=today - dt.timedelta(days=3),
@@ -52,7 +53,7 @@ def test_an_oncologist_imports_old_abnormal_labs_and_the_options_stay_blocked(pa
     BiomarkerFactory.create(case=case, name="ER", status="positive")
     BiomarkerFactory.create(case=case, name="HER2", status="negative")
 
-    log_in(page, "onco", PASSWORD)
+    log_in(page, oncologist.username)
     page.goto(f"/clinical/cases/{case.pk}/import/")
     page.set_input_files(
         "input[type=file]",
@@ -69,8 +70,7 @@ def test_an_oncologist_imports_old_abnormal_labs_and_the_options_stay_blocked(pa
     page.goto(f"/clinical/cases/{case.pk}/labs/")
     expect(page.locator("main")).to_contain_text("210")
 
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)  # sections below the fold load as a person scrolls to them
+    open_case(page, case)  # sections below the fold load as a person scrolls to them
     section = page.locator("#section-therapies")
     section.get_by_role("button", name="Rank therapy options").click()
     first = section.locator(".therapy-option").first

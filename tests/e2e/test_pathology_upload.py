@@ -9,10 +9,11 @@ from django.conf import settings
 from playwright.sync_api import Page, Request, expect
 
 from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide, SlideUpload
 from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.factories import CaseFactory, UserFactory
 from tests.oncology_ui.pathology.conftest import CMU
 
 pytestmark = BROWSER_MARKS
@@ -36,13 +37,12 @@ def _offsets(page: Page) -> list[int]:
     return offsets
 
 
-def test_it_uploads_a_slide_in_chunks_and_returns_to_the_case(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
+def test_it_uploads_a_slide_in_chunks_and_returns_to_the_case(page: Page, team: Team) -> None:
     UserFactory.create(username="path", role=roles.PATHOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    case = CaseFactory.create(patient__teams=[team])
     offsets = _offsets(page)
 
-    log_in(page, "path", PASSWORD)
+    log_in(page, "path")
     page.goto(f"/pathology/cases/{case.pk}/slides/new/")
     expect(page.locator("#plain-upload-form")).to_be_hidden()
     page.set_input_files("#slide-files", str(CMU))
@@ -57,17 +57,18 @@ def test_it_uploads_a_slide_in_chunks_and_returns_to_the_case(page: Page) -> Non
     expect(page.locator("#section-pathology")).to_contain_text(CMU.name)
 
 
-def test_choosing_the_same_file_again_resumes_where_the_server_stopped(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
+def test_choosing_the_same_file_again_resumes_where_the_server_stopped(
+    page: Page, team: Team
+) -> None:
     user = UserFactory.create(username="path", role=roles.PATHOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    case = CaseFactory.create(patient__teams=[team])
     data = CMU.read_bytes()
     # An upload interrupted after its first piece (a dropped connection or a closed tab).
     upload = services.upload_start(case=case, user=user, name=CMU.name, size=len(data))
     services.upload_append(upload=upload, offset=0, stream=io.BytesIO(data[:MIB]), length=MIB)
     offsets = _offsets(page)
 
-    log_in(page, "path", PASSWORD)
+    log_in(page, "path")
     page.goto(f"/pathology/cases/{case.pk}/slides/new/")
     page.set_input_files("#slide-files", str(CMU))
     page.click("#slide-upload-start")

@@ -7,17 +7,19 @@ from pathlib import Path
 from playwright.sync_api import Page, Response, expect
 
 from oncology_ui.core import roles
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from oncology_ui.core.models import Team
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory, UserFactory
 from tests.oncology_ui.pathology.factories import SlideFactory, processed_slide_files
 
 pytestmark = BROWSER_MARKS
 
 
-def test_the_viewer_loads_tiles_scale_bar_and_a_heatmap(page: Page, tmp_path: Path) -> None:
-    team = TeamFactory.create(name="Breast MDT")
+def test_the_viewer_loads_tiles_scale_bar_and_a_heatmap(
+    page: Page, team: Team, tmp_path: Path
+) -> None:
     UserFactory.create(username="path", role=roles.PATHOLOGIST, teams=[team])
-    case = CaseFactory.create(patient=PatientFactory.create(teams=[team]))
+    case = CaseFactory.create(patient__teams=[team])
     files = processed_slide_files(tmp_path)
     slide = SlideFactory.ready(files=files, case=case)
 
@@ -31,9 +33,8 @@ def test_the_viewer_loads_tiles_scale_bar_and_a_heatmap(page: Page, tmp_path: Pa
             overlays.append(response)
 
     page.on("response", record)
-    log_in(page, "path", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, "path")
+    open_case(page, case)
     section = page.locator("#section-pathology")
     expect(section.locator(f"#slide-{slide.pk} img")).to_be_visible()
     section.get_by_role("link", name="Open viewer").click()

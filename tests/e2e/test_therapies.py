@@ -5,24 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from oncology_ui.core import roles
+from oncology_ui.core.models import Team
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.models import TherapyDecision
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, fine_labs
 
 pytestmark = BROWSER_MARKS
 
 
-def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) -> None:
+def test_it_ranks_compares_and_records_a_decision_without_reloading(
+    page: Page, team: Team, oncologist: User
+) -> None:
     kb_load()
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
     case = CaseFactory.create(
-        patient=PatientFactory.create(teams=[team]),
+        patient__teams=[team],
         stage_group="IIA",
         ecog=0,
         ecog_date=dt.date.today() - dt.timedelta(days=3),
@@ -33,9 +34,8 @@ def test_it_ranks_compares_and_records_a_decision_without_reloading(page: Page) 
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/#section-therapies")
-    reveal_sections(page)
+    log_in(page, oncologist.username)
+    open_case(page, case, section="therapies")
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-therapies")
     section.get_by_role("button", name="Rank therapy options").click()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
+from oncology_ui.core.models import Team
 from oncology_ui.trials.models import Referral, TrialMatchResult
-from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
-from tests.factories import PASSWORD, CaseFactory, PatientFactory, TeamFactory, UserFactory
+from tests.e2e.browser import BROWSER_MARKS, log_in, open_case
+from tests.factories import CaseFactory
 from tests.oncology_ui.trials.factories import (
     fit_breast_case,
     import_trials,
@@ -22,18 +23,17 @@ from tests.oncology_ui.trials.factories import (
 pytestmark = [*BROWSER_MARKS, pytest.mark.usefixtures("bm25_only_trials")]
 
 
-def test_find_trials_filter_and_refer_without_a_page_reload(page: Page) -> None:
-    team = TeamFactory.create(name="Breast MDT")
-    UserFactory.create(username="onco", role=roles.ONCOLOGIST, teams=[team])
-    case = fit_breast_case(CaseFactory.create(patient=PatientFactory.create(teams=[team])))
+def test_find_trials_filter_and_refer_without_a_page_reload(
+    page: Page, team: Team, oncologist: User
+) -> None:
+    case = fit_breast_case(CaseFactory.create(patient__teams=[team]))
     # The lung trial is closed: an open one is for another cancer and is never listed.
     import_trials(trial_record(), replace(lung_record(), status="completed"))
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-    log_in(page, "onco", PASSWORD)
-    page.goto(f"/patients/cases/{case.pk}/")
-    reveal_sections(page)
+    log_in(page, oncologist.username)
+    open_case(page, case)
     page.evaluate("window.__noReload = true")
     section = page.locator("#section-trials")
     section.get_by_role("button", name="Find trials").click()

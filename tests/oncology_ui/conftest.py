@@ -67,8 +67,13 @@ def cast(db: None) -> Cast:
     )
 
 
+def signed_in_client(user: User) -> Client:
+    """A test client with a session for ``user`` (second factor passed, see tests/conftest.py)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def oncologist_client(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(cast.oncologist)
-    return client
+    return signed_in_client(cast.oncologist)

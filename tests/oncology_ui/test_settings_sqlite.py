@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,7 @@ def _probe(tmp_path: Path) -> dict[str, object]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_sqlite_runs_in_wal_mode_and_a_second_writer_waits_for_the_lock(tmp_path: Path) -> None:
     probe = _probe(tmp_path)
     assert probe["journal"] == "wal"

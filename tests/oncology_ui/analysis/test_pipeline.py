@@ -28,6 +28,7 @@ def _analyse(client: Client, cast: Cast) -> Job:
     return run.job
 
 
+@pytest.mark.slow
 def test_a_case_is_analysed_from_its_rows_and_shown_with_its_basis(
     cast: Cast, oncologist_client: Client
 ) -> None:
@@ -51,6 +52,7 @@ def test_a_case_is_analysed_from_its_rows_and_shown_with_its_basis(
     assert card.status_code == 200
 
 
+@pytest.mark.slow
 def test_a_rerun_makes_a_new_row_and_says_what_changed(
     cast: Cast, oncologist_client: Client
 ) -> None:
@@ -65,6 +67,7 @@ def test_a_rerun_makes_a_new_row_and_says_what_changed(
     assert "What changed since the previous run" in content
 
 
+@pytest.mark.slow
 def test_the_same_inputs_give_the_same_prediction(cast: Cast, oncologist_client: Client) -> None:
     _analyse(oncologist_client, cast)
     _analyse(oncologist_client, cast)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,40 +16,16 @@ from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Patient
 from oncology_ui.reports import services
-from tests.oncology_ui.boards.helpers import prediction_create
+from tests.oncology_ui.boards.helpers import (
+    TCGA_HAZARD,
+    diagnosed_years_ago,
+    tcga_prediction_create,
+)
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.therapies.html import find, find_all, text, tree
 
 pytestmark = pytest.mark.django_db
-
-GRID = [float(t) for t in range(0, 121, 6)]  # the TCGA model's 10-year grid
-HAZARD = 0.01  # per month; exponential, so the conditional curve is known in closed form
-
-
-def _exponential(hazard: float) -> list[float]:
-    return [math.exp(-hazard * t) for t in GRID]
-
-
-def _prediction(cast: Cast, **fields: Any) -> Prediction:
-    defaults: dict[str, Any] = {
-        "model_name": "oncoboard-tcga-pancancer",
-        "curve": {
-            "times_months": GRID,
-            "survival": _exponential(HAZARD),
-            "lower": _exponential(2 * HAZARD),
-            "upper": _exponential(HAZARD / 2),
-        },
-    }
-    defaults.update(fields)
-    return prediction_create(cast.case, **defaults)
-
-
-def _diagnosed_years_ago(cast: Cast, years: float) -> dt.date:
-    day = timezone.localdate() - dt.timedelta(days=round(years * 365.25))
-    cast.case.diagnosis_date = day
-    cast.case.save(update_fields=["diagnosis_date"])
-    return day
 
 
 def _section(client: Client, cast: Cast) -> str:
@@ -81,11 +56,13 @@ def _why(content: str) -> dict[str, str]:
 def test_the_curve_starts_today_for_a_patient_diagnosed_eight_years_ago(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    diagnosed = _diagnosed_years_ago(cast, 7.9)
+    diagnosed = diagnosed_years_ago(cast.case, 7.9)
     # Stored 1-year survival from diagnosis: exp(-0.12) = 89%. From today the exponential curve
     # is memoryless, so 1 year from today is also 89%; but the stored 3- and 5-year figures
     # (from diagnosis) must not be shown, as the model's 10-year curve ends ~2 years from today.
-    _prediction(cast, survival_at=[{"years": 5, "survival": 0.55, "lower": 0.4, "upper": 0.6}])
+    tcga_prediction_create(
+        cast.case, survival_at=[{"years": 5, "survival": 0.55, "lower": 0.4, "upper": 0.6}]
+    )
     content = _section(oncologist_client, cast)
     assert f"given survival since diagnosis on {diagnosed.isoformat()}, 7.9 years ago" in content
     assert "Years from today" in content
@@ -99,8 +76,8 @@ def test_the_curve_starts_today_for_a_patient_diagnosed_eight_years_ago(
 def test_the_section_conditions_the_curve_and_each_band_edge(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _diagnosed_years_ago(cast, 3.0)
-    _prediction(cast)
+    diagnosed_years_ago(cast.case, 3.0)
+    tcga_prediction_create(cast.case)
     response = oncologist_client.get(
         reverse("patients-case-section", args=[cast.case.pk, "prognosis"])
     )
@@ -110,16 +87,16 @@ def test_the_section_conditions_the_curve_and_each_band_edge(
     assert curve["times_months"][0] == 0.0
     assert curve["times_months"][-1] == pytest.approx(120.0 - from_today.elapsed_months)
     one_year = from_today.landmarks[0]
-    assert one_year["survival"] == pytest.approx(math.exp(-12 * HAZARD), rel=1e-6)
-    assert one_year["lower"] == pytest.approx(math.exp(-24 * HAZARD), rel=1e-6)
-    assert one_year["upper"] == pytest.approx(math.exp(-6 * HAZARD), rel=1e-6)
+    assert one_year["survival"] == pytest.approx(math.exp(-12 * TCGA_HAZARD), rel=1e-6)
+    assert one_year["lower"] == pytest.approx(math.exp(-24 * TCGA_HAZARD), rel=1e-6)
+    assert one_year["upper"] == pytest.approx(math.exp(-6 * TCGA_HAZARD), rel=1e-6)
 
 
 def test_past_the_models_horizon_it_says_the_curve_cannot_be_extended(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _diagnosed_years_ago(cast, 11.0)
-    _prediction(cast)
+    diagnosed_years_ago(cast.case, 11.0)
+    tcga_prediction_create(cast.case)
     content = _section(oncologist_client, cast)
     assert "No survival estimate from today" in content
     assert "cannot be extended from today" in content
@@ -130,8 +107,8 @@ def test_past_the_models_horizon_it_says_the_curve_cannot_be_extended(
 def test_a_model_counting_from_another_time_zero_says_so(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _diagnosed_years_ago(cast, 2.0)
-    _prediction(cast, model_name="oncoboard-support")
+    diagnosed_years_ago(cast.case, 2.0)
+    tcga_prediction_create(cast.case, model_name="oncoboard-support")
     content = _section(oncologist_client, cast)
     assert "study entry" in content and "not conditioned on the time already survived" in content
     assert "Years from the model&#x27;s time zero" in content
@@ -140,8 +117,8 @@ def test_a_model_counting_from_another_time_zero_says_so(
 def test_the_why_list_names_factors_with_units_and_leaves_out_zero_effects(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _prediction(
-        cast,
+    tcga_prediction_create(
+        cast.case,
         explanation={
             "reference_years": 3,
             "feature_attributions": [
@@ -170,8 +147,8 @@ def test_the_why_list_names_factors_with_units_and_leaves_out_zero_effects(
 def test_inputs_the_model_cannot_use_are_listed_plainly(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    prediction = _prediction(
-        cast, inputs_ignored=["clinical:er_positive", "clinical:stage", "clinical:ecog"]
+    prediction = tcga_prediction_create(
+        cast.case, inputs_ignored=["clinical:er_positive", "clinical:stage", "clinical:ecog"]
     )
     prediction.run.inputs_snapshot = {
         "case_id": str(cast.case.pk),
@@ -189,7 +166,7 @@ def test_inputs_the_model_cannot_use_are_listed_plainly(
 
 
 def _current_prediction(cast: Cast) -> Prediction:
-    prediction = _prediction(cast)
+    prediction = tcga_prediction_create(cast.case)
     AnalysisRun.objects.filter(pk=prediction.run_id).update(
         inputs_snapshot=case_snapshot(cast.case)
     )
@@ -242,11 +219,11 @@ def test_the_rerun_prediction_is_current_again(cast: Cast, oncologist_client: Cl
 def test_a_deceased_patients_curve_is_shown_from_diagnosis_for_the_record(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _diagnosed_years_ago(cast, 3.0)
+    diagnosed_years_ago(cast.case, 3.0)
     cast.patient.vital_status = Patient.VitalStatus.DECEASED
     cast.patient.date_of_death = timezone.localdate() - dt.timedelta(days=100)
     cast.patient.save()
-    _prediction(cast)
+    tcga_prediction_create(cast.case)
     content = _section(oncologist_client, cast)
     assert "The patient is recorded as deceased on" in content
     assert "shown from diagnosis on" in content and "from today" not in content
@@ -255,7 +232,7 @@ def test_a_deceased_patients_curve_is_shown_from_diagnosis_for_the_record(
 def test_a_stored_prediction_without_a_curve_says_so_instead_of_failing(
     cast: Cast, oncologist_client: Client
 ) -> None:
-    _prediction(cast, curve={})
+    tcga_prediction_create(cast.case, curve={})
     content = _section(oncologist_client, cast)
     assert "no usable survival curve" in content
     text = services.case_report_pdf(case=cast.case, deidentified=False)

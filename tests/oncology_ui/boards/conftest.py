@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from oncology_ui.boards import services
-from oncology_ui.boards.models import AgendaItem, Board, Meeting
+from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
+from tests.factories import PASSWORD
 from tests.oncology_ui.conftest import Cast
 
 
@@ -41,3 +43,12 @@ def boards(cast: Cast) -> BoardCast:
     )
     services.agenda_item_add(meeting=other_meeting, case=cast.other_case)
     return BoardCast(board, meeting, item, other_board, other_meeting)
+
+
+def decision_signed(cast: Cast, boards: BoardCast, **fields: Any) -> Decision:
+    """The board's decision on the cast's case (``fields`` as the form gives them), recorded at
+    the breast board's meeting and signed by the cast's oncologist."""
+    decision = services.decision_record(
+        case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, **fields
+    )
+    return services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)

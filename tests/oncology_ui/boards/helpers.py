@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
+
+from django.utils import timezone
 
 from oncology_ui.analysis.models import AnalysisRun, Prediction
 from oncology_ui.patients.models import Case
+
+#: The TCGA model's 10-year grid, in months.
+TCGA_GRID = [float(t) for t in range(0, 121, 6)]
+#: Per month; an exponential curve, so the conditional curve is known in closed form.
+TCGA_HAZARD = 0.01
 
 
 def survival_rows(one_year: float) -> list[dict[str, Any]]:
@@ -71,3 +80,34 @@ def prediction_create(case: Case, *, one_year: float = 0.82, **fields: Any) -> P
     }
     defaults.update(fields)
     return Prediction.objects.create(run=run, case=case, **defaults)
+
+
+def exponential_survival(hazard: float) -> list[float]:
+    """S(t) = exp(-hazard * t) on :data:`TCGA_GRID`."""
+    return [math.exp(-hazard * t) for t in TCGA_GRID]
+
+
+def tcga_prediction_create(case: Case, **fields: Any) -> Prediction:
+    """A TCGA-model prediction whose curve is exponential with :data:`TCGA_HAZARD`.
+
+    Its interval is the curves for twice and half that hazard.
+    """
+    defaults: dict[str, Any] = {
+        "model_name": "oncoboard-tcga-pancancer",
+        "curve": {
+            "times_months": TCGA_GRID,
+            "survival": exponential_survival(TCGA_HAZARD),
+            "lower": exponential_survival(2 * TCGA_HAZARD),
+            "upper": exponential_survival(TCGA_HAZARD / 2),
+        },
+    }
+    defaults.update(fields)
+    return prediction_create(case, **defaults)
+
+
+def diagnosed_years_ago(case: Case, years: float) -> dt.date:
+    """Move the case's diagnosis date ``years`` before today; returns the new date."""
+    day = timezone.localdate() - dt.timedelta(days=round(years * 365.25))
+    case.diagnosis_date = day
+    case.save(update_fields=["diagnosis_date"])
+    return day

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-from django.conf import LazySettings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,32 +13,16 @@ from oncology_ui.boards.models import Decision
 from oncology_ui.core.jobs import job_run
 from oncology_ui.therapies.kb import kb_load
 from oncology_ui.therapies.services import ranking_compute
-from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.services import trial_match_request
 from tests.factories import PASSWORD, totp_code, totp_device_enrol
 from tests.oncology_ui.boards.conftest import BoardCast
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, LabResultFactory
 from tests.oncology_ui.trials.factories import fit_breast_case, import_trials, trial_record
 
-pytestmark = pytest.mark.django_db
+# Trial matching without loading the sentence-embedding model, as in the trial tests.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bm25_only_trials")]
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _bm25_only(settings: LazySettings) -> Iterator[None]:
-    # Trial matching without loading the sentence-embedding model (as in tests/.../trials).
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
-    yield
-    trial_index_reset()
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _board_mode(client: Client, boards: BoardCast) -> str:
@@ -99,7 +81,7 @@ def test_the_chair_records_and_signs_the_decision_without_leaving_board_mode(
     cast: Cast, boards: BoardCast
 ) -> None:
     device = totp_device_enrol(cast.oncologist)
-    oncologist_client = _client(cast.oncologist)
+    oncologist_client = signed_in_client(cast.oncologist)
     board_url = reverse("boards-board-mode", args=[boards.meeting.pk])
     page = _board_mode(oncologist_client, boards)
     assert f'action="{reverse("boards-decision-save", args=[cast.case.pk])}"' in page
@@ -165,7 +147,7 @@ def test_a_refused_decision_keeps_what_the_chair_typed_with_and_without_htmx(
 def test_a_pathologist_sees_board_mode_without_the_decision_form(
     cast: Cast, boards: BoardCast
 ) -> None:
-    page = _board_mode(_client(cast.pathologist), boards)
+    page = _board_mode(signed_in_client(cast.pathologist), boards)
     assert 'id="board-therapies"' in page
     assert reverse("boards-decision-save", args=[cast.case.pk]) not in page
 

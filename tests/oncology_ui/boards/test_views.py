@@ -16,15 +16,9 @@ from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.models import TimelineEvent
 from tests.factories import PASSWORD, CaseFactory, totp_code, totp_device_enrol
 from tests.oncology_ui.boards.conftest import BoardCast
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def test_an_oncologist_schedules_a_meeting_and_puts_a_case_on_the_agenda(
@@ -58,7 +52,7 @@ def test_another_teams_case_cannot_be_put_on_the_agenda(cast: Cast, boards: Boar
 
 def test_a_pathologist_ticks_the_preparation_checklist(cast: Cast, boards: BoardCast) -> None:
     # Pathology is shown by the record (the case's histology): only the others take a hand tick.
-    response = _client(cast.pathologist).post(
+    response = signed_in_client(cast.pathologist).post(
         reverse("boards-item-checklist", args=[boards.item.pk]),
         {"imaging_reviewed": "on", "analysis_run": "on"},
         HTTP_HX_REQUEST="true",
@@ -70,7 +64,7 @@ def test_a_pathologist_ticks_the_preparation_checklist(cast: Cast, boards: Board
 
 
 def test_a_trial_coordinator_cannot_tick_the_checklist(cast: Cast, boards: BoardCast) -> None:
-    response = _client(cast.coordinator).post(
+    response = signed_in_client(cast.coordinator).post(
         reverse("boards-item-checklist", args=[boards.item.pk]), {"pathology_reviewed": "on"}
     )
     assert response.status_code == 404
@@ -98,7 +92,7 @@ def test_board_mode_shows_one_case_without_editing_chrome_and_steps_through(
 
 def test_the_case_page_records_and_signs_a_decision(cast: Cast, boards: BoardCast) -> None:
     device = totp_device_enrol(cast.oncologist)
-    oncologist_client = _client(cast.oncologist)
+    oncologist_client = signed_in_client(cast.oncologist)
     save = oncologist_client.post(
         reverse("boards-decision-save", args=[cast.case.pk]),
         {"decision-therapy": "Letrozole", "decision-agreeing": [cast.pathologist.pk]},
@@ -107,34 +101,24 @@ def test_the_case_page_records_and_signs_a_decision(cast: Cast, boards: BoardCas
     assert "Decision version 1 saved" in save.content.decode()
     decision = Decision.objects.get(case=cast.case)
     assert list(decision.agreeing.all()) == [cast.pathologist]
-    wrong = oncologist_client.post(
-        reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": "nope"},
-        HTTP_HX_REQUEST="true",
-    )
-    assert "password is not correct" in wrong.content.decode()
-    no_code = oncologist_client.post(
-        reverse("boards-decision-sign", args=[decision.pk]),
-        {"password": PASSWORD, "otp_token": "000000"},
-        HTTP_HX_REQUEST="true",
-    )
-    assert "second-factor code was not accepted" in no_code.content.decode()
+    sign_url = reverse("boards-decision-sign", args=[decision.pk])
+
+    def sign(**fields: str) -> str:
+        """Post the signing form by htmx; the swapped-in fragment."""
+        return oncologist_client.post(sign_url, fields, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "password is not correct" in sign(password="nope")
+    assert "second-factor code was not accepted" in sign(password=PASSWORD, otp_token="000000")
     assert Decision.objects.get(pk=decision.pk).status == Decision.Status.DRAFT
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=5)):  # past the throttle
-        signed = oncologist_client.post(
-            reverse("boards-decision-sign", args=[decision.pk]),
-            {"password": PASSWORD, "otp_token": totp_code(device)},
-            HTTP_HX_REQUEST="true",
-        ).content.decode()
+        signed = sign(password=PASSWORD, otp_token=totp_code(device))
     assert "signed and locked" in signed
     assert "Reviewed and approved as the board&#x27;s recommendation" in signed
+    decision.refresh_from_db()
+    assert (decision.status, decision.signed_by) == (Decision.Status.SIGNED, cast.oncologist)
     # 30 s after the signature's clock: always the next code, whatever step the first fell in.
     with time_machine.travel(timezone.now() + dt.timedelta(seconds=35)):
-        again = oncologist_client.post(
-            reverse("boards-decision-sign", args=[decision.pk]),
-            {"password": PASSWORD, "otp_token": totp_code(device)},
-            HTTP_HX_REQUEST="true",
-        ).content.decode()
+        again = sign(password=PASSWORD, otp_token=totp_code(device))
     assert "already signed by" in again
     assert AccessLog.objects.filter(category="board-signature").count() == 1
 
@@ -161,7 +145,7 @@ def test_signing_needs_an_enrolled_second_factor(
 
 def test_a_signing_code_works_once_and_every_try_is_audited(cast: Cast, boards: BoardCast) -> None:
     device = totp_device_enrol(cast.oncologist)
-    client = _client(cast.oncologist)
+    client = signed_in_client(cast.oncologist)
     first = services.decision_record(
         case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, therapy="Letrozole"
     )
@@ -187,7 +171,7 @@ def test_a_trial_coordinator_cannot_sign(cast: Cast, boards: BoardCast) -> None:
     decision = services.decision_record(
         case=cast.case, created_by=cast.oncologist, meeting=boards.meeting, therapy="Letrozole"
     )
-    response = _client(cast.coordinator).post(
+    response = signed_in_client(cast.coordinator).post(
         reverse("boards-decision-sign", args=[decision.pk]), {"password": PASSWORD}
     )
     assert response.status_code == 404
@@ -249,7 +233,7 @@ def test_the_discordance_register_is_for_administrators(
     cast: Cast, boards: BoardCast, oncologist_client: Client
 ) -> None:
     assert oncologist_client.get(reverse("boards-discordance")).status_code == 403
-    assert _client(cast.admin).get(reverse("boards-discordance")).status_code == 200
+    assert signed_in_client(cast.admin).get(reverse("boards-discordance")).status_code == 200
 
 
 def test_every_board_page_requires_login(cast: Cast, boards: BoardCast) -> None:
@@ -318,7 +302,7 @@ def test_a_case_marked_ready_for_the_meetings_date_is_offered_for_its_agenda(
 
 
 def test_an_empty_board_list_tells_an_administrator_where_to_create_a_board(cast: Cast) -> None:
-    admin = _client(cast.admin)
+    admin = signed_in_client(cast.admin)
     page = admin.get(reverse("boards-list")).content.decode()
     assert "None of your care teams has a tumor board yet." in page
     assert reverse("admin:boards_board_add") in page
@@ -328,20 +312,20 @@ def test_an_empty_board_list_tells_an_administrator_where_to_create_a_board(cast
 def test_an_administrator_is_told_of_the_boards_of_teams_outside_their_own(
     cast: Cast, boards: BoardCast
 ) -> None:
-    page = _client(cast.admin).get(reverse("boards-list")).content.decode()
+    page = signed_in_client(cast.admin).get(reverse("boards-list")).content.decode()
     assert "2 boards already exist for care teams you are not a member of" in page
     assert reverse("admin:boards_board_changelist") in page
 
 
 def test_an_empty_board_list_tells_a_clinician_whom_to_ask(cast: Cast) -> None:
-    page = _client(cast.pathologist).get(reverse("boards-list")).content.decode()
+    page = signed_in_client(cast.pathologist).get(reverse("boards-list")).content.decode()
     assert "None of your care teams has a tumor board yet." in page
     assert cast.admin.get_full_name() in page and cast.admin.email in page
     assert reverse("admin:boards_board_add") not in page
 
 
 def test_an_administrator_reaches_the_board_list_from_the_menu(cast: Cast) -> None:
-    page = _client(cast.admin).get(reverse("patients-list")).content.decode()
+    page = signed_in_client(cast.admin).get(reverse("patients-list")).content.decode()
     assert f'href="{reverse("boards-list")}"' in page
 
 

@@ -14,16 +14,10 @@ from oncology_ui.clinical.models import Biomarker, ClinicalImport, LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _labs(cast: Cast) -> ClinicalImport:
@@ -61,7 +55,9 @@ def test_an_oncologist_uploads_a_lab_csv_and_sees_its_status(
         oncologist_client.get(reverse("core-job-status", args=[record.job.pk])).status_code == 200
     )
     assert (
-        _client(cast.outsider).get(reverse("core-job-status", args=[record.job.pk])).status_code
+        signed_in_client(cast.outsider)
+        .get(reverse("core-job-status", args=[record.job.pk]))
+        .status_code
         == 404
     )
 
@@ -188,7 +184,7 @@ def test_the_molecular_page_filters(cast: Cast, oncologist_client: Client) -> No
 
 def test_a_pathologist_adds_a_biomarker_and_a_coordinator_cannot(cast: Cast) -> None:
     url = reverse("clinical-biomarker-create", args=[cast.case.pk])
-    pathologist = _client(cast.pathologist)
+    pathologist = signed_in_client(cast.pathologist)
     assert pathologist.get(url).status_code == 200
     response = pathologist.post(
         url, {"name": "HER2", "method": "IHC", "value": "3+", "measured_on": "2024-03-01"}
@@ -196,9 +192,11 @@ def test_a_pathologist_adds_a_biomarker_and_a_coordinator_cannot(cast: Cast) -> 
     assert response.status_code == 302
     marker = Biomarker.objects.get(case=cast.case)
     assert (marker.status, marker.entered_by) == ("positive", cast.pathologist)
-    assert _client(cast.coordinator).get(url).status_code == 404
+    assert signed_in_client(cast.coordinator).get(url).status_code == 404
     assert (
-        _client(cast.pathologist).get(reverse("clinical-import", args=[cast.case.pk])).status_code
+        signed_in_client(cast.pathologist)
+        .get(reverse("clinical-import", args=[cast.case.pk]))
+        .status_code
         == 404
     )
 

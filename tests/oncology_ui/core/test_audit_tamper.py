@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,10 +23,10 @@ from oncology_ui.core import audit_sql
 from oncology_ui.core.audit import audit_record, audit_verify_chain
 from oncology_ui.core.models import AccessLog
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.core.helpers import environment_without, manage_py
 
 pytestmark = pytest.mark.django_db
 A = AccessLog.Action
-ROOT = Path(__file__).resolve().parents[3]
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="roles and triggers are PostgreSQL's"
 )
@@ -276,36 +273,18 @@ def test_flush_is_unavailable_outside_the_test_runner(
 
 
 def test_it_refuses_to_start_in_production_without_an_audit_key(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HTTPS", "DEBUG", "AUDIT_HMAC_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
+    env = environment_without({"HTTPS", "DEBUG", "AUDIT_HMAC_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"})
     env.update(
         {
             "SECRET_KEY": "s" * 60,
             "ONCOBOARD_STATE_DIR": str(tmp_path),
         }
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_py("check", env=env)
     assert result.returncode != 0
     assert "AUDIT_HMAC_KEY is not set" in result.stderr
     env["AUDIT_HMAC_KEY"] = "s" * 60
-    same = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    same = manage_py("check", env=env)
     assert same.returncode != 0 and "must differ from SECRET_KEY" in same.stderr
 
 

@@ -14,30 +14,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import django_rq
 import psutil
 import pytest
-from django.conf import LazySettings, settings
+from django.conf import LazySettings
 from django.db import connection
 
 from oncology_ui.core.jobs import job_enqueue, jobs_reconcile
 from oncology_ui.core.models import Job
 from tests.factories import CaseFactory
 from tests.oncology_ui.core import worker_jobs
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def queue() -> Iterator[django_rq.queues.Queue]:
-    assert settings.JOBS_BACKEND == "rq", "the suite runs jobs on the real Redis"
-    q = django_rq.get_queue(settings.JOBS_QUEUE)
-    q.connection.flushdb()
-    yield q
-    q.connection.flushdb()
+# Each test starts real worker processes and waits on heartbeats: tens of seconds each.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _start_worker(*, sleep_seconds: int, burst: bool = False) -> subprocess.Popen[str]:
@@ -50,7 +41,7 @@ def _start_worker(*, sleep_seconds: int, burst: bool = False) -> subprocess.Pope
     args = ["--burst"] if burst else []
     return subprocess.Popen(
         [sys.executable, "-c", worker_jobs.WORKER_SCRIPT, *args],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -89,18 +80,30 @@ def _wait_for(job: Job, status: str, worker: subprocess.Popen[str], timeout: flo
     raise AssertionError(f"job {job.pk} is {job.status}, not {status}; worker said:\n{output}")
 
 
-def _slow_job() -> Job:
-    return job_enqueue(kind="test_sleeps", target=CaseFactory.create())
+def _finished_by_a_new_worker(job: Job) -> Job:
+    """A fresh burst worker takes ``job`` from Redis, runs it to success and exits cleanly."""
+    rerun = _start_worker(sleep_seconds=0, burst=True)
+    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
+    assert rerun.wait(timeout=60) == 0
+    return job
+
+
+@contextlib.contextmanager
+def _running_slow_job(*, sleep_seconds: int) -> Iterator[tuple[Job, subprocess.Popen[str]]]:
+    """A worker process that has started a job sleeping ``sleep_seconds``; killed on exit."""
+    job = job_enqueue(kind="test_sleeps", target=CaseFactory.create())
+    worker = _start_worker(sleep_seconds=sleep_seconds)
+    try:
+        yield _wait_for(job, Job.Status.RUNNING, worker), worker
+    finally:
+        _stop(worker)
 
 
 def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within_minutes(
     queue: django_rq.queues.Queue, settings: LazySettings
 ) -> None:
     settings.JOBS_STALE_AFTER_SECONDS = 4
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=120)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=120) as (job, worker):
         started_beat = job.heartbeat_at
         assert started_beat is not None
         time.sleep(6)  # longer than the stale limit: only a live heartbeat keeps it running
@@ -110,51 +113,35 @@ def test_a_running_job_keeps_beating_and_a_killed_workers_job_is_requeued_within
         assert job.heartbeat_at is not None and job.heartbeat_at > started_beat
         _signal_all(worker, signal.SIGKILL)  # worker and work horse, no chance to clean up
         worker.wait(timeout=30)
-    finally:
-        _stop(worker)
     time.sleep(5)  # the heartbeat goes stale
     assert jobs_reconcile() == {"requeued": 1, "failed": 0}
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED
     # A new worker finishes it; the killed attempt left no result behind.
-    rerun = _start_worker(sleep_seconds=0, burst=True)
-    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
-    assert rerun.wait(timeout=60) == 0
+    job = _finished_by_a_new_worker(job)
     assert job.result == {"slept_on_attempt": 2} and job.attempts == 2
 
 
 def test_sigterm_to_the_worker_and_its_horse_returns_the_running_job_to_the_queue(
     queue: django_rq.queues.Queue,
 ) -> None:
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=120)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=120) as (job, worker):
         _signal_all(worker, signal.SIGTERM)  # what systemd sends to the whole unit
         output = worker.communicate(timeout=60)[0]
-    finally:
-        _stop(worker)
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED, output
     assert job.attempts == 0  # a stopping worker is not the job's fault
     assert "worker was stopping" in job.message
     # Returned to Redis too, so the next worker takes it without waiting for the reconciler.
-    rerun = _start_worker(sleep_seconds=0, burst=True)
-    job = _wait_for(job, Job.Status.SUCCEEDED, rerun)
-    assert rerun.wait(timeout=60) == 0
+    job = _finished_by_a_new_worker(job)
     assert job.result == {"slept_on_attempt": 1}
 
 
 def test_sigterm_to_the_worker_alone_lets_the_running_job_finish(
     queue: django_rq.queues.Queue,
 ) -> None:
-    job = _slow_job()
-    worker = _start_worker(sleep_seconds=3)
-    try:
-        job = _wait_for(job, Job.Status.RUNNING, worker)
+    with _running_slow_job(sleep_seconds=3) as (job, worker):
         worker.send_signal(signal.SIGTERM)  # warm shutdown: the horse is left to finish
         output = worker.communicate(timeout=60)[0]
-    finally:
-        _stop(worker)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, output

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import django_rq
 import pytest
-from django.conf import LazySettings, settings
+from django.conf import LazySettings
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -31,8 +28,7 @@ from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 from tests.factories import CaseFactory
 from tests.oncology_ui.conftest import Cast
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.oncology_ui.core.helpers import manage_py
 
 calls: list[int] = []
 
@@ -51,15 +47,6 @@ def _raises(job: Job, progress: object) -> None:
 @job_handler("test_raises_for_people")
 def _raises_for_people(job: Job, progress: object) -> None:
     raise JobError("The slide could not be read: the file is truncated.")
-
-
-@pytest.fixture
-def queue() -> Iterator[django_rq.queues.Queue]:
-    assert settings.JOBS_BACKEND == "rq", "the suite runs jobs on the real Redis"
-    q = django_rq.get_queue(settings.JOBS_QUEUE)
-    q.connection.flushdb()
-    yield q
-    q.connection.flushdb()
 
 
 @pytest.mark.django_db
@@ -133,6 +120,7 @@ def test_a_raising_job_ends_failed_with_a_message(
     assert message in page.content.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_rq_worker_process_runs_the_export_job(
     queue: django_rq.queues.Queue, cast: Cast, settings: LazySettings
@@ -146,14 +134,7 @@ def test_a_real_rq_worker_process_runs_the_export_job(
     env = dict(os.environ)
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "jobs_worker", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage_py("jobs_worker", "--burst", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -167,23 +148,17 @@ def test_reconcile_requeues_an_orphaned_running_job_and_fails_it_when_attempts_r
 ) -> None:
     case = CaseFactory.create()
     stale = timezone.now() - timedelta(hours=3)
-    orphan = Job.objects.create(
-        kind="test_records_call",
-        target_model="patients.case",
-        target_id=case.pk,
-        status=Job.Status.RUNNING,
-        attempts=1,
-        max_attempts=3,
-        heartbeat_at=stale,
-    )
-    exhausted = Job.objects.create(
-        kind="test_records_call",
-        target_model="patients.case",
-        target_id=case.pk,
-        status=Job.Status.RUNNING,
-        attempts=3,
-        max_attempts=3,
-        heartbeat_at=stale,
+    orphan, exhausted = (
+        Job.objects.create(
+            kind="test_records_call",
+            target_model="patients.case",
+            target_id=case.pk,
+            status=Job.Status.RUNNING,
+            attempts=attempts,
+            max_attempts=3,
+            heartbeat_at=stale,
+        )
+        for attempts in (1, 3)  # one attempt left, then none
     )
     counts = jobs_reconcile(stale_after=timedelta(hours=1))
     orphan.refresh_from_db()

@@ -97,6 +97,7 @@ def test_the_admin_login_is_locked_out_too(cast: Cast) -> None:
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.slow
 def test_a_spray_trips_the_address_throttle_but_not_the_victim_elsewhere(cast: Cast) -> None:
     attacker = Client(REMOTE_ADDR="192.0.2.66")
     for n in range(200):

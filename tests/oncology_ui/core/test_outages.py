@@ -9,37 +9,21 @@ listens, so every query the request makes fails the way it does when PostgreSQL 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import django_rq
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.core.jobs import jobs_reconcile
 from oncology_ui.core.models import Job
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.core.helpers import database_down
 
 # Not wrapped in a transaction: the outage must reach a real connect attempt, not a closed
 # handle inside the test's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def database_down() -> Iterator[None]:
-    """Point the default connection at a closed port for the duration of the block."""
-    connection = connections["default"]
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["PORT"] = "1"  # nothing listens there
-    connection.settings_dict["OPTIONS"] = {**saved.get("OPTIONS", {}), "connect_timeout": 2}
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 def _signed_in_browser(cast: Cast) -> Client:
@@ -111,23 +95,10 @@ def redis_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def queue() -> Iterator[django_rq.queues.Queue]:
-    from django.conf import settings
-
-    assert settings.JOBS_BACKEND == "rq", "the suite runs jobs on the real Redis"
-    q = django_rq.get_queue(settings.JOBS_QUEUE)
-    q.connection.flushdb()
-    yield q
-    q.connection.flushdb()
-
-
 def test_an_export_asked_for_while_redis_is_down_answers_503_and_leaves_no_job(
-    cast: Cast, redis_down: None
+    cast: Cast, oncologist_client: Client, redis_down: None
 ) -> None:
-    client = Client()
-    client.force_login(cast.oncologist)
-    response = client.post(reverse("patients-case-export", args=[cast.case.pk]))
+    response = oncologist_client.post(reverse("patients-case-export", args=[cast.case.pk]))
     assert response.status_code == 503
     assert "temporarily unavailable" in response.content.decode()
     assert response["Retry-After"] == "30"
@@ -136,13 +107,11 @@ def test_an_export_asked_for_while_redis_is_down_answers_503_and_leaves_no_job(
 
 
 def test_an_analysis_asked_for_while_redis_is_down_leaves_neither_run_nor_job(
-    cast: Cast, redis_down: None
+    cast: Cast, oncologist_client: Client, redis_down: None
 ) -> None:
     from oncology_ui.analysis.models import AnalysisRun
 
-    client = Client()
-    client.force_login(cast.oncologist)
-    response = client.post(reverse("analysis-request", args=[cast.case.pk]))
+    response = oncologist_client.post(reverse("analysis-request", args=[cast.case.pk]))
     assert response.status_code == 503
     assert not Job.objects.exists() and not AnalysisRun.objects.exists()
 

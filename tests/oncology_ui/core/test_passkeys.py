@@ -62,15 +62,7 @@ class SoftwareAuthenticator:
             credential,
         )
         attestation = AttestationObject.create("none", auth_data, {})
-        return {
-            "id": websafe_encode(self.credential_id),
-            "rawId": websafe_encode(self.credential_id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": websafe_encode(client_data),
-                "attestationObject": websafe_encode(attestation),
-            },
-        }
+        return self._credential(client_data, attestationObject=attestation)
 
     def get(self, options: dict[str, Any], *, counter: int | None = None) -> dict[str, Any]:
         self.counter = self.counter + 1 if counter is None else counter
@@ -79,14 +71,17 @@ class SoftwareAuthenticator:
             hashlib.sha256(RP_ID.encode()).digest(), FLAGS, self.counter
         )
         signature = self.key.sign(bytes(auth_data) + client_data.hash, ec.ECDSA(hashes.SHA256()))
+        return self._credential(client_data, authenticatorData=auth_data, signature=signature)
+
+    def _credential(self, client_data: CollectedClientData, **response: bytes) -> dict[str, Any]:
+        """The PublicKeyCredential JSON a browser posts, each binary field base64url-encoded."""
         return {
             "id": websafe_encode(self.credential_id),
             "rawId": websafe_encode(self.credential_id),
             "type": "public-key",
             "response": {
                 "clientDataJSON": websafe_encode(client_data),
-                "authenticatorData": websafe_encode(auth_data),
-                "signature": websafe_encode(signature),
+                **{name: websafe_encode(value) for name, value in response.items()},
             },
         }
 

@@ -16,6 +16,7 @@ from oncology_ui.core.models import Job
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from tests.factories import PASSWORD
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.core.helpers import database_down
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[3]
@@ -146,20 +147,9 @@ def test_the_503_path_logs_the_exception_class_its_message_and_the_request(
 
 
 def test_an_unreachable_database_server_answers_503(settings: LazySettings) -> None:
-    from django.db import connections
-
-    connection = connections["default"]
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["PORT"] = "1"  # nothing listens there
-    connection.settings_dict["OPTIONS"] = {**saved.get("OPTIONS", {}), "connect_timeout": 2}
-    try:
+    with database_down():
         response = Client().post(reverse("core-login"), {"username": "onco", "password": "x"})
         assert response.status_code == 503
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 def test_a_server_error_shows_no_traceback_settings_or_patient_data(

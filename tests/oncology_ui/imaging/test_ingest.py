@@ -199,6 +199,7 @@ def test_a_seg_whose_images_are_missing_is_named_and_nothing_is_placed(cast: Cas
     assert not ImagingRegion.objects.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_DCMQI_CT.is_dir(), reason="shared dcmqi CT not present")
 def test_a_dcmqi_ct_with_its_seg_gets_the_liver_region(cast: Cast) -> None:
     files = {f"ct/{p.name}": p.read_bytes() for p in sorted(SHARED_DCMQI_CT.glob("*.dcm"))}

@@ -65,6 +65,7 @@ def test_it_ingests_a_generated_pyramid_without_mpp_and_flags_it(
     assert slide.level_count and slide.level_count >= 2
 
 
+@pytest.mark.slow
 def test_it_reads_the_real_ome_tiff_and_guesses_ihc_on_a_ki67_slide(cast: Cast) -> None:
     he = ingest(cast.case, OME.read_bytes(), "crop.ome.tif")
     ihc = ingest(cast.case, IHC.read_bytes(), "ki67.ome.tif")
@@ -199,7 +200,11 @@ def test_retention_keeps_the_original_until_the_purge(
 
 @pytest.mark.parametrize(
     ("hook", "message"),
-    [("segfault", "the image decoder crashed on it (SIGSEGV)"), ("spin", "processor time")],
+    [
+        ("segfault", "the image decoder crashed on it (SIGSEGV)"),
+        # Spinning until the processor-time limit takes seconds of wall time on a loaded machine.
+        pytest.param("spin", "processor time", marks=pytest.mark.slow),
+    ],
 )
 def test_a_reader_that_crashes_or_hangs_fails_the_job_and_the_worker_goes_on(
     cast: Cast, monkeypatch: pytest.MonkeyPatch, _media_root: Path, hook: str, message: str

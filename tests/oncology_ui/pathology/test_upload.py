@@ -28,6 +28,12 @@ def _start(client: Client, case_id: int, name: str, size: int) -> dict[str, obje
     return data
 
 
+def _start_cmu(client: Client, case_id: int) -> tuple[bytes, dict[str, object]]:
+    """Start uploading the real CMU-1.svs: its bytes and the upload session."""
+    data = CMU.read_bytes()
+    return data, _start(client, case_id, "CMU-1.svs", len(data))
+
+
 def _chunk(client: Client, url: object, data: bytes, offset: int) -> tuple[int, dict[str, object]]:
     response = client.post(
         str(url), data, content_type="application/octet-stream", HTTP_X_UPLOAD_OFFSET=str(offset)
@@ -44,8 +50,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
 def test_it_uploads_a_real_svs_in_chunks_and_starts_the_ingest(
     cast: Cast, pathologist_client: Client, small_chunks: int
 ) -> None:
-    data = CMU.read_bytes()
-    session = _start(pathologist_client, cast.case.pk, "CMU-1.svs", len(data))
+    data, session = _start_cmu(pathologist_client, cast.case.pk)
     for offset in range(0, len(data), small_chunks):
         status, body = _chunk(
             pathologist_client, session["chunk"], data[offset : offset + small_chunks], offset
@@ -71,8 +76,7 @@ def test_it_uploads_a_real_svs_in_chunks_and_starts_the_ingest(
 def test_it_resumes_after_an_interruption_from_what_the_server_holds(
     cast: Cast, pathologist_client: Client, small_chunks: int
 ) -> None:
-    data = CMU.read_bytes()
-    session = _start(pathologist_client, cast.case.pk, "CMU-1.svs", len(data))
+    data, session = _start_cmu(pathologist_client, cast.case.pk)
     _chunk(pathologist_client, session["chunk"], data[:small_chunks], 0)
 
     # After a reload the page asks which uploads are unfinished and continues there.
@@ -106,8 +110,7 @@ def test_it_resumes_after_an_interruption_from_what_the_server_holds(
 def test_it_refuses_to_finish_an_incomplete_upload(
     cast: Cast, pathologist_client: Client, small_chunks: int
 ) -> None:
-    data = CMU.read_bytes()
-    session = _start(pathologist_client, cast.case.pk, "CMU-1.svs", len(data))
+    data, session = _start_cmu(pathologist_client, cast.case.pk)
     _chunk(pathologist_client, session["chunk"], data[:small_chunks], 0)
 
     response = pathologist_client.post(str(session["finish"]))

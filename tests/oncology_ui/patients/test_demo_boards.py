@@ -58,6 +58,7 @@ def test_the_demo_oncologist_opens_the_seeded_meeting_and_its_board_mode() -> No
     assert meeting.items.get().case.primary_diagnosis in board.content.decode()
 
 
+@pytest.mark.slow
 def test_the_cases_on_the_demo_board_arrive_analysed_ranked_and_matched() -> None:
     from oncology_ui.analysis.services import prediction_latest
     from oncology_ui.patients.demo import demo_board_cases_prepare

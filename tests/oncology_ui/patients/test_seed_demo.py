@@ -233,6 +233,7 @@ def test_it_refuses_a_production_configuration_unless_told_otherwise(
     assert Patient.objects.filter(is_demo=True).count() >= 12
 
 
+@pytest.mark.slow
 def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     from oncology_ui.trials.models import Trial
     from tests.oncology_ui.trials.factories import trial
@@ -245,6 +246,7 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
     assert list(Trial.objects.values_list("nct_id", flat=True)) == ["NCT90000009"]
 
 
+@pytest.mark.slow
 def test_the_composed_imaging_case_has_a_processed_slide_and_study_and_says_their_sources() -> None:
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology.models import Slide
@@ -287,17 +289,15 @@ def test_the_demo_passwords_are_the_last_thing_printed(tmp_path: Path) -> None:
     assert "LOCAL DEMO ONLY" in output[-len(passwords) - 1]
 
 
-def test_the_trial_load_prints_its_progress_as_it_goes(settings: LazySettings) -> None:
+@pytest.mark.slow
+@pytest.mark.usefixtures("bm25_only_trials")
+def test_the_trial_load_prints_its_progress_as_it_goes() -> None:
     """The real import service drives the printer that seed_demo hands to the shipped load."""
     from oncology_ui.patients.management.commands.seed_demo import ProgressPrinter
     from oncology_ui.trials.imports import ReadOutcome, trial_corpus_import_records
-    from oncology_ui.trials.index import trial_index_reset
     from oncology_ui.trials.models import TrialCorpusImport
     from tests.oncology_ui.trials.factories import trial_record
 
-    settings.TRIALS_RETRIEVAL_MODE = "bm25"
-    settings.TRIALS_EMBEDDINGS = False
-    trial_index_reset()
     # The import reports every 250 trials: 500 give two parse reports, then the later stages.
     records = tuple(trial_record(f"NCT9{n:07d}") for n in range(500))
     out = StringIO()
@@ -308,7 +308,6 @@ def test_the_trial_load_prints_its_progress_as_it_goes(settings: LazySettings) -
         outcome=ReadOutcome(records, ()),
         progress=ProgressPrinter(OutputWrapper(out), "Trials"),
     )
-    trial_index_reset()
     lines = out.getvalue().splitlines()
     assert [line for line in lines if "Parsed criteria of" in line] == [
         "  Trials:  40%  Parsed criteria of 250 of 500 trials",

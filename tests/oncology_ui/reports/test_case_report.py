@@ -2,44 +2,33 @@
 
 from __future__ import annotations
 
-import io
-import re
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from pypdf import PdfReader
 
-from oncology_ui.boards import services as board_services
 from oncology_ui.core.models import AccessLog
 from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.pdf import CASE_HEADINGS, render_case_report
-from tests.factories import PASSWORD
-from tests.oncology_ui.boards.conftest import BoardCast
+from tests.oncology_ui.boards.conftest import BoardCast, decision_signed
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.conftest import Cast
+from tests.pdfs import pdf_pages
 
 pytestmark = pytest.mark.django_db
 
 
-def _pages(pdf: bytes) -> list[str]:
-    return [re.sub(r"\s+", " ", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
-
-
 def _signed(cast: Cast, boards: BoardCast, notes: str = "Discussed in full.") -> None:
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy="Letrozole + palbociclib",
         discussion_notes=notes,
         agreeing=[cast.pathologist],
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
 
 
 def test_the_identified_report_prints_identifiers_every_heading_and_the_decision(
@@ -47,7 +36,7 @@ def test_the_identified_report_prints_identifiers_every_heading_and_the_decision
 ) -> None:
     prediction_create(cast.case, one_year=0.82)
     _signed(cast, boards)
-    text = " ".join(_pages(services.case_report_pdf(case=cast.case, deidentified=False)))
+    text = " ".join(pdf_pages(services.case_report_pdf(case=cast.case, deidentified=False)))
     assert cast.patient.mrn in text
     assert cast.patient.family_name.upper() in text
     assert "1961-04-12" in text
@@ -68,7 +57,7 @@ def test_the_identified_report_prints_identifiers_every_heading_and_the_decision
 def test_the_deidentified_report_prints_no_identifiers(cast: Cast, boards: BoardCast) -> None:
     prediction_create(cast.case)
     _signed(cast, boards, notes="Spoke with ZZCANARY-FAMILY relatives")
-    text = " ".join(_pages(services.case_report_pdf(case=cast.case, deidentified=True)))
+    text = " ".join(pdf_pages(services.case_report_pdf(case=cast.case, deidentified=True)))
     assert "ZZCANARY" not in text
     assert cast.patient.mrn not in text
     assert "1961-04-12" not in text and "2024-02-01" not in text  # dates become days
@@ -84,7 +73,7 @@ def test_every_page_has_the_footer_with_model_hash_and_page_x_of_y(
     prediction_create(cast.case)
     # Very long notes and many lines: the report must run over several pages cleanly.
     _signed(cast, boards, notes="\n".join(f"Point {n}: " + "word " * 40 for n in range(200)))
-    pages = _pages(services.case_report_pdf(case=cast.case, deidentified=False))
+    pages = pdf_pages(services.case_report_pdf(case=cast.case, deidentified=False))
     assert len(pages) >= 4
     for number, text in enumerate(pages, start=1):
         assert "Model oncofusion 1.4.0" in text
@@ -96,7 +85,7 @@ def test_every_page_has_the_footer_with_model_hash_and_page_x_of_y(
 
 
 def test_a_case_without_analysis_or_decision_says_not_available(cast: Cast) -> None:
-    text = " ".join(_pages(services.case_report_pdf(case=cast.case, deidentified=False)))
+    text = " ".join(pdf_pages(services.case_report_pdf(case=cast.case, deidentified=False)))
     assert "Not available: no model analysis has been run for this case." in text
     assert "Not available: the board has not recorded a decision for this case." in text
     assert "Model: none" in text
@@ -115,35 +104,6 @@ def test_a_report_is_built_from_the_stored_prediction_not_a_model_call(
     assert data.prognosis is not None and data.prognosis.landmarks[0].survival == 0.61
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP socket on 127.0.0.1 that records every connection made to it."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            seen.append(conn.recv(1024) or b"<connected>")
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join(timeout=2)
-    server.close()
-
-
 def test_markup_in_user_text_prints_literally_and_fetches_nothing(
     cast: Cast, boards: BoardCast, listener: tuple[int, list[bytes]]
 ) -> None:
@@ -153,18 +113,16 @@ def test_markup_in_user_text_prints_literally_and_fetches_nothing(
         f'<img src="http://127.0.0.1:{port}/beacon.png" width="10" height="10"/>'
     )
     prediction_create(cast.case)
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy=hostile,
         discussion_notes=hostile,
         is_discordant=True,
         discordance_reason=hostile,
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
     pdf = services.case_report_pdf(case=cast.case, deidentified=False)
-    text = " ".join(_pages(pdf))
+    text = " ".join(pdf_pages(pdf))
     assert '<font color="red" size="40">BIG</font>' in text
     assert '<a href="javascript:alert(1)">click</a>' in text
     assert f"http://127.0.0.1:{port}/beacon.png" in text
@@ -205,5 +163,5 @@ def test_the_download_is_audited_as_print_and_checked(
 def test_rendering_is_a_pure_function_of_the_data(cast: Cast) -> None:
     prediction_create(cast.case)
     data = case_report_data(cast.case)
-    first = _pages(render_case_report(data))
-    assert _pages(render_case_report(data)) == first
+    first = pdf_pages(render_case_report(data))
+    assert pdf_pages(render_case_report(data)) == first

@@ -13,12 +13,9 @@ import ast
 import datetime as dt
 import io
 import logging
-import re
 import shutil
-import socket
 import tempfile
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +30,6 @@ from pypdf.generic import DictionaryObject, IndirectObject
 from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 
-from oncology_ui.boards import services as board_services
 from oncology_ui.clinical.models import LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
@@ -42,10 +38,11 @@ from oncology_ui.reports import services
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.data import ChartSeries
 from oncology_ui.reports.pdf import render_case_report
-from tests.factories import PASSWORD, TimelineEventFactory
-from tests.oncology_ui.boards.conftest import BoardCast
+from tests.factories import TimelineEventFactory
+from tests.oncology_ui.boards.conftest import BoardCast, decision_signed
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.conftest import Cast
+from tests.pdfs import pdf_pages, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -53,35 +50,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 JAVASCRIPT_LINK = '<a href="javascript:app.alert(1)">x</a>'
 BROKEN_TAGS = ("<b>x", "<para>", "</font>", '<font name="nope">x</font>', "[[[1]]] & < > <i>")
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP socket on 127.0.0.1 that records every connection made to it."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            seen.append(conn.recv(1024) or b"<connected>")
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join(timeout=2)
-    server.close()
 
 
 def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
@@ -107,10 +75,9 @@ def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
             comment=hostile[:500],
         )
     prediction_create(cast.case)
-    decision = board_services.decision_record(
-        case=cast.case,
-        created_by=cast.oncologist,
-        meeting=boards.meeting,
+    decision_signed(
+        cast,
+        boards,
         therapy=hostile,
         trial_referral=hostile,
         further_tests=hostile,
@@ -119,7 +86,6 @@ def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
         is_discordant=True,
         discordance_reason=hostile,
     )
-    board_services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)
     boards.meeting.title = hostile
     boards.meeting.save(update_fields=["title"])
 
@@ -140,11 +106,6 @@ def _every_pdf(cast: Cast, boards: BoardCast) -> dict[str, bytes]:
         "board packet": _packet(cast, boards),
         "de-identified board packet": _packet(cast, boards, deidentified=True),
     }
-
-
-def _text(pdf: bytes) -> str:
-    pages = PdfReader(io.BytesIO(pdf)).pages
-    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pages))
 
 
 def _resolve(value: object) -> object:
@@ -180,13 +141,14 @@ def test_a_javascript_link_in_record_text_never_becomes_a_link(
             assert actions, name
         assert not [a for a in actions if "javascript" in a.lower()], name
         assert not [a for a in actions if "/URI" in a], name
-        assert JAVASCRIPT_LINK in _text(pdf), name
+        assert JAVASCRIPT_LINK in pdf_text(pdf), name
 
 
 def test_a_contents_entry_shows_the_name_literally(cast: Cast, boards: BoardCast) -> None:
     _hostile_case(cast, boards, JAVASCRIPT_LINK)
-    reader = PdfReader(io.BytesIO(_packet(cast, boards)))
-    pages = [re.sub(r"\s+", " ", page.extract_text()) for page in reader.pages]
+    packet = _packet(cast, boards)
+    reader = PdfReader(io.BytesIO(packet))
+    pages = pdf_pages(packet)
     first_case = next(n for n, text in enumerate(pages) if "Case summary" in text)
     contents = " ".join(pages[:first_case]).split("Contents", 1)[1]
     assert f"Case report — {cast.patient.family_name.upper()}, {JAVASCRIPT_LINK}" in contents
@@ -211,7 +173,7 @@ def test_an_image_path_in_record_text_embeds_nothing(
         shutil.rmtree(folder)
     for name, pdf in pdfs.items():
         assert _images(pdf) == 0, name
-        assert hostile in _text(pdf), name
+        assert hostile in pdf_text(pdf), name
     # Our own image bytes (a slide thumbnail) are still embedded: the count above can see one.
     data = case_report_data(cast.case)
     png = io.BytesIO()
@@ -234,7 +196,7 @@ def test_an_image_url_in_record_text_is_never_fetched(
     _hostile_case(cast, boards, hostile)
     for name, pdf in _every_pdf(cast, boards).items():
         assert _images(pdf) == 0, name
-        assert hostile in _text(pdf), name
+        assert hostile in pdf_text(pdf), name
     threading.Event().wait(0.5)  # give a (wrong) fetch time to arrive
     assert seen == []
 
@@ -248,7 +210,7 @@ def test_a_broken_tag_prints_literally_and_the_packet_completes(
         pdfs = _every_pdf(cast, boards)
     for name, pdf in pdfs.items():
         if "de-identified" not in name:
-            assert f"{cast.patient.family_name.upper()}, {hostile}" in _text(pdf), name
+            assert f"{cast.patient.family_name.upper()}, {hostile}" in pdf_text(pdf), name
     assert "ZZCANARY" not in caplog.text
 
 
@@ -283,10 +245,9 @@ def test_reportlab_is_configured_to_fetch_no_url(listener: tuple[int, list[bytes
     assert seen == []
 
 
-def test_a_failed_layout_logs_the_job_and_the_exception_class_not_record_text(
-    cast: Cast, boards: BoardCast, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A chart that raises with record text in its message: the log names only the job."""
+@pytest.fixture
+def failing_lab_chart(cast: Cast, boards: BoardCast, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile record text everywhere, and a lab chart that raises quoting it."""
     _hostile_case(cast, boards, "ZZCANARY-LAB <b>")
 
     def failing_chart(series: ChartSeries, width: float, height: float = 30.0) -> object:
@@ -294,10 +255,23 @@ def test_a_failed_layout_logs_the_job_and_the_exception_class_not_record_text(
         raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
 
     monkeypatch.setattr(report_charts, "lab_chart_drawing", failing_chart)
+
+
+def _failed_packet_job(cast: Cast, boards: BoardCast, caplog: pytest.LogCaptureFixture) -> Job:
+    """Request the packet and run its job, which must fail; every log record is captured."""
     job = services.packet_request(meeting=boards.meeting, user=cast.oncologist)
     with caplog.at_level(logging.DEBUG):
         assert job_run(job.pk) == Job.Status.FAILED
     job.refresh_from_db()
+    return job
+
+
+@pytest.mark.usefixtures("failing_lab_chart")
+def test_a_failed_layout_logs_the_job_and_the_exception_class_not_record_text(
+    cast: Cast, boards: BoardCast, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chart that raises with record text in its message: the log names only the job."""
+    job = _failed_packet_job(cast, boards, caplog)
     assert "ZZCANARY" not in job.error
     assert "ValueError" in job.error and str(job.pk) in job.error
     logged = [record for record in caplog.records if record.levelno >= logging.WARNING]
@@ -318,10 +292,7 @@ def test_a_failed_case_logs_no_record_text(
         raise RuntimeError(f"could not read {data.identifiers!r}")
 
     monkeypatch.setattr(services, "case_report_data", failing)
-    job = services.packet_request(meeting=boards.meeting, user=cast.oncologist)
-    with caplog.at_level(logging.DEBUG):
-        assert job_run(job.pk) == Job.Status.FAILED
-    job.refresh_from_db()
+    job = _failed_packet_job(cast, boards, caplog)
     assert "agenda item 1" in job.error and "RuntimeError" in job.error
     assert caplog.records
     for record in caplog.records:
@@ -386,19 +357,10 @@ def test_reportlab_markup_is_built_in_one_module_only() -> None:
     assert {"Paragraph", "TableOfContents", "Image", "TOCEntry"} <= _markup_builders_used(markup)
 
 
+@pytest.mark.usefixtures("failing_lab_chart")
 def test_a_case_report_that_cannot_be_laid_out_answers_clearly_and_logs_no_record_text(
-    cast: Cast,
-    boards: BoardCast,
-    oncologist_client: Client,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    cast: Cast, oncologist_client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _hostile_case(cast, boards, "ZZCANARY-LAB <b>")
-
-    def failing_chart(series: ChartSeries, width: float, height: float = 30.0) -> object:
-        raise ValueError(f"cannot draw {series.label!r} for {cast.patient.display_name}")
-
-    monkeypatch.setattr(report_charts, "lab_chart_drawing", failing_chart)
     oncologist_client.raise_request_exception = False
     with caplog.at_level(logging.DEBUG):
         response = oncologist_client.get(reverse("reports-case-report", args=[cast.case.pk]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from django.test import Client
@@ -18,6 +17,7 @@ from tests.factories import CaseFactory
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
 from tests.oncology_ui.conftest import Cast
+from tests.pdfs import pdf_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_the_packet_job_builds_cover_agenda_contents_and_every_case_with_bookmar
     response = oncologist_client.get(reverse("reports-packet-download", args=[job.pk]))
     pdf = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     reader = PdfReader(io.BytesIO(pdf))
-    pages = [re.sub(r"\s+", " ", page.extract_text()) for page in reader.pages]
+    pages = pdf_pages(pdf)
     assert "Breast tumor board — tumor board packet" in pages[0]
     assert "Agenda" in pages[1] and "Contents" in pages[1]
     outline = _outline(reader)

@@ -4,20 +4,15 @@ match their numbers, a prognosis from today, and a stale prediction marked as su
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-import re
-from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
-from pypdf import PdfReader
 from reportlab.graphics.shapes import Drawing, Rect
 
 from oncology_ui.analysis.adapters import case_snapshot
-from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.analysis.models import AnalysisRun
 from oncology_ui.clinical.models import LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
@@ -26,13 +21,16 @@ from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.charts import bar_table
 from oncology_ui.reports.data import Bar, BoardPacketData, CaseReportData
 from tests.oncology_ui.boards.conftest import BoardCast
-from tests.oncology_ui.boards.helpers import prediction_create
+from tests.oncology_ui.boards.helpers import (
+    diagnosed_years_ago,
+    tcga_prediction_create,
+)
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
 from tests.oncology_ui.conftest import Cast
+from tests.pdfs import pdf_text
 
 pytestmark = pytest.mark.django_db
 
-GRID = [float(t) for t in range(0, 121, 6)]
 HALLMARKS = [
     "HALLMARK_E2F_TARGETS",
     "HALLMARK_HYPOXIA",
@@ -72,37 +70,6 @@ LABS = [
 ]
 
 
-def _text(pdf: bytes) -> str:
-    return " ".join(
-        re.sub(r"\s+", " ", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages
-    )
-
-
-def _exponential(hazard: float) -> list[float]:
-    return [math.exp(-hazard * t) for t in GRID]
-
-
-def _tcga_prediction(cast: Cast, **fields: Any) -> Prediction:
-    defaults: dict[str, Any] = {
-        "model_name": "oncoboard-tcga-pancancer",
-        "curve": {
-            "times_months": GRID,
-            "survival": _exponential(0.01),
-            "lower": _exponential(0.02),
-            "upper": _exponential(0.005),
-        },
-    }
-    defaults.update(fields)
-    return prediction_create(cast.case, **defaults)
-
-
-def _diagnosed_years_ago(cast: Cast, years: float) -> dt.date:
-    day = timezone.localdate() - dt.timedelta(days=round(years * 365.25))
-    cast.case.diagnosis_date = day
-    cast.case.save(update_fields=["diagnosis_date"])
-    return day
-
-
 @pytest.fixture
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[CaseReportData | BoardPacketData]:
     """The data each real renderer was called with (the renderers still run)."""
@@ -127,7 +94,7 @@ def _packet_text(client: Client, boards: BoardCast) -> str:
     job = Job.objects.filter(kind=services.PACKET_JOB).latest("pk")
     assert job_run(job.pk) == Job.Status.SUCCEEDED
     response = client.get(reverse("reports-packet-download", args=[job.pk]))
-    return _text(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    return pdf_text(b"".join(response.streaming_content))  # type: ignore[attr-defined]
 
 
 def test_imported_labs_print_in_the_case_report_and_the_packet(
@@ -138,7 +105,7 @@ def test_imported_labs_print_in_the_case_report_and_the_packet(
 ) -> None:
     record = run_import(cast.case, lab_csv(*LABS))
     assert record.status == "imported", record.problems
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     (data,) = rendered
     assert isinstance(data, CaseReportData)
     labs = next(section for section in data.optional_sections if section.title == "Labs chart")
@@ -171,8 +138,8 @@ def test_the_deidentified_labs_print_days_from_diagnosis(cast: Cast) -> None:
 def test_hallmarks_without_expression_data_are_left_out_with_one_line(
     cast: Cast, rendered: list[CaseReportData | BoardPacketData]
 ) -> None:
-    _tcga_prediction(
-        cast,
+    tcga_prediction_create(
+        cast.case,
         explanation={
             "reference_years": 3,
             "modality_shapley": [{"modality": "clinical", "shapley": 0.05}],
@@ -187,7 +154,7 @@ def test_hallmarks_without_expression_data_are_left_out_with_one_line(
             ],
         },
     )
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     (data,) = rendered
     assert isinstance(data, CaseReportData) and data.prognosis is not None
     assert data.prognosis.hallmarks == ()
@@ -213,9 +180,9 @@ def test_every_bar_is_as_long_as_its_printed_value() -> None:
 def test_the_report_prognosis_starts_from_today(
     cast: Cast, rendered: list[CaseReportData | BoardPacketData]
 ) -> None:
-    diagnosed = _diagnosed_years_ago(cast, 7.9)
-    _tcga_prediction(cast)
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    diagnosed = diagnosed_years_ago(cast.case, 7.9)
+    tcga_prediction_create(cast.case)
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     (data,) = rendered
     assert isinstance(data, CaseReportData) and data.prognosis is not None
     assert data.prognosis.conditioned
@@ -230,17 +197,17 @@ def test_the_report_prognosis_starts_from_today(
 
 
 def test_the_deidentified_report_names_time_zero_without_the_date(cast: Cast) -> None:
-    diagnosed = _diagnosed_years_ago(cast, 2.0)
-    _tcga_prediction(cast)
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=True))
+    diagnosed = diagnosed_years_ago(cast.case, 2.0)
+    tcga_prediction_create(cast.case)
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=True))
     assert "given survival since diagnosis (day 0), 2.0 years ago" in text
     assert diagnosed.isoformat() not in text
 
 
 def test_past_the_horizon_the_report_says_the_curve_cannot_be_extended(cast: Cast) -> None:
-    _diagnosed_years_ago(cast, 11.0)
-    _tcga_prediction(cast)
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    diagnosed_years_ago(cast.case, 11.0)
+    tcga_prediction_create(cast.case)
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     assert "No survival estimate from today" in text and "cannot be extended from today" in text
     assert "1 year from today" not in text
 
@@ -248,31 +215,33 @@ def test_past_the_horizon_the_report_says_the_curve_cannot_be_extended(cast: Cas
 def test_a_stale_prediction_is_marked_in_the_report_and_the_packet(
     cast: Cast, boards: BoardCast, oncologist_client: Client
 ) -> None:
-    prediction = _tcga_prediction(cast)
+    prediction = tcga_prediction_create(cast.case)
     AnalysisRun.objects.filter(pk=prediction.run_id).update(
         inputs_snapshot=case_snapshot(cast.case)
     )
-    assert "STALE" not in _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    assert "STALE" not in pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     run_import(cast.case, lab_csv("2026-01-05,Sodium,,131,mmol/L,,"))
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     assert "STALE: this prediction was made" in text and "before newer laboratory results" in text
     assert "STALE: this prediction was made" in _packet_text(oncologist_client, boards)
 
 
 def test_inputs_the_model_cannot_use_print_plainly(cast: Cast) -> None:
-    prediction = _tcga_prediction(cast, inputs_ignored=["clinical:er_positive", "clinical:ecog"])
+    prediction = tcga_prediction_create(
+        cast.case, inputs_ignored=["clinical:er_positive", "clinical:ecog"]
+    )
     AnalysisRun.objects.filter(pk=prediction.run_id).update(
         inputs_snapshot={
             "case_id": str(cast.case.pk),
             "clinical": {"values": {"age": 62.0, "er_positive": 1.0, "ecog": 1.0}},
         }
     )
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     assert "Known but not used by this model ER positive; ECOG performance status 1" in text
     assert "er_positive" not in text
 
 
 def test_without_an_analysis_the_report_never_says_nothing_is_missing(cast: Cast) -> None:
-    text = _text(services.case_report_pdf(case=cast.case, deidentified=False))
+    text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     assert "Data used and missing" in text
     assert "nothing reported missing" not in text
