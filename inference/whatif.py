@@ -50,7 +50,7 @@ from inference.runtime import sha256_of
 from inference.schema import CaseInputs, TreatmentPlan, TreatmentScenario
 
 if TYPE_CHECKING:
-    from inference.models.predictor import SurvivalPredictor
+    from inference.predictor import SurvivalPredictor
 
 __all__ = [
     "ClassPropensity",

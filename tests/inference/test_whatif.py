@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import inference
-from inference.models.predictor import SurvivalPredictor
+from inference.predictor import SurvivalPredictor
 from inference.runtime import sha256_of
 from inference.schema import CaseInputs, ClinicalFacts, MolecularProfile, TreatmentPlan
 from inference.training import propensity as training
