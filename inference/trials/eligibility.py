@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from inference.trials.extract import IN_SITU_RE, SKIN_CANCER_RE
+from inference.trials.extract.disease import IN_SITU_RE, SKIN_CANCER_RE
 from inference.trials.lexicon import (
     ALTERED,
     ANALYTE_LABELS,
