@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from inference.imaging.deid import deidentify_file
-from inference.imaging.dicom_index import DicomFileError, index_files_in_process, read_dataset
+from inference.imaging.dicom_format import DicomFileError
+from inference.imaging.dicom_index import index_files_in_process
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.features import lesion_features, study_features
 from inference.imaging.pet import SuvError, suv_conversion_for_file, to_suv
 from inference.imaging.regions import RegionError, load_regions_in_process

@@ -20,12 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inference.imaging.dicom_index import (
-    DicomFileError,
-    _floats,
-    fast_pixel_slice,
-    read_dataset,
-)
+from inference.imaging.dicom_fast import fast_pixel_slice, parse_floats
+from inference.imaging.dicom_format import DicomFileError
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import FileProblem, SandboxLimits, Volume
 
@@ -99,15 +96,15 @@ def _read_slice(path: str) -> _Slice:
                 return "\\".join(str(v) for v in value)
             return str(value)
 
-    position = _floats(get("ImagePositionPatient"), 3)
-    orientation = _floats(get("ImageOrientationPatient"), 6)
-    spacing = _floats(get("PixelSpacing"), 2)
+    position = parse_floats(get("ImagePositionPatient"), 3)
+    orientation = parse_floats(get("ImageOrientationPatient"), 6)
+    spacing = parse_floats(get("PixelSpacing"), 2)
     if position is None or orientation is None or spacing is None:
         raise DicomFileError(
             path, "missing_attribute", "missing image position, orientation or pixel spacing"
         )
-    slope = _floats(get("RescaleSlope"), 1)
-    intercept = _floats(get("RescaleIntercept"), 1)
+    slope = parse_floats(get("RescaleSlope"), 1)
+    intercept = parse_floats(get("RescaleIntercept"), 1)
     modality = get("Modality")
     return _Slice(
         path=path,

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from inference.imaging.dicom_index import DicomFileError
+from inference.imaging.dicom_format import DicomFileError
 from inference.imaging.render import render_slice
 from inference.imaging.sandbox import SandboxError
 from inference.imaging.schema import Window

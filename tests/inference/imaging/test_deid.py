@@ -314,7 +314,7 @@ _FUZZ_SOURCE = _canary_bytes()
 def test_deidentifying_mutated_files_fails_cleanly_or_leaks_nothing(
     tmp_path: Path, flips: list[tuple[int, int]]
 ) -> None:
-    from inference.imaging.dicom_index import ERROR_KINDS, DicomFileError
+    from inference.imaging.dicom_format import ERROR_KINDS, DicomFileError
 
     data = bytearray(_FUZZ_SOURCE)
     for pos, value in flips:

@@ -15,15 +15,9 @@ from hypothesis import strategies as st
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
-from inference.imaging.dicom_index import (
-    ERROR_KINDS,
-    DicomFileError,
-    FileHeader,
-    assert_pydicom_version,
-    index_files,
-    read_dataset,
-    read_header,
-)
+from inference.imaging.dicom_format import ERROR_KINDS, DicomFileError
+from inference.imaging.dicom_index import FileHeader, index_files, read_header
+from inference.imaging.dicom_read import assert_pydicom_version, read_dataset
 from inference.imaging.schema import SandboxLimits
 from tests.paths import SHARED_DATA
 
@@ -65,10 +59,10 @@ def test_fast_path_agrees_with_pydicom_on_the_real_samples() -> None:
     )
     if not files:
         pytest.skip("shared data not present")
-    from inference.imaging import dicom_index
+    from inference.imaging import dicom_fast, dicom_index
 
     for f in files:
-        fast = dicom_index._fast_values(str(f))
+        fast = dicom_fast.fast_values(str(f))
         slow = dicom_index._pydicom_values(str(f))
         assert fast is not None
         assert {k: str(v) for k, v in slow.items()} == {k: str(v) for k, v in fast.items()}
