@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from inference.slides.reader import SlideReader
 from inference.slides.schema import QCReport, QCState, TileGrid, TissueMask
+from inference.slides.slide_reader import SlideReader
 from inference.slides.tiles import iter_tile_batches
 
 #: Laplacian variance (8-bit grey, 4-neighbour kernel, at the grid's magnification) below which a
