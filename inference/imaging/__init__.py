@@ -3,7 +3,7 @@
 Modules (each documents its public functions; dataclasses live in :mod:`.schema`):
 
 * :mod:`.archive` - ``safe_extract`` for uploaded ZIPs, ``list_extracted_files``
-* :mod:`.sandbox` - ``run_sandboxed`` (rlimits, wall clock, process-group kill)
+* :mod:`.sandbox` - ``run_sandboxed``: :mod:`inference.sandbox` for imaging targets
 * :mod:`.dicom_format` - ``DicomFileError`` and its ``ERROR_KINDS``, the supported encodings
 * :mod:`.dicom_fast` - the fast little-endian element walker (headers, native single frames)
 * :mod:`.dicom_read` - ``read_dataset``: one untrusted file through pydicom

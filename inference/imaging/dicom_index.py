@@ -32,7 +32,7 @@ from inference.imaging.dicom_format import (
     DicomFileError,
 )
 from inference.imaging.dicom_read import read_dataset
-from inference.imaging.sandbox import SandboxError, run_sandboxed
+from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import (
     DicomIndex,
     FileProblem,
@@ -41,6 +41,7 @@ from inference.imaging.schema import (
     SeriesIndex,
     StudyIndex,
 )
+from inference.sandbox import SandboxError
 
 logger = logging.getLogger(__name__)
 

@@ -290,7 +290,7 @@ def test_regions_load_in_the_sandbox_by_modality(tmp_path: Path) -> None:
     limits = SandboxLimits(memory_bytes=1024**3, cpu_seconds=30, wall_seconds=60)
     (region,) = load_regions(seg, vol, limits)
     assert region.mask.sum() == 4 and region.mask[2, 1, 1]
-    from inference.imaging.sandbox import SandboxError
+    from inference.sandbox import SandboxError
 
     with pytest.raises(SandboxError, match="not RTSTRUCT or SEG"):
         load_regions(paths[0], vol, limits)
