@@ -214,14 +214,7 @@ def arrays_from_cases(
     n = len(cases)
     raw = RawArrays(n=n)
     ignored: list[list[str]] = [[] for _ in cases]
-    sources: dict[str, TabularSpec | None] = {
-        "clinical": config.clinical,
-        "labs": config.labs,
-        "mutations": config.mutations,
-        "copy_number": config.copy_number,
-        "expression": config.expression.features if config.expression else None,
-    }
-    for name, spec in sources.items():
+    for name, spec in config.tabular_specs().items():
         if spec is None:
             continue
         rows = []

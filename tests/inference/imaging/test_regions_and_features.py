@@ -20,15 +20,13 @@ from inference.imaging.features import (
     study_features,
     surface_area_mm2,
 )
-from inference.imaging.pet import suv_conversion_for_file, to_suv
 from inference.imaging.regions import RegionError, polygon_mask, rtstruct_masks, seg_masks
 from inference.imaging.schema import RegionMask, Volume
 from inference.imaging.volume import load_series
 from tests.paths import SHARED_DATA
 
-from .dicom_factory import uid, write, write_series
+from .dicom_factory import STS_002, load_sts_002, uid, write, write_series
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
 DCMQI = SHARED_DATA / "dicom-samples" / "dcmqi"
 
 
@@ -126,13 +124,9 @@ def test_rtstruct_circle_becomes_a_disc_of_the_right_area(tmp_path: Path) -> Non
 
 
 def test_real_rtstruct_gives_the_same_tumour_volume_on_ct_and_pet() -> None:
-    ct_files = sorted((FIXTURE / "CT" / "image").glob("*.dcm"))
-    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
-    ct = load_series(ct_files, None)
-    pet_files = sorted((FIXTURE / "PET" / "image").glob("*.dcm"))
-    pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
-    (ct_roi,) = rtstruct_masks(FIXTURE / "CT" / "mask" / "RS.dcm", ct)
-    (pet_roi,) = rtstruct_masks(FIXTURE / "PET" / "mask" / "RS.dcm", pet)
+    ct, pet = load_sts_002()
+    (ct_roi,) = rtstruct_masks(STS_002 / "CT" / "mask" / "RS.dcm", ct)
+    (pet_roi,) = rtstruct_masks(STS_002 / "PET" / "mask" / "RS.dcm", pet)
     ct_f, pet_f = lesion_features(ct, ct_roi), lesion_features(pet, pet_roi)
     assert ct_f.get("volume") == pytest.approx(pet_f.get("volume"), rel=0.08)
     assert 10 < ct_f.get("volume") < 500

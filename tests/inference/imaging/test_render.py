@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from inference.imaging.pet import suv_conversion_for_file, to_suv
 from inference.imaging.regions import rtstruct_masks
 from inference.imaging.render import WINDOWS, RenderError, apply_window, render_slice, suv_window
 from inference.imaging.schema import RegionMask, Volume
-from inference.imaging.volume import load_series
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
+from .dicom_factory import STS_002, load_sts_002
 
 
 def _volume(
@@ -109,12 +106,8 @@ def test_out_of_range_index_is_refused() -> None:
 
 
 def test_real_pet_ct_fusion_with_gtv_contour() -> None:
-    ct_files = sorted((FIXTURE / "CT" / "image").glob("*.dcm"))
-    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
-    ct = load_series(ct_files, None)
-    pet_files = sorted((FIXTURE / "PET" / "image").glob("*.dcm"))
-    pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
-    (gtv,) = rtstruct_masks(FIXTURE / "CT" / "mask" / "RS.dcm", ct)
+    ct, pet = load_sts_002()
+    (gtv,) = rtstruct_masks(STS_002 / "CT" / "mask" / "RS.dcm", ct)
     k = int(np.argmax(gtv.mask.sum(axis=(1, 2))))
     r = render_slice(
         ct,
