@@ -237,9 +237,7 @@ def fast_values(path: str, *, whole_file: bool = False) -> dict[str, str | int] 
         for _attempt in range(3):
             raw: dict[int, bytes] = {}
             try:
-                # File meta information is always explicit VR little endian.
-                pos = _walk(buf, 132, True, 0, raw, 0x0003)
-                ts = raw.get(0x00020010, b"").decode("ascii", "replace").strip(" \x00")
+                pos, ts = _walk_meta(buf, raw)
                 if ts not in _FAST_TS:
                     return None
                 try:
@@ -260,14 +258,7 @@ def fast_values(path: str, *, whole_file: bool = False) -> dict[str, str | int] 
                 more = fh.read(len(buf) * 4)
                 if not more:
                     if isinstance(exc, _Truncated):
-                        claimed = exc.args[0] if exc.args else 0
-                        if claimed > len(buf):
-                            raise DicomFileError(
-                                path, "absurd_length", f"an element claims {claimed} bytes"
-                            ) from None
-                        raise DicomFileError(
-                            path, "truncated", "file ends inside an element"
-                        ) from None
+                        raise _truncation_error(path, exc, len(buf), claim_detail=True) from None
                     return None
                 buf += more
         return None
@@ -300,6 +291,27 @@ def parse_int(text: str | int | None) -> int | None:
 _NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
 
+def _walk_meta(buf: bytes, raw: dict[int, bytes]) -> tuple[int, str]:
+    """Walk the file meta information (always explicit VR little endian) into ``raw``.
+
+    Returns:
+        Where the dataset starts and its transfer syntax UID.
+    """
+    pos = _walk(buf, 132, True, 0, raw, 0x0003)
+    return pos, raw.get(0x00020010, b"").decode("ascii", "replace").strip(" \x00")
+
+
+def _truncation_error(
+    path: str, exc: _Truncated, available: int, *, claim_detail: bool = False
+) -> DicomFileError:
+    """An element runs past the bytes read: absurd when it claims more than the file holds."""
+    claimed = exc.args[0] if exc.args else 0
+    if claimed <= available:
+        return DicomFileError(path, "truncated", "file ends inside an element")
+    detail = f"an element claims {claimed} bytes" if claim_detail else "file ends inside an element"
+    return DicomFileError(path, "absurd_length", detail)
+
+
 def fast_pixel_slice(path: str) -> tuple[dict[str, str | int], npt.NDArray[Any]] | None:
     """Header values and the stored pixel values of a single-frame native little-endian image.
 
@@ -316,8 +328,7 @@ def fast_pixel_slice(path: str) -> tuple[dict[str, str | int], npt.NDArray[Any]]
         return None
     raw: dict[int, bytes] = {}
     try:
-        pos = _walk(buf, 132, True, 0, raw, 0x0003)
-        ts = raw.get(0x00020010, b"").decode("ascii", "replace").strip(" \x00")
+        pos, ts = _walk_meta(buf, raw)
         if ts not in _NATIVE_TS:
             return None
         explicit = ts != "1.2.840.10008.1.2"
@@ -327,9 +338,7 @@ def fast_pixel_slice(path: str) -> tuple[dict[str, str | int], npt.NDArray[Any]]
             path, "absurd_length", "undefined length on a non-sequence element"
         ) from None
     except _Truncated as exc:
-        claimed = exc.args[0] if exc.args else 0
-        kind = "absurd_length" if claimed > len(buf) else "truncated"
-        raise DicomFileError(path, kind, "file ends inside an element") from None
+        raise _truncation_error(path, exc, len(buf)) from None
     except _Decline:
         return None
     values = _decode_values(raw)
