@@ -383,8 +383,6 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
     """
     digest = sha256_of(out)
     test = cohort.splits[0].test
-    effects = _model_effects(cohort, test)
-    estimates = _cox_estimates(cohort, document)
     views = {
         "clinical factors and expression genes": _view_on_test_patients(
             cohort, out, digest, with_expression=True
@@ -396,6 +394,27 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
     entry = document["covariate_sets"]["clinical_expression"]
     values, _ = covariates(cohort)
     z = (values[test] - np.asarray(entry["means"])) / np.asarray(entry["scales"])
+    direction, disagree = _direction_lines(cohort, document, entry, z)
+    lines = [
+        *_propensity_lines(document, digest, entry, z),
+        *_view_lines(views),
+        *direction,
+        *_reading_lines(disagree),
+    ]
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    logger.info("wrote %s", report)
+
+
+def _propensity(fitted: dict[str, Any], z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each patient's propensity of receiving the treatment (logistic model, scaled covariates)."""
+    return 1.0 / (1.0 + np.exp(-(fitted["intercept"] + z @ np.asarray(fitted["coefficients"]))))
+
+
+def _propensity_lines(
+    document: dict[str, Any], digest: str, entry: dict[str, Any], z: npt.NDArray[np.float64]
+) -> list[str]:
+    """The report's header and the propensity models with their common support."""
     lines = [
         "# Validation: what-if curves and their overlap check",
         "",
@@ -434,11 +453,17 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
         "|---|---|---|",
     ]
     for treatment, fitted in entry["treatments"].items():
-        p = 1.0 / (1.0 + np.exp(-(fitted["intercept"] + z @ np.asarray(fitted["coefficients"]))))
+        p = _propensity(fitted, z)
         lower, upper = fitted["support"]
         lines.append(
             f"| {treatment} | {float((p >= lower).mean()):.1%} | {float((p <= upper).mean()):.1%} |"
         )
+    return lines
+
+
+def _view_lines(views: dict[str, dict[str, Any]]) -> list[str]:
+    """What the what-if view showed on the held-out patients, with and without expression."""
+    lines: list[str] = []
     lines += ["", "## The what-if view on held-out patients", ""]
     lines += [
         "`what_if` run on each held-out patient (as IDC, options endocrine / chemotherapy / "
@@ -454,6 +479,17 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
         n = view["patients"]
         cells = [view["abstained"], view["baseline"], *(view[c] for c in CLASS_TO_TREATMENT)]
         lines.append(f"| {label} | {n} | " + " | ".join(f"{c} ({c / n:.1%})" for c in cells) + " |")
+    return lines
+
+
+def _direction_lines(
+    cohort: Cohort, document: dict[str, Any], entry: dict[str, Any], z: npt.NDArray[np.float64]
+) -> tuple[list[str], list[str]]:
+    """The model's effects against the cohort's Cox estimates; also the treatments whose adjusted
+    and IPTW estimates disagree in direction."""
+    effects = _model_effects(cohort, cohort.splits[0].test)
+    estimates = _cox_estimates(cohort, document)
+    lines: list[str] = []
     lines += [
         "",
         "## Direction check: model curves against the cohort's Cox estimates",
@@ -473,7 +509,7 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
     disagree: list[str] = []
     for treatment in cohort.treatments:
         fitted = entry["treatments"][treatment]
-        p = 1.0 / (1.0 + np.exp(-(fitted["intercept"] + z @ np.asarray(fitted["coefficients"]))))
+        p = _propensity(fitted, z)
         lower, upper = fitted["support"]
         inside = (p >= lower) & (p <= upper)
         delta = effects[treatment]
@@ -492,6 +528,12 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
             f"{iptw[0]:.2f} ({iptw[1]:.2f}-{iptw[2]:.2f}, {iptw[3]}) | "
             f"{agrees(adjusted)} / {agrees(iptw)} |"
         )
+    return lines, disagree
+
+
+def _reading_lines(disagree: list[str]) -> list[str]:
+    """How to read the numbers (and what they do not show)."""
+    lines: list[str] = []
     lines += [
         "",
         "## Reading these numbers",
@@ -521,9 +563,7 @@ def write_report(cohort: Cohort, document: dict[str, Any], out: Path, report: Pa
             else "They agree in direction for every treatment."
         ),
     ]
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    logger.info("wrote %s", report)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
