@@ -463,8 +463,7 @@ def _propensity_lines(
 
 def _view_lines(views: dict[str, dict[str, Any]]) -> list[str]:
     """What the what-if view showed on the held-out patients, with and without expression."""
-    lines: list[str] = []
-    lines += ["", "## The what-if view on held-out patients", ""]
+    lines = ["", "## The what-if view on held-out patients", ""]
     lines += [
         "`what_if` run on each held-out patient (as IDC, options endocrine / chemotherapy / "
         "radiotherapy, baseline none of the three), once with the inputs the model was trained "
@@ -489,8 +488,7 @@ def _direction_lines(
     and IPTW estimates disagree in direction."""
     effects = _model_effects(cohort, cohort.splits[0].test)
     estimates = _cox_estimates(cohort, document)
-    lines: list[str] = []
-    lines += [
+    lines = [
         "",
         "## Direction check: model curves against the cohort's Cox estimates",
         "",
@@ -533,8 +531,7 @@ def _direction_lines(
 
 def _reading_lines(disagree: list[str]) -> list[str]:
     """How to read the numbers (and what they do not show)."""
-    lines: list[str] = []
-    lines += [
+    lines = [
         "",
         "## Reading these numbers",
         "",
