@@ -214,38 +214,7 @@ def build_index(headers: Sequence[FileHeader], problems: Sequence[FileProblem]) 
     for study_uid, series_map in by_study.items():
         series_list: list[SeriesIndex] = []
         for series_uid, members in series_map.items():
-            first = members[0]
-            seen: set[str] = set()
-            unique: list[InstanceHeader] = []
-            for m in members:
-                if m.instance.sop_instance_uid in seen:
-                    all_problems.append(
-                        FileProblem(
-                            m.path,
-                            "invalid_value",
-                            f"{Path(m.path).name}: duplicate SOP Instance UID",
-                        )
-                    )
-                    continue
-                seen.add(m.instance.sop_instance_uid)
-                unique.append(m.instance)
-            ordered, spacing = _slice_geometry(unique)
-            series_list.append(
-                SeriesIndex(
-                    series_instance_uid=series_uid,
-                    modality=first.modality,
-                    description=first.series_description,
-                    body_part=first.body_part,
-                    series_number=first.series_number,
-                    series_date=first.series_date,
-                    frame_of_reference_uid=first.frame_of_reference_uid,
-                    instances=tuple(ordered),
-                    slice_count=sum(i.number_of_frames for i in ordered),
-                    pixel_spacing=ordered[0].pixel_spacing,
-                    slice_spacing=spacing,
-                    orientation=ordered[0].image_orientation,
-                )
-            )
+            series_list.append(_series_index(series_uid, members, all_problems))
         series_list.sort(key=lambda s: (s.series_number or 0, s.series_instance_uid))
         study_first = series_map[next(iter(series_map))][0]
         studies.append(
@@ -262,6 +231,43 @@ def build_index(headers: Sequence[FileHeader], problems: Sequence[FileProblem]) 
         studies=tuple(studies),
         problems=tuple(all_problems),
         file_count=len(headers) + len(problems),
+    )
+
+
+def _series_index(
+    series_uid: str, members: Sequence[FileHeader], problems: list[FileProblem]
+) -> SeriesIndex:
+    """One series, its instances in slice order; a repeated SOP instance is appended to
+    ``problems`` and left out."""
+    first = members[0]
+    seen: set[str] = set()
+    unique: list[InstanceHeader] = []
+    for m in members:
+        if m.instance.sop_instance_uid in seen:
+            problems.append(
+                FileProblem(
+                    m.path,
+                    "invalid_value",
+                    f"{Path(m.path).name}: duplicate SOP Instance UID",
+                )
+            )
+            continue
+        seen.add(m.instance.sop_instance_uid)
+        unique.append(m.instance)
+    ordered, spacing = _slice_geometry(unique)
+    return SeriesIndex(
+        series_instance_uid=series_uid,
+        modality=first.modality,
+        description=first.series_description,
+        body_part=first.body_part,
+        series_number=first.series_number,
+        series_date=first.series_date,
+        frame_of_reference_uid=first.frame_of_reference_uid,
+        instances=tuple(ordered),
+        slice_count=sum(i.number_of_frames for i in ordered),
+        pixel_spacing=ordered[0].pixel_spacing,
+        slice_spacing=spacing,
+        orientation=ordered[0].image_orientation,
     )
 
 
