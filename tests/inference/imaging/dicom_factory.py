@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -117,3 +118,30 @@ def load_sts_002() -> tuple[Volume, Volume]:
     pet_files = sorted((STS_002 / "PET" / "image").glob("*.dcm"))
     pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
     return load_series(ct_files, None), pet
+
+
+def synthetic_volume(
+    voxels: npt.NDArray[Any],
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    frame: str = "1.2.4",
+    modality: str = "CT",
+    units: str = "HU",
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> Volume:
+    """An axis-aligned volume of ``voxels`` (slices along z), as loading a series would give."""
+    k = voxels.shape[0]
+    return Volume(
+        voxels=voxels.astype(np.float32),
+        spacing=spacing,
+        origin=origin,
+        row_direction=(1.0, 0.0, 0.0),
+        column_direction=(0.0, 1.0, 0.0),
+        normal=(0.0, 0.0, 1.0),
+        modality=modality,
+        units=units,
+        series_instance_uid="1.2.3",
+        frame_of_reference_uid=frame,
+        slice_positions=tuple(float(i) * spacing[0] for i in range(k)),
+        sop_instance_uids=tuple("" for _ in range(k)),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,34 +12,11 @@ from PIL import Image
 
 from inference.imaging.regions import rtstruct_masks
 from inference.imaging.render import WINDOWS, RenderError, apply_window, render_slice, suv_window
-from inference.imaging.schema import RegionMask, Volume
+from inference.imaging.schema import RegionMask
 
-from .dicom_factory import STS_002, load_sts_002
+from .dicom_factory import STS_002, load_sts_002, synthetic_volume
 
-
-def _volume(
-    voxels: np.ndarray,
-    spacing: tuple[float, float, float] = (3.0, 1.0, 1.0),
-    frame: str = "1.2.4",
-    modality: str = "CT",
-    units: str = "HU",
-    origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
-) -> Volume:
-    k = voxels.shape[0]
-    return Volume(
-        voxels=voxels.astype(np.float32),
-        spacing=spacing,
-        origin=origin,
-        row_direction=(1.0, 0.0, 0.0),
-        column_direction=(0.0, 1.0, 0.0),
-        normal=(0.0, 0.0, 1.0),
-        modality=modality,
-        units=units,
-        series_instance_uid="1.2.3",
-        frame_of_reference_uid=frame,
-        slice_positions=tuple(float(i) * spacing[0] for i in range(k)),
-        sop_instance_uids=tuple("" for _ in range(k)),
-    )
+_volume = partial(synthetic_volume, spacing=(3.0, 1.0, 1.0))
 
 
 def _pixels(png: bytes) -> np.ndarray:
