@@ -19,7 +19,8 @@ Modules: :mod:`~inference.slides.schema` (frozen dataclasses), :mod:`~inference.
 (``open_slide``: tifffile / OpenSlide / Pillow behind :mod:`~inference.slides.slide_reader`;
 TIFF in :mod:`~inference.slides.tiff`), :mod:`~inference.slides.deid`,
 :mod:`~inference.slides.tissue`,
-:mod:`~inference.slides.tiles`, :mod:`~inference.slides.qc`, :mod:`~inference.slides.encoders`,
+:mod:`~inference.slides.tiles`, :mod:`~inference.slides.qc`, :mod:`~inference.slides.encoders`
+(:mod:`~inference.slides.torch_encoders`),
 :mod:`~inference.slides.features`, :mod:`~inference.slides.pipeline`,
 :mod:`~inference.slides.viewer`.
 
