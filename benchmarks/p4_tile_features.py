@@ -20,12 +20,16 @@ import torch
 
 from benchmarks.common import BenchmarkResult, result_line
 from benchmarks.p2_tiling import write_sparse_pyramid
-from inference.slides.encoders import TorchEncoderConfig, TorchTileEncoder, build_encoder_model
 from inference.slides.features import extract_tile_features
 from inference.slides.reader import open_slide
 from inference.slides.schema import TileGrid
 from inference.slides.tiles import iter_tile_batches, plan_tile_grid
 from inference.slides.tissue import detect_tissue
+from inference.slides.torch_encoders import (
+    TorchEncoderConfig,
+    TorchTileEncoder,
+    build_encoder_model,
+)
 
 ID = "P4"
 TITLE = "tile feature pipeline vs bare model(x) on pre-decoded tensors (tiles/s)"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from inference.schema import CaseInputs, SurvivalPrediction, TreatmentPlan, TreatmentScenario
 
 if TYPE_CHECKING:
-    from inference.models.predictor import SurvivalPredictor
+    from inference.predictor import SurvivalPredictor
 
 __all__ = ["load_model", "predict", "predict_treatments"]
 
@@ -41,7 +41,7 @@ def load_model(
     Returns:
         The predictor.
     """
-    from inference.models.predictor import SurvivalPredictor
+    from inference.predictor import SurvivalPredictor
     from inference.weights import DEFAULT_MODEL, SHIPPED
 
     if checkpoint_path is not None:

@@ -3,8 +3,11 @@
 Modules (each documents its public functions; dataclasses live in :mod:`.schema`):
 
 * :mod:`.archive` - ``safe_extract`` for uploaded ZIPs, ``list_extracted_files``
-* :mod:`.sandbox` - ``run_sandboxed`` (rlimits, wall clock, process-group kill)
-* :mod:`.dicom_index` - ``index_files`` (study -> series -> instances), ``read_dataset``
+* :mod:`.sandbox` - ``run_sandboxed``: :mod:`inference.sandbox` for imaging targets
+* :mod:`.dicom_format` - ``DicomFileError`` and its ``ERROR_KINDS``, the supported encodings
+* :mod:`.dicom_fast` - the fast little-endian element walker (headers, native single frames)
+* :mod:`.dicom_read` - ``read_dataset``: one untrusted file through pydicom
+* :mod:`.dicom_index` - ``index_files`` (study -> series -> instances)
 * :mod:`.deid` - PS3.15 Annex E ``deidentify_file`` / ``deidentify_files``
 * :mod:`.volume` - ``load_series`` -> :class:`.schema.Volume`
 * :mod:`.pet` - ``suv_conversion``, ``to_suv``

@@ -48,7 +48,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
-from inference.imaging.dicom_index import DicomFileError, read_dataset
+from inference.imaging.dicom_format import DicomFileError
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import DeidOptions, DeidResult, FileProblem, SandboxLimits
 
@@ -322,7 +323,7 @@ def deidentify_dataset(ds: Dataset, options: DeidOptions) -> tuple[Dataset, Deid
     """De-identify ``ds`` in place.
 
     Args:
-        ds: a dataset read by :func:`inference.imaging.dicom_index.read_dataset`.
+        ds: a dataset read by :func:`inference.imaging.dicom_read.read_dataset`.
         options: secret, UID root and date option.
 
     Returns:

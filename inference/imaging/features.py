@@ -38,9 +38,9 @@ def _bin_width(volume: Volume) -> float:
     return 1.0
 
 
-def _boundary_corners(slice_mask: npt.NDArray[np.bool_], dr: float, dc: float) -> npt.NDArray[Any]:
-    """In-plane mm coordinates of the corners of the region's edge pixels."""
-    padded = np.pad(slice_mask, 1)
+def outline(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The pixels of a 2-D mask that touch its outside (4-neighbourhood)."""
+    padded = np.pad(mask, 1)
     interior = (
         padded[1:-1, 1:-1]
         & padded[:-2, 1:-1]
@@ -48,7 +48,12 @@ def _boundary_corners(slice_mask: npt.NDArray[np.bool_], dr: float, dc: float) -
         & padded[1:-1, :-2]
         & padded[1:-1, 2:]
     )
-    edge = np.argwhere(slice_mask & ~interior).astype(np.float64)
+    return mask & ~interior
+
+
+def _boundary_corners(slice_mask: npt.NDArray[np.bool_], dr: float, dc: float) -> npt.NDArray[Any]:
+    """In-plane mm coordinates of the corners of the region's edge pixels."""
+    edge = np.argwhere(outline(slice_mask)).astype(np.float64)
     if len(edge) == 0:
         return np.zeros((0, 2))
     corners = np.concatenate(

@@ -27,13 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from inference.imaging.deid import deidentify_file
-from inference.imaging.dicom_index import DicomFileError, index_files_in_process, read_dataset
+from inference.imaging.dicom_format import DicomFileError
+from inference.imaging.dicom_index import index_files_in_process
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.features import lesion_features, study_features
 from inference.imaging.pet import SuvError, suv_conversion_for_file, to_suv
 from inference.imaging.regions import RegionError, load_regions_in_process
 from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import (
     DeidOptions,
+    DicomIndex,
     FileProblem,
     ImagingFeatures,
     LesionFeatures,
@@ -188,18 +191,63 @@ def process_upload_in_process(
     deid_dir.mkdir(parents=True, exist_ok=True)
     upload_names = dict(zip(paths, names, strict=True))
     raw = index_files_in_process(list(paths))
-    rename = _renamer(upload_names)
-    problems = [rename(p) for p in raw.problems]
-    if any(p.kind == "mixed_patients" for p in problems):
-        mixed = [p.path for p in problems if p.kind == "mixed_patients"]
-        shown = ", ".join(mixed[:5]) + (f" and {len(mixed) - 5} more" if len(mixed) > 5 else "")
-        reason = (
-            f"The upload holds images of more than one patient ({len(mixed)} file(s) differ from "
-            f"the rest: {shown}). Nothing was stored; upload each patient's studies to their own "
-            "record."
-        )
-        return UploadResult(reason, tuple(problems), (), (), (), (), (), len(paths))
+    problems = [_renamer(upload_names)(p) for p in raw.problems]
+    refused = _mixed_patients_refusal(problems)
+    if refused:
+        return UploadResult(refused, tuple(problems), (), (), (), (), (), len(paths))
     readable = [i.path for st in raw.studies for se in st.series for i in se.instances]
+    accepted, quarantined, deid_names = _deidentify_all(
+        readable, upload_names, deid_dir, options, problems
+    )
+    index = index_files_in_process(accepted)
+    rename = _renamer(deid_names)
+    problems += [rename(p) for p in index.problems]
+    out_series, volumes, region_files = _load_volumes(index, work, rename)
+    regions, lesions_by_study = _place_regions(
+        region_files, volumes, index, deid_names, work, problems
+    )
+    features_out: list[ImagingFeatures] = [
+        study_features(uid, lesions) for uid, lesions in lesions_by_study.items()
+    ]
+    return UploadResult(
+        refused="",
+        problems=tuple(problems),
+        quarantined=tuple(quarantined),
+        studies=index.studies,
+        series=tuple(out_series),
+        regions=tuple(regions),
+        features=tuple(features_out),
+        file_count=len(paths),
+    )
+
+
+def _mixed_patients_refusal(problems: Sequence[FileProblem]) -> str:
+    """Why the whole upload is refused when its files belong to more than one patient, or ""."""
+    mixed = [p.path for p in problems if p.kind == "mixed_patients"]
+    if not mixed:
+        return ""
+    shown = ", ".join(mixed[:5]) + (f" and {len(mixed) - 5} more" if len(mixed) > 5 else "")
+    return (
+        f"The upload holds images of more than one patient ({len(mixed)} file(s) differ from "
+        f"the rest: {shown}). Nothing was stored; upload each patient's studies to their own "
+        "record."
+    )
+
+
+def _deidentify_all(
+    readable: Sequence[str],
+    upload_names: dict[str, str],
+    deid_dir: Path,
+    options: DeidOptions | None,
+    problems: list[FileProblem],
+) -> tuple[list[str], list[QuarantinedFile], dict[str, str]]:
+    """De-identify every readable file; failures are appended to ``problems``.
+
+    Returns:
+        The accepted de-identified files, those held for pixel review, and the upload name of
+        each de-identified file.
+    """
+    rename = _renamer(upload_names)
     accepted: list[str] = []
     quarantined: list[QuarantinedFile] = []
     deid_names: dict[str, str] = {}
@@ -223,9 +271,17 @@ def process_upload_in_process(
             )
         else:
             accepted.append(result.output_path)
-    index = index_files_in_process(accepted)
-    rename = _renamer(deid_names)
-    problems += [rename(p) for p in index.problems]
+    return accepted, quarantined, deid_names
+
+
+def _load_volumes(
+    index: DicomIndex, work: Path, rename: Rename
+) -> tuple[list[UploadSeries], dict[str, Volume], list[tuple[SeriesIndex, str]]]:
+    """Load every image series as a volume; region series (RTSTRUCT, SEG) are set aside.
+
+    Returns:
+        One item per series, the loaded volumes by series UID, and the region files to place.
+    """
     out_series: list[UploadSeries] = []
     volumes: dict[str, Volume] = {}
     region_files: list[tuple[SeriesIndex, str]] = []
@@ -243,6 +299,24 @@ def process_upload_in_process(
                 out_series.append(item)
                 if volume is not None:
                     volumes[series.series_instance_uid] = volume
+    return out_series, volumes, region_files
+
+
+def _place_regions(
+    region_files: Sequence[tuple[SeriesIndex, str]],
+    volumes: dict[str, Volume],
+    index: DicomIndex,
+    deid_names: dict[str, str],
+    work: Path,
+    problems: list[FileProblem],
+) -> tuple[list[UploadRegion], dict[str, list[LesionFeatures]]]:
+    """Place each region file on the volume it refers to, saving masks and measuring lesions.
+
+    Regions that cannot be placed are appended to ``problems``.
+
+    Returns:
+        The regions, and the lesion features of each study.
+    """
     regions: list[UploadRegion] = []
     lesions_by_study: dict[str, list[LesionFeatures]] = {}
     study_of = {se.series_instance_uid: st for st in index.studies for se in st.series}
@@ -292,19 +366,7 @@ def process_upload_in_process(
             )
             study_uid = study_of[volume.series_instance_uid].study_instance_uid
             lesions_by_study.setdefault(study_uid, []).append(features)
-    features_out: list[ImagingFeatures] = [
-        study_features(uid, lesions) for uid, lesions in lesions_by_study.items()
-    ]
-    return UploadResult(
-        refused="",
-        problems=tuple(problems),
-        quarantined=tuple(quarantined),
-        studies=index.studies,
-        series=tuple(out_series),
-        regions=tuple(regions),
-        features=tuple(features_out),
-        file_count=len(paths),
-    )
+    return regions, lesions_by_study
 
 
 def process_upload(

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 from pydicom.dataset import Dataset
 
-from inference.imaging.dicom_index import read_dataset
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.schema import SuvConversion, Volume
 
 SUV_UNITS = {"GML", "SUV", "G/ML"}

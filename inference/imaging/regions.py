@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 
-from inference.imaging.dicom_index import read_dataset
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import RegionMask, SandboxLimits, Volume
 

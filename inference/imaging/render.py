@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from inference.imaging.features import outline
 from inference.imaging.schema import RegionMask, RenderedSlice, Volume, Window
 
 Axis = Literal["axial", "coronal", "sagittal"]
@@ -84,18 +85,6 @@ def _hot(grey: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         [np.clip(3 * g, 0, 1), np.clip(3 * g - 1, 0, 1), np.clip(3 * g - 2, 0, 1)], axis=-1
     )
     return (rgb * 255 + 0.5).astype(np.uint8)
-
-
-def _outline(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    padded = np.pad(mask, 1)
-    interior = (
-        padded[1:-1, 1:-1]
-        & padded[:-2, 1:-1]
-        & padded[2:, 1:-1]
-        & padded[1:-1, :-2]
-        & padded[1:-1, 2:]
-    )
-    return mask & ~interior
 
 
 def sample_on_grid(
@@ -179,7 +168,7 @@ def render_slice(
     for n, region in enumerate(regions):
         if region.mask.shape != volume.voxels.shape:
             raise RenderError(f"region {region.name!r} is not on this image's grid")
-        edge = _outline(_orient(_plane(region.mask, axis, index), volume, axis))
+        edge = outline(_orient(_plane(region.mask, axis, index), volume, axis))
         rgb[edge] = _CONTOUR_COLOURS[n % len(_CONTOUR_COLOURS)]
         overlays.append(f"contour:{region.name}")
     width, height = _display_size(volume, axis, plane.shape)

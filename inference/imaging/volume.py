@@ -20,12 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inference.imaging.dicom_index import (
-    DicomFileError,
-    _floats,
-    fast_pixel_slice,
-    read_dataset,
-)
+from inference.imaging.dicom_fast import fast_pixel_slice, parse_floats
+from inference.imaging.dicom_format import DicomFileError
+from inference.imaging.dicom_read import read_dataset
 from inference.imaging.sandbox import run_sandboxed
 from inference.imaging.schema import FileProblem, SandboxLimits, Volume
 
@@ -99,15 +96,15 @@ def _read_slice(path: str) -> _Slice:
                 return "\\".join(str(v) for v in value)
             return str(value)
 
-    position = _floats(get("ImagePositionPatient"), 3)
-    orientation = _floats(get("ImageOrientationPatient"), 6)
-    spacing = _floats(get("PixelSpacing"), 2)
+    position = parse_floats(get("ImagePositionPatient"), 3)
+    orientation = parse_floats(get("ImageOrientationPatient"), 6)
+    spacing = parse_floats(get("PixelSpacing"), 2)
     if position is None or orientation is None or spacing is None:
         raise DicomFileError(
             path, "missing_attribute", "missing image position, orientation or pixel spacing"
         )
-    slope = _floats(get("RescaleSlope"), 1)
-    intercept = _floats(get("RescaleIntercept"), 1)
+    slope = parse_floats(get("RescaleSlope"), 1)
+    intercept = parse_floats(get("RescaleIntercept"), 1)
     modality = get("Modality")
     return _Slice(
         path=path,
@@ -148,9 +145,52 @@ def load_series_in_process(paths: Sequence[str]) -> Volume:
     slices = [_read_slice(str(p)) for p in paths]
     first = slices[0]
     warnings: list[str] = []
+    orient = np.asarray(first.orientation)
+    _check_consistent(slices, orient)
+    row_dir = orient[:3] / np.linalg.norm(orient[:3])
+    col_dir = orient[3:] / np.linalg.norm(orient[3:])
+    normal = np.cross(row_dir, col_dir)
+    unique, unique_pos = _distinct_positions(slices, normal, warnings)
+    steps = np.diff(unique_pos)
+    step = float(statistics.median(steps.tolist())) if len(steps) else 1.0
+    # Shear: successive origins should move along the normal only.
+    if len(unique) > 1:
+        delta = np.asarray(unique[-1].position) - np.asarray(unique[0].position)
+        in_plane = delta - np.dot(delta, normal) * normal
+        if np.linalg.norm(in_plane) > 0.01 * max(abs(unique_pos[-1] - unique_pos[0]), 1.0):
+            warnings.append("slice origins are sheared (gantry tilt); the grid ignores the shear")
+    layers, slice_positions, sop_uids = _stack(unique, unique_pos, step, warnings)
+    units = first.units
+    if first.modality == "PT":
+        units = _pet_units(first.path)
+    voxels = np.stack(layers)  # (k, rows, cols)
+    origin = unique[0].position
+    return Volume(
+        voxels=voxels,
+        spacing=(abs(step), float(first.spacing[0]), float(first.spacing[1])),
+        origin=(float(origin[0]), float(origin[1]), float(origin[2])),
+        row_direction=tuple(float(x) for x in row_dir),  # type: ignore[arg-type]
+        column_direction=tuple(float(x) for x in col_dir),  # type: ignore[arg-type]
+        normal=tuple(float(x) for x in normal),  # type: ignore[arg-type]
+        modality=first.modality,
+        units=units,
+        series_instance_uid=first.series_uid,
+        frame_of_reference_uid=first.frame_uid,
+        slice_positions=tuple(slice_positions),
+        sop_instance_uids=tuple(sop_uids),
+        warnings=tuple(warnings),
+    )
+
+
+def _check_consistent(slices: Sequence[_Slice], orient: npt.NDArray[Any]) -> None:
+    """One series, with one orientation, image size and pixel spacing.
+
+    Raises:
+        VolumeError: naming the first file that differs.
+    """
+    first = slices[0]
     if len({s.series_uid for s in slices}) > 1:
         raise VolumeError("files belong to more than one series")
-    orient = np.asarray(first.orientation)
     for s in slices:
         if np.max(np.abs(np.asarray(s.orientation) - orient)) > _ORIENTATION_TOLERANCE:
             raise VolumeError(f"{os.path.basename(s.path)}: orientation differs within the series")
@@ -160,9 +200,12 @@ def load_series_in_process(paths: Sequence[str]) -> Volume:
             raise VolumeError(
                 f"{os.path.basename(s.path)}: pixel spacing differs within the series"
             )
-    row_dir = orient[:3] / np.linalg.norm(orient[:3])
-    col_dir = orient[3:] / np.linalg.norm(orient[3:])
-    normal = np.cross(row_dir, col_dir)
+
+
+def _distinct_positions(
+    slices: Sequence[_Slice], normal: npt.NDArray[Any], warnings: list[str]
+) -> tuple[list[_Slice], list[float]]:
+    """The slices sorted along the normal, a duplicate position kept once (with a warning)."""
     keyed = sorted(slices, key=lambda s: float(np.dot(normal, s.position)))
     positions = [float(np.dot(normal, s.position)) for s in keyed]
     unique: list[_Slice] = []
@@ -175,18 +218,22 @@ def load_series_in_process(paths: Sequence[str]) -> Volume:
             continue
         unique.append(s)
         unique_pos.append(z)
-    steps = np.diff(unique_pos)
-    step = float(statistics.median(steps.tolist())) if len(steps) else 1.0
-    # Shear: successive origins should move along the normal only.
-    if len(unique) > 1:
-        delta = np.asarray(unique[-1].position) - np.asarray(unique[0].position)
-        in_plane = delta - np.dot(delta, normal) * normal
-        if np.linalg.norm(in_plane) > 0.01 * max(abs(unique_pos[-1] - unique_pos[0]), 1.0):
-            warnings.append("slice origins are sheared (gantry tilt); the grid ignores the shear")
+    return unique, unique_pos
+
+
+def _stack(
+    unique: Sequence[_Slice], unique_pos: Sequence[float], step: float, warnings: list[str]
+) -> tuple[list[npt.NDArray[np.float32]], list[float], list[str]]:
+    """Rescaled layers on a regular grid: missing slices filled with NaN, irregular gaps warned.
+
+    Returns:
+        The layers, their positions along the normal, and their SOP instance UIDs ("" for a
+        filled gap).
+    """
     layers: list[npt.NDArray[np.float32]] = []
     slice_positions: list[float] = []
     sop_uids: list[str] = []
-    nan_layer = np.full(first.pixels.shape, np.nan, dtype=np.float32)
+    nan_layer = np.full(unique[0].pixels.shape, np.nan, dtype=np.float32)
     for i, s in enumerate(unique):
         if i > 0:
             gap = unique_pos[i] - unique_pos[i - 1]
@@ -214,26 +261,7 @@ def load_series_in_process(paths: Sequence[str]) -> Volume:
         layers.append(layer)
         slice_positions.append(unique_pos[i])
         sop_uids.append(s.sop_uid)
-    units = first.units
-    if first.modality == "PT":
-        units = _pet_units(first.path)
-    voxels = np.stack(layers)  # (k, rows, cols)
-    origin = unique[0].position
-    return Volume(
-        voxels=voxels,
-        spacing=(abs(step), float(first.spacing[0]), float(first.spacing[1])),
-        origin=(float(origin[0]), float(origin[1]), float(origin[2])),
-        row_direction=tuple(float(x) for x in row_dir),  # type: ignore[arg-type]
-        column_direction=tuple(float(x) for x in col_dir),  # type: ignore[arg-type]
-        normal=tuple(float(x) for x in normal),  # type: ignore[arg-type]
-        modality=first.modality,
-        units=units,
-        series_instance_uid=first.series_uid,
-        frame_of_reference_uid=first.frame_uid,
-        slice_positions=tuple(slice_positions),
-        sop_instance_uids=tuple(sop_uids),
-        warnings=tuple(warnings),
-    )
+    return layers, slice_positions, sop_uids
 
 
 def load_series(

@@ -32,7 +32,6 @@ __all__ = [
 
 
 def create_model(
-    name: str,
     *,
     config: ModelConfig | None = None,
     checkpoint_path: Path | None = None,
@@ -40,9 +39,10 @@ def create_model(
 ) -> MultimodalSurvival:
     """Build a model, optionally with weights from a local checkpoint.
 
+    There is one architecture, :class:`MultimodalSurvival`; a checkpoint's ``name`` names the
+    trained model, not the architecture, so no architecture name is asked for.
+
     Args:
-        name: architecture name; only ``"multimodal_survival"`` exists (checkpoint names are
-            accepted too, since they all use this architecture).
         config: the config for a fresh model; ignored when a checkpoint is given (the checkpoint's
             stored config wins so weights and vocabulary always match).
         checkpoint_path: local checkpoint; its first ensemble member is loaded.
@@ -55,7 +55,7 @@ def create_model(
         members, _ = load_members(checkpoint_path, expected_sha256=expected_sha256)
         return members[0]
     if config is None:
-        raise ValueError(f"create_model({name!r}) needs a config or a checkpoint_path")
+        raise ValueError("create_model() needs a config or a checkpoint_path")
     return MultimodalSurvival(config)
 
 

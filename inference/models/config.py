@@ -118,6 +118,16 @@ class ModelConfig:
         """Number of discrete-time intervals."""
         return len(self.time_edges) - 1
 
+    def tabular_specs(self) -> dict[str, TabularSpec | None]:
+        """The feature spec of each tabular modality (expression: its gene features)."""
+        return {
+            "clinical": self.clinical,
+            "labs": self.labs,
+            "mutations": self.mutations,
+            "copy_number": self.copy_number,
+            "expression": self.expression.features if self.expression else None,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-container form for the checkpoint."""
         return asdict(self)

@@ -16,8 +16,11 @@ and the viewer serves, from the de-identified derivative only::
 Modules: :mod:`~inference.slides.schema` (frozen dataclasses), :mod:`~inference.slides.errors`,
 :mod:`~inference.slides.sniff` (magic bytes), :mod:`~inference.slides.sandbox` and
 :mod:`~inference.slides.inspect` (limited subprocess), :mod:`~inference.slides.reader`
-(tifffile / OpenSlide / Pillow), :mod:`~inference.slides.deid`, :mod:`~inference.slides.tissue`,
-:mod:`~inference.slides.tiles`, :mod:`~inference.slides.qc`, :mod:`~inference.slides.encoders`,
+(``open_slide``: tifffile / OpenSlide / Pillow behind :mod:`~inference.slides.slide_reader`;
+TIFF in :mod:`~inference.slides.tiff`), :mod:`~inference.slides.deid`,
+:mod:`~inference.slides.tissue`,
+:mod:`~inference.slides.tiles`, :mod:`~inference.slides.qc`, :mod:`~inference.slides.encoders`
+(:mod:`~inference.slides.torch_encoders`),
 :mod:`~inference.slides.features`, :mod:`~inference.slides.pipeline`,
 :mod:`~inference.slides.viewer`.
 

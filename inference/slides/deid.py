@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inference.slides.reader import SlideReader, open_slide
+from inference.slides.reader import open_slide
 from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import DeidentifiedSlide, SlideLimits
+from inference.slides.slide_reader import SlideReader
 from inference.slides.tiles import ProgressCallback
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from inference.slides.encoders import PreparingEncoder, TileEncoder
-from inference.slides.reader import SlideReader
 from inference.slides.schema import FeatureStat, TileFeatures, TileGrid
+from inference.slides.slide_reader import SlideReader
 from inference.slides.tiles import ProgressCallback, TileBatch, iter_tile_batches
 
 logger = logging.getLogger(__name__)

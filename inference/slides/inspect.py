@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from inference.slides.errors import SlideUnreadable
-from inference.slides.reader import pyramid_pages
 from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import SlideInfo, SlideLevel, SlideLimits
 from inference.slides.sniff import describe_unknown, sniff_bytes
+from inference.slides.tiff import pyramid_pages
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,8 @@ def _validate_raster_header(path: str, lim: SlideLimits) -> None:
 
 def _probe_pixels(path: str, lim: SlideLimits) -> SlideInfo:
     """Open with the real reader and decode one small region of the coarsest level."""
-    from inference.slides.reader import TiffReader, open_slide
+    from inference.slides.reader import open_slide
+    from inference.slides.tiff import TiffReader
 
     try:
         is_tiff = sniff_bytes(_head(path)) in ("tiff", "bigtiff")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from inference.slides.reader import SlideReader
 from inference.slides.schema import QCReport, QCState, TileGrid, TissueMask
+from inference.slides.slide_reader import SlideReader
 from inference.slides.tiles import iter_tile_batches
 
 #: Laplacian variance (8-bit grey, 4-neighbour kernel, at the grid's magnification) below which a
@@ -61,16 +63,7 @@ def assess_quality(
     sampled = 0
     if n:
         pick = np.unique(np.linspace(0, n - 1, min(sample_tiles, n)).round().astype(np.int64))
-        sub = TileGrid(
-            coords=grid.coords[pick],
-            tile_size=grid.tile_size,
-            level0_tile_size=grid.level0_tile_size,
-            level=grid.level,
-            level_tile_size=grid.level_tile_size,
-            target_mpp=grid.target_mpp,
-            mpp_assumed=grid.mpp_assumed,
-            min_tissue_fraction=grid.min_tissue_fraction,
-        )
+        sub = replace(grid, coords=grid.coords[pick])
         variances = np.concatenate(
             [laplacian_variance(b.pixels) for b in iter_tile_batches(reader, sub)]
         )

@@ -3,7 +3,7 @@
 Speed comes from three things: tiles are read from the pyramid level closest to the target
 magnification (not level 0), neighbouring tiles of a row are read as one region so every native
 tile is decoded once, and the native tiles of a whole batch are decoded up front in a thread pool
-(:meth:`inference.slides.reader.SlideReader.prefetch`).
+(:meth:`inference.slides.slide_reader.SlideReader.prefetch`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from inference.slides.reader import SlideReader
 from inference.slides.schema import SlideInfo, TileGrid, TissueMask
+from inference.slides.slide_reader import SlideReader
 
 logger = logging.getLogger(__name__)
 

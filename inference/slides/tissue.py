@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from inference.slides.reader import SlideReader
 from inference.slides.schema import TissueMask
+from inference.slides.slide_reader import SlideReader
 
 logger = logging.getLogger(__name__)
 

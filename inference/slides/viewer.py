@@ -18,8 +18,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from inference.slides.errors import RegionOutOfBounds
-from inference.slides.reader import SlideReader, open_slide
+from inference.slides.reader import open_slide
 from inference.slides.schema import DeepZoomInfo, SlideLimits, Thumbnail
+from inference.slides.slide_reader import SlideReader
 
 _DZI_NS = "http://schemas.microsoft.com/deepzoom/2008"
 

@@ -70,6 +70,34 @@ def _log_interp(grid: FloatArray, survival: FloatArray, times: FloatArray) -> Fl
     return np.exp(np.interp(times, grid, np.log(np.clip(survival, 1e-12, 1.0))))
 
 
+def _from_today(
+    grid: FloatArray, curves: tuple[tuple[FloatArray, float], ...], e: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """S(e + t) / S(e) for the mean curve and its band, on times from today.
+
+    Args:
+        grid: (G,) the model's grid from time zero.
+        curves: (values on the grid, value at ``e``) of the mean, lower and upper curves.
+        e: months already survived.
+
+    Returns:
+        Times from today (0, then every grid time after ``e``, shifted by ``e``), the conditional
+        mean, and the band's lower and upper edges (re-ordered, as dividing can swap them).
+    """
+    later = grid[grid > e]  # (K,)
+    times = np.concatenate([[0.0], later - e])  # (K+1,)
+    absolute = times + e
+    conditioned = [
+        np.clip(_log_interp(grid, values, absolute) / at, 0.0, 1.0) for values, at in curves
+    ]
+    return (
+        times,
+        conditioned[0],
+        np.minimum.reduce(conditioned),
+        np.maximum.reduce(conditioned),
+    )
+
+
 def condition_on_survival(
     curve: SurvivalCurve, elapsed_months: float, *, landmark_years: tuple[int, ...] = (1, 3, 5)
 ) -> ConditionalSurvival:
@@ -125,16 +153,9 @@ def condition_on_survival(
             f"{e:.0f} months; it has no basis for an estimate from today.",
             float(at_e),
         )
-    # Times from today: 0, then every grid time after e, shifted by e.
-    later = grid[grid > e]  # (K,)
-    times = np.concatenate([[0.0], later - e])  # (K+1,)
-    absolute = times + e
-    conditioned = [
-        np.clip(_log_interp(grid, values, absolute) / at, 0.0, 1.0)
-        for values, at in ((mean, at_e), (low, at_e_low), (high, at_e_high))
-    ]
-    c_mean, c_low, c_high = conditioned
-    c_low, c_high = np.minimum.reduce(conditioned), np.maximum.reduce(conditioned)
+    times, c_mean, c_low, c_high = _from_today(
+        grid, ((mean, at_e), (low, at_e_low), (high, at_e_high)), e
+    )
     conditional = SurvivalCurve(
         times_months=tuple(float(t) for t in times),
         survival=tuple(float(s) for s in c_mean),

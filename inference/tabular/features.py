@@ -16,7 +16,7 @@ import numpy.typing as npt
 import torch
 
 from inference.models.batch import ModalityBatch, SetBatch, TabularBatch
-from inference.models.config import ModelConfig, TabularSpec
+from inference.models.config import ImagingSpec, ModelConfig, SlideSpec, TabularSpec
 from inference.schema import MODALITIES, CaseInputs, Measurements
 
 FloatArray = npt.NDArray[np.float64]
@@ -214,14 +214,7 @@ def arrays_from_cases(
     n = len(cases)
     raw = RawArrays(n=n)
     ignored: list[list[str]] = [[] for _ in cases]
-    sources: dict[str, TabularSpec | None] = {
-        "clinical": config.clinical,
-        "labs": config.labs,
-        "mutations": config.mutations,
-        "copy_number": config.copy_number,
-        "expression": config.expression.features if config.expression else None,
-    }
-    for name, spec in sources.items():
+    for name, spec in config.tabular_specs().items():
         if spec is None:
             continue
         rows = []
@@ -250,52 +243,70 @@ def arrays_from_cases(
         if code and code not in codes:
             ignored[i].append(f"cancer_type:{code}")
     if config.slide is not None:
-        raw.tiles = []
-        for i, case in enumerate(cases):
-            usable = [
-                s for s in case.slides if s.tile_features.shape[-1] == config.slide.feature_dim
-            ]
-            ignored[i].extend(f"slide:{s.slide_id}" for s in case.slides if s not in usable)
-            raw.tiles.append(
-                np.concatenate([s.tile_features for s in usable]).astype(np.float32)
-                if usable
-                else None
-            )
+        _fill_slides(raw, config.slide, cases, ignored)
     if config.imaging is not None:
-        raw.lesions = []
-        study_rows = []
-        for i, case in enumerate(cases):
-            imaging = case.imaging
-            lesion_names = config.imaging.lesion.names
-            if imaging is not None and imaging.lesions:
-                raw.lesions.append(
-                    np.stack(
-                        [_row(lesion_names, les, "imaging", ignored[i]) for les in imaging.lesions]
-                    )
-                )
-            else:
-                raw.lesions.append(None)
-            study_values: Measurements = imaging.study if imaging is not None else {}
-            study_rows.append(_row(config.imaging.study.names, study_values, "imaging", ignored[i]))
-        raw.study = np.stack(study_rows)
+        _fill_imaging(raw, config.imaging, cases, ignored)
     if config.treatments:
-        raw.treatment = np.array(
-            [
-                [
-                    float(case.treatment.therapies[name])
-                    if case.treatment is not None and name in case.treatment.therapies
-                    else math.nan
-                    for name in config.treatments
-                ]
-                for case in cases
-            ],
-            dtype=np.float64,
-        )
-        for i, case in enumerate(cases):
-            if case.treatment is not None:
-                ignored[i].extend(
-                    f"treatment:{name}"
-                    for name in case.treatment.therapies
-                    if name not in config.treatments
-                )
+        _fill_treatments(raw, config.treatments, cases, ignored)
     return raw, ignored
+
+
+def _fill_slides(
+    raw: RawArrays, spec: SlideSpec, cases: Sequence[CaseInputs], ignored: list[list[str]]
+) -> None:
+    """Each case's tile features, its slides of another feature size listed as ignored."""
+    raw.tiles = []
+    for i, case in enumerate(cases):
+        usable = [s for s in case.slides if s.tile_features.shape[-1] == spec.feature_dim]
+        ignored[i].extend(f"slide:{s.slide_id}" for s in case.slides if s not in usable)
+        raw.tiles.append(
+            np.concatenate([s.tile_features for s in usable]).astype(np.float32) if usable else None
+        )
+
+
+def _fill_imaging(
+    raw: RawArrays, spec: ImagingSpec, cases: Sequence[CaseInputs], ignored: list[list[str]]
+) -> None:
+    """Each case's lesion rows and study-level measurements."""
+    raw.lesions = []
+    study_rows = []
+    for i, case in enumerate(cases):
+        imaging = case.imaging
+        lesion_names = spec.lesion.names
+        if imaging is not None and imaging.lesions:
+            raw.lesions.append(
+                np.stack(
+                    [_row(lesion_names, les, "imaging", ignored[i]) for les in imaging.lesions]
+                )
+            )
+        else:
+            raw.lesions.append(None)
+        study_values: Measurements = imaging.study if imaging is not None else {}
+        study_rows.append(_row(spec.study.names, study_values, "imaging", ignored[i]))
+    raw.study = np.stack(study_rows)
+
+
+def _fill_treatments(
+    raw: RawArrays,
+    treatments: Sequence[str],
+    cases: Sequence[CaseInputs],
+    ignored: list[list[str]],
+) -> None:
+    """Each case's treatment inputs (NaN when unknown); therapies the model lacks are ignored."""
+    raw.treatment = np.array(
+        [
+            [
+                float(case.treatment.therapies[name])
+                if case.treatment is not None and name in case.treatment.therapies
+                else math.nan
+                for name in treatments
+            ]
+            for case in cases
+        ],
+        dtype=np.float64,
+    )
+    for i, case in enumerate(cases):
+        if case.treatment is not None:
+            ignored[i].extend(
+                f"treatment:{name}" for name in case.treatment.therapies if name not in treatments
+            )

@@ -59,7 +59,7 @@ from inference.therapy.overlap import (
 )
 
 if TYPE_CHECKING:
-    from inference.models.predictor import SurvivalPredictor
+    from inference.predictor import SurvivalPredictor
 
 __all__ = ["WhatIfOption", "WhatIfReport", "WhatIfResult", "what_if"]
 

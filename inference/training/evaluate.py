@@ -73,15 +73,8 @@ def modalities_for(cohort: str) -> tuple[str, ...]:
 
 def columns_for(cohort: Cohort, config: ModelConfig) -> dict[str, np.ndarray]:
     """Cohort columns matching a stored config's feature names (for evaluating a checkpoint)."""
-    specs = {
-        "clinical": config.clinical,
-        "labs": config.labs,
-        "mutations": config.mutations,
-        "copy_number": config.copy_number,
-        "expression": config.expression.features if config.expression else None,
-    }
     columns = {}
-    for modality, spec in specs.items():
+    for modality, spec in config.tabular_specs().items():
         if spec is None or modality not in cohort.names:
             continue
         index = {n: i for i, n in enumerate(cohort.names[modality])}
@@ -347,6 +340,20 @@ def evaluate_cohort(
     return report
 
 
+def parse_cli(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse a training command line (adding ``--threads``), set up logging and torch threads.
+
+    The parser must have a ``--data`` option; a data folder that does not exist is a usage error.
+    """
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    if not args.data.exists():
+        parser.error(f"data folder {args.data} not found (pass --data ../shared/data)")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -365,12 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "--save", action="store_true", help="save split 0 as the shipped checkpoint"
     )
     parser.add_argument("--checkpoint", type=Path, default=None, help="score a saved checkpoint")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    torch.set_num_threads(args.threads)
-    if not args.data.exists():
-        parser.error(f"data folder {args.data} not found (pass --data ../shared/data)")
+    args = parse_cli(parser, argv)
     train = TrainConfig(members=args.members, epochs=args.epochs, seed=args.seed)
     folds = [int(f) for f in args.folds.split(",")] if args.folds else None
     for name in args.cohort:

@@ -153,9 +153,19 @@ def write_model_card(
         digest: its sha256.
         path: card path.
     """
-    summary = report["summary"]
-    trained = extras["trained_modalities"]
-    untrained = [m for m in extras["configured_modalities"] if m not in trained]
+    lines = [
+        *_card_header(report, extras, name, digest),
+        *_card_modalities(report, extras),
+        *_card_metrics(report["summary"], extras["metrics"]),
+        *_CARD_USE_AND_LIMITS,
+    ]
+    path.write_text("\n".join(lines))
+
+
+def _card_header(
+    report: dict[str, Any], extras: dict[str, Any], name: str, digest: str
+) -> list[str]:
+    """What the model is, what it was trained on, and under which licence."""
     licence = LICENCE_NOTES["tcga"] if "tcga" in report["cohort"] else LICENCE_NOTES["deepsurv"]
     metrics = extras["metrics"]
     lines = [
@@ -187,7 +197,14 @@ def write_model_card(
             "embeddings inside them) derive from GPL-3.0 / non-commercial data and must stay out "
             "of a commercial product until a licensing decision is made."
         )
-    lines += [
+    return lines
+
+
+def _card_modalities(report: dict[str, Any], extras: dict[str, Any]) -> list[str]:
+    """Which modality was trained on an outcome, and which runs untrained."""
+    trained = extras["trained_modalities"]
+    untrained = [m for m in extras["configured_modalities"] if m not in trained]
+    lines = [
         "",
         "## Which modality was trained on which outcome",
         "",
@@ -203,7 +220,12 @@ def write_model_card(
             "- Treatment inputs were learned from observational therapy records; what-if curves "
             "are associations, not causal effects."
         )
-    lines += [
+    return lines
+
+
+def _card_metrics(summary: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """Discrimination, calibration and the conformal interval's coverage."""
+    lines = [
         "",
         f"## Metrics (test split {metrics['split']}; mean over splits in the report)",
         "",
@@ -221,23 +243,27 @@ def write_model_card(
         f"- Conformal interval: nominal {summary['conformal']['nominal']:.2f}, measured "
         f"{_fmt(summary['conformal']['measured'])} (IPCW over test events).",
         "",
-        "## Intended use",
-        "",
-        "Decision support for a tumour board: an individual survival curve with its band, the "
-        "inputs it used and missed, and why. Not a diagnosis, not a treatment decision, and not "
-        "validated prospectively.",
-        "",
-        "## Limitations",
-        "",
-        "- Trained on one public cohort; patients unlike it (other cancer types, eras, "
-        "therapies) are out of distribution; the predictor abstains on extreme inputs and on "
-        "unusual embeddings, but cannot detect every shift.",
-        "- The band is the spread of the ensemble members (model uncertainty), not a "
-        "population interval; the conformal time interval is calibrated on an inner validation "
-        "split and its measured coverage is stated above.",
-        "- Similar-patient curves are observational summaries of training patients.",
-        "- Untrained branches (see above) are kept out of predictions by default and reported in "
-        "`inputs_ignored`; `use_untrained=True` feeds them for research only.",
-        "",
     ]
-    path.write_text("\n".join(lines))
+    return lines
+
+
+_CARD_USE_AND_LIMITS = [
+    "## Intended use",
+    "",
+    "Decision support for a tumour board: an individual survival curve with its band, the "
+    "inputs it used and missed, and why. Not a diagnosis, not a treatment decision, and not "
+    "validated prospectively.",
+    "",
+    "## Limitations",
+    "",
+    "- Trained on one public cohort; patients unlike it (other cancer types, eras, "
+    "therapies) are out of distribution; the predictor abstains on extreme inputs and on "
+    "unusual embeddings, but cannot detect every shift.",
+    "- The band is the spread of the ensemble members (model uncertainty), not a "
+    "population interval; the conformal time interval is calibrated on an inner validation "
+    "split and its measured coverage is stated above.",
+    "- Similar-patient curves are observational summaries of training patients.",
+    "- Untrained branches (see above) are kept out of predictions by default and reported in "
+    "`inputs_ignored`; `use_untrained=True` feeds them for research only.",
+    "",
+]

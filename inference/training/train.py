@@ -14,7 +14,6 @@ For shipped checkpoints with baselines and a model card use ``inference.training
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from inference.models import save_checkpoint
 from inference.runtime import sha256_of
 from inference.training.cohorts import load_cohort
 from inference.training.ensemble import serving_extras, train_ensemble
-from inference.training.evaluate import DEFAULT_DATA, modalities_for
+from inference.training.evaluate import DEFAULT_DATA, modalities_for, parse_cli
 from inference.training.loop import TrainConfig, predict_survival
 from inference.training.scoring import conformal_coverage, score
 
@@ -42,12 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=TrainConfig.members)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    torch.set_num_threads(args.threads)
-    if not args.data.exists():
-        parser.error(f"data folder {args.data} not found (pass --data ../shared/data)")
+    args = parse_cli(parser, argv)
     cohort = load_cohort(args.cohort, args.data)
     split = cohort.splits[args.split]
     train = TrainConfig(members=args.members, epochs=args.epochs, seed=args.seed)

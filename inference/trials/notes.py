@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from inference.trials.extract import _BRAIN_RE, _negated, extract_biomarkers
+from inference.trials.extract.common import negated
+from inference.trials.extract.markers import BRAIN_RE, extract_biomarkers
 from inference.trials.lexicon import ANALYTE_PATTERNS, THERAPY_CLASS_PATTERNS, to_canonical
 from inference.trials.schema import Biomarker, Fact, LabValue, PatientFacts, PriorTherapy
 
@@ -75,7 +76,7 @@ def _flag(pattern: re.Pattern[str] | str, text: str, as_of: dt.date) -> Fact[boo
     m = re.search(pattern, text, re.I) if isinstance(pattern, str) else pattern.search(text)
     if not m:
         return None
-    return Fact(not _negated(text, m.start(), window=50), as_of, "note")
+    return Fact(not negated(text, m.start(), window=50), as_of, "note")
 
 
 def facts_from_note(patient_id: str, text: str, as_of: dt.date) -> PatientFacts:
@@ -124,7 +125,7 @@ def facts_from_note(patient_id: str, text: str, as_of: dt.date) -> PatientFacts:
     for name, pattern in THERAPY_CLASS_PATTERNS.items():
         for tm in re.finditer(pattern, text, re.I):
             before = text[max(0, tm.start() - 40) : tm.start()]
-            if _THERAPY_CUE.search(before) and not _negated(text, tm.start()):
+            if _THERAPY_CUE.search(before) and not negated(text, tm.start()):
                 therapies.append(PriorTherapy(name=name, source="note"))
                 break
     pregnant = _flag(r"\bpregnan\w*|\bgestation\w*|\bG\d+P\d+", text, as_of)
@@ -150,7 +151,7 @@ def facts_from_note(patient_id: str, text: str, as_of: dt.date) -> PatientFacts:
         labs=_labs(text, as_of),
         biomarkers=tuple(biomarkers),
         prior_therapies=tuple(therapies),
-        brain_metastases=_flag(_BRAIN_RE, text, as_of),
+        brain_metastases=_flag(BRAIN_RE, text, as_of),
         liver_metastases=_flag(
             r"(?:liver|hepatic) metasta\w+|metasta\w+ to the liver", text, as_of
         ),

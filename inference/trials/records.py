@@ -153,35 +153,22 @@ def trial_from_api_v2(study: Mapping[str, Any], ref: str = "study") -> TrialReco
     elig = _mapping(ref, "eligibilityModule", proto.get("eligibilityModule"))
     arms = _mapping(ref, "armsInterventionsModule", proto.get("armsInterventionsModule"))
     contacts = _mapping(ref, "contactsLocationsModule", proto.get("contactsLocationsModule"))
-    interventions = []
-    for item in arms.get("interventions") or []:
-        interventions.append(_str(ref, "interventions.name", _mapping(ref, "i", item).get("name")))
-    locations = []
-    for item in contacts.get("locations") or []:
-        loc = _mapping(ref, "locations[]", item)
-        locations.append(
-            Location(
-                facility=_str(ref, "facility", loc.get("facility")),
-                city=_str(ref, "city", loc.get("city")),
-                state=_str(ref, "state", loc.get("state")),
-                country=_str(ref, "country", loc.get("country")),
-                status=normalise_status(_str(ref, "status", loc.get("status"))),
-            )
-        )
+    interventions = _intervention_names(ref, arms.get("interventions"))
+    locations = _locations(ref, contacts.get("locations"))
     return TrialRecord(
         nct_id=nct_id,
         title=_str(ref, "briefTitle", ident.get("briefTitle"))
         or _str(ref, "officialTitle", ident.get("officialTitle")),
         summary=_str(ref, "briefSummary", desc.get("briefSummary")),
         conditions=_str_tuple(ref, "conditions", conds.get("conditions")),
-        interventions=tuple(i for i in interventions if i),
+        interventions=interventions,
         keywords=_str_tuple(ref, "keywords", conds.get("keywords")),
         phase=normalise_phase(_str_tuple(ref, "phases", design.get("phases"))),
         status=normalise_status(_str(ref, "overallStatus", status.get("overallStatus"))),
         min_age_years=parse_age_years(_str(ref, "minimumAge", elig.get("minimumAge"))),
         max_age_years=parse_age_years(_str(ref, "maximumAge", elig.get("maximumAge"))),
         sex=_normalise_sex(_str(ref, "sex", elig.get("sex"))),
-        locations=tuple(locations),
+        locations=locations,
         eligibility_text=_str(ref, "eligibilityCriteria", elig.get("eligibilityCriteria")),
         source="ctgov_api_v2",
     )
@@ -232,17 +219,16 @@ def trial_from_legacy_xml(data: bytes | str, ref: str = "xml") -> TrialRecord:
     if root.tag != "clinical_study":
         raise TrialRecordError(ref, f"root element is <{root.tag}>, expected <clinical_study>")
     nct_id = _check_nct(ref, root.findtext("id_info/nct_id"))
-    locations = []
-    for loc in root.findall("location"):
-        locations.append(
-            Location(
-                facility=_xml_text(loc, "facility/name"),
-                city=_xml_text(loc, "facility/address/city"),
-                state=_xml_text(loc, "facility/address/state"),
-                country=_xml_text(loc, "facility/address/country"),
-                status=normalise_status(_xml_text(loc, "status")),
-            )
+    locations = tuple(
+        Location(
+            facility=_xml_text(loc, "facility/name"),
+            city=_xml_text(loc, "facility/address/city"),
+            state=_xml_text(loc, "facility/address/state"),
+            country=_xml_text(loc, "facility/address/country"),
+            status=normalise_status(_xml_text(loc, "status")),
         )
+        for loc in root.findall("location")
+    )
     elig = root.find("eligibility")
     return TrialRecord(
         nct_id=nct_id,
@@ -260,7 +246,7 @@ def trial_from_legacy_xml(data: bytes | str, ref: str = "xml") -> TrialRecord:
         min_age_years=parse_age_years(_xml_text(elig, "minimum_age")),
         max_age_years=parse_age_years(_xml_text(elig, "maximum_age")),
         sex=_normalise_sex(_xml_text(elig, "gender")),
-        locations=tuple(locations),
+        locations=locations,
         eligibility_text=_xml_text(root, _CRITERIA),
         source="ctgov_legacy_xml",
     )
@@ -283,21 +269,8 @@ def trial_from_corpus_json(obj: Mapping[str, Any], ref: str = "line") -> TrialRe
         raise TrialRecordError(ref, "line is not a JSON object")
     nct_id = _check_nct(ref, obj.get("nct_id"))
     ref = f"{ref} ({nct_id})"
-    interventions = []
-    for item in obj.get("interventions") or []:
-        interventions.append(_str(ref, "interventions.name", _mapping(ref, "i", item).get("name")))
-    locations = []
-    for item in obj.get("locations") or []:
-        loc = _mapping(ref, "locations[]", item)
-        locations.append(
-            Location(
-                facility=_str(ref, "facility", loc.get("facility")),
-                city=_str(ref, "city", loc.get("city")),
-                state=_str(ref, "state", loc.get("state")),
-                country=_str(ref, "country", loc.get("country")),
-                status=normalise_status(_str(ref, "status", loc.get("status"))),
-            )
-        )
+    interventions = _intervention_names(ref, obj.get("interventions"))
+    locations = _locations(ref, obj.get("locations"))
 
     def _age(key_years: str, key_raw: str) -> float | None:
         value = obj.get(key_years)
@@ -312,14 +285,14 @@ def trial_from_corpus_json(obj: Mapping[str, Any], ref: str = "line") -> TrialRe
         or _str(ref, "official_title", obj.get("official_title")),
         summary=_str(ref, "brief_summary", obj.get("brief_summary")),
         conditions=_str_tuple(ref, "conditions", obj.get("conditions")),
-        interventions=tuple(i for i in interventions if i),
+        interventions=interventions,
         keywords=_str_tuple(ref, "keywords", obj.get("keywords")),
         phase=_str(ref, "phase", obj.get("phase")),
         status=normalise_status(_str(ref, "overall_status", obj.get("overall_status"))),
         min_age_years=_age("min_age_years", "min_age"),
         max_age_years=_age("max_age_years", "max_age"),
         sex=_normalise_sex(_str(ref, "sex", obj.get("sex"))),
-        locations=tuple(locations),
+        locations=locations,
         eligibility_text=_str(ref, "eligibility_criteria", obj.get("eligibility_criteria")),
         source=str(sources[0]) if isinstance(sources, list) and sources else "ctgov_corpus",
     )
@@ -388,3 +361,29 @@ def read_trial_file(path: Path) -> TrialRecord:
             return trial_from_api_v2(obj, path.name)
         return trial_from_corpus_json(obj, path.name)
     raise TrialRecordError(path.name, "neither JSON nor XML")
+
+
+def _intervention_names(ref: str, items: Any) -> tuple[str, ...]:
+    """The non-empty ``name`` of each intervention object (both record formats share the shape)."""
+    names = (
+        _str(ref, "interventions.name", _mapping(ref, "i", item).get("name"))
+        for item in items or []
+    )
+    return tuple(name for name in names if name)
+
+
+def _locations(ref: str, items: Any) -> tuple[Location, ...]:
+    """The trial sites (both record formats share the shape of a location object)."""
+    locations = []
+    for item in items or []:
+        loc = _mapping(ref, "locations[]", item)
+        locations.append(
+            Location(
+                facility=_str(ref, "facility", loc.get("facility")),
+                city=_str(ref, "city", loc.get("city")),
+                state=_str(ref, "state", loc.get("state")),
+                country=_str(ref, "country", loc.get("country")),
+                status=normalise_status(_str(ref, "status", loc.get("status"))),
+            )
+        )
+    return tuple(locations)

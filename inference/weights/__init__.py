@@ -32,26 +32,27 @@ class ShippedCheckpoint:
         return WEIGHTS_DIR / self.filename
 
 
+def _shipped(name: str, sha256: str, *, time_zero: str = "diagnosis") -> ShippedCheckpoint:
+    """A shipped model: ``<name>.pt`` with its card ``<name>.md``."""
+    return ShippedCheckpoint(name, f"{name}.pt", sha256, f"{name}.md", time_zero)
+
+
 SHIPPED: dict[str, ShippedCheckpoint] = {
-    "oncoboard-metabric": ShippedCheckpoint(
-        name="oncoboard-metabric",
-        filename="oncoboard-metabric.pt",
-        sha256="8a5970a38fc70a03768d5a68d40a46c810dfae5fdb7ac4073046df02be2120e4",
-        card="oncoboard-metabric.md",
-    ),
-    "oncoboard-support": ShippedCheckpoint(
-        name="oncoboard-support",
-        filename="oncoboard-support.pt",
-        sha256="a85d3c105eab5e08bde9af8e9f5a17dd2d2478ce076be3962d9557efe10173cc",
-        card="oncoboard-support.md",
-        time_zero="study_entry",
-    ),
-    "oncoboard-tcga-pancancer": ShippedCheckpoint(
-        name="oncoboard-tcga-pancancer",
-        filename="oncoboard-tcga-pancancer.pt",
-        sha256="049caf6dc302419a9436fb3e0a2106b8020d534c8a32d08a244b6c736e7bb401",
-        card="oncoboard-tcga-pancancer.md",
-    ),
+    checkpoint.name: checkpoint
+    for checkpoint in (
+        _shipped(
+            "oncoboard-metabric", "8a5970a38fc70a03768d5a68d40a46c810dfae5fdb7ac4073046df02be2120e4"
+        ),
+        _shipped(
+            "oncoboard-support",
+            "a85d3c105eab5e08bde9af8e9f5a17dd2d2478ce076be3962d9557efe10173cc",
+            time_zero="study_entry",
+        ),
+        _shipped(
+            "oncoboard-tcga-pancancer",
+            "049caf6dc302419a9436fb3e0a2106b8020d534c8a32d08a244b6c736e7bb401",
+        ),
+    )
 }
 
 DEFAULT_MODEL = "oncoboard-tcga-pancancer"

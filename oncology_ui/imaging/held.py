@@ -16,11 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from inference.imaging.dicom_index import DicomFileError
+from inference.imaging.dicom_format import DicomFileError
 from inference.imaging.render import render_slice
-from inference.imaging.sandbox import SandboxError
 from inference.imaging.schema import Window
 from inference.imaging.volume import VolumeError, load_series
+from inference.sandbox import SandboxError
 from oncology_ui.core.jobs import job_enqueue
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import ImagingUpload, QuarantinedInstance

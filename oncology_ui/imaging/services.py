@@ -44,7 +44,6 @@ from django.utils import timezone
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
 from inference.imaging.deid import date_offset_days
 from inference.imaging.ingest import process_upload
-from inference.imaging.sandbox import SandboxError
 from inference.imaging.schema import (
     DeidOptions,
     FileProblem,
@@ -52,6 +51,7 @@ from inference.imaging.schema import (
     UploadSeries,
 )
 from inference.imaging.store import volume_geometry
+from inference.sandbox import SandboxError
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.conf import imaging_settings

@@ -12,7 +12,7 @@ import torch
 
 import inference
 from inference.models import create_model, save_checkpoint
-from inference.models.predictor import SurvivalPredictor
+from inference.predictor import SurvivalPredictor
 from inference.runtime import seed_everything, sha256_of
 from inference.schema import (
     CaseInputs,
@@ -29,7 +29,7 @@ from tests.inference.models.tiny import tiny_config
 def _checkpoint(tmp_path: Path) -> Path:
     seed_everything(0)
     config = tiny_config()
-    members = [create_model("multimodal_survival", config=config) for _ in range(2)]
+    members = [create_model(config=config) for _ in range(2)]
     rng = np.random.default_rng(0)
     extras = {
         "calibration": {"alpha": 0.2, "correction": 3.0, "n_events": 50},

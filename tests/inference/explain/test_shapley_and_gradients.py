@@ -28,7 +28,7 @@ def test_shapley_values_of_an_additive_game_are_the_contributions() -> None:
 
 def test_modality_shapley_values_sum_to_the_prediction_difference() -> None:
     seed_everything(0)
-    model = create_model("multimodal_survival", config=tiny_config())
+    model = create_model(config=tiny_config())
     case = random_batch(tiny_config(), n=3).index(torch.tensor([1]))
     present = torch.nonzero(case.present[0]).flatten().tolist()
     assert len(present) >= 5
@@ -48,7 +48,7 @@ def test_modality_shapley_values_sum_to_the_prediction_difference() -> None:
 
 def test_integrated_gradients_are_complete_for_the_tabular_inputs() -> None:
     seed_everything(0)
-    model = create_model("multimodal_survival", config=tiny_config())
+    model = create_model(config=tiny_config())
     case = random_batch(tiny_config(), n=2).index(torch.tensor([1]))
     tabular_only = case.present.clone()
     tabular_only[:, MODALITIES.index("slide")] = False

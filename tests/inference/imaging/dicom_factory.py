@@ -1,9 +1,10 @@
-"""Builders of small synthetic DICOM files for the imaging tests."""
+"""Builders of small synthetic DICOM files for the imaging tests; the committed PET/CT fixture."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,13 @@ from pydicom.uid import (
     PositronEmissionTomographyImageStorage,
 )
 
+from inference.imaging.pet import suv_conversion_for_file, to_suv
+from inference.imaging.schema import Volume
+from inference.imaging.volume import load_series
+
 ROOT = "1.2.826.0.1.3680043.10.1099"
+#: A real PET/CT study with an RTSTRUCT on each (committed under tests/fixtures/dicom).
+STS_002 = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
 
 
 def uid(*parts: int) -> str:
@@ -102,3 +109,39 @@ def write_series(
         )
         paths.append(write(ds, folder / f"f{n:04d}.dcm"))
     return paths
+
+
+def load_sts_002() -> tuple[Volume, Volume]:
+    """The CT volume and the PET volume (in SUV) of the committed fixture."""
+    ct_files = sorted((STS_002 / "CT" / "image").glob("*.dcm"))
+    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
+    pet_files = sorted((STS_002 / "PET" / "image").glob("*.dcm"))
+    pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
+    return load_series(ct_files, None), pet
+
+
+def synthetic_volume(
+    voxels: npt.NDArray[Any],
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    frame: str = "1.2.4",
+    modality: str = "CT",
+    units: str = "HU",
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> Volume:
+    """An axis-aligned volume of ``voxels`` (slices along z), as loading a series would give."""
+    k = voxels.shape[0]
+    return Volume(
+        voxels=voxels.astype(np.float32),
+        spacing=spacing,
+        origin=origin,
+        row_direction=(1.0, 0.0, 0.0),
+        column_direction=(0.0, 1.0, 0.0),
+        normal=(0.0, 0.0, 1.0),
+        modality=modality,
+        units=units,
+        series_instance_uid="1.2.3",
+        frame_of_reference_uid=frame,
+        slice_positions=tuple(float(i) * spacing[0] for i in range(k)),
+        sop_instance_uids=tuple("" for _ in range(k)),
+    )

@@ -13,11 +13,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
 from inference.imaging.schema import ExtractLimits
+from tests.inference.fuzz import byte_flips, flipped, fuzz_settings
 
 LIMITS = ExtractLimits(max_entries=1000, max_total_bytes=50 * 1024**2, max_entry_bytes=20 * 1024**2)
 
@@ -302,26 +302,13 @@ def _valid_zip() -> bytes:
 _ZIP = _valid_zip()
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    flips=st.lists(
-        st.tuples(st.integers(0, len(_ZIP) - 1), st.integers(0, 255)), min_size=1, max_size=6
-    )
-)
+@fuzz_settings(150)
+@given(flips=byte_flips(_ZIP, max_size=6))
 def test_mutated_archives_fail_only_with_archive_errors(
     tmp_path: Path, flips: list[tuple[int, int]]
 ) -> None:
-    data = bytearray(_ZIP)
-    for pos, value in flips:
-        data[pos] = value
     work = Path(tempfile.mkdtemp(dir=tmp_path))
-    (work / "in.zip").write_bytes(bytes(data))
+    (work / "in.zip").write_bytes(flipped(_ZIP, flips))
     try:
         result = safe_extract(work / "in.zip", work / "out", LIMITS)
     except ArchiveError:

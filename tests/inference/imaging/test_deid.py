@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -22,6 +21,7 @@ from inference.imaging.deid import (
     remap_uid,
 )
 from inference.imaging.schema import DeidOptions
+from tests.inference.fuzz import byte_flips, flipped, fuzz_settings
 
 from .dicom_factory import image_dataset, write
 
@@ -297,30 +297,15 @@ def _canary_bytes() -> bytes:
 _FUZZ_SOURCE = _canary_bytes()
 
 
-@settings(
-    max_examples=80,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    flips=st.lists(
-        st.tuples(st.integers(0, len(_FUZZ_SOURCE) - 1), st.integers(0, 255)),
-        min_size=1,
-        max_size=6,
-    )
-)
+@fuzz_settings(80)
+@given(flips=byte_flips(_FUZZ_SOURCE, max_size=6))
 def test_deidentifying_mutated_files_fails_cleanly_or_leaks_nothing(
     tmp_path: Path, flips: list[tuple[int, int]]
 ) -> None:
-    from inference.imaging.dicom_index import ERROR_KINDS, DicomFileError
+    from inference.imaging.dicom_format import ERROR_KINDS, DicomFileError
 
-    data = bytearray(_FUZZ_SOURCE)
-    for pos, value in flips:
-        data[pos] = value
     src = tmp_path / "in.dcm"
-    src.write_bytes(bytes(data))
+    src.write_bytes(flipped(_FUZZ_SOURCE, flips))
     try:
         result = deidentify_file(src, tmp_path / "out", DeidOptions(patient_secret=SECRET_A))
     except DicomFileError as exc:

@@ -10,21 +10,16 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
-from inference.imaging.dicom_index import (
-    ERROR_KINDS,
-    DicomFileError,
-    FileHeader,
-    assert_pydicom_version,
-    index_files,
-    read_dataset,
-    read_header,
-)
+from inference.imaging.dicom_format import ERROR_KINDS, DicomFileError
+from inference.imaging.dicom_index import FileHeader, index_files, read_header
+from inference.imaging.dicom_read import assert_pydicom_version, read_dataset
 from inference.imaging.schema import SandboxLimits
+from tests.inference.fuzz import byte_flips, flipped, fuzz_settings
 from tests.paths import SHARED_DATA
 
 from .dicom_factory import image_dataset, write, write_series
@@ -65,10 +60,10 @@ def test_fast_path_agrees_with_pydicom_on_the_real_samples() -> None:
     )
     if not files:
         pytest.skip("shared data not present")
-    from inference.imaging import dicom_index
+    from inference.imaging import dicom_fast, dicom_index
 
     for f in files:
-        fast = dicom_index._fast_values(str(f))
+        fast = dicom_fast.fast_values(str(f))
         slow = dicom_index._pydicom_values(str(f))
         assert fast is not None
         assert {k: str(v) for k, v in slow.items()} == {k: str(v) for k, v in fast.items()}
@@ -207,27 +202,14 @@ def test_a_real_dicomdir_without_series_uids_is_reported_as_a_dicomdir() -> None
 _VALID = _valid_bytes()
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    flips=st.lists(
-        st.tuples(st.integers(0, len(_VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8
-    ),
-    cut=st.one_of(st.none(), st.integers(0, len(_VALID))),
-)
+@fuzz_settings(150, HealthCheck.too_slow)
+@given(flips=byte_flips(_VALID, max_size=8), cut=st.one_of(st.none(), st.integers(0, len(_VALID))))
 def test_fuzzed_headers_raise_only_allowlisted_errors(
     tmp_path: Path, flips: list[tuple[int, int]], cut: int | None
 ) -> None:
-    data = bytearray(_VALID)
-    for pos, value in flips:
-        data[pos] = value
+    data = flipped(_VALID, flips)
     path = tmp_path / "fuzz.dcm"
-    path.write_bytes(bytes(data[:cut]) if cut is not None else bytes(data))
+    path.write_bytes(data[:cut] if cut is not None else data)
     try:
         header = read_header(path)
     except DicomFileError as exc:

@@ -20,39 +20,14 @@ from inference.imaging.features import (
     study_features,
     surface_area_mm2,
 )
-from inference.imaging.pet import suv_conversion_for_file, to_suv
 from inference.imaging.regions import RegionError, polygon_mask, rtstruct_masks, seg_masks
-from inference.imaging.schema import RegionMask, Volume
+from inference.imaging.schema import RegionMask
 from inference.imaging.volume import load_series
 from tests.paths import SHARED_DATA
 
-from .dicom_factory import uid, write, write_series
+from .dicom_factory import STS_002, load_sts_002, synthetic_volume, uid, write, write_series
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
 DCMQI = SHARED_DATA / "dicom-samples" / "dcmqi"
-
-
-def _volume(
-    voxels: np.ndarray,
-    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
-    units: str = "HU",
-    modality: str = "CT",
-) -> Volume:
-    k = voxels.shape[0]
-    return Volume(
-        voxels=voxels.astype(np.float32),
-        spacing=spacing,
-        origin=(0.0, 0.0, 0.0),
-        row_direction=(1.0, 0.0, 0.0),
-        column_direction=(0.0, 1.0, 0.0),
-        normal=(0.0, 0.0, 1.0),
-        modality=modality,
-        units=units,
-        series_instance_uid="1.2.3",
-        frame_of_reference_uid="1.2.4",
-        slice_positions=tuple(float(i) * spacing[0] for i in range(k)),
-        sop_instance_uids=tuple("" for _ in range(k)),
-    )
 
 
 def _sphere(
@@ -126,13 +101,9 @@ def test_rtstruct_circle_becomes_a_disc_of_the_right_area(tmp_path: Path) -> Non
 
 
 def test_real_rtstruct_gives_the_same_tumour_volume_on_ct_and_pet() -> None:
-    ct_files = sorted((FIXTURE / "CT" / "image").glob("*.dcm"))
-    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
-    ct = load_series(ct_files, None)
-    pet_files = sorted((FIXTURE / "PET" / "image").glob("*.dcm"))
-    pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
-    (ct_roi,) = rtstruct_masks(FIXTURE / "CT" / "mask" / "RS.dcm", ct)
-    (pet_roi,) = rtstruct_masks(FIXTURE / "PET" / "mask" / "RS.dcm", pet)
+    ct, pet = load_sts_002()
+    (ct_roi,) = rtstruct_masks(STS_002 / "CT" / "mask" / "RS.dcm", ct)
+    (pet_roi,) = rtstruct_masks(STS_002 / "PET" / "mask" / "RS.dcm", pet)
     ct_f, pet_f = lesion_features(ct, ct_roi), lesion_features(pet, pet_roi)
     assert ct_f.get("volume") == pytest.approx(pet_f.get("volume"), rel=0.08)
     assert 10 < ct_f.get("volume") < 500
@@ -219,7 +190,7 @@ def test_real_dcmqi_liver_seg_on_its_ct() -> None:
 def test_box_shape_features_are_exact() -> None:
     mask = np.zeros((6, 14, 10), dtype=bool)
     mask[1:5, 2:12, 2:8] = True  # 4 slices x 10 rows x 6 columns
-    vol = _volume(np.zeros(mask.shape), spacing=(2.0, 1.0, 0.5))
+    vol = synthetic_volume(np.zeros(mask.shape), spacing=(2.0, 1.0, 0.5))
     f = lesion_features(vol, RegionMask("box", mask, "SEG"))
     assert f.get("volume") == pytest.approx(0.24)  # 8 x 10 x 3 mm
     assert surface_area_mm2(vol, mask) == pytest.approx(2 * (80 + 24 + 30))
@@ -234,7 +205,7 @@ def test_box_shape_features_are_exact() -> None:
 def test_sphere_volume_diameters_and_sphericity() -> None:
     shape = (31, 31, 31)
     mask = _sphere(shape, (15, 15, 15), 10.0, (1.0, 1.0, 1.0))
-    vol = _volume(np.full(shape, 5.0))
+    vol = synthetic_volume(np.full(shape, 5.0))
     f = lesion_features(vol, RegionMask("sphere", mask, "SEG"))
     assert f.get("volume") == pytest.approx(4 / 3 * math.pi * 1000 / 1000, rel=0.01)
     assert f.get("longest_axial_diameter") == pytest.approx(21.0, abs=1.0)
@@ -259,7 +230,7 @@ def test_peak_is_the_mean_of_a_one_millilitre_sphere() -> None:
         for c in range(-7, 8)
         if a * a + b * b + c * c <= radius**2
     )
-    assert peak_value(_volume(voxels), mask) == pytest.approx((100 + n - 1) / n)
+    assert peak_value(synthetic_volume(voxels), mask) == pytest.approx((100 + n - 1) / n)
 
 
 def test_first_order_statistics_match_their_definitions() -> None:
@@ -290,7 +261,7 @@ def test_regions_load_in_the_sandbox_by_modality(tmp_path: Path) -> None:
     limits = SandboxLimits(memory_bytes=1024**3, cpu_seconds=30, wall_seconds=60)
     (region,) = load_regions(seg, vol, limits)
     assert region.mask.sum() == 4 and region.mask[2, 1, 1]
-    from inference.imaging.sandbox import SandboxError
+    from inference.sandbox import SandboxError
 
     with pytest.raises(SandboxError, match="not RTSTRUCT or SEG"):
         load_regions(paths[0], vol, limits)

@@ -4,44 +4,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from inference.imaging.pet import suv_conversion_for_file, to_suv
 from inference.imaging.regions import rtstruct_masks
 from inference.imaging.render import WINDOWS, RenderError, apply_window, render_slice, suv_window
-from inference.imaging.schema import RegionMask, Volume
-from inference.imaging.volume import load_series
+from inference.imaging.schema import RegionMask
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
+from .dicom_factory import STS_002, load_sts_002, synthetic_volume
 
-
-def _volume(
-    voxels: np.ndarray,
-    spacing: tuple[float, float, float] = (3.0, 1.0, 1.0),
-    frame: str = "1.2.4",
-    modality: str = "CT",
-    units: str = "HU",
-    origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
-) -> Volume:
-    k = voxels.shape[0]
-    return Volume(
-        voxels=voxels.astype(np.float32),
-        spacing=spacing,
-        origin=origin,
-        row_direction=(1.0, 0.0, 0.0),
-        column_direction=(0.0, 1.0, 0.0),
-        normal=(0.0, 0.0, 1.0),
-        modality=modality,
-        units=units,
-        series_instance_uid="1.2.3",
-        frame_of_reference_uid=frame,
-        slice_positions=tuple(float(i) * spacing[0] for i in range(k)),
-        sop_instance_uids=tuple("" for _ in range(k)),
-    )
+_volume = partial(synthetic_volume, spacing=(3.0, 1.0, 1.0))
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -109,12 +84,8 @@ def test_out_of_range_index_is_refused() -> None:
 
 
 def test_real_pet_ct_fusion_with_gtv_contour() -> None:
-    ct_files = sorted((FIXTURE / "CT" / "image").glob("*.dcm"))
-    assert ct_files, "the committed DICOM fixture under tests/fixtures/dicom is missing"
-    ct = load_series(ct_files, None)
-    pet_files = sorted((FIXTURE / "PET" / "image").glob("*.dcm"))
-    pet = to_suv(load_series(pet_files, None), suv_conversion_for_file(pet_files[0]))
-    (gtv,) = rtstruct_masks(FIXTURE / "CT" / "mask" / "RS.dcm", ct)
+    ct, pet = load_sts_002()
+    (gtv,) = rtstruct_masks(STS_002 / "CT" / "mask" / "RS.dcm", ct)
     k = int(np.argmax(gtv.mask.sum(axis=(1, 2))))
     r = render_slice(
         ct,

@@ -21,7 +21,7 @@ from tests.inference.models.tiny import random_batch, tiny_config
 
 def _saved(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
     seed_everything(0)
-    model = create_model("multimodal_survival", config=tiny_config())
+    model = create_model(config=tiny_config())
     path = tmp_path / "tiny.pt"
     save_checkpoint(
         path, name="tiny", version="test", config=tiny_config(), members=[model], extras={}
@@ -31,7 +31,7 @@ def _saved(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
 
 def test_a_checkpoint_round_trip_reproduces_the_predictions(tmp_path: Path) -> None:
     path, model = _saved(tmp_path)
-    loaded = create_model("tiny", checkpoint_path=path, expected_sha256=sha256_of(path))
+    loaded = create_model(checkpoint_path=path, expected_sha256=sha256_of(path))
     batch = random_batch(tiny_config(), n=5)
     with eval_mode(model, loaded):
         # Weights are stored in float16 to keep shipped files small.

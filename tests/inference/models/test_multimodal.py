@@ -19,7 +19,7 @@ ALL_SUBSETS = [
 
 def _model() -> MultimodalSurvival:
     seed_everything(0)
-    return create_model("multimodal_survival", config=tiny_config())
+    return create_model(config=tiny_config())
 
 
 def test_it_gives_finite_monotone_curves_for_every_modality_subset() -> None:

@@ -49,14 +49,7 @@ def random_raw(config: ModelConfig, n: int, seed: int = 0) -> RawArrays:
     """Random inputs with some missing values, some empty slide/imaging sets."""
     rng = np.random.default_rng(seed)
     raw = RawArrays(n=n)
-    specs = {
-        "clinical": config.clinical,
-        "labs": config.labs,
-        "mutations": config.mutations,
-        "copy_number": config.copy_number,
-        "expression": config.expression.features if config.expression else None,
-    }
-    for name, spec in specs.items():
+    for name, spec in config.tabular_specs().items():
         if spec is None:
             continue
         values = rng.normal(size=(n, len(spec.names)))

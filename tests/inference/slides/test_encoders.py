@@ -10,13 +10,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from inference.slides.encoders import (
-    MORPHOLOGY_FEATURES,
-    MorphologyEncoder,
+from inference.slides.encoders import MORPHOLOGY_FEATURES, MorphologyEncoder, rgb_to_hed
+from inference.slides.torch_encoders import (
     TorchEncoderConfig,
     build_encoder_model,
     load_torch_encoder,
-    rgb_to_hed,
     save_encoder_checkpoint,
 )
 

@@ -14,12 +14,7 @@ import torch
 from PIL import Image
 
 from inference.slides.deid import write_deidentified
-from inference.slides.encoders import (
-    MorphologyEncoder,
-    TorchEncoderConfig,
-    TorchTileEncoder,
-    build_encoder_model,
-)
+from inference.slides.encoders import MorphologyEncoder
 from inference.slides.errors import RegionOutOfBounds
 from inference.slides.features import (
     FeaturesFileError,
@@ -32,6 +27,11 @@ from inference.slides.reader import open_slide
 from inference.slides.schema import TileFeatures
 from inference.slides.tiles import iter_tile_batches, plan_tile_grid
 from inference.slides.tissue import detect_tissue
+from inference.slides.torch_encoders import (
+    TorchEncoderConfig,
+    TorchTileEncoder,
+    build_encoder_model,
+)
 from inference.slides.viewer import open_deepzoom, render_heatmap, render_heatmap_png
 
 

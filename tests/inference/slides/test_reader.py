@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from inference.slides.errors import RegionOutOfBounds, SlideUnreadable
-from inference.slides.reader import OpenSlideReader, PillowReader, TiffReader, open_slide
+from inference.slides.reader import OpenSlideReader, PillowReader, open_slide
 from inference.slides.schema import SlideLimits
+from inference.slides.tiff import TiffReader
 
 SLIDES_PACKAGE = Path(__file__).resolve().parents[3] / "inference" / "slides"
 

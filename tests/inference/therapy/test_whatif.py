@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 import inference
-from inference.models.predictor import SurvivalPredictor
+from inference.predictor import SurvivalPredictor
 from inference.runtime import sha256_of
 from inference.schema import CaseInputs, ClinicalFacts, MolecularProfile, TreatmentPlan
 from inference.therapy.overlap import PropensityError, load_propensity
 from inference.therapy.whatif import WhatIfOption, WhatIfReport, what_if
 from inference.training import propensity as training
+from inference.training import propensity_fit
 from inference.weights import PROPENSITY
 
 ENDOCRINE = WhatIfOption("endocrine", ("endocrine",))
@@ -289,7 +290,7 @@ def _tiny_data(root: Path, rng: np.random.Generator) -> None:
     text = "code\tname\tmain_type\ttissue\tparent\tlevel\tumls\tnci\n" + "".join(
         f"{code}\t{code}\t\tBreast\t{parent}\t1\t\t\n" for code, parent in rows
     )
-    (tree / f"{training.ONCOTREE_RELEASE}_flat.tsv").write_text(text)
+    (tree / f"{propensity_fit.ONCOTREE_RELEASE}_flat.tsv").write_text(text)
 
 
 def test_the_training_command_writes_a_valid_file_on_a_tiny_slice(
@@ -320,7 +321,7 @@ def test_the_logistic_fit_recovers_known_coefficients() -> None:
     x = rng.normal(size=(4000, 2))
     truth = np.array([1.0, -0.5])
     y = (rng.random(4000) < 1.0 / (1.0 + np.exp(-(0.3 + x @ truth)))).astype(float)
-    intercept, coefficients = training.fit_logistic(x, y, ridge=0.0)
+    intercept, coefficients = propensity_fit.fit_logistic(x, y, ridge=0.0)
     assert abs(intercept - 0.3) < 0.15
     assert np.allclose(coefficients, truth, atol=0.15)
-    assert training.auc(np.array([0.1, 0.9]), np.array([0.0, 1.0])) == 1.0
+    assert propensity_fit.auc(np.array([0.1, 0.9]), np.array([0.0, 1.0])) == 1.0

@@ -1,4 +1,4 @@
-"""Misbehaving sandbox targets used to prove the limits work (tests and deployment checks).
+"""Sandbox targets that misbehave on purpose, to prove the limits work (tests, deployment checks).
 
 Each function stands in for a C parser failing on hostile input: hanging, allocating without bound,
 burning CPU or crashing with SIGSEGV.
@@ -33,4 +33,24 @@ def crash() -> None:
 
 def echo(value: int) -> int:
     """Return ``value`` (the sandbox round trip works)."""
+    return value
+
+
+class SelftestError(ValueError):
+    """An error carrying a ``kind`` and ``detail``, like the parsers' own errors."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"selftest: {detail}")
+
+
+def fail(kind: str, detail: str) -> None:
+    """Raise :class:`SelftestError` (the child reports it, it does not crash)."""
+    raise SelftestError(kind, detail)
+
+
+def chatter(value: int) -> int:
+    """Print to stdout, as a chatty library would, then return ``value``."""
+    print("decoder says hello")
     return value

@@ -308,55 +308,12 @@ class SurvivalPredictor:
         shapley = exact_modality_shapley(value_of_masks, present, len(MODALITIES))
         with eval_mode(*self.members, gradients=True):
             attributions = integrated_gradients(self._value_at_reference, batch, steps=16)
-        features = []
-        by_gene: dict[str, float] = {}
-        for modality, values in attributions.items():
-            if not bool(batch.present[0, MODALITIES.index(modality)]):
-                continue
-            names = self.info.feature_names[modality]
-            scores = values.double().numpy()
-            if modality in ("mutations", "copy_number", "expression"):
-                for index in np.nonzero(scores)[0]:
-                    name = names[index]
-                    by_gene[name] = by_gene.get(name, 0.0) + float(scores[index])
-            # Only the strongest features become records; all of them feed the hallmark lens.
-            strongest = np.argsort(-np.abs(scores))[:TOP_FEATURES]
-            raw = self._raw_values(case, modality)
-            for index in strongest:
-                value = float(scores[index])
-                if value == 0.0:
-                    continue
-                features.append(
-                    FeatureAttribution(
-                        modality=modality,
-                        feature=names[index],
-                        value=raw.get(names[index], math.nan),
-                        attribution=value,
-                        direction="raises risk" if value < 0 else "lowers risk",
-                    )
-                )
-        features.sort(key=lambda f: -abs(f.attribution))
+        features, by_gene = self._feature_attributions(case, batch, attributions)
         membership = self.extras.get("hallmarks", {})
         hallmarks = (
             hallmark_lens(membership, self._expression_z(batch), by_gene) if membership else ()
         )
-        tiles: list[TileAttention] = []
-        if tile_attention is not None:
-            offset = 0
-            for slide in case.slides:
-                if slide.tile_features.shape[-1] != self.config.slide.feature_dim:  # type: ignore[union-attr]
-                    continue
-                n = len(slide.tile_features)
-                weights = tile_attention[0, offset : offset + n]
-                total = float(weights.sum()) or 1.0
-                tiles.append(
-                    TileAttention(
-                        slide_id=slide.slide_id,
-                        tile_coordinates=tuple((int(x), int(y)) for x, y in slide.tile_coordinates),
-                        weights=tuple(float(w) / total for w in weights),
-                    )
-                )
-                offset += n
+        tiles = self._tile_attention(case, tile_attention)
         neighbours = self.extras.get("neighbours")
         similar = None
         if neighbours is not None:
@@ -379,6 +336,68 @@ class SurvivalPredictor:
             tile_attention=tuple(tiles),
             similar_patients=similar,
         )
+
+    def _feature_attributions(
+        self, case: CaseInputs, batch: ModalityBatch, attributions: dict[str, Tensor]
+    ) -> tuple[list[FeatureAttribution], dict[str, float]]:
+        """The strongest feature attributions, strongest first, and every gene's total.
+
+        Only the strongest features become records; every gene's attribution feeds the
+        hallmark lens.
+        """
+        features = []
+        by_gene: dict[str, float] = {}
+        for modality, values in attributions.items():
+            if not bool(batch.present[0, MODALITIES.index(modality)]):
+                continue
+            names = self.info.feature_names[modality]
+            scores = values.double().numpy()
+            if modality in ("mutations", "copy_number", "expression"):
+                for index in np.nonzero(scores)[0]:
+                    name = names[index]
+                    by_gene[name] = by_gene.get(name, 0.0) + float(scores[index])
+            strongest = np.argsort(-np.abs(scores))[:TOP_FEATURES]
+            raw = self._raw_values(case, modality)
+            for index in strongest:
+                value = float(scores[index])
+                if value == 0.0:
+                    continue
+                features.append(
+                    FeatureAttribution(
+                        modality=modality,
+                        feature=names[index],
+                        value=raw.get(names[index], math.nan),
+                        attribution=value,
+                        direction="raises risk" if value < 0 else "lowers risk",
+                    )
+                )
+        features.sort(key=lambda f: -abs(f.attribution))
+        return features, by_gene
+
+    def _tile_attention(
+        self, case: CaseInputs, tile_attention: Tensor | None
+    ) -> list[TileAttention]:
+        """Attention over each slide's tiles, normalised per slide (slides the model skipped
+        for their feature size are left out)."""
+        tiles: list[TileAttention] = []
+        if tile_attention is None:
+            return tiles
+        offset = 0
+        for slide in case.slides:
+            if slide.tile_features.shape[-1] != self.config.slide.feature_dim:  # type: ignore[union-attr]
+                continue
+            n = len(slide.tile_features)
+            weights = tile_attention[0, offset : offset + n]
+            total = float(weights.sum()) or 1.0
+            tiles.append(
+                TileAttention(
+                    slide_id=slide.slide_id,
+                    tile_coordinates=tuple((int(x), int(y)) for x, y in slide.tile_coordinates),
+                    weights=tuple(float(w) / total for w in weights),
+                )
+            )
+            offset += n
+        return tiles
 
     def _expression_z(self, batch: ModalityBatch) -> dict[str, float | None]:
         """The case's expression as z-scores against the training cohort (measured genes only)."""
