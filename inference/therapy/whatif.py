@@ -187,7 +187,7 @@ def what_if(
     Args:
         inputs: the case (its recorded treatment only fills classes no option names).
         options: two or three options to compare (any number works).
-        model: a :class:`~inference.models.predictor.SurvivalPredictor`; default
+        model: a :class:`~inference.predictor.SurvivalPredictor`; default
             ``load_model("oncoboard-metabric")``.
         propensity: propensity models; default the shipped, hash-checked file.
 
