@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from oncology_ui.clinical import exports, services
+from oncology_ui.clinical import exports, facts, services
 from oncology_ui.clinical.forms import BiomarkerForm, ImportForm, MolecularFilterForm
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
@@ -230,7 +230,7 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = BiomarkerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            marker = services.biomarker_add(case=case, user=request.user, **form.cleaned_data)
+            marker = facts.biomarker_add(case=case, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.message_dict.items():
