@@ -91,7 +91,7 @@ class Slide(IngestRecord):
     features_sha256 = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
     # A slide that cannot be read has one message, in ``error``; there is no problem list.
-    problems = None  # type: ignore[assignment]
+    problems = None
     created_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)
     retired_by = models.ForeignKey(
