@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,11 @@ from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecula
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.ingest import STATUS_PARTIAL, content_length, ingest_status_response
+from oncology_ui.core.ingest import (
+    content_length,
+    ingest_received_response,
+    ingest_status_response,
+)
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.downloads import case_export_response
@@ -57,18 +62,18 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Upload a lab, variant or FHIR file; it is checked, stored and imported in the background."""
     case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
     limit = services.max_upload_bytes()
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "limit_mb": limit // 1_048_576,
+        "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
+    }
     if request.method == "POST" and content_length(request) > limit + 64 * 1024:
         # Refused before the body is read, so an oversized upload is never buffered.
         return render(
             request,
             "clinical/import_page.html",
-            {
-                "case": case,
-                "patient": case.patient,
-                "form": ImportForm(),
-                "too_large": limit,
-                "imports": ClinicalImport.objects.filter(case=case)[:10],
-            },
+            {**context, "form": ImportForm(), "too_large": limit},
             status=413,
         )
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -86,27 +91,18 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="clinical-import",
+            return ingest_received_response(
+                request,
+                record,
                 patient_id=case.patient_id,
+                category="clinical-import",
                 object_ref=f"import:{record.pk}",
+                message="File received; the import runs in the background.",
             )
-            if request.htmx:
-                return render(request, STATUS_PARTIAL, {"record": record})
-            messages.info(request, "File received; the import runs in the background.")
-            return redirect("clinical-import-detail", import_id=record.pk)
     return render(
         request,
         "clinical/import_page.html",
-        {
-            "case": case,
-            "patient": case.patient,
-            "form": form,
-            "limit_mb": limit // 1_048_576,
-            "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
-        },
+        {**context, "form": form},
         status=400 if form.errors else 200,
     )
 

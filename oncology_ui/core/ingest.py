@@ -13,15 +13,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
+from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.models import Job
+from oncology_ui.core.models import AccessLog, Job
 
 STATUS_PARTIAL = "core/_ingest_status.html"
 
@@ -112,6 +114,31 @@ class IngestRecord(models.Model):
             setattr(self, name, value)
         self.finished_at = timezone.now()
         self.save(update_fields=["status", *fields, "finished_at"])
+
+
+def ingest_received_response(
+    request: AuthedRequest,
+    record: IngestRecord,
+    *,
+    patient_id: int,
+    category: str,
+    object_ref: str,
+    message: str,
+) -> HttpResponse:
+    """An upload is stored and its job queued: audit the creation, then answer with the record's
+    status line (htmx swaps it in and it polls) or with ``message`` and a redirect to its page.
+    """
+    audit_record(
+        request=request,
+        action=AccessLog.Action.CREATE,
+        category=category,
+        patient_id=patient_id,
+        object_ref=object_ref,
+    )
+    if request.htmx:
+        return render(request, STATUS_PARTIAL, {"record": record})
+    messages.info(request, message)
+    return redirect(record.status_url)
 
 
 def ingest_status_response(

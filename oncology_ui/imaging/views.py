@@ -18,7 +18,11 @@ from inference.imaging.render import RenderError
 from oncology_ui.core.audit import access_denied, audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.ingest import STATUS_PARTIAL, content_length, ingest_status_response
+from oncology_ui.core.ingest import (
+    content_length,
+    ingest_received_response,
+    ingest_status_response,
+)
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import held as held_images
 from oncology_ui.imaging import recist, selectors, services
@@ -102,17 +106,14 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("dicom", exc.messages)
             else:
-                audit_record(
-                    request=request,
-                    action=A.CREATE,
-                    category="imaging-upload",
+                return ingest_received_response(
+                    request,
+                    upload,
                     patient_id=case.patient_id,
+                    category="imaging-upload",
                     object_ref=f"upload:{upload.pk}",
+                    message="Study received; it is de-identified and indexed now.",
                 )
-                if request.htmx:
-                    return render(request, STATUS_PARTIAL, {"record": upload})
-                messages.info(request, "Study received; it is de-identified and indexed now.")
-                return redirect("imaging-upload-detail", upload_id=upload.pk)
         status = 400
     return render(request, "imaging/upload_page.html", {**context, "form": form}, status=status)
 
