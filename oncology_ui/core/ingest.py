@@ -105,7 +105,7 @@ class IngestRecord(models.Model):
 
     @property
     def listed_problems(self) -> list[dict[str, Any]]:
-        return list(self.problems[: self.problems_listed])
+        return list((self.problems or [])[: self.problems_listed])
 
     def finish(self, status: str, **fields: Any) -> None:
         """Set the final ``status`` (and ``fields``), stamp ``finished_at`` and save just those."""

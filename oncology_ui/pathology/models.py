@@ -7,7 +7,6 @@ File paths are stored relative to ``MEDIA_ROOT`` and built only from server-gene
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -125,10 +124,6 @@ class Slide(IngestRecord):
     @property
     def failure_message(self) -> str:
         return self.error if self.status == self.Status.FAILED else ""
-
-    @property
-    def listed_problems(self) -> list[dict[str, Any]]:
-        return []
 
     @property
     def mpp_missing(self) -> bool:

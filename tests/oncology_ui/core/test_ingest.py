@@ -14,6 +14,7 @@ from oncology_ui.core.ingest import IngestRecord, ingest_status_response
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.models import ImagingUpload
 from oncology_ui.pathology.models import Slide
+from oncology_ui.trials.models import TrialCorpusImport
 from tests.oncology_ui.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ def _request(*, htmx: bool) -> AuthedRequest:
         (ClinicalImport(), "received", "imported"),
         (ImagingUpload(), "received", "stored"),
         (Slide(), "processing", "ready"),
+        (TrialCorpusImport(), "received", "imported"),
     ],
 )
 def test_it_is_finished_only_outside_the_pending_statuses(
@@ -42,6 +44,11 @@ def test_it_is_finished_only_outside_the_pending_statuses(
     assert not record.is_finished
     record.status = final
     assert record.is_finished
+
+
+@pytest.mark.parametrize("record", [Slide(error="unreadable"), TrialCorpusImport()])
+def test_records_that_keep_no_problem_list_list_none(record: IngestRecord) -> None:
+    assert record.listed_problems == []
 
 
 def test_it_shows_the_job_message_only_while_the_job_runs() -> None:
