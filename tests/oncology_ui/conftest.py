@@ -67,8 +67,13 @@ def cast(db: None) -> Cast:
     )
 
 
+def client_for(user: User) -> Client:
+    """A test client signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def oncologist_client(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(cast.oncologist)
-    return client
+    return client_for(cast.oncologist)

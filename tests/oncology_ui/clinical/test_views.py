@@ -15,16 +15,10 @@ from oncology_ui.clinical.models import Biomarker, ClinicalImport, LabResult
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
 from tests.oncology_ui.clinical.conftest import lab_csv, run_import
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, client_for
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _labs(cast: Cast) -> ClinicalImport:
@@ -62,7 +56,7 @@ def test_an_oncologist_uploads_a_lab_csv_and_sees_its_status(
         oncologist_client.get(reverse("core-job-status", args=[record.job.pk])).status_code == 200
     )
     assert (
-        _client(cast.outsider).get(reverse("core-job-status", args=[record.job.pk])).status_code
+        client_for(cast.outsider).get(reverse("core-job-status", args=[record.job.pk])).status_code
         == 404
     )
 
@@ -189,7 +183,7 @@ def test_the_molecular_page_filters(cast: Cast, oncologist_client: Client) -> No
 
 def test_a_pathologist_adds_a_biomarker_and_a_coordinator_cannot(cast: Cast) -> None:
     url = reverse("clinical-biomarker-create", args=[cast.case.pk])
-    pathologist = _client(cast.pathologist)
+    pathologist = client_for(cast.pathologist)
     assert pathologist.get(url).status_code == 200
     response = pathologist.post(
         url, {"name": "HER2", "method": "IHC", "value": "3+", "measured_on": "2024-03-01"}
@@ -197,11 +191,9 @@ def test_a_pathologist_adds_a_biomarker_and_a_coordinator_cannot(cast: Cast) -> 
     assert response.status_code == 302
     marker = Biomarker.objects.get(case=cast.case)
     assert (marker.status, marker.entered_by) == ("positive", cast.pathologist)
-    assert _client(cast.coordinator).get(url).status_code == 404
-    assert (
-        _client(cast.pathologist).get(reverse("clinical-import", args=[cast.case.pk])).status_code
-        == 404
-    )
+    assert client_for(cast.coordinator).get(url).status_code == 404
+    import_page = reverse("clinical-import", args=[cast.case.pk])
+    assert client_for(cast.pathologist).get(import_page).status_code == 404
 
 
 def test_wrong_methods_are_refused(cast: Cast, oncologist_client: Client) -> None:

@@ -15,17 +15,11 @@ from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import recist
 from oncology_ui.imaging.models import ImagingRegion, ImagingUpload, RecistAssessment
 from oncology_ui.patients.models import TimelineEvent
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, client_for
 from tests.oncology_ui.imaging.factories import RecistAssessmentFactory
 
 pytestmark = pytest.mark.django_db
 BASELINE = dt.date(2024, 3, 1)
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _post(rows: list[dict[str, Any]], date: str) -> dict[str, str]:
@@ -141,7 +135,7 @@ def test_time_points_are_entered_in_order(cast: Cast) -> None:
 def test_a_radiologist_records_baseline_then_follow_up_through_the_form(
     cast: Cast, radiologist: User
 ) -> None:
-    client = _client(radiologist)
+    client = client_for(radiologist)
     url = reverse("imaging-recist", args=[cast.case.pk])
     page = client.get(url)
     assert page.status_code == 200 and "Record the baseline" in page.content.decode()
@@ -218,8 +212,8 @@ def test_a_future_date_is_refused_without_a_500(cast: Cast, oncologist_client: C
 
 def test_recist_is_hidden_from_other_teams_and_read_only_for_pathologists(cast: Cast) -> None:
     url = reverse("imaging-recist", args=[cast.case.pk])
-    assert _client(cast.outsider).get(url).status_code == 404
-    pathologist = _client(cast.pathologist)
+    assert client_for(cast.outsider).get(url).status_code == 404
+    pathologist = client_for(cast.pathologist)
     page = pathologist.get(url)
     assert page.status_code == 200 and "Save time point" not in page.content.decode()
     assert pathologist.post(url, _post([_t("T1", 10)], "2024-03-01")).status_code == 404

@@ -13,17 +13,11 @@ from django.urls import reverse
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging.models import ImagingSeries, ImagingUpload, QuarantinedInstance
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, client_for
 from tests.oncology_ui.imaging.conftest import ingest, sts_files, sts_zip
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _ct(cast: Cast) -> ImagingSeries:
@@ -62,7 +56,7 @@ def test_an_oncologist_uploads_a_zip_and_follows_it_to_stored(
     job_page = oncologist_client.get(reverse("core-job-status", args=[upload.job.pk]))
     assert job_page.status_code == 200 and "Imaging upload" in job_page.content.decode()
     assert (
-        _client(cast.outsider).get(reverse("core-job-status", args=[upload.job.pk])).status_code
+        client_for(cast.outsider).get(reverse("core-job-status", args=[upload.job.pk])).status_code
         == 404
     )
     assert _audit("imaging-upload", AccessLog.Action.CREATE) == 1
@@ -110,15 +104,15 @@ def test_the_upload_page_is_hidden_from_other_teams_and_from_roles_without_uploa
     cast: Cast,
 ) -> None:
     url = reverse("imaging-upload", args=[cast.case.pk])
-    assert _client(cast.outsider).get(url).status_code == 404
-    assert _client(cast.pathologist).get(url).status_code == 404
+    assert client_for(cast.outsider).get(url).status_code == 404
+    assert client_for(cast.pathologist).get(url).status_code == 404
     assert AccessLog.objects.filter(outcome="denied", category="case").count() == 2
-    assert _client(cast.oncologist).put(url).status_code == 405
+    assert client_for(cast.oncologist).put(url).status_code == 405
 
 
 def test_an_upload_status_of_another_team_is_404_and_audited(cast: Cast) -> None:
     upload = ingest(cast.other_case, {"a.dcm": sts_files("CT/image")[0].read_bytes()})
-    response = _client(cast.oncologist).get(reverse("imaging-upload-detail", args=[upload.pk]))
+    response = client_for(cast.oncologist).get(reverse("imaging-upload-detail", args=[upload.pk]))
     assert response.status_code == 404
     assert AccessLog.objects.filter(outcome="denied", object_ref=f"upload:{upload.pk}").count() == 1
 
@@ -153,7 +147,7 @@ def test_the_section_polls_while_an_upload_runs_and_shows_held_images_to_radiolo
     files = [SimpleUploadedFile("a.dcm", sts_files("CT/image")[0].read_bytes())]
     services.upload_receive(case=cast.case, user=cast.oncologist, files=files)
     url = reverse("patients-case-section", args=[cast.case.pk, "imaging"])
-    busy = _client(cast.oncologist).get(url, headers=HTMX).content.decode()
+    busy = client_for(cast.oncologist).get(url, headers=HTMX).content.decode()
     assert 'hx-trigger="job-finished from:body"' in busy
     QuarantinedInstance.objects.create(
         case=cast.case,
@@ -163,8 +157,8 @@ def test_the_section_polls_while_an_upload_runs_and_shows_held_images_to_radiolo
         modality="US",
         reason="modality US often carries burned-in text",
     )
-    as_oncologist = _client(cast.oncologist).get(url, headers=HTMX).content.decode()
-    as_radiologist = _client(radiologist).get(url, headers=HTMX).content.decode()
+    as_oncologist = client_for(cast.oncologist).get(url, headers=HTMX).content.decode()
+    as_radiologist = client_for(radiologist).get(url, headers=HTMX).content.decode()
     assert "held for pixel review" in as_oncologist and "Release" not in as_oncologist
     assert "Release" in as_radiologist and "Discard" in as_radiologist
 
@@ -244,7 +238,7 @@ def test_slices_of_another_team_are_404_with_one_denied_row(
         modality="US",
         reason="modality US often carries burned-in text",
     )
-    outsider = _client(cast.outsider)
+    outsider = client_for(cast.outsider)
     requests = [
         ("get", reverse("imaging-viewer", args=[ct.pk]), f"series:{ct.pk}"),
         ("get", reverse("imaging-slice", args=[ct.pk]), f"series:{ct.pk}"),
@@ -290,7 +284,7 @@ def _held(cast: Cast) -> QuarantinedInstance:
 
 def test_a_radiologist_previews_and_releases_a_held_image(cast: Cast, radiologist: User) -> None:
     held = _held(cast)
-    client = _client(radiologist)
+    client = client_for(radiologist)
     preview = client.get(reverse("imaging-held-preview", args=[held.pk]))
     assert preview.status_code == 200 and preview.content[:4] == b"\x89PNG"
     assert "no-store" in preview["Cache-Control"]  # unreviewed pixels stay out of caches
@@ -307,9 +301,9 @@ def test_a_radiologist_previews_and_releases_a_held_image(cast: Cast, radiologis
 def test_only_radiologists_of_the_team_review_held_images(cast: Cast) -> None:
     held = _held(cast)
     url = reverse("imaging-held-review", args=[held.pk])
-    assert _client(cast.oncologist).post(url, {"decision": "release"}).status_code == 404
-    assert _client(cast.outsider).post(url, {"decision": "release"}).status_code == 404
-    assert _client(cast.oncologist).get(url).status_code == 405
+    assert client_for(cast.oncologist).post(url, {"decision": "release"}).status_code == 404
+    assert client_for(cast.outsider).post(url, {"decision": "release"}).status_code == 404
+    assert client_for(cast.oncologist).get(url).status_code == 405
     held.refresh_from_db()
     assert held.status == "pending"
 
