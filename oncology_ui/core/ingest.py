@@ -1,8 +1,10 @@
 """The one ingest pattern: the record an upload or import leaves, and the page that polls it.
 
-Every upload or import (clinical files, imaging studies, ...) is a row that inherits
-:class:`IngestRecord`: a status that starts at ``received``, the background job that works on it,
-the problems a person can act on, who sent it and when it finished. One partial,
+Every upload or import is a row that inherits :class:`IngestRecord` (``ClinicalImport``,
+``ImagingUpload``, ``Slide``, ``TrialCorpusImport``): a status that starts at ``received``, the
+background job that works on it, the problems a person can act on, who sent it and when it
+finished. A record that keeps its problems another way (a slide's one ``error``, a trial import's
+unreadable ``errors``) removes the field with ``problems = None``. One partial,
 ``core/_ingest_status.html``, shows any such row; while the job runs it polls the record's page
 every two seconds, and :func:`ingest_status_response` answers 286 once the record is finished so
 htmx stops polling (and fires ``job-finished`` for sections that refresh themselves).
