@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from oncology_ui.core.models import Job
+from oncology_ui.core.ingest import IngestRecord
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case, TimelineEvent
 
@@ -19,7 +19,7 @@ class ClinicalImportQuerySet(TeamScopedQuerySet["ClinicalImport"]):
     members_lookup = "case__patient__teams__members"
 
 
-class ClinicalImport(models.Model):
+class ClinicalImport(IngestRecord):
     """One uploaded file and what became of it: the report a person reads and downloads."""
 
     class Kind(models.TextChoices):
@@ -30,9 +30,14 @@ class ClinicalImport(models.Model):
         FHIR = "fhir", "FHIR R4 bundle (JSON)"
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
+        RECEIVED = IngestRecord.RECEIVED, "Received"
         IMPORTED = "imported", "Imported"
         FAILED = "failed", "Failed"
+
+    status_url_name = "clinical-import-detail"
+    html_id_prefix = "import"
+    status_link_text = "report"
+    problems_listed = 0  # the failure line names the first; the report lists them all
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clinical_imports")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -41,28 +46,46 @@ class ClinicalImport(models.Model):
     stored_name = models.CharField(max_length=200, help_text="Server-generated, under MEDIA_ROOT")
     sha256 = models.CharField(max_length=64)
     size = models.BigIntegerField()
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     summary = models.JSONField(default=dict, blank=True)
-    problems = models.JSONField(default=list, blank=True)
     problem_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClinicalImportQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name} ({self.status})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status != self.Status.RECEIVED
+    def kind_label(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def display_name(self) -> str:
+        return self.original_name
+
+    @property
+    def outcome_summary(self) -> str:
+        """New and already-present counts per part, e.g. ``labs: 3 new, 1 already there; ``."""
+        if self.status != self.Status.IMPORTED:
+            return ""
+        parts = []
+        for part, counts in self.summary.items():
+            if not isinstance(counts, dict) or counts.get("new") is None:
+                continue
+            present = counts.get("already_present")
+            parts.append(
+                f"{part}: {counts['new']} new" + (f", {present} already there" if present else "")
+            )
+        return "".join(f"{part}; " for part in parts).strip()
+
+    @property
+    def failure_message(self) -> str:
+        if self.status != self.Status.FAILED:
+            return ""
+        count = self.problem_count
+        text = f"Nothing was imported: {count} problem{'' if count == 1 else 's'}."
+        first = self.problems[0] if self.problems else None
+        return f"{text} {first['where']}: {first['message']}" if first else text
 
 
 class SourcedFact(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,9 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
-from oncology_ui.clinical import exports, services
+from oncology_ui.clinical import exports, facts, services
 from oncology_ui.clinical.forms import BiomarkerForm, ImportForm, MolecularFilterForm
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
@@ -23,6 +23,11 @@ from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecula
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.ingest import (
+    content_length,
+    ingest_received_response,
+    ingest_status_response,
+)
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.downloads import case_export_response
@@ -57,25 +62,20 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Upload a lab, variant or FHIR file; it is checked, stored and imported in the background."""
     case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
     limit = services.max_upload_bytes()
-    if request.method == "POST":
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > limit + 64 * 1024:
-            # Refused before the body is read, so an oversized upload is never buffered.
-            return render(
-                request,
-                "clinical/import_page.html",
-                {
-                    "case": case,
-                    "patient": case.patient,
-                    "form": ImportForm(),
-                    "too_large": limit,
-                    "imports": ClinicalImport.objects.filter(case=case)[:10],
-                },
-                status=413,
-            )
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "limit_mb": limit // 1_048_576,
+        "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
+    }
+    if request.method == "POST" and content_length(request) > limit + 64 * 1024:
+        # Refused before the body is read, so an oversized upload is never buffered.
+        return render(
+            request,
+            "clinical/import_page.html",
+            {**context, "form": ImportForm(), "too_large": limit},
+            status=413,
+        )
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -91,27 +91,18 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="clinical-import",
+            return ingest_received_response(
+                request,
+                record,
                 patient_id=case.patient_id,
+                category="clinical-import",
                 object_ref=f"import:{record.pk}",
+                message="File received; the import runs in the background.",
             )
-            if request.htmx:
-                return render(request, "clinical/_import_status.html", {"record": record})
-            messages.info(request, "File received; the import runs in the background.")
-            return redirect("clinical-import-detail", import_id=record.pk)
     return render(
         request,
         "clinical/import_page.html",
-        {
-            "case": case,
-            "patient": case.patient,
-            "form": form,
-            "limit_mb": limit // 1_048_576,
-            "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
-        },
+        {**context, "form": form},
         status=400 if form.errors else 200,
     )
 
@@ -130,13 +121,9 @@ def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
         object_ref=f"import:{record.pk}",
     )
     context = {"record": record, "case": record.case, "patient": record.case.patient}
-    if request.htmx:
-        response = render(request, "clinical/_import_status.html", context)
-        if record.is_finished:
-            response.status_code = HttpResponseStopPolling.status_code
-            response["HX-Trigger"] = "job-finished"
-        return response
-    return render(request, "clinical/import_detail.html", context)
+    return ingest_status_response(
+        request, record, page="clinical/import_detail.html", context=context
+    )
 
 
 @login_required
@@ -239,7 +226,7 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = BiomarkerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            marker = services.biomarker_add(case=case, user=request.user, **form.cleaned_data)
+            marker = facts.biomarker_add(case=case, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.message_dict.items():

@@ -24,7 +24,8 @@ from inference.sandbox import SandboxError
 from oncology_ui.core.jobs import job_enqueue
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import ImagingUpload, QuarantinedInstance
-from oncology_ui.imaging.services import INGEST_JOB, imaging_root, private_dir, quarantine_path
+from oncology_ui.imaging.services import INGEST_JOB
+from oncology_ui.imaging.storage import imaging_root, private_dir, quarantine_path
 
 
 def held_release(*, instance: QuarantinedInstance, user: User) -> ImagingUpload:

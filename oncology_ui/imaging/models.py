@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from oncology_ui.core.models import Job
+from oncology_ui.core.ingest import IngestRecord
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
@@ -41,14 +41,17 @@ class ImagingUploadQuerySet(TeamScopedQuerySet["ImagingUpload"]):
     members_lookup = "case__patient__teams__members"
 
 
-class ImagingUpload(models.Model):
+class ImagingUpload(IngestRecord):
     """One upload (a zip or many files) and what the ingest job made of it."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
+        RECEIVED = IngestRecord.RECEIVED, "Received"
         STORED = "stored", "Stored"
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
+
+    status_url_name = "imaging-upload-detail"
+    html_id_prefix = "imaging-upload"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_uploads")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
@@ -60,27 +63,41 @@ class ImagingUpload(models.Model):
     )
     file_count = models.PositiveIntegerField(default=0)
     size = models.BigIntegerField(default=0)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    problems = models.JSONField(default=list, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=1000, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImagingUploadQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"imaging upload {self.pk} ({self.status})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status != self.Status.RECEIVED
+    def kind_label(self) -> str:
+        return "DICOM upload"
+
+    @property
+    def display_name(self) -> str:
+        return self.label
+
+    @property
+    def outcome_summary(self) -> str:
+        """What was stored, e.g. ``2 series, 40 images, 1 regions, 3 held for review``."""
+        if self.status != self.Status.STORED:
+            return ""
+        counts = self.counts
+        text = (
+            f"{counts.get('series') or 0} series, {counts.get('instances') or 0} images, "
+            f"{counts.get('regions') or 0} regions"
+        )
+        if counts.get("quarantined"):
+            text += f", {counts['quarantined']} held for review"
+        if problems := counts.get("problems"):
+            text += f"; {problems} file problem{'' if problems == 1 else 's'}"
+        return text
+
+    @property
+    def failure_message(self) -> str:
+        return self.error
 
 
 class ImagingStudyQuerySet(TeamScopedQuerySet["ImagingStudy"]):

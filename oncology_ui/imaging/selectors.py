@@ -19,7 +19,7 @@ from oncology_ui.imaging.models import (
     QuarantinedInstance,
     RecistAssessment,
 )
-from oncology_ui.imaging.services import series_dir
+from oncology_ui.imaging.storage import series_dir
 from oncology_ui.patients.models import Case
 
 Axis = Literal["axial", "coronal", "sagittal"]

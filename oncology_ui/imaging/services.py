@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 import shutil
 import tempfile
 import uuid
@@ -32,14 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
-from django.utils import timezone
 
 from inference.imaging.archive import ArchiveError, list_extracted_files, safe_extract
 from inference.imaging.deid import date_offset_days
@@ -60,10 +55,14 @@ from oncology_ui.imaging.models import (
     ImagingSeries,
     ImagingStudy,
     ImagingUpload,
-    PatientImagingKey,
     QuarantinedInstance,
 )
-from oncology_ui.patients.models import Case, Patient, TimelineEvent
+from oncology_ui.imaging.storage import (
+    imaging_key_secret,
+    imaging_root,
+    private_dir,
+)
+from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create
 
 logger = logging.getLogger(__name__)
@@ -71,50 +70,6 @@ logger = logging.getLogger(__name__)
 INGEST_JOB = "imaging_ingest"
 _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_PROBLEMS_STORED = 200
-
-
-def imaging_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "imaging"
-
-
-def series_dir(series: ImagingSeries) -> Path:
-    return imaging_root() / "series" / series.storage_key
-
-
-def quarantine_path(instance: QuarantinedInstance) -> Path:
-    return imaging_root() / "quarantine" / instance.storage_name
-
-
-def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def imaging_key_secret(patient: Patient) -> bytes:
-    """The patient's de-identification secret, created (32 random bytes) on first use."""
-    key, _ = PatientImagingKey.objects.get_or_create(
-        patient=patient, defaults={"secret": secrets.token_bytes(32)}
-    )
-    return bytes(key.secret)
-
-
-@receiver(post_delete, sender=ImagingSeries)
-def _series_files_delete(
-    sender: type[ImagingSeries], instance: ImagingSeries, **kwargs: Any
-) -> None:
-    """A deleted series (or its case) takes its files with it, once the deletion commits."""
-    if instance.storage_key:  # never an empty key: that would be the whole series folder
-        folder = series_dir(instance)
-        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
-
-
-@receiver(post_delete, sender=QuarantinedInstance)
-def _held_file_delete(
-    sender: type[QuarantinedInstance], instance: QuarantinedInstance, **kwargs: Any
-) -> None:
-    if instance.storage_name:
-        path = quarantine_path(instance)
-        transaction.on_commit(lambda: path.unlink(missing_ok=True))
 
 
 # --- receiving an upload -----------------------------------------------------------------------
@@ -238,15 +193,15 @@ def _finish(
     problems: Sequence[FileProblem] = (),
     counts: dict[str, Any] | None = None,
 ) -> None:
-    upload.status = status
-    upload.error = error[:1000]
-    upload.problems = [
-        {"file": p.path, "kind": p.kind, "message": p.message}
-        for p in problems[:_MAX_PROBLEMS_STORED]
-    ]
-    upload.counts = {**(counts or {}), "problems": len(problems)}
-    upload.finished_at = timezone.now()
-    upload.save(update_fields=["status", "error", "problems", "counts", "finished_at"])
+    upload.finish(
+        status,
+        error=error[:1000],
+        problems=[
+            {"file": p.path, "kind": p.kind, "message": p.message}
+            for p in problems[:_MAX_PROBLEMS_STORED]
+        ],
+        counts={**(counts or {}), "problems": len(problems)},
+    )
 
 
 def _ingest(

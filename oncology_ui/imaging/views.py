@@ -13,12 +13,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from inference.imaging.render import RenderError
 from oncology_ui.core.audit import access_denied, audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.ingest import (
+    content_length,
+    ingest_received_response,
+    ingest_status_response,
+)
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import held as held_images
 from oncology_ui.imaging import recist, selectors, services
@@ -79,11 +83,7 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     status = 200
     form = UploadForm()
     if request.method == "POST":
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > conf.max_upload_bytes + 1_048_576:
+        if content_length(request) > conf.max_upload_bytes + 1_048_576:
             # Refused before the body is read, so an oversized upload is never spooled to disk.
             return render(
                 request,
@@ -106,17 +106,14 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("dicom", exc.messages)
             else:
-                audit_record(
-                    request=request,
-                    action=A.CREATE,
-                    category="imaging-upload",
+                return ingest_received_response(
+                    request,
+                    upload,
                     patient_id=case.patient_id,
+                    category="imaging-upload",
                     object_ref=f"upload:{upload.pk}",
+                    message="Study received; it is de-identified and indexed now.",
                 )
-                if request.htmx:
-                    return render(request, "imaging/_upload_status.html", {"upload": upload})
-                messages.info(request, "Study received; it is de-identified and indexed now.")
-                return redirect("imaging-upload-detail", upload_id=upload.pk)
         status = 400
     return render(request, "imaging/upload_page.html", {**context, "form": form}, status=status)
 
@@ -127,21 +124,18 @@ def upload_page(request: AuthedRequest, case_id: int) -> HttpResponse:
 def upload_detail(request: AuthedRequest, upload_id: int) -> HttpResponse:
     """The upload's status and problems; as an htmx partial it polls itself until finished."""
     upload = _upload_for_user(request, upload_id)
+    if not request.htmx:  # the page is audited once, not every poll of its status line
+        audit_record(
+            request=request,
+            action=A.VIEW,
+            category="imaging-upload",
+            patient_id=upload.case.patient_id,
+            object_ref=f"upload:{upload.pk}",
+        )
     context = {"upload": upload, "case": upload.case, "patient": upload.case.patient}
-    if request.htmx:
-        response = render(request, "imaging/_upload_status.html", context)
-        if upload.is_finished:
-            response.status_code = HttpResponseStopPolling.status_code
-            response["HX-Trigger"] = "job-finished"
-        return response
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="imaging-upload",
-        patient_id=upload.case.patient_id,
-        object_ref=f"upload:{upload.pk}",
+    return ingest_status_response(
+        request, upload, page="imaging/upload_detail.html", context=context
     )
-    return render(request, "imaging/upload_detail.html", context)
 
 
 # --- viewer ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from oncology_ui.core.models import Job
+from oncology_ui.core.ingest import IngestRecord
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case
 
@@ -29,11 +29,15 @@ class SlideQuerySet(TeamScopedQuerySet["Slide"]):
         return self.exclude(status=Slide.Status.RETIRED)
 
 
-class Slide(models.Model):
-    """One whole-slide image: the de-identified derivative and what processing learned from it."""
+class Slide(IngestRecord):
+    """One whole-slide image: the de-identified derivative and what processing learned from it.
+
+    The slide is its own ingest record: received, processed in the background, then ready or
+    failed (``error`` says why); a retired slide is finished too.
+    """
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Waiting to be processed"
+        RECEIVED = IngestRecord.RECEIVED, "Waiting to be processed"
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready"
         FAILED = "failed", "Could not be read"
@@ -43,6 +47,10 @@ class Slide(models.Model):
         HE = "he", "H&E"
         IHC = "ihc", "IHC (DAB)"
         UNKNOWN = "unknown", "Not determined"
+
+    PENDING_STATUSES = frozenset({Status.RECEIVED, Status.PROCESSING})
+    status_url_name = "pathology-viewer"
+    html_id_prefix = "slide"
 
     uid = models.CharField(max_length=32, unique=True, default=_uid, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="slides")
@@ -81,12 +89,9 @@ class Slide(models.Model):
     features_path = models.CharField(max_length=200, blank=True)
     features_sha256 = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # A slide that cannot be read has one message, in ``error``; there is no problem list.
+    problems = None
     created_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     retired_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -106,7 +111,19 @@ class Slide(models.Model):
 
     @property
     def is_pending(self) -> bool:
-        return self.status in {self.Status.RECEIVED, self.Status.PROCESSING}
+        return not self.is_finished
+
+    @property
+    def kind_label(self) -> str:
+        return "Slide"
+
+    @property
+    def display_name(self) -> str:
+        return self.original_name
+
+    @property
+    def failure_message(self) -> str:
+        return self.error if self.status == self.Status.FAILED else ""
 
     @property
     def mpp_missing(self) -> bool:

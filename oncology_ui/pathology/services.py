@@ -260,7 +260,7 @@ def _slide_from_file(*, case: Case, user: User, source: Path, name: str) -> Slid
         original_size=source.stat().st_size,
         original_sha256=_sha256(source),
         file_kind=kind,
-        uploaded_by=user,
+        created_by=user,
     )
     original = _dir("originals") / f"{slide.uid}.upload"
     slide.original_path = _relative(original)
@@ -400,7 +400,7 @@ def slide_ingest(*, slide: Slide, progress: Progress) -> dict[str, object]:
         "tissue_path": _relative(out / "tissue.png"),
         "features_path": _relative(Path(summary.features_path)),
         "features_sha256": _sha256(Path(summary.features_path)),
-        "processed_at": timezone.now(),
+        "finished_at": timezone.now(),
         "original_delete_after": timezone.now() + timedelta(days=keep_days) if keep_days else None,
     }
     if not keep_days:

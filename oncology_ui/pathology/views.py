@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from inference.slides.errors import RegionOutOfBounds
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.ingest import content_length
 from oncology_ui.core.models import AccessLog
 from oncology_ui.pathology import selectors, services, tiles
 from oncology_ui.pathology.conf import pathology_settings
@@ -70,13 +71,6 @@ def _error(message: str, status: int, **extra: object) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=status)
 
 
-def _content_length(request: HttpRequest) -> int:
-    try:
-        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
-    except ValueError:
-        return 0
-
-
 # ------------------------------------------------------------------------------------------
 # Upload
 
@@ -93,7 +87,7 @@ def slide_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
     """
     case = case_for_user(request, case_id, permission=ADD)
     conf = pathology_settings()
-    if request.method == "POST" and _content_length(request) > conf.max_upload_bytes + 64 * 1024:
+    if request.method == "POST" and content_length(request) > conf.max_upload_bytes + 64 * 1024:
         context = _upload_context(case)
         context.update({"form": SlideUploadForm(), "too_large": True})
         response = render(request, "pathology/upload_page.html", context, status=413)
@@ -166,7 +160,7 @@ def upload_sessions(request: AuthedRequest, case_id: int) -> JsonResponse:
 def upload_chunk(request: AuthedRequest, upload_id: int) -> JsonResponse:
     """Append the raw request body at the offset in ``X-Upload-Offset``."""
     upload = _upload_for_user(request, upload_id)
-    length = _content_length(request)
+    length = content_length(request)
     if length > pathology_settings().chunk_bytes:
         return _error("The chunk is larger than allowed.", 413)
     try:

@@ -12,12 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from oncology_ui.core.ingest import IngestRecord
 from oncology_ui.core.models import Job
 from oncology_ui.core.querysets import TeamScopedQuerySet
 from oncology_ui.patients.models import Case
 
 
-class TrialCorpusImport(models.Model):
+class TrialCorpusImport(IngestRecord):
     """One import of trial records (command, shipped subset or upload) and what became of it."""
 
     class Source(models.TextChoices):
@@ -26,16 +27,18 @@ class TrialCorpusImport(models.Model):
         UPLOAD = "upload", "Administrator upload"
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
+        RECEIVED = IngestRecord.RECEIVED, "Received"
         IMPORTED = "imported", "Imported"
         FAILED = "failed", "Refused (corpus unchanged)"
+
+    status_url_name = "trials-import-detail"
+    html_id_prefix = "trial-import"
 
     source = models.CharField(max_length=10, choices=Source.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     original_name = models.CharField(max_length=200, help_text="As given; shown, never used")
     stored_name = models.CharField(max_length=200, blank=True, help_text="Under MEDIA_ROOT")
     sha256 = models.CharField(max_length=64, blank=True)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     records_read = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -47,21 +50,16 @@ class TrialCorpusImport(models.Model):
     embeddings = models.CharField(
         max_length=200, blank=True, help_text="How the imported trials got their vectors"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Its problems are the records it could not read, in ``errors``.
+    problems = None
     created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Trial import {self.pk} ({self.original_name}, {self.status})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status != self.Status.RECEIVED
+    def display_name(self) -> str:
+        return self.original_name
 
 
 class Trial(models.Model):

@@ -38,7 +38,7 @@ def case_with_images(cast: Cast, processed_files: ProcessedFiles) -> Slide:
     """A case with a ready slide, a CT series, audit rows and an anchor: all committed."""
     if connection.vendor != "postgresql":
         pytest.skip("the drill backs up PostgreSQL with pg_dump")
-    slide = SlideFactory.ready(files=processed_files, case=cast.case, uploaded_by=cast.pathologist)
+    slide = SlideFactory.ready(files=processed_files, case=cast.case, created_by=cast.pathologist)
     ct = {p.relative_to(STS).as_posix(): p.read_bytes() for p in sts_files("CT")}
     ingest(cast.case, ct, cast.oncologist)
     for action in (AccessLog.Action.VIEW, AccessLog.Action.EXPORT):

@@ -394,12 +394,12 @@ def test_requests_regions_studied_and_wild_type_genes(fhir_case: Case) -> None:
 def test_an_unexpected_error_fails_the_import_instead_of_leaving_it_waiting(
     cast: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oncology_ui.clinical import services
+    from oncology_ui.clinical import facts
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "_write_labs", broken)
+    monkeypatch.setattr(facts, "labs_write", broken)
     record = run_import(cast.case, b"date,test,value,unit\n2024-03-01,Sodium,140,mmol/L\n", "x.csv")
     assert record.status == ClinicalImport.Status.FAILED
     assert "internal error" in record.problems[0]["message"]

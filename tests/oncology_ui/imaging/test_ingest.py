@@ -232,7 +232,7 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
 ) -> None:
     from oncology_ui.core.jobs import job_run
     from oncology_ui.imaging import held as held_images
-    from oncology_ui.imaging import services
+    from oncology_ui.imaging import storage
 
     images = sts_files("CT/image")
     files = {p.name: p.read_bytes() for p in images[:4]}
@@ -243,7 +243,7 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
     assert upload.counts["quarantined"] == 1
     held = QuarantinedInstance.objects.get(case=cast.case)
     assert held.status == "pending" and "BurnedInAnnotation" in held.reason
-    assert services.quarantine_path(held).is_file()
+    assert storage.quarantine_path(held).is_file()
     assert ImagingSeries.objects.filter(study__case=cast.case).count() == 1  # not indexed
     released = held_images.held_release(instance=held, user=radiologist)  # type: ignore[arg-type]
     assert released.job is not None
@@ -257,13 +257,13 @@ def test_images_flagged_for_burned_in_text_are_held_then_released_by_a_radiologi
 
 def test_a_discarded_held_image_is_deleted(cast: Cast, radiologist: object) -> None:
     from oncology_ui.imaging import held as held_images
-    from oncology_ui.imaging import services
+    from oncology_ui.imaging import storage
 
     files = {"screen.dcm": _edited(sts_files("CT/image")[0], Modality="US")}
     ingest(cast.case, files, cast.oncologist)
     held = QuarantinedInstance.objects.get(case=cast.case)
     held_images.held_discard(instance=held, user=radiologist)  # type: ignore[arg-type]
-    assert not services.quarantine_path(held).exists()
+    assert not storage.quarantine_path(held).exists()
     held.refresh_from_db()
     assert held.status == "discarded"
 
@@ -356,7 +356,7 @@ def test_pet_in_bq_per_ml_becomes_suvbw_matching_a_hand_computed_value(
 ) -> None:
     import numpy as np
 
-    from oncology_ui.imaging.services import series_dir
+    from oncology_ui.imaging.storage import series_dir
     from tests.inference.imaging.dicom_factory import write
     from tests.inference.imaging.test_volume_and_pet import _pet_header
 

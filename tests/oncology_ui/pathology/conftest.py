@@ -32,7 +32,7 @@ def processed_files(tmp_path_factory: pytest.TempPathFactory) -> ProcessedFiles:
 
 @pytest.fixture
 def ready_slide(cast: Cast, processed_files: ProcessedFiles) -> Slide:
-    return SlideFactory.ready(files=processed_files, case=cast.case, uploaded_by=cast.pathologist)
+    return SlideFactory.ready(files=processed_files, case=cast.case, created_by=cast.pathologist)
 
 
 @pytest.fixture

@@ -173,14 +173,14 @@ def test_running_the_job_twice_does_not_redo_a_ready_slide(cast: Cast) -> None:
     from oncology_ui.core.jobs import job_run
 
     slide = ingest(cast.case, OME.read_bytes(), "crop.ome.tif")
-    processed_at = slide.processed_at
+    finished_at = slide.finished_at
     assert slide.job is not None
     Job.objects.filter(pk=slide.job.pk).update(status=Job.Status.QUEUED)
 
     job_run(slide.job.pk)
 
     slide.refresh_from_db()
-    assert slide.status == Slide.Status.READY and slide.processed_at == processed_at
+    assert slide.status == Slide.Status.READY and slide.finished_at == finished_at
 
 
 def test_retention_keeps_the_original_until_the_purge(

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.imaging.models import ImagingSeries
-from oncology_ui.imaging.services import series_dir
+from oncology_ui.imaging.storage import series_dir
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 
