@@ -73,8 +73,10 @@ class PortraitNet(nn.Module):
         self.hinge = nn.Parameter(torch.zeros(len(self.hinge_index), len(HINGE_KNOTS)))
         self.deviation = nn.Parameter(torch.zeros(n_types, n_features))
         self.missing_offset = nn.Parameter(torch.zeros(n_types, n_features))
-        self.monotone = torch.tensor([n in MONOTONE for n in FEATURE_NAMES])
-        self.hinge_monotone = torch.tensor([n in MONOTONE for n in config.hinge_features])
+        self.monotone = torch.tensor([n in MONOTONE for n in FEATURE_NAMES], dtype=torch.bool)
+        self.hinge_monotone = torch.tensor(
+            [n in MONOTONE for n in config.hinge_features], dtype=torch.bool
+        )
         self.mlp: nn.Module | None = None
         if config.mlp_hidden:
             self.mlp = nn.Sequential(
@@ -101,7 +103,7 @@ class PortraitNet(nn.Module):
         hinge_z = z[:, self.hinge_index]  # (N, H)
         shaped = torch.relu(hinge_z[:, :, None] - knots[None, None, :])  # (N, H, K)
         hinge = (shaped * self.hinge[None]).sum(-1) * mask[:, self.hinge_index]  # (N, H)
-        linear = linear.index_add(1, torch.tensor(self.hinge_index), hinge)
+        linear = linear.index_add(1, torch.tensor(self.hinge_index, dtype=torch.long), hinge)
         return linear + (1.0 - mask) * self.missing_offset[types]
 
     def forward(self, z: Tensor, mask: Tensor, types: Tensor) -> Tensor:
@@ -253,12 +255,22 @@ def model_from_checkpoint(path: Path, *, expected_sha256: str | None) -> Portrai
 
 
 SHIPPED_PATH = Path(__file__).resolve().parents[1] / "weights" / "portrait" / "portrait.pt"
-#: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it).
+#: Trained without the non-commercial cohorts (for deployments that must avoid them).
+COMMERCIAL_PATH = SHIPPED_PATH.with_name("portrait-commercial.pt")
+#: Pinned digests of the committed checkpoints (updated by whoever retrains and commits them).
 SHIPPED_SHA256 = "a80ea0a92157ac5447848845b88ee985f01fd41ff398ffd50867339a1e822e37"
+COMMERCIAL_SHA256 = "6973f7177fed17e6bb6ca60d27e887fcc8e2733e7e67e36e37fa2c786594b20e"
 
 
-def load_shipped() -> PortraitModel:
-    """The committed checkpoint, checked against :data:`SHIPPED_SHA256` before unpickling."""
+def load_shipped(*, commercial_only: bool = False) -> PortraitModel:
+    """A committed checkpoint, checked against its pinned sha256 before unpickling.
+
+    Args:
+        commercial_only: the checkpoint trained without non-commercial data (10 types) instead
+            of the default one (13 types, includes TCGA data licensed for non-commercial use).
+    """
+    if commercial_only:
+        return model_from_checkpoint(COMMERCIAL_PATH, expected_sha256=COMMERCIAL_SHA256)
     return model_from_checkpoint(SHIPPED_PATH, expected_sha256=SHIPPED_SHA256)
 
 

@@ -226,7 +226,10 @@ def external(
         test = frame[(frame["cohort"] == target) & (frame["split"] == "test")]
         test = test.reset_index(drop=True)
         internal = stratified_c(test, ours(model, test)[0])
-        ext = stratified_c(test, ours(held_out[target], test)[0])
+        # The held-out model has no baseline of the target cohort: only its ranking is scored.
+        ext = stratified_c(
+            test, held_out[target].risk(raw_features(test), list(test["cancer_type"]))
+        )
         source_rows = frame[frame["cohort"] == source].reset_index(drop=True)
         target_train = frame[(frame["cohort"] == target) & (frame["split"] == "train")]
         shared = [

@@ -177,3 +177,16 @@ def test_the_runtime_modules_import_no_training_only_package() -> None:
             else:
                 continue
             assert not names & banned, (source.name, names)
+
+
+def test_the_default_checkpoint_says_it_holds_non_commercial_data(shipped: PortraitModel) -> None:
+    non_commercial = {c for c, flag in shipped.bundle.licences.items() if flag}
+    assert non_commercial == {"tcga-blca", "tcga-brca", "tcga-coadread", "tcga-hnsc", "tcga-stad"}
+
+
+def test_the_commercial_checkpoint_holds_no_non_commercial_cohort() -> None:
+    model = load_shipped(commercial_only=True)
+    assert model.bundle.licences and not any(model.bundle.licences.values())
+    assert len(model.bundle.reference_cohort) >= 10
+    early, late = model.predict([_portrait("BRCA", 1), _portrait("BRCA", 4)])
+    assert _at(model, late, 60.0) < _at(model, early, 60.0)
