@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         **goals,
         "rsf_pooled_c": round(pe.pooled(rows, "rsf"), 4) if not args.quick else None,
         "routed_pooled_c": round(pe.pooled(rows, "routed"), 4) if not args.quick else None,
+        # one key per cancer type: test C of ours and of CoxPH
+        **{t: [r["ours"]["c_index"], r["coxph"]["c_index"]] for t, r in rows.items()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     details = {"result": result, "per_type": rows, "external": ext, "tuning": tuning}

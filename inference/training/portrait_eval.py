@@ -162,6 +162,21 @@ def rsf(train: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> tuple[FloatAr
     return np.asarray(risk, dtype=np.float64), curves
 
 
+def slopes_by_year(rows: pd.DataFrame, survival: FloatArray) -> dict[str, float]:
+    """Calibration slope at 1, 3 and 5 years where >= 10 test patients are followed past it."""
+    out: dict[str, float] = {}
+    times, events = rows["time_months"].to_numpy(), rows["event"].to_numpy()
+    for months in (12.0, 36.0, 60.0):
+        if (times > months).sum() < 10:
+            continue
+        at = survival_at_grid_times(GRID_MONTHS, survival, np.array([months]))[:, 0]
+        groups = 5 if len(rows) < 300 else 10
+        out[f"{months / 12:.0f}y"] = round(
+            calibration_at(times, events, at, months, groups).slope, 3
+        )
+    return out
+
+
 def ours(model: PortraitModel, rows: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     """Risk and curves of the portrait model (each row on its own cohort's baseline)."""
     risk = model.risk(raw_features(rows), list(rows["cancer_type"]))
@@ -182,13 +197,17 @@ def per_type(
         train = of_type[of_type["split"] == "train"].reset_index(drop=True)
         test = of_type[of_type["split"] == "test"].reset_index(drop=True)
         horizon = MAIN_HORIZON[cancer_type]
+        ours_risk, ours_curves = ours(model, test)
+        cox_risk, cox_curves = coxph(train, test)
         row: dict[str, Any] = {
             "cohorts": sorted(set(test["cohort"])),
             "n_test": len(test),
             "events_test": int(test["event"].sum()),
             "horizon_months": horizon,
-            "ours": score(test, train, *ours(model, test), horizon).rounded(),
-            "coxph": score(test, train, *coxph(train, test), horizon).rounded(),
+            "ours": score(test, train, ours_risk, ours_curves, horizon).rounded(),
+            "coxph": score(test, train, cox_risk, cox_curves, horizon).rounded(),
+            "ours_slopes_by_year": slopes_by_year(test, ours_curves),
+            "coxph_slopes_by_year": slopes_by_year(test, cox_curves),
         }
         if with_rsf:
             row["rsf"] = score(test, train, *rsf(train, test), horizon).rounded()
