@@ -53,12 +53,14 @@ class PortraitConfig:
         hinge_features: features with a piecewise-linear shape (continuous ones).
         mlp_hidden: hidden width of the interaction MLP (0 = additive only).
         dropout: MLP dropout.
+        type_shapes: give each type its own deviation of the piecewise-linear shapes too.
     """
 
     cancer_types: tuple[str, ...]
     hinge_features: tuple[str, ...]
     mlp_hidden: int = 0
     dropout: float = 0.1
+    type_shapes: bool = False
 
 
 class PortraitNet(nn.Module):
@@ -77,6 +79,11 @@ class PortraitNet(nn.Module):
         self.hinge_monotone = torch.tensor(
             [n in MONOTONE for n in config.hinge_features], dtype=torch.bool
         )
+        self.hinge_deviation: nn.Parameter | None = None
+        if config.type_shapes:
+            self.hinge_deviation = nn.Parameter(
+                torch.zeros(n_types, len(self.hinge_index), len(HINGE_KNOTS))
+            )
         self.mlp: nn.Module | None = None
         if config.mlp_hidden:
             self.mlp = nn.Sequential(
@@ -102,7 +109,10 @@ class PortraitNet(nn.Module):
         knots = torch.tensor(HINGE_KNOTS, dtype=z.dtype)
         hinge_z = z[:, self.hinge_index]  # (N, H)
         shaped = torch.relu(hinge_z[:, :, None] - knots[None, None, :])  # (N, H, K)
-        hinge = (shaped * self.hinge[None]).sum(-1) * mask[:, self.hinge_index]  # (N, H)
+        hinge_weights = self.hinge[None]  # (1, H, K)
+        if self.hinge_deviation is not None:
+            hinge_weights = hinge_weights + self.hinge_deviation[types]  # (N, H, K)
+        hinge = (shaped * hinge_weights).sum(-1) * mask[:, self.hinge_index]  # (N, H)
         linear = linear.index_add(1, torch.tensor(self.hinge_index, dtype=torch.long), hinge)
         return linear + (1.0 - mask) * self.missing_offset[types]
 
@@ -122,6 +132,10 @@ class PortraitNet(nn.Module):
         columns = self.monotone[None, :].expand_as(self.deviation)
         self.deviation.data[columns] = torch.maximum(self.deviation.data[columns], floor[columns])
         self.hinge.data[self.hinge_monotone] = self.hinge.data[self.hinge_monotone].clamp(min=0.0)
+        if self.hinge_deviation is not None:
+            deviation = self.hinge_deviation.data[:, self.hinge_monotone]  # (T, Hm, K)
+            floor_h = -self.hinge.data[self.hinge_monotone][None]  # (1, Hm, K)
+            self.hinge_deviation.data[:, self.hinge_monotone] = torch.maximum(deviation, floor_h)
 
 
 @dataclass(frozen=True)
@@ -237,6 +251,7 @@ def model_from_checkpoint(path: Path, *, expected_sha256: str | None) -> Portrai
         hinge_features=tuple(meta["config"]["hinge_features"]),
         mlp_hidden=int(meta["config"]["mlp_hidden"]),
         dropout=float(meta["config"]["dropout"]),
+        type_shapes=bool(meta["config"].get("type_shapes", False)),
     )
     bundle = PortraitBundle(
         config=config,
@@ -258,8 +273,8 @@ SHIPPED_PATH = Path(__file__).resolve().parents[1] / "weights" / "portrait" / "p
 #: Trained without the non-commercial cohorts (for deployments that must avoid them).
 COMMERCIAL_PATH = SHIPPED_PATH.with_name("portrait-commercial.pt")
 #: Pinned digests of the committed checkpoints (updated by whoever retrains and commits them).
-SHIPPED_SHA256 = "a80ea0a92157ac5447848845b88ee985f01fd41ff398ffd50867339a1e822e37"
-COMMERCIAL_SHA256 = "6973f7177fed17e6bb6ca60d27e887fcc8e2733e7e67e36e37fa2c786594b20e"
+SHIPPED_SHA256 = "b5d6ef77c2338fe4cd1e9ec3a211f8669e0625329ff2c58c7527c8fa8d2a29ae"
+COMMERCIAL_SHA256 = "faa71c7889f6a9c47861712f6fae2ce783faf38d9d9b0ce3f5c19bab8e0877e4"
 
 
 def load_shipped(*, commercial_only: bool = False) -> PortraitModel:

@@ -79,6 +79,7 @@ class TrainSettings:
 
     Attributes:
         mlp_hidden: interaction MLP width (0 = additive model).
+        type_shapes: type-specific deviations of the piecewise-linear shapes (same ridge).
         l2_deviation: ridge on the type-specific deviations (shrinks to the shared weights).
         l2_shared: ridge on the shared weights and hinges.
         l2_offset: ridge on the missingness offsets; where a feature is missing for a whole
@@ -89,6 +90,7 @@ class TrainSettings:
     """
 
     mlp_hidden: int = 0
+    type_shapes: bool = False
     l2_deviation: float = 0.05
     l2_shared: float = 0.001
     l2_offset: float = 0.1
@@ -141,6 +143,7 @@ def fit_net(
         cancer_types=cancer_types,
         hinge_features=hinge_features(train),
         mlp_hidden=settings.mlp_hidden,
+        type_shapes=settings.type_shapes,
     )
     net = PortraitNet(config)
     model = PortraitModel(
@@ -154,6 +157,7 @@ def fit_net(
     mlp_params = list(net.mlp.parameters()) if net.mlp is not None else []
     groups: list[dict[str, Any]] = [
         {"params": [net.shared, net.hinge, net.deviation, net.missing_offset]},
+        {"params": [net.hinge_deviation] if net.hinge_deviation is not None else []},
         {"params": mlp_params, "weight_decay": 1e-3},
     ]
     optimiser = torch.optim.Adam(groups, lr=settings.lr)
@@ -164,6 +168,8 @@ def fit_net(
         loss = loss + settings.l2_shared * (net.shared.square().sum() + net.hinge.square().sum())
         loss = loss + settings.l2_deviation * net.deviation.square().sum()
         loss = loss + settings.l2_offset * net.missing_offset.square().sum()
+        if net.hinge_deviation is not None:
+            loss = loss + settings.l2_deviation * net.hinge_deviation.square().sum()
         loss.backward()
         optimiser.step()
         net.project()
@@ -255,6 +261,8 @@ CANDIDATES: tuple[TrainSettings, ...] = (
     TrainSettings(mlp_hidden=0, l2_deviation=0.1),
     TrainSettings(mlp_hidden=0, l2_deviation=1.0),
     TrainSettings(mlp_hidden=16, l2_deviation=0.1),
+    TrainSettings(type_shapes=True, l2_deviation=0.01),
+    TrainSettings(type_shapes=True, l2_deviation=0.1),
 )
 
 

@@ -136,10 +136,15 @@ def test_it_rejects_a_checkpoint_whose_hash_does_not_match() -> None:
         model_from_checkpoint(SHIPPED_PATH, expected_sha256="0" * 64)
 
 
-def test_a_checkpoint_round_trip_gives_the_same_curves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("type_shapes", [False, True])
+def test_a_checkpoint_round_trip_gives_the_same_curves(tmp_path: Path, type_shapes: bool) -> None:
     torch.manual_seed(0)
-    config = PortraitConfig(cancer_types=("BRCA", "LUNG"), hinge_features=("age_years",),
-                            mlp_hidden=4)  # fmt: skip
+    config = PortraitConfig(
+        cancer_types=("BRCA", "LUNG"),
+        hinge_features=("age_years", "nodes_positive"),
+        mlp_hidden=4,
+        type_shapes=type_shapes,
+    )
     net = PortraitNet(config)
     with torch.no_grad():
         for parameter in net.parameters():
