@@ -1,0 +1,331 @@
+"""Train the portrait model across the harmonised cohorts.
+
+``python -m inference.training.portrait_train [--data DIR] [--out PATH]`` splits every cohort
+60/20/20 (train/validation/test, stratified by event, seed fixed per cohort), picks the
+regularisation and MLP width on the validation parts, fits on the training parts and writes the
+checkpoint with the test-split figures of each cancer type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+
+from inference.portrait.model import (
+    SHIPPED_PATH,
+    PortraitBundle,
+    PortraitConfig,
+    PortraitModel,
+    PortraitNet,
+    Standardiser,
+    bundle_to_checkpoint,
+)
+from inference.portrait.vocabulary import FEATURE_NAMES, apply_transforms
+from inference.runtime import sha256_of
+from inference.survival.losses import cox_partial_nll
+from inference.training.portrait_cohorts import COHORTS, load_all
+
+logger = logging.getLogger(__name__)
+FloatArray = npt.NDArray[np.float64]
+
+SPLIT_SEED = 16
+GRID_MONTHS = np.round(np.arange(0.0, 240.25, 0.5), 2)
+#: Per type: the cohort whose baseline the app uses (diagnosis-based, overall survival first).
+REFERENCE_COHORT = {
+    "BRCA": "metabric",
+    "LUNG": "ncctg-lung",
+    "COADREAD": "colon-trial",
+    "PRAD": "prostate-byar",
+    "SKCM": "melanoma-andersen",
+    "OVARY": "ovarian-ova",
+    "HCC": "hcc-li",
+    "FL": "follicular",
+    "OPHSC": "oropharynx-rtog",
+    "HNSC": "tcga-hnsc",
+    "BLCA": "tcga-blca",
+    "STAD": "tcga-stad",
+    "AML": "leukaemia-nw-england",
+}
+#: Main horizon per type (months): the clinical convention, within the cohorts' follow-up.
+MAIN_HORIZON = {
+    "BRCA": 60.0,
+    "LUNG": 12.0,
+    "COADREAD": 36.0,
+    "PRAD": 36.0,
+    "SKCM": 60.0,
+    "OVARY": 36.0,
+    "HCC": 36.0,
+    "FL": 60.0,
+    "OPHSC": 24.0,
+    "HNSC": 36.0,
+    "BLCA": 24.0,
+    "STAD": 24.0,
+    "AML": 12.0,
+}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation and regularisation (tuned on the validation parts).
+
+    Attributes:
+        mlp_hidden: interaction MLP width (0 = additive model).
+        type_shapes: type-specific deviations of the piecewise-linear shapes (same ridge).
+        l2_deviation: ridge on the type-specific deviations (shrinks to the shared weights).
+        l2_shared: ridge on the shared weights and hinges.
+        l2_offset: ridge on the missingness offsets; where a feature is missing for a whole
+            cohort the offset is not identifiable (the cohort stratum absorbs it) and the
+            ridge keeps it at zero, so a missing field does not move an app patient's curve.
+        epochs, lr: full-batch Adam.
+        seed: torch seed.
+    """
+
+    mlp_hidden: int = 0
+    type_shapes: bool = False
+    l2_deviation: float = 0.05
+    l2_shared: float = 0.001
+    l2_offset: float = 0.1
+    epochs: int = 300
+    lr: float = 0.02
+    seed: int = 0
+
+
+def assign_splits(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> pd.Series:
+    """train / val / test per cohort (60/20/20), stratified by event, fixed by seed and name."""
+    labels = pd.Series("train", index=frame.index, dtype=object)
+    for cohort, rows in frame.groupby("cohort").groups.items():
+        rng = np.random.default_rng(seed + zlib.crc32(str(cohort).encode()))
+        for event in (0.0, 1.0):
+            idx = np.array([i for i in rows if frame.at[i, "event"] == event])
+            rng.shuffle(idx)
+            n_test, n_val = round(0.2 * len(idx)), round(0.2 * len(idx))
+            labels.loc[idx[:n_test]] = "test"
+            labels.loc[idx[n_test : n_test + n_val]] = "val"
+    return labels
+
+
+def raw_features(frame: pd.DataFrame) -> FloatArray:
+    """(N, F) transformed vocabulary features (NaN = missing)."""
+    return apply_transforms(frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64))
+
+
+def hinge_features(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Continuous features (more than six distinct observed values) get a piecewise shape."""
+    return tuple(n for n in FEATURE_NAMES if frame[n].nunique() > 6)
+
+
+def _stratified_nll(risk: torch.Tensor, times: torch.Tensor, events: torch.Tensor,
+                    strata: list[torch.Tensor]) -> torch.Tensor:  # fmt: skip
+    total = events.sum().clamp(min=1.0)
+    loss = risk.sum() * 0.0
+    for rows in strata:
+        loss = loss + cox_partial_nll(risk[rows], times[rows], events[rows]) * events[rows].sum()
+    return loss / total
+
+
+def fit_net(
+    train: pd.DataFrame, settings: TrainSettings, cancer_types: tuple[str, ...]
+) -> tuple[PortraitNet, Standardiser]:
+    """Fit the network on ``train`` rows (Cox partial likelihood stratified by cohort)."""
+    torch.manual_seed(settings.seed)
+    x = raw_features(train)
+    standardiser = Standardiser.fit(x)
+    config = PortraitConfig(
+        cancer_types=cancer_types,
+        hinge_features=hinge_features(train),
+        mlp_hidden=settings.mlp_hidden,
+        type_shapes=settings.type_shapes,
+    )
+    net = PortraitNet(config)
+    model = PortraitModel(
+        PortraitBundle(config, standardiser, (0.0,), {}, {}), net
+    )  # tensors() helper only
+    z, mask, types = model.tensors(x, list(train["cancer_type"]))
+    times = torch.tensor(train["time_months"].to_numpy(), dtype=torch.float32)
+    events = torch.tensor(train["event"].to_numpy(), dtype=torch.float32)
+    codes = train["cohort"].to_numpy()
+    strata = [torch.as_tensor(np.nonzero(codes == c)[0]) for c in np.unique(codes)]
+    mlp_params = list(net.mlp.parameters()) if net.mlp is not None else []
+    groups: list[dict[str, Any]] = [
+        {"params": [net.shared, net.hinge, net.deviation, net.missing_offset]},
+        {"params": [net.hinge_deviation] if net.hinge_deviation is not None else []},
+        {"params": mlp_params, "weight_decay": 1e-3},
+    ]
+    optimiser = torch.optim.Adam(groups, lr=settings.lr)
+    net.train()
+    for _ in range(settings.epochs):
+        optimiser.zero_grad()
+        loss = _stratified_nll(net(z, mask, types), times, events, strata)
+        loss = loss + settings.l2_shared * (net.shared.square().sum() + net.hinge.square().sum())
+        loss = loss + settings.l2_deviation * net.deviation.square().sum()
+        loss = loss + settings.l2_offset * net.missing_offset.square().sum()
+        if net.hinge_deviation is not None:
+            loss = loss + settings.l2_deviation * net.hinge_deviation.square().sum()
+        loss.backward()
+        optimiser.step()
+        net.project()
+    net.eval()
+    return net, standardiser
+
+
+def breslow(
+    times: FloatArray, events: FloatArray, risk: FloatArray, grid: FloatArray
+) -> FloatArray:
+    """Breslow cumulative baseline hazard at ``grid`` (held flat after the last event)."""
+    order = np.argsort(times)
+    times, events, hazard_ratio = times[order], events[order], np.exp(risk[order])
+    at_risk = np.cumsum(hazard_ratio[::-1])[::-1]  # sum over T_j >= T_i
+    event_times, deaths = np.unique(times[events > 0], return_counts=True)
+    first = np.searchsorted(times, event_times, side="left")
+    increments = deaths / at_risk[first]
+    cumulative = np.concatenate([[0.0], np.cumsum(increments)])
+    return cumulative[np.searchsorted(event_times, grid, side="right")]
+
+
+def build_model(frame: pd.DataFrame, settings: TrainSettings) -> PortraitModel:
+    """Fit on the rows of ``frame`` marked train; baselines from those rows per cohort."""
+    train = frame[frame["split"] == "train"].reset_index(drop=True)
+    cancer_types = tuple(sorted(frame["cancer_type"].unique()))
+    net, standardiser = fit_net(train, settings, cancer_types)
+    config = net.config
+    shell = PortraitModel(PortraitBundle(config, standardiser, (0.0,), {}, {}), net)
+    risk = shell.risk(raw_features(train), list(train["cancer_type"]))
+    baselines = {}
+    for cohort, rows in train.groupby("cohort").groups.items():
+        part = np.asarray(rows)
+        cumulative = breslow(
+            train.loc[part, "time_months"].to_numpy(),
+            train.loc[part, "event"].to_numpy(),
+            risk[part],
+            GRID_MONTHS,
+        )
+        baselines[str(cohort)] = tuple(float(v) for v in cumulative)
+    present = set(frame["cohort"])
+    reference = {t: c for t, c in REFERENCE_COHORT.items() if c in present}
+    for cancer_type in cancer_types:  # types trained without their reference cohort
+        reference.setdefault(
+            cancer_type, str(frame.loc[frame["cancer_type"] == cancer_type, "cohort"].iloc[0])
+        )
+    licences = {n: e.spec.non_commercial for n, e in COHORTS.items() if n in present}
+    bundle = PortraitBundle(
+        config=config,
+        standardiser=standardiser,
+        grid_months=tuple(float(v) for v in GRID_MONTHS),
+        baselines=baselines,
+        reference_cohort=reference,
+        licences=licences,
+    )
+    return PortraitModel(bundle, net)
+
+
+def stratified_c(frame: pd.DataFrame, risk: FloatArray) -> float:
+    """Harrell's C with pairs compared only within a cohort (endpoints differ between cohorts)."""
+    concordant = total = 0.0
+    for _, rows in frame.groupby("cohort").groups.items():
+        part = frame.index.get_indexer(rows)
+        t = frame["time_months"].to_numpy()[part]
+        e = frame["event"].to_numpy()[part]
+        r = risk[part]
+        comparable = (e[:, None] > 0) & (
+            (t[:, None] < t[None, :]) | ((t[:, None] == t[None, :]) & (e[None, :] == 0))
+        )
+        score = (r[:, None] > r[None, :]) + 0.5 * (r[:, None] == r[None, :])
+        concordant += float((score * comparable).sum())
+        total += float(comparable.sum())
+    return concordant / total if total else float("nan")
+
+
+def validation_score(model: PortraitModel, frame: pd.DataFrame, part: str) -> float:
+    """Event-weighted mean over cancer types of the stratified C on one split part."""
+    rows = frame[frame["split"] == part].reset_index(drop=True)
+    risk = model.risk(raw_features(rows), list(rows["cancer_type"]))
+    scores, weights = [], []
+    for _, idx in rows.groupby("cancer_type").groups.items():
+        sub = rows.loc[idx]
+        scores.append(stratified_c(sub.reset_index(drop=True), risk[np.asarray(idx)]))
+        weights.append(float(sub["event"].sum()))
+    return float(np.average(scores, weights=weights))
+
+
+CANDIDATES: tuple[TrainSettings, ...] = (
+    TrainSettings(mlp_hidden=0, l2_deviation=0.01),
+    TrainSettings(mlp_hidden=0, l2_deviation=0.1),
+    TrainSettings(mlp_hidden=0, l2_deviation=1.0),
+    TrainSettings(mlp_hidden=16, l2_deviation=0.1),
+    TrainSettings(type_shapes=True, l2_deviation=0.01),
+    TrainSettings(type_shapes=True, l2_deviation=0.1),
+)
+
+
+def tune(frame: pd.DataFrame) -> tuple[TrainSettings, list[dict[str, Any]]]:
+    """Pick the candidate with the best validation score (test rows never used)."""
+    results, scores = [], []
+    for settings in CANDIDATES:
+        model = build_model(frame, settings)
+        score = validation_score(model, frame, "val")
+        scores.append(score)
+        results.append({"settings": settings.__dict__, "val_c": round(score, 4)})
+        logger.info("candidate %s: validation C %.4f", settings, score)
+    best = int(np.argmax(scores))
+    return CANDIDATES[best], results
+
+
+def save(model: PortraitModel, path: Path) -> str:
+    """Write the checkpoint; returns its sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(bundle_to_checkpoint(model.bundle, model.net), path)
+    return sha256_of(path)
+
+
+def with_validation(model: PortraitModel, validation: dict[str, dict[str, Any]]) -> PortraitModel:
+    return PortraitModel(replace(model.bundle, validation=validation), model.net)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=SHIPPED_PATH)
+    parser.add_argument(
+        "--commercial-only",
+        action="store_true",
+        help="leave out cohorts whose licence forbids commercial use (the TCGA SurvPath tables)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    torch.set_num_threads(1)
+    names = tuple(
+        n for n, e in COHORTS.items() if not (args.commercial_only and e.spec.non_commercial)
+    )
+    frame = load_all(args.data, names)
+    frame["split"] = assign_splits(frame)
+    settings, results = tune(frame)
+    model = build_model(frame, settings)
+    test = frame[frame["split"] == "test"].reset_index(drop=True)
+    risk = model.risk(raw_features(test), list(test["cancer_type"]))
+    validation: dict[str, dict[str, Any]] = {}
+    for cancer_type, idx in test.groupby("cancer_type").groups.items():
+        sub = test.loc[idx].reset_index(drop=True)
+        validation[str(cancer_type)] = {
+            "test_c": round(stratified_c(sub, risk[np.asarray(idx)]), 4),
+            "cohorts": sorted(set(sub["cohort"])),
+            "test_events": int(sub["event"].sum()),
+            "main_horizon_months": MAIN_HORIZON.get(str(cancer_type)),
+        }
+    model = with_validation(model, validation)
+    digest = save(model, args.out)
+    logger.info("settings %s; tuning %s", settings, results)
+    logger.info("wrote %s sha256 %s; validation %s", args.out, digest, validation)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Training on a small synthetic table: splits, the stage constraint, Breslow baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inference.portrait.vocabulary import FEATURE_NAMES
+from inference.training.portrait_train import (
+    TrainSettings,
+    assign_splits,
+    breslow,
+    build_model,
+)
+
+
+def _table(seed: int = 0, n: int = 240) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(np.nan, index=range(n), columns=list(FEATURE_NAMES))
+    frame["age_years"] = rng.uniform(30, 80, n)
+    frame["stage_group"] = rng.integers(1, 5, n).astype(float)
+    # Stage made *protective* on purpose: the constraint must still keep its weight >= 0.
+    hazard = np.exp(0.04 * (frame["age_years"] - 55) - 0.5 * frame["stage_group"])
+    frame["time_months"] = rng.exponential(24.0 / hazard)
+    frame["event"] = (rng.uniform(size=n) < 0.7).astype(float)
+    frame["cohort"] = np.where(np.arange(n) % 2, "cohort-a", "cohort-b")
+    frame["cancer_type"] = np.where(np.arange(n) % 2, "BRCA", "LUNG")
+    return frame
+
+
+def test_splits_are_fixed_by_seed_and_stratified_per_cohort() -> None:
+    frame = _table()
+    first, again = assign_splits(frame), assign_splits(frame)
+    assert first.equals(again)
+    for _, rows in frame.groupby("cohort").groups.items():
+        shares = first.loc[rows].value_counts(normalize=True)
+        assert shares["train"] == pytest.approx(0.6, abs=0.03)
+
+
+@pytest.mark.parametrize("type_shapes", [False, True])
+def test_stage_weights_stay_non_negative_even_against_the_data(type_shapes: bool) -> None:
+    frame = _table()
+    frame["split"] = assign_splits(frame)
+    model = build_model(frame, TrainSettings(epochs=40, type_shapes=type_shapes))
+    net = model.net
+    j = FEATURE_NAMES.index("stage_group")
+    totals = (net.shared[j] + net.deviation[:, j]).detach().numpy()
+    assert (totals >= -1e-6).all()
+    assert set(model.bundle.baselines) == {"cohort-a", "cohort-b"}
+    hazard = np.asarray(model.bundle.baselines["cohort-a"])
+    assert (np.diff(hazard) >= 0).all() and hazard[0] == 0.0
+
+
+def test_breslow_matches_nelson_aalen_without_covariates() -> None:
+    times = np.array([1.0, 2.0, 2.0, 3.0, 5.0])
+    events = np.array([1.0, 1.0, 0.0, 1.0, 0.0])
+    cumulative = breslow(times, events, np.zeros(5), np.array([0.0, 1.0, 2.5, 4.0]))
+    assert cumulative == pytest.approx([0.0, 1 / 5, 1 / 5 + 1 / 4, 1 / 5 + 1 / 4 + 1 / 2])
