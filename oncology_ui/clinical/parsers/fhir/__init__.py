@@ -1,0 +1,25 @@
+"""FHIR R4 Bundles (transaction, batch, collection, document, searchset) following mCODE.
+
+The package reads a bundle in four steps, one module each:
+
+1. ``jsonguard``: the bytes become JSON defensively (no duplicate keys, bounded numbers and
+   nesting, XML refused).
+2. ``bundle``: the envelope is read (entries, duplicate ids, ``fullUrl`` index for references).
+3. ``validation``: every resource becomes a validated ``fhir.resources`` R4B model; a
+   validation error becomes a problem naming the entry, the resource and the field.
+4. ``reader`` hands each model to the extractor for its type (``conditions``, ``observations``
+   with ``genomics`` and ``measurements``, ``treatments``), which write plain records:
+   conditions, stage, performance status, tumour markers and labs, genomic variants and
+   regions, medications and procedures.
+
+R4B rather than the package's default R5 models: the bundles hospitals send today, and our
+fixtures, are R4 (``MedicationStatement.medicationCodeableConcept``,
+``Procedure.performed[x]``), which R5 renamed; R4B reads R4 resources of these types unchanged.
+"""
+
+from __future__ import annotations
+
+from oncology_ui.clinical.parsers.fhir.reader import parse_bundle
+from oncology_ui.clinical.parsers.fhir.records import BundleContents, FactRecord
+
+__all__ = ["BundleContents", "FactRecord", "parse_bundle"]
