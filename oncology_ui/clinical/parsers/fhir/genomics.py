@@ -14,7 +14,8 @@ from oncology_ui.clinical.parsers.fhir.concepts import codings, display, loinc_c
 from oncology_ui.clinical.parsers.fhir.observed import Observed
 from oncology_ui.clinical.parsers.fhir.records import Extraction, FactRecord
 from oncology_ui.clinical.parsers.genes import normalise_gene, normalise_protein_change
-from oncology_ui.clinical.parsers.variants import VariantRecord, normalise_chromosome
+from oncology_ui.clinical.parsers.variants.normalise import normalise_chromosome
+from oncology_ui.clinical.parsers.variants.records import VariantRecord
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.codeableconcept import CodeableConcept

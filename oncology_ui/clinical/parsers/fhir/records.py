@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from oncology_ui.clinical.parsers.biomarkers import BiomarkerRecord
 from oncology_ui.clinical.parsers.fhir.concepts import display, first_coding, source
 from oncology_ui.clinical.parsers.labs import LabRecord
-from oncology_ui.clinical.parsers.variants import VariantRecord
+from oncology_ui.clinical.parsers.variants.records import VariantRecord
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.codeableconcept import CodeableConcept
