@@ -12,9 +12,13 @@ The package reads a bundle in four steps, one module each:
    conditions, stage, performance status, tumour markers and labs, genomic variants and
    regions, medications and procedures.
 
-R4B rather than the package's default R5 models: the bundles hospitals send today, and our
-fixtures, are R4 (``MedicationStatement.medicationCodeableConcept``,
-``Procedure.performed[x]``), which R5 renamed; R4B reads R4 resources of these types unchanged.
+Shared by the steps: ``concepts`` (readers of FHIR datatypes), ``observed`` (the Observation in
+hand) and ``records`` (the plain records produced, and the context extractors share).
+
+R4B (``fhir.resources.R4B``) rather than the package's default R5 models: mCODE and US Core,
+and our fixtures, are R4, whose ``MedicationStatement.medicationCodeableConcept`` and
+``Procedure.performed[x]`` R5 renamed (R5 refuses 15 of the 25 resources of
+``patient_data.json``); R4B left the resources read here as R4 defines them.
 """
 
 from __future__ import annotations
