@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import BinaryIO
 
-from oncology_ui.clinical.parsers import ImportRejected, Limits, Problem, ProblemLog
+from oncology_ui.clinical.parsers import Limits, ProblemLog
 from oncology_ui.clinical.parsers.catalogue import Catalogue, Range, load_catalogue
 from oncology_ui.clinical.parsers.labs import (
     LabRecord,
@@ -16,7 +16,7 @@ from oncology_ui.clinical.parsers.labs import (
     parse_reference,
     parse_when,
 )
-from oncology_ui.clinical.parsers.text import cell, csv_rows, header_index
+from oncology_ui.clinical.parsers.text import Table, cell
 
 TEMPLATE_COLUMNS = (
     "date",
@@ -77,91 +77,81 @@ def parse_lab_csv(
     """
     catalogue = catalogue or load_catalogue()
     log = ProblemLog()
-    rows = csv_rows(handle, limits)
-    first = next(rows, None)
-    if first is None:
-        raise ImportRejected([Problem("file", "is empty.")])
-    header_line, header = first
-    index = header_index(header, HEADER_ALIASES, line=header_line)
-    missing = [name for name in ("date", "value") if name not in index]
-    if "test" not in index and "loinc" not in index:
+    table = Table(handle, limits, HEADER_ALIASES)
+    missing = [name for name in ("date", "value") if name not in table.index]
+    if "test" not in table.index and "loinc" not in table.index:
         missing.append("test (or loinc)")
     if missing:
-        raise ImportRejected(
-            [
-                Problem(
-                    f"line {header_line}",
-                    f"the header has no {', '.join(missing)} column; download the template to see "
-                    "the expected columns.",
-                )
-            ]
+        raise table.refuse_header(
+            f"the header has no {', '.join(missing)} column; download the template to see "
+            "the expected columns."
         )
     records: list[LabRecord] = []
     seen: dict[str, int] = {}
-    count = 0
-    for line, cells in rows:
-        count += 1
-        if count > limits.max_rows:
-            raise ImportRejected(
-                [
-                    Problem(
-                        f"line {line}",
-                        f"the file has more than {limits.max_rows:,} rows; split it into smaller "
-                        "files.",
-                    )
-                ]
-            )
-        where = f"line {line}"
-        if len(cells) > len(header):
-            log.add(where, f"has {len(cells)} cells but the header has {len(header)}.")
-            continue
-        test, loinc = cell(cells, index, "test"), cell(cells, index, "loinc")
-        if loinc and not loinc_is_valid(loinc):
-            log.add(where, f"“{loinc[:20]}” is not a valid LOINC code (check digit or format).")
-            continue
-        analyte = catalogue.find(name=test, loinc=loinc)
-        if analyte is None and not loinc:
-            log.add(
-                where,
-                f"“{test[:60]}” is not a lab test OncoBoard knows; add its LOINC code in the "
-                "loinc column or use a name from the template.",
-            )
-            continue
-        try:
-            when = parse_when(cell(cells, index, "date"), context=context)
-            result_id = cell(cells, index, "result_id")
-            value, unit = cell(cells, index, "value"), cell(cells, index, "unit")
-            code = analyte.key if analyte else loinc
-            identity = (
-                f"lab:id:{result_id}"
-                if result_id
-                else f"lab:{code}:{when.isoformat()}:{value}:{unit}"
-            )
-            key = "lab:" + hashlib.sha256(identity.encode()).hexdigest()[:40]
-            if key in seen:
-                log.warn(where, f"repeats line {seen[key]}; imported once.")
-                continue
-            seen[key] = line
-            record = normalise(
-                catalogue=catalogue,
-                analyte=analyte,
-                loinc=loinc,
-                name=test,
-                value_text=value,
-                unit=unit,
-                collected_at=when,
-                reference=_reference(cells, index),
-                context=context,
-                source_ref=where,
-                source_key=key,
-                comment=cell(cells, index, "comment")[:500],
-            )
-        except LabValueError as exc:
-            log.add(where, f"{exc}.")
-            continue
-        if not log.total:
+    too_many = "the file has more than {limit} rows; split it into smaller files."
+    for line, cells in table.rows(too_many=too_many):
+        record = _lab_row(table, line, cells, catalogue, context, log, seen)
+        if record is not None and not log.total:
             records.append(record)
-    if count == 0:
+    if table.count == 0:
         log.add("file", "has a header but no results.")
     log.raise_if_any()
     return records, log
+
+
+def _lab_row(
+    table: Table,
+    line: int,
+    cells: list[str],
+    catalogue: Catalogue,
+    context: PatientContext,
+    log: ProblemLog,
+    seen: dict[str, int],
+) -> LabRecord | None:
+    """One row as a record, or ``None`` with the reason logged (``seen`` finds repeated rows)."""
+    where = f"line {line}"
+    if len(cells) > len(table.header):
+        log.add(where, f"has {len(cells)} cells but the header has {len(table.header)}.")
+        return None
+    test, loinc = table.cell(cells, "test"), table.cell(cells, "loinc")
+    if loinc and not loinc_is_valid(loinc):
+        log.add(where, f"“{loinc[:20]}” is not a valid LOINC code (check digit or format).")
+        return None
+    analyte = catalogue.find(name=test, loinc=loinc)
+    if analyte is None and not loinc:
+        log.add(
+            where,
+            f"“{test[:60]}” is not a lab test OncoBoard knows; add its LOINC code in the "
+            "loinc column or use a name from the template.",
+        )
+        return None
+    try:
+        when = parse_when(table.cell(cells, "date"), context=context)
+        result_id = table.cell(cells, "result_id")
+        value, unit = table.cell(cells, "value"), table.cell(cells, "unit")
+        code = analyte.key if analyte else loinc
+        identity = (
+            f"lab:id:{result_id}" if result_id else f"lab:{code}:{when.isoformat()}:{value}:{unit}"
+        )
+        key = "lab:" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+        if key in seen:
+            log.warn(where, f"repeats line {seen[key]}; imported once.")
+            return None
+        seen[key] = line
+        return normalise(
+            catalogue=catalogue,
+            analyte=analyte,
+            loinc=loinc,
+            name=test,
+            value_text=value,
+            unit=unit,
+            collected_at=when,
+            reference=_reference(cells, table.index),
+            context=context,
+            source_ref=where,
+            source_key=key,
+            comment=table.cell(cells, "comment")[:500],
+        )
+    except LabValueError as exc:
+        log.add(where, f"{exc}.")
+        return None

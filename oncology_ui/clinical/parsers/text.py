@@ -133,3 +133,48 @@ def cell(cells: list[str], index: dict[str, int], name: str) -> str:
     if position is None or position >= len(cells):
         return ""
     return cells[position].strip()
+
+
+class Table:
+    """A delimited file with a header row: the header's column index, then the data rows.
+
+    Raises :class:`ImportRejected` when the file is empty or the header is unusable
+    (see :func:`header_index`).
+    """
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        limits: Limits,
+        aliases: dict[str, tuple[str, ...]],
+        *,
+        delimiter: str = ",",
+        skip_comments: bool = False,
+    ) -> None:
+        self._rows = csv_rows(handle, limits, delimiter=delimiter, skip_comments=skip_comments)
+        first = next(self._rows, None)
+        if first is None:
+            raise ImportRejected([Problem("file", "is empty.")])
+        self.header_line, self.header = first
+        self.index = header_index(self.header, aliases, line=self.header_line)
+        self.max_rows = limits.max_rows
+        self.count = 0
+
+    def refuse_header(self, message: str) -> ImportRejected:
+        """The error for a header that lacks what the format needs."""
+        return ImportRejected([Problem(f"line {self.header_line}", message)])
+
+    def rows(self, *, too_many: str) -> Iterator[tuple[int, list[str]]]:
+        """Yield ``(line_number, cells)``; past ``max_rows`` rows the whole file is refused.
+
+        ``too_many`` is the message, with ``{limit}`` standing for the number of rows allowed.
+        """
+        for number, cells in self._rows:
+            self.count += 1
+            if self.count > self.max_rows:
+                message = too_many.format(limit=f"{self.max_rows:,}")
+                raise ImportRejected([Problem(f"line {number}", message)])
+            yield number, cells
+
+    def cell(self, cells: list[str], name: str) -> str:
+        return cell(cells, self.index, name)

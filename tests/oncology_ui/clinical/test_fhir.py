@@ -50,6 +50,36 @@ def _bundle(*resources: dict, kind: str = "collection") -> bytes:
 PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1966-08-03"}
 
 
+def _of_patient(kind: str, ident: str, **fields: Any) -> dict[str, Any]:
+    """A resource about PATIENT (its subject can be overridden)."""
+    return {"resourceType": kind, "id": ident, "subject": {"reference": "urn:uuid:p1"}, **fields}
+
+
+def _loinc(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": "http://loinc.org", "code": code}]}
+
+
+def _observation(ident: str, loinc: str, **fields: Any) -> dict[str, Any]:
+    return _of_patient("Observation", ident, status="final", code=_loinc(loinc), **fields)
+
+
+def _medication_by_reference(kind: str, ident: str, reference: str) -> dict[str, Any]:
+    """A MedicationStatement or MedicationAdministration naming its drug by reference."""
+    return _of_patient(
+        kind,
+        ident,
+        status="completed",
+        medicationReference={"reference": reference},
+        effectiveDateTime="2020-01-01",
+    )
+
+
+def _gene_studied(code: str, **coding: str) -> dict[str, Any]:
+    """A "gene studied" component naming the gene by its HGNC id."""
+    gene = {"system": "http://www.genenames.org/geneId", "code": code, **coding}
+    return {"code": _loinc("48018-6"), "valueCodeableConcept": {"coding": [gene]}}
+
+
 def test_the_transaction_bundle_imports_completely(fhir_case: Case) -> None:
     record = run_import(
         fhir_case, (FIXTURES / "patient_data.json").read_bytes(), "patient_data.json"
@@ -173,6 +203,7 @@ def test_a_bundle_for_another_patient_is_refused(cast: object) -> None:
         (b'<?xml version="1.0"?><Bundle xmlns="http://hl7.org/fhir"/>', "file: is XML"),
         (b'{"resourceType": "Patient", "id": "x"}', "file: resourceType is “Patient”"),
         (b'{"resourceType": "Bundle", "type": "history", "entry": []}', "Bundle.type: “history”"),
+        (b'{"resourceType": "Bundle", "type": ["collection"]}', "Bundle.type: “['collection']”"),
         (b"[" * 100_000 + b"]" * 100_000, "file: is not a JSON object"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
         (
@@ -218,24 +249,70 @@ def test_wrong_resource_types_and_invalid_resources_name_the_entry() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"effectiveDateTime": "2017-13-45"},
+            "(effectiveDateTime: “2017-13-45” is not a valid FHIR dateTime).",
+        ),
+        ({"component": [{"valueString": "x"}]}, "(component[0].code: required but missing)."),
+        ({"valueQuantity": {"value": "abc"}}, "(valueQuantity.value: “abc” is not a valid FHIR"),
+        ({"subject": "Patient/p1"}, "(subject: expected an object with elements, found the text"),
+        ({"focus": [{"reference": 3}]}, "(focus[0].reference: Input should be a valid string)."),
+        # A second value[x] is set aside with a warning, but it is validated all the same.
+        (
+            {"valueCodeableConcept": {"text": "x"}, "valueQuantity": {"value": "1,5"}},
+            "(valueQuantity.value: “1,5” is not a valid FHIR decimal).",
+        ),
+    ],
+)
+def test_validation_errors_name_the_field_in_words(fields: dict[str, Any], expected: str) -> None:
+    observation = _observation("o1", "2160-0", effectiveDateTime="2020-01-01") | fields
+    (problem,) = _problems(_bundle(PATIENT, observation))
+    assert problem.startswith("entry 2 (Observation/o1): is not a valid FHIR Observation (")
+    assert expected in problem
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (
+            _of_patient(
+                "MedicationStatement",
+                "m1",
+                status="completed",
+                medication={"concept": {"text": "Tamoxifen"}},
+                effectiveDateTime="2020-01-01",
+            ),
+            "(medication: FHIR R4 has no such element here).",
+        ),
+        (
+            _of_patient(
+                "Procedure",
+                "x1",
+                status="completed",
+                code={"text": "Mastectomy"},
+                occurrenceDateTime="2020-01-01",
+            ),
+            "(occurrenceDateTime: FHIR R4 has no such element here).",
+        ),
+    ],
+)
+def test_r5_shaped_resources_are_refused_as_not_r4(resource: dict[str, Any], expected: str) -> None:
+    (problem,) = _problems(_bundle(PATIENT, resource))
+    assert problem.endswith(expected)
+
+
 def test_references_to_missing_resources_are_refused() -> None:
-    statement = {
-        "resourceType": "MedicationStatement",
-        "id": "m1",
-        "status": "completed",
-        "medicationReference": {"reference": "Medication/absent"},
-        "subject": {"reference": "urn:uuid:p1"},
-        "effectiveDateTime": "2020-01-01",
-    }
-    observation = {
-        "resourceType": "Observation",
-        "id": "o1",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "89247-1"}]},
-        "subject": {"reference": "urn:uuid:nobody"},
-        "valueInteger": 1,
-        "effectiveDateTime": "2020-01-01",
-    }
+    statement = _medication_by_reference("MedicationStatement", "m1", "Medication/absent")
+    observation = _observation(
+        "o1",
+        "89247-1",
+        subject={"reference": "urn:uuid:nobody"},
+        valueInteger=1,
+        effectiveDateTime="2020-01-01",
+    )
     problems = _problems(_bundle(PATIENT, statement, observation))
     assert problems == [
         "entry 2 (MedicationStatement/m1): its medicationReference Medication/absent is not in "
@@ -245,41 +322,21 @@ def test_references_to_missing_resources_are_refused() -> None:
 
 
 def test_labs_in_a_bundle_are_converted_and_medication_references_resolved() -> None:
-    medication = {
-        "resourceType": "Medication",
-        "id": "med1",
-        "code": {
-            "coding": [
-                {
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                    "code": "1",
-                    "display": "Carboplatin 10 MG/ML Injectable Solution",
-                }
-            ]
-        },
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    carboplatin = {
+        "system": rxnorm,
+        "code": "1",
+        "display": "Carboplatin 10 MG/ML Injectable Solution",
     }
-    administration = {
-        "resourceType": "MedicationAdministration",
-        "id": "a1",
-        "status": "completed",
-        "medicationReference": {"reference": "urn:uuid:med1"},
-        "subject": {"reference": "urn:uuid:p1"},
-        "effectiveDateTime": "2020-02-01",
-    }
-    creatinine = {
-        "resourceType": "Observation",
-        "id": "c1",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
-        "subject": {"reference": "urn:uuid:p1"},
-        "effectiveDateTime": "2020-01-15",
-        "valueQuantity": {
-            "value": 1.1,
-            "unit": "mg/dL",
-            "system": "http://unitsofmeasure.org",
-            "code": "mg/dL",
-        },
-    }
+    medication = {"resourceType": "Medication", "id": "med1", "code": {"coding": [carboplatin]}}
+    administration = _medication_by_reference("MedicationAdministration", "a1", "urn:uuid:med1")
+    ucum = "http://unitsofmeasure.org"
+    creatinine = _observation(
+        "c1",
+        "2160-0",
+        effectiveDateTime="2020-01-15",
+        valueQuantity={"value": 1.1, "unit": "mg/dL", "system": ucum, "code": "mg/dL"},
+    )
     contents, _ = parse_bundle(
         _bundle(PATIENT, medication, administration, creatinine), limits=Limits(), context=CONTEXT
     )
@@ -346,43 +403,20 @@ def test_the_management_command_imports_and_reports(
 
 
 def test_requests_regions_studied_and_wild_type_genes(fhir_case: Case) -> None:
-    request = {
-        "resourceType": "MedicationRequest",
-        "id": "r1",
-        "status": "completed",
-        "intent": "order",
-        "authoredOn": "2018-03-01",
-        "medicationCodeableConcept": {"text": "Tamoxifen 20 MG Oral Tablet"},
-        "subject": {"reference": "urn:uuid:p1"},
-    }
-    region = {
-        "resourceType": "Observation",
-        "id": "g1",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "53041-0"}]},
-        "subject": {"reference": "urn:uuid:p1"},
-        "effectiveDateTime": "2018-02-01",
-        "component": [
-            {
-                "code": {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]},
-                "valueCodeableConcept": {
-                    "coding": [
-                        {
-                            "system": "http://www.genenames.org/geneId",
-                            "code": "HGNC:1100",
-                            "display": "BRCA1",
-                        }
-                    ]
-                },
-            },
-            {
-                "code": {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]},
-                "valueCodeableConcept": {
-                    "coding": [{"system": "http://www.genenames.org/geneId", "code": "HGNC:3236"}]
-                },
-            },
-        ],
-    }
+    request = _of_patient(
+        "MedicationRequest",
+        "r1",
+        status="completed",
+        intent="order",
+        authoredOn="2018-03-01",
+        medicationCodeableConcept={"text": "Tamoxifen 20 MG Oral Tablet"},
+    )
+    region = _observation(
+        "g1",
+        "53041-0",
+        effectiveDateTime="2018-02-01",
+        component=[_gene_studied("HGNC:1100", display="BRCA1"), _gene_studied("HGNC:3236")],
+    )
     record = run_import(fhir_case, _bundle(PATIENT, request, region), "more.json")
     assert record.status == ClinicalImport.Status.IMPORTED, record.problems
     line = TimelineEvent.objects.get(case=fhir_case, kind="systemic_therapy")

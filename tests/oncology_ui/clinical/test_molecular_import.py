@@ -36,26 +36,20 @@ def _vcf(*rows: str, header: str = VCF_HEADER) -> bytes:
     return (header + "".join(row + "\n" for row in rows)).encode()
 
 
-EGFR = (
-    "chr7\t55259515\t.\tT\tG\t.\tPASS\t"
-    + _ann("G", "EGFR", "c.2573T>G", "p.Leu858Arg")
-    + "\tAF:DP\t0:40\t0.31:120"
-)
-BRAF = (
-    "7\t140453136\t.\tA\tT\t.\tPASS\t"
-    + _ann("T", "BRAF", "c.1799T>A", "p.Val600Glu")
-    + "\tAF:DP\t0:40\t0.22:90"
-)
-KRAS = (
-    "chr12\t25398285\t.\tC\tA\t.\tPASS\t"
-    + _ann("A", "KRAS", "c.34G>T", "p.G12C")
-    + "\tAF:DP\t0:40\t0.4:70"
-)
-FILTERED = (
-    "chr17\t7577120\t.\tC\tT\t.\tweak_evidence\t"
-    + _ann("T", "TP53", "c.818G>A", "p.R273H")
-    + "\tAF:DP\t0:40\t0.05:70"
-)
+def _call(
+    chrom: str, pos: int, change: str, annotation: str, tumour: str, filt: str = "PASS"
+) -> str:
+    """One VCF data line: ``change`` is ``REF>ALT``, ``annotation`` the ANN's gene, c. and p."""
+    ref, alt = change.split(">")
+    gene, hgvs_c, hgvs_p = annotation.split()
+    info = _ann(alt, gene, hgvs_c, hgvs_p)
+    return f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t{filt}\t{info}\tAF:DP\t0:40\t{tumour}"
+
+
+EGFR = _call("chr7", 55259515, "T>G", "EGFR c.2573T>G p.Leu858Arg", "0.31:120")
+BRAF = _call("7", 140453136, "A>T", "BRAF c.1799T>A p.Val600Glu", "0.22:90")
+KRAS = _call("chr12", 25398285, "C>A", "KRAS c.34G>T p.G12C", "0.4:70")
+FILTERED = _call("chr17", 7577120, "C>T", "TP53 c.818G>A p.R273H", "0.05:70", "weak_evidence")
 
 
 @pytest.mark.parametrize(
