@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    "oncology_ui.casepage",
     # Last, as axes asks: its signal receivers then see the request our apps prepared.
     "axes",
 ]

@@ -44,6 +44,7 @@ urlpatterns = [
         name="core-break-glass-review",
     ),
     path("patients/", include("oncology_ui.patients.urls")),
+    path("patients/", include("oncology_ui.casepage.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),
     path("boards/", include("oncology_ui.boards.urls")),

@@ -61,7 +61,7 @@ from oncology_ui.clinical.parsers.variants import (
     parse_variant_csv,
     parse_vcf,
 )
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create
@@ -227,7 +227,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@job_handler(IMPORT_JOB, label="Data import")
 def import_job(job: Job, progress: ProgressCallback) -> dict[str, object]:
     record = ClinicalImport.objects.select_related("case__patient").get(pk=job.target_id)
     try:
