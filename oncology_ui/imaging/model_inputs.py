@@ -60,4 +60,3 @@ def imaging_inputs(snapshot: dict[str, Any]) -> ImagingMeasurements:
         lesions=tuple(dict(lesion["values"]) for lesion in snapshot.get("lesions", ())),
         study=dict(snapshot.get("study", {}).get("values", {})),
     )
-

@@ -6,9 +6,9 @@ import datetime as dt
 
 from playwright.sync_api import Page, expect
 
+from oncology_ui.casepage.composition import CASE_SECTIONS
 from oncology_ui.core import roles
 from oncology_ui.patients.models import TimelineEvent
-from oncology_ui.casepage.composition import CASE_SECTIONS
 from tests.e2e.browser import BROWSER_MARKS, log_in, reveal_sections
 from tests.factories import (
     PASSWORD,

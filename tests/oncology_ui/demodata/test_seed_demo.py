@@ -246,9 +246,9 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
 
 
 def test_the_composed_imaging_case_has_a_processed_slide_and_study_and_says_their_sources() -> None:
+    from oncology_ui.demodata.seed import IMAGES_MRN, demo_images_case, demo_records_load, demo_seed
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology.models import Slide
-    from oncology_ui.demodata.seed import IMAGES_MRN, demo_images_case, demo_records_load, demo_seed
 
     demo_seed(data=demo_records_load())
     author = get_user_model().objects.get(username="demo.oncologist")
