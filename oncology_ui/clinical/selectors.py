@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from oncology_ui.clinical.diseases import DISEASE_RELATION_ORDER, civic_disease_relation
 from oncology_ui.clinical.models import (
     Biomarker,
     ClinicalFact,
@@ -22,7 +23,6 @@ from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.units import convert
 from oncology_ui.clinical.parsers.variants import is_non_coding
 from oncology_ui.patients.models import Case, TimelineEvent
-from oncology_ui.therapies.kb import DISEASE_RELATION_ORDER, civic_disease_relation
 
 #: Lab values older than this (days) are reported as stale to the model adapter.
 STALE_AFTER_DAYS = 90

@@ -1,10 +1,11 @@
-"""Patient list, patient and case pages, and their forms. Thin: access, form, service, render.
+"""Patient list, patient and case pages, their forms, and break-glass access to a patient.
 
-The case canvas itself is :mod:`oncology_ui.casepage`.
+Thin: access, form, service, render. The case canvas itself is :mod:`oncology_ui.casepage`.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -14,8 +15,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncology_ui.core.audit import audit_record
+from oncology_ui.core.forms import BreakGlassForm
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
+from oncology_ui.core.services import break_glass_open
 from oncology_ui.patients import services
 from oncology_ui.patients.access import case_for_user, patient_for_user
 from oncology_ui.patients.downloads import case_export_response
@@ -283,4 +286,38 @@ def case_export_download(request: AuthedRequest, case_id: int, job_id: int) -> H
         category="timeline-download",
         filename=f"case-{case.pk}-timeline.csv",
         content_type="text/csv",
+    )
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: AuthedRequest) -> HttpResponse:
+    """Open an out-of-team patient in an emergency: reason required, time-limited, audited."""
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = Patient.objects.filter(site=data["site"], mrn=data["mrn"]).first()
+        if patient is None:
+            audit_record(
+                request=request,
+                action=AccessLog.Action.DENIED,
+                category="break-glass",
+                object_ref=f"mrn-lookup:{data['site']}"[:80],
+                outcome=AccessLog.Outcome.DENIED,
+            )
+            form.add_error("mrn", "No patient has this MRN at this site.")
+        else:
+            try:
+                break_glass_open(
+                    request=request, user=request.user, patient=patient, reason=data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("patients-detail", patient.pk)
+    return render(
+        request,
+        "core/break_glass.html",
+        {"form": form, "minutes": settings.BREAK_GLASS_MINUTES},
     )
