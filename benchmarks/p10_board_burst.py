@@ -98,11 +98,11 @@ def _prepare(env: dict[str, str], users: int) -> dict[str, Any]:
     from django.urls import reverse
 
     from inference.slides.viewer import open_deepzoom
+    from oncology_ui.casepage import composition as sections
     from oncology_ui.imaging import selectors as imaging
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology import services as pathology
     from oncology_ui.pathology.models import Slide
-    from oncology_ui.patients import sections
     from oncology_ui.patients.models import Case
 
     call_command("migrate", interactive=False, verbosity=0)

@@ -40,7 +40,6 @@ from oncology_ui.reports.data import (
     TimelineRow,
 )
 from oncology_ui.reports.pdf import render_board_packet, render_case_report
-from oncology_ui.reports.sources import OPTIONAL_SECTIONS
 
 ID = "P7"
 TITLE = "Case report s/page vs minimal reportlab doc (goal <= 2x, 5 pages <= 1 s); 20-case packet"
@@ -99,7 +98,14 @@ def _case(n: int, *, timeline_rows: int = 40, note_lines: int = 60) -> CaseRepor
         prognosis=prognosis,
         prognosis_unavailable="",
         optional_sections=tuple(
-            OptionalSection(title=title, unavailable=text) for _, title, text in OPTIONAL_SECTIONS
+            OptionalSection(title=title, unavailable="Not available: nothing stored for this case.")
+            for title in (
+                "Therapy ranking",
+                "Trial matches",
+                "Slide thumbnail",
+                "Imaging slice",
+                "Labs chart",
+            )
         ),
         decisions=(decision,),
         model=ModelInfo("oncofusion", "1.4.0", "ab12" * 16),

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    "oncology_ui.casepage",
+    "oncology_ui.demodata",
     # Last, as axes asks: its signal receivers then see the request our apps prepared.
     "axes",
 ]

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from oncology_ui.core import views as core_views
+from oncology_ui.patients import views as patients_views
 
 admin.site.site_header = "OncoBoard administration"
 admin.site.site_title = "OncoBoard administration"
@@ -36,7 +37,7 @@ urlpatterns = [
     path("health/", core_views.health, name="core-health"),
     path("jobs/<int:job_id>/", core_views.job_status, name="core-job-status"),
     path("audit/", core_views.audit_list, name="core-audit"),
-    path("break-glass/", core_views.break_glass, name="core-break-glass"),
+    path("break-glass/", patients_views.break_glass, name="core-break-glass"),
     path("break-glass/review/", core_views.break_glass_list, name="core-break-glass-list"),
     path(
         "break-glass/<int:grant_id>/review/",
@@ -44,6 +45,7 @@ urlpatterns = [
         name="core-break-glass-review",
     ),
     path("patients/", include("oncology_ui.patients.urls")),
+    path("patients/", include("oncology_ui.casepage.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),
     path("boards/", include("oncology_ui.boards.urls")),

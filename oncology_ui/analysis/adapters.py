@@ -9,45 +9,23 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any
 
 from inference.schema import (
     CaseInputs,
     ClinicalFacts,
-    ImagingMeasurements,
     LabPanel,
     MolecularProfile,
     SurvivalPrediction,
     TreatmentPlan,
 )
+from oncology_ui.imaging.model_inputs import imaging_inputs, imaging_snapshot
+from oncology_ui.pathology.snapshot import slides_snapshot, slides_to_inputs
 from oncology_ui.patients.models import Case
 
 #: Bumped whenever the mapping from rows to model inputs changes.
 ADAPTER_VERSION = "4"
-
-
-@dataclass(frozen=True)
-class SnapshotPart:
-    """How an imaging app puts its inputs into the snapshot and back into :class:`CaseInputs`.
-
-    Attributes:
-        build: case -> JSON-able value for the snapshot (references and numbers, never pixels
-            or identifying text); ``None`` when the case has nothing of this kind.
-        to_inputs: that JSON -> the value of the ``CaseInputs`` field of the same name.
-    """
-
-    build: Callable[[Case], Any]
-    to_inputs: Callable[[Any], Any]
-
-
-_PARTS: dict[str, SnapshotPart] = {}
-
-
-def snapshot_part_register(name: Literal["slides", "imaging"], part: SnapshotPart) -> None:
-    """Called from the pathology and imaging apps' ``ready``; the snapshot key is ``name``."""
-    _PARTS[name] = part
 
 
 _STAGE_NUMBER = {"0": 0.0, "I": 1.0, "II": 2.0, "III": 3.0, "IV": 4.0}
@@ -95,9 +73,9 @@ def case_snapshot(case: Case) -> dict[str, Any]:
         "molecular": imported.get("molecular"),
         # Dates, units and staleness of the imported values, kept for the record of this run.
         "provenance": imported.get("extra_clinical"),
-        # Slides and imaging come from their apps (None until a case has any).
-        "slides": _PARTS["slides"].build(case) if "slides" in _PARTS else None,
-        "imaging": _PARTS["imaging"].build(case) if "imaging" in _PARTS else None,
+        # Slides and imaging as their apps reference them (None until a case has any).
+        "slides": slides_snapshot(case),
+        "imaging": imaging_snapshot(case),
         "treatment": {"therapies": dict.fromkeys(therapies, True)} if therapies else None,
     }
 
@@ -112,9 +90,10 @@ def case_inputs_from_snapshot(snapshot: dict[str, Any]) -> CaseInputs:
     clinical = snapshot.get("clinical")
     labs = snapshot.get("labs")
     molecular = snapshot.get("molecular")
+    slides = snapshot.get("slides")
     imaging = snapshot.get("imaging")
     treatment = snapshot.get("treatment")
-    inputs = CaseInputs(
+    return CaseInputs(
         case_id=str(snapshot["case_id"]),
         clinical=ClinicalFacts(values=clinical["values"], cancer_type=clinical.get("cancer_type"))
         if clinical
@@ -127,17 +106,10 @@ def case_inputs_from_snapshot(snapshot: dict[str, Any]) -> CaseInputs:
         )
         if molecular
         else None,
-        imaging=ImagingMeasurements(
-            lesions=tuple(imaging.get("lesions", ())), study=imaging.get("study", {})
-        )
-        if imaging
-        else None,
+        slides=slides_to_inputs(slides) if slides else (),
+        imaging=imaging_inputs(imaging) if imaging else None,
         treatment=TreatmentPlan(therapies=treatment["therapies"]) if treatment else None,
     )
-    for name, part in _PARTS.items():
-        if snapshot.get(name):
-            inputs = replace(inputs, **{name: part.to_inputs(snapshot[name])})
-    return inputs
 
 
 def _json_safe(value: Any) -> Any:

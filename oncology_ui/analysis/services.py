@@ -15,7 +15,7 @@ from oncology_ui.analysis.adapters import (
     snapshot_hash,
 )
 from oncology_ui.analysis.models import AnalysisRun, Prediction
-from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 
@@ -44,7 +44,6 @@ def analysis_request(*, case: Case, user: User) -> AnalysisRun:
     return run
 
 
-@job_handler(ANALYSIS_JOB, label="Model analysis")
 def analysis_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Run the model on the run's snapshot and store one ``Prediction``; a rerun adds nothing."""
     import inference

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.analysis import services
+from oncology_ui.analysis.sections import prognosis_section
 from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
@@ -31,7 +32,7 @@ def analysis_request(request: AuthedRequest, case_id: int) -> HttpResponse:
         object_ref=f"analysis:{run.pk}",
     )
     if request.htmx:
-        return section_response(request, case, "prognosis")
+        return section_response(request, case, "prognosis", prognosis_section)
     messages.info(request, "Analysis started; the prognosis section updates when it is ready.")
     return redirect("patients-case", case_id=case.pk)
 

@@ -11,11 +11,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from oncology_ui.boards.hooks import therapy_options
 from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting, OutcomeRecord
+from oncology_ui.boards.options import therapy_options
 from oncology_ui.boards.preparation import agenda_preparation
+from oncology_ui.clinical.sections import labs_section
 from oncology_ui.core import roles
 from oncology_ui.patients.models import Case
+from oncology_ui.patients.sections import SectionLoader
+from oncology_ui.therapies.selectors import therapies_section
+from oncology_ui.trials.sections import trials_section
 
 if TYPE_CHECKING:
     from oncology_ui.clinical.models import LabResult
@@ -162,10 +166,10 @@ def key_labs(latest: list[LabResult], *, on: date, limit: int = 12) -> list[KeyL
 
 
 # What board mode reads of the other apps, each behind the permission its own page asks for.
-_BOARD_PANELS: tuple[tuple[str, str], ...] = (
-    ("therapies", "therapies.view_therapyranking"),
-    ("trials", "trials.view_trialmatchresult"),
-    ("labs", "clinical.view_labresult"),
+_BOARD_PANELS: tuple[tuple[str, str, SectionLoader], ...] = (
+    ("therapies", "therapies.view_therapyranking", therapies_section),
+    ("trials", "trials.view_trialmatchresult", trials_section),
+    ("labs", "clinical.view_labresult", labs_section),
 )
 BOARD_TOP = 5
 
@@ -176,10 +180,11 @@ def board_mode_panels(request: HttpRequest, item: AgendaItem) -> dict[str, Any]:
     Read through the case page's section loaders (the therapies, trials and clinical apps' own
     selectors), so board mode shows exactly what the case page shows, stored and not recomputed.
     """
-    from oncology_ui.patients.sections import section_context
-
-    wanted = [name for name, perm in _BOARD_PANELS if request.user.has_perm(perm)]
-    loaded = section_context(request, item.case, wanted)
+    wanted = [name for name, perm, _ in _BOARD_PANELS if request.user.has_perm(perm)]
+    loaded: dict[str, Any] = {}
+    for name, _, load in _BOARD_PANELS:
+        if name in wanted:
+            loaded.update(load(request, item.case))
     therapy_view = loaded.get("therapy_view")
     trial_view = loaded.get("trial_view") or {"matches": [], "total": 0}
     labs_view = loaded.get("labs_view")

@@ -18,7 +18,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oncology_ui.analysis.models import Prediction
-from oncology_ui.boards.hooks import model_top_option
 from oncology_ui.boards.models import (
     SIGNATURE_MEANING,
     AgendaItem,
@@ -27,6 +26,7 @@ from oncology_ui.boards.models import (
     Meeting,
     OutcomeRecord,
 )
+from oncology_ui.boards.options import model_top_option
 from oncology_ui.core.mfa import mfa_check, mfa_enrolled
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, TimelineEvent

@@ -35,6 +35,7 @@ from oncology_ui.boards.selectors import (
     board_administrators,
     board_decision_panel,
     board_mode_panels,
+    board_section,
     current_decision,
     discordance_register,
     meeting_ready_cases,
@@ -86,7 +87,7 @@ def _board_section(
         context = {**board_decision_panel(request, item), **extra, **kept}
         return render(request, "boards/board_mode.html#board-decision", context)
     if request.htmx:
-        return section_response(request, case, "board", extra)
+        return section_response(request, case, "board", board_section, extra)
     if item is not None and refused_form is not None:
         # Without JavaScript a redirect would drop what was typed: show board mode again.
         context = _board_mode_context(request, item.meeting, _position(item))

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from oncology_ui.clinical.models import Biomarker, ClinicalFact, LabResult, Variant
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 
@@ -403,7 +403,6 @@ def _variant_resource(variant: Variant, subject: str) -> dict[str, Any]:
     return observation
 
 
-@job_handler(EXPORT_JOB, label="FHIR export")
 def fhir_export_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Write the bundle file for the job's case; rewrites the same file if run twice."""
     from fhir.resources.R4B.bundle import Bundle

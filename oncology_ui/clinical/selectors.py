@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from oncology_ui.clinical.diseases import DISEASE_RELATION_ORDER, civic_disease_relation
 from oncology_ui.clinical.models import (
     Biomarker,
     ClinicalFact,
@@ -23,11 +24,6 @@ from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.units import convert
 from oncology_ui.clinical.parsers.variants import is_non_coding
 from oncology_ui.patients.models import Case, TimelineEvent
-from oncology_ui.therapies.kb import (
-    DISEASE_RELATION_ORDER,
-    civic_disease_relation,
-    kb_active_version,
-)
 
 #: Lab values older than this (days) are reported as stale to the model adapter.
 STALE_AFTER_DAYS = 90
@@ -290,8 +286,6 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
         )
     return {
         "rows": rows,
-        # Read only when there is evidence to attribute (the case page's query budget).
-        "kb_version": kb_active_version() if rows else "",
         "civic_release": civic_release(),
         "biomarkers": list(Biomarker.objects.filter(case=case).select_related("source_import")),
         "filters": filters,

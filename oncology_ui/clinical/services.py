@@ -41,7 +41,7 @@ from oncology_ui.clinical.timeline import (
     molecular_event_upsert,
     therapy_lines_refresh,
 )
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 
@@ -201,7 +201,6 @@ def _context(case: Case) -> PatientContext:
     )
 
 
-@job_handler(IMPORT_JOB, label="Data import")
 def import_job(job: Job, progress: ProgressCallback) -> dict[str, object]:
     record = ClinicalImport.objects.select_related("case__patient").get(pk=job.target_id)
     try:

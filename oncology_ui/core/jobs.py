@@ -1,9 +1,10 @@
 """Background jobs whose database row is the state.
 
-A job kind is a function registered with :func:`job_handler`; it receives the ``Job`` row and a
-progress callback, calls a service, and must be safe to run twice. :func:`job_enqueue` writes
-the row and hands only its id to the runner after the surrounding transaction commits: RQ
-(``REDIS_URL`` set) or an in-process thread pool (the embedded default).
+Each kind of job is a :class:`JobKind` in the table of :mod:`oncology_ui.casepage.composition`
+(installed at start-up): its handler receives the ``Job`` row and a progress callback, calls a
+service, and must be safe to run twice. :func:`job_enqueue` writes the row and hands only its id
+to the runner after the surrounding transaction commits: RQ (``REDIS_URL`` set) or an in-process
+thread pool (the embedded default).
 
 A running job beats: a thread stamps ``heartbeat_at`` every ``JOBS_HEARTBEAT_SECONDS``, so the
 reconciler can tell a dead worker's job (no beat for ``JOBS_STALE_AFTER_SECONDS``) from a long
@@ -17,9 +18,10 @@ import logging
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 from typing import Protocol
@@ -56,34 +58,35 @@ class WorkerStopping(BaseException):
     """
 
 
-_HANDLERS: dict[str, JobHandler] = {}
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: the function that runs it and its name as people read it."""
+
+    handler: JobHandler
+    label: str = ""
+
+
+_KINDS: dict[str, JobKind] = {}
 _executor: ThreadPoolExecutor | None = None
 
 
-_LABELS: dict[str, str] = {}
-
-
-def job_handler(kind: str, *, label: str = "") -> Callable[[JobHandler], JobHandler]:
-    """Register ``function`` as the handler of jobs of ``kind``; ``label`` is what people read."""
-
-    def register(function: JobHandler) -> JobHandler:
-        if kind in _HANDLERS and _HANDLERS[kind] is not function:
-            raise ValueError(f"job kind {kind!r} is already registered")
-        _HANDLERS[kind] = function
-        if label:
-            _LABELS[kind] = label
-        return function
-
-    return register
+def job_kinds_install(kinds: Mapping[str, JobKind]) -> None:
+    """Make ``kinds`` runnable here: called once at start-up with the composition's table
+    (``CasePageConfig.ready``); tests add their own kinds the same way."""
+    for kind, spec in kinds.items():
+        if kind in _KINDS and _KINDS[kind] != spec:
+            raise ValueError(f"job kind {kind!r} is already installed")
+        _KINDS[kind] = spec
 
 
 def job_label(kind: str) -> str:
-    """The registered label, else the kind in words (``slide_ingest`` -> "Slide ingest")."""
-    return _LABELS.get(kind) or kind.replace("_", " ").capitalize()
+    """The kind's label, else the kind in words (``slide_ingest`` -> "Slide ingest")."""
+    spec = _KINDS.get(kind)
+    return (spec.label if spec else "") or kind.replace("_", " ").capitalize()
 
 
 def job_kinds() -> list[str]:
-    return sorted(_HANDLERS)
+    return sorted(_KINDS)
 
 
 def job_enqueue(
@@ -97,12 +100,12 @@ def job_enqueue(
     """Create the job row and dispatch it once the current transaction commits.
 
     Args:
-        kind: a registered job kind.
+        kind: an installed job kind.
         target: the row the job works on; only its label and primary key are stored.
         user: who asked for it.
         idempotency_key: a key that makes a second identical request return the first job.
     """
-    if kind not in _HANDLERS:
+    if kind not in _KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     if idempotency_key:
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
@@ -232,8 +235,8 @@ def job_run(job_id: int) -> str:
     if job is None:
         _log_skipped(job_id)
         return "skipped"
-    handler = _HANDLERS.get(job.kind)
-    if handler is None:
+    spec = _KINDS.get(job.kind)
+    if spec is None:
         _finish(job, Job.Status.FAILED, error=f"This kind of job ({job.kind}) is not known here.")
         return Job.Status.FAILED
 
@@ -244,7 +247,7 @@ def job_run(job_id: int) -> str:
 
     try:
         with _heartbeat(job), _sigterm_stops_the_job():
-            result = handler(job, progress) or {}
+            result = spec.handler(job, progress) or {}
     except WorkerStopping:
         _return_to_queue(job)
         return "returned"

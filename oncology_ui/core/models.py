@@ -82,12 +82,6 @@ class Job(models.Model):
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
 
-    @property
-    def kind_label(self) -> str:
-        from oncology_ui.core.jobs import job_label  # jobs imports this module
-
-        return job_label(self.kind)
-
 
 class AccessLog(models.Model):
     """Append-only record of who touched which patient's data, chained by keyed hashes.

@@ -29,7 +29,6 @@ from oncology_ui.core.audit import access_denied, audit_record
 from oncology_ui.core.decorators import passive, public, second_factor_exempt
 from oncology_ui.core.forms import (
     AuditFilterForm,
-    BreakGlassForm,
     BreakGlassReviewForm,
     SecondFactorForm,
     ThrottledPasswordChangeForm,
@@ -342,42 +341,6 @@ def health(request: HttpRequest) -> JsonResponse:
     if status == 503:
         response["Retry-After"] = RETRY_AFTER_SECONDS
     return response
-
-
-@login_required
-@permission_required("patients.view_patient", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def break_glass(request: AuthedRequest) -> HttpResponse:
-    """Open an out-of-team patient in an emergency: reason required, time-limited, audited."""
-    from oncology_ui.patients.models import Patient
-
-    form = BreakGlassForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        patient = Patient.objects.filter(site=data["site"], mrn=data["mrn"]).first()
-        if patient is None:
-            audit_record(
-                request=request,
-                action=AccessLog.Action.DENIED,
-                category="break-glass",
-                object_ref=f"mrn-lookup:{data['site']}"[:80],
-                outcome=AccessLog.Outcome.DENIED,
-            )
-            form.add_error("mrn", "No patient has this MRN at this site.")
-        else:
-            try:
-                services.break_glass_open(
-                    request=request, user=request.user, patient=patient, reason=data["reason"]
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                return redirect("patients-detail", patient.pk)
-    return render(
-        request,
-        "core/break_glass.html",
-        {"form": form, "minutes": settings.BREAK_GLASS_MINUTES},
-    )
 
 
 @login_required

@@ -47,7 +47,7 @@ from inference.imaging.schema import (
 )
 from inference.imaging.store import volume_geometry
 from inference.sandbox import SandboxError
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import (
@@ -152,7 +152,6 @@ class _Moved:
     paths: list[Path]
 
 
-@job_handler(INGEST_JOB, label="Imaging upload")
 def upload_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Job entry point: ingest the upload named by the job (safe to run twice)."""
     upload = ImagingUpload.objects.select_related("case__patient").filter(pk=job.target_id).first()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from oncology_ui.core.jobs import ProgressCallback, job_handler
+from oncology_ui.core.jobs import ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 
 
-@job_handler(services.INGEST_JOB, label="Slide processing")
 def slide_ingest_job(job: Job, progress: ProgressCallback) -> dict[str, object] | None:
     slide = Slide.objects.filter(pk=job.target_id).first()
     if slide is None:

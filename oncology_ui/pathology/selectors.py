@@ -60,12 +60,12 @@ class AttentionSource:
 
 
 def slide_attention(slide: Slide) -> AttentionSource:
-    """Tile attention of the latest prediction of the slide's case for this slide."""
-    from oncology_ui.analysis.models import Prediction
+    """Tile attention of the latest prediction of the slide's case for this slide.
 
+    Read through the case's reverse relation: the analysis app sits above this one.
+    """
     prediction = (
-        Prediction.objects.filter(case_id=slide.case_id)
-        .order_by("-created_at", "-id")
+        slide.case.predictions.order_by("-created_at", "-id")
         .only(
             "id",
             "model_name",

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from oncology_ui.core.jobs import ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job, Team
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
@@ -135,7 +135,6 @@ def case_export_path(job: Job) -> str:
     return f"exports/case-{job.target_id}-job-{job.pk}.csv"
 
 
-@job_handler(EXPORT_JOB, label="Timeline export")
 def case_export_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Write the timeline CSV for the job's case. Rewrites the same file if run twice."""
     case = Case.objects.select_related("patient").get(pk=job.target_id)

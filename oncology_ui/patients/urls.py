@@ -10,14 +10,8 @@ urlpatterns = [
     path("<int:patient_id>/", views.patient_detail, name="patients-detail"),
     path("<int:patient_id>/edit/", views.patient_edit, name="patients-edit"),
     path("<int:patient_id>/cases/new/", views.case_create, name="patients-case-create"),
-    path("cases/<int:case_id>/", views.case_detail, name="patients-case"),
     path("cases/<int:case_id>/edit/", views.case_edit, name="patients-case-edit"),
     path("cases/<int:case_id>/status/", views.case_status, name="patients-case-status"),
-    path(
-        "cases/<int:case_id>/section/<slug:section>/",
-        views.case_section,
-        name="patients-case-section",
-    ),
     path("cases/<int:case_id>/events/new/", views.event_create, name="patients-event-create"),
     path("cases/<int:case_id>/export/", views.case_export, name="patients-case-export"),
     path(

@@ -1,18 +1,24 @@
-"""Patient list, patient and case pages, and their forms. Thin: access, form, service, render."""
+"""Patient list, patient and case pages, their forms, and break-glass access to a patient.
+
+Thin: access, form, service, render. The case canvas itself is :mod:`oncology_ui.casepage`.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncology_ui.core.audit import audit_case, audit_record
+from oncology_ui.core.forms import BreakGlassForm
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
+from oncology_ui.core.services import break_glass_open
 from oncology_ui.patients import services
 from oncology_ui.patients.access import case_for_user, patient_for_user
 from oncology_ui.patients.downloads import case_export_response
@@ -24,7 +30,7 @@ from oncology_ui.patients.forms import (
     TimelineEventForm,
 )
 from oncology_ui.patients.models import Case, Patient
-from oncology_ui.patients.sections import CASE_SECTIONS, section_context, section_page_context
+from oncology_ui.patients.sections import timeline_section
 from oncology_ui.patients.selectors import PatientFilters, patient_search
 
 A = AccessLog.Action
@@ -180,63 +186,6 @@ def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
-def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
-    """The case canvas: every section, each also reachable as its own htmx partial.
-
-    ``?view=print`` fills every section at once (none is deferred), for printing the case.
-    """
-    case = case_for_user(request, case_id)
-    for_print = request.GET.get("view") == "print"
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="case",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
-    context = section_page_context(request, case, every=for_print)
-    context.update(
-        {
-            "case": case,
-            "patient": case.patient,
-            "status_form": StatusForm(initial={"status": case.status}),
-            "for_print": for_print,
-        }
-    )
-    return render(request, "patients/case_detail.html", context)
-
-
-@login_required
-@require_http_methods(["GET"])
-def case_section(request: AuthedRequest, case_id: int, section: str) -> HttpResponse:
-    if section not in CASE_SECTIONS:
-        raise Http404("No such section")
-    case = case_for_user(request, case_id)
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category=section,
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
-    if request.htmx:
-        context = section_context(request, case, (section,))
-    else:  # the no-JavaScript link of a deferred section: the page with this section open
-        context = section_page_context(request, case, opened=section)
-    context.update(
-        {
-            "case": case,
-            "patient": case.patient,
-            "status_form": StatusForm(initial={"status": case.status}),
-        }
-    )
-    if request.htmx:
-        return render(request, f"patients/case_detail.html#section-{section}", context)
-    return render(request, "patients/case_detail.html", context)
-
-
-@login_required
 @require_POST
 def case_status(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.change_case")
@@ -286,7 +235,7 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         # The case page's drawer asks for the bare form when it is opened.
         context = {"case": case, "event_form": form}
         return render(request, "patients/case_detail.html#add-event-form", context)
-    context = section_context(request, case, ("timeline",))
+    context = timeline_section(request, case)
     context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
     if request.htmx:
         return render(request, "patients/case_detail.html#section-timeline", context)
@@ -321,4 +270,38 @@ def case_export_download(request: AuthedRequest, case_id: int, job_id: int) -> H
         category="timeline-download",
         filename=f"case-{case.pk}-timeline.csv",
         content_type="text/csv",
+    )
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: AuthedRequest) -> HttpResponse:
+    """Open an out-of-team patient in an emergency: reason required, time-limited, audited."""
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = Patient.objects.filter(site=data["site"], mrn=data["mrn"]).first()
+        if patient is None:
+            audit_record(
+                request=request,
+                action=AccessLog.Action.DENIED,
+                category="break-glass",
+                object_ref=f"mrn-lookup:{data['site']}"[:80],
+                outcome=AccessLog.Outcome.DENIED,
+            )
+            form.add_error("mrn", "No patient has this MRN at this site.")
+        else:
+            try:
+                break_glass_open(
+                    request=request, user=request.user, patient=patient, reason=data["reason"]
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("patients-detail", patient.pk)
+    return render(
+        request,
+        "core/break_glass.html",
+        {"form": form, "minutes": settings.BREAK_GLASS_MINUTES},
     )

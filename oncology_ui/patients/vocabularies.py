@@ -44,6 +44,19 @@ def oncotree_lookup(code: str) -> OncoTreeNode | None:
     return oncotree().get(code.strip().upper())
 
 
+def oncotree_lineage(code: str) -> tuple[str, ...] | None:
+    """The code and its OncoTree ancestors, nearest first; None for a code that is not OncoTree."""
+    nodes = oncotree()
+    node = nodes.get(code.strip().upper())
+    if node is None:
+        return None
+    lineage = []
+    while node is not None and node.code not in lineage:
+        lineage.append(node.code)
+        node = nodes.get(node.parent)
+    return tuple(lineage)
+
+
 def oncotree_search(text: str, *, limit: int = 20) -> list[OncoTreeNode]:
     """Nodes whose code or name contains ``text`` (case-insensitive), exact code first."""
     needle = text.strip().lower()

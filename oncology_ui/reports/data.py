@@ -142,7 +142,7 @@ class ChartSeries:
 
 @dataclass(frozen=True)
 class OptionalSection:
-    """A section later issues fill (therapies, trials, slide, imaging, labs)."""
+    """One part of the record as printed (therapies, trials, slide, imaging, labs), or why not."""
 
     title: str
     lines: tuple[str, ...] = ()

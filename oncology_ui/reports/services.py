@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from oncology_ui.boards.models import Meeting
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.build import board_packet_data, case_report_data
@@ -66,7 +66,6 @@ def packet_path(job: Job) -> str:
     return f"packets/meeting-{job.target_id}-job-{job.pk}.pdf"
 
 
-@job_handler(PACKET_JOB, label="Board packet")
 def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Build every case's report data, then the packet; a failure names the case.
 

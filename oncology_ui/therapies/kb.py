@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,60 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from inference.therapy import types as t
-from inference.therapy.evidence import code_relation
 from inference.therapy.kbevidence import CIVIC_FILE
-from inference.therapy.kbfiles import diseases_read, kb_content_hash, kb_read
-from oncology_ui.patients.vocabularies import oncotree
+from inference.therapy.kbfiles import kb_content_hash, kb_read
+from oncology_ui.patients.vocabularies import oncotree_lineage
 from oncology_ui.therapies import KB_DIR, models
 
 logger = logging.getLogger(__name__)
 
 NO_KB = "not available"  # the report prints "Knowledge base not available"
-
-
-def oncotree_lineage(code: str) -> tuple[str, ...] | None:
-    """The code and its OncoTree ancestors, nearest first; None for a code that is not OncoTree."""
-    nodes = oncotree()
-    node = nodes.get(code.strip().upper())
-    if node is None:
-        return None
-    lineage = []
-    while node is not None and node.code not in lineage:
-        lineage.append(node.code)
-        node = nodes.get(node.parent)
-    return tuple(lineage)
-
-
-@lru_cache(maxsize=1)
-def _civic_diseases() -> dict[str, t.DiseaseMap]:
-    maps = diseases_read(KB_DIR, lineage_of=oncotree_lineage)
-    return {d.name.lower(): d for d in maps if d.source == "civic"}
-
-
-#: Order of the relations of an evidence item's disease to the patient's: own disease first.
-DISEASE_RELATION_ORDER = {"same": 0, "narrower": 1, "pan-cancer": 2, "other": 3, "unmapped": 4}
-
-
-def civic_disease_relation(oncotree_code: str) -> Callable[[str], str]:
-    """For a case's OncoTree code: CIViC disease name -> same | narrower | pan-cancer | other |
-    unmapped, through the shipped ``kb/diseases.tsv`` (the mapping the ranking uses).
-
-    Without a case code every mapped disease is ``other``: nothing is called "this cancer".
-    """
-    case_lineage = oncotree_lineage(oncotree_code) or () if oncotree_code else ()
-    known = _civic_diseases()
-
-    def relation(disease: str) -> str:
-        mapped = known.get(disease.strip().lower())
-        if mapped is None or mapped.oncotree_code == "":
-            return "unmapped"
-        if mapped.oncotree_code == "*":
-            return "pan-cancer"
-        return code_relation(
-            mapped.oncotree_code, mapped.lineage, oncotree_code.strip().upper(), case_lineage
-        )
-
-    return relation
 
 
 @dataclass(frozen=True)

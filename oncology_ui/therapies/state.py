@@ -13,7 +13,7 @@ from oncology_ui.clinical.models import Biomarker, ClinicalFact, Variant
 from oncology_ui.clinical.parsers.annotate import variant_query
 from oncology_ui.clinical.selectors import labs_latest
 from oncology_ui.patients.models import Case, TimelineEvent
-from oncology_ui.therapies.kb import oncotree_lineage
+from oncology_ui.patients.vocabularies import oncotree_lineage
 
 SAFETY_LABS = ("neutrophils", "platelets", "hemoglobin", "crcl_cg", "bilirubin", "ast", "alt")
 _SPLIT = re.compile(r"\s*(?:\+|/|,|;|&|\band\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)

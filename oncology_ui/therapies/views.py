@@ -21,7 +21,7 @@ from oncology_ui.patients.sections import section_response
 from oncology_ui.therapies import services
 from oncology_ui.therapies.access import ranking_for_user
 from oncology_ui.therapies.forms import DecisionForm
-from oncology_ui.therapies.selectors import whatif_view
+from oncology_ui.therapies.selectors import therapies_section, whatif_view
 
 A = AccessLog.Action
 
@@ -35,7 +35,7 @@ def _section(
     status: int = 200,
 ) -> HttpResponse:
     extra = {"therapy_error": error, "decision_errors": form_errors or {}}
-    return section_response(request, case, "therapies", extra, status=status)
+    return section_response(request, case, "therapies", therapies_section, extra, status=status)
 
 
 def _back(case: Case) -> HttpResponse:

@@ -44,7 +44,7 @@ from inference.trials.records import (
 )
 from inference.trials.retrieval import compute_embeddings, embedding_text, load_embeddings
 from inference.trials.schema import CriterionKind, TrialRecord
-from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.trials.models import Trial, TrialCorpusImport
 from oncology_ui.trials.serialize import criterion_to_json, record_sha256, record_to_fields
@@ -438,7 +438,6 @@ def trial_corpus_upload(*, upload: UploadedFile, user: User) -> TrialCorpusImpor
     return record
 
 
-@job_handler(IMPORT_JOB, label="Trial import")
 def trial_corpus_import_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Read and import an uploaded file; a rerun of a finished import changes nothing."""
     record = TrialCorpusImport.objects.get(pk=job.target_id)

@@ -20,7 +20,7 @@ from inference.trials.matching import (
     match_trials_run,
 )
 from inference.trials.schema import TrialMatch
-from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue, job_handler
+from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 from oncology_ui.trials.facts import case_facts
@@ -54,7 +54,6 @@ def trial_match_request(*, case: Case, user: User) -> TrialMatchResult:
     return result
 
 
-@job_handler(MATCH_JOB, label="Trial matching")
 def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Match the case's current facts against the corpus; a finished result is left alone."""
     result = TrialMatchResult.objects.select_related("case__patient").get(pk=job.target_id)
@@ -126,7 +125,6 @@ def trial_reverse_match_request(*, trial: Trial, user: User) -> ReverseMatchRun:
     return run
 
 
-@job_handler(REVERSE_MATCH_JOB, label="Ranking patients for a trial")
 def trial_reverse_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Rank the requesting user's visible cases for the trial (open cases first)."""
     run = ReverseMatchRun.objects.select_related("trial", "requested_by").get(pk=job.target_id)

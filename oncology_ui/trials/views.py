@@ -45,7 +45,7 @@ A = AccessLog.Action
 
 
 def _section_response(request: AuthedRequest, case: Case) -> HttpResponse:
-    return section_response(request, case, "trials")
+    return section_response(request, case, "trials", trials_section)
 
 
 @login_required

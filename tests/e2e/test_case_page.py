@@ -7,9 +7,9 @@ import datetime as dt
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from oncology_ui.casepage.composition import CASE_SECTIONS
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import TimelineEvent
-from oncology_ui.patients.sections import CASE_SECTIONS
 from tests.e2e.browser import BROWSER_MARKS, log_in, open_case, reveal_sections
 from tests.factories import CaseFactory, PatientFactory, TimelineEventFactory
 

@@ -21,10 +21,10 @@ from inference.therapy.evidence import (
 )
 from inference.therapy.kbfiles import civic_evidence_read
 from inference.therapy.types import EvidenceItem, Finding
+from oncology_ui.clinical.diseases import THERAPY_KB_DIR as KB_DIR
 from oncology_ui.clinical.parsers import VOCAB_DIR
 from oncology_ui.clinical.parsers.genes import HgvsError, normalise_protein_change
 from oncology_ui.clinical.parsers.variants import is_non_coding
-from oncology_ui.therapies import KB_DIR
 
 LEVELS = ("A", "B", "C", "D", "E")
 CIVIC_EVIDENCE_URL = "https://civicdb.org/links/evidence_items/{id}"

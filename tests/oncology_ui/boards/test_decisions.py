@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from oncology_ui.boards import hooks, services
+from oncology_ui.boards import options, services
 from oncology_ui.boards.models import SIGNATURE_MEANING, Decision
 from oncology_ui.boards.selectors import discordance_register
 from oncology_ui.patients.models import Case
@@ -109,9 +109,7 @@ def test_a_draft_cannot_be_amended(cast: Cast, boards: BoardCast) -> None:
 def test_a_choice_different_from_the_models_top_option_needs_a_reason(
     cast: Cast, boards: BoardCast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        hooks, "_providers", {"therapies": lambda case: ["Pembrolizumab", "FOLFOX"]}
-    )
+    monkeypatch.setattr(options, "therapy_option_labels", lambda case: ["Pembrolizumab", "FOLFOX"])
     with pytest.raises(ValidationError, match="say why"):
         _draft(cast, boards, therapy="FOLFOX")
     decision = _draft(cast, boards, therapy="FOLFOX", discordance_reason="Autoimmune hepatitis")
@@ -124,7 +122,7 @@ def test_a_choice_different_from_the_models_top_option_needs_a_reason(
 def test_following_the_models_top_option_is_concordant(
     cast: Cast, boards: BoardCast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "_providers", {"therapies": lambda case: ["Pembrolizumab"]})
+    monkeypatch.setattr(options, "therapy_option_labels", lambda case: ["Pembrolizumab"])
     decision = _draft(cast, boards, therapy="pembrolizumab ")
     assert not decision.is_discordant
     services.decision_sign(decision_id=decision.pk, user=cast.oncologist, password=PASSWORD)

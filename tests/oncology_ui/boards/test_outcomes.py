@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from oncology_ui.boards import hooks, services
+from oncology_ui.boards import options, services
 from oncology_ui.boards.selectors import kaplan_meier_at, outcomes_review
 from oncology_ui.patients.models import Patient
 from tests.factories import PASSWORD, CaseFactory, PatientFactory
@@ -64,7 +64,7 @@ def _signed_case(
 def test_predicted_against_observed_survival_and_concordance(
     cast: Cast, boards: BoardCast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "_providers", {"therapies": lambda case: ["Letrozole"]})
+    monkeypatch.setattr(options, "therapy_option_labels", lambda case: ["Letrozole"])
     # Bin 75-100 %: four cases predicted 0.80, 0.80, 0.90, 0.90 (mean 0.85).
     _signed_case(cast, boards, one_year=0.8, died_after=100)
     _signed_case(cast, boards, one_year=0.8, followed=200)

@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from oncology_ui.clinical.diseases import civic_disease_relation
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.selectors import molecular_view
 from oncology_ui.patients.models import Case
-from oncology_ui.therapies.kb import civic_disease_relation
 from tests.factories import CaseFactory
 from tests.oncology_ui.clinical.conftest import run_import
 from tests.oncology_ui.conftest import Cast

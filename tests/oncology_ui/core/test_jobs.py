@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from rq.serializers import JSONSerializer
 
 from oncology_ui.core.jobs import (
     JobError,
+    JobHandler,
+    JobKind,
     job_enqueue,
-    job_handler,
+    job_kinds_install,
     job_label,
     job_run,
     jobs_reconcile,
@@ -33,18 +36,28 @@ from tests.oncology_ui.core.helpers import manage_py
 calls: list[int] = []
 
 
-@job_handler("test_records_call")
+def _test_kind(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Install the function below as the handler of ``kind``, as the composition does."""
+
+    def install(handler: JobHandler) -> JobHandler:
+        job_kinds_install({kind: JobKind(handler)})
+        return handler
+
+    return install
+
+
+@_test_kind("test_records_call")
 def _records_call(job: Job, progress: object) -> dict[str, object]:
     calls.append(job.pk)
     return {"seen": job.target_id}
 
 
-@job_handler("test_raises")
+@_test_kind("test_raises")
 def _raises(job: Job, progress: object) -> None:
     raise RuntimeError("disk on fire")
 
 
-@job_handler("test_raises_for_people")
+@_test_kind("test_raises_for_people")
 def _raises_for_people(job: Job, progress: object) -> None:
     raise JobError("The slide could not be read: the file is truncated.")
 
@@ -233,9 +246,9 @@ def test_draining_the_in_process_runner_waits_for_the_jobs_it_was_given(
     jobs.jobs_in_process_drain()  # nothing left to wait for: a no-op
 
 
-def test_a_job_reads_as_its_registered_label_or_its_kind_in_words() -> None:
+def test_a_job_reads_as_its_label_or_its_kind_in_words() -> None:
     assert job_label("case_analysis") == "Model analysis"
-    assert Job(kind="test_records_call").kind_label == "Test records call"
+    assert job_label("test_records_call") == "Test records call"
 
 
 @pytest.mark.django_db
@@ -276,7 +289,7 @@ def test_a_skipped_run_says_plainly_what_state_the_job_is_in(
     ]
 
 
-@job_handler("test_overruns")
+@_test_kind("test_overruns")
 def _overruns(job: Job, progress: object) -> None:
     import time
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 import os
 import time
 
-from oncology_ui.core.jobs import ProgressCallback, job_handler
+from oncology_ui.core.jobs import JobKind, ProgressCallback, job_kinds_install
 from oncology_ui.core.models import Job
 
 
-@job_handler("test_sleeps")
 def _sleeps(job: Job, progress: ProgressCallback) -> dict[str, object]:
     progress(10, "Reading")
     time.sleep(float(os.environ.get("TEST_JOB_SLEEP_SECONDS", "0")))
     return {"slept_on_attempt": job.attempts}
 
 
-# Run by the test as `python -c`: register the kind above, then start the real worker command.
+job_kinds_install({"test_sleeps": JobKind(_sleeps)})
+
+
+# Run by the test as `python -c`: install the kind above, then start the real worker command.
 WORKER_SCRIPT = """
 import django, sys
 django.setup()

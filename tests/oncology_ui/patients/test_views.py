@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from oncology_ui.casepage.composition import CASE_SECTIONS, EAGER_SECTIONS
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
-from oncology_ui.patients.sections import CASE_SECTIONS, EAGER_SECTIONS
 from tests.oncology_ui.conftest import Cast
 
 pytestmark = pytest.mark.django_db

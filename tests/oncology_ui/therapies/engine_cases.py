@@ -14,7 +14,7 @@ KB_DIR = Path(__file__).resolve().parents[3] / "oncology_ui" / "therapies" / "kb
 
 
 def lineage(code: str) -> tuple[str, ...] | None:
-    from oncology_ui.therapies.kb import oncotree_lineage
+    from oncology_ui.patients.vocabularies import oncotree_lineage
 
     return oncotree_lineage(code)
 

@@ -13,11 +13,12 @@ import pytest
 from django.test import RequestFactory
 
 from inference.therapy.kbevidence import CIVIC_FILE
+from oncology_ui.casepage.composition import molecular_with_knowledge_base
+from oncology_ui.clinical.diseases import civic_disease_relation
 from oncology_ui.clinical.models import ClinicalImport, Variant
 from oncology_ui.clinical.selectors import molecular_view
 from oncology_ui.patients.models import Case
 from oncology_ui.therapies import services
-from oncology_ui.therapies.kb import civic_disease_relation
 from oncology_ui.therapies.models import KnowledgeBase
 from oncology_ui.therapies.selectors import therapies_section
 from tests.factories import CaseFactory
@@ -125,7 +126,7 @@ def test_the_table_and_the_therapy_section_name_the_same_knowledge_base(
     request = RequestFactory().get("/")
     request.user = cast.oncologist
     section = therapies_section(request, lung_case)
-    view = molecular_view(lung_case)
+    view = molecular_with_knowledge_base(request, lung_case)["molecular_view"]
     assert view["kb_version"] == section["therapy_kb_version"] == ranking.kb_version
     assert view["kb_version"] == therapy_kb.version
     assert view["civic_release"] == therapy_kb.file_versions[CIVIC_FILE] == "CIViC 01-Aug-2021"

@@ -221,10 +221,10 @@ def test_ranking_links_the_latest_prediction_when_there_is_one(
     assert ranking.model_version == "onco-surv 1.2"
 
 
-def test_the_board_hook_and_the_report_source_read_the_stored_ranking(
+def test_the_board_options_and_the_report_source_read_the_stored_ranking(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
-    from oncology_ui.boards.hooks import model_top_option, therapy_options
+    from oncology_ui.boards.options import model_top_option, therapy_options
     from oncology_ui.reports.sources import knowledge_base_version, optional_sections
 
     case = lung_case(cast)

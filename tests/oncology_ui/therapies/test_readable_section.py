@@ -213,7 +213,7 @@ def test_option_bodies_cite_by_short_label_and_keep_full_references_in_the_drawe
 def test_the_printed_report_marks_investigational_options(
     pik3ca_ranking: TherapyRanking,
 ) -> None:
-    from oncology_ui.therapies.report import therapies_report_section
+    from oncology_ui.reports.therapies import therapies_report_section
 
     lines = therapies_report_section(pik3ca_ranking.case, deidentified=True).lines
     pictilisib = next(line for line in lines if ". Pictilisib: " in line)

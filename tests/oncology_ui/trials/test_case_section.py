@@ -172,7 +172,7 @@ def test_a_pathologist_sees_matches_but_cannot_run_or_refer(cast: Cast) -> None:
 
 
 def test_the_report_source_prints_the_top_matches(cast: Cast, oncologist_client: Client) -> None:
-    from oncology_ui.trials.sections import trials_report_source
+    from oncology_ui.reports.trials import trials_report_source
 
     assert not trials_report_source(cast.case, False).available
     _matched(cast, oncologist_client)

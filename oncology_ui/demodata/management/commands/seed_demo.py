@@ -21,7 +21,7 @@ from django.core.management.base import (
 )
 
 from oncology_ui.core.jobs import jobs_in_process_drain
-from oncology_ui.patients.demo import (
+from oncology_ui.demodata.seed import (
     DEMO_AUTHOR,
     DEMO_DATA_FILE,
     IMAGES_MRN,

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.boards.models import AgendaItem, Board, Meeting
-from oncology_ui.patients.demo import DEMO_SITE, demo_records_load
+from oncology_ui.demodata.seed import DEMO_SITE, demo_records_load
 from oncology_ui.patients.models import Case
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_the_demo_oncologist_opens_the_seeded_meeting_and_its_board_mode() -> No
 @pytest.mark.slow
 def test_the_cases_on_the_demo_board_arrive_analysed_ranked_and_matched() -> None:
     from oncology_ui.analysis.services import prediction_latest
-    from oncology_ui.patients.demo import demo_board_cases_prepare
+    from oncology_ui.demodata.seed import demo_board_cases_prepare
     from oncology_ui.therapies.selectors import ranking_latest
     from oncology_ui.trials.models import TrialMatchResult
     from oncology_ui.trials.services import trial_match_latest

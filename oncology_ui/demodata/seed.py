@@ -22,13 +22,25 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from oncology_ui.analysis.services import analysis_request, prediction_latest
+from oncology_ui.boards import services as boards
+from oncology_ui.boards.models import AgendaItem, Board, Meeting
+from oncology_ui.clinical.models import ClinicalImport
+from oncology_ui.clinical.services import import_receive
 from oncology_ui.core import roles
+from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Team
+from oncology_ui.imaging.services import upload_receive
+from oncology_ui.pathology.services import slide_receive_file
 from oncology_ui.patients import services
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
+from oncology_ui.therapies.selectors import ranking_latest
+from oncology_ui.therapies.services import RankingUnavailable, ranking_compute
+from oncology_ui.trials.services import trial_match_latest, trial_match_request
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +174,6 @@ def demo_boards_seed(*, teams: list[Team], author: User) -> list[str]:
     Returns:
         The meetings created, as ``"<board> <date>"``.
     """
-    from oncology_ui.boards import services as boards
-    from oncology_ui.boards.models import AgendaItem, Board, Meeting
-
     by_team: dict[int, Board] = {}
     for team in teams:
         board = Board.objects.filter(team=team, site=DEMO_SITE).first()
@@ -350,10 +359,6 @@ def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User
     Returns:
         The number of imports that succeeded.
     """
-    from oncology_ui.clinical.models import ClinicalImport
-    from oncology_ui.clinical.services import import_receive
-    from oncology_ui.core.jobs import job_run
-
     done = 0
     records = {record["mrn"]: record for record in data["patients"]}
     for mrn in mrns:
@@ -388,12 +393,6 @@ def demo_board_cases_prepare(*, author: User) -> list[str]:
     Returns:
         The MRNs of the cases that were prepared.
     """
-    from oncology_ui.analysis.services import analysis_request, prediction_latest
-    from oncology_ui.core.jobs import job_run
-    from oncology_ui.therapies.selectors import ranking_latest
-    from oncology_ui.therapies.services import RankingUnavailable, ranking_compute
-    from oncology_ui.trials.services import trial_match_latest, trial_match_request
-
     prepared: list[str] = []
     cases = Case.objects.filter(
         patient__site=DEMO_SITE, status=Case.Status.READY, board_date__isnull=False
@@ -434,12 +433,6 @@ def demo_images_case(*, author: User) -> Case | None:
     soft-tissue-sarcoma patient STS_002 (CC BY 3.0) and the H&E slide CMU-1-Small-Region
     (OpenSlide test data, CC0), which does not come from that patient. The source gives no age.
     """
-    from django.core.files import File
-
-    from oncology_ui.core.jobs import job_run
-    from oncology_ui.imaging.services import upload_receive
-    from oncology_ui.pathology.services import slide_receive_file
-
     if Patient.objects.filter(site=DEMO_SITE, mrn=IMAGES_MRN).exists():
         return None
     team, _ = Team.objects.get_or_create(

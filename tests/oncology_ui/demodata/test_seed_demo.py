@@ -21,7 +21,7 @@ from django.core.management.base import OutputWrapper
 
 from oncology_ui.core import roles
 from oncology_ui.core.models import Team
-from oncology_ui.patients.demo import DEMO_SITE, demo_records_load, next_board_date
+from oncology_ui.demodata.seed import DEMO_SITE, demo_records_load, next_board_date
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 from oncology_ui.patients.vocabularies import oncotree_lookup
 
@@ -248,9 +248,9 @@ def test_a_loaded_trial_corpus_is_left_alone_by_the_seed() -> None:
 
 @pytest.mark.slow
 def test_the_composed_imaging_case_has_a_processed_slide_and_study_and_says_their_sources() -> None:
+    from oncology_ui.demodata.seed import IMAGES_MRN, demo_images_case, demo_records_load, demo_seed
     from oncology_ui.imaging.models import ImagingSeries
     from oncology_ui.pathology.models import Slide
-    from oncology_ui.patients.demo import IMAGES_MRN, demo_images_case, demo_records_load, demo_seed
 
     demo_seed(data=demo_records_load())
     author = get_user_model().objects.get(username="demo.oncologist")
@@ -293,7 +293,7 @@ def test_the_demo_passwords_are_the_last_thing_printed(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("bm25_only_trials")
 def test_the_trial_load_prints_its_progress_as_it_goes() -> None:
     """The real import service drives the printer that seed_demo hands to the shipped load."""
-    from oncology_ui.patients.management.commands.seed_demo import ProgressPrinter
+    from oncology_ui.demodata.management.commands.seed_demo import ProgressPrinter
     from oncology_ui.trials.imports import ReadOutcome, trial_corpus_import_records
     from oncology_ui.trials.models import TrialCorpusImport
     from tests.oncology_ui.trials.factories import trial_record

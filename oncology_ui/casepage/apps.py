@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CasePageConfig(AppConfig):
+    name = "oncology_ui.casepage"
+    label = "casepage"
+    verbose_name = "Case page"
+
+    def ready(self) -> None:
+        # The job runner (core) runs every kind of job; the table of kinds is composed here.
+        from oncology_ui.casepage.composition import JOB_KINDS
+        from oncology_ui.core.jobs import job_kinds_install
+
+        job_kinds_install(JOB_KINDS)
