@@ -18,6 +18,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import BenchmarkResult, result_line
+
 ID = "Q8"
 TITLE = "Portrait prognosis per cancer type vs CoxPH and RSF (13 OncoTree types, external pairs)"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -60,7 +62,7 @@ def _print_table(rows: dict[str, dict[str, Any]]) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run the benchmark and return its result dictionary."""
     try:
         import SurvSet  # noqa: F401  (training extra: the PyPI-shipped cohorts)
@@ -111,21 +113,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         and goals["external_ok"]
         and bool(ext)
     )
-    result: dict[str, Any] = {
-        "id": ID,
-        "metric": "harrell_c_event_weighted_over_types",
-        "ours": round(ours_c, 4),
-        "baseline": round(cox_c, 4),
-        "ratio": round(ours_c / cox_c, 4),
-        "goal": GOAL,
-        "met": bool(met),
-        "mode": mode,
+    result = result_line(
+        id=ID,
+        metric="harrell_c_event_weighted_over_types",
+        ours=round(ours_c, 4),
+        baseline=round(cox_c, 4),
+        ratio=round(ours_c / cox_c, 4),
+        goal=GOAL,
+        met=bool(met),
+        mode=mode,
         **goals,
-        "rsf_pooled_c": round(pe.pooled(rows, "rsf"), 4) if not args.quick else None,
-        "routed_pooled_c": round(pe.pooled(rows, "routed"), 4) if not args.quick else None,
+        rsf_pooled_c=round(pe.pooled(rows, "rsf"), 4) if not args.quick else None,
+        routed_pooled_c=round(pe.pooled(rows, "routed"), 4) if not args.quick else None,
         # one key per cancer type: test C of ours and of CoxPH
         **{t: [r["ours"]["c_index"], r["coxph"]["c_index"]] for t, r in rows.items()},
-    }
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     details = {"result": result, "per_type": rows, "external": ext, "tuning": tuning}
     (RESULTS / "q8_portrait.json").write_text(json.dumps(details, indent=1, default=str))

@@ -17,9 +17,6 @@ from tests.paths import REPO_ROOT
 PACKAGE = REPO_ROOT / "oncology_ui"
 INFERENCE = REPO_ROOT / "inference"
 
-# Pure Python on its way to ``inference/therapy/`` (issue #14): not part of the app graph.
-PENDING_MOVE_TO_INFERENCE = ("oncology_ui.therapies.engine",)
-
 # The layers, lowest first: an app may import its own layer's apps only where listed as an edge,
 # and never an app of a higher layer. The cycle test below is the rule; this is the picture.
 LAYERS = (
@@ -81,8 +78,6 @@ def _app_of(module: str) -> str | None:
     """``oncology_ui.<app>....`` -> ``<app>``; the project modules (settings, urls) -> None."""
     parts = module.split(".")
     if parts[0] != "oncology_ui" or len(parts) < 2:
-        return None
-    if module.startswith(PENDING_MOVE_TO_INFERENCE):
         return None
     return parts[1] if (PACKAGE / parts[1]).is_dir() else None
 
