@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         and goals["external_ok"]
         and bool(ext)
     )
+    # one key per cancer type: test C of ours and of CoxPH
+    per_type: dict[str, Any] = {
+        t: [r["ours"]["c_index"], r["coxph"]["c_index"]] for t, r in rows.items()
+    }
     result = result_line(
         id=ID,
         metric="harrell_c_event_weighted_over_types",
@@ -125,8 +129,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         **goals,
         rsf_pooled_c=round(pe.pooled(rows, "rsf"), 4) if not args.quick else None,
         routed_pooled_c=round(pe.pooled(rows, "routed"), 4) if not args.quick else None,
-        # one key per cancer type: test C of ours and of CoxPH
-        **{t: [r["ours"]["c_index"], r["coxph"]["c_index"]] for t, r in rows.items()},
+        **per_type,
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     details = {"result": result, "per_type": rows, "external": ext, "tuning": tuning}
