@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from inference.imaging.features import (
@@ -25,7 +25,14 @@ from inference.imaging.schema import RegionMask
 from inference.imaging.volume import load_series
 from tests.paths import SHARED_DATA
 
-from .dicom_factory import STS_002, load_sts_002, synthetic_volume, uid, write, write_series
+from .dicom_factory import (
+    STS_002,
+    instance_dataset,
+    load_sts_002,
+    synthetic_volume,
+    write,
+    write_series,
+)
 
 DCMQI = SHARED_DATA / "dicom-samples" / "dcmqi"
 
@@ -53,14 +60,7 @@ def test_polygon_mask_fills_pixels_whose_centres_are_inside() -> None:
 
 
 def _rtstruct(folder: Path, contours: list[np.ndarray], frame_uid: str) -> Path:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.RTStructureSetStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(uid(5, 5, 5))
-    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    ds.SOPClassUID = pydicom.uid.RTStructureSetStorage
-    ds.SOPInstanceUID = uid(5, 5, 5)
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid(1), uid(1, 50)
+    ds = instance_dataset(pydicom.uid.RTStructureSetStorage, study=1, series=50, instance=1)
     ds.Modality = "RTSTRUCT"
     roi = Dataset()
     roi.ROINumber, roi.ROIName, roi.ReferencedFrameOfReferenceUID = 1, "GTV", frame_uid
@@ -115,14 +115,7 @@ def test_real_rtstruct_gives_the_same_tumour_volume_on_ct_and_pet() -> None:
 
 
 def _seg(folder: Path, frames: np.ndarray, positions: list[float], frame_uid: str) -> Path:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.SegmentationStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(uid(6, 6, 6))
-    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    ds.SOPClassUID = pydicom.uid.SegmentationStorage
-    ds.SOPInstanceUID = uid(6, 6, 6)
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid(1), uid(1, 60)
+    ds = instance_dataset(pydicom.uid.SegmentationStorage, study=1, series=60, instance=1)
     ds.FrameOfReferenceUID = frame_uid
     ds.Modality = "SEG"
     ds.SegmentationType = "BINARY"
