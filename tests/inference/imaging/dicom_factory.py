@@ -29,7 +29,7 @@ def uid(*parts: int) -> str:
     return ".".join([ROOT, *[str(p) for p in parts]])
 
 
-def instance_dataset(sop_class: str, *, study: int, series: int, instance: int) -> Dataset:
+def instance_dataset(sop_class: UID, *, study: int, series: int, instance: int) -> Dataset:
     """An instance's identity: file meta (explicit VR little endian), SOP, study and series UIDs."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
