@@ -21,7 +21,7 @@ from inference.imaging.features import (
     surface_area_mm2,
 )
 from inference.imaging.regions import RegionError, polygon_mask, rtstruct_masks, seg_masks
-from inference.imaging.schema import RegionMask
+from inference.imaging.schema import RegionMask, Volume
 from inference.imaging.volume import load_series
 from tests.paths import SHARED_DATA
 
@@ -146,11 +146,15 @@ def _seg(folder: Path, frames: np.ndarray, positions: list[float], frame_uid: st
     return write(ds, folder / "seg.dcm")
 
 
+def _empty_ct(tmp_path: Path) -> tuple[list[Path], Volume]:
+    """Four 8 x 8 CT slices of zeros at z = 0, 1, 2, 3 mm: their files and the loaded volume."""
+    zeros = np.zeros((4, 8, 8), dtype=np.int16)
+    paths = write_series(tmp_path / "ct", zeros, positions_z=[0, 1, 2, 3])
+    return paths, load_series(paths, None)
+
+
 def test_seg_frames_land_on_their_slices(tmp_path: Path) -> None:
-    paths = write_series(
-        tmp_path / "ct", np.zeros((4, 8, 8), dtype=np.int16), positions_z=[0, 1, 2, 3]
-    )
-    vol = load_series(paths, None)
+    _, vol = _empty_ct(tmp_path)
     frames = np.zeros((2, 8, 8), dtype=bool)
     frames[0, 2:4, 2:5] = True
     frames[1, 5, 5] = True
@@ -244,10 +248,7 @@ def test_regions_load_in_the_sandbox_by_modality(tmp_path: Path) -> None:
     from inference.imaging.regions import load_regions
     from inference.imaging.schema import SandboxLimits
 
-    paths = write_series(
-        tmp_path / "ct", np.zeros((4, 8, 8), dtype=np.int16), positions_z=[0, 1, 2, 3]
-    )
-    vol = load_series(paths, None)
+    paths, vol = _empty_ct(tmp_path)
     frames = np.zeros((1, 8, 8), dtype=bool)
     frames[0, 1:3, 1:3] = True
     seg = _seg(tmp_path, frames, [2.0], vol.frame_of_reference_uid)
