@@ -11,9 +11,9 @@ One ridge-penalised logistic regression per treatment input of ``oncoboard-metab
 DeepSurv files, for two covariate sets: the clinical factors and expression genes the survival model
 uses, and the clinical factors alone (cases without the expression genes). The JSON holds the
 coefficients, the standardisation, the common-support bounds, the held-out AUC, the data source and
-the breast OncoTree codes the cohort stands for; :mod:`inference.therapy.whatif` reads it at run time with
-numpy only. The output is byte-identical for the same data and ``--date``; its sha256 is printed and
-pinned in ``inference/weights/__init__.py``.
+the breast OncoTree codes the cohort stands for; :mod:`inference.therapy.whatif` reads it at run
+time with numpy only. The output is byte-identical for the same data and ``--date``; its sha256 is
+printed and pinned in ``inference/weights/__init__.py``.
 
 ``--report`` also writes the validation page from measurements of this run: held-out AUC, overlap
 fractions, how often the what-if view shows a curve for held-out patients, and whether the shipped

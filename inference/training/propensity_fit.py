@@ -1,5 +1,6 @@
 """The propensity models of the what-if view: covariates, ridge logistic fits, common support and
-the JSON document :mod:`inference.therapy.whatif` reads (run by :mod:`inference.training.propensity`).
+the JSON document :mod:`inference.therapy.whatif` reads (run by
+:mod:`inference.training.propensity`).
 """
 
 from __future__ import annotations

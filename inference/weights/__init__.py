@@ -70,8 +70,9 @@ def time_zero_of(model_name: str) -> str | None:
     return shipped.time_zero if shipped is not None else None
 
 
-#: Propensity models of the what-if view (``inference.therapy.whatif``), one per model with treatment
-#: inputs; pinned like the checkpoints (``python -m inference.training.propensity`` prints it).
+#: Propensity models of the what-if view (``inference.therapy.whatif``), one per model with
+#: treatment inputs; pinned like the checkpoints (``python -m inference.training.propensity`` prints
+#: it).
 PROPENSITY: dict[str, ShippedCheckpoint] = {
     "oncoboard-metabric": ShippedCheckpoint(
         name="oncoboard-metabric",
