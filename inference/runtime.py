@@ -75,6 +75,32 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def pinned_digest(
+    path: Path, expected_sha256: str | None, *, what: str, error: type[Exception]
+) -> str:
+    """The sha256 of a local file, after checking that it exists and matches its pin.
+
+    Args:
+        path: the file.
+        expected_sha256: its pinned digest (any case); ``None`` checks existence only.
+        what: how messages name the file ("checkpoint", "propensity file").
+        error: the exception to raise, the caller's own.
+
+    Returns:
+        The lowercase hex digest.
+
+    Raises:
+        error: missing file or digest mismatch.
+    """
+    if not path.is_file():
+        raise error(f"{what} not found: {path}")
+    digest = sha256_of(path)
+    if expected_sha256 is not None and digest != expected_sha256.lower():
+        message = f"{what} {path.name} has sha256 {digest}, expected {expected_sha256}"
+        raise error(f"{message}; refusing it")
+    return digest
+
+
 def load_checkpoint(path: Path, *, expected_sha256: str | None) -> dict[str, Any]:
     """Load a checkpoint dictionary safely.
 
@@ -89,13 +115,7 @@ def load_checkpoint(path: Path, *, expected_sha256: str | None) -> dict[str, Any
     Raises:
         CheckpointError: missing file, hash mismatch, or content that is not weights-only.
     """
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    digest = sha256_of(path)
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise CheckpointError(
-            f"checkpoint {path.name} has sha256 {digest}, expected {expected_sha256}; refusing it"
-        )
+    digest = pinned_digest(path, expected_sha256, what="checkpoint", error=CheckpointError)
     try:
         # weights_only=True: the restricted unpickler only rebuilds tensors and plain containers,
         # so a pickle that tries to call a function fails here instead of running.

@@ -135,28 +135,21 @@ def _walk(
             raise _Truncated
         if explicit:
             group, elem, vr, length = explicit_head(buf, pos)
-            if group >= stop_group:
-                return pos
-            if group == 0xFFFE:
-                if elem == 0xE00D and depth:
-                    return pos
-                raise _Decline
-            if vr in long_vrs:
-                if pos + 12 > n:
-                    raise _Truncated
-                length = u32(buf, pos + 8)[0]
-                start = pos + 12
-            else:
-                start = pos + 8
         else:
             group, elem, length = implicit_head(buf, pos)
-            if group >= stop_group:
+            vr = b""  # implicit VR: never one of the long VRs below
+        if group >= stop_group:
+            return pos
+        if group == 0xFFFE:
+            if elem == 0xE00D and depth:
                 return pos
-            if group == 0xFFFE:
-                if elem == 0xE00D and depth:
-                    return pos
-                raise _Decline
-            vr = b""
+            raise _Decline
+        if vr in long_vrs:
+            if pos + 12 > n:
+                raise _Truncated
+            length = u32(buf, pos + 8)[0]
+            start = pos + 12
+        else:
             start = pos + 8
         if length == 0xFFFFFFFF:
             if vr == b"":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import torch
 from torch import Tensor
@@ -11,40 +11,52 @@ from torch import Tensor
 from inference.schema import MODALITIES
 
 
+class _CaseRows:
+    """Moving and row selection for the batch dataclasses below.
+
+    Every field is a tensor whose first dimension is the case, a nested batch, or None (an absent
+    modality).
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to(self, device: torch.device) -> Self:
+        """Move every tensor to ``device``."""
+        moved = {item.name: getattr(self, item.name) for item in fields(self)}
+        return replace(self, **{k: v if v is None else v.to(device) for k, v in moved.items()})
+
+    def index(self, rows: Tensor) -> Self:
+        """Select rows (cases)."""
+        selected: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None:
+                selected[item.name] = None
+            elif isinstance(value, Tensor):
+                selected[item.name] = value[rows]
+            else:
+                selected[item.name] = value.index(rows)
+        return replace(self, **selected)
+
+
 @dataclass(frozen=True)
-class TabularBatch:
+class TabularBatch(_CaseRows):
     """Standardised values (missing entries set to 0) and their missing mask, both (B, F)."""
 
     values: Tensor
     missing: Tensor
 
-    def to(self, device: torch.device) -> TabularBatch:
-        """Move to ``device``."""
-        return TabularBatch(self.values.to(device), self.missing.to(device))
-
-    def index(self, rows: Tensor) -> TabularBatch:
-        """Select rows."""
-        return TabularBatch(self.values[rows], self.missing[rows])
-
 
 @dataclass(frozen=True)
-class SetBatch:
+class SetBatch(_CaseRows):
     """A padded set of vectors per case: items (B, N, F) and a validity mask (B, N)."""
 
     items: Tensor
     mask: Tensor
 
-    def to(self, device: torch.device) -> SetBatch:
-        """Move to ``device``."""
-        return SetBatch(self.items.to(device), self.mask.to(device))
-
-    def index(self, rows: Tensor) -> SetBatch:
-        """Select rows."""
-        return SetBatch(self.items[rows], self.mask[rows])
-
 
 @dataclass(frozen=True)
-class ModalityBatch:
+class ModalityBatch(_CaseRows):
     """Model input for B cases.
 
     Attributes:
@@ -78,27 +90,6 @@ class ModalityBatch:
     def with_present(self, present: Tensor) -> ModalityBatch:
         """Same inputs with another presence mask (used by ablations and Shapley subsets)."""
         return replace(self, present=present)
-
-    def to(self, device: torch.device) -> ModalityBatch:
-        """Move every tensor to ``device``."""
-        moved: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            moved[item.name] = value.to(device) if value is not None else None
-        return ModalityBatch(**moved)
-
-    def index(self, rows: Tensor) -> ModalityBatch:
-        """Select rows (cases)."""
-        selected: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if value is None:
-                selected[item.name] = None
-            elif isinstance(value, Tensor):
-                selected[item.name] = value[rows]
-            else:
-                selected[item.name] = value.index(rows)
-        return ModalityBatch(**selected)
 
     def repeat(self, times: int) -> ModalityBatch:
         """Stack ``times`` copies of a batch (rows grouped per copy)."""

@@ -8,6 +8,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -29,16 +30,10 @@ def default_threads() -> int:
     return max(1, min(8, n))
 
 
-class SlideReader(ABC):
-    """Common interface and bounds checks of all backends.
+class ClosesOnExit:
+    """``with`` support: the block hands back the object itself and closes it at its end."""
 
-    Subclasses set :attr:`info` and implement :meth:`_read_clipped`.
-    """
-
-    info: SlideInfo
-    limits: SlideLimits
-
-    def __enter__(self) -> SlideReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -50,8 +45,19 @@ class SlideReader(ABC):
         self.close()
 
     def close(self) -> None:
-        """Release the file (backends holding a handle override this)."""
+        """Release what the object holds (those holding something override this)."""
         return None
+
+
+class SlideReader(ClosesOnExit, ABC):
+    """Common interface and bounds checks of all backends.
+
+    Subclasses set :attr:`info` and implement :meth:`_read_clipped`; backends holding a file
+    handle override :meth:`close`.
+    """
+
+    info: SlideInfo
+    limits: SlideLimits
 
     @property
     def level_count(self) -> int:

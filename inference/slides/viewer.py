@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from types import TracebackType
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -20,12 +19,12 @@ from PIL import Image
 from inference.slides.errors import RegionOutOfBounds
 from inference.slides.reader import open_slide
 from inference.slides.schema import DeepZoomInfo, SlideLimits, Thumbnail
-from inference.slides.slide_reader import SlideReader
+from inference.slides.slide_reader import ClosesOnExit, SlideReader
 
 _DZI_NS = "http://schemas.microsoft.com/deepzoom/2008"
 
 
-class DeepZoom:
+class DeepZoom(ClosesOnExit):
     """Deep Zoom pyramid over an open slide (keep one per slide open in the viewer process).
 
     Args:
@@ -52,15 +51,8 @@ class DeepZoom:
             dims.append((max(1, -(-w // scale)), max(1, -(-h // scale))))
         self.level_dimensions = tuple(dims)
 
-    def __enter__(self) -> DeepZoom:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the slide it reads."""
         self.reader.close()
 
     @property

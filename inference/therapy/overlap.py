@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.runtime import sha256_of
+from inference.runtime import pinned_digest
 
 __all__ = [
     "CLASS_TO_TREATMENT",
@@ -174,13 +174,7 @@ def load_propensity(
 
         shipped = PROPENSITY[TREATMENT_MODEL]
         path, expected_sha256 = shipped.path, shipped.sha256
-    if not path.is_file():
-        raise PropensityError(f"propensity file not found: {path}")
-    digest = sha256_of(path)
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise PropensityError(
-            f"propensity file {path.name} has sha256 {digest}, expected {expected_sha256}"
-        )
+    digest = pinned_digest(path, expected_sha256, what="propensity file", error=PropensityError)
     key = (str(path), digest)
     with _LOCK:
         if key not in _CACHE:

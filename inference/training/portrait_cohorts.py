@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -339,223 +338,201 @@ class CohortEntry:
 
 SURVSET = "PyPI survset 0.2.11 (SurvSet), "
 SURVSET_LICENCE = "GPL-3.0 (package); data from the cited R package"
+SURVPATH_LICENCE = "GPL-3.0, non-commercial academic (SurvPath README); TCGA open access"
 
 
-def _entry(loader: Callable[[Path], pd.DataFrame], **spec: Any) -> CohortEntry:
-    return CohortEntry(CohortSpec(**spec), loader)
+def _survset_cohort(
+    loader: Callable[[Path], pd.DataFrame],
+    *,
+    name: str,
+    cancer_type: str,
+    table: str,
+    outcome: str,
+    mapping: str,
+) -> CohortEntry:
+    """A cohort read from one SurvSet table (its data may be used commercially)."""
+    spec = CohortSpec(
+        name=name,
+        cancer_type=cancer_type,
+        source=SURVSET + table,
+        licence=SURVSET_LICENCE,
+        non_commercial=False,
+        outcome=outcome,
+        mapping=mapping,
+    )
+    return CohortEntry(spec, loader)
+
+
+def _survpath_tcga(
+    code: str, cancer_type: str, *, mapping: str, projects: str | None = None
+) -> CohortEntry:
+    """A TCGA cohort from SurvPath's tables: overall survival in months, non-commercial use only.
+
+    Args:
+        code: SurvPath's file code (``tcga_<code>.csv``); the cohort is named ``tcga-<code>``.
+        cancer_type: OncoTree code it is filed under.
+        mapping: what the harmonisation reads.
+        projects: the TCGA project(s) named in the source; default ``cancer_type``.
+    """
+    source = f"../shared/data/tcga-survpath-pathways (SurvPath, TCGA-{projects or cancer_type})"
+    spec = CohortSpec(
+        name=f"tcga-{code}",
+        cancer_type=cancer_type,
+        source=source,
+        licence=SURVPATH_LICENCE,
+        non_commercial=True,
+        outcome="overall survival; months",
+        mapping=mapping,
+    )
+    return CohortEntry(spec, lambda data: _tcga(data, code, cancer_type))
 
 
 COHORTS: dict[str, CohortEntry] = {
     e.spec.name: e
     for e in (
-        _entry(
+        CohortEntry(
+            CohortSpec(
+                name="metabric",
+                cancer_type="BRCA",
+                source="../shared/data/metabric-cbioportal (cBioPortal brca_metabric)",
+                licence="ODbL 1.0",
+                non_commercial=False,
+                outcome="overall survival (any death) from diagnosis; days",
+                mapping="AGE_AT_DIAGNOSIS->age; INFERRED_MENOPAUSAL_STATE Post->postmenopausal; "
+                "LYMPH_NODES_EXAMINED_POSITIVE->nodes (pN 0/1-3/4-9/>=10 -> N0-3); NPI; ER_IHC; "
+                "HER2_SNP6 GAIN->HER2+ (UNDEF missing); CHEMO/HORMONE/RADIO_THERAPY",
+            ),
             load_metabric,
-            name="metabric",
-            cancer_type="BRCA",
-            source="../shared/data/metabric-cbioportal (cBioPortal brca_metabric)",
-            licence="ODbL 1.0",
-            non_commercial=False,
-            outcome="overall survival (any death) from diagnosis; days",
-            mapping="AGE_AT_DIAGNOSIS->age; INFERRED_MENOPAUSAL_STATE Post->postmenopausal; "
-            "LYMPH_NODES_EXAMINED_POSITIVE->nodes (pN 0/1-3/4-9/>=10 -> N0-3); NPI; ER_IHC; "
-            "HER2_SNP6 GAIN->HER2+ (UNDEF missing); CHEMO/HORMONE/RADIO_THERAPY",
         ),
-        _entry(
+        _survset_cohort(
             load_rotterdam,
             name="rotterdam",
             cancer_type="BRCA",
-            source=SURVSET + "rott2 (Royston & Altman 2013)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="rott2 (Royston & Altman 2013)",
             outcome="overall survival from surgery; months",
             mapping="size <=20/20-50/>50 mm -> T1/T2/T3; grade 2/3; nodes (-> pN); "
             "ER, PR >= 10 fmol/mg positive; meno; hormon; chemo",
         ),
-        _entry(
+        _survset_cohort(
             load_gbsg2,
             name="gbsg2",
             cancer_type="BRCA",
-            source=SURVSET + "GBSG2 (German Breast Study Group 2)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="GBSG2 (German Breast Study Group 2)",
             outcome="recurrence-free survival from surgery; days",
             mapping="tsize mm (-> T1-3); tgrade I-III; pnodes (-> pN); ER, PR >= 10 fmol/mg "
             "positive; menostat; horTh",
         ),
-        _entry(
-            lambda d: _tcga(d, "brca", "BRCA"),
-            name="tcga-brca",
-            cancer_type="BRCA",
-            source="../shared/data/tcga-survpath-pathways (SurvPath, TCGA-BRCA)",
-            licence="GPL-3.0, non-commercial academic (SurvPath README); TCGA open access",
-            non_commercial=True,
-            outcome="overall survival; months",
-            mapping="AJCC stage 0-IV; age; is_female",
-        ),
-        _entry(
+        _survpath_tcga("brca", "BRCA", mapping="AJCC stage 0-IV; age; is_female"),
+        _survset_cohort(
             load_ncctg,
             name="ncctg-lung",
             cancer_type="LUNG",
-            source=SURVSET + "cancer (NCCTG advanced lung, R survival)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="cancer (NCCTG advanced lung, R survival)",
             outcome="overall survival; days",
             mapping="ph.ecog (else ph.karno via ECOG-ACRIN table)->ecog; wt.loss lb->kg; sex",
         ),
-        _entry(
+        _survset_cohort(
             load_veterans,
             name="veterans-lung",
             cancer_type="LUNG",
-            source=SURVSET + "veteran (VA lung trial, Kalbfleisch & Prentice)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="veteran (VA lung trial, Kalbfleisch & Prentice)",
             outcome="overall survival from randomisation; days",
             mapping="karno via ECOG-ACRIN table->ecog; celltype smallcell; prior therapy->"
             "prior_lines >= 1; all men; chemotherapy both arms",
         ),
-        _entry(
+        _survset_cohort(
             load_support2_lung,
             name="support2-lung",
             cancer_type="LUNG",
-            source=SURVSET + "support2 (SUPPORT study), dzgroup Lung Cancer",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="support2 (SUPPORT study), dzgroup Lung Cancer",
             outcome="overall survival from study entry (hospitalised); days",
             mapping="ca metastatic->M1, yes->M0; alb g/dL x10; bili mg/dL x17.1; crea mg/dL "
             "x88.4; wblc; sod",
         ),
-        _entry(
+        _survset_cohort(
             load_colon_trial,
             name="colon-trial",
             cancer_type="COADREAD",
-            source=SURVSET + "colon (Moertel 1990 levamisole/5-FU, R survival), death rows",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="colon (Moertel 1990 levamisole/5-FU, R survival), death rows",
             outcome="overall survival from randomisation; days",
             mapping="differ 1-3->grade; nodes (N0 / 1-3 N1 / >=4 N2); nodes>0 -> stage III "
             "else II; rx Lev+5FU->chemotherapy",
         ),
-        _entry(
-            lambda d: _tcga(d, "coadread", "COADREAD"),
-            name="tcga-coadread",
-            cancer_type="COADREAD",
-            source="../shared/data/tcga-survpath-pathways (SurvPath, TCGA-COAD/READ)",
-            licence="GPL-3.0, non-commercial academic (SurvPath README); TCGA open access",
-            non_commercial=True,
-            outcome="overall survival; months",
-            mapping="AJCC stage 0-IV; age; is_female",
+        _survpath_tcga(
+            "coadread", "COADREAD", mapping="AJCC stage 0-IV; age; is_female", projects="COAD/READ"
         ),
-        _entry(
+        _survset_cohort(
             load_support2_colon,
             name="support2-colon",
             cancer_type="COADREAD",
-            source=SURVSET + "support2 (SUPPORT study), dzgroup Colon Cancer",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="support2 (SUPPORT study), dzgroup Colon Cancer",
             outcome="overall survival from study entry (hospitalised); days",
             mapping="as support2-lung",
         ),
-        _entry(
+        _survset_cohort(
             load_prostate_byar,
             name="prostate-byar",
             cancer_type="PRAD",
-            source=SURVSET + "prostate (Byar & Green VACURG trial)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="prostate (Byar & Green VACURG trial)",
             outcome="overall survival from randomisation; months",
             mapping="stage 3/4->III/IV; bm->M1; pf activity->ECOG 0/2/3/4; hg g/100mL x10; "
             "oestrogen arm->endocrine therapy",
         ),
-        _entry(
+        _survset_cohort(
             load_melanoma,
             name="melanoma-andersen",
             cancer_type="SKCM",
-            source=SURVSET + "Melanoma (Andersen et al., R MASS)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="Melanoma (Andersen et al., R MASS)",
             outcome="death from melanoma after surgery; days",
             mapping="thickness mm (T1 <=1, T2 <=2, T3 <=4, T4 >4 mm); ulcer; sex; age",
         ),
-        _entry(
+        _survset_cohort(
             load_ovarian,
             name="ovarian-ova",
             cancer_type="OVARY",
-            source=SURVSET + "ova (R CoxRidge / dynpred, advanced ovarian trials)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="ova (R CoxRidge / dynpred, advanced ovarian trials)",
             outcome="overall survival; days",
             mapping="figo 0/1 -> FIGO III/IV (M1 for IV); Karnofsky and residual diameter are "
             "coded categories without a stated key in SurvSet and are left out",
         ),
-        _entry(
+        _survset_cohort(
             load_hcc,
             name="hcc-li",
             cancer_type="HCC",
-            source=SURVSET + "hepatoCellular (R asaur; Li et al. 2014)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="hepatoCellular (R asaur; Li et al. 2014)",
             outcome="overall survival after resection; months",
             mapping="TNM 1/2 -> stage I-II / III-IV (advanced_stage); vascular invasion; "
             "cirrhosis; gender; age",
         ),
-        _entry(
+        _survset_cohort(
             load_follicular,
             name="follicular",
             cancer_type="FL",
-            source=SURVSET + "follic (R randomForestSRC; Pintilie 2006)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="follic (R randomForestSRC; Pintilie 2006)",
             outcome="relapse or death (first event) from diagnosis; years",
             mapping="clinstg 1/2 -> Ann Arbor I/II; hgb g/L; ch->chemotherapy; all radiotherapy",
         ),
-        _entry(
+        _survset_cohort(
             load_oropharynx,
             name="oropharynx-rtog",
             cancer_type="OPHSC",
-            source=SURVSET + "d.oropha.rec (Kalbfleisch & Prentice RTOG oropharynx trial)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="d.oropha.rec (Kalbfleisch & Prentice RTOG oropharynx trial)",
             outcome="overall survival from randomisation; years",
             mapping="tstage T1-4; nstage N0-3; grade 1-3; condition 1/2/3/4 -> ECOG 0/1/3/4; "
             "all radiotherapy",
         ),
-        _entry(
-            lambda d: _tcga(d, "hnsc", "HNSC"),
-            name="tcga-hnsc",
-            cancer_type="HNSC",
-            source="../shared/data/tcga-survpath-pathways (SurvPath, TCGA-HNSC)",
-            licence="GPL-3.0, non-commercial academic (SurvPath README); TCGA open access",
-            non_commercial=True,
-            outcome="overall survival; months",
-            mapping="AJCC stage 0-IV; grade G1-G4 (GX missing); age; is_female",
+        _survpath_tcga(
+            "hnsc", "HNSC", mapping="AJCC stage 0-IV; grade G1-G4 (GX missing); age; is_female"
         ),
-        _entry(
-            lambda d: _tcga(d, "blca", "BLCA"),
-            name="tcga-blca",
-            cancer_type="BLCA",
-            source="../shared/data/tcga-survpath-pathways (SurvPath, TCGA-BLCA)",
-            licence="GPL-3.0, non-commercial academic (SurvPath README); TCGA open access",
-            non_commercial=True,
-            outcome="overall survival; months",
-            mapping="AJCC stage 0-IV; grade G1-G4; age; is_female",
+        _survpath_tcga("blca", "BLCA", mapping="AJCC stage 0-IV; grade G1-G4; age; is_female"),
+        _survpath_tcga(
+            "stad", "STAD", mapping="AJCC stage 0-IV; grade G1-G4 (GX missing); age; is_female"
         ),
-        _entry(
-            lambda d: _tcga(d, "stad", "STAD"),
-            name="tcga-stad",
-            cancer_type="STAD",
-            source="../shared/data/tcga-survpath-pathways (SurvPath, TCGA-STAD)",
-            licence="GPL-3.0, non-commercial academic (SurvPath README); TCGA open access",
-            non_commercial=True,
-            outcome="overall survival; months",
-            mapping="AJCC stage 0-IV; grade G1-G4 (GX missing); age; is_female",
-        ),
-        _entry(
+        _survset_cohort(
             load_leukaemia,
             name="leukaemia-nw-england",
             cancer_type="AML",
-            source=SURVSET + "LeukSurv (R spBayesSurv; acute myeloid leukaemia, NW England)",
-            licence=SURVSET_LICENCE,
-            non_commercial=False,
+            table="LeukSurv (R spBayesSurv; acute myeloid leukaemia, NW England)",
             outcome="overall survival from diagnosis; days",
             mapping="age; sex; wbc 10^9/L",
         ),

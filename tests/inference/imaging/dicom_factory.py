@@ -29,6 +29,20 @@ def uid(*parts: int) -> str:
     return ".".join([ROOT, *[str(p) for p in parts]])
 
 
+def instance_dataset(sop_class: UID, *, study: int, series: int, instance: int) -> Dataset:
+    """An instance's identity: file meta (explicit VR little endian), SOP, study and series UIDs."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(uid(study, series, instance))
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = uid(study, series, instance)
+    ds.StudyInstanceUID = uid(study)
+    ds.SeriesInstanceUID = uid(study, series)
+    return ds
+
+
 def image_dataset(
     *,
     patient_id: str = "P1",
@@ -47,17 +61,9 @@ def image_dataset(
     if pixels is None:
         pixels = np.zeros((4, 4), dtype=np.int16)
     sop_class = PositronEmissionTomographyImageStorage if modality == "PT" else CTImageStorage
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = UID(uid(study, series, instance))
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = uid(study, series, instance)
+    ds = instance_dataset(sop_class, study=study, series=series, instance=instance)
     ds.PatientName = "Test^Patient"
     ds.PatientID = patient_id
-    ds.StudyInstanceUID = uid(study)
-    ds.SeriesInstanceUID = uid(study, series)
     ds.FrameOfReferenceUID = uid(study, 999)
     ds.StudyDate = "20240102"
     ds.SeriesDate = "20240102"

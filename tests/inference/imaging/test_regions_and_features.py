@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from inference.imaging.features import (
@@ -21,11 +21,18 @@ from inference.imaging.features import (
     surface_area_mm2,
 )
 from inference.imaging.regions import RegionError, polygon_mask, rtstruct_masks, seg_masks
-from inference.imaging.schema import RegionMask
+from inference.imaging.schema import RegionMask, Volume
 from inference.imaging.volume import load_series
 from tests.paths import SHARED_DATA
 
-from .dicom_factory import STS_002, load_sts_002, synthetic_volume, uid, write, write_series
+from .dicom_factory import (
+    STS_002,
+    instance_dataset,
+    load_sts_002,
+    synthetic_volume,
+    write,
+    write_series,
+)
 
 DCMQI = SHARED_DATA / "dicom-samples" / "dcmqi"
 
@@ -53,14 +60,7 @@ def test_polygon_mask_fills_pixels_whose_centres_are_inside() -> None:
 
 
 def _rtstruct(folder: Path, contours: list[np.ndarray], frame_uid: str) -> Path:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.RTStructureSetStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(uid(5, 5, 5))
-    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    ds.SOPClassUID = pydicom.uid.RTStructureSetStorage
-    ds.SOPInstanceUID = uid(5, 5, 5)
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid(1), uid(1, 50)
+    ds = instance_dataset(pydicom.uid.RTStructureSetStorage, study=1, series=50, instance=1)
     ds.Modality = "RTSTRUCT"
     roi = Dataset()
     roi.ROINumber, roi.ROIName, roi.ReferencedFrameOfReferenceUID = 1, "GTV", frame_uid
@@ -115,14 +115,7 @@ def test_real_rtstruct_gives_the_same_tumour_volume_on_ct_and_pet() -> None:
 
 
 def _seg(folder: Path, frames: np.ndarray, positions: list[float], frame_uid: str) -> Path:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.SegmentationStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(uid(6, 6, 6))
-    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    ds.SOPClassUID = pydicom.uid.SegmentationStorage
-    ds.SOPInstanceUID = uid(6, 6, 6)
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid(1), uid(1, 60)
+    ds = instance_dataset(pydicom.uid.SegmentationStorage, study=1, series=60, instance=1)
     ds.FrameOfReferenceUID = frame_uid
     ds.Modality = "SEG"
     ds.SegmentationType = "BINARY"
@@ -153,11 +146,15 @@ def _seg(folder: Path, frames: np.ndarray, positions: list[float], frame_uid: st
     return write(ds, folder / "seg.dcm")
 
 
+def _empty_ct(tmp_path: Path) -> tuple[list[Path], Volume]:
+    """Four 8 x 8 CT slices of zeros at z = 0, 1, 2, 3 mm: their files and the loaded volume."""
+    zeros = np.zeros((4, 8, 8), dtype=np.int16)
+    paths = write_series(tmp_path / "ct", zeros, positions_z=[0, 1, 2, 3])
+    return paths, load_series(paths, None)
+
+
 def test_seg_frames_land_on_their_slices(tmp_path: Path) -> None:
-    paths = write_series(
-        tmp_path / "ct", np.zeros((4, 8, 8), dtype=np.int16), positions_z=[0, 1, 2, 3]
-    )
-    vol = load_series(paths, None)
+    _, vol = _empty_ct(tmp_path)
     frames = np.zeros((2, 8, 8), dtype=bool)
     frames[0, 2:4, 2:5] = True
     frames[1, 5, 5] = True
@@ -251,10 +248,7 @@ def test_regions_load_in_the_sandbox_by_modality(tmp_path: Path) -> None:
     from inference.imaging.regions import load_regions
     from inference.imaging.schema import SandboxLimits
 
-    paths = write_series(
-        tmp_path / "ct", np.zeros((4, 8, 8), dtype=np.int16), positions_z=[0, 1, 2, 3]
-    )
-    vol = load_series(paths, None)
+    paths, vol = _empty_ct(tmp_path)
     frames = np.zeros((1, 8, 8), dtype=bool)
     frames[0, 1:3, 1:3] = True
     seg = _seg(tmp_path, frames, [2.0], vol.frame_of_reference_uid)

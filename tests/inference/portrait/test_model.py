@@ -59,6 +59,18 @@ def _portrait(cancer_type: str, stage: int, **tumour: float) -> ClinicalPortrait
     )
 
 
+def _stage_ii_breast(receptors: Receptors) -> ClinicalPortrait:
+    """A 55-year-old woman, stage II, one positive node, grade 2, 22 mm."""
+    return ClinicalPortrait(
+        cancer_type="BRCA",
+        age_years=55.0,
+        sex_female=True,
+        staging=Staging(stage_group=2),
+        tumour=Tumour(nodes_positive=1, grade=2, tumour_size_mm=22.0),
+        receptors=receptors,
+    )
+
+
 def test_it_covers_at_least_twelve_cancer_types(shipped: PortraitModel) -> None:
     assert len(shipped.bundle.reference_cohort) >= 12
     assert set(shipped.bundle.validation) == set(shipped.bundle.reference_cohort)
@@ -76,14 +88,7 @@ def test_stage_iv_has_lower_survival_than_stage_i_for_every_staged_type(
 
 
 def test_the_breast_curve_moves_with_stage_nodes_and_er(shipped: PortraitModel) -> None:
-    base = ClinicalPortrait(
-        cancer_type="BRCA",
-        age_years=55.0,
-        sex_female=True,
-        staging=Staging(stage_group=2),
-        tumour=Tumour(nodes_positive=1, grade=2, tumour_size_mm=22.0),
-        receptors=Receptors(er_positive=True),
-    )
+    base = _stage_ii_breast(Receptors(er_positive=True))
     variants = [
         replace(base, staging=Staging(stage_group=3)),
         replace(base, tumour=replace(base.tumour, nodes_positive=8)),
@@ -96,14 +101,7 @@ def test_the_breast_curve_moves_with_stage_nodes_and_er(shipped: PortraitModel) 
 
 
 def test_er_status_is_in_the_breast_why_list(shipped: PortraitModel) -> None:
-    portrait = ClinicalPortrait(
-        cancer_type="BRCA",
-        age_years=55.0,
-        sex_female=True,
-        staging=Staging(stage_group=2),
-        tumour=Tumour(nodes_positive=1, grade=2, tumour_size_mm=22.0),
-        receptors=Receptors(er_positive=False, her2_positive=False),
-    )
+    portrait = _stage_ii_breast(Receptors(er_positive=False, her2_positive=False))
     x = encode([portrait])
     contributions = shipped.contributions(x, ["BRCA"])[0]
     observed = np.isfinite(x[0])  # the "why" list names the case's own covariates

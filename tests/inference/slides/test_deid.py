@@ -54,22 +54,19 @@ def svs_with_canaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
             metadata=None,
             software=False,
         )
-        tif.write(
-            _canary_label("ZZCANARY-Label-1 ", (120, 100)),
-            photometric="rgb",
-            subfiletype=1,
-            description="Aperio Image Library v12.0.15\r\nlabel 100x120",
-            metadata=None,
-            software=False,
-        )
-        tif.write(
-            _canary_label("ZZCANARY-Macro-1 ", (100, 300)),
-            photometric="rgb",
-            subfiletype=9,
-            description="Aperio Image Library v12.0.15\r\nmacro 300x100",
-            metadata=None,
-            software=False,
-        )
+        # The associated images, as Aperio writes them: (canary text, (h, w), subfile type, name).
+        for text, (h, w), subfiletype, name in (
+            ("ZZCANARY-Label-1 ", (120, 100), 1, "label"),
+            ("ZZCANARY-Macro-1 ", (100, 300), 9, "macro"),
+        ):
+            tif.write(
+                _canary_label(text, (h, w)),
+                photometric="rgb",
+                subfiletype=subfiletype,
+                description=f"Aperio Image Library v12.0.15\r\n{name} {w}x{h}",
+                metadata=None,
+                software=False,
+            )
     assert path.read_bytes().count(CANARY) > 10
     return path
 

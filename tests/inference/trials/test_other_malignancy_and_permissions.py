@@ -42,6 +42,10 @@ def _breast(**kwargs: object) -> PatientFacts:
     return PatientFacts(**base)  # type: ignore[arg-type]
 
 
+#: NCT01334021's exclusion of another invasive cancer within 5 years (skin carcinomas excepted).
+PRIOR_INVASIVE = "The patient has a prior history of invasive"
+
+
 def _criterion(trial: TrialRecord, starts: str) -> list[Criterion]:
     found = [c for c in criteria_for_trial(trial) if c.text.startswith(starts)]
     assert found, f"{trial.nct_id} has no criterion starting {starts!r}"
@@ -73,23 +77,42 @@ def test_a_recorded_second_primary_within_the_window_excludes(
 ) -> None:
     trial = shipped["NCT01334021"]
     patient = _breast(comorbidities=("Colon adenocarcinoma (2023), resected",))
-    verdicts = [
-        evaluate_criterion(c, patient)
-        for c in _criterion(trial, "The patient has a prior history of invasive")
-    ]
+    verdicts = [evaluate_criterion(c, patient) for c in _criterion(trial, PRIOR_INVASIVE)]
     assert [v.verdict for v in verdicts] == [Verdict.MET]
     assert verdicts[0].excludes_patient
     assert "Colon adenocarcinoma" in verdicts[0].evidence[0].value
 
 
-def test_a_second_primary_older_than_the_window_does_not_exclude(
-    shipped: dict[str, TrialRecord],
+@pytest.mark.parametrize(
+    ("comorbidities", "expected"),
+    [
+        pytest.param(
+            ("Colon adenocarcinoma (2012), resected",),
+            Verdict.NOT_MET,
+            id="a-second-primary-older-than-the-window-does-not-exclude",
+        ),
+        pytest.param(
+            ("Basal cell carcinoma of the skin (2024), excised",),
+            Verdict.NOT_MET,
+            id="a-basal-cell-carcinoma-falls-under-the-skin-carve-out",
+        ),
+        pytest.param(
+            ("Breast cancer (2025)", "Hypertension"),
+            Verdict.NOT_MET,
+            id="the-same-site-recorded-again-is-not-another-primary",
+        ),
+        pytest.param(
+            ("Contralateral breast cancer, second primary (2024)",),
+            Verdict.MET,
+            id="a-contralateral-second-primary-is-another-primary",
+        ),
+    ],
+)
+def test_a_recorded_comorbidity_against_the_prior_invasive_cancer_exclusion(
+    shipped: dict[str, TrialRecord], comorbidities: tuple[str, ...], expected: Verdict
 ) -> None:
-    trial = shipped["NCT01334021"]
-    patient = _breast(comorbidities=("Colon adenocarcinoma (2012), resected",))
-    assert _verdicts(trial, "The patient has a prior history of invasive", patient) == [
-        Verdict.NOT_MET
-    ]
+    patient = _breast(comorbidities=comorbidities)
+    assert _verdicts(shipped["NCT01334021"], PRIOR_INVASIVE, patient) == [expected]
 
 
 def test_an_undated_second_primary_against_a_window_is_unknown_with_a_resolver(
@@ -97,35 +120,9 @@ def test_an_undated_second_primary_against_a_window_is_unknown_with_a_resolver(
 ) -> None:
     trial = shipped["NCT01334021"]
     patient = _breast(comorbidities=("Papillary thyroid carcinoma",))
-    verdict = evaluate_criterion(
-        _criterion(trial, "The patient has a prior history of invasive")[0], patient
-    )
+    verdict = evaluate_criterion(_criterion(trial, PRIOR_INVASIVE)[0], patient)
     assert verdict.verdict is Verdict.UNKNOWN
     assert "record when Papillary thyroid carcinoma was diagnosed" in verdict.resolver
-
-
-def test_a_basal_cell_carcinoma_falls_under_the_skin_carve_out(
-    shipped: dict[str, TrialRecord],
-) -> None:
-    trial = shipped["NCT01334021"]
-    patient = _breast(comorbidities=("Basal cell carcinoma of the skin (2024), excised",))
-    assert _verdicts(trial, "The patient has a prior history of invasive", patient) == [
-        Verdict.NOT_MET
-    ]
-
-
-def test_the_same_site_recorded_again_is_not_another_primary(
-    shipped: dict[str, TrialRecord],
-) -> None:
-    trial = shipped["NCT01334021"]
-    patient = _breast(comorbidities=("Breast cancer (2025)", "Hypertension"))
-    assert _verdicts(trial, "The patient has a prior history of invasive", patient) == [
-        Verdict.NOT_MET
-    ]
-    contralateral = _breast(comorbidities=("Contralateral breast cancer, second primary (2024)",))
-    assert _verdicts(trial, "The patient has a prior history of invasive", contralateral) == [
-        Verdict.MET
-    ]
 
 
 def test_no_other_malignancy_inclusions_are_satisfied_by_a_patient_with_only_the_index_cancer(
@@ -173,7 +170,7 @@ def test_a_cured_carve_out_leaves_a_recorded_second_primary_for_the_clinician(
 def test_an_incomplete_history_makes_other_malignancy_unknown(
     shipped: dict[str, TrialRecord],
 ) -> None:
-    criterion = _criterion(shipped["NCT01334021"], "The patient has a prior history of invasive")
+    criterion = _criterion(shipped["NCT01334021"], PRIOR_INVASIVE)
     verdict = evaluate_criterion(
         criterion[0], _breast(), EligibilityOptions(medical_history_complete=False)
     )
