@@ -390,6 +390,15 @@ def _metabric_records(
     return records
 
 
+#: The METABRIC treatment flags after surgery, in order: (column, timeline kind, title, regimen,
+#: illustrative days until the next treatment).
+_METABRIC_AFTER_SURGERY = (
+    ("CHEMOTHERAPY", "systemic_therapy", "", "Chemotherapy (regimen not recorded)", 126),
+    ("RADIO_THERAPY", "radiotherapy", "Radiotherapy (site and dose not recorded)", "", 42),
+    ("HORMONE_THERAPY", "systemic_therapy", "", "Endocrine therapy (agent not recorded)", 0),
+)
+
+
 def _metabric_therapies(row: dict[str, str]) -> list[dict[str, Any]]:
     """Treatments METABRIC records as given; their days after diagnosis are illustrative."""
     illustrative = "; the date is illustrative (METABRIC records no treatment dates)."
@@ -405,38 +414,18 @@ def _metabric_therapies(row: dict[str, str]) -> list[dict[str, Any]]:
         }
     )
     day = 49
-    if row["CHEMOTHERAPY"] == "YES":
-        therapies.append(
-            {
-                "kind": "systemic_therapy",
-                "day": day,
-                "title": "",
-                "regimen": "Chemotherapy (regimen not recorded)",
-                "detail": f"METABRIC CHEMOTHERAPY=YES{illustrative}",
-            }
-        )
-        day += 126
-    if row["RADIO_THERAPY"] == "YES":
-        therapies.append(
-            {
-                "kind": "radiotherapy",
-                "day": day,
-                "title": "Radiotherapy (site and dose not recorded)",
-                "regimen": "",
-                "detail": f"METABRIC RADIO_THERAPY=YES{illustrative}",
-            }
-        )
-        day += 42
-    if row["HORMONE_THERAPY"] == "YES":
-        therapies.append(
-            {
-                "kind": "systemic_therapy",
-                "day": day,
-                "title": "",
-                "regimen": "Endocrine therapy (agent not recorded)",
-                "detail": f"METABRIC HORMONE_THERAPY=YES{illustrative}",
-            }
-        )
+    for column, kind, title, regimen, days_to_next in _METABRIC_AFTER_SURGERY:
+        if row[column] == "YES":
+            therapies.append(
+                {
+                    "kind": kind,
+                    "day": day,
+                    "title": title,
+                    "regimen": regimen,
+                    "detail": f"METABRIC {column}=YES{illustrative}",
+                }
+            )
+            day += days_to_next
     return therapies
 
 

@@ -153,18 +153,22 @@ def prognosis_from_today(
             basis=basis,
             abstained="The stored prediction has no usable survival curve; re-run the analysis.",
         )
+    # What both the abstained and the conditioned answer from today say.
+    from_today: dict[str, Any] = {
+        "conditioned": True,
+        "time_zero": time_zero,
+        "time_zero_date": diagnosis,
+        "today": today,
+        "elapsed_months": elapsed,
+        "axis_label": "Years from today",
+    }
     if result.status != "ok" or result.curve is None:
         return PrognosisFromToday(
-            conditioned=True,
-            time_zero=time_zero,
-            time_zero_date=diagnosis,
-            today=today,
-            elapsed_months=elapsed,
+            **from_today,
             curve=None,
             landmarks=[],
             median_months=None,
             horizon_months=result.horizon_months,
-            axis_label="Years from today",
             basis=basis,
             abstained=result.reason,
         )
@@ -175,11 +179,7 @@ def prognosis_from_today(
             "it is not extended beyond."
         )
     return PrognosisFromToday(
-        conditioned=True,
-        time_zero=time_zero,
-        time_zero_date=diagnosis,
-        today=today,
-        elapsed_months=elapsed,
+        **from_today,
         curve={
             "times_months": list(curve.times_months),
             "survival": list(curve.survival),
@@ -192,7 +192,6 @@ def prognosis_from_today(
         ],
         median_months=result.median_months,
         horizon_months=result.horizon_months,
-        axis_label="Years from today",
         basis=basis,
     )
 

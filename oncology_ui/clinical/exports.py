@@ -13,6 +13,12 @@ from typing import Any
 from django.conf import settings
 
 from oncology_ui.clinical.models import Biomarker, ClinicalFact, LabResult, Variant
+from oncology_ui.clinical.parsers.fhir.observations import (
+    ECOG,
+    KARNOFSKY,
+    STAGE_GROUP,
+    TNM_CATEGORY,
+)
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
@@ -52,6 +58,18 @@ def export_path(job: Job) -> str:
 
 def fhir_export_request(*, case: Case, user: object) -> Job:
     return job_enqueue(kind=EXPORT_JOB, target=case, user=user, message="FHIR export queued")
+
+
+# The import reads these codes; the export writes the same ones back.
+_STAGE_GROUP_LOINC = {stage_type: code for code, stage_type in STAGE_GROUP.items()}
+_TNM_CATEGORY_LOINC = {category: code for code, category in TNM_CATEGORY.items()}
+#: Fact kinds exported as an observation of one fixed LOINC code: (code, display, mCODE profile).
+_FIXED_CODE_OBSERVATIONS = {
+    "ecog": (ECOG, "", "mcode-ecog-performance-status"),
+    "karnofsky": (KARNOFSKY, "", "mcode-karnofsky-performance-status"),
+    "disease_status": ("97509-4", "Cancer disease progression", "mcode-cancer-disease-status"),
+    "genomic_region": ("53041-0", "DNA region of interest panel", "mcode-genomic-region-studied"),
+}
 
 
 def _concept(system: str, code: str, display: str = "") -> dict[str, Any]:
@@ -169,7 +187,7 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
         return [condition]
     if fact.kind == "stage_group":
         stage_type = fact.detail.get("type", "clinical")
-        loinc = "21908-9" if stage_type == "clinical" else "21902-2"
+        loinc = _STAGE_GROUP_LOINC.get(stage_type, _STAGE_GROUP_LOINC["pathological"])
         observation = _observation(
             ident,
             subject,
@@ -182,53 +200,29 @@ def _fact_resources(fact: ClinicalFact, subject: str, primary: str) -> list[dict
         return [observation]
     if fact.kind == "tnm_category":
         stage_type, letter = fact.detail.get("type", "clinical"), fact.detail.get("category", "T")
-        loinc = {
-            ("clinical", "T"): "21905-5",
-            ("clinical", "N"): "21906-3",
-            ("clinical", "M"): "21907-1",
-            ("pathological", "T"): "21899-0",
-            ("pathological", "N"): "21900-6",
-            ("pathological", "M"): "21901-4",
-        }[(stage_type, letter)]
+        loinc = _TNM_CATEGORY_LOINC[(stage_type, letter)]
         observation = _observation(ident, subject, _concept(LOINC, loinc, fact.display), when)
         observation["valueCodeableConcept"] = _text(fact.value_text)
         return [observation]
-    if fact.kind in {"ecog", "karnofsky"}:
-        loinc, profile = (
-            ("89247-1", "mcode-ecog-performance-status")
-            if fact.kind == "ecog"
-            else ("89243-0", "mcode-karnofsky-performance-status")
-        )
-        observation = _observation(ident, subject, _concept(LOINC, loinc), when, profile)
-        observation["valueInteger"] = int(fact.value_number or 0)
-        return [observation]
-    if fact.kind == "disease_status":
-        observation = _observation(
-            ident,
-            subject,
-            _concept(LOINC, "97509-4", "Cancer disease progression"),
-            when,
-            "mcode-cancer-disease-status",
-        )
-        observation["valueCodeableConcept"] = (
-            _concept(SNOMED, fact.code, fact.value_text) if fact.code else _text(fact.value_text)
-        )
-        return [observation]
-    if fact.kind == "genomic_region":
-        observation = _observation(
-            ident,
-            subject,
-            _concept(LOINC, "53041-0", "DNA region of interest panel"),
-            when,
-            "mcode-genomic-region-studied",
-        )
-        observation["component"] = [
-            {
-                "code": _concept(LOINC, "48018-6", "Gene studied [ID]"),
-                "valueCodeableConcept": _text(g),
-            }
-            for g in fact.detail.get("genes", [])
-        ]
+    if fact.kind in _FIXED_CODE_OBSERVATIONS:
+        loinc, display, profile = _FIXED_CODE_OBSERVATIONS[fact.kind]
+        observation = _observation(ident, subject, _concept(LOINC, loinc, display), when, profile)
+        if fact.kind == "disease_status":
+            observation["valueCodeableConcept"] = (
+                _concept(SNOMED, fact.code, fact.value_text)
+                if fact.code
+                else _text(fact.value_text)
+            )
+        elif fact.kind == "genomic_region":
+            observation["component"] = [
+                {
+                    "code": _concept(LOINC, "48018-6", "Gene studied [ID]"),
+                    "valueCodeableConcept": _text(g),
+                }
+                for g in fact.detail.get("genes", [])
+            ]
+        else:
+            observation["valueInteger"] = int(fact.value_number or 0)
         return [observation]
     if fact.kind == "medication":
         statement: dict[str, Any] = {
@@ -285,22 +279,12 @@ def _lab_resource(lab: LabResult, subject: str) -> dict[str, Any]:
         observation["valueQuantity"] = quantity
     else:
         observation["valueString"] = lab.value_text
-    if lab.ref_low is not None or lab.ref_high is not None:
-        reference: dict[str, Any] = {}
-        if lab.ref_low is not None:
-            reference["low"] = {
-                "value": lab.ref_low,
-                "unit": lab.unit,
-                "system": UCUM,
-                "code": lab.unit,
-            }
-        if lab.ref_high is not None:
-            reference["high"] = {
-                "value": lab.ref_high,
-                "unit": lab.unit,
-                "system": UCUM,
-                "code": lab.unit,
-            }
+    reference = {
+        bound: {"value": limit, "unit": lab.unit, "system": UCUM, "code": lab.unit}
+        for bound, limit in (("low", lab.ref_low), ("high", lab.ref_high))
+        if limit is not None
+    }
+    if reference:
         observation["referenceRange"] = [reference]
     if lab.flag:
         observation["interpretation"] = [

@@ -17,7 +17,7 @@ from oncology_ui.clinical.parsers.biomarkers import BiomarkerRecord
 from oncology_ui.clinical.parsers.fhir import FactRecord
 from oncology_ui.clinical.parsers.variants import VariantRecord
 from oncology_ui.patients.models import Case, TimelineEvent
-from oncology_ui.patients.services import timeline_event_create
+from oncology_ui.patients.services import timeline_event_create, validated_update
 
 
 def _refs_text(record: ClinicalImport, refs: list[str]) -> str:
@@ -43,11 +43,7 @@ def timeline_event_upsert(
             event=event, case=case, source_import=record, source_key=key, source_refs=refs[:200]
         )
         return event
-    event = link.event
-    for name, value in fields.items():
-        setattr(event, name, value)
-    event.full_clean()
-    event.save()
+    event = validated_update(link.event, fields)
     link.source_import, link.source_refs = record, refs[:200]
     link.save(update_fields=["source_import", "source_refs"])
     return event

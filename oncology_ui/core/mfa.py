@@ -82,6 +82,20 @@ def _clean(token: str) -> str:
     return "".join(token.split()).lower()
 
 
+def audit_second_factor_refused(
+    request: HttpRequest, *, object_ref: str, username: str | None = None
+) -> None:
+    """One ``mfa_failed`` audit row: a refused code or security key, named by ``object_ref``."""
+    audit_record(
+        request=request,
+        action=AccessLog.Action.MFA_FAILED,
+        category="mfa",
+        object_ref=object_ref,
+        outcome=AccessLog.Outcome.FAILURE,
+        username=username,
+    )
+
+
 @transaction.atomic
 def mfa_totp_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) -> list[str] | None:
     """Confirm a new authenticator app with its first code.
@@ -94,13 +108,7 @@ def mfa_totp_confirm(*, request: HttpRequest, device: TOTPDevice, token: str) ->
         the new recovery codes, or None when the code did not match.
     """
     if not device.verify_token(_clean(token)):
-        audit_record(
-            request=request,
-            action=AccessLog.Action.MFA_FAILED,
-            category="mfa",
-            object_ref="enrol:totp",
-            outcome=AccessLog.Outcome.FAILURE,
-        )
+        audit_second_factor_refused(request, object_ref="enrol:totp")
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -133,14 +141,7 @@ def mfa_check(*, request: HttpRequest, user: AbstractBaseUser, token: str, purpo
     """
     device = _matching_device(user, token)
     if device is None:
-        audit_record(
-            request=request,
-            action=AccessLog.Action.MFA_FAILED,
-            category="mfa",
-            object_ref=purpose,
-            outcome=AccessLog.Outcome.FAILURE,
-            username=user.get_username(),
-        )
+        audit_second_factor_refused(request, object_ref=purpose, username=user.get_username())
         return False
     kind = "recovery" if isinstance(device, StaticDevice) else "totp"
     audit_record(

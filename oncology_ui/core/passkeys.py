@@ -25,6 +25,7 @@ from fido2.webauthn import (
 )
 
 from oncology_ui.core.audit import audit_record
+from oncology_ui.core.mfa import audit_second_factor_refused
 from oncology_ui.core.models import AccessLog, SecurityKeyDevice
 
 _STATE_KEY = "oncoboard_webauthn_state"
@@ -137,13 +138,8 @@ def passkey_authenticate_complete(
     try:
         device = _passkey_check(request=request, user=user, response=response)
     except PasskeyError:
-        audit_record(
-            request=request,
-            action=AccessLog.Action.MFA_FAILED,
-            category="mfa",
-            object_ref="sign-in:passkey",
-            outcome=AccessLog.Outcome.FAILURE,
-            username=user.get_username(),
+        audit_second_factor_refused(
+            request, object_ref="sign-in:passkey", username=user.get_username()
         )
         raise
     otp_login(request, device)

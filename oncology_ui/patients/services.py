@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from oncology_ui.core.jobs import ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job, Team
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 
 @transaction.atomic
@@ -30,13 +32,18 @@ def patient_create(*, teams: Iterable[Team], created_by: User, **fields: Any) ->
     return patient
 
 
+def validated_update(row: _Row, fields: dict[str, Any]) -> _Row:
+    """Set ``fields`` on ``row``, then validate the whole row before saving it."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
+
+
 @transaction.atomic
 def patient_update(*, patient: Patient, **fields: Any) -> Patient:
-    for name, value in fields.items():
-        setattr(patient, name, value)
-    patient.full_clean()
-    patient.save()
-    return patient
+    return validated_update(patient, fields)
 
 
 @transaction.atomic
@@ -57,11 +64,7 @@ def case_create(*, patient: Patient, created_by: User, **fields: Any) -> Case:
 
 @transaction.atomic
 def case_update(*, case: Case, **fields: Any) -> Case:
-    for name, value in fields.items():
-        setattr(case, name, value)
-    case.full_clean()
-    case.save()
-    return case
+    return validated_update(case, fields)
 
 
 @transaction.atomic

@@ -44,6 +44,8 @@ _SPELLINGS = (
     ("m2", "m**2"),
     ("m^2", "m**2"),
 )
+_MASS_CONCENTRATION = "[mass] / [length] ** 3"
+_MOLAR_CONCENTRATION = "[substance] / [length] ** 3"
 _POWER = re.compile(r"^(?:x\s*)?10\s*(?:\^|\*\*|\*|e)\s*(\d{1,2})\s*(.*)$", re.IGNORECASE)
 _ANNOTATED = {
     "{INR}": {"", "{inr}", "inr", "ratio", "1", "{ratio}"},
@@ -144,26 +146,16 @@ def convert(
     quantity = ureg.Quantity(value * source_unit.scale, source_unit.expression)
     goal = ureg.Quantity(target_unit.scale, target_unit.expression)
     try:
+        # Between mass and substance concentrations the molar mass bridges g/L and mol/L.
         if quantity.dimensionality == goal.dimensionality:
-            result = quantity.to(goal.units).magnitude / target_unit.scale
-        elif (
-            molar_mass
-            and _is(quantity, "[mass] / [length] ** 3")
-            and _is(goal, "[substance] / [length] ** 3")
-        ):
-            grams_per_litre = quantity.to("g/L").magnitude
-            moles = ureg.Quantity(grams_per_litre / molar_mass, "mol/L")
-            result = moles.to(goal.units).magnitude / target_unit.scale
-        elif (
-            molar_mass
-            and _is(quantity, "[substance] / [length] ** 3")
-            and _is(goal, "[mass] / [length] ** 3")
-        ):
-            moles_per_litre = quantity.to("mol/L").magnitude
-            grams = ureg.Quantity(moles_per_litre * molar_mass, "g/L")
-            result = grams.to(goal.units).magnitude / target_unit.scale
+            comparable = quantity
+        elif molar_mass and _is(quantity, _MASS_CONCENTRATION) and _is(goal, _MOLAR_CONCENTRATION):
+            comparable = ureg.Quantity(quantity.to("g/L").magnitude / molar_mass, "mol/L")
+        elif molar_mass and _is(quantity, _MOLAR_CONCENTRATION) and _is(goal, _MASS_CONCENTRATION):
+            comparable = ureg.Quantity(quantity.to("mol/L").magnitude * molar_mass, "g/L")
         else:
             raise UnitError(f"“{unit}” cannot be converted to {target} for {analyte}")
+        result = comparable.to(goal.units).magnitude / target_unit.scale
     except UnitError:
         raise
     except Exception:

@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oncology_ui.clinical import services
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.core.models import Job
-from oncology_ui.patients.models import Case
+from oncology_ui.patients.commands import case_and_user
 
 
 class Command(BaseCommand):
@@ -36,14 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=600, help="seconds to wait per file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = Case.objects.select_related("patient").filter(pk=options["case"]).first()
-        if case is None:
-            raise CommandError(f"There is no case {options['case']}.")
-        user = None
-        if options["user"]:
-            user = User.objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"There is no user {options['user']!r}.")
+        case, user = case_and_user(options)
         failed = 0
         for name in options["files"]:
             path = Path(name)

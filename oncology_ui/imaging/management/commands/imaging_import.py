@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from oncology_ui.core.jobs import job_run
 from oncology_ui.imaging import services
 from oncology_ui.imaging.models import ImagingUpload
+from oncology_ui.patients.commands import case_and_user
 from oncology_ui.patients.models import Case
 
 
@@ -40,14 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait per upload")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        case = Case.objects.select_related("patient").filter(pk=options["case"]).first()
-        if case is None:
-            raise CommandError(f"No case {options['case']}.")
-        user = None
-        if options["user"]:
-            user = User.objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user {options['user']!r}.")
+        case, user = case_and_user(options)
         for raw in options["paths"]:
             path = Path(raw)
             if not path.exists():
