@@ -107,7 +107,10 @@ class BiomarkerFactory(clinical_factories.BiomarkerFactory):
     name = "HER2"
     value_text = "1+"
     status = "negative"
-    measured_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=20))
+    # Dated from today, where the therapy factory's date is fixed: the trial facts carry the date.
+    measured_on = factory.LazyFunction(  # type: ignore[assignment]
+        lambda: timezone.localdate() - dt.timedelta(days=20)
+    )
 
 
 class VariantFactory(clinical_factories.VariantFactory):
