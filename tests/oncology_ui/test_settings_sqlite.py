@@ -7,16 +7,13 @@ connections to a temporary file.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocesses import last_json_line, run_python
 
 # Two connections to the same file: the first holds the write lock for 1.5 s while the second
 # tries to write. Without a busy timeout the second fails at once with "database is locked".
@@ -65,17 +62,9 @@ def _probe(tmp_path: Path) -> dict[str, object]:
         "HTTPS": "false",
     }
     env.pop("REDIS_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", PROBE, env=env)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return last_json_line(result.stdout)
 
 
 @pytest.mark.slow

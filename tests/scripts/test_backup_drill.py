@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +17,7 @@ from oncology_ui.pathology.models import Slide
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.imaging.conftest import STS, ingest, sts_files
 from tests.oncology_ui.pathology.factories import ProcessedFiles, SlideFactory
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocesses import last_json_line, run_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -59,16 +55,10 @@ def _drill(tmp_path: Path) -> tuple[int, dict[str, Any]]:
         "SECRET_KEY": settings.SECRET_KEY,
         "HTTPS": "false",
     }
-    result = subprocess.run(  # noqa: S603 - fixed argument list
-        [sys.executable, "scripts/backup_drill.py", "--backup-dir", str(tmp_path / "backup")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_python(
+        "scripts/backup_drill.py", "--backup-dir", str(tmp_path / "backup"), env=env, timeout=600
     )
-    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+    return result.returncode, last_json_line(result.stdout)
 
 
 def test_the_drill_restores_a_verifiable_copy_whose_slide_and_study_open(

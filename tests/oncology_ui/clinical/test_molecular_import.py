@@ -9,7 +9,11 @@ import pytest
 from oncology_ui.clinical.models import Biomarker, ClinicalImport, Variant
 from oncology_ui.clinical.parsers import ImportRejected, Limits
 from oncology_ui.clinical.parsers.annotate import VariantQuery, best_level, civic_evidence
-from oncology_ui.clinical.parsers.biomarkers import BiomarkerError, normalise_biomarker
+from oncology_ui.clinical.parsers.biomarkers import (
+    BiomarkerError,
+    BiomarkerRecord,
+    normalise_biomarker,
+)
 from oncology_ui.clinical.parsers.genes import HgvsError, normalise_gene, normalise_protein_change
 from oncology_ui.clinical.parsers.variants import parse_maf, parse_vcf
 from oncology_ui.clinical.selectors import clinical_model_inputs
@@ -198,6 +202,20 @@ def test_a_maf_with_an_unknown_gene_names_the_line() -> None:
     assert caught.value.problems[0].where == "line 2"
 
 
+def _scored_biomarker(name: str, method: str, value: str) -> BiomarkerRecord:
+    """A biomarker reported as a bare score: no unit, no status, no date."""
+    return normalise_biomarker(
+        name=name,
+        method=method,
+        value=value,
+        unit="",
+        status="",
+        measured_on=None,
+        source_ref="x",
+        source_key="k",
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "method", "value", "status"),
     [
@@ -214,31 +232,12 @@ def test_a_maf_with_an_unknown_gene_names_the_line() -> None:
     ],
 )
 def test_biomarker_status_from_score(name: str, method: str, value: str, status: str) -> None:
-    record = normalise_biomarker(
-        name=name,
-        method=method,
-        value=value,
-        unit="",
-        status="",
-        measured_on=None,
-        source_ref="x",
-        source_key="k",
-    )
-    assert record.status == status
+    assert _scored_biomarker(name, method, value).status == status
 
 
 def test_implausible_biomarkers_are_refused() -> None:
     with pytest.raises(BiomarkerError):
-        normalise_biomarker(
-            name="ER",
-            method="IHC",
-            value="180%",
-            unit="",
-            status="",
-            measured_on=None,
-            source_ref="x",
-            source_key="k",
-        )
+        _scored_biomarker("ER", "IHC", "180%")
 
 
 @pytest.mark.django_db

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.subprocesses import run_python
 
 
 def test_the_parsers_never_import_django() -> None:
@@ -19,7 +15,5 @@ def test_the_parsers_never_import_django() -> None:
         "print(bad)\n"
         "raise SystemExit(1 if bad else 0)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = run_python("-c", code, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.db import connections
 
-from tests.paths import REPO_ROOT
+from tests.subprocesses import run_python
 
 
 @contextmanager
@@ -37,11 +36,4 @@ def environment_without(names: Iterable[str]) -> dict[str, str]:
 
 def manage_py(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``manage.py`` with ``args`` in a fresh process, as a deployment would start it."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("manage.py", *args, env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 import pytest
 from django.test import Client
@@ -155,6 +156,15 @@ def test_an_oncologist_creates_a_patient(cast: Cast, oncologist_client: Client) 
     assert list(patient.teams.all()) == [cast.breast_team]
 
 
+def _assert_refused(client: Client, url: str, data: Mapping[str, object], message: str) -> None:
+    """The form comes back with ``message`` and neither a patient nor a case is saved."""
+    before = (Patient.objects.count(), Case.objects.count())
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert (Patient.objects.count(), Case.objects.count()) == before
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -170,11 +180,9 @@ def test_patient_form_refuses_bad_input_with_a_message_and_saves_nothing(
 ) -> None:
     if "ZZCANARY" in str(overrides.get("mrn", "")):
         overrides = {"mrn": cast.patient.mrn}
-    before = Patient.objects.count()
-    response = oncologist_client.post(reverse("patients-create"), _patient_data(cast, **overrides))
-    assert response.status_code == 200
-    assert message in response.content.decode()
-    assert Patient.objects.count() == before
+    _assert_refused(
+        oncologist_client, reverse("patients-create"), _patient_data(cast, **overrides), message
+    )
 
 
 def test_a_user_cannot_file_a_patient_in_a_team_they_are_not_in(
@@ -226,13 +234,8 @@ def test_a_case_is_created_with_normalised_codes_and_a_diagnosis_event(
 def test_case_form_refuses_bad_clinical_input(
     cast: Cast, oncologist_client: Client, overrides: dict[str, str], message: str
 ) -> None:
-    before = Case.objects.count()
-    response = oncologist_client.post(
-        reverse("patients-case-create", args=[cast.patient.pk]), _case_data(**overrides)
-    )
-    assert response.status_code == 200
-    assert message in response.content.decode()
-    assert Case.objects.count() == before
+    url = reverse("patients-case-create", args=[cast.patient.pk])
+    _assert_refused(oncologist_client, url, _case_data(**overrides), message)
 
 
 def test_adding_an_event_with_htmx_returns_the_refreshed_timeline(

@@ -50,6 +50,15 @@ ROOT = Path(__file__).resolve().parents[3]
 
 JAVASCRIPT_LINK = '<a href="javascript:app.alert(1)">x</a>'
 BROKEN_TAGS = ("<b>x", "<para>", "</font>", '<font name="nope">x</font>', "[[[1]]] & < > <i>")
+# The decision's free-text fields, all printed in the case report and the board packet.
+DECISION_TEXTS = (
+    "therapy",
+    "trial_referral",
+    "further_tests",
+    "follow_up",
+    "discussion_notes",
+    "discordance_reason",
+)
 
 
 def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
@@ -75,17 +84,7 @@ def _hostile_case(cast: Cast, boards: BoardCast, hostile: str) -> None:
             comment=hostile[:500],
         )
     prediction_create(cast.case)
-    decision_signed(
-        cast,
-        boards,
-        therapy=hostile,
-        trial_referral=hostile,
-        further_tests=hostile,
-        follow_up=hostile,
-        discussion_notes=hostile,
-        is_discordant=True,
-        discordance_reason=hostile,
-    )
+    decision_signed(cast, boards, is_discordant=True, **dict.fromkeys(DECISION_TEXTS, hostile))
     boards.meeting.title = hostile
     boards.meeting.save(update_fields=["title"])
 

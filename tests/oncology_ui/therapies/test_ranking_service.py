@@ -25,10 +25,10 @@ from tests.oncology_ui.therapies.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def colon_case(cast: Cast) -> Case:
-    """A stage IV colon cancer with nothing else recorded."""
+def colon_case(cast: Cast, **fields: object) -> Case:
+    """A stage IV colon cancer with nothing else recorded (but ``fields``)."""
     return CaseFactory.create(
-        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV"
+        patient=cast.patient, oncotree_code="COAD", icd10_code="C18.7", stage_group="IV", **fields
     )
 
 
@@ -71,13 +71,7 @@ def test_egfr_l858r_lung_case_ranks_osimertinib_first_and_stores_what_was_shown(
 def test_kras_mutant_colorectal_case_flags_anti_egfr_resistance_end_to_end(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
-    case = CaseFactory.create(
-        patient=cast.patient,
-        primary_diagnosis="Colon adenocarcinoma",
-        oncotree_code="COAD",
-        icd10_code="C18.7",
-        stage_group="IV",
-    )
+    case = colon_case(cast, primary_diagnosis="Colon adenocarcinoma")
     VariantFactory.create(case=case, gene="KRAS", protein_short="p.G12D")
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     flags = ranking.result["resistance_flags"]

@@ -12,12 +12,12 @@ import factory
 from django.utils import timezone
 
 from inference.trials.schema import TrialRecord
-from oncology_ui.clinical.models import Biomarker, LabResult, Variant
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.trials.imports import ReadOutcome, trial_corpus_import_records
 from oncology_ui.trials.index import trial_index_reset
 from oncology_ui.trials.models import Trial, TrialCorpusImport, WorkListEntry
 from tests.factories import CaseFactory
+from tests.oncology_ui.therapies import factories as clinical_factories
 
 BREAST_CRITERIA = """Inclusion Criteria:
 - Histologically confirmed invasive breast cancer
@@ -89,44 +89,34 @@ def recent(days: int = 3) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
 
 
-class LabResultFactory(factory.django.DjangoModelFactory[LabResult]):
-    class Meta:
-        model = LabResult
+class LabResultFactory(clinical_factories.LabResultFactory):
+    """Total bilirubin of 10 umol/L (upper limit 21), three days old, on a case of its own."""
 
     case = factory.SubFactory(CaseFactory)
-    source_key = factory.Sequence(lambda n: f"lab-{n}")
     analyte_key = "bilirubin"
-    name = "Bilirubin (total)"
     category = "cmp"
-    collected_at = factory.LazyFunction(recent)
-    value_text = "10"
-    unit_original = "umol/L"
     value = 10.0
-    unit = "umol/L"
-    ref_high = 21.0
+    unit_original = "umol/L"
+    collected_at = factory.LazyFunction(recent)
 
 
-class BiomarkerFactory(factory.django.DjangoModelFactory[Biomarker]):
-    class Meta:
-        model = Biomarker
+class BiomarkerFactory(clinical_factories.BiomarkerFactory):
+    """HER2 negative by IHC (1+), twenty days old, on a case of its own."""
 
     case = factory.SubFactory(CaseFactory)
-    source_key = factory.Sequence(lambda n: f"marker-{n}")
     name = "HER2"
-    method = "IHC"
     value_text = "1+"
     status = "negative"
-    measured_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=20))
+    # Dated from today, where the therapy factory's date is fixed: the trial facts carry the date.
+    measured_on = factory.LazyFunction(  # type: ignore[assignment]
+        lambda: timezone.localdate() - dt.timedelta(days=20)
+    )
 
 
-class VariantFactory(factory.django.DjangoModelFactory[Variant]):
-    class Meta:
-        model = Variant
+class VariantFactory(clinical_factories.VariantFactory):
+    """EGFR L858R, reported a month ago, on a case of its own."""
 
     case = factory.SubFactory(CaseFactory)
-    source_key = factory.Sequence(lambda n: f"variant-{n}")
-    kind = Variant.Kind.MUTATION
-    gene = "EGFR"
     protein_short = "L858R"
     reported_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
 
@@ -146,16 +136,8 @@ def fit_breast_case(case: Case) -> Case:
     case.ecog_date = today - dt.timedelta(days=5)
     case.save()
     LabResultFactory.create(case=case)  # bilirubin 10 umol/L, ULN 21
-    LabResultFactory.create(
-        case=case,
-        analyte_key="neutrophils",
-        name="Neutrophils (absolute)",
-        value=2.4,
-        value_text="2.4",
-        unit="10*9/L",
-        unit_original="10^9/L",
-        ref_high=7.5,
-    )
+    # Name, unit and upper limit (7.5) from the catalogue.
+    LabResultFactory.create(case=case, analyte_key="neutrophils", value=2.4, unit_original="10^9/L")
     BiomarkerFactory.create(case=case)  # HER2 negative
     TimelineEvent.objects.create(
         case=case,
