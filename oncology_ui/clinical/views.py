@@ -20,8 +20,9 @@ from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
 from oncology_ui.clinical.parsers.variants import VARIANT_CSV_COLUMNS, VARIANT_CSV_EXAMPLE_ROWS
 from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecular_view
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.decorators import passive
+from oncology_ui.core.forms import add_validation_error
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import (
     content_length,
@@ -113,11 +114,11 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
 def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's status and report; as an htmx partial it polls itself until finished."""
     record = _import_for_user(request, import_id)
-    audit_record(
+    audit_case(
         request=request,
         action=A.VIEW,
         category="clinical-import",
-        patient_id=record.case.patient_id,
+        case=record.case,
         object_ref=f"import:{record.pk}",
     )
     context = {"record": record, "case": record.case, "patient": record.case.patient}
@@ -131,11 +132,11 @@ def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
 def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's problems and warnings as CSV (cells neutralised against formulas)."""
     record = _import_for_user(request, import_id)
-    audit_record(
+    audit_case(
         request=request,
         action=A.EXPORT,
         category="clinical-import-report",
-        patient_id=record.case.patient_id,
+        case=record.case,
         object_ref=f"import:{record.pk}",
     )
     rows: list[tuple[object, ...]] = [("severity", "where", "message")]
@@ -165,13 +166,7 @@ def variant_template(request: AuthedRequest) -> HttpResponse:
 def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """All lab results with flags and a trend chart per analyte (``?analyte=`` for one)."""
     case = case_for_user(request, case_id, permission="clinical.view_labresult")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="labs",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=A.VIEW, category="labs", case=case)
     analyte = request.GET.get("analyte", "")[:40]
     context = {
         "case": case,
@@ -190,13 +185,7 @@ def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
 def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Variants with evidence badges, filterable by gene, kind and actionability; biomarkers."""
     case = case_for_user(request, case_id, permission="clinical.view_variant")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="molecular",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=A.VIEW, category="molecular", case=case)
     form = MolecularFilterForm(request.GET or None)
     filters = MolecularFilters()
     if form.is_valid():
@@ -228,17 +217,13 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         try:
             marker = facts.biomarker_add(case=case, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_validation_error(form, exc)
         else:
-            audit_record(
+            audit_case(
                 request=request,
                 action=A.CREATE,
                 category="biomarker",
-                patient_id=case.patient_id,
+                case=case,
                 object_ref=f"biomarker:{marker.pk}",
             )
             messages.success(request, f"{marker.name} recorded.")
@@ -255,12 +240,8 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = exports.fhir_export_request(case=case, user=request.user)
-    audit_record(
-        request=request,
-        action=A.EXPORT,
-        category="fhir",
-        patient_id=case.patient_id,
-        object_ref=f"job:{job.pk}",
+    audit_case(
+        request=request, action=A.EXPORT, category="fhir", case=case, object_ref=f"job:{job.pk}"
     )
     if request.htmx:
         return render(request, "clinical/_export_status.html", {"job": job, "case": case})
