@@ -8,12 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.core.audit import audit_case
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.http import AuthedRequest, page_or_partial
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
@@ -115,9 +115,9 @@ def whatif(request: AuthedRequest, ranking_id: int) -> HttpResponse:
         "ranking": ranking,
         "view": whatif_view(ranking, request.GET.getlist("option")),
     }
-    if request.htmx:
-        return render(request, "therapies/whatif.html#whatif-panel", context)
-    return render(request, "therapies/whatif.html", context)
+    return page_or_partial(
+        request, "therapies/whatif.html", "therapies/whatif.html#whatif-panel", context
+    )
 
 
 @login_required
