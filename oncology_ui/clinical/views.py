@@ -23,7 +23,7 @@ from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecula
 from oncology_ui.core.audit import audit_case
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.forms import add_validation_error
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.http import AuthedRequest, page_or_partial
 from oncology_ui.core.ingest import (
     content_length,
     ingest_received_response,
@@ -31,7 +31,7 @@ from oncology_ui.core.ingest import (
 )
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
-from oncology_ui.patients.downloads import case_export_response
+from oncology_ui.patients.downloads import case_export_response, case_export_started
 from oncology_ui.patients.services import csv_safe
 
 A = AccessLog.Action
@@ -43,6 +43,18 @@ def _import_for_user(
     """The import if its case is in the user's teams and the role allows; else 404 + audit."""
     return ClinicalImport.objects.select_related("case__patient", "job").visible_or_denied(
         request, import_id, permission=permission, category="clinical-import", kind="import"
+    )
+
+
+def _audit_import(
+    request: AuthedRequest, action: str, category: str, record: ClinicalImport
+) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category=category,
+        case=record.case,
+        object_ref=f"import:{record.pk}",
     )
 
 
@@ -114,13 +126,7 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
 def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's status and report; as an htmx partial it polls itself until finished."""
     record = _import_for_user(request, import_id)
-    audit_case(
-        request=request,
-        action=A.VIEW,
-        category="clinical-import",
-        case=record.case,
-        object_ref=f"import:{record.pk}",
-    )
+    _audit_import(request, A.VIEW, "clinical-import", record)
     context = {"record": record, "case": record.case, "patient": record.case.patient}
     return ingest_status_response(
         request, record, page="clinical/import_detail.html", context=context
@@ -132,13 +138,7 @@ def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
 def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's problems and warnings as CSV (cells neutralised against formulas)."""
     record = _import_for_user(request, import_id)
-    audit_case(
-        request=request,
-        action=A.EXPORT,
-        category="clinical-import-report",
-        case=record.case,
-        object_ref=f"import:{record.pk}",
-    )
+    _audit_import(request, A.EXPORT, "clinical-import-report", record)
     rows: list[tuple[object, ...]] = [("severity", "where", "message")]
     rows += [("error", p["where"], p["message"]) for p in record.problems]
     rows += [("warning", w["where"], w["message"]) for w in record.warnings]
@@ -175,9 +175,9 @@ def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
         "full_page": True,
     }
-    if request.htmx:
-        return render(request, "clinical/labs_section.html", context)
-    return render(request, "clinical/labs_page.html", context)
+    return page_or_partial(
+        request, "clinical/labs_page.html", "clinical/labs_section.html", context
+    )
 
 
 @login_required
@@ -203,9 +203,9 @@ def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
         "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),
         "full_page": True,
     }
-    if request.htmx:
-        return render(request, "clinical/molecular_section.html", context)
-    return render(request, "clinical/molecular_page.html", context)
+    return page_or_partial(
+        request, "clinical/molecular_page.html", "clinical/molecular_section.html", context
+    )
 
 
 @login_required
@@ -240,13 +240,15 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = exports.fhir_export_request(case=case, user=request.user)
-    audit_case(
-        request=request, action=A.EXPORT, category="fhir", case=case, object_ref=f"job:{job.pk}"
+    return case_export_started(
+        request,
+        case=case,
+        job=job,
+        category="fhir",
+        partial="clinical/_export_status.html",
+        message="FHIR export started; the download link appears when it is ready.",
+        back="clinical-labs",
     )
-    if request.htmx:
-        return render(request, "clinical/_export_status.html", {"job": job, "case": case})
-    messages.info(request, "FHIR export started; the download link appears when it is ready.")
-    return redirect("clinical-labs", case_id=case.pk)
 
 
 @login_required

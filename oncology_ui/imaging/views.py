@@ -270,18 +270,22 @@ def slice_png(request: AuthedRequest, series_id: int) -> HttpResponse:
 # --- pixel review ------------------------------------------------------------------------------
 
 
+def _audit_held(
+    request: AuthedRequest, action: str, held: QuarantinedInstance, *, decision: str = ""
+) -> None:
+    """Audit a look at or a decision on an image held for pixel review."""
+    ref = f"held:{held.pk}:{decision}" if decision else f"held:{held.pk}"
+    audit_case(
+        request=request, action=action, category="imaging-review", case=held.case, object_ref=ref
+    )
+
+
 @login_required
 @require_GET
 def held_preview(request: AuthedRequest, held_id: int) -> HttpResponse:
     """The held image, so the reviewer can look for burned-in text (rendered in the sandbox)."""
     held = _held_for_user(request, held_id, "imaging.change_quarantinedinstance")
-    audit_case(
-        request=request,
-        action=A.VIEW,
-        category="imaging-review",
-        case=held.case,
-        object_ref=f"held:{held.pk}",
-    )
+    _audit_held(request, A.VIEW, held)
     try:
         png = held_images.held_preview(instance=held)
     except ValidationError as exc:
@@ -309,13 +313,7 @@ def held_review(request: AuthedRequest, held_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        audit_case(
-            request=request,
-            action=A.UPDATE,
-            category="imaging-review",
-            case=held.case,
-            object_ref=f"held:{held.pk}:{decision}"[:80],
-        )
+        _audit_held(request, A.UPDATE, held, decision=decision)
     return redirect(f"{reverse('patients-case', args=[held.case_id])}#section-imaging")
 
 

@@ -16,12 +16,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oncology_ui.core.audit import audit_case, audit_record
 from oncology_ui.core.forms import BreakGlassForm, add_validation_error
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.http import AuthedRequest, page_or_partial
 from oncology_ui.core.models import AccessLog
 from oncology_ui.core.services import break_glass_open
 from oncology_ui.patients import services
 from oncology_ui.patients.access import case_for_user, patient_for_user
-from oncology_ui.patients.downloads import case_export_response
+from oncology_ui.patients.downloads import case_export_response, case_export_started
 from oncology_ui.patients.forms import (
     CaseForm,
     PatientForm,
@@ -216,9 +216,9 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         return render(request, "patients/case_detail.html#add-event-form", context)
     context = timeline_section(request, case)
     context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
-    if request.htmx:
-        return render(request, "patients/case_detail.html#section-timeline", context)
-    return render(request, "patients/event_form.html", context)
+    return page_or_partial(
+        request, "patients/event_form.html", "patients/case_detail.html#section-timeline", context
+    )
 
 
 @login_required
@@ -226,14 +226,15 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def case_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = services.case_export_request(case=case, user=request.user)
-    audit_case(
-        request=request, action=A.EXPORT, category="timeline", case=case, object_ref=f"job:{job.pk}"
+    return case_export_started(
+        request,
+        case=case,
+        job=job,
+        category="timeline",
+        partial="core/job_status.html#job-status",
+        message="Export started; it appears below when ready.",
+        back="patients-case",
     )
-    context = {"job": job, "case": case}
-    if request.htmx:
-        return render(request, "core/job_status.html#job-status", context)
-    messages.info(request, "Export started; it appears below when ready.")
-    return redirect("patients-case", case_id=case.pk)
 
 
 @login_required
