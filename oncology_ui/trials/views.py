@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -288,16 +289,24 @@ def worklist_add(request: AuthedRequest, nct_id: str) -> HttpResponse:
     return redirect("trials-detail", nct_id=trial.nct_id)
 
 
+def _worklist_filtered(
+    request: AuthedRequest,
+) -> tuple[WorkListFilterForm, QuerySet[WorkListEntry]]:
+    """The filter form from the query string, and the user's work list narrowed by it."""
+    form = WorkListFilterForm(request.GET or None)
+    status = nct_id = ""
+    if form.is_bound and form.is_valid():
+        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
+    return form, selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)
+
+
 @login_required
 @permission_required("trials.view_worklistentry", raise_exception=True)
 @require_GET
 def worklist(request: AuthedRequest) -> HttpResponse:
     """The coordinator's work list across the user's teams."""
-    form = WorkListFilterForm(request.GET or None)
-    status = nct_id = ""
-    if form.is_bound and form.is_valid():
-        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
-    entries = list(selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)[:200])
+    form, matching = _worklist_filtered(request)
+    entries = list(matching[:200])
     for entry in entries:
         _audit_entry(request, A.VIEW, entry)
     return render(
@@ -355,11 +364,7 @@ def worklist_move(request: AuthedRequest, entry_id: int) -> HttpResponse:
 @require_GET
 def worklist_export(request: AuthedRequest) -> HttpResponse:
     """The work list as CSV; cells that a spreadsheet would run as formulas are neutralised."""
-    form = WorkListFilterForm(request.GET or None)
-    status = nct_id = ""
-    if form.is_bound and form.is_valid():
-        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
-    entries = selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)
+    _, entries = _worklist_filtered(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="trial-worklist.csv"'
     # A downloaded file must never run as a page of this site.
