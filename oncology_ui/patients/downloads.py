@@ -16,6 +16,16 @@ from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.models import Case
 
 
+def _audit_export(request: HttpRequest, case: Case, job: Job, category: str) -> None:
+    audit_case(
+        request=request,
+        action=AccessLog.Action.EXPORT,
+        category=category,
+        case=case,
+        object_ref=f"job:{job.pk}",
+    )
+
+
 def case_export_started(
     request: AuthedRequest,
     *,
@@ -32,13 +42,7 @@ def case_export_started(
         partial: the template of the job's status line, swapped in where the button was.
         message: what the plain form's redirect to the page named ``back`` says.
     """
-    audit_case(
-        request=request,
-        action=AccessLog.Action.EXPORT,
-        category=category,
-        case=case,
-        object_ref=f"job:{job.pk}",
-    )
+    _audit_export(request, case, job, category)
     if request.htmx:
         return render(request, partial, {"job": job, "case": case})
     messages.info(request, message)
@@ -73,13 +77,7 @@ def case_export_response(
     path = settings.MEDIA_ROOT / path_for(job)
     if not path.is_file():
         raise Http404("The export file is no longer available")
-    audit_case(
-        request=request,
-        action=AccessLog.Action.EXPORT,
-        category=category,
-        case=case,
-        object_ref=f"job:{job.pk}",
-    )
+    _audit_export(request, case, job, category)
     response = FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )
