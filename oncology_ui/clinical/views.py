@@ -23,7 +23,7 @@ from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecula
 from oncology_ui.core.audit import audit_case
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.forms import add_validation_error
-from oncology_ui.core.http import AuthedRequest, page_or_partial
+from oncology_ui.core.http import AuthedRequest, case_section_page
 from oncology_ui.core.ingest import (
     content_length,
     ingest_received_response,
@@ -169,14 +169,11 @@ def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     audit_case(request=request, action=A.VIEW, category="labs", case=case)
     analyte = request.GET.get("analyte", "")[:40]
     context = {
-        "case": case,
-        "patient": case.patient,
         "labs_view": labs_view(case, analyte=analyte),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
-        "full_page": True,
     }
-    return page_or_partial(
-        request, "clinical/labs_page.html", "clinical/labs_section.html", context
+    return case_section_page(
+        request, case, "clinical/labs_page.html", "clinical/labs_section.html", context
     )
 
 
@@ -195,16 +192,13 @@ def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             actionable_only=form.cleaned_data["actionable"],
         )
     context = {
-        "case": case,
-        "patient": case.patient,
         "molecular_view": molecular_view(case, filters),
         "filter_form": form if form.is_bound else MolecularFilterForm(),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
         "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),
-        "full_page": True,
     }
-    return page_or_partial(
-        request, "clinical/molecular_page.html", "clinical/molecular_section.html", context
+    return case_section_page(
+        request, case, "clinical/molecular_page.html", "clinical/molecular_section.html", context
     )
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from oncology_ui.core.audit import access_denied, audit_case, audit_patients, audit_record
 from oncology_ui.core.decorators import passive
-from oncology_ui.core.http import AuthedRequest, page_or_partial
+from oncology_ui.core.http import AuthedRequest, case_section_page, page_or_partial
 from oncology_ui.core.jobs import JobError
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
@@ -84,10 +84,12 @@ def case_matches(request: AuthedRequest, case_id: int) -> HttpResponse:
     """The case's stored matches, filtered; the list partial for htmx, else a full page."""
     case = case_for_user(request, case_id, permission="trials.view_trialmatchresult")
     audit_case(request=request, action=A.VIEW, category="trials", case=case)
-    context = trials_section(request, case)
-    context.update({"case": case, "patient": case.patient, "full_page": True})
-    return page_or_partial(
-        request, "trials/case_matches.html", "trials/trials_section.html#trial-match-list", context
+    return case_section_page(
+        request,
+        case,
+        "trials/case_matches.html",
+        "trials/trials_section.html#trial-match-list",
+        trials_section(request, case),
     )
 
 
