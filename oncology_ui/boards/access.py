@@ -5,11 +5,16 @@ Like ``patients.access``, anything else answers 404 and writes one denied audit 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
 from oncology_ui.core.audit import access_denied
 from oncology_ui.patients.models import Case
+
+M = TypeVar("M", bound=Model)
 
 
 def board_for_user(
@@ -31,26 +36,25 @@ def meeting_for_user(
 def item_for_user(
     request: HttpRequest, item_id: int, *, permission: str = "boards.view_meeting"
 ) -> AgendaItem:
-    meetings = Meeting.objects.visible_to(request.user)
-    item = (
-        AgendaItem.objects.filter(pk=item_id, meeting__in=meetings)
-        .select_related("meeting__board", "case__patient")
-        .first()
-    )
-    if item is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="agenda", object_ref=f"agenda:{item_id}")
-    return item
+    items = AgendaItem.objects.filter(meeting__in=Meeting.objects.visible_to(request.user))
+    items = items.select_related("meeting__board", "case__patient")
+    return _one_or_denied(request, items, item_id, permission=permission, kind="agenda")
 
 
 def decision_for_user(
     request: HttpRequest, decision_id: int, *, permission: str = "boards.view_decision"
 ) -> Decision:
-    cases = Case.objects.visible_to(request.user)
-    decision = (
-        Decision.objects.filter(pk=decision_id, case__in=cases)
-        .select_related("case__patient", "meeting")
-        .first()
-    )
-    if decision is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="decision", object_ref=f"decision:{decision_id}")
-    return decision
+    decisions = Decision.objects.filter(case__in=Case.objects.visible_to(request.user))
+    decisions = decisions.select_related("case__patient", "meeting")
+    return _one_or_denied(request, decisions, decision_id, permission=permission, kind="decision")
+
+
+def _one_or_denied(
+    request: HttpRequest, rows: QuerySet[M], pk: int, *, permission: str, kind: str
+) -> M:
+    """Like ``visible_or_denied``, for rows already narrowed to a visible meeting or case; the
+    denied row's category is ``kind`` and it names ``kind:pk``."""
+    found = rows.filter(pk=pk).first()
+    if found is None or not request.user.has_perm(permission):
+        raise access_denied(request, category=kind, object_ref=f"{kind}:{pk}")
+    return found

@@ -29,7 +29,7 @@ from oncology_ui.boards.forms import (
     OutcomeForm,
     SignForm,
 )
-from oncology_ui.boards.models import AgendaItem, Board, Meeting
+from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
 from oncology_ui.boards.preparation import agenda_preparation
 from oncology_ui.boards.selectors import (
     board_administrators,
@@ -41,7 +41,7 @@ from oncology_ui.boards.selectors import (
     meeting_ready_cases,
     outcomes_review,
 )
-from oncology_ui.core.audit import audit_case, audit_record
+from oncology_ui.core.audit import audit_case, audit_patients, audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.access import case_for_user
@@ -99,6 +99,18 @@ def _board_section(
         url = reverse("boards-board-mode", args=[item.meeting_id])
         return redirect(f"{url}?position={_position(item)}#board-decision")
     return redirect("patients-case", case_id=case.pk)
+
+
+def _audit_decision(
+    request: AuthedRequest, action: str, category: str, case: Case, decision: Decision
+) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category=category,
+        case=case,
+        object_ref=f"decision:{decision.pk}",
+    )
 
 
 def _position(item: AgendaItem) -> int:
@@ -184,14 +196,13 @@ def meeting_detail(request: AuthedRequest, meeting_id: int) -> HttpResponse:
     meeting = meeting_for_user(request, meeting_id)
     context = _meeting_context(request, meeting)
     # The agenda shows each patient's name and diagnosis: one view row per patient shown.
-    for patient_id in dict.fromkeys(item.case.patient_id for item in context["items"]):  # type: ignore[attr-defined]
-        audit_record(
-            request=request,
-            action=AccessLog.Action.VIEW,
-            category="meeting-agenda",
-            patient_id=patient_id,
-            object_ref=f"meeting:{meeting.pk}",
-        )
+    audit_patients(
+        request=request,
+        action=AccessLog.Action.VIEW,
+        category="meeting-agenda",
+        patient_ids=(item.case.patient_id for item in context["items"]),  # type: ignore[attr-defined]
+        object_ref=f"meeting:{meeting.pk}",
+    )
     return render(request, "boards/meeting_detail.html", context)
 
 
@@ -316,13 +327,7 @@ def decision_save(request: AuthedRequest, case_id: int) -> HttpResponse:
         except ValidationError as error:
             notice = (messages.ERROR, _errors(error))
         else:
-            audit_case(
-                request=request,
-                action=AccessLog.Action.UPDATE,
-                category="board-decision",
-                case=case,
-                object_ref=f"decision:{decision.pk}",
-            )
+            _audit_decision(request, AccessLog.Action.UPDATE, "board-decision", case, decision)
             notice = (messages.SUCCESS, f"Decision version {decision.version} saved as a draft.")
     else:
         notice = (messages.ERROR, "The decision was not saved: check the fields.")
@@ -352,13 +357,7 @@ def decision_sign(request: AuthedRequest, decision_id: int) -> HttpResponse:
     except services.SignConflict as conflict:
         notice = (messages.ERROR, str(conflict))
     else:
-        audit_case(
-            request=request,
-            action=AccessLog.Action.UPDATE,
-            category="board-signature",
-            case=decision.case,
-            object_ref=f"decision:{signed.pk}",
-        )
+        _audit_decision(request, AccessLog.Action.UPDATE, "board-signature", decision.case, signed)
         notice = (messages.SUCCESS, f"Decision version {signed.version} signed and locked.")
     return _board_section(request, decision.case, notice)
 
@@ -373,12 +372,8 @@ def decision_amend(request: AuthedRequest, decision_id: int) -> HttpResponse:
     except services.SignConflict as conflict:
         notice = (messages.ERROR, str(conflict))
     else:
-        audit_case(
-            request=request,
-            action=AccessLog.Action.CREATE,
-            category="board-decision",
-            case=decision.case,
-            object_ref=f"decision:{amendment.pk}",
+        _audit_decision(
+            request, AccessLog.Action.CREATE, "board-decision", decision.case, amendment
         )
         notice = (
             messages.INFO,

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from oncology_ui.casepage.composition import CASE_PAGE, EAGER_SECTIONS, SECTIONS
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
@@ -57,13 +57,7 @@ def case_page_context(
 
 
 def _audit_view(request: AuthedRequest, case: Case, category: str) -> None:
-    audit_record(
-        request=request,
-        action=AccessLog.Action.VIEW,
-        category=category,
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=AccessLog.Action.VIEW, category=category, case=case)
 
 
 @login_required

@@ -20,9 +20,10 @@ from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
 from oncology_ui.clinical.parsers.variants import VARIANT_CSV_COLUMNS, VARIANT_CSV_EXAMPLE_ROWS
 from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecular_view
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.decorators import passive
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.forms import add_validation_error
+from oncology_ui.core.http import AuthedRequest, case_section_page
 from oncology_ui.core.ingest import (
     content_length,
     ingest_received_response,
@@ -30,7 +31,7 @@ from oncology_ui.core.ingest import (
 )
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
-from oncology_ui.patients.downloads import case_export_response
+from oncology_ui.patients.downloads import case_export_response, case_export_started
 from oncology_ui.patients.services import csv_safe
 
 A = AccessLog.Action
@@ -42,6 +43,18 @@ def _import_for_user(
     """The import if its case is in the user's teams and the role allows; else 404 + audit."""
     return ClinicalImport.objects.select_related("case__patient", "job").visible_or_denied(
         request, import_id, permission=permission, category="clinical-import", kind="import"
+    )
+
+
+def _audit_import(
+    request: AuthedRequest, action: str, category: str, record: ClinicalImport
+) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category=category,
+        case=record.case,
+        object_ref=f"import:{record.pk}",
     )
 
 
@@ -113,13 +126,7 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
 def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's status and report; as an htmx partial it polls itself until finished."""
     record = _import_for_user(request, import_id)
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="clinical-import",
-        patient_id=record.case.patient_id,
-        object_ref=f"import:{record.pk}",
-    )
+    _audit_import(request, A.VIEW, "clinical-import", record)
     context = {"record": record, "case": record.case, "patient": record.case.patient}
     return ingest_status_response(
         request, record, page="clinical/import_detail.html", context=context
@@ -131,13 +138,7 @@ def import_detail(request: AuthedRequest, import_id: int) -> HttpResponse:
 def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
     """The import's problems and warnings as CSV (cells neutralised against formulas)."""
     record = _import_for_user(request, import_id)
-    audit_record(
-        request=request,
-        action=A.EXPORT,
-        category="clinical-import-report",
-        patient_id=record.case.patient_id,
-        object_ref=f"import:{record.pk}",
-    )
+    _audit_import(request, A.EXPORT, "clinical-import-report", record)
     rows: list[tuple[object, ...]] = [("severity", "where", "message")]
     rows += [("error", p["where"], p["message"]) for p in record.problems]
     rows += [("warning", w["where"], w["message"]) for w in record.warnings]
@@ -165,24 +166,15 @@ def variant_template(request: AuthedRequest) -> HttpResponse:
 def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """All lab results with flags and a trend chart per analyte (``?analyte=`` for one)."""
     case = case_for_user(request, case_id, permission="clinical.view_labresult")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="labs",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=A.VIEW, category="labs", case=case)
     analyte = request.GET.get("analyte", "")[:40]
     context = {
-        "case": case,
-        "patient": case.patient,
         "labs_view": labs_view(case, analyte=analyte),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
-        "full_page": True,
     }
-    if request.htmx:
-        return render(request, "clinical/labs_section.html", context)
-    return render(request, "clinical/labs_page.html", context)
+    return case_section_page(
+        request, case, "clinical/labs_page.html", "clinical/labs_section.html", context
+    )
 
 
 @login_required
@@ -190,13 +182,7 @@ def labs_page(request: AuthedRequest, case_id: int) -> HttpResponse:
 def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Variants with evidence badges, filterable by gene, kind and actionability; biomarkers."""
     case = case_for_user(request, case_id, permission="clinical.view_variant")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="molecular",
-        patient_id=case.patient_id,
-        object_ref=f"case:{case.pk}",
-    )
+    audit_case(request=request, action=A.VIEW, category="molecular", case=case)
     form = MolecularFilterForm(request.GET or None)
     filters = MolecularFilters()
     if form.is_valid():
@@ -206,17 +192,14 @@ def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             actionable_only=form.cleaned_data["actionable"],
         )
     context = {
-        "case": case,
-        "patient": case.patient,
         "molecular_view": molecular_view(case, filters),
         "filter_form": form if form.is_bound else MolecularFilterForm(),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
         "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),
-        "full_page": True,
     }
-    if request.htmx:
-        return render(request, "clinical/molecular_section.html", context)
-    return render(request, "clinical/molecular_page.html", context)
+    return case_section_page(
+        request, case, "clinical/molecular_page.html", "clinical/molecular_section.html", context
+    )
 
 
 @login_required
@@ -228,17 +211,13 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         try:
             marker = facts.biomarker_add(case=case, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_validation_error(form, exc)
         else:
-            audit_record(
+            audit_case(
                 request=request,
                 action=A.CREATE,
                 category="biomarker",
-                patient_id=case.patient_id,
+                case=case,
                 object_ref=f"biomarker:{marker.pk}",
             )
             messages.success(request, f"{marker.name} recorded.")
@@ -255,17 +234,15 @@ def biomarker_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def fhir_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = exports.fhir_export_request(case=case, user=request.user)
-    audit_record(
-        request=request,
-        action=A.EXPORT,
+    return case_export_started(
+        request,
+        case=case,
+        job=job,
         category="fhir",
-        patient_id=case.patient_id,
-        object_ref=f"job:{job.pk}",
+        partial="clinical/_export_status.html",
+        message="FHIR export started; the download link appears when it is ready.",
+        back="clinical-labs",
     )
-    if request.htmx:
-        return render(request, "clinical/_export_status.html", {"job": job, "case": case})
-    messages.info(request, "FHIR export started; the download link appears when it is ready.")
-    return redirect("clinical-labs", case_id=case.pk)
 
 
 @login_required

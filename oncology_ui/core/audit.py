@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -69,6 +70,26 @@ def audit_case(
         patient_id=case.patient_id,
         object_ref=f"case:{case.pk}" if object_ref is None else object_ref,
     )
+
+
+def audit_patients(
+    *,
+    request: HttpRequest,
+    action: str,
+    category: str,
+    patient_ids: Iterable[int],
+    object_ref: str,
+) -> None:
+    """Audit an access that showed several patients: one row per patient (in the order given,
+    each once), so every patient's own access history shows it."""
+    for patient_id in dict.fromkeys(patient_ids):
+        audit_record(
+            request=request,
+            action=action,
+            category=category,
+            patient_id=patient_id,
+            object_ref=object_ref,
+        )
 
 
 def audit_record(

@@ -5,9 +5,19 @@ from typing import Any
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from oncology_ui.core.models import AccessLog
+
+
+def add_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on the form: on its field where the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class AuditFilterForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -165,6 +166,21 @@ def _passkey_refused(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400)
 
 
+def _passkey_finish(
+    request: AuthedRequest, finish: Callable[[dict[str, Any]], None]
+) -> JsonResponse:
+    """Step 2 of either passkey ceremony: ``finish`` checks the browser's ``credential``; the
+    reply says where to go next, or why it was refused."""
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _passkey_refused("The request was not understood.")
+    try:
+        finish(body)
+    except PasskeyError as error:
+        return _passkey_refused(str(error))
+    return JsonResponse({"next": _next_url(request)})
+
+
 @login_required
 @require_POST
 def passkey_register_options(request: AuthedRequest) -> JsonResponse:
@@ -176,19 +192,16 @@ def passkey_register_options(request: AuthedRequest) -> JsonResponse:
 @require_POST
 def passkey_register(request: AuthedRequest) -> JsonResponse:
     """Step 2: verify the browser's answer and keep the credential as a second-factor device."""
-    body = _json_body(request)
-    if body is None or not isinstance(body.get("credential"), dict):
-        return _passkey_refused("The request was not understood.")
-    try:
+
+    def register(body: dict[str, Any]) -> None:
         passkey_register_complete(
             request=request,
             user=request.user,
             response=body["credential"],
             name=str(body.get("name") or ""),
         )
-    except PasskeyError as error:
-        return _passkey_refused(str(error))
-    return JsonResponse({"next": _next_url(request)})
+
+    return _passkey_finish(request, register)
 
 
 @second_factor_exempt
@@ -207,16 +220,13 @@ def passkey_verify_options(request: AuthedRequest) -> JsonResponse:
 @require_POST
 def passkey_verify(request: AuthedRequest) -> JsonResponse:
     """Step 2: verify the signed challenge; the session then counts as second-factor verified."""
-    body = _json_body(request)
-    if body is None or not isinstance(body.get("credential"), dict):
-        return _passkey_refused("The request was not understood.")
-    try:
+
+    def verify(body: dict[str, Any]) -> None:
         passkey_authenticate_complete(
             request=request, user=request.user, response=body["credential"]
         )
-    except PasskeyError as error:
-        return _passkey_refused(str(error))
-    return JsonResponse({"next": _next_url(request)})
+
+    return _passkey_finish(request, verify)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

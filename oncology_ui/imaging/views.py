@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inference.imaging.render import RenderError
-from oncology_ui.core.audit import access_denied, audit_record
+from oncology_ui.core.audit import access_denied, audit_case
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import (
@@ -125,11 +125,11 @@ def upload_detail(request: AuthedRequest, upload_id: int) -> HttpResponse:
     """The upload's status and problems; as an htmx partial it polls itself until finished."""
     upload = _upload_for_user(request, upload_id)
     if not request.htmx:  # the page is audited once, not every poll of its status line
-        audit_record(
+        audit_case(
             request=request,
             action=A.VIEW,
             category="imaging-upload",
-            patient_id=upload.case.patient_id,
+            case=upload.case,
             object_ref=f"upload:{upload.pk}",
         )
     context = {"upload": upload, "case": upload.case, "patient": upload.case.patient}
@@ -225,11 +225,11 @@ def viewer(request: AuthedRequest, series_id: int) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "imaging/viewer.html#viewer-panel", context)
-    audit_record(
+    audit_case(
         request=request,
         action=A.VIEW,
         category="imaging",
-        patient_id=series.study.case.patient_id,
+        case=series.study.case,
         object_ref=f"series:{series.pk}",
     )
     return render(request, "imaging/viewer.html", context)
@@ -270,18 +270,22 @@ def slice_png(request: AuthedRequest, series_id: int) -> HttpResponse:
 # --- pixel review ------------------------------------------------------------------------------
 
 
+def _audit_held(
+    request: AuthedRequest, action: str, held: QuarantinedInstance, *, decision: str = ""
+) -> None:
+    """Audit a look at or a decision on an image held for pixel review."""
+    ref = f"held:{held.pk}:{decision}" if decision else f"held:{held.pk}"
+    audit_case(
+        request=request, action=action, category="imaging-review", case=held.case, object_ref=ref
+    )
+
+
 @login_required
 @require_GET
 def held_preview(request: AuthedRequest, held_id: int) -> HttpResponse:
     """The held image, so the reviewer can look for burned-in text (rendered in the sandbox)."""
     held = _held_for_user(request, held_id, "imaging.change_quarantinedinstance")
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="imaging-review",
-        patient_id=held.case.patient_id,
-        object_ref=f"held:{held.pk}",
-    )
+    _audit_held(request, A.VIEW, held)
     try:
         png = held_images.held_preview(instance=held)
     except ValidationError as exc:
@@ -309,13 +313,7 @@ def held_review(request: AuthedRequest, held_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        audit_record(
-            request=request,
-            action=A.UPDATE,
-            category="imaging-review",
-            patient_id=held.case.patient_id,
-            object_ref=f"held:{held.pk}:{decision}"[:80],
-        )
+        _audit_held(request, A.UPDATE, held, decision=decision)
     return redirect(f"{reverse('patients-case', args=[held.case_id])}#section-imaging")
 
 
@@ -407,11 +405,11 @@ def recist_page(request: AuthedRequest, case_id: int) -> HttpResponse:
             except ValidationError as exc:
                 date_form.add_error(None, exc.messages)
             else:
-                audit_record(
+                audit_case(
                     request=request,
                     action=A.CREATE,
                     category="recist",
-                    patient_id=case.patient_id,
+                    case=case,
                     object_ref=f"recist:{row.pk}",
                 )
                 messages.info(
@@ -421,13 +419,7 @@ def recist_page(request: AuthedRequest, case_id: int) -> HttpResponse:
                 return redirect("imaging-recist", case_id=case.pk)
         status = 400
     else:
-        audit_record(
-            request=request,
-            action=A.VIEW,
-            category="recist",
-            patient_id=case.patient_id,
-            object_ref=f"case:{case.pk}",
-        )
+        audit_case(request=request, action=A.VIEW, category="recist", case=case)
     context = {
         "case": case,
         "patient": case.patient,

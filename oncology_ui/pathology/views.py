@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inference.slides.errors import RegionOutOfBounds
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import content_length
 from oncology_ui.core.models import AccessLog
@@ -37,6 +37,12 @@ def _slide_for_user(request: HttpRequest, slide_id: int, *, permission: str = VI
     """The slide if its case is in the user's teams and the role allows; else 404 + audit."""
     return Slide.objects.select_related("case__patient", "job").visible_or_denied(
         request, slide_id, permission=permission, category="slide", kind="slide"
+    )
+
+
+def _audit_slide(request: HttpRequest, action: str, slide: Slide, *, case: Case) -> None:
+    audit_case(
+        request=request, action=action, category="slide", case=case, object_ref=f"slide:{slide.pk}"
     )
 
 
@@ -119,13 +125,7 @@ def _slide_upload_form(request: AuthedRequest, case: Case) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="slide",
-                patient_id=case.patient_id,
-                object_ref=f"slide:{slide.pk}",
-            )
+            _audit_slide(request, A.CREATE, slide, case=case)
             messages.info(request, "Slide received; it is being processed in the background.")
             return redirect(reverse("patients-case", args=[case.pk]) + "#section-pathology")
     context["form"] = form
@@ -186,13 +186,7 @@ def upload_finish(request: AuthedRequest, upload_id: int) -> JsonResponse:
         slide = services.upload_complete(upload=upload, user=request.user)
     except ValidationError as exc:
         return _error(" ".join(exc.messages), 400)
-    audit_record(
-        request=request,
-        action=A.CREATE,
-        category="slide",
-        patient_id=case.patient_id,
-        object_ref=f"slide:{slide.pk}",
-    )
+    _audit_slide(request, A.CREATE, slide, case=case)
     return JsonResponse(
         {
             "slide": slide.pk,
@@ -219,13 +213,7 @@ def upload_cancel(request: AuthedRequest, upload_id: int) -> JsonResponse:
 def slide_viewer(request: AuthedRequest, slide_id: int) -> HttpResponse:
     """The deep-zoom viewer with scale bar, tissue outline, QC and heatmaps."""
     slide = _slide_for_user(request, slide_id)
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="slide",
-        patient_id=slide.case.patient_id,
-        object_ref=f"slide:{slide.pk}",
-    )
+    _audit_slide(request, A.VIEW, slide, case=slide.case)
     attention = selectors.slide_attention(slide) if slide.is_ready else None
     features = selectors.heatmap_features(slide)
     heatmaps = [
@@ -378,12 +366,6 @@ def slide_retire(request: AuthedRequest, slide_id: int) -> HttpResponse:
     else:
         if slide.derivative_sha256:
             tiles.forget(slide.derivative_sha256)
-        audit_record(
-            request=request,
-            action=A.DELETE,
-            category="slide",
-            patient_id=slide.case.patient_id,
-            object_ref=f"slide:{slide.pk}",
-        )
+        _audit_slide(request, A.DELETE, slide, case=slide.case)
         messages.info(request, "The slide was removed from the case.")
     return redirect(reverse("patients-case", args=[slide.case_id]) + "#section-pathology")

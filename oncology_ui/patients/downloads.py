@@ -1,15 +1,52 @@
-"""Serving a file a case's export job wrote: found, access-checked, audited, and sandboxed."""
+"""A case's export jobs: the reply when one starts, and serving the file it wrote (found,
+access-checked, audited, and sandboxed)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from oncology_ui.core.audit import audit_case
+from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.models import Case
+
+
+def _audit_export(request: HttpRequest, case: Case, job: Job, category: str) -> None:
+    audit_case(
+        request=request,
+        action=AccessLog.Action.EXPORT,
+        category=category,
+        case=case,
+        object_ref=f"job:{job.pk}",
+    )
+
+
+def case_export_started(
+    request: AuthedRequest,
+    *,
+    case: Case,
+    job: Job,
+    category: str,
+    partial: str,
+    message: str,
+    back: str,
+) -> HttpResponse:
+    """Audit the export ``job`` just asked for; its status line for htmx, else back to ``back``.
+
+    Args:
+        partial: the template of the job's status line, swapped in where the button was.
+        message: what the plain form's redirect to the page named ``back`` says.
+    """
+    _audit_export(request, case, job, category)
+    if request.htmx:
+        return render(request, partial, {"job": job, "case": case})
+    messages.info(request, message)
+    return redirect(back, case_id=case.pk)
 
 
 def case_export_response(
@@ -40,13 +77,7 @@ def case_export_response(
     path = settings.MEDIA_ROOT / path_for(job)
     if not path.is_file():
         raise Http404("The export file is no longer available")
-    audit_case(
-        request=request,
-        action=AccessLog.Action.EXPORT,
-        category=category,
-        case=case,
-        object_ref=f"job:{job.pk}",
-    )
+    _audit_export(request, case, job, category)
     response = FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )

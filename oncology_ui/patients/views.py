@@ -15,13 +15,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncology_ui.core.audit import audit_case, audit_record
-from oncology_ui.core.forms import BreakGlassForm
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.forms import BreakGlassForm, add_validation_error
+from oncology_ui.core.http import AuthedRequest, page_or_partial
 from oncology_ui.core.models import AccessLog
 from oncology_ui.core.services import break_glass_open
 from oncology_ui.patients import services
 from oncology_ui.patients.access import case_for_user, patient_for_user
-from oncology_ui.patients.downloads import case_export_response
+from oncology_ui.patients.downloads import case_export_response, case_export_started
 from oncology_ui.patients.forms import (
     CaseForm,
     PatientForm,
@@ -36,14 +36,14 @@ from oncology_ui.patients.selectors import PatientFilters, patient_search
 A = AccessLog.Action
 
 
-def _apply_errors(
-    form: PatientForm | CaseForm | TimelineEventForm | StatusForm, exc: ValidationError
-) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+def _audit_patient(request: AuthedRequest, action: str, patient: Patient) -> None:
+    audit_record(
+        request=request,
+        action=action,
+        category="demographics",
+        patient_id=patient.pk,
+        object_ref=f"patient:{patient.pk}",
+    )
 
 
 @login_required
@@ -77,38 +77,14 @@ def patient_list(request: AuthedRequest) -> HttpResponse:
 @permission_required("patients.add_patient", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def patient_create(request: AuthedRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        teams = data.pop("teams")
-        try:
-            patient = services.patient_create(teams=teams, created_by=request.user, **data)
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="demographics",
-                patient_id=patient.pk,
-                object_ref=f"patient:{patient.pk}",
-            )
-            messages.success(request, "Patient added.")
-            return redirect("patients-detail", patient_id=patient.pk)
-    return render(request, "patients/patient_form.html", {"form": form, "patient": None})
+    return _patient_form_page(request, patient=None)
 
 
 @login_required
 @require_http_methods(["GET"])
 def patient_detail(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id)
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="demographics",
-        patient_id=patient.pk,
-        object_ref=f"patient:{patient.pk}",
-    )
+    _audit_patient(request, A.VIEW, patient)
     cases = patient.cases.all()
     return render(request, "patients/patient_detail.html", {"patient": patient, "cases": cases})
 
@@ -117,25 +93,30 @@ def patient_detail(request: AuthedRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id, permission="patients.change_patient")
+    return _patient_form_page(request, patient=patient)
+
+
+def _patient_form_page(request: AuthedRequest, *, patient: Patient | None) -> HttpResponse:
+    """The patient form: adds a patient when ``patient`` is None, else edits that one."""
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         teams = data.pop("teams")
         try:
-            services.patient_update(patient=Patient.objects.get(pk=patient.pk), **data)
-            patient.teams.set(teams)
+            if patient is None:
+                saved = services.patient_create(teams=teams, created_by=request.user, **data)
+            else:
+                # A fresh copy: validating the form already wrote the new values onto ``patient``.
+                saved = services.patient_update(patient=Patient.objects.get(pk=patient.pk), **data)
+                saved.teams.set(teams)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_validation_error(form, exc)
         else:
-            audit_record(
-                request=request,
-                action=A.UPDATE,
-                category="demographics",
-                patient_id=patient.pk,
-                object_ref=f"patient:{patient.pk}",
+            _audit_patient(request, A.CREATE if patient is None else A.UPDATE, saved)
+            messages.success(
+                request, "Patient added." if patient is None else "Patient details saved."
             )
-            messages.success(request, "Patient details saved.")
-            return redirect("patients-detail", patient_id=patient.pk)
+            return redirect("patients-detail", patient_id=saved.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
@@ -143,45 +124,43 @@ def patient_edit(request: AuthedRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_create(request: AuthedRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(request, patient_id, permission="patients.add_case")
-    form = CaseForm(request.POST or None, instance=Case(patient=patient))
-    if request.method == "POST" and form.is_valid():
-        try:
-            case = services.case_create(
-                patient=patient, created_by=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="case",
-                patient_id=patient.pk,
-                object_ref=f"case:{case.pk}",
-            )
-            messages.success(request, "Case created.")
-            return redirect("patients-case", case_id=case.pk)
-    return render(
-        request, "patients/case_form.html", {"form": form, "patient": patient, "case": None}
-    )
+    return _case_form_page(request, patient=patient, case=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.change_case")
-    form = CaseForm(request.POST or None, instance=case)
+    return _case_form_page(request, patient=case.patient, case=case)
+
+
+def _case_form_page(request: AuthedRequest, *, patient: Patient, case: Case | None) -> HttpResponse:
+    """The case form: opens a case for ``patient`` when ``case`` is None, else edits that one."""
+    form = CaseForm(
+        request.POST or None, instance=case if case is not None else Case(patient=patient)
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.case_update(case=Case.objects.get(pk=case.pk), **form.cleaned_data)
+            if case is None:
+                saved = services.case_create(
+                    patient=patient, created_by=request.user, **form.cleaned_data
+                )
+            else:
+                # A fresh copy: validating the form already wrote the new values onto ``case``.
+                saved = services.case_update(case=Case.objects.get(pk=case.pk), **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_validation_error(form, exc)
         else:
-            audit_case(request=request, action=A.UPDATE, category="case", case=case)
-            messages.success(request, "Case saved.")
-            return redirect("patients-case", case_id=case.pk)
+            audit_case(
+                request=request,
+                action=A.CREATE if case is None else A.UPDATE,
+                category="case",
+                case=saved,
+            )
+            messages.success(request, "Case created." if case is None else "Case saved.")
+            return redirect("patients-case", case_id=saved.pk)
     return render(
-        request, "patients/case_form.html", {"form": form, "patient": case.patient, "case": case}
+        request, "patients/case_form.html", {"form": form, "patient": patient, "case": case}
     )
 
 
@@ -217,7 +196,7 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
                 case=case, created_by=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_validation_error(form, exc)
         else:
             created = True
             audit_case(
@@ -237,9 +216,9 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         return render(request, "patients/case_detail.html#add-event-form", context)
     context = timeline_section(request, case)
     context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
-    if request.htmx:
-        return render(request, "patients/case_detail.html#section-timeline", context)
-    return render(request, "patients/event_form.html", context)
+    return page_or_partial(
+        request, "patients/event_form.html", "patients/case_detail.html#section-timeline", context
+    )
 
 
 @login_required
@@ -247,14 +226,15 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def case_export(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="patients.export_case")
     job = services.case_export_request(case=case, user=request.user)
-    audit_case(
-        request=request, action=A.EXPORT, category="timeline", case=case, object_ref=f"job:{job.pk}"
+    return case_export_started(
+        request,
+        case=case,
+        job=job,
+        category="timeline",
+        partial="core/job_status.html#job-status",
+        message="Export started; it appears below when ready.",
+        back="patients-case",
     )
-    context = {"job": job, "case": case}
-    if request.htmx:
-        return render(request, "core/job_status.html#job-status", context)
-    messages.info(request, "Export started; it appears below when ready.")
-    return redirect("patients-case", case_id=case.pk)
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from oncology_ui.boards.access import meeting_for_user
 from oncology_ui.boards.models import AgendaItem, Meeting
-from oncology_ui.core.audit import access_denied, audit_case, audit_record
+from oncology_ui.core.audit import access_denied, audit_case, audit_patients, audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.access import case_for_user
@@ -86,14 +86,13 @@ def packet_download(request: AuthedRequest, job_id: int) -> FileResponse:
         .values_list("case__patient_id", flat=True)
         .distinct()
     )
-    for patient_id in sorted(set(patients)):
-        audit_record(
-            request=request,
-            action=AccessLog.Action.PRINT,
-            category="board-packet",
-            patient_id=patient_id,
-            object_ref=f"meeting:{job.target_id}",
-        )
+    audit_patients(
+        request=request,
+        action=AccessLog.Action.PRINT,
+        category="board-packet",
+        patient_ids=sorted(patients),
+        object_ref=f"meeting:{job.target_id}",
+    )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,

@@ -8,12 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from oncology_ui.core.audit import audit_record
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.audit import audit_case
+from oncology_ui.core.http import AuthedRequest, page_or_partial
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
@@ -42,6 +42,20 @@ def _back(case: Case) -> HttpResponse:
     return redirect(reverse("patients-case", args=[case.pk]) + "#section-therapies")
 
 
+def _changed(request: AuthedRequest, case: Case, message: str) -> HttpResponse:
+    """After a change: the fresh section for htmx, else ``message`` on the case page."""
+    if request.htmx:
+        return _section(request, case)
+    messages.success(request, message)
+    return _back(case)
+
+
+def _audit(request: AuthedRequest, action: str, case: Case, object_ref: str) -> None:
+    audit_case(
+        request=request, action=action, category="therapies", case=case, object_ref=object_ref
+    )
+
+
 @login_required
 @require_POST
 def ranking_create(request: AuthedRequest, case_id: int) -> HttpResponse:
@@ -53,17 +67,10 @@ def ranking_create(request: AuthedRequest, case_id: int) -> HttpResponse:
             return _section(request, case, error=str(exc))
         messages.error(request, str(exc))
         return _back(case)
-    audit_record(
-        request=request,
-        action=A.CREATE,
-        category="therapies",
-        patient_id=case.patient_id,
-        object_ref=f"ranking:{ranking.pk}",
+    _audit(request, A.CREATE, case, f"ranking:{ranking.pk}")
+    return _changed(
+        request, case, f"Therapy options ranked ({len(ranking.option_labels)} options)."
     )
-    if request.htmx:
-        return _section(request, case)
-    messages.success(request, f"Therapy options ranked ({len(ranking.option_labels)} options).")
-    return _back(case)
 
 
 @login_required
@@ -84,17 +91,9 @@ def decision_create(request: AuthedRequest, ranking_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            audit_record(
-                request=request,
-                action=A.CREATE,
-                category="therapies",
-                patient_id=case.patient_id,
-                object_ref=f"therapy-decision:{decision.pk}",
-            )
-            if request.htmx:
-                return _section(request, case)
-            messages.success(request, f"{decision.get_verdict_display()}: {decision.option_label}.")
-            return _back(case)
+            _audit(request, A.CREATE, case, f"therapy-decision:{decision.pk}")
+            message = f"{decision.get_verdict_display()}: {decision.option_label}."
+            return _changed(request, case, message)
     errors = {key: [str(e) for e in value] for key, value in form.errors.items()}
     if request.htmx:
         return _section(request, case, form_errors=errors, status=422)
@@ -109,22 +108,16 @@ def decision_create(request: AuthedRequest, ranking_id: int) -> HttpResponse:
 def whatif(request: AuthedRequest, ranking_id: int) -> HttpResponse:
     ranking = ranking_for_user(request, ranking_id)
     case = ranking.case
-    audit_record(
-        request=request,
-        action=A.VIEW,
-        category="therapies",
-        patient_id=case.patient_id,
-        object_ref=f"ranking:{ranking.pk}",
-    )
+    _audit(request, A.VIEW, case, f"ranking:{ranking.pk}")
     context = {
         "case": case,
         "patient": case.patient,
         "ranking": ranking,
         "view": whatif_view(ranking, request.GET.getlist("option")),
     }
-    if request.htmx:
-        return render(request, "therapies/whatif.html#whatif-panel", context)
-    return render(request, "therapies/whatif.html", context)
+    return page_or_partial(
+        request, "therapies/whatif.html", "therapies/whatif.html#whatif-panel", context
+    )
 
 
 @login_required
@@ -132,13 +125,7 @@ def whatif(request: AuthedRequest, ranking_id: int) -> HttpResponse:
 def ranking_json(request: AuthedRequest, ranking_id: int) -> HttpResponse:
     """The stored ranking exactly as shown, for the record and for other systems."""
     ranking = ranking_for_user(request, ranking_id)
-    audit_record(
-        request=request,
-        action=A.EXPORT,
-        category="therapies",
-        patient_id=ranking.case.patient_id,
-        object_ref=f"ranking:{ranking.pk}",
-    )
+    _audit(request, A.EXPORT, ranking.case, f"ranking:{ranking.pk}")
     body = {
         "ranking_id": ranking.pk,
         "case_id": ranking.case_id,

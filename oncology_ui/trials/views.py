@@ -8,14 +8,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from oncology_ui.core.audit import access_denied, audit_case, audit_record
+from oncology_ui.core.audit import access_denied, audit_case, audit_patients, audit_record
 from oncology_ui.core.decorators import passive
-from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.http import AuthedRequest, case_section_page, page_or_partial
 from oncology_ui.core.jobs import JobError
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
@@ -48,6 +49,16 @@ def _section_response(request: AuthedRequest, case: Case) -> HttpResponse:
     return section_response(request, case, "trials", trials_section)
 
 
+def _audit_entry(request: AuthedRequest, action: str, entry: WorkListEntry) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category="trial-worklist",
+        case=entry.case,
+        object_ref=f"worklist:{entry.pk}",
+    )
+
+
 @login_required
 @require_POST
 def match_request(request: AuthedRequest, case_id: int) -> HttpResponse:
@@ -73,11 +84,13 @@ def case_matches(request: AuthedRequest, case_id: int) -> HttpResponse:
     """The case's stored matches, filtered; the list partial for htmx, else a full page."""
     case = case_for_user(request, case_id, permission="trials.view_trialmatchresult")
     audit_case(request=request, action=A.VIEW, category="trials", case=case)
-    context = trials_section(request, case)
-    context.update({"case": case, "patient": case.patient, "full_page": True})
-    if request.htmx:
-        return render(request, "trials/trials_section.html#trial-match-list", context)
-    return render(request, "trials/case_matches.html", context)
+    return case_section_page(
+        request,
+        case,
+        "trials/case_matches.html",
+        "trials/trials_section.html#trial-match-list",
+        trials_section(request, case),
+    )
 
 
 @login_required
@@ -97,9 +110,12 @@ def referral_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         # A referral to a trial that takes no patients is likely a slip: ask first, as a
         # plain form step that works without JavaScript.
         context = {"case": case, "patient": case.patient, "trial": trial, "form": form}
-        if request.htmx:
-            return render(request, "trials/referral_confirm.html#referral-confirm", context)
-        return render(request, "trials/referral_confirm.html", context)
+        return page_or_partial(
+            request,
+            "trials/referral_confirm.html",
+            "trials/referral_confirm.html#referral-confirm",
+            context,
+        )
     else:
         referral = services.referral_create(
             case=case, trial=trial, note=form.cleaned_data["note"], user=request.user
@@ -144,9 +160,9 @@ def trial_search(request: AuthedRequest) -> HttpResponse:
         "save_form": SavedSearchForm(),
         "query": request.GET.urlencode(),
     }
-    if request.htmx:
-        return render(request, "trials/search.html#trial-results", context)
-    return render(request, "trials/search.html", context)
+    return page_or_partial(
+        request, "trials/search.html", "trials/search.html#trial-results", context
+    )
 
 
 @login_required
@@ -267,13 +283,7 @@ def worklist_add(request: AuthedRequest, nct_id: str) -> HttpResponse:
         return redirect("trials-detail", nct_id=trial.nct_id)
     case = case_for_user(request, form.cleaned_data["case_id"])
     entry, created = services.worklist_add(case=case, trial=trial, user=request.user)
-    audit_case(
-        request=request,
-        action=A.CREATE,
-        category="trial-worklist",
-        case=case,
-        object_ref=f"worklist:{entry.pk}",
-    )
+    _audit_entry(request, A.CREATE, entry)
     messages.success(
         request,
         "Flagged on the work list." if created else "Already on the work list for this trial.",
@@ -281,24 +291,26 @@ def worklist_add(request: AuthedRequest, nct_id: str) -> HttpResponse:
     return redirect("trials-detail", nct_id=trial.nct_id)
 
 
+def _worklist_filtered(
+    request: AuthedRequest,
+) -> tuple[WorkListFilterForm, QuerySet[WorkListEntry]]:
+    """The filter form from the query string, and the user's work list narrowed by it."""
+    form = WorkListFilterForm(request.GET or None)
+    status = nct_id = ""
+    if form.is_bound and form.is_valid():
+        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
+    return form, selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)
+
+
 @login_required
 @permission_required("trials.view_worklistentry", raise_exception=True)
 @require_GET
 def worklist(request: AuthedRequest) -> HttpResponse:
     """The coordinator's work list across the user's teams."""
-    form = WorkListFilterForm(request.GET or None)
-    status = nct_id = ""
-    if form.is_bound and form.is_valid():
-        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
-    entries = list(selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)[:200])
+    form, matching = _worklist_filtered(request)
+    entries = list(matching[:200])
     for entry in entries:
-        audit_case(
-            request=request,
-            action=A.VIEW,
-            category="trial-worklist",
-            case=entry.case,
-            object_ref=f"worklist:{entry.pk}",
-        )
+        _audit_entry(request, A.VIEW, entry)
     return render(
         request,
         "trials/worklist.html",
@@ -344,13 +356,7 @@ def worklist_move(request: AuthedRequest, entry_id: int) -> HttpResponse:
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            audit_case(
-                request=request,
-                action=A.UPDATE,
-                category="trial-worklist",
-                case=entry.case,
-                object_ref=f"worklist:{entry.pk}",
-            )
+            _audit_entry(request, A.UPDATE, entry)
             messages.success(request, "Status updated.")
     return redirect("trials-worklist")
 
@@ -360,29 +366,21 @@ def worklist_move(request: AuthedRequest, entry_id: int) -> HttpResponse:
 @require_GET
 def worklist_export(request: AuthedRequest) -> HttpResponse:
     """The work list as CSV; cells that a spreadsheet would run as formulas are neutralised."""
-    form = WorkListFilterForm(request.GET or None)
-    status = nct_id = ""
-    if form.is_bound and form.is_valid():
-        status, nct_id = form.cleaned_data["status"], form.cleaned_data["nct_id"]
-    entries = selectors.worklist_for_user(request.user, status=status, nct_id=nct_id)
+    _, entries = _worklist_filtered(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="trial-worklist.csv"'
     # A downloaded file must never run as a page of this site.
     response["Content-Security-Policy"] = "sandbox"
     writer = csv.writer(response)
-    patients: set[int] = set()
     for row in selectors.worklist_csv_rows(entries):
         writer.writerow(row)
-    for entry in entries:
-        patients.add(entry.case.patient_id)
-    for patient_id in sorted(patients):
-        audit_record(
-            request=request,
-            action=A.EXPORT,
-            category="trial-worklist",
-            patient_id=patient_id,
-            object_ref="worklist.csv",
-        )
+    audit_patients(
+        request=request,
+        action=A.EXPORT,
+        category="trial-worklist",
+        patient_ids=sorted(entry.case.patient_id for entry in entries),
+        object_ref="worklist.csv",
+    )
     return response
 
 
