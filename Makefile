@@ -49,10 +49,11 @@ pytest: install-test services-check
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
-## The quick loop while coding: no reinstall, no service check, no browser tests.
+## The quick loop while coding: no reinstall, no service check, no browser tests and none of the
+## tests marked slow (real worker processes, backup drills, demo seeding); `make test` runs them all.
 test-fast:
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest -m "not browser" --durations=10 -q $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -m "not browser and not slow" --durations=10 -q $(PYTEST_ARGS)
 
 ## Everything CI runs: lint, types, and the whole suite on PostgreSQL and Redis.
 test: lint typecheck pytest
