@@ -47,3 +47,25 @@ def log_failure(
     """
     if logger.isEnabledFor(level):
         logger.log(level, "%s failed with %s", what % args, exception_where(exc))
+
+
+class ExceptionWhereFormatter(logging.Formatter):
+    """Print a logged traceback as :func:`exception_where`: no message, no source line.
+
+    The console handler's formatter (``settings.LOGGING``), for the tracebacks logged by code
+    that is not ours, such as ``django.request``'s for a view that raised: a view reads records,
+    so its exception's message can quote one.
+    """
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:  # noqa: N802 (logging's name)
+        exc = ei[1]
+        return exception_where(exc) if exc is not None else ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Another handler may have cached the full traceback on the record: never print that.
+        cached = record.exc_text
+        record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
