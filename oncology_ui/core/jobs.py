@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from django.db import connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from oncology_ui.core.logsafe import log_failure
 from oncology_ui.core.models import Job
 
 logger = logging.getLogger(__name__)
@@ -266,15 +266,14 @@ def job_run(job_id: int) -> str:
                 f"number {job.pk}.",
             )
             return Job.Status.FAILED
-        logger.exception("job %s (%s) raised", job.pk, job.kind)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        # Class and frames only: the message can quote the record the handler was reading.
+        log_failure(logger, exc, "job %s (%s)", job.pk, job.kind)
         _finish(
             job,
             Job.Status.FAILED,
             error=f"The job stopped with an internal error ({type(exc).__name__}). "
             f"Try again; if it fails again, tell your administrator the job number {job.pk}.",
         )
-        logger.error("job %s internal error: %s", job.pk, detail)
         return Job.Status.FAILED
     _finish(job, Job.Status.SUCCEEDED, result=result)
     return Job.Status.SUCCEEDED
@@ -306,10 +305,10 @@ def _heartbeat(job: Job) -> Iterator[None]:
                 try:
                     if not _this_attempt(job).update(heartbeat_at=timezone.now()):
                         return  # requeued by the reconciler: this run's beats no longer count
-                except Exception:
+                except Exception as exc:
                     # A database blip: keep beating; a long outage makes the job look dead,
                     # which is what the reconciler should then believe.
-                    logger.warning("job %s heartbeat failed", job.pk, exc_info=True)
+                    log_failure(logger, exc, "job %s heartbeat", job.pk, level=logging.WARNING)
         finally:
             connections.close_all()  # this thread's own connection
 

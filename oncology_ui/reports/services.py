@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -11,6 +10,7 @@ from django.db import transaction
 
 from oncology_ui.boards.models import Meeting
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
+from oncology_ui.core.logsafe import log_failure
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.build import board_packet_data, case_report_data
@@ -20,17 +20,6 @@ from oncology_ui.reports.pdf import render_board_packet, render_case_report
 logger = logging.getLogger(__name__)
 
 PACKET_JOB = "board_packet"
-
-
-def _log_failure(what: str, exc: BaseException) -> None:
-    """Log what failed and the exception's class, never its message.
-
-    Messages of report failures quote the text being laid out (reportlab prints the paragraph,
-    a data error the record): patient names and notes. The frames (code lines, no values) and
-    the case or job number are enough to find the cause.
-    """
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    logger.error("%s failed with %s\n%s", what, type(exc).__name__, frames.rstrip())
 
 
 class ReportLayoutError(Exception):
@@ -47,7 +36,7 @@ def case_report_pdf(*, case: Case, deidentified: bool) -> bytes:
     try:
         return render_case_report(case_report_data(case, deidentified=deidentified))
     except Exception as exc:
-        _log_failure(f"case report of case {case.pk}", exc)
+        log_failure(logger, exc, "case report of case %s", case.pk)
         # ``from None``: a logged traceback of this error must not print the original message.
         raise ReportLayoutError(
             f"The report of case {case.pk} could not be laid out ({type(exc).__name__})."
@@ -81,7 +70,7 @@ def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         try:
             cases.append(case_report_data(item.case, deidentified=deidentified))
         except Exception as exc:
-            _log_failure(f"packet job {job.pk}: agenda item {item.order}", exc)
+            log_failure(logger, exc, "packet job %s: agenda item %s", job.pk, item.order)
             raise PermanentJobError(
                 f"The packet could not be built: agenda item {item.order} (case {item.case_id}) "
                 f"failed ({type(exc).__name__}). Check that case, then build the packet again."
@@ -92,7 +81,7 @@ def packet_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
             board_packet_data(meeting, tuple(cases), deidentified=deidentified)
         )
     except Exception as exc:
-        _log_failure(f"packet job {job.pk}: layout", exc)
+        log_failure(logger, exc, "packet job %s: layout", job.pk)
         # Laying out the same rows again fails the same way: permanent, and no record text.
         raise PermanentJobError(
             f"The packet could not be laid out ({type(exc).__name__}). Tell your "

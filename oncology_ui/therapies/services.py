@@ -25,6 +25,7 @@ from inference.therapy.safety import safety_verdict
 from inference.therapy.whatif import WhatIfOption, what_if
 from oncology_ui.analysis.adapters import case_inputs_from_snapshot, case_snapshot, snapshot_hash
 from oncology_ui.analysis.services import prediction_latest
+from oncology_ui.core.logsafe import log_failure
 from oncology_ui.patients.models import Case
 from oncology_ui.therapies.kb import kb_active, kb_content
 from oncology_ui.therapies.models import TherapyDecision, TherapyRanking
@@ -86,7 +87,7 @@ def benefits_estimate(
         )
     except Exception as exc:
         # The model failing must not take the ranking down: say so per option.
-        logger.error("what-if failed: %s: %s", type(exc).__name__, exc)
+        log_failure(logger, exc, "what-if")  # its message can quote the case's inputs
         for key, classes in wanted.items():
             benefits[key] = t.Benefit(
                 estimable=False,

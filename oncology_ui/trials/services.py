@@ -227,3 +227,12 @@ def saved_search_create(*, user: User, name: str, params: dict[str, Any]) -> Sav
         owner=user, name=name.strip()[:100], defaults={"params": params}
     )
     return search
+
+
+def saved_search_delete(*, owner: User, search_id: int) -> bool:
+    """Delete one of the owner's saved searches; False when they have none with that id."""
+    saved = SavedSearch.objects.filter(pk=search_id, owner=owner).first()
+    if saved is None:
+        return False
+    saved.delete()
+    return True

@@ -193,10 +193,8 @@ def saved_search_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def saved_search_delete(request: AuthedRequest, search_id: int) -> HttpResponse:
-    saved = SavedSearch.objects.filter(pk=search_id, owner=request.user).first()
-    if saved is None:
+    if not services.saved_search_delete(owner=request.user, search_id=search_id):
         raise access_denied(request, category="trial-search", object_ref=f"saved:{search_id}")
-    saved.delete()
     audit_record(
         request=request, action=A.DELETE, category="trial-search", object_ref=f"saved:{search_id}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import timedelta
@@ -55,6 +56,17 @@ def _records_call(job: Job, progress: object) -> dict[str, object]:
 @_test_kind("test_raises")
 def _raises(job: Job, progress: object) -> None:
     raise RuntimeError("disk on fire")
+
+
+@_test_kind("test_raises_with_record_text")
+def _raises_with_record_text(job: Job, progress: object) -> None:
+    """A parser failing on a record: its message, its cause's and its note quote the record."""
+    try:
+        raise KeyError("ZZCANARY-PATIENT cause")
+    except KeyError as cause:
+        error = ValueError("line 3: 'Jane ZZCANARY-PATIENT, dob 1960-01-01' is not a date")
+        error.add_note("while reading ZZCANARY-PATIENT's note")
+        raise error from cause
 
 
 @_test_kind("test_raises_for_people")
@@ -131,6 +143,30 @@ def test_a_raising_job_ends_failed_with_a_message(
     page = oncologist_client.get(reverse("core-job-status", args=[job.pk]), HTTP_HX_REQUEST="true")
     assert page.status_code == 286  # finished: htmx stops polling
     assert message in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_failing_job_logs_its_kind_class_and_frames_never_the_record_text(
+    queue: django_rq.queues.Queue, cast: Cast, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logs must never carry patient data: not the message, its cause's, its notes or locals."""
+    job = job_enqueue(kind="test_raises_with_record_text", target=cast.case)
+    with caplog.at_level(logging.DEBUG):
+        assert job_run(job.pk) == Job.Status.FAILED
+    job.refresh_from_db()
+    assert job.error == (
+        "The job stopped with an internal error (ValueError). Try again; if it fails again, "
+        f"tell your administrator the job number {job.pk}."
+    )
+    assert caplog.records, "the failure is logged"
+    for record in caplog.records:
+        assert "ZZCANARY" not in logging.Formatter().format(record)
+        assert "ZZCANARY" not in (record.exc_text or "")
+    failure = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failure) == 1
+    assert f"job {job.pk} (test_raises_with_record_text)" in failure[0]
+    assert "ValueError" in failure[0] and "caused by\nKeyError" in failure[0]
+    assert "test_jobs.py:" in failure[0] and "in _raises_with_record_text" in failure[0]
 
 
 @pytest.mark.slow
