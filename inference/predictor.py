@@ -260,8 +260,16 @@ class SurvivalPredictor:
                     f"unusual combination of inputs: distance {distance:.1f} from the training "
                     f"patients exceeds the 99.5th percentile ({float(ood['threshold']):.1f})"
                 )
-        code = case.clinical.cancer_type if case.clinical else None
-        if self.config.cancer_types and code and code not in self.config.cancer_types:
+        code = (case.clinical.cancer_type or "").strip() if case.clinical else ""
+        if self.config.cancer_types and not code:
+            # A blank type is not "a type we saw": the curve would be an average over the
+            # training cancers, presented as this patient's.
+            reasons.append(
+                "cancer type not recorded: this model was trained on "
+                + ", ".join(self.config.cancer_types)
+                + " and needs the OncoTree code"
+            )
+        elif self.config.cancer_types and code not in self.config.cancer_types:
             reasons.append(
                 f"cancer type {code} was not in the training cohorts ("
                 + ", ".join(self.config.cancer_types)

@@ -127,6 +127,16 @@ def test_it_abstains_for_a_cancer_type_it_never_saw(model: SurvivalPredictor) ->
     assert any("SKCM" in reason for reason in prediction.abstention_reasons)
 
 
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_it_abstains_when_the_cancer_type_is_blank(
+    model: SurvivalPredictor, blank: str | None
+) -> None:
+    case = _case(clinical=ClinicalFacts({"age": 0.1}, cancer_type=blank))
+    prediction = model.predict(case, explain=False)
+    assert prediction.status == "abstained"
+    assert any("cancer type not recorded" in r for r in prediction.abstention_reasons)
+
+
 def test_untrained_slide_branch_is_reported_not_used(model: SurvivalPredictor) -> None:
     slide = SlideFeatures(
         slide_id="s1",
