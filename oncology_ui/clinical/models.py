@@ -60,10 +60,6 @@ class ClinicalImport(IngestRecord):
         return self.get_kind_display()
 
     @property
-    def display_name(self) -> str:
-        return self.original_name
-
-    @property
     def outcome_summary(self) -> str:
         """New and already-present counts per part, e.g. ``labs: 3 new, 1 already there; ``."""
         if self.status != self.Status.IMPORTED:

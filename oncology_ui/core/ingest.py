@@ -43,6 +43,8 @@ class IngestRecord(models.Model):
     PENDING_STATUSES: ClassVar[frozenset[str]] = frozenset({RECEIVED})
     #: URL name of the record's page; it takes the primary key.
     status_url_name: ClassVar[str]
+    #: The field that names the upload for a person: its file name, or imaging's label.
+    display_field: ClassVar[str] = "original_name"
     #: The status element's id is ``<prefix>-<pk>``.
     html_id_prefix: ClassVar[str]
     #: Text of the status line's link to the record's page.
@@ -94,7 +96,8 @@ class IngestRecord(models.Model):
 
     @property
     def display_name(self) -> str:
-        raise NotImplementedError
+        """What the person uploaded, in their words: the field named by ``display_field``."""
+        return str(getattr(self, self.display_field))
 
     @property
     def outcome_summary(self) -> str:

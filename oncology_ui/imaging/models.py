@@ -51,6 +51,7 @@ class ImagingUpload(IngestRecord):
         FAILED = "failed", "Failed"
 
     status_url_name = "imaging-upload-detail"
+    display_field = "label"
     html_id_prefix = "imaging-upload"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_uploads")
@@ -74,10 +75,6 @@ class ImagingUpload(IngestRecord):
     @property
     def kind_label(self) -> str:
         return "DICOM upload"
-
-    @property
-    def display_name(self) -> str:
-        return self.label
 
     @property
     def outcome_summary(self) -> str:

@@ -118,10 +118,6 @@ class Slide(IngestRecord):
         return "Slide"
 
     @property
-    def display_name(self) -> str:
-        return self.original_name
-
-    @property
     def failure_message(self) -> str:
         return self.error if self.status == self.Status.FAILED else ""
 

@@ -57,10 +57,6 @@ class TrialCorpusImport(IngestRecord):
     def __str__(self) -> str:
         return f"Trial import {self.pk} ({self.original_name}, {self.status})"
 
-    @property
-    def display_name(self) -> str:
-        return self.original_name
-
 
 class Trial(models.Model):
     """One registered trial, updated in place by NCT id when a newer record is imported."""
