@@ -373,6 +373,12 @@ CLINICAL_IMPORT_MAX_LINE_BYTES = env_int("CLINICAL_IMPORT_MAX_LINE_BYTES", 64 * 
 TRIALS_RETRIEVAL_MODE = env_choice("TRIALS_RETRIEVAL_MODE", "hybrid", choices=("hybrid", "bm25"))
 TRIALS_EMBEDDINGS = env_bool("TRIALS_EMBEDDINGS", True)
 
+# Prognosis: the portrait checkpoint trained with non-commercial data (TCGA tables, 13 cancer
+# types) is the default; "commercial" selects the one trained without them (10 types).
+PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(
+    "PROGNOSIS_PORTRAIT_CHECKPOINT", "default", choices=("default", "commercial")
+)
+
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"
 

@@ -61,7 +61,23 @@ DEFAULT_MODEL = "oncoboard-tcga-pancancer"
 TIME_ZERO_LABELS = {
     "diagnosis": "diagnosis",
     "study_entry": "study entry (day 3 of a hospital stay, as in the SUPPORT cohort)",
+    "surgery": "surgery of the primary tumour",
+    "randomisation": "randomisation in the training trial (no such date exists for this patient)",
 }
+
+
+#: Model cards of the models that are not in :data:`SHIPPED` (relative to ``WEIGHTS_DIR``).
+OTHER_CARDS = {
+    "oncoboard-portrait": "portrait/portrait.md",
+    "oncoboard-portrait-commercial": "portrait/portrait.md",
+}
+
+
+def model_card_path(model_name: str) -> Path | None:
+    """The model card of a model OncoBoard ships, or None for an unknown name."""
+    shipped = SHIPPED.get(model_name)
+    card = shipped.card if shipped is not None else OTHER_CARDS.get(model_name)
+    return WEIGHTS_DIR / card if card else None
 
 
 def time_zero_of(model_name: str) -> str | None:

@@ -69,6 +69,12 @@ class Prediction(models.Model):
     inputs_missing = models.JSONField(default=list)
     inputs_ignored = models.JSONField(default=list)
     explanation = models.JSONField(null=True, blank=True)
+    # Portrait models: the clinical fields used, those the type's cohorts had but the case lacks,
+    # the curve's time zero and the test-split validation of the case's cancer type.
+    covariates_used = models.JSONField(default=list, blank=True)
+    covariates_missing = models.JSONField(default=list, blank=True)
+    time_zero = models.CharField(max_length=20, blank=True)
+    validation = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -75,10 +75,82 @@ def _bare_label(modality: str, feature: str) -> str:
     return label[:1].upper() + label[1:]
 
 
+#: Portrait vocabulary fields: (name without a value, how a value reads).
+_PORTRAIT: dict[str, tuple[str, Any]] = {
+    "age_years": ("Age", lambda v: f"Age {v:.0f} years"),
+    "sex_female": ("Sex", lambda v: "Sex: female" if v >= 0.5 else "Sex: male"),
+    "postmenopausal": (
+        "Menopausal status",
+        lambda v: "Postmenopausal" if v >= 0.5 else "Premenopausal",
+    ),
+    "cirrhosis": ("Cirrhosis", lambda v: "Cirrhosis" if v >= 0.5 else "No cirrhosis"),
+    "nottingham_prognostic_index": (
+        "Nottingham prognostic index",
+        lambda v: f"Nottingham prognostic index {v:.2f}",
+    ),
+    "stage_group": ("Stage group", lambda v: f"Stage {_ROMAN.get(int(v), _number(v))}"),
+    "advanced_stage": (
+        "Stage III–IV or not",
+        lambda v: "Advanced stage (III–IV)" if v >= 0.5 else "Early stage (0–II)",
+    ),
+    "t_category": ("T category", lambda v: f"T{v:.0f}"),
+    "n_category": ("N category", lambda v: f"N{v:.0f}"),
+    "m_category": ("M category", lambda v: f"M{v:.0f}"),
+    "grade": ("Histologic grade", lambda v: f"Grade {v:.0f}"),
+    "nodes_positive": (
+        "Positive lymph nodes",
+        lambda v: f"{v:.0f} positive lymph node{'s' if v != 1 else ''}",
+    ),
+    "tumour_size_mm": ("Tumour size", lambda v: f"Tumour size {v:.0f} mm"),
+    "breslow_thickness_mm": ("Breslow thickness", lambda v: f"Breslow thickness {v:.1f} mm"),
+    "ulceration": ("Ulceration", lambda v: "Ulcerated" if v >= 0.5 else "Not ulcerated"),
+    "vascular_invasion": (
+        "Vascular invasion",
+        lambda v: "Vascular invasion" if v >= 0.5 else "No vascular invasion",
+    ),
+    "small_cell_histology": (
+        "Small-cell histology",
+        lambda v: "Small-cell histology" if v >= 0.5 else "Non-small-cell histology",
+    ),
+    "ecog": ("ECOG performance status", lambda v: f"ECOG performance status {v:.0f}"),
+    "weight_loss_kg": ("Weight loss", lambda v: f"Weight loss {v:.0f} kg"),
+    "er_positive": ("ER status", lambda v: "ER positive" if v >= 0.5 else "ER negative"),
+    "pr_positive": ("PR status", lambda v: "PR positive" if v >= 0.5 else "PR negative"),
+    "her2_positive": ("HER2 status", lambda v: "HER2 positive" if v >= 0.5 else "HER2 negative"),
+    "haemoglobin_g_l": ("Haemoglobin", lambda v: f"Haemoglobin {_number(v)} g/L"),
+    "albumin_g_l": ("Albumin", lambda v: f"Albumin {_number(v)} g/L"),
+    "ldh_u_l": ("LDH", lambda v: f"LDH {_number(v)} U/L"),
+    "neutrophils_1e9_l": ("Neutrophils", lambda v: f"Neutrophils {_number(v)} ×10⁹/L"),
+    "wbc_1e9_l": ("White blood cells", lambda v: f"White blood cells {_number(v)} ×10⁹/L"),
+    "creatinine_umol_l": ("Creatinine", lambda v: f"Creatinine {_number(v)} µmol/L"),
+    "bilirubin_umol_l": ("Bilirubin", lambda v: f"Bilirubin {_number(v)} µmol/L"),
+    "sodium_mmol_l": ("Sodium", lambda v: f"Sodium {_number(v)} mmol/L"),
+    "afp_ug_l": ("AFP", lambda v: f"AFP {_number(v)} µg/L"),
+    "psa_ug_l": ("PSA", lambda v: f"PSA {_number(v)} µg/L"),
+    "chemotherapy": ("Chemotherapy", lambda v: "Chemotherapy" if v >= 0.5 else "No chemotherapy"),
+    "endocrine_therapy": (
+        "Endocrine therapy",
+        lambda v: "Endocrine therapy" if v >= 0.5 else "No endocrine therapy",
+    ),
+    "radiotherapy": ("Radiotherapy", lambda v: "Radiotherapy" if v >= 0.5 else "No radiotherapy"),
+    "prior_lines": ("Prior lines of therapy", lambda v: f"{v:.0f} prior line(s) of therapy"),
+}
+
+
+def portrait_label(feature: str, value: float | None) -> str:
+    """A portrait field as a clinician writes it (``Stage III``, ``Albumin 31 g/L``)."""
+    bare, with_value = _PORTRAIT.get(feature, (feature.replace("_", " ").capitalize(), None))
+    if value is None or with_value is None or not math.isfinite(value):
+        return str(bare)
+    return str(with_value(value))
+
+
 def feature_label(
     modality: str, feature: str, value: float | None, *, lab_units: dict[str, str] | None = None
 ) -> str:
     """One model input as a clinician would write it: ``Age 53 years``, ``TP53 mutated``."""
+    if modality == "portrait":
+        return portrait_label(feature, value)
     if value is None or not math.isfinite(value):
         return _bare_label(modality, feature)
     if modality == "clinical":
@@ -196,3 +268,40 @@ def inputs_not_used(
             if values and part not in used and part not in mentioned:
                 labels.append(f"{len(values)} {noun} (this model has no {noun} input)")
     return labels
+
+
+def validation_text(validation: dict[str, Any] | None) -> str:
+    """What a portrait prediction was validated on, as one paragraph ('' for other models)."""
+    facts = validation or {}
+    if not facts.get("cancer_type"):
+        return ""
+    text = (
+        f"Validated for {facts['cancer_type']} on the held-out test part of "
+        f"{', '.join(facts.get('cohorts') or []) or 'its cohorts'} "
+        f"({facts.get('test_n', '?')} patients, {facts.get('test_events', '?')} events): "
+        f"Harrell C {_fixed(facts.get('harrell_c'), 3)}, against "
+        f"{_fixed(facts.get('coxph_c'), 3)} for a Cox model on the same fields"
+    )
+    slope = facts.get("calibration_slope")
+    if slope is not None:
+        text += (
+            f"; calibration slope at {_fixed(facts.get('horizon_months'), 0)} months "
+            f"{_fixed(slope, 2)} (1 is ideal)"
+        )
+    text += "."
+    conformal = facts.get("conformal") or {}
+    if conformal.get("measured_test") is not None:
+        text += (
+            f" Time-to-event interval: {100 * float(conformal.get('nominal', 0.9)):.0f}% nominal,"
+            f" {100 * float(conformal['measured_test']):.0f}% measured on the test part"
+            f" ({conformal.get('status', 'ok')})."
+        )
+    if facts.get("endpoint"):
+        text += f" Endpoint: {facts['endpoint']}."
+    if facts.get("non_commercial"):
+        text += " Trained with data licensed for non-commercial use only (see the model card)."
+    return text
+
+
+def _fixed(value: Any, decimals: int) -> str:
+    return "?" if value is None else f"{float(value):.{decimals}f}"
