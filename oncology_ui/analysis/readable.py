@@ -75,74 +75,69 @@ def _bare_label(modality: str, feature: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-#: Portrait vocabulary fields: (name without a value, how a value reads).
-_PORTRAIT: dict[str, tuple[str, Any]] = {
-    "age_years": ("Age", lambda v: f"Age {v:.0f} years"),
-    "sex_female": ("Sex", lambda v: "Sex: female" if v >= 0.5 else "Sex: male"),
-    "postmenopausal": (
-        "Menopausal status",
-        lambda v: "Postmenopausal" if v >= 0.5 else "Premenopausal",
-    ),
-    "cirrhosis": ("Cirrhosis", lambda v: "Cirrhosis" if v >= 0.5 else "No cirrhosis"),
-    "nottingham_prognostic_index": (
-        "Nottingham prognostic index",
-        lambda v: f"Nottingham prognostic index {v:.2f}",
-    ),
-    "stage_group": ("Stage group", lambda v: f"Stage {_ROMAN.get(int(v), _number(v))}"),
-    "advanced_stage": (
-        "Stage III–IV or not",
-        lambda v: "Advanced stage (III–IV)" if v >= 0.5 else "Early stage (0–II)",
-    ),
-    "t_category": ("T category", lambda v: f"T{v:.0f}"),
-    "n_category": ("N category", lambda v: f"N{v:.0f}"),
-    "m_category": ("M category", lambda v: f"M{v:.0f}"),
-    "grade": ("Histologic grade", lambda v: f"Grade {v:.0f}"),
-    "nodes_positive": (
-        "Positive lymph nodes",
-        lambda v: f"{v:.0f} positive lymph node{'s' if v != 1 else ''}",
-    ),
-    "tumour_size_mm": ("Tumour size", lambda v: f"Tumour size {v:.0f} mm"),
-    "breslow_thickness_mm": ("Breslow thickness", lambda v: f"Breslow thickness {v:.1f} mm"),
-    "ulceration": ("Ulceration", lambda v: "Ulcerated" if v >= 0.5 else "Not ulcerated"),
-    "vascular_invasion": (
-        "Vascular invasion",
-        lambda v: "Vascular invasion" if v >= 0.5 else "No vascular invasion",
-    ),
+#: Portrait yes/no fields: (name without a value, text when yes, text when no).
+_PORTRAIT_FLAGS: dict[str, tuple[str, str, str]] = {
+    "sex_female": ("Sex", "Sex: female", "Sex: male"),
+    "postmenopausal": ("Menopausal status", "Postmenopausal", "Premenopausal"),
+    "cirrhosis": ("Cirrhosis", "Cirrhosis", "No cirrhosis"),
+    "advanced_stage": ("Stage III–IV or not", "Advanced stage (III–IV)", "Early stage (0–II)"),
+    "ulceration": ("Ulceration", "Ulcerated", "Not ulcerated"),
+    "vascular_invasion": ("Vascular invasion", "Vascular invasion", "No vascular invasion"),
     "small_cell_histology": (
         "Small-cell histology",
-        lambda v: "Small-cell histology" if v >= 0.5 else "Non-small-cell histology",
+        "Small-cell histology",
+        "Non-small-cell histology",
     ),
-    "ecog": ("ECOG performance status", lambda v: f"ECOG performance status {v:.0f}"),
-    "weight_loss_kg": ("Weight loss", lambda v: f"Weight loss {v:.0f} kg"),
-    "er_positive": ("ER status", lambda v: "ER positive" if v >= 0.5 else "ER negative"),
-    "pr_positive": ("PR status", lambda v: "PR positive" if v >= 0.5 else "PR negative"),
-    "her2_positive": ("HER2 status", lambda v: "HER2 positive" if v >= 0.5 else "HER2 negative"),
-    "haemoglobin_g_l": ("Haemoglobin", lambda v: f"Haemoglobin {_number(v)} g/L"),
-    "albumin_g_l": ("Albumin", lambda v: f"Albumin {_number(v)} g/L"),
-    "ldh_u_l": ("LDH", lambda v: f"LDH {_number(v)} U/L"),
-    "neutrophils_1e9_l": ("Neutrophils", lambda v: f"Neutrophils {_number(v)} ×10⁹/L"),
-    "wbc_1e9_l": ("White blood cells", lambda v: f"White blood cells {_number(v)} ×10⁹/L"),
-    "creatinine_umol_l": ("Creatinine", lambda v: f"Creatinine {_number(v)} µmol/L"),
-    "bilirubin_umol_l": ("Bilirubin", lambda v: f"Bilirubin {_number(v)} µmol/L"),
-    "sodium_mmol_l": ("Sodium", lambda v: f"Sodium {_number(v)} mmol/L"),
-    "afp_ug_l": ("AFP", lambda v: f"AFP {_number(v)} µg/L"),
-    "psa_ug_l": ("PSA", lambda v: f"PSA {_number(v)} µg/L"),
-    "chemotherapy": ("Chemotherapy", lambda v: "Chemotherapy" if v >= 0.5 else "No chemotherapy"),
-    "endocrine_therapy": (
-        "Endocrine therapy",
-        lambda v: "Endocrine therapy" if v >= 0.5 else "No endocrine therapy",
-    ),
-    "radiotherapy": ("Radiotherapy", lambda v: "Radiotherapy" if v >= 0.5 else "No radiotherapy"),
-    "prior_lines": ("Prior lines of therapy", lambda v: f"{v:.0f} prior line(s) of therapy"),
+    "er_positive": ("ER status", "ER positive", "ER negative"),
+    "pr_positive": ("PR status", "PR positive", "PR negative"),
+    "her2_positive": ("HER2 status", "HER2 positive", "HER2 negative"),
+    "chemotherapy": ("Chemotherapy", "Chemotherapy", "No chemotherapy"),
+    "endocrine_therapy": ("Endocrine therapy", "Endocrine therapy", "No endocrine therapy"),
+    "radiotherapy": ("Radiotherapy", "Radiotherapy", "No radiotherapy"),
+}
+#: Portrait number fields: (name without a value, the text around the value, its format).
+_PORTRAIT_NUMBERS: dict[str, tuple[str, str, str]] = {
+    "age_years": ("Age", "Age {} years", ".0f"),
+    "nottingham_prognostic_index": ("Nottingham prognostic index", "NPI {}", ".2f"),
+    "t_category": ("T category", "T{}", ".0f"),
+    "n_category": ("N category", "N{}", ".0f"),
+    "m_category": ("M category", "M{}", ".0f"),
+    "grade": ("Histologic grade", "Grade {}", ".0f"),
+    "nodes_positive": ("Positive lymph nodes", "Positive lymph nodes: {}", ".0f"),
+    "tumour_size_mm": ("Tumour size", "Tumour size {} mm", ".0f"),
+    "breslow_thickness_mm": ("Breslow thickness", "Breslow thickness {} mm", ".1f"),
+    "ecog": ("ECOG performance status", "ECOG performance status {}", ".0f"),
+    "weight_loss_kg": ("Weight loss", "Weight loss {} kg", ".0f"),
+    "haemoglobin_g_l": ("Haemoglobin", "Haemoglobin {} g/L", ".4g"),
+    "albumin_g_l": ("Albumin", "Albumin {} g/L", ".4g"),
+    "ldh_u_l": ("LDH", "LDH {} U/L", ".4g"),
+    "neutrophils_1e9_l": ("Neutrophils", "Neutrophils {} ×10⁹/L", ".3g"),
+    "wbc_1e9_l": ("White blood cells", "White blood cells {} ×10⁹/L", ".3g"),
+    "creatinine_umol_l": ("Creatinine", "Creatinine {} µmol/L", ".4g"),
+    "bilirubin_umol_l": ("Bilirubin", "Bilirubin {} µmol/L", ".3g"),
+    "sodium_mmol_l": ("Sodium", "Sodium {} mmol/L", ".4g"),
+    "afp_ug_l": ("AFP", "AFP {} µg/L", ".4g"),
+    "psa_ug_l": ("PSA", "PSA {} µg/L", ".4g"),
+    "prior_lines": ("Prior lines of therapy", "Prior lines of therapy: {}", ".0f"),
 }
 
 
 def portrait_label(feature: str, value: float | None) -> str:
     """A portrait field as a clinician writes it (``Stage III``, ``Albumin 31 g/L``)."""
-    bare, with_value = _PORTRAIT.get(feature, (feature.replace("_", " ").capitalize(), None))
-    if value is None or with_value is None or not math.isfinite(value):
-        return str(bare)
-    return str(with_value(value))
+    if feature == "stage_group":
+        bare, text, spec = "Stage group", "", ""
+    elif feature in _PORTRAIT_FLAGS:
+        bare, yes, no = _PORTRAIT_FLAGS[feature]
+    else:
+        default = (feature.replace("_", " ").capitalize(), "", "")
+        bare, text, spec = _PORTRAIT_NUMBERS.get(feature, default)
+    if value is None or not math.isfinite(value):
+        return bare
+    if feature == "stage_group":
+        return f"Stage {_ROMAN.get(int(value), _number(value))}"
+    if feature in _PORTRAIT_FLAGS:
+        return yes if value >= 0.5 else no
+    return text.format(format(value, spec)) if text else bare
 
 
 def feature_label(
