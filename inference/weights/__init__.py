@@ -97,3 +97,12 @@ PROPENSITY: dict[str, ShippedCheckpoint] = {
         card="oncoboard-metabric.md",
     ),
 }
+
+#: Treatment-aware models of the randomised trials and their held-out validations
+#: (``inference.therapy.rct_whatif``); ``python -m inference.training.rct_train`` prints the pin.
+RCT_WHATIF = ShippedCheckpoint(
+    name="oncoboard-rct-whatif",
+    filename="oncoboard-rct-whatif.json",
+    sha256="76c1a2d869e7ee48fe2b024387a4c792acbeaa2f71f8afa20450bf4aff9a551f",
+    card="oncoboard-rct-whatif.md",
+)
