@@ -264,7 +264,7 @@ COHORTS: dict[str, CohortEntry] = {
             cancer_type="SKCM",
             table="Melanoma (Andersen et al., R MASS)",
             outcome=Outcome(
-                "death from melanoma", "surgery", "surgery for melanoma (Odense)", "days"
+                "death from melanoma", "surgery", "surgery (Odense melanoma series)", "days"
             ),
             mapping="thickness mm (T1 <=1, T2 <=2, T3 <=4, T4 >4 mm); ulcer; sex; age",
         ),
