@@ -11,6 +11,10 @@ it is masked, not filled), ``D[type]`` a type-specific deviation shrunk towards 
 and ``u_f`` a missingness offset (missing and measured patients differ). Stage-like features
 (:data:`MONOTONE`) have non-negative total weights, so a higher stage never lowers risk. Survival is
 ``S0_cohort(t) ** exp(risk)`` with the Breslow baseline of the type's reference cohort.
+
+A checkpoint also holds bootstrap refits of the same configuration (the survival band) and, per
+cancer type, the conformal widening of the time-to-event interval with its test coverage (see
+:mod:`inference.portrait.uncertainty`).
 """
 
 from __future__ import annotations
@@ -24,10 +28,17 @@ import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
+from inference.portrait.uncertainty import band
 from inference.portrait.vocabulary import FEATURE_NAMES, ClinicalPortrait, encode
 from inference.runtime import eval_mode, load_checkpoint
+from inference.schema import TimeInterval
+from inference.survival import conformal
 
 FloatArray = npt.NDArray[np.float64]
+
+FORMAT = "oncoboard-portrait/2"
+#: Format 1 had no bootstrap replicates; it still loads (without a band).
+FORMATS = ("oncoboard-portrait/1", FORMAT)
 
 #: Features whose higher values must not lower risk (stage and tumour burden).
 MONOTONE: tuple[str, ...] = (
@@ -173,7 +184,10 @@ class PortraitBundle:
         grid_months: (G,) times of the baseline curves.
         baselines: cohort -> (G,) Breslow cumulative baseline hazard.
         reference_cohort: cancer type -> cohort whose baseline the app uses.
-        validation: cancer type -> facts for the page (test C, cohorts, horizon).
+        validation: cancer type -> JSON-able facts for the page, from the test parts: cohorts,
+            reference_cohort, test_n, test_events, horizon_months, harrell_c, coxph_c,
+            calibration_slope, time_zero, time_zero_label, endpoint, non_commercial and
+            conformal (nominal, measured_test, status and the correction in use).
         licences: cohort -> non-commercial flag.
     """
 
@@ -186,12 +200,30 @@ class PortraitBundle:
     licences: dict[str, bool] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Replicates:
+    """Bootstrap refits of the chosen configuration, for the survival band.
+
+    Attributes:
+        nets: B networks, each fitted on a bootstrap resample of the training parts (resampled
+            within each cohort) with the main model's hyper-parameters and feature scaling.
+        hazards: cancer type -> (B, G) Breslow cumulative baseline hazard of the type's reference
+            cohort, each from its own replicate's resample and risks.
+    """
+
+    nets: tuple[PortraitNet, ...]
+    hazards: dict[str, FloatArray]
+
+
 class PortraitModel:
     """A trained portrait model: encodes portraits and returns risks and survival curves."""
 
-    def __init__(self, bundle: PortraitBundle, net: PortraitNet) -> None:
+    def __init__(
+        self, bundle: PortraitBundle, net: PortraitNet, replicates: Replicates | None = None
+    ) -> None:
         self.bundle = bundle
         self.net = net
+        self.replicates = replicates
 
     def tensors(self, x: FloatArray, types: list[str]) -> tuple[Tensor, Tensor, Tensor]:
         """Model tensors from transformed features and OncoTree codes (unknown codes raise)."""
@@ -226,24 +258,111 @@ class PortraitModel:
         Each portrait's ``cancer_type`` must be one the model covers (the caller abstains
         otherwise); the curve uses that type's reference cohort baseline.
         """
+        types = self._covered_types(portraits)
+        risk = self.risk(encode(portraits), types)
+        return self.survival(risk, [self.bundle.reference_cohort[t] for t in types])
+
+    def _covered_types(self, portraits: list[ClinicalPortrait]) -> list[str]:
         types = [p.cancer_type or "" for p in portraits]
         unknown = sorted({t for t in types if t not in self.bundle.reference_cohort})
         if unknown:
             raise ValueError(f"cancer types not covered by the portrait model: {unknown}")
-        risk = self.risk(encode(portraits), types)
-        return self.survival(risk, [self.bundle.reference_cohort[t] for t in types])
+        return types
+
+    def survival_band(
+        self, portraits: list[ClinicalPortrait], level: float = 0.9
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Survival curves with their bootstrap band, on ``grid_months``.
+
+        Args:
+            portraits: cases of covered cancer types (as for :meth:`predict`).
+            level: central share of the bootstrap replicates inside the band.
+
+        Returns:
+            (mean, lower, upper), each (N, G): ``mean`` is the main model's curve (the same as
+            :meth:`predict`), ``lower``/``upper`` the pointwise percentiles of the replicates'
+            curves, widened where needed so that lower <= mean <= upper.
+
+        Raises:
+            ValueError: an uncovered cancer type, or a checkpoint without replicates (format 1).
+        """
+        if self.replicates is None or not self.replicates.nets:
+            raise ValueError("this portrait checkpoint has no bootstrap replicates (no band)")
+        types = self._covered_types(portraits)
+        mean = self.predict(portraits)
+        tensors = self.tensors(encode(portraits), types)
+        curves = []
+        for b, net in enumerate(self.replicates.nets):
+            with eval_mode(net):
+                risk = net(*tensors).numpy().astype(np.float64)  # (N,)
+            hazard = np.stack([self.replicates.hazards[t][b] for t in types])  # (N, G)
+            curves.append(np.exp(-hazard * np.exp(risk)[:, None]))
+        lower, upper = band(mean, np.stack(curves), level)  # stack: (B, N, G)
+        return mean, lower, upper
+
+    def time_interval(self, cancer_type: str, risk: float) -> TimeInterval | None:
+        """Conformal interval for the time to event of a case of ``cancer_type`` with ``risk``.
+
+        The model interval is read off the case's curve (reference-cohort baseline) at the
+        nominal level and widened by the type's calibrated correction.
+
+        Args:
+            cancer_type: a covered portrait type.
+            risk: the case's risk (:meth:`risk`).
+
+        Returns:
+            The interval, or None when the type abstains from intervals (its test coverage fell
+            short of nominal by more than 3 points even after widening, or too few events).
+
+        Raises:
+            ValueError: an uncovered type, or a checkpoint without conformal facts.
+        """
+        if cancer_type not in self.bundle.reference_cohort:
+            raise ValueError(f"cancer type not covered by the portrait model: {cancer_type!r}")
+        facts = self.bundle.validation.get(cancer_type, {}).get("conformal")
+        if facts is None:
+            raise ValueError(f"this portrait checkpoint has no conformal facts for {cancer_type}")
+        if facts["status"] == "abstained":
+            return None
+        grid = np.asarray(self.bundle.grid_months)
+        alpha = 1.0 - float(facts["nominal"])
+        curve = self.survival(np.array([risk]), [self.bundle.reference_cohort[cancer_type]])
+        raw = conformal.model_intervals(grid, curve, alpha)
+        calibration = conformal.ConformalCalibration(
+            alpha=alpha,
+            correction=float(facts["correction_months"]),
+            n_events=int(facts["calibration_events"]),
+        )
+        low, high = conformal.apply(raw, calibration)[0]
+        return TimeInterval(
+            lower_months=float(low),
+            upper_months=float(high) if np.isfinite(high) and high <= grid[-1] else None,
+            nominal_coverage=float(facts["nominal"]),
+            measured_coverage=facts["measured_test"],
+        )
 
 
-def bundle_to_checkpoint(bundle: PortraitBundle, net: PortraitNet) -> dict[str, Any]:
+def bundle_to_checkpoint(
+    bundle: PortraitBundle, net: PortraitNet, replicates: Replicates | None = None
+) -> dict[str, Any]:
     """A weights-only checkpoint dictionary (tensors, strings, numbers, lists, dicts)."""
     meta = asdict(bundle)
-    return {"format": "oncoboard-portrait/1", "meta": meta, "state": net.state_dict()}
+    out: dict[str, Any] = {"format": FORMAT, "meta": meta, "state": net.state_dict()}
+    if replicates is not None:
+        out["replicates"] = {
+            "states": [r.state_dict() for r in replicates.nets],
+            # float32 halves the file; the band needs no more precision than that.
+            "hazards": {
+                t: torch.as_tensor(h, dtype=torch.float32) for t, h in replicates.hazards.items()
+            },
+        }
+    return out
 
 
 def model_from_checkpoint(path: Path, *, expected_sha256: str | None) -> PortraitModel:
     """Load a checkpoint saved by :func:`bundle_to_checkpoint`, checking its pinned hash."""
     raw = load_checkpoint(path, expected_sha256=expected_sha256)
-    if raw.get("format") != "oncoboard-portrait/1":
+    if raw.get("format") not in FORMATS:
         raise ValueError(f"{path.name} is not a portrait checkpoint")
     meta = raw["meta"]
     config = PortraitConfig(
@@ -266,15 +385,24 @@ def model_from_checkpoint(path: Path, *, expected_sha256: str | None) -> Portrai
     )
     net = PortraitNet(config)
     net.load_state_dict(raw["state"])
-    return PortraitModel(bundle, net)
+    replicates = None
+    if "replicates" in raw:
+        nets = []
+        for state in raw["replicates"]["states"]:
+            replicate = PortraitNet(config)
+            replicate.load_state_dict(state)
+            nets.append(replicate.eval())
+        hazards = {t: h.numpy().astype(np.float64) for t, h in raw["replicates"]["hazards"].items()}
+        replicates = Replicates(tuple(nets), hazards)
+    return PortraitModel(bundle, net.eval(), replicates)
 
 
 SHIPPED_PATH = Path(__file__).resolve().parents[1] / "weights" / "portrait" / "portrait.pt"
 #: Trained without the non-commercial cohorts (for deployments that must avoid them).
 COMMERCIAL_PATH = SHIPPED_PATH.with_name("portrait-commercial.pt")
 #: Pinned digests of the committed checkpoints (updated by whoever retrains and commits them).
-SHIPPED_SHA256 = "b5d6ef77c2338fe4cd1e9ec3a211f8669e0625329ff2c58c7527c8fa8d2a29ae"
-COMMERCIAL_SHA256 = "faa71c7889f6a9c47861712f6fae2ce783faf38d9d9b0ce3f5c19bab8e0877e4"
+SHIPPED_SHA256 = "674a9a2ed139d7f656edec3ffcd628669c002370b4d575573cd61c1dddf901f6"
+COMMERCIAL_SHA256 = "1396c8d3cf1166fe9b4a98d6d764411a6fc3b8036245a7e32e42f872b051a171"
 
 
 def load_shipped(*, commercial_only: bool = False) -> PortraitModel:

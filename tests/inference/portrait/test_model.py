@@ -1,4 +1,5 @@
-"""Portrait model: committed checkpoint, stage monotonicity per type, breast demo, round trip."""
+"""Portrait model: committed checkpoint, stage monotonicity per type, breast demo, band, conformal
+facts per type, round trip."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from inference.portrait.model import (
     PortraitConfig,
     PortraitModel,
     PortraitNet,
+    Replicates,
     Standardiser,
     bundle_to_checkpoint,
     load_shipped,
     model_from_checkpoint,
 )
+from inference.portrait.uncertainty import TOLERANCE
 from inference.portrait.vocabulary import (
     FEATURE_NAMES,
     ClinicalPortrait,
@@ -83,7 +86,7 @@ def test_stage_iv_has_lower_survival_than_stage_i_for_every_staged_type(
         if cancer_type in UNSTAGED:
             continue
         early, late = shipped.predict([_portrait(cancer_type, 1), _portrait(cancer_type, 4)])
-        horizon = shipped.bundle.validation[cancer_type]["main_horizon_months"]
+        horizon = shipped.bundle.validation[cancer_type]["horizon_months"]
         assert _at(shipped, late, horizon) < _at(shipped, early, horizon), cancer_type
 
 
@@ -134,8 +137,7 @@ def test_it_rejects_a_checkpoint_whose_hash_does_not_match() -> None:
         model_from_checkpoint(SHIPPED_PATH, expected_sha256="0" * 64)
 
 
-@pytest.mark.parametrize("type_shapes", [False, True])
-def test_a_checkpoint_round_trip_gives_the_same_curves(tmp_path: Path, type_shapes: bool) -> None:
+def _random_model(type_shapes: bool, replicates: int) -> PortraitModel:
     torch.manual_seed(0)
     config = PortraitConfig(
         cancer_types=("BRCA", "LUNG"),
@@ -143,28 +145,138 @@ def test_a_checkpoint_round_trip_gives_the_same_curves(tmp_path: Path, type_shap
         mlp_hidden=4,
         type_shapes=type_shapes,
     )
-    net = PortraitNet(config)
-    with torch.no_grad():
-        for parameter in net.parameters():
-            parameter.normal_(0.0, 0.1)
+
+    def random_net() -> PortraitNet:
+        net = PortraitNet(config)
+        with torch.no_grad():
+            for parameter in net.parameters():
+                parameter.normal_(0.0, 0.1)
+        return net
+
     n = len(FEATURE_NAMES)
+    conformal = {
+        "nominal": 0.9,
+        "status": "ok",
+        "measured_test": 0.91,
+        "correction_months": 1.5,
+        "calibration_events": 40,
+    }
     bundle = PortraitBundle(
         config=config,
         standardiser=Standardiser(tuple([0.0] * n), tuple([1.0] * n)),
         grid_months=(0.0, 12.0, 24.0),
         baselines={"a": (0.0, 0.1, 0.3), "b": (0.0, 0.2, 0.5)},
         reference_cohort={"BRCA": "a", "LUNG": "b"},
+        validation={"BRCA": {"conformal": conformal}, "LUNG": {"conformal": conformal}},
     )
-    model = PortraitModel(bundle, net)
+    rng = np.random.default_rng(0)
+    hazards = {
+        t: np.cumsum(rng.uniform(0.0, 0.3, (replicates, 3)), axis=1) for t in ("BRCA", "LUNG")
+    }
+    extra = Replicates(tuple(random_net() for _ in range(replicates)), hazards)
+    return PortraitModel(bundle, random_net(), extra if replicates else None)
+
+
+_ROUND_TRIP_CASES = [
+    ClinicalPortrait(cancer_type="BRCA", age_years=50.0),
+    ClinicalPortrait(cancer_type="LUNG", age_years=70.0, staging=Staging(stage_group=4)),
+]
+
+
+@pytest.mark.parametrize("type_shapes", [False, True])
+def test_a_checkpoint_round_trip_gives_the_same_curves_band_and_interval(
+    tmp_path: Path, type_shapes: bool
+) -> None:
+    model = _random_model(type_shapes, replicates=3)
     path = tmp_path / "portrait.pt"
-    torch.save(bundle_to_checkpoint(bundle, net), path)
+    torch.save(bundle_to_checkpoint(model.bundle, model.net, model.replicates), path)
+    assert torch.load(path, weights_only=True)["format"] == "oncoboard-portrait/2"
     again = model_from_checkpoint(path, expected_sha256=sha256_of(path))
-    portraits = [
-        ClinicalPortrait(cancer_type="BRCA", age_years=50.0),
-        ClinicalPortrait(cancer_type="LUNG", age_years=70.0, staging=Staging(stage_group=4)),
-    ]
+    portraits = _ROUND_TRIP_CASES
     assert np.allclose(model.predict(portraits), again.predict(portraits))
     assert np.allclose(again.predict(portraits), again.predict(portraits))  # eval mode: no dropout
+    for before, after in zip(
+        model.survival_band(portraits), again.survival_band(portraits), strict=True
+    ):
+        assert np.allclose(before, after, atol=1e-6)  # hazards are stored as float32
+    assert again.replicates is not None and len(again.replicates.nets) == 3
+    assert model.time_interval("LUNG", 0.3) == again.time_interval("LUNG", 0.3)
+
+
+def test_a_format_one_checkpoint_still_loads_without_a_band(tmp_path: Path) -> None:
+    model = _random_model(type_shapes=False, replicates=0)
+    raw = bundle_to_checkpoint(model.bundle, model.net)
+    path = tmp_path / "portrait-v1.pt"
+    torch.save(raw | {"format": "oncoboard-portrait/1"}, path)
+    again = model_from_checkpoint(path, expected_sha256=sha256_of(path))
+    assert np.allclose(model.predict(_ROUND_TRIP_CASES), again.predict(_ROUND_TRIP_CASES))
+    with pytest.raises(ValueError, match="no bootstrap replicates"):
+        again.survival_band(_ROUND_TRIP_CASES)
+
+
+def test_the_band_orders_and_has_width_for_a_real_portrait(shipped: PortraitModel) -> None:
+    portraits = [_stage_ii_breast(Receptors(er_positive=True)), _portrait("LUNG", 3)]
+    mean, lower, upper = shipped.survival_band(portraits, level=0.9)
+    assert np.array_equal(mean, shipped.predict(portraits))
+    assert mean.shape == lower.shape == upper.shape == (2, len(shipped.bundle.grid_months))
+    assert (lower <= mean).all() and (mean <= upper).all()
+    at_horizon = [_at(shipped, upper[i] - lower[i], h) for i, h in enumerate((60.0, 12.0))]
+    assert min(at_horizon) > 0.005  # bootstrap refits disagree by more than rounding
+    narrow = shipped.survival_band(portraits, level=0.5)
+    assert (narrow[2] - narrow[1] <= upper - lower + 1e-12).all()
+
+
+def test_the_bootstrap_replicates_differ(shipped: PortraitModel) -> None:
+    replicates = shipped.replicates
+    assert replicates is not None and len(replicates.nets) >= 10
+    first, second = replicates.nets[0], replicates.nets[1]
+    assert not torch.allclose(first.shared, second.shared)
+    assert not torch.allclose(first.shared, shipped.net.shared)
+    hazards = replicates.hazards["BRCA"]
+    assert hazards.shape == (len(replicates.nets), len(shipped.bundle.grid_months))
+    assert not np.allclose(hazards[0], hazards[1])
+
+
+@pytest.mark.parametrize("commercial_only", [False, True])
+def test_every_covered_type_has_its_validation_and_conformal_facts(commercial_only: bool) -> None:
+    model = load_shipped(commercial_only=commercial_only)
+    licences = model.bundle.licences
+    for cancer_type, reference in model.bundle.reference_cohort.items():
+        facts = model.bundle.validation[cancer_type]
+        assert facts["reference_cohort"] == reference and reference in facts["cohorts"]
+        assert facts["time_zero"] in {"diagnosis", "surgery", "randomisation", "study_entry"}
+        assert facts["time_zero_label"] and facts["endpoint"]
+        assert 0 < facts["test_events"] <= facts["test_n"]
+        assert 0.0 < facts["harrell_c"] < 1.0 and 0.0 < facts["coxph_c"] < 1.0
+        assert facts["non_commercial"] == any(licences[c] for c in facts["cohorts"])
+        conformal = facts["conformal"]
+        assert conformal["nominal"] == 0.9
+        measured, status = conformal["measured_test"], conformal["status"]
+        interval = model.time_interval(cancer_type, 0.0)
+        if status == "abstained":
+            assert interval is None
+            continue
+        # The rule: below nominal by more than the tolerance is never shown as is.
+        assert measured >= 0.9 - TOLERANCE, cancer_type
+        if status == "widened":
+            assert conformal["measured_test_at_nominal"] < 0.9 - TOLERANCE
+        assert interval is not None and interval.measured_coverage == measured
+        assert interval.lower_months >= 0.0
+        assert interval.upper_months is None or interval.upper_months > interval.lower_months
+
+
+def test_a_higher_risk_gets_an_earlier_interval(shipped: PortraitModel) -> None:
+    covered = [
+        t
+        for t, facts in shipped.bundle.validation.items()
+        if facts["conformal"]["status"] != "abstained"
+    ]
+    assert covered
+    low, high = shipped.time_interval(covered[0], -1.0), shipped.time_interval(covered[0], 1.0)
+    assert low is not None and high is not None
+    assert high.lower_months <= low.lower_months
+    with pytest.raises(ValueError, match="not covered"):
+        shipped.time_interval("GBM", 0.0)
 
 
 def test_the_runtime_modules_import_no_training_only_package() -> None:
