@@ -1,4 +1,4 @@
-"""Prognosis from the clinical portrait, end to end: database rows -> routed model -> page and PDF."""
+"""Prognosis from the clinical portrait, end to end: rows -> routed model -> page and PDF."""
 
 from __future__ import annotations
 
