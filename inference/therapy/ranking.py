@@ -13,11 +13,15 @@ Order (documented in docs/therapies/README.md):
    progressed on (a prior line stopped for progression), go below those without;
 3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
    standard-of-care rules recommend for this line and setting comes first;
-4. estimated benefit: shown next to each option but given no weight in the order. The only model
-   with treatment inputs learned them from observational METABRIC data, and its validation
+4. estimated benefit, only where a randomised trial validated it (``Benefit.validated_by``, set
+   from ``inference.therapy.rct_whatif``): a larger validated 5-year survival gain comes first
+   (``VALIDATED_BENEFIT_WEIGHT``). It sits below tier and guideline on purpose: a validated
+   estimate is one old trial's average effect for the treatment class, which says less about a
+   specific regimen today than the evidence tier and the guideline rules, but more than the
+   count of supporting items it comes before. Unvalidated estimates are shown but given no weight
+   (``BENEFIT_WEIGHT`` = 0): the observational METABRIC model's validation
    (docs/model/validation/whatif.md) shows confounding by indication (treated curves can lie
-   below untreated ones, against trial evidence); ordering by it would be a made-up benefit.
-   ``BENEFIT_WEIGHT`` is the switch for a future model validated against trials;
+   below untreated ones, against trial evidence); ordering by it would be a made-up benefit;
 5. the number of supporting items in this cancer, then the label (a stable order).
 """
 
@@ -34,8 +38,12 @@ from inference.therapy.types import (
     TherapyOption,
 )
 
-#: Weight of the model's 5-year survival difference in the order (see the module docstring).
+#: Weight of an unvalidated model's 5-year survival difference in the order: none (see the
+#: module docstring).
 BENEFIT_WEIGHT = 0.0
+#: Weight of a trial-validated 5-year survival difference; it only orders options that tie on
+#: everything above it, so its size does not matter, only that it is positive.
+VALIDATED_BENEFIT_WEIGHT = 1.0
 NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
 
 
@@ -109,7 +117,13 @@ def _why(
                 "The caution comes only from missing, stale or unrecorded data, so it does not "
                 "move the option down; complete the data before deciding."
             )
-    if benefit.usable and benefit.delta_5y is not None:
+    if benefit.usable and benefit.validated_by and benefit.delta_5y is not None:
+        lines.append(
+            f"5-year survival difference against the trial's control arm: "
+            f"{benefit.delta_5y:+.0%}, checked against randomised evidence "
+            f"({benefit.validated_by}); used after evidence tier and guideline in the order."
+        )
+    elif benefit.usable and benefit.delta_5y is not None:
         lines.append(
             f"Model 5-year survival difference against the baseline: {benefit.delta_5y:+.0%}, an "
             "association from observational data, not a causal effect; shown, not used in the "
@@ -122,8 +136,9 @@ def _why(
     lines.append(
         f"Placed #{position}: investigational options last, then ordered by safety, then "
         "resistance, then evidence tier, then "
-        "guideline recommendation for this line, then the number of supporting items in this "
-        "cancer (the model's benefit estimate is shown but not used)."
+        "guideline recommendation for this line, then a survival gain validated against a "
+        "randomised trial, then the number of supporting items in this cancer (unvalidated "
+        "benefit estimates are shown but not used)."
     )
     return tuple(lines)
 
@@ -136,7 +151,7 @@ def rank(
     def key(option: TherapyOption) -> tuple[object, ...]:
         estimate = benefit[option.key]
         delta = estimate.delta_5y if estimate.usable and estimate.delta_5y is not None else 0.0
-        delta *= BENEFIT_WEIGHT
+        delta *= VALIDATED_BENEFIT_WEIGHT if estimate.validated_by else BENEFIT_WEIGHT
         related = sum(1 for r in option.supporting if r.disease_match in {"same", "narrower"})
         return (
             option.investigational,

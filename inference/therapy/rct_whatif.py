@@ -32,10 +32,12 @@ import numpy as np
 from inference.portrait.routing import PORTRAIT_TYPE_OF
 from inference.therapy.rct_model import TrialModel
 from inference.therapy.trials_rct import TRIALS_BY_KEY, contrast_by_key
+from inference.therapy.types import Benefit
 
 __all__ = [
     "VALIDATION_RULE",
     "ArmCurve",
+    "benefit_for_option",
     "ContrastValidation",
     "ContrastWhatIf",
     "ShippedTrialModels",
@@ -56,6 +58,7 @@ VALIDATION_RULE = (
 MIN_EVENTS = 30
 #: Curve grid: monthly to the trial's horizon.
 GRID_STEP_MONTHS = 1.0
+FIVE_YEARS = 60.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class ContrastWhatIf:
         hazard_ratio, hazard_ratio_ci95: the patient's hazard ratio treated vs control.
         validation: the held-out check that allowed the curves.
         filled_fields: covariates the record lacked, filled with the trial's median.
+        survival_gain_5y: treated minus control survival at 60 months, ``None`` when the trial's
+            follow-up (its last event) ends before 60 months.
     """
 
     trial_name: str
@@ -142,6 +147,7 @@ class ContrastWhatIf:
     hazard_ratio_ci95: tuple[float, float]
     validation: ContrastValidation
     filled_fields: tuple[str, ...]
+    survival_gain_5y: float | None
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,10 @@ def predict_arms(
         draws = model.survival(draw_lp[:, [control, treated]], grid)  # (D, 2, T)
         diff_draws = draws[:, 1, :] - draws[:, 0, :]  # (D, T)
         log_hr = draw_lp[:, treated] - draw_lp[:, control]
+        gain_5y = None
+        if model.times_months[-1] >= FIVE_YEARS:
+            at_5y = model.survival(point_lp[[control, treated]], [FIVE_YEARS])[:, 0]
+            gain_5y = round(float(at_5y[1] - at_5y[0]), 5)
         out.append(
             ContrastWhatIf(
                 trial_name=trial.name,
@@ -305,6 +315,7 @@ def predict_arms(
                 ),
                 validation=validation,
                 filled_fields=tuple(filled),
+                survival_gain_5y=gain_5y,
             )
         )
     return out
@@ -322,3 +333,56 @@ def _curve(arm: str, grid: np.ndarray, point: np.ndarray, draws: np.ndarray) -> 
         lower=_rounded(np.quantile(draws, 0.025, axis=0)),
         upper=_rounded(np.quantile(draws, 0.975, axis=0)),
     )
+
+
+def benefit_for_option(
+    cancer_type: str,
+    therapy_classes: tuple[str, ...],
+    portrait_fields: Mapping[str, float | None],
+    shipped: ShippedTrialModels | None = None,
+) -> Benefit:
+    """The ranking's :class:`~inference.therapy.types.Benefit` of one option from the trials.
+
+    Estimable only for a single treatment class with a validated contrast in the case's cancer
+    type (no trial in our data compared a combination of classes against its parts). The curve is
+    the trial's treatment arm, ``control_curve`` its control arm, ``delta_5y`` their difference at
+    five years (``None`` when the trial's follow-up is shorter), and ``validated_by`` names the
+    trial and the agreement figure, which lets the ranking use the estimate.
+    """
+    shipped = shipped or load_shipped()
+    if len(therapy_classes) != 1:
+        return Benefit(
+            estimable=False,
+            reason="not estimable: no randomised trial in our data compared "
+            + " + ".join(therapy_classes)
+            + " against its parts",
+            classes=therapy_classes,
+        )
+    (treatment_class,) = therapy_classes
+    refusal = not_estimable(cancer_type, treatment_class, shipped)
+    if refusal is not None:
+        return Benefit(estimable=False, reason=refusal, classes=therapy_classes)
+    result = next(
+        r
+        for r in predict_arms(cancer_type, portrait_fields, shipped)
+        if r.treatment_class == treatment_class
+    )
+    return Benefit(
+        estimable=True,
+        reason=f"Randomised evidence: {result.trial_name}, {result.treated.arm} vs "
+        f"{result.control.arm} ({result.endpoint})",
+        classes=therapy_classes,
+        curve=_curve_dict(result.treated),
+        delta_5y=result.survival_gain_5y,
+        validated_by=f"{result.trial_name}: {result.validation.agreement}",
+        control_curve=_curve_dict(result.control),
+    )
+
+
+def _curve_dict(curve: ArmCurve) -> dict[str, list[float]]:
+    return {
+        "times_months": list(curve.times_months),
+        "survival": list(curve.survival),
+        "lower": list(curve.lower),
+        "upper": list(curve.upper),
+    }

@@ -327,6 +327,12 @@ class Benefit:
     propensity: float | None = None
     overlap_supported: bool | None = None
     delta_5y: float | None = None  # option minus baseline, 5-year survival
+    # The randomised trial and agreement figure that validated this estimate
+    # (``inference.therapy.rct_whatif``); empty for an unvalidated estimate, which never moves
+    # the order (``ranking.BENEFIT_WEIGHT``).
+    validated_by: str = ""
+    # The trial's control arm for the same patient (same keys as ``curve``), when validated.
+    control_curve: dict[str, list[float]] | None = None
 
     @property
     def usable(self) -> bool:
