@@ -37,6 +37,10 @@ def _fmt(value: float | None, width: int = 5) -> str:
     return f"{'-':>{width}}" if value is None or math.isnan(value) else f"{value:{width}.2f}"
 
 
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
 def _print_table(result: dict[str, Any]) -> None:
     from inference.therapy.trials_rct import contrast_by_key
 
@@ -57,10 +61,11 @@ def _print_table(result: dict[str, Any]) -> None:
             f"{d['observed_km_difference_at_horizon']:+6.3f} {_fmt(v.c_for_benefit)} | "
             f"{'VALIDATED' if v.validated else 'no: ' + v.reason}"
         )
-    for key in (COLON_CONTRAST, "gbsg2-tamoxifen-vs-none"):
+    for key in (COLON_CONTRAST, "e1684-interferon-vs-observation", "gbsg2-tamoxifen-vs-none"):
         quintiles = result["details"][key]["quintiles"]
         cells = ", ".join(
-            f"Q{q['quintile']} {q['predicted']:+.3f}/{q['observed']:+.3f}" for q in quintiles
+            f"Q{q['quintile']} {_signed(q['predicted'])}/{_signed(q['observed'])}"
+            for q in quintiles
         )
         print(f"benefit by quintile {key} (predicted/observed at horizon): {cells}")
     t = result["transport"]

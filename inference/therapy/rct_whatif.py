@@ -32,10 +32,12 @@ import numpy as np
 from inference.portrait.routing import PORTRAIT_TYPE_OF
 from inference.therapy.rct_model import TrialModel
 from inference.therapy.trials_rct import TRIALS_BY_KEY, contrast_by_key
+from inference.therapy.types import Benefit
 
 __all__ = [
     "VALIDATION_RULE",
     "ArmCurve",
+    "benefit_for_option",
     "ContrastValidation",
     "ContrastWhatIf",
     "ShippedTrialModels",
@@ -56,6 +58,7 @@ VALIDATION_RULE = (
 MIN_EVENTS = 30
 #: Curve grid: monthly to the trial's horizon.
 GRID_STEP_MONTHS = 1.0
+FIVE_YEARS = 60.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class ContrastWhatIf:
         hazard_ratio, hazard_ratio_ci95: the patient's hazard ratio treated vs control.
         validation: the held-out check that allowed the curves.
         filled_fields: covariates the record lacked, filled with the trial's median.
+        survival_gain_5y: treated minus control survival at 60 months, ``None`` when the trial's
+            follow-up (its last event) ends before 60 months.
     """
 
     trial_name: str
@@ -142,6 +147,7 @@ class ContrastWhatIf:
     hazard_ratio_ci95: tuple[float, float]
     validation: ContrastValidation
     filled_fields: tuple[str, ...]
+    survival_gain_5y: float | None
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,10 @@ def predict_arms(
         draws = model.survival(draw_lp[:, [control, treated]], grid)  # (D, 2, T)
         diff_draws = draws[:, 1, :] - draws[:, 0, :]  # (D, T)
         log_hr = draw_lp[:, treated] - draw_lp[:, control]
+        gain_5y = None
+        if model.times_months[-1] >= FIVE_YEARS:
+            at_5y = model.survival(point_lp[[control, treated]], [FIVE_YEARS])[:, 0]
+            gain_5y = round(float(at_5y[1] - at_5y[0]), 5)
         out.append(
             ContrastWhatIf(
                 trial_name=trial.name,
@@ -305,6 +315,7 @@ def predict_arms(
                 ),
                 validation=validation,
                 filled_fields=tuple(filled),
+                survival_gain_5y=gain_5y,
             )
         )
     return out
@@ -322,3 +333,91 @@ def _curve(arm: str, grid: np.ndarray, point: np.ndarray, draws: np.ndarray) -> 
         lower=_rounded(np.quantile(draws, 0.025, axis=0)),
         upper=_rounded(np.quantile(draws, 0.975, axis=0)),
     )
+
+
+def benefit_for_option(
+    cancer_type: str,
+    therapy_classes: tuple[str, ...],
+    portrait_fields: Mapping[str, float | None],
+    shipped: ShippedTrialModels | None = None,
+    contrasts: list[ContrastWhatIf] | None = None,
+) -> Benefit:
+    """The ranking's :class:`~inference.therapy.types.Benefit` of one option from the trials.
+
+    Estimable only for a single treatment class with a validated contrast in the case's cancer
+    type (no trial in our data compared a combination of classes against its parts). ``curve`` is
+    the trial's treatment arm from time zero, ``control_curve`` its control arm, ``difference``
+    their difference at the trial's horizon with its 95% band; ``trial``, ``contrast`` and
+    ``agreement`` name the evidence.
+
+    Args:
+        contrasts: :func:`predict_arms` for this patient, when the caller already has it.
+    """
+    shipped = shipped or load_shipped()
+    if len(therapy_classes) != 1:
+        return Benefit(
+            estimable=False,
+            reason="Not estimable: no randomised trial in our data compared "
+            + " + ".join(therapy_classes)
+            + " against its parts.",
+            classes=therapy_classes,
+        )
+    (treatment_class,) = therapy_classes
+    refusal = not_estimable(cancer_type, treatment_class, shipped)
+    if refusal is not None:
+        return Benefit(
+            estimable=False, reason=refusal[:1].upper() + refusal[1:] + ".", classes=therapy_classes
+        )
+    arms = (
+        contrasts if contrasts is not None else predict_arms(cancer_type, portrait_fields, shipped)
+    )
+    result = next(r for r in arms if r.treatment_class == treatment_class)
+    return Benefit(
+        estimable=True,
+        reason=f"From the randomised {result.trial_name}: {result.validation.agreement}.",
+        classes=therapy_classes,
+        curve=_curve_dict(result.treated),
+        survival_at=_landmarks(result.treated),
+        delta_5y=result.survival_gain_5y,
+        trial=result.trial_name,
+        contrast=f"{result.treated.arm} vs {result.control.arm}",
+        endpoint=result.endpoint,
+        agreement=result.validation.agreement,
+        control_label=result.control.arm,
+        control_curve=_curve_dict(result.control),
+        difference=(
+            result.difference[-1],
+            result.difference_lower[-1],
+            result.difference_upper[-1],
+        ),
+        horizon_months=result.treated.times_months[-1],
+        filled_fields=result.filled_fields,
+    )
+
+
+def _landmarks(arm: ArmCurve) -> tuple[dict[str, float | int], ...]:
+    """1/3/5-year survival of an arm with its band, where the trial's horizon reaches."""
+    rows: list[dict[str, float | int]] = []
+    for years in (1, 3, 5):
+        month = 12.0 * years
+        if month in arm.times_months:
+            i = arm.times_months.index(month)
+            rows.append(
+                {
+                    "years": years,
+                    "survival": arm.survival[i],
+                    "lower": arm.lower[i],
+                    "upper": arm.upper[i],
+                }
+            )
+    return tuple(rows)
+
+
+def _curve_dict(curve: ArmCurve) -> dict[str, list[float]]:
+    """An arm's curve from time zero (S = 1) for drawing, as stored with the ranking."""
+    return {
+        "times_months": [0.0, *curve.times_months],
+        "survival": [1.0, *curve.survival],
+        "lower": [1.0, *curve.lower],
+        "upper": [1.0, *curve.upper],
+    }

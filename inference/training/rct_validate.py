@@ -110,7 +110,7 @@ def c_for_benefit(
 
 def benefit_by_quintile(
     frame: pd.DataFrame, benefit: FloatArray, contrast: Contrast, horizon: float
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | None]]:
     """Predicted vs Kaplan-Meier observed survival difference at the horizon per quintile."""
     edges = np.quantile(benefit, [0.2, 0.4, 0.6, 0.8])
     group = np.searchsorted(edges, benefit, side="right")
@@ -127,12 +127,14 @@ def benefit_by_quintile(
             if t.sum() >= 3 and c.sum() >= 3
             else math.nan
         )
+        predicted = float(benefit[inside].mean()) if inside.any() else math.nan
         rows.append(
             {
                 "quintile": q + 1,
                 "n": int(inside.sum()),
-                "predicted": round(float(benefit[inside].mean()), 4) if inside.any() else math.nan,
-                "observed": round(observed, 4),
+                # None where a quintile is empty (tied predictions) or an arm has < 3 patients
+                "predicted": None if math.isnan(predicted) else round(predicted, 4),
+                "observed": None if math.isnan(observed) else round(observed, 4),
             }
         )
     return rows

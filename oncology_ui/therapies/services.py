@@ -20,13 +20,7 @@ from django.utils import timezone
 from inference.therapy import types as t
 from inference.therapy.matching import match
 from inference.therapy.ranking import benefit_classes, rank
-from inference.therapy.rct_whatif import (
-    ArmCurve,
-    ContrastWhatIf,
-    load_shipped,
-    not_estimable,
-    predict_arms,
-)
+from inference.therapy.rct_whatif import benefit_for_option, load_shipped, predict_arms
 from inference.therapy.safety import safety_verdict
 from oncology_ui.analysis.adapters import case_snapshot, snapshot_hash
 from oncology_ui.analysis.services import prediction_latest
@@ -54,59 +48,6 @@ RCT_MODEL_NAME = "oncoboard-rct-whatif"
 
 class RankingUnavailable(Exception):
     """No knowledge base is loaded: the page says so instead of ranking."""
-
-
-def _arm_curve(arm: ArmCurve) -> dict[str, list[float]]:
-    """An arm's curve from time zero (S = 1) for drawing, as stored with the ranking."""
-    return {
-        "times_months": [0.0, *arm.times_months],
-        "survival": [1.0, *arm.survival],
-        "lower": [1.0, *arm.lower],
-        "upper": [1.0, *arm.upper],
-    }
-
-
-def _landmarks(arm: ArmCurve) -> tuple[dict[str, Any], ...]:
-    """1/3/5-year survival of an arm, where the trial's horizon reaches."""
-    rows = []
-    for years in (1, 3, 5):
-        month = 12.0 * years
-        if month in arm.times_months:
-            i = arm.times_months.index(month)
-            rows.append(
-                {
-                    "years": years,
-                    "survival": arm.survival[i],
-                    "lower": arm.lower[i],
-                    "upper": arm.upper[i],
-                }
-            )
-    return tuple(rows)
-
-
-def _trial_benefit(whatif: ContrastWhatIf, classes: tuple[str, ...]) -> t.Benefit:
-    validation = whatif.validation
-    horizon = whatif.treated.times_months[-1]
-    return t.Benefit(
-        estimable=True,
-        reason=f"From the randomised {whatif.trial_name}: {validation.agreement}.",
-        classes=classes,
-        curve=_arm_curve(whatif.treated),
-        survival_at=_landmarks(whatif.treated),
-        trial=whatif.trial_name,
-        contrast=f"{whatif.treated.arm} vs {whatif.control.arm}",
-        endpoint=whatif.endpoint,
-        agreement=validation.agreement,
-        control_label=whatif.control.arm,
-        control_curve=_arm_curve(whatif.control),
-        difference=(
-            whatif.difference[-1],
-            whatif.difference_lower[-1],
-            whatif.difference_upper[-1],
-        ),
-        horizon_months=horizon,
-        filled_fields=whatif.filled_fields,
-    )
 
 
 def benefits_estimate(
@@ -143,25 +84,9 @@ def benefits_estimate(
             continue
         # Named only when consulted: a ranking no trial could speak to keeps the prognosis model.
         model.update({"name": RCT_MODEL_NAME, "version": shipped.sha256[:12]})
-        if len(classes) > 1:
-            benefits[option.key] = t.Benefit(
-                estimable=False,
-                reason="Not estimable: no randomised trial in our data tested "
-                + " with ".join(classes)
-                + " together.",
-                classes=classes,
-            )
-            continue
-        matching = [c for c in contrasts if c.treatment_class == classes[0]]
-        if not matching:
-            refusal = not_estimable(cancer_type or "this cancer type", classes[0], shipped)
-            benefits[option.key] = t.Benefit(
-                estimable=False,
-                reason=(refusal or "not estimable").capitalize() + ".",
-                classes=classes,
-            )
-            continue
-        benefits[option.key] = _trial_benefit(matching[0], classes)
+        benefits[option.key] = benefit_for_option(
+            cancer_type or "this cancer type", classes, fields, shipped, contrasts
+        )
     return benefits, model
 
 
