@@ -96,9 +96,19 @@ class PortraitPredictor:
     # -- numbers -------------------------------------------------------------------------------
 
     def _at(self, curve: FloatArray, months: float) -> float | None:
-        if months > self.grid[-1]:
+        """S(months) on a curve that may stop early (``None`` beyond its end)."""
+        grid = self.grid[: len(curve)]
+        if months > grid[-1]:
             return None
-        return float(np.exp(np.interp(months, self.grid, np.log(np.clip(curve, 1e-12, 1.0)))))
+        return float(np.exp(np.interp(months, grid, np.log(np.clip(curve, 1e-12, 1.0)))))
+
+    def _last_event_index(self, cancer_type: str) -> int:
+        """Grid index of the last event in the type's reference cohort (its baseline's end)."""
+        hazard = np.asarray(
+            self.model.bundle.baselines[self.model.bundle.reference_cohort[cancer_type]]
+        )
+        rises = np.nonzero(np.diff(hazard) > 0)[0]
+        return int(rises[-1] + 1) if len(rises) else len(hazard) - 1
 
     def _horizon(self, cancer_type: str) -> float:
         facts = self.model.bundle.validation.get(cancer_type) or {}
@@ -149,6 +159,11 @@ class PortraitPredictor:
         cancer_type = where.cancer_type
         routed = replace(portrait, cancer_type=cancer_type)
         mean, lower, upper = self.model.survival_band([routed], level=BAND_LEVEL)
+        # The curve stops at the reference cohort's last event: beyond it the baseline is flat
+        # because nobody was followed longer, not because nobody died (no extrapolation).
+        end = self._last_event_index(cancer_type) + 1
+        grid = self.grid[:end]
+        mean, lower, upper = mean[:, :end], lower[:, :end], upper[:, :end]
         curve = mean[0]
         flat = flat_values(routed)
         used = _observed(flat)
@@ -168,12 +183,12 @@ class PortraitPredictor:
             status="ok",
             abstention_reasons=(),
             curve=SurvivalCurve(
-                times_months=tuple(float(t) for t in self.grid),
+                times_months=tuple(float(t) for t in grid),
                 survival=tuple(float(v) for v in curve),
                 lower=tuple(float(v) for v in lower[0]),
                 upper=tuple(float(v) for v in upper[0]),
             ),
-            median_months=quantile_time(self.grid, curve, 0.5),
+            median_months=quantile_time(grid, curve, 0.5),
             survival_at=tuple(
                 SurvivalAtYear(
                     years=y,
@@ -183,7 +198,7 @@ class PortraitPredictor:
                 )
                 for y in LANDMARK_YEARS
             ),
-            risk_score=-float(restricted_mean(self.grid, mean)[0]),
+            risk_score=-float(restricted_mean(grid, mean)[0]),
             time_interval=self.model.time_interval(cancer_type, risk),
             inputs_used=tuple(
                 sorted({"labs" if n.endswith(_LAB_SUFFIXES) else "clinical" for n in used})

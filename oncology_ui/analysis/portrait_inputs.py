@@ -40,6 +40,9 @@ PORTRAIT_LABS: dict[str, tuple[str, str]] = {
     "psa_ug_l": ("psa", "ug/L"),
 }
 _LAB_FIELD_OF = {key: name for name, (key, _unit) in PORTRAIT_LABS.items()}
+#: Vocabulary fields this adapter never supplies (see the module docstring): they are not
+#: "missing from the record" even when the type's cohorts recorded them.
+NOT_SUPPLIED = ("chemotherapy", "endocrine_therapy", "radiotherapy", "prior_lines")
 #: Biomarker name -> receptor field.
 _RECEPTORS = {"ER": "er_positive", "PR": "pr_positive", "HER2": "her2_positive"}
 #: Portrait types whose AJCC N category is defined by the count of positive regional nodes
@@ -127,6 +130,22 @@ def _tumour_and_host(case: Case, portrait: _Portrait) -> None:
     portrait.put("grade", case.grade, "case record")
     portrait.put("nodes_positive", case.nodes_positive, "case record")
     portrait.put("tumour_size_mm", case.tumour_size_mm, "case record")
+
+
+def _nottingham_index(portrait: _Portrait, portrait_type: str | None) -> None:
+    """Breast NPI = 0.2 x size (cm) + node stage (1: none, 2: 1-3, 3: >= 4) + grade
+    (Haybittle et al., Br J Cancer 1982; Galea et al., Breast Cancer Res Treat 1992)."""
+    values = portrait.values
+    if portrait_type != "BRCA" or not {"tumour_size_mm", "nodes_positive", "grade"} <= set(values):
+        return
+    nodes = values["nodes_positive"]
+    node_stage = 1 if nodes == 0 else 2 if nodes <= 3 else 3
+    npi = 0.2 * values["tumour_size_mm"] / 10.0 + node_stage + values["grade"]
+    portrait.put(
+        "nottingham_prognostic_index",
+        round(min(max(npi, 1.0), 10.0), 2),
+        "derived from size, positive nodes and grade",
+    )
 
 
 def _performance(case: Case, portrait: _Portrait, today: date) -> None:
@@ -222,6 +241,7 @@ def case_portrait(case: Case, *, portrait_type: str | None) -> dict[str, Any]:
     today = timezone.localdate()
     portrait = _Portrait()
     _tumour_and_host(case, portrait)
+    _nottingham_index(portrait, portrait_type)
     _staging(case, portrait, portrait_type)
     _performance(case, portrait, today)
     _receptors(case, portrait)

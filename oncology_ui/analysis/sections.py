@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.analysis.portrait_inputs import NOT_SUPPLIED
 from oncology_ui.analysis.readable import (
     inputs_not_used,
     percentage_points,
@@ -145,7 +146,13 @@ def portrait_inputs_view(prediction: Prediction, snapshot: dict[str, Any]) -> di
             }
             for name in prediction.covariates_used or []
         ],
-        "missing": [portrait_label(name, None) for name in prediction.covariates_missing or []],
+        "missing": [
+            portrait_label(name, None)
+            for name in prediction.covariates_missing or []
+            if name not in NOT_SUPPLIED
+            # The advanced-stage flag is the stage group's coarse form: one missing fact, not two.
+            and not (name == "advanced_stage" and "stage_group" in prediction.covariates_missing)
+        ],
         "record_only": record_only,
     }
 

@@ -136,7 +136,9 @@ def prognosis_from_today(
         "horizon_months": float((stored.get("times_months") or [0.0])[-1]),
     }
     if zero is None:
-        label = TIME_ZERO_LABELS.get(time_zero or "", "not recorded for this model")
+        label = (prediction.validation or {}).get("time_zero_label") or TIME_ZERO_LABELS.get(
+            time_zero or "", "not recorded for this model"
+        )
         return PrognosisFromToday(
             **unconditioned,
             elapsed_months=None,

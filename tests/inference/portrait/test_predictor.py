@@ -99,3 +99,12 @@ def test_the_commercial_checkpoint_covers_fewer_types_and_names_itself() -> None
     prediction = commercial.predict("1", ClinicalPortrait(cancer_type="STAD", age_years=70))
     assert prediction.status == "abstained"
     assert "not covered by the selected checkpoint" in prediction.abstention_reasons[0]
+
+
+def test_a_curve_stops_at_its_reference_cohorts_last_event_instead_of_running_flat(
+    predictor: PortraitPredictor,
+) -> None:
+    # The NCCTG lung cohort's last death is under three years: no 5-year figure is made up.
+    prediction = predictor.predict("1", ClinicalPortrait(cancer_type="LUAD", age_years=65))
+    assert prediction.curve.times_months[-1] < 36
+    assert next(r for r in prediction.survival_at if r.years == 5).survival is None

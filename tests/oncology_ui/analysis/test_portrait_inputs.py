@@ -180,3 +180,12 @@ def test_the_snapshot_carries_the_portrait_and_rebuilds_it_for_the_model() -> No
     assert portrait.staging.stage_group == 3 and portrait.receptors.er_positive is True
     assert portrait.labs.albumin_g_l == pytest.approx(35.0)
     assert portrait_from_snapshot({"case_id": "1"}) is None  # a run from before portraits
+
+
+def test_a_breast_nottingham_index_is_derived_from_size_nodes_and_grade() -> None:
+    case = CaseFactory.create(tumour_size_mm=25, nodes_positive=2, grade=2)
+    portrait = case_portrait(case, portrait_type="BRCA")
+    # 0.2 x 2.5 cm + node stage 2 (1-3 nodes) + grade 2
+    assert portrait["values"]["nottingham_prognostic_index"] == pytest.approx(4.5)
+    lung = CaseFactory.create(oncotree_code="LUAD", tumour_size_mm=25, nodes_positive=2, grade=2)
+    assert "nottingham_prognostic_index" not in case_portrait(lung, portrait_type="LUNG")["values"]
