@@ -167,21 +167,25 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
         story.append(bar_table(prognosis.factors, width))
     else:
         story.append(not_available("Not available: no factor attribution was stored."))
-    story.append(para("Modality contributions", H2))
-    if prognosis.contributions:
-        story.append(
-            paragraph(
-                f"Exact Shapley values in percentage points of the predicted {reference} "
-                "survival from diagnosis; negative lowers it. Values that round to 0.0 are "
-                "left out.",
-                SMALL,
+    # A clinical-portrait model (it has validation facts) reads one modality: nothing to share.
+    if not (prognosis.validation and not prognosis.contributions):
+        story.append(para("Modality contributions", H2))
+        if prognosis.contributions:
+            story.append(
+                paragraph(
+                    f"Exact Shapley values in percentage points of the predicted {reference} "
+                    "survival from diagnosis; negative lowers it. Values that round to 0.0 are "
+                    "left out.",
+                    SMALL,
+                )
             )
-        )
-        story.append(bar_table(prognosis.contributions, width))
-    else:
-        story.append(
-            not_available("Not available: no modality contribution was stored or all round to 0.0.")
-        )
+            story.append(bar_table(prognosis.contributions, width))
+        else:
+            story.append(
+                not_available(
+                    "Not available: no modality contribution was stored or all round to 0.0."
+                )
+            )
     story.append(para("Hallmark profile", H2))
     if prognosis.hallmarks:
         story.append(
