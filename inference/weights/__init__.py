@@ -25,16 +25,32 @@ class ShippedCheckpoint:
     #: ``"diagnosis"`` or ``"study_entry"`` (SUPPORT counts from the third day in hospital).
     #: A curve can only be read "from today" when the record holds the date of this event.
     time_zero: str = "diagnosis"
+    #: Per-cancer-type validation facts measured with this checkpoint
+    #: (``<name>.per_type.json``, written by ``python -m inference.training.per_type --write``,
+    #: which prints the digest) and their pin; '' for a single-cohort model.
+    per_type: str = ""
+    per_type_sha256: str = ""
 
     @property
     def path(self) -> Path:
         """Absolute path of the checkpoint file."""
         return WEIGHTS_DIR / self.filename
 
+    @property
+    def per_type_path(self) -> Path | None:
+        """Absolute path of the per-type validation file, ``None`` when there is none."""
+        return WEIGHTS_DIR / self.per_type if self.per_type else None
 
-def _shipped(name: str, sha256: str, *, time_zero: str = "diagnosis") -> ShippedCheckpoint:
-    """A shipped model: ``<name>.pt`` with its card ``<name>.md``."""
-    return ShippedCheckpoint(name, f"{name}.pt", sha256, f"{name}.md", time_zero)
+
+def _shipped(
+    name: str, sha256: str, *, time_zero: str = "diagnosis", per_type_sha256: str = ""
+) -> ShippedCheckpoint:
+    """A shipped model: ``<name>.pt`` with its card ``<name>.md`` (and, pinned by
+    ``per_type_sha256``, its per-cancer-type validation ``<name>.per_type.json``)."""
+    per_type = f"{name}.per_type.json" if per_type_sha256 else ""
+    return ShippedCheckpoint(
+        name, f"{name}.pt", sha256, f"{name}.md", time_zero, per_type, per_type_sha256
+    )
 
 
 SHIPPED: dict[str, ShippedCheckpoint] = {
@@ -51,6 +67,7 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         _shipped(
             "oncoboard-tcga-pancancer",
             "049caf6dc302419a9436fb3e0a2106b8020d534c8a32d08a244b6c736e7bb401",
+            per_type_sha256="237d79764d02bf9357657869aa40c7778e45842f68a225dce20309e9e3b4b0ee",
         ),
     )
 }
