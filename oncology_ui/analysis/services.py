@@ -94,13 +94,16 @@ def prognosis_predict(snapshot: dict[str, Any], progress: ProgressCallback) -> S
     progress(20, "Loading the pan-cancer model")
     model = _load(inference.load_model)
     progress(40, "Running the pan-cancer model")
-    result = inference.predict(case_inputs_from_snapshot(snapshot), model=model)
-    fallback = {
-        "portrait_not_used": f"Portrait prognosis not available: {reason}. Shown instead: the "
-        "pan-cancer model, which reads age, sex, cancer type, omics and images, not stage, "
-        "grade, nodes, performance status or labs."
-    }
-    return replace(result, validation=fallback)
+    inputs = case_inputs_from_snapshot(snapshot)
+    result = inference.predict(inputs, model=model)
+    # The pan-cancer model's own test-split figures for this cancer type, where it has them.
+    facts: dict[str, Any] = dict(model.validation_for(inputs) or {})
+    facts["portrait_not_used"] = (
+        f"Portrait prognosis not available: {reason}. Shown instead: the pan-cancer model, which "
+        "reads age, sex, cancer type, omics and images, not stage, grade, nodes, performance "
+        "status or labs."
+    )
+    return replace(result, validation=facts)
 
 
 def analysis_run(job: Job, progress: ProgressCallback) -> dict[str, object]:

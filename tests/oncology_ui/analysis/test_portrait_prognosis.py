@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from oncology_ui.analysis.adapters import case_snapshot
 from oncology_ui.analysis.models import Prediction
-from oncology_ui.analysis.readable import why_factors
+from oncology_ui.analysis.readable import validation_text, why_factors
 from oncology_ui.analysis.selectors import prognosis_from_today
 from oncology_ui.analysis.services import analysis_request, prognosis_predict
 from oncology_ui.clinical.facts import biomarker_add
@@ -139,6 +139,9 @@ def test_a_cancer_type_without_a_portrait_model_goes_to_the_pan_cancer_model_wit
     assert prediction.covariates_used == []
     reason = (prediction.validation or {})["portrait_not_used"]
     assert "no portrait model is validated for OncoTree ODG" in reason
+    # The pan-cancer model's own test figures for gliomas come with it.
+    assert (prediction.validation or {})["cohorts"] == ["TCGA-GBMLGG"]
+    assert validation_text(prediction.validation).startswith("Validated for ODG")
 
 
 @override_settings(PROGNOSIS_PORTRAIT_CHECKPOINT="commercial")
