@@ -91,3 +91,13 @@ class TeamScopedQuerySet(models.QuerySet[M]):
         if found is None or not request.user.has_perm(permission):
             raise access_denied(request, category=category, object_ref=f"{kind}:{pk}")
         return found
+
+
+class CaseScopedQuerySet(TeamScopedQuerySet[M]):
+    """Rows that belong to one case: visible through the teams of the case's patient.
+
+    Most records hang off a case (uploads, imports, rankings, matches), so they share this
+    one lookup instead of each spelling it again.
+    """
+
+    members_lookup = "case__patient__teams__members"
