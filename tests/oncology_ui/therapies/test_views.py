@@ -16,7 +16,7 @@ from oncology_ui.patients.models import Case
 from oncology_ui.therapies import services
 from oncology_ui.therapies.models import KnowledgeBase, TherapyDecision, TherapyRanking
 from tests.factories import CaseFactory
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory, fine_labs
 from tests.oncology_ui.therapies.html import attr, classes, find, find_all, text, tree
 
@@ -290,8 +290,7 @@ def test_the_json_is_exactly_the_stored_ranking(
 def test_a_pathologist_sees_the_ranking_but_cannot_rank_or_decide(
     cast: Cast, ranking: TherapyRanking
 ) -> None:
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     assert client.get(reverse("therapies-whatif", args=[ranking.pk])).status_code == 200
     assert client.post(reverse("therapies-rank", args=[ranking.case_id])).status_code == 404
     option = ranking.result["options"][0]["option"]["key"]
@@ -321,8 +320,7 @@ def test_a_pathologist_sees_the_ranking_but_cannot_rank_or_decide(
 def test_another_team_gets_404_and_one_denied_audit_row(
     cast: Cast, ranking: TherapyRanking, name: str, method: str, target: str
 ) -> None:
-    client = Client()
-    client.force_login(cast.outsider)
+    client = signed_in_client(cast.outsider)
     object_id = ranking.case_id if target == "case" else ranking.pk
     before = denied_rows()
     response = getattr(client, method)(reverse(name, args=[object_id]))
