@@ -12,12 +12,8 @@ from django.db import models
 from django.utils import timezone
 
 from oncology_ui.core.models import Job
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case
-
-
-class AnalysisRunQuerySet(TeamScopedQuerySet["AnalysisRun"]):
-    members_lookup = "case__patient__teams__members"
 
 
 class AnalysisRun(models.Model):
@@ -33,7 +29,7 @@ class AnalysisRun(models.Model):
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="analysis_run"
     )
 
-    objects = AnalysisRunQuerySet.as_manager()
+    objects = CaseScopedQuerySet["AnalysisRun"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
