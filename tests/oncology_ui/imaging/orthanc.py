@@ -53,7 +53,8 @@ class Orthanc:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def _find(places: Iterable[str], name: str) -> str:
+def orthanc_find(places: Iterable[str], name: str) -> str:
+    """The installed ``name`` (on PATH or in one of ``places``)."""
     found = shutil.which(name)
     if found:
         return found
@@ -79,8 +80,8 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
         OrthancMissing: Orthanc or its DICOMweb plugin is not installed.
         RuntimeError: the server exited or did not answer within ``timeout`` seconds.
     """
-    binary = _find(_BINARY_PLACES, "Orthanc")
-    plugin = _find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
+    binary = orthanc_find(_BINARY_PLACES, "Orthanc")
+    plugin = orthanc_find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     config = {

@@ -31,7 +31,14 @@ from oncology_ui.patients.models import Case
 from tests.factories import CaseFactory
 from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.imaging.conftest import pacs_study_files
-from tests.oncology_ui.imaging.orthanc import PASSWORD, USERNAME, Orthanc, free_port
+from tests.oncology_ui.imaging.orthanc import (
+    PASSWORD,
+    USERNAME,
+    Orthanc,
+    OrthancMissing,
+    free_port,
+    orthanc_find,
+)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -479,3 +486,9 @@ def test_the_password_is_never_in_the_settings_repr() -> None:
 
     conf = PacsSettings("https://pacs", "user", "s3cret", 30, 1, True)
     assert "s3cret" not in repr(conf) and "s3cret" not in str(conf)
+
+
+def test_a_machine_without_orthanc_is_told_how_to_install_it() -> None:
+    """The fixture fails (never skips) on this error when Orthanc is missing."""
+    with pytest.raises(OrthancMissing, match="apt-get install orthanc orthanc-dicomweb"):
+        orthanc_find((), "NoSuchOrthancBinary")
