@@ -8,8 +8,10 @@ Import (:func:`pacs_import_request`, then the ``imaging_pacs_import`` job, :func
 1. the request writes an :class:`ImagingUpload` (``source=pacs``) and queues its job;
 2. the job asks the PACS (QIDO-RS) whose study it is: another patient's study is refused before a
    single image is retrieved;
-3. it retrieves the study's instances (WADO-RS) into a private temporary folder, with
-   ``PACS_TIMEOUT_SECONDS`` on every connect and read and ``PACS_MAX_STUDY_MB`` on the bytes;
+3. it retrieves the study's instances (WADO-RS), series by series, into a private temporary
+   folder, with ``PACS_TIMEOUT_SECONDS`` on every connect and read and ``PACS_MAX_STUDY_MB`` on
+   the bytes; a worker stopped half-way keeps the completed series and the next attempt
+   resumes after them;
 4. only a complete retrieval is handed over, by one rename, to the folder where an upload's raw
    files wait; any failure removes the temporary folder and fails the row with the reason, so
    nothing of a half study is ever stored;
@@ -23,10 +25,10 @@ view, the retrieve here, with its outcome). The credentials come from the enviro
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -390,6 +392,7 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     Raises:
         PacsError: the PACS failed, the study is another patient's or too large; the
             temporary folder is gone and ``incoming`` was never created.
+        WorkerStopping: the worker is stopping; the completed series stay for the next attempt.
     """
     conf = _conf()
     client, session = _client(conf)
@@ -411,32 +414,80 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
             "nothing was retrieved or stored."
         )
     summary = _study(found[0], set())
-    total = summary.instance_count or 0
-    work = Path(tempfile.mkdtemp(prefix="pacs-", dir=private_dir(imaging_root() / "work")))
-    names: list[str] = []
+    part = private_dir(imaging_root() / "work" / f"pacs-{upload.incoming_key}")
     try:
-        for n, dataset in enumerate(client.iter_study(upload.pacs_study_uid), start=1):
-            dataset.save_as(work / f"{n:06d}.dcm", enforce_file_format=False)
-            # The name problems are reported under: what a person can find in their viewer.
-            names.append(
-                f"{dataset.get('Modality', '?')} series {dataset.get('SeriesNumber', '?')}, "
-                f"image {dataset.get('InstanceNumber', n)}"
-            )
-            if n % 10 == 0 or n == total:
-                shown = f"{n} of {total}" if total else str(n)
-                progress(min(49, 2 + 47 * n // max(total, n)), f"Retrieved {shown} images")
+        names = _retrieve_series(client, session, upload.pacs_study_uid, part, progress)
         if not names:
             raise PacsError("The PACS sent no images for this study; nothing was stored.")
+        study = part / "study"
+        shutil.rmtree(study, ignore_errors=True)
+        study.mkdir(mode=0o700)
+        for n, path in enumerate(sorted(part.glob("series-*/*.dcm")), start=1):
+            path.rename(study / f"{n:06d}.dcm")
         private_dir(incoming.parent)
-        work.rename(incoming)  # one step on one file system: the study arrives whole or not
-    except BaseException as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        study.rename(incoming)  # one step on one file system: the study arrives whole or not
+    except Exception as exc:
+        shutil.rmtree(part, ignore_errors=True)
         if isinstance(exc, _PACS_FAILURES):
             raise _explain(exc, conf) from exc
         raise
+    # A worker that is stopping (WorkerStopping, a BaseException) keeps ``part``: the job's next
+    # attempt resumes from its completed series.
+    shutil.rmtree(part, ignore_errors=True)
     when = summary.date.isoformat() if summary.date else "unknown date"
     upload.label = f"PACS study of {when} ({', '.join(summary.modalities) or 'DICOM'})"[:200]
     upload.file_count = len(names)
     upload.size = session.received
     upload.counts = {**upload.counts, "names": names}
     upload.save(update_fields=["label", "file_count", "size", "counts"])
+
+
+def _retrieve_series(
+    client: DICOMwebClient,
+    session: _BoundedSession,
+    study_uid: str,
+    part: Path,
+    progress: ProgressCallback,
+) -> list[str]:
+    """Retrieve the study series by series into ``part``, resuming from completed series.
+
+    Each series arrives in ``series-<n>.part/`` and is renamed ``series-<n>/`` (with the names
+    problems are reported under) once complete; a series found complete from an earlier attempt
+    is not asked for again, and its bytes count against the study's limit. Returns the names of
+    all instances, in file order.
+    """
+    listed = client.search_for_series(
+        study_uid, fields=["NumberOfSeriesRelatedInstances", "Modality", "SeriesNumber"]
+    )
+    series_uids = sorted({_text(item, "0020000E") for item in listed} - {""})
+    names: list[str] = []
+    for index, series_uid in enumerate(series_uids, start=1):
+        done = part / f"series-{index:04d}"
+        label = part / f"series-{index:04d}.uid"
+        if done.is_dir() and label.is_file() and label.read_text() == series_uid:
+            session.received += sum(p.stat().st_size for p in done.glob("*.dcm"))
+            if session.received > session.max_bytes:
+                raise StudyTooLarge(_too_large(session.max_bytes))
+            names += json.loads((done / "names.json").read_text())
+            continue
+        shutil.rmtree(done, ignore_errors=True)
+        incoming = part / f"series-{index:04d}.part"
+        shutil.rmtree(incoming, ignore_errors=True)
+        incoming.mkdir(mode=0o700)
+        series_names: list[str] = []
+        for n, dataset in enumerate(client.iter_series(study_uid, series_uid), start=1):
+            dataset.save_as(incoming / f"{n:06d}.dcm", enforce_file_format=False)
+            # The name problems are reported under: what a person can find in their viewer.
+            series_names.append(
+                f"{dataset.get('Modality', '?')} series {dataset.get('SeriesNumber', '?')}, "
+                f"image {dataset.get('InstanceNumber', n)}"
+            )
+        (incoming / "names.json").write_text(json.dumps(series_names))
+        label.write_text(series_uid)
+        incoming.rename(done)
+        names += series_names
+        progress(
+            2 + 47 * index // len(series_uids),
+            f"Retrieved series {index} of {len(series_uids)} ({len(names)} images)",
+        )
+    return names

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from oncology_ui.core.jobs import job_run
+from oncology_ui.core.jobs import WorkerStopping, job_run
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.imaging import pacs as pacs_service
 from oncology_ui.imaging import services
@@ -383,6 +383,39 @@ def test_files_whose_patient_id_is_not_the_mrn_are_refused_at_ingest(
         "Nothing was stored."
     )
     _nothing_stored(case)
+
+
+def test_an_interrupted_retrieve_resumes_from_its_completed_series(
+    cast: Cast, pacs: Orthanc
+) -> None:
+    """A worker stopping mid-study (SIGTERM: WorkerStopping) keeps the completed series; the
+    job's next attempt asks the PACS only for the rest, then hands the whole study over."""
+    case = _patient_mrn(cast, "STS_002")
+    upload = pacs_service.pacs_import_request(
+        case=case, user=cast.oncologist, study_uid=STS_002_STUDY
+    )
+    incoming = imaging_root() / "incoming" / upload.incoming_key
+    part = imaging_root() / "work" / f"pacs-{upload.incoming_key}"
+
+    def stop_after_two_series(percent: int, message: str) -> None:
+        if message.startswith("Retrieved series 2 of"):
+            raise WorkerStopping("signal 15")
+
+    with pytest.raises(WorkerStopping):
+        pacs_service._retrieve_whole(upload, incoming, stop_after_two_series)
+    assert not incoming.exists()
+    assert sorted(p.name for p in part.iterdir() if p.is_dir()) == ["series-0001", "series-0002"]
+    kept = len(list(part.glob("series-*/*.dcm")))
+    messages: list[str] = []
+    pacs_service._retrieve_whole(upload, incoming, lambda percent, text: messages.append(text))
+    retrieved = [m for m in messages if m.startswith("Retrieved series")]
+    assert [m.split(" (")[0] for m in retrieved] == [
+        f"Retrieved series {n} of 6" for n in (3, 4, 5, 6)
+    ]
+    assert len(list(incoming.iterdir())) == 134 and 0 < kept < 134 and not part.exists()
+    upload.refresh_from_db()
+    assert upload.file_count == 134 and len(upload.counts["names"]) == 134
+    assert upload.size > 3_000_000  # the resumed series count too
 
 
 def test_a_pacs_that_goes_down_before_the_retrieve_fails_the_import_with_nothing_stored(
