@@ -375,6 +375,17 @@ if PACS_TLS_CA_BUNDLE and not Path(PACS_TLS_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"PACS_TLS_CA_BUNDLE is not a file: {PACS_TLS_CA_BUNDLE!r}")
 if bool(PACS_USERNAME) != bool(PACS_PASSWORD):
     raise ImproperlyConfigured("PACS_USERNAME and PACS_PASSWORD are set together or not at all")
+# Studies pushed to OncoBoard (DICOM C-STORE SCP, `manage.py dicom_scp`): only from these calling
+# AE titles, with per-association and concurrency limits.
+DICOM_SCP_AE_TITLE = env_str("DICOM_SCP_AE_TITLE", "ONCOBOARD")
+if len(DICOM_SCP_AE_TITLE) > 16:
+    raise ImproperlyConfigured("DICOM_SCP_AE_TITLE must be at most 16 characters")
+DICOM_SCP_HOST = env_str("DICOM_SCP_HOST", "127.0.0.1")
+DICOM_SCP_PORT = env_int("DICOM_SCP_PORT", 11112, minimum=1, maximum=65535)
+DICOM_SCP_ALLOWED_AE_TITLES = env_list("DICOM_SCP_ALLOWED_AE_TITLES", [])
+DICOM_SCP_MAX_ASSOCIATION_MB = env_int("DICOM_SCP_MAX_ASSOCIATION_MB", 4096, minimum=1)
+DICOM_SCP_MAX_ASSOCIATIONS = env_int("DICOM_SCP_MAX_ASSOCIATIONS", 4, minimum=1, maximum=64)
+DICOM_SCP_TIMEOUT_SECONDS = env_int("DICOM_SCP_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600)
 
 # Clinical imports (CSV, VCF, FHIR): FHIR bundles are parsed whole, so their limit is lower.
 CLINICAL_IMPORT_MAX_BYTES = env_int("CLINICAL_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024

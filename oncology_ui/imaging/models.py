@@ -53,6 +53,7 @@ class ImagingUpload(IngestRecord):
     class Source(models.TextChoices):
         UPLOAD = "upload", "Upload"
         PACS = "pacs", "PACS import"
+        SCP = "scp", "DICOM push"
 
     status_url_name = "imaging-upload-detail"
     display_field = "label"

@@ -242,9 +242,10 @@ def _ingest(
             work / "out",
             options,
             conf.sandbox,
-            # A PACS answers for the MRN it was asked about: another patient's files are refused.
+            # A PACS answers for the MRN it was asked about, a push was matched to the case by it:
+            # another patient's files are refused.
             expected_patient_id=upload.case.patient.mrn
-            if upload.source == ImagingUpload.Source.PACS
+            if upload.source != ImagingUpload.Source.UPLOAD
             else "",
         )
     except SandboxError as exc:
@@ -498,7 +499,7 @@ def _imaging_event(study: ImagingStudy, user: User | None) -> None:
             date=study.study_date,
             title=f"Imaging study: {', '.join(modalities)}"[:200],
             detail="De-identified DICOM study imported from the PACS."
-            if study.upload.source == ImagingUpload.Source.PACS
+            if study.upload.source != ImagingUpload.Source.UPLOAD
             else "De-identified DICOM study uploaded to OncoBoard.",
         )
     except ValidationError as exc:

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='imagingupload',
             name='source',
-            field=models.CharField(choices=[('upload', 'Upload'), ('pacs', 'PACS import')], default='upload', max_length=8),
+            field=models.CharField(choices=[('upload', 'Upload'), ('pacs', 'PACS import'), ('scp', 'DICOM push')], default='upload', max_length=8),
         ),
     ]

@@ -95,6 +95,8 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
         "AuthenticationEnabled": True,
         "RegisteredUsers": {USERNAME: PASSWORD},
         "DicomServerEnabled": False,
+        # Close its C-STORE associations at once (not after 5 s), so a push ends when it returns.
+        "DicomAssociationCloseDelay": 0,
         "OrthancExplorerEnabled": False,
         "WebDavEnabled": False,
         "HttpCompressionEnabled": False,
