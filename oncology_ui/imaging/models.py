@@ -86,7 +86,9 @@ class ImagingUpload(IngestRecord):
 
     @property
     def kind_label(self) -> str:
-        return "PACS import" if self.source == self.Source.PACS else "DICOM upload"
+        if self.source == self.Source.UPLOAD:
+            return "DICOM upload"
+        return str(self.get_source_display())  # "PACS import", "DICOM push"
 
     @property
     def outcome_summary(self) -> str:

@@ -108,6 +108,7 @@ def test_a_pushed_study_is_ingested_for_the_patient_of_its_mrn(
     (upload,) = scp_spool_drain()
     assert upload.case == cast.case and upload.source == ImagingUpload.Source.SCP
     assert upload.label == "Received from ORTHANC" and upload.file_count == 3
+    assert upload.kind_label == "DICOM push"
     assert _spooled("ready") == [] and _spooled("receiving") == []
     (row,) = _audit()
     assert row.patient_id_snapshot == cast.patient.pk and row.username == "DICOM ORTHANC"
