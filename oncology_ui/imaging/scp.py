@@ -191,13 +191,22 @@ def scp_server(conf: ScpSettings, receiver: StoreReceiver, *, block: bool) -> An
     return ae.start_server((conf.host, conf.port), block=block, evt_handlers=handlers)
 
 
+# Two associations released at once drain in two threads: one at a time, so no folder is
+# handed over twice.
+_DRAIN_LOCK = threading.Lock()
+
+
 def scp_spool_drain() -> list[ImagingUpload]:
     """Turn every ready folder into an upload of its patient's newest case and queue its ingest.
 
     Returns the uploads created. A folder whose Patient ID matches no patient (or several, at
     several sites) is deleted, logged and audited without the ID.
     """
-    ready = _spool() / "ready"
+    with _DRAIN_LOCK:
+        return _drain_ready(_spool() / "ready")
+
+
+def _drain_ready(ready: Path) -> list[ImagingUpload]:
     created: list[ImagingUpload] = []
     for folder in sorted(ready.iterdir()) if ready.is_dir() else []:
         try:

@@ -169,7 +169,9 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
         "pacs_error": "",
         "limit": pacs.MAX_STUDIES_LISTED,
     }
-    if "find" in request.GET and form.is_valid():
+    if "find" in request.GET and not form.is_valid():
+        context["pacs_error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    elif "find" in request.GET:
         outcome = AccessLog.Outcome.SUCCESS
         try:
             context["studies"] = pacs.pacs_studies_find(

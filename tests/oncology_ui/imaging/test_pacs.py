@@ -192,6 +192,18 @@ def test_it_narrows_the_search_to_an_accession_number(
     assert "The PACS has no studies of MRN STS_002 with accession 0000." in page
 
 
+def test_a_malformed_accession_is_explained_and_not_sent(
+    cast: Cast, pacs: Orthanc, oncologist_client: Client
+) -> None:
+    case = _patient_mrn(cast, "STS_002")
+    response = oncologist_client.get(
+        reverse("imaging-pacs", args=[case.pk]), {"find": "1", "accession": "1" * 17}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert "at most 16 characters" in response.content.decode()
+    assert _audit_rows("imaging-pacs") == []
+
+
 def test_an_mrn_with_a_wildcard_is_not_sent_to_the_pacs(
     cast: Cast, pacs: Orthanc, oncologist_client: Client
 ) -> None:
