@@ -362,6 +362,31 @@ IMAGING_SANDBOX_WALL_SECONDS = env_int("IMAGING_SANDBOX_WALL_SECONDS", 1200, min
 IMAGING_DEID_DATES = env_choice("IMAGING_DEID_DATES", "shift", choices=("shift", "keep"))
 IMAGING_VIEWER_CACHE = env_int("IMAGING_VIEWER_CACHE", 8, minimum=1, maximum=256)
 
+# PACS query/retrieve over DICOMweb (issue 21), read through oncology_ui.imaging.conf. The
+# credentials come from the environment only: never from the database or the admin.
+PACS_DICOMWEB_URL = env_url("PACS_DICOMWEB_URL", "", schemes=("https", "http")) or ""
+PACS_USERNAME = env_str("PACS_USERNAME", "")
+PACS_PASSWORD = env_str("PACS_PASSWORD", "")
+PACS_TIMEOUT_SECONDS = env_int("PACS_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+PACS_MAX_STUDY_MB = env_int("PACS_MAX_STUDY_MB", 2048, minimum=1)
+PACS_TLS_VERIFY = env_bool("PACS_TLS_VERIFY", True)
+PACS_TLS_CA_BUNDLE = env_str("PACS_TLS_CA_BUNDLE", "")
+if PACS_TLS_CA_BUNDLE and not Path(PACS_TLS_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(f"PACS_TLS_CA_BUNDLE is not a file: {PACS_TLS_CA_BUNDLE!r}")
+if bool(PACS_USERNAME) != bool(PACS_PASSWORD):
+    raise ImproperlyConfigured("PACS_USERNAME and PACS_PASSWORD are set together or not at all")
+# Studies pushed to OncoBoard (DICOM C-STORE SCP, `manage.py dicom_scp`): only from these calling
+# AE titles, with per-association and concurrency limits.
+DICOM_SCP_AE_TITLE = env_str("DICOM_SCP_AE_TITLE", "ONCOBOARD")
+if len(DICOM_SCP_AE_TITLE) > 16:
+    raise ImproperlyConfigured("DICOM_SCP_AE_TITLE must be at most 16 characters")
+DICOM_SCP_HOST = env_str("DICOM_SCP_HOST", "127.0.0.1")
+DICOM_SCP_PORT = env_int("DICOM_SCP_PORT", 11112, minimum=1, maximum=65535)
+DICOM_SCP_ALLOWED_AE_TITLES = env_list("DICOM_SCP_ALLOWED_AE_TITLES", [])
+DICOM_SCP_MAX_ASSOCIATION_MB = env_int("DICOM_SCP_MAX_ASSOCIATION_MB", 4096, minimum=1)
+DICOM_SCP_MAX_ASSOCIATIONS = env_int("DICOM_SCP_MAX_ASSOCIATIONS", 4, minimum=1, maximum=64)
+DICOM_SCP_TIMEOUT_SECONDS = env_int("DICOM_SCP_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600)
+
 # Clinical imports (CSV, VCF, FHIR): FHIR bundles are parsed whole, so their limit is lower.
 CLINICAL_IMPORT_MAX_BYTES = env_int("CLINICAL_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 CLINICAL_FHIR_MAX_BYTES = env_int("CLINICAL_FHIR_MAX_MB", 20, minimum=1) * 1024 * 1024

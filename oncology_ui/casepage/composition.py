@@ -32,6 +32,7 @@ from oncology_ui.clinical import exports as clinical_exports
 from oncology_ui.clinical import services as clinical
 from oncology_ui.clinical.sections import labs_section, molecular_section
 from oncology_ui.core.jobs import JobKind
+from oncology_ui.imaging import pacs as imaging_pacs
 from oncology_ui.imaging import services as imaging
 from oncology_ui.imaging.sections import imaging_section
 from oncology_ui.pathology import services as pathology
@@ -92,6 +93,7 @@ JOB_KINDS: dict[str, JobKind] = {
     patients.EXPORT_JOB: JobKind(patients.case_export_run, "Timeline export"),
     pathology.INGEST_JOB: JobKind(slide_ingest_job, "Slide processing"),
     imaging.INGEST_JOB: JobKind(imaging.upload_run, "Imaging upload"),
+    imaging_pacs.IMPORT_JOB: JobKind(imaging_pacs.pacs_import_run, "PACS import"),
     clinical.IMPORT_JOB: JobKind(clinical.import_job, "Data import"),
     clinical_exports.EXPORT_JOB: JobKind(clinical_exports.fhir_export_run, "FHIR export"),
     analysis.ANALYSIS_JOB: JobKind(analysis.analysis_run, "Model analysis"),

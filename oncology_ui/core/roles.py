@@ -139,7 +139,8 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         _CLINICIANS,
     ),
     Capability(
-        "upload DICOM studies (zip or files); record RECIST time points",
+        "upload DICOM studies (zip or files) or import them from the PACS; record RECIST "
+        "time points",
         ("imaging.add_imagingupload", "imaging.add_recistassessment"),
         (ONCOLOGIST, RADIOLOGIST),
     ),

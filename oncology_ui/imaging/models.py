@@ -46,12 +46,24 @@ class ImagingUpload(IngestRecord):
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
 
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        PACS = "pacs", "PACS import"
+        SCP = "scp", "DICOM push"
+
     status_url_name = "imaging-upload-detail"
     display_field = "label"
     html_id_prefix = "imaging-upload"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_uploads")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.UPLOAD)
+    pacs_study_uid = models.CharField(
+        "Study Instance UID in the PACS",
+        max_length=64,
+        blank=True,
+        help_text="What a PACS import retrieves (the stored study gets a de-identified UID)",
+    )
     label = models.CharField(max_length=200, help_text="What was uploaded, as shown to people")
     incoming_key = models.CharField(max_length=32, help_text="Opaque folder of the raw upload")
     is_archive = models.BooleanField(default=False)
@@ -70,7 +82,9 @@ class ImagingUpload(IngestRecord):
 
     @property
     def kind_label(self) -> str:
-        return "DICOM upload"
+        if self.source == self.Source.UPLOAD:
+            return "DICOM upload"
+        return str(self.get_source_display())  # "PACS import", "DICOM push"
 
     @property
     def outcome_summary(self) -> str:
