@@ -338,6 +338,7 @@ def proposal_accept(
     )
     if locked.status != ProposedFact.Status.PROPOSED:
         raise ValidationError(f"This fact was already {locked.get_status_display().lower()}.")
+    original = (dict(locked.value), locked.flag_names)
     if flags is not None:
         for name in ProposedFact.FLAG_NAMES:
             setattr(locked, name, bool(flags.get(name, False)))
@@ -346,7 +347,7 @@ def proposal_accept(
     if reason:
         raise ValidationError(f"{reason} Reject it, or correct the flag if the note was misread.")
     locked.result_ref = _WRITERS[ProposedFact.Kind(locked.kind)](locked, user, value)
-    locked.edited = bool(edits) and value != locked.value or flags is not None
+    locked.edited = (value, locked.flag_names) != original
     locked.value = value
     locked.status = ProposedFact.Status.ACCEPTED
     locked.reviewed_by = user
