@@ -23,6 +23,7 @@ and menopausal status. Each keeps its character span in the document.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -129,12 +130,9 @@ def sections(text: str) -> list[tuple[int, str]]:
 
 
 def _section_at(spans: list[tuple[int, str]], offset: int) -> str:
-    kind = ""
-    for start, name in spans:
-        if start > offset:
-            break
-        kind = name
-    return kind
+    """The kind of the last section that starts at or before ``offset`` (spans are sorted)."""
+    index = bisect_right(spans, offset, key=lambda span: span[0]) - 1
+    return spans[index][1] if index >= 0 else ""
 
 
 # --- ConText -----------------------------------------------------------------------------------
@@ -242,6 +240,11 @@ _PSEUDO = _words(
     r"no significant change",
     r"without difficulty",
     r"not certain whether",
+    # Results, not negations: "HER2 not amplified", "MLH1 not lost".
+    r"not amplified",
+    r"non-?amplified",
+    r"not overexpressed",
+    r"not lost",
 )
 _TERMINATOR = re.compile(
     _W + r"(?:but|however|although|though|except|apart from|aside from|which|who|now|currently|"
@@ -456,16 +459,24 @@ def _status_of(words: str) -> str:
 
 
 def biomarker_proposals(text: str) -> Iterator[Proposal]:
-    names = list(_MARKER_NAME.finditer(text))
+    names = [m for m in _MARKER_NAME.finditer(text) if _canonical_marker(m.group("name"))]
+    canonical = [_canonical_marker(m.group("name")) for m in names]
+    # The result runs to the next *other* marker: "HER2 ISH: not amplified, HER2/CEP17 ratio
+    # 1.4" is one HER2 result. Found walking backwards, so hostile text stays linear.
+    next_other = [len(text)] * len(names)
+    for i in range(len(names) - 2, -1, -1):
+        same = canonical[i + 1] == canonical[i]
+        next_other[i] = next_other[i + 1] if same else names[i + 1].start()
+    consumed = 0  # the end of the last result read: a name inside it is part of that result
     for i, match in enumerate(names):
         written = match.group("name")
         # "ER" and "PR" only in capitals: "er" and "pr" are words in notes ("per", "Dr").
         if written.lower() in {"er", "pr"} and written not in {"ER", "PR"}:
             continue
-        name = _canonical_marker(written)
-        if not name:
+        if match.start() < consumed:
             continue
-        next_start = names[i + 1].start() if i + 1 < len(names) else len(text)
+        name = canonical[i]
+        next_start = next_other[i]
         w0, w1 = _marker_window(text, match, next_start)
         window = text[w0:w1]
         lowered_name = written.lower()
@@ -522,8 +533,19 @@ def biomarker_proposals(text: str) -> Iterator[Proposal]:
                         w0 + max(ratio.end(), amplified.end() if amplified else 0),
                     )
                 )
-            if not score and not ratio and status in {"positive", "negative", "equivocal"}:
-                method = "ISH" if _ISH.search(window) else "IHC"
+            if (
+                not score
+                and not ratio
+                and status
+                in {
+                    "positive",
+                    "negative",
+                    "equivocal",
+                    "amplified",
+                    "not amplified",
+                }
+            ):
+                method = "ISH" if _ISH.search(window) or "amplified" in status else "IHC"
                 found.append(_biomarker(name, method, "", status, match.start(), status_end))
         elif name == "PD-L1":
             for pattern, method in ((_TPS, "TPS"), (_CPS, "CPS")):
@@ -565,7 +587,10 @@ def biomarker_proposals(text: str) -> Iterator[Proposal]:
             )
             if status in allowed:
                 found.append(_biomarker(name, "", "", status, match.start(), status_end))
-        yield from (p for p in found if p is not None)
+        kept = [p for p in found if p is not None]
+        if kept:
+            consumed = max(p.end for p in kept)
+        yield from kept
 
 
 # --- staging and performance status ------------------------------------------------------------
@@ -968,11 +993,12 @@ def read_document(text: str, *, on: date | None = None) -> list[Proposal]:
     section_spans = sections(text)
     sentence_cache: dict[int, _Sentence] = {}
 
+    starts = [s0 for s0, _ in bounds]
+
     def sentence_at(offset: int) -> tuple[int, int]:
-        for s0, s1 in bounds:
-            if s0 <= offset < s1 or (offset == s1 and s0 < s1):
-                return s0, s1
-        return 0, len(text)
+        """The sentence holding ``offset`` (a fact never starts in the gap between two)."""
+        index = max(0, bisect_right(starts, offset) - 1)
+        return bounds[index]
 
     raw: list[Proposal] = []
     raw.extend(biomarker_proposals(text))

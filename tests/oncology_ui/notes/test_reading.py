@@ -148,3 +148,21 @@ def test_hostile_text_reads_without_error() -> None:
     # Long runs that could make a careless pattern backtrack, and text with no facts at all.
     for text in ("ER " * 20_000, "HER2 " + "1" * 50_000, "stage " * 10_000, "\n" * 10_000, ""):
         read_document(text)
+
+
+PATHOLOGY = (
+    Path(__file__).resolve().parents[2] / "fixtures" / "notes" / "breast_pathology_report.txt"
+).read_text()
+
+
+def test_a_pathology_reports_colon_style_results_are_read_as_one_result_each() -> None:
+    biomarkers = [p for p in read_document(PATHOLOGY) if p.kind == "biomarker"]
+    assert [p.label for p in biomarkers] == [
+        "ER IHC 95% strong positive",
+        "PR IHC 40% moderate positive",
+        "HER2 IHC 2+ (equivocal)",
+        "HER2 ISH 1.4 not amplified (negative)",
+    ]
+    # "Not amplified" is the result, not a negation of the ratio that follows it.
+    assert not any(p.flags.negated for p in biomarkers)
+    assert _find(PATHOLOGY, "tnm", "pT1c pN1a(sn)").value["n"] == "pN1a(sn)"
