@@ -917,12 +917,12 @@ _SITES = {
     "brain": r"brain|cerebral|intracranial|CNS",
     "leptomeningeal": r"leptomeningeal",
     "liver": r"liver|hepatic",
-    "bone": r"bone|osseous|skeletal|bony",
-    "lung": r"lung|pulmonary",
+    "bone": r"bones?|osseous|skeletal|bony",
+    "lung": r"lungs?|pulmonary",
     "pleura": r"pleural",
-    "adrenal": r"adrenal",
+    "adrenal": r"adrenals?",
     "peritoneum": r"peritoneal",
-    "lymph node": r"(?:distant )?(?:lymph )?nodal|lymph node",
+    "lymph node": r"(?:distant )?(?:lymph )?nodal|lymph nodes?",
     "skin": r"skin|cutaneous",
 }
 _SITE_WORD = "|".join(f"(?:{p})" for p in _SITES.values())

@@ -166,3 +166,24 @@ def test_a_pathology_reports_colon_style_results_are_read_as_one_result_each() -
     # "Not amplified" is the result, not a negation of the ratio that follows it.
     assert not any(p.flags.negated for p in biomarkers)
     assert _find(PATHOLOGY, "tnm", "pT1c pN1a(sn)").value["n"] == "pN1a(sn)"
+
+
+RADIOLOGY = (
+    Path(__file__).resolve().parents[2] / "fixtures" / "notes" / "ct_radiology_report.txt"
+).read_text()
+
+
+def test_a_radiology_reports_sites_present_and_absent() -> None:
+    sites = [
+        (p.value["site"], p.flags.negated)
+        for p in read_document(RADIOLOGY)
+        if p.kind == "metastatic_site"
+    ]
+    assert sites == [
+        ("liver", False),
+        ("bone", False),
+        ("peritoneum", True),
+        ("liver", False),
+        ("bone", False),
+        ("lung", True),
+    ]

@@ -241,3 +241,23 @@ def test_accept_all_accepts_what_it_can_and_leaves_the_rest_with_reasons(
     # Plain form: redirect with the same summary as a message.
     plain = oncologist_client.post(reverse("notes-document-accept-all", args=[document.pk]))
     assert plain.status_code == 302
+
+
+def test_the_edit_form_works_without_javascript_and_shows_errors_in_place(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    document = read_note(cast.case)
+    ecog = proposal(document, "ecog", "ECOG 1")
+    url = reverse("notes-fact-edit", args=[ecog.pk])
+    page = oncologist_client.get(url)
+    body = page.content.decode()
+    assert page.status_code == 200 and "<mark>ECOG 1</mark>" in body
+    assert f'action="{url}"' in body and 'name="value_ecog"' in body
+    wrong = oncologist_client.post(url, {"value_ecog": "7"})
+    assert wrong.status_code == 400 and "whole number from 0 to 4" in wrong.content.decode()
+    assert oncologist_client.post(url, {"value_ecog": "two"}).status_code == 400
+    ecog.refresh_from_db()
+    assert ecog.status == "proposed" and not ClinicalFact.objects.filter(kind="ecog").exists()
+    assert oncologist_client.post(url, {"value_ecog": "2"}).status_code == 302
+    cast.case.refresh_from_db()
+    assert cast.case.ecog == 2
