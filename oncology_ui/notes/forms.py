@@ -11,11 +11,21 @@ from oncology_ui.notes.models import ClinicalDocument, ProposedFact
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label="Type", choices=ClinicalDocument.Kind.choices)
-    title = forms.CharField(label="Title", max_length=200)
-    author = forms.CharField(label="Author", max_length=200, help_text="Who wrote it")
+    """Type, title, author and date may stay blank for a FHIR file that carries them."""
+
+    kind = forms.ChoiceField(
+        label="Type",
+        required=False,
+        choices=[("", "— (from the FHIR file)"), *ClinicalDocument.Kind.choices],
+    )
+    title = forms.CharField(label="Title", max_length=200, required=False)
+    author = forms.CharField(
+        label="Author", max_length=200, help_text="Who wrote it", required=False
+    )
     document_date = forms.DateField(
-        label="Date of the document", widget=forms.DateInput(attrs={"type": "date"})
+        label="Date of the document",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     text = forms.CharField(
         label="Text",
@@ -26,12 +36,13 @@ class DocumentForm(forms.Form):
     file = forms.FileField(
         label="Or a file",
         required=False,
-        help_text="Plain text (.txt) or a PDF with a text layer. Scanned PDFs are not read.",
+        help_text="Plain text (.txt), a PDF with a text layer, or a FHIR DocumentReference or "
+        "DiagnosticReport (JSON). Scanned PDFs are not read.",
     )
 
     def clean_document_date(self) -> Any:
         day = self.cleaned_data["document_date"]
-        if day > timezone.localdate():
+        if day is not None and day > timezone.localdate():
             raise forms.ValidationError("The date cannot be in the future.")
         return day
 
@@ -39,6 +50,11 @@ class DocumentForm(forms.Form):
         data = super().clean() or {}
         if not (data.get("text") or "").strip() and not data.get("file"):
             raise forms.ValidationError("Paste the text or choose a file.")
+        if not data.get("file"):
+            # Pasted text carries no metadata of its own.
+            for field in ("kind", "title", "author", "document_date"):
+                if field in data and not data.get(field):
+                    self.add_error(field, "This field is required.")
         return data
 
 

@@ -35,6 +35,7 @@ class ClinicalDocument(IngestRecord):
         PASTED = "pasted", "Pasted text"
         TEXT_FILE = "text_file", "Text file"
         PDF = "pdf", "PDF (text layer)"
+        FHIR = "fhir", "FHIR DocumentReference or DiagnosticReport"
 
     class Status(models.TextChoices):
         RECEIVED = IngestRecord.RECEIVED, "Received"

@@ -1,6 +1,7 @@
 """Documents: receive their text, read it in the background, and review what was read.
 
-1. :func:`document_receive` takes pasted text or an uploaded ``.txt`` or PDF (text layer only),
+1. :func:`document_receive` takes pasted text or an uploaded ``.txt``, PDF (text layer only) or
+   FHIR DocumentReference/DiagnosticReport (:mod:`oncology_ui.notes.fhir`),
    refuses binary, oversized or textless input before anything is stored, then creates the
    ``ClinicalDocument`` row and queues the reading job in one transaction.
 2. The job (:func:`document_read`) runs :func:`oncology_ui.notes.reading.read_document` and
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from oncology_ui.core.jobs import ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
+from oncology_ui.notes.fhir import FhirDocumentError, read_fhir_document
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
 from oncology_ui.notes.reading import read_document
 from oncology_ui.patients.models import Case
@@ -117,11 +120,24 @@ def _pdf_text(data: bytes) -> str:
     return text
 
 
-def document_text_from_upload(upload: BinaryIO, *, size: int) -> tuple[str, str]:
-    """``(text, source)`` of an uploaded ``.txt`` or PDF, read within the size limit.
+@dataclass(frozen=True)
+class Received:
+    """What an upload gave: its text and source, and a FHIR document's own metadata."""
+
+    text: str
+    source: str
+    kind: str = ""
+    title: str = ""
+    author: str = ""
+    document_date: date | None = None
+
+
+def document_text_from_upload(upload: BinaryIO, *, size: int) -> Received:
+    """The text of an uploaded ``.txt``, PDF or FHIR JSON document, read within the size limit.
 
     Raises:
-        ValidationError: too large, empty, binary, not UTF-8/Latin-1 text, or a PDF without text.
+        ValidationError: too large, empty, binary, not UTF-8/Latin-1 text, a PDF without text,
+            or JSON that is not one readable FHIR document (or is nested too deeply).
     """
     limit = max_upload_bytes()
     if size > limit:
@@ -134,7 +150,20 @@ def document_text_from_upload(upload: BinaryIO, *, size: int) -> tuple[str, str]
     if not data:
         raise ValidationError("The file is empty.")
     if data.startswith(b"%PDF"):
-        return _check_text(_pdf_text(data)), ClinicalDocument.Source.PDF
+        return Received(_check_text(_pdf_text(data)), ClinicalDocument.Source.PDF)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        try:
+            fhir = read_fhir_document(data, pdf_text=_pdf_text, max_bytes=limit)
+        except FhirDocumentError as exc:
+            raise ValidationError(str(exc)) from None
+        return Received(
+            _check_text(fhir.text),
+            ClinicalDocument.Source.FHIR,
+            kind=fhir.kind,
+            title=fhir.title,
+            author=fhir.author,
+            document_date=fhir.document_date,
+        )
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise ValidationError(f"The file is {what}; upload plain text or a PDF.")
@@ -147,7 +176,7 @@ def document_text_from_upload(upload: BinaryIO, *, size: int) -> tuple[str, str]
         text = data.decode("cp1252", errors="strict") if _cp1252_ok(data) else ""
         if not text:
             raise ValidationError("The file is not UTF-8 or Windows-1252 text.") from None
-    return _check_text(text), ClinicalDocument.Source.TEXT_FILE
+    return Received(_check_text(text), ClinicalDocument.Source.TEXT_FILE)
 
 
 def _cp1252_ok(data: bytes) -> bool:
@@ -162,10 +191,10 @@ def document_receive(
     *,
     case: Case,
     user: User | None,
-    kind: str,
-    title: str,
-    author: str,
-    document_date: date,
+    kind: str = "",
+    title: str = "",
+    author: str = "",
+    document_date: date | None = None,
     text: str = "",
     upload: BinaryIO | None = None,
     name: str = "",
@@ -173,18 +202,40 @@ def document_receive(
 ) -> ClinicalDocument:
     """Check and store one document, and queue its reading (see the module docstring).
 
+    Type, title, author and date left blank are taken from a FHIR document's own metadata;
+    what neither gives is refused, field by field.
+
     Raises:
-        ValidationError: both or neither of text and file, a future date, or input refused by
-            :func:`document_text_from_upload` / the text checks. Nothing is stored then.
+        ValidationError: both or neither of text and file, a future date, missing metadata, or
+            input refused by :func:`document_text_from_upload` / the text checks. Nothing is
+            stored then.
     """
     if upload is not None and text.strip():
         raise ValidationError("Paste the text or upload a file, not both.")
     if upload is not None:
-        text, source = document_text_from_upload(upload, size=size)
+        received = document_text_from_upload(upload, size=size)
     else:
-        text, source = _check_text(text), ClinicalDocument.Source.PASTED
+        received = Received(_check_text(text), ClinicalDocument.Source.PASTED)
+    kind = kind or received.kind
+    title = title.strip() or received.title
+    author = author.strip() or received.author
+    document_date = document_date or received.document_date
+    missing = {
+        field: "Give this: the document does not say it."
+        for field, value in (
+            ("kind", kind),
+            ("title", title),
+            ("author", author),
+            ("document_date", document_date),
+        )
+        if not value
+    }
+    if missing:
+        raise ValidationError(missing)
+    assert document_date is not None  # for the type checker: refused above when missing
     if document_date > timezone.localdate():
         raise ValidationError({"document_date": "The date cannot be in the future."})
+    text, source = received.text, received.source
     with transaction.atomic():
         document = ClinicalDocument(
             case=case,

@@ -93,9 +93,9 @@ def document_create(request: AuthedRequest, case_id: int) -> HttpResponse:
             document = services.document_receive(
                 case=case,
                 user=request.user,
-                kind=data["kind"],
-                title=data["title"],
-                author=data["author"],
+                kind=data["kind"] or "",
+                title=data["title"] or "",
+                author=data["author"] or "",
                 document_date=data["document_date"],
                 text=data["text"] or "",
                 upload=upload,
