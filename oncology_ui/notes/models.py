@@ -115,6 +115,8 @@ class ProposedFact(models.Model):
         PRIOR_THERAPY = "prior_therapy", "Therapy"
         METASTATIC_SITE = "metastatic_site", "Metastatic site"
         MENOPAUSAL_STATUS = "menopausal_status", "Menopausal status"
+        PREGNANCY = "pregnancy", "Pregnancy"
+        COMORBIDITY = "comorbidity", "Comorbidity"
 
     FLAG_NAMES: ClassVar[tuple[str, ...]] = ("negated", "historical", "hypothetical", "family")
 

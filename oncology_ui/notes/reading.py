@@ -17,7 +17,8 @@ for are written here as small rules in the same shape:
 Facts: receptor and biomarker results (ER/PR %, intensity; HER2 IHC score and ISH ratio; PD-L1
 TPS/CPS; MSI/MMR; TMB), TNM and the AJCC stage group, ECOG and Karnofsky, lab values with units
 checked against the lab catalogue, prior therapies with line and response, metastatic sites,
-and menopausal status. Each keeps its character span in the document.
+menopausal and pregnancy status, and key comorbidities with their ICD-10-CM category. Each keeps
+its character span in the document.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ LAB = "lab"
 PRIOR_THERAPY = "prior_therapy"
 METASTATIC_SITE = "metastatic_site"
 MENOPAUSAL_STATUS = "menopausal_status"
+PREGNANCY = "pregnancy"
+COMORBIDITY = "comorbidity"
 
 KINDS = (
     BIOMARKER,
@@ -56,6 +59,8 @@ KINDS = (
     PRIOR_THERAPY,
     METASTATIC_SITE,
     MENOPAUSAL_STATUS,
+    PREGNANCY,
+    COMORBIDITY,
 )
 
 
@@ -979,6 +984,92 @@ def site_proposals(text: str) -> Iterator[Proposal]:
         )
 
 
+# --- pregnancy and key comorbidities -----------------------------------------------------------
+
+# A test result is read as written; "pregnant" alone is left to ConText ("not pregnant").
+_PREGNANCY_TEST = re.compile(
+    r"(?<![\w-])(?P<before>negative|positive)\s+(?:serum\s+|urine\s+)?(?:beta[- ]?hCG|"
+    r"pregnancy test)(?![\w-])|(?<![\w-])(?:serum\s+|urine\s+)?(?:beta[- ]?hCG|pregnancy test)"
+    r"\s*(?:was|is|:)?\s*(?P<after>negative|positive)(?![\w-])",
+    re.I,
+)
+_PREGNANT = re.compile(r"(?<![\w-])pregnant(?![\w-])", re.I)
+
+#: Key comorbidities for eligibility, with their ICD-10-CM category (simple-icd-10-cm checks them).
+COMORBIDITIES: dict[str, tuple[str, str]] = {
+    r"type 2 diabetes(?: mellitus)?|T2DM|diabetes mellitus type 2|NIDDM": (
+        "E11",
+        "Type 2 diabetes",
+    ),
+    r"type 1 diabetes(?: mellitus)?|T1DM|IDDM": ("E10", "Type 1 diabetes"),
+    r"hypertension|HTN": ("I10", "Hypertension"),
+    r"(?:congestive )?heart failure|CHF|HFrEF|HFpEF": ("I50", "Heart failure"),
+    r"coronary artery disease|CAD|ischa?emic heart disease": ("I25", "Coronary artery disease"),
+    r"myocardial infarction|heart attack": ("I21", "Myocardial infarction"),
+    r"atrial fibrillation|AF|AFib": ("I48", "Atrial fibrillation"),
+    r"COPD|chronic obstructive pulmonary disease": ("J44", "COPD"),
+    r"interstitial lung disease|ILD|pulmonary fibrosis|pneumonitis": (
+        "J84",
+        "Interstitial lung disease / pneumonitis",
+    ),
+    r"chronic kidney disease|CKD": ("N18", "Chronic kidney disease"),
+    r"cirrhosis": ("K74", "Liver cirrhosis"),
+    r"hepatitis B|HBV": ("B18.1", "Chronic hepatitis B"),
+    r"hepatitis C|HCV": ("B18.2", "Chronic hepatitis C"),
+    r"HIV": ("B20", "HIV"),
+    r"rheumatoid arthritis": ("M06", "Rheumatoid arthritis"),
+    r"systemic lupus(?: erythematosus)?|SLE": ("M32", "Systemic lupus erythematosus"),
+    r"Crohn'?s(?: disease)?": ("K50", "Crohn's disease"),
+    r"ulcerative colitis": ("K51", "Ulcerative colitis"),
+    r"stroke|cerebrovascular accident|CVA": ("I63", "Stroke"),
+    r"deep vein thrombosis|DVT|venous thromboembolism|VTE": ("I82", "Venous thromboembolism"),
+    r"peripheral neuropathy|polyneuropathy": ("G62.9", "Peripheral neuropathy"),
+}
+# Abbreviations match only as written (capitals): "af", "cad", "sle" are words or parts of them.
+_COMORBIDITY = re.compile(
+    "|".join(
+        f"(?P<c{i}>(?<![\\w-])(?:{pattern})(?![\\w-]))" for i, pattern in enumerate(COMORBIDITIES)
+    )
+)
+_COMORBIDITY_I = re.compile(_COMORBIDITY.pattern, re.I)
+
+
+def pregnancy_proposals(text: str) -> Iterator[Proposal]:
+    tests = list(_PREGNANCY_TEST.finditer(text))
+    for m in tests:
+        positive = (m.group("before") or m.group("after")).lower() == "positive"
+        yield Proposal(
+            PREGNANCY,
+            "Pregnant (positive test)" if positive else "Not pregnant (negative test)",
+            {"status": "pregnant"},
+            m.start(),
+            m.end(),
+            flags=Flags(negated=not positive),
+        )
+    for m in _PREGNANT.finditer(text):
+        if any(t.start() <= m.start() < t.end() for t in tests):
+            continue
+        yield Proposal(PREGNANCY, "Pregnant", {"status": "pregnant"}, m.start(), m.end())
+
+
+def comorbidity_proposals(text: str) -> Iterator[Proposal]:
+    entries = list(COMORBIDITIES.values())
+    for m in _COMORBIDITY_I.finditer(text):
+        index = next(i for i, group in enumerate(m.groups()) if group is not None)
+        written = m.group(0)
+        # A short abbreviation counts only as written in the table (capitals: "AF", not "af").
+        if len(written) <= 5 and not _COMORBIDITY.fullmatch(written):
+            continue
+        code, display = entries[index]
+        yield Proposal(
+            COMORBIDITY,
+            display,
+            {"condition": display, "icd10": code},
+            m.start(),
+            m.end(),
+        )
+
+
 # --- the whole document ------------------------------------------------------------------------
 
 
@@ -1011,6 +1102,8 @@ def read_document(text: str, *, on: date | None = None) -> list[Proposal]:
         therapy_starts[m.start()] = sentence_at(m.start())
     raw.extend(therapy_proposals(text, therapy_starts))
     raw.extend(site_proposals(text))
+    raw.extend(pregnancy_proposals(text))
+    raw.extend(comorbidity_proposals(text))
 
     out: list[Proposal] = []
     seen: set[tuple[str, int, int, str]] = set()

@@ -17,6 +17,9 @@ prior_therapy       a timeline event (systemic line, radiotherapy or surgery); n
 metastatic_site     a ``ClinicalFact`` ``secondary_cancer``; a negated one ("brain MRI
                     negative") a ``ClinicalFact`` ``metastasis_absent``
 menopausal_status   a ``ClinicalFact`` ``menopausal_status``
+pregnancy           a ``ClinicalFact`` ``pregnancy``: "pregnant", or "not pregnant" when negated
+                    (a negative pregnancy test)
+comorbidity         a ``ClinicalFact`` ``comorbidity`` with its ICD-10-CM category
 ==================  ===========================================================================
 
 Every row's source says "from <document>, accepted by <user>" and its ``source_key`` is
@@ -268,6 +271,35 @@ def _write_menopause(proposal: ProposedFact, user: User, value: dict[str, Any]) 
     return f"fact:{row.pk}"
 
 
+def _write_pregnancy(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str:
+    status = "not pregnant" if proposal.negated else "pregnant"
+    row = _clinical_fact(
+        proposal, user, kind="pregnancy", display=status.capitalize(), value_text=status
+    )
+    return f"fact:{row.pk}"
+
+
+def _write_comorbidity(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str:
+    condition = str(value.get("condition") or "").strip()
+    code = str(value.get("icd10") or "").strip().upper()
+    if not condition:
+        raise ValidationError("Give the condition.")
+    if code:
+        import simple_icd_10_cm as icd
+
+        if not icd.is_valid_item(code):
+            raise ValidationError(f"{code[:10]} is not an ICD-10-CM code.")
+    row = _clinical_fact(
+        proposal,
+        user,
+        kind="comorbidity",
+        display=condition,
+        code_system="ICD-10-CM" if code else "",
+        code=code[:40],
+    )
+    return f"fact:{row.pk}"
+
+
 _WRITERS = {
     ProposedFact.Kind.BIOMARKER: _write_biomarker,
     ProposedFact.Kind.LAB: _write_lab,
@@ -278,6 +310,8 @@ _WRITERS = {
     ProposedFact.Kind.PRIOR_THERAPY: _write_therapy,
     ProposedFact.Kind.METASTATIC_SITE: _write_site,
     ProposedFact.Kind.MENOPAUSAL_STATUS: _write_menopause,
+    ProposedFact.Kind.PREGNANCY: _write_pregnancy,
+    ProposedFact.Kind.COMORBIDITY: _write_comorbidity,
 }
 
 
@@ -287,7 +321,9 @@ def why_not_acceptable(proposal: ProposedFact) -> str:
         return "The note says this of a family member, not of the patient."
     if proposal.hypothetical:
         return "The note says this as a possibility or a plan, not as a fact."
-    if proposal.negated and proposal.kind != ProposedFact.Kind.METASTATIC_SITE:
+    # A clear scan or a negative pregnancy test is a fact in itself; other negations are not.
+    meaningful_absence = {ProposedFact.Kind.METASTATIC_SITE, ProposedFact.Kind.PREGNANCY}
+    if proposal.negated and proposal.kind not in meaningful_absence:
         return "The note says this is absent (negated)."
     return ""
 

@@ -217,8 +217,9 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
        counts as complete only when at least one systemic line is recorded; otherwise "no prior
        X" stays unknown.
     6. Brain and liver metastases when a secondary cancer names the site, or absent when an
-       accepted document fact says the site is clear; measurable disease, pregnancy and life
-       expectancy are not recorded in OncoBoard, so stay unknown.
+       accepted document fact says the site is clear.
+    7. Pregnancy from the latest recorded pregnancy fact (a reviewed note's test result);
+       measurable disease and life expectancy are not recorded in OncoBoard, so stay unknown.
     """
     as_of = as_of or timezone.localdate()
     patient = case.patient
@@ -272,7 +273,19 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
     liver = _metastases(case, _LIVER)
     if brain is None:
         missing.append("brain metastases status")
-    missing.extend(["measurable disease (RECIST)", "pregnancy status", "life expectancy"])
+    pregnancy_row = (
+        ClinicalFact.objects.filter(case=case, kind="pregnancy").order_by("-date", "-id").first()
+    )
+    pregnant: Fact[bool] | None = None
+    if pregnancy_row is not None:
+        is_pregnant = pregnancy_row.value_text == "pregnant"
+        pregnant = Fact(is_pregnant, pregnancy_row.date, pregnancy_row.source_label)
+        used.append(f"{pregnancy_row.display} ({pregnancy_row.date or 'undated'})")
+    missing.extend(
+        ["measurable disease (RECIST)"]
+        + ([] if pregnant is not None else ["pregnancy status"])
+        + ["life expectancy"]
+    )
     comorbidities = tuple(
         ClinicalFact.objects.filter(case=case, kind="comorbidity").values_list("display", flat=True)
     )
@@ -294,6 +307,7 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
         prior_therapies=therapies,
         brain_metastases=brain,
         liver_metastases=liver,
+        pregnant=pregnant,
         comorbidities=comorbidities,
     )
     return CaseFacts(facts, tuple(used), tuple(missing), complete)

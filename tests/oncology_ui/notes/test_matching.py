@@ -81,3 +81,20 @@ def test_recorded_brain_metastases_win_over_a_clear_scan(cast: Cast) -> None:
     review.proposal_accept(proposal=later.proposals.get(), user=cast.oncologist)
     facts = case_facts(cast.case, as_of=AS_OF).facts
     assert facts.brain_metastases is not None and facts.brain_metastases.value is True
+
+
+def test_an_accepted_negative_pregnancy_test_decides_the_pregnancy_exclusion(
+    cast: Cast,
+) -> None:
+    criterion = next(
+        c for c in parse_criteria("Exclusion Criteria:\n- Pregnant or breastfeeding women\n")
+    )
+    as_of = NOTE_DAY + dt.timedelta(days=2)
+    before = evaluate_criterion(criterion, case_facts(cast.case, as_of=as_of).facts)
+    assert before.verdict == Verdict.UNKNOWN
+    document = read_note(cast.case, "Serum pregnancy test negative.", on=NOTE_DAY)
+    review.proposal_accept(proposal=document.proposals.get(), user=cast.oncologist)
+    built = case_facts(cast.case, as_of=as_of)
+    after = evaluate_criterion(criterion, built.facts)
+    assert after.verdict == Verdict.NOT_MET and after.evidence[0].source == SOURCE
+    assert "pregnancy status" not in built.missing

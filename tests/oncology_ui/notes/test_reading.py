@@ -187,3 +187,27 @@ def test_a_radiology_reports_sites_present_and_absent() -> None:
         ("bone", False),
         ("lung", True),
     ]
+
+
+def test_pregnancy_tests_and_statements() -> None:
+    negative = _find(
+        "Urine pregnancy test negative today.", "pregnancy", "Urine pregnancy test negative"
+    )
+    assert negative.flags.negated and negative.label == "Not pregnant (negative test)"
+    positive = _find("Positive serum beta-hCG.", "pregnancy", "Positive serum beta-hCG")
+    assert not positive.flags.negated
+    assert _find("She is not pregnant.", "pregnancy", "pregnant").flags.negated
+    assert _find("If she becomes pregnant, stop.", "pregnancy", "pregnant").flags.hypothetical
+
+
+def test_key_comorbidities_with_icd10_and_their_context() -> None:
+    text = "Comorbidities: type 2 diabetes, HTN. No history of HIV. Her father had a stroke."
+    diabetes = _find(text, "comorbidity", "type 2 diabetes")
+    assert diabetes.value == {"condition": "Type 2 diabetes", "icd10": "E11"}
+    assert _find(text, "comorbidity", "HTN").value["icd10"] == "I10"
+    assert _find(text, "comorbidity", "HIV").flags.negated
+    assert _find(text, "comorbidity", "stroke").flags.family
+    # Abbreviations only in capitals: "af" and "cad" are not atrial fibrillation or CAD.
+    assert [
+        k for k, _ in _kinds("Seen after lunch; af and cad were typos.") if k == "comorbidity"
+    ] == []

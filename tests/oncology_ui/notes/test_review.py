@@ -261,3 +261,24 @@ def test_the_edit_form_works_without_javascript_and_shows_errors_in_place(
     assert oncologist_client.post(url, {"value_ecog": "2"}).status_code == 302
     cast.case.refresh_from_db()
     assert cast.case.ecog == 2
+
+
+def test_a_negative_pregnancy_test_and_a_comorbidity_become_facts(cast: Cast) -> None:
+    document = read_note(
+        cast.case, "Urine pregnancy test negative. Comorbidities: type 2 diabetes."
+    )
+    review.proposal_accept(
+        proposal=proposal(document, "pregnancy", "Urine pregnancy test negative"),
+        user=cast.oncologist,
+    )
+    review.proposal_accept(
+        proposal=proposal(document, "comorbidity", "type 2 diabetes"), user=cast.oncologist
+    )
+    pregnancy = ClinicalFact.objects.get(case=cast.case, kind="pregnancy")
+    assert pregnancy.value_text == "not pregnant" and pregnancy.source_ref.startswith("from ")
+    diabetes = ClinicalFact.objects.get(case=cast.case, kind="comorbidity")
+    assert (diabetes.display, diabetes.code_system, diabetes.code) == (
+        "Type 2 diabetes",
+        "ICD-10-CM",
+        "E11",
+    )
