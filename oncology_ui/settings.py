@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "oncology_ui.patients",
     "oncology_ui.analysis",
     "oncology_ui.clinical",
+    "oncology_ui.notes",
     "oncology_ui.boards",
     "oncology_ui.reports",
     "oncology_ui.pathology",

@@ -382,13 +382,17 @@ def biomarker_add(
     unit: str,
     status: str,
     measured_on: date,
+    source_ref: str = "",
+    source_key: str = "",
 ) -> Biomarker:
-    """Record a biomarker result a pathologist or oncologist enters on the molecular page."""
+    """Record a biomarker result a pathologist or oncologist enters on the molecular page, or
+    one read from a document and accepted (``source_ref``/``source_key`` then name the document
+    and the proposal, so accepting the same proposal twice cannot add a second row)."""
     from oncology_ui.clinical.parsers.biomarkers import BiomarkerError
 
     if measured_on > timezone.localdate():
         raise ValidationError({"measured_on": "The date cannot be in the future."})
-    key = f"manual:{uuid.uuid4().hex}"
+    key = source_key or f"manual:{uuid.uuid4().hex}"
     try:
         item = normalise_biomarker(
             name=name,
@@ -397,7 +401,7 @@ def biomarker_add(
             unit=unit,
             status=status,
             measured_on=measured_on,
-            source_ref=f"entered by {user.get_username()}",
+            source_ref=source_ref or f"entered by {user.get_username()}",
             source_key=key,
         )
     except BiomarkerError as exc:

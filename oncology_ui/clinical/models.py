@@ -96,6 +96,9 @@ class SourcedFact(models.Model):
 
     @property
     def source_label(self) -> str:
+        if self.source_import is None and self.source_key.startswith("note:"):
+            # Read from a clinical document and accepted: the ref names the document and who.
+            return self.source_ref
         name = self.source_import.original_name if self.source_import else "entered by hand"
         return f"{name} · {self.source_ref}" if self.source_ref else name
 

@@ -206,6 +206,16 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
     "trials-reverse-ranking": (
         "trials.test_coordinator:test_reverse_ranking_lists_only_team_patients_and_audits_each"
     ),
+    **dict.fromkeys(
+        (
+            "notes-document",
+            "notes-document-accept-all",
+            "notes-fact-accept",
+            "notes-fact-reject",
+            "notes-fact-edit",
+        ),
+        "notes.test_documents:test_another_teams_documents_and_facts_answer_404_and_are_audited",
+    ),
 }
 # Objects that are not patient data: the model card, the trial registry, the administrator's
 # import reports and a user's own saved searches (their tests check who may use them).
