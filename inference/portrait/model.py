@@ -341,16 +341,20 @@ class PortraitModel:
         Rule (counts from the training parts, stored in the checkpoint):
 
         1. No stage group known: the type's reference cohort.
-        2. The reference cohort's training rows hold the case's stage group (at least
+        2. The reference cohort records no stage group at all (METABRIC): the reference cohort.
+        3. The reference cohort's training rows hold the case's stage group (at least
            :data:`MIN_STAGE_PATIENTS` patients, or :data:`MIN_STAGE_SHARE` of its rows): the
            reference cohort.
-        3. Otherwise the type's cohort with the most training patients at that stage group
+        4. Otherwise the type's cohort with the most training patients at that stage group
            (ties: the reference, then by name); the reference if no cohort of the type has any.
 
         Why: a cohort's baseline is the survival of its own patients at risk 0. The risk moves it
         by the stage weight learnt where stage varied, which cannot turn a stage III adjuvant
         trial's baseline into what stage IV patients live (the trial never enrolled them); a
-        cohort that enrolled them carries that in its baseline.
+        cohort that enrolled them carries that in its baseline. A cohort without any recorded
+        stage group did not exclude any stage, its stages are unknown (step 2): leaving it for
+        another cohort would change the curve by the cohorts' difference, not the stage's (the
+        demo breast case gained 5-year survival when stage III was added, METABRIC -> TCGA-BRCA).
 
         Raises:
             ValueError: the portrait's type is not covered.
@@ -358,7 +362,7 @@ class PortraitModel:
         (cancer_type,) = self._covered_types([portrait])
         reference = self.bundle.reference_cohort[cancer_type]
         stage = portrait.staging.stage_group
-        if stage is None or not self.bundle.stage_counts:
+        if stage is None or not self.bundle.stage_counts.get(reference):
             return reference
         key = str(int(stage))
 

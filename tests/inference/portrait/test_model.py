@@ -262,9 +262,10 @@ def _breast_at(stage: int | None) -> ClinicalPortrait:
         ({"a": {"4": 19}, "c": {"4": 50}}, 4, "c"),  # 19 of 400 (4.75%): it has not
         ({"a": {"4": 19}, "c": {"4": 10}}, 4, "a"),  # ... but no cohort of the type has more
         ({"a": {"4": 5}, "c": {"4": 50}}, 4, "c"),
-        ({"a": {}, "c": {}}, 4, "a"),  # nobody at stage IV anywhere: the reference
+        ({"a": {"1": 400}, "c": {}}, 4, "a"),  # nobody at stage IV anywhere: the reference
+        ({"a": {}, "c": {"4": 50}}, 4, "a"),  # the reference records no stage: its stages unknown
         ({"a": {"4": 5}, "c": {"4": 50}}, None, "a"),  # stage unknown: the reference
-        ({"a": {"0": 1}, "c": {"0": 2}}, 0, "c"),
+        ({"a": {"0": 1, "1": 399}, "c": {"0": 2}}, 0, "c"),
     ],
 )
 def test_the_baseline_rule_keeps_the_reference_only_where_it_enrolled_the_stage(
@@ -449,3 +450,22 @@ def test_a_stage_iv_colon_curve_falls_faster_than_on_the_adjuvant_trials_baselin
     assert np.array_equal(mean[0], after)
     assert (lower <= mean).all() and (mean <= upper).all()
     assert _at(shipped, upper[0] - lower[0], 36.0) > 0.005
+
+
+def test_a_staged_breast_case_stays_on_metabric_whose_stages_are_unknown(
+    shipped: PortraitModel,
+) -> None:
+    assert not shipped.bundle.stage_counts["metabric"]
+    assert {shipped.baseline(_portrait("BRCA", s)) for s in (1, 2, 3, 4)} == {"metabric"}
+
+
+def test_on_the_baselines_the_rule_picks_stage_iv_is_below_stage_i_for_every_staged_type(
+    shipped: PortraitModel,
+) -> None:
+    for cancer_type in shipped.bundle.reference_cohort:
+        if cancer_type in UNSTAGED:
+            continue
+        portraits = [_portrait(cancer_type, 1), _portrait(cancer_type, 4)]
+        early, late = shipped.predict(portraits, [shipped.baseline(p) for p in portraits])
+        horizon = shipped.bundle.validation[cancer_type]["horizon_months"]
+        assert _at(shipped, late, horizon) < _at(shipped, early, horizon), cancer_type
