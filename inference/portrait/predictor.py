@@ -4,6 +4,13 @@ The prediction is the same schema object the pan-cancer predictor returns, so th
 and the conditional-survival reading treat both alike; it adds the clinical fields used and
 missing, the curve's time zero and the test-split validation of the case's cancer type.
 
+The curve's baseline is the one :meth:`PortraitModel.baseline` picks for the case: a cohort of its
+type (the type's reference cohort unless that cohort hardly enrolled the case's stage group),
+restricted to that cohort's patients at the case's stage group where there were enough of them.
+The time zero, time-zero label and endpoint the page states are that cohort's (``validation`` keys
+``baseline_cohort``, ``baseline_stage_group``, ``time_zero``, ``time_zero_label``, ``endpoint``);
+the other validation facts are the type's.
+
 "Why" attributions are exact for this model: each observed field's attribution is the change in
 predicted survival at the type's main horizon when that field is masked (as if the record did not
 hold it), which is how the model treats a missing field.
@@ -26,6 +33,7 @@ from inference.portrait.model import (
     SHIPPED_PATH,
     SHIPPED_SHA256,
     PortraitModel,
+    cohort_of,
     model_from_checkpoint,
 )
 from inference.portrait.routing import route
@@ -102,11 +110,13 @@ class PortraitPredictor:
             return None
         return float(np.exp(np.interp(months, grid, np.log(np.clip(curve, 1e-12, 1.0)))))
 
-    def _last_event_index(self, cancer_type: str) -> int:
-        """Grid index of the last event in the type's reference cohort (its baseline's end)."""
-        hazard = np.asarray(
-            self.model.bundle.baselines[self.model.bundle.reference_cohort[cancer_type]]
-        )
+    def _last_event_index(self, baseline: str) -> int:
+        """Grid index of the last event among a baseline's training rows (its curve's end).
+
+        Args:
+            baseline: a baseline key (a cohort, or a stage stratum of one).
+        """
+        hazard = np.asarray(self.model.bundle.baselines[baseline])
         rises = np.nonzero(np.diff(hazard) > 0)[0]
         return int(rises[-1] + 1) if len(rises) else len(hazard) - 1
 
@@ -124,7 +134,9 @@ class PortraitPredictor:
             # Masking stage group masks the advanced-stage flag derived from it as well.
             drop = {name, "advanced_stage"} if name == "stage_group" else {name}
             masked.append(_without(portrait, drop))
-        curves = self.model.predict(masked)
+        # Each variant on the baseline it would get: without its stage group a case is drawn on
+        # the type's reference cohort, and that is part of what knowing the stage changes.
+        curves = self.model.predict(masked, [self.model.baseline(p) for p in masked])
         full = self._at(curves[0], months) or 0.0
         out = []
         for name, curve in zip(observed, curves[1:], strict=True):
@@ -158,10 +170,14 @@ class PortraitPredictor:
             return self.abstention(case_id, where.reason)
         cancer_type = where.cancer_type
         routed = replace(portrait, cancer_type=cancer_type)
-        mean, lower, upper = self.model.survival_band([routed], level=BAND_LEVEL)
-        # The curve stops at the reference cohort's last event: beyond it the baseline is flat
+        baseline = self.model.baseline(routed)
+        cohort = cohort_of(baseline)
+        mean, lower, upper = self.model.survival_band(
+            [routed], level=BAND_LEVEL, cohorts=[baseline]
+        )
+        # The curve stops at its baseline cohort's last event: beyond it the baseline is flat
         # because nobody was followed longer, not because nobody died (no extrapolation).
-        end = self._last_event_index(cancer_type) + 1
+        end = self._last_event_index(baseline) + 1
         grid = self.grid[:end]
         mean, lower, upper = mean[:, :end], lower[:, :end], upper[:, :end]
         curve = mean[0]
@@ -178,6 +194,15 @@ class PortraitPredictor:
         validation = dict(self.model.bundle.validation.get(cancer_type) or {})
         validation["cancer_type"] = cancer_type
         validation["recorded_covariates"] = list(recorded)
+        # Time zero and endpoint are the baseline cohort's: the curve counts from its clock.
+        validation["baseline_cohort"] = cohort
+        validation["baseline_stage_group"] = (
+            routed.staging.stage_group if baseline != cohort else None
+        )
+        cohort_facts = self.model.bundle.cohort_facts.get(cohort, {})
+        for key in ("time_zero", "time_zero_label", "endpoint"):
+            if key in cohort_facts:
+                validation[key] = cohort_facts[key]
         return SurvivalPrediction(
             case_id=case_id,
             status="ok",
@@ -199,7 +224,7 @@ class PortraitPredictor:
                 for y in LANDMARK_YEARS
             ),
             risk_score=-float(restricted_mean(grid, mean)[0]),
-            time_interval=self.model.time_interval(cancer_type, risk),
+            time_interval=self.model.time_interval(cancer_type, risk, baseline),
             inputs_used=tuple(
                 sorted({"labs" if n.endswith(_LAB_SUFFIXES) else "clinical" for n in used})
             ),

@@ -24,7 +24,9 @@ import pandas as pd
 import torch
 
 from inference.portrait.model import (
+    MIN_STAGE_PATIENTS,
     SHIPPED_PATH,
+    STRATUM,
     PortraitBundle,
     PortraitConfig,
     PortraitModel,
@@ -32,6 +34,8 @@ from inference.portrait.model import (
     Replicates,
     Standardiser,
     bundle_to_checkpoint,
+    cohort_of,
+    stratum_key,
 )
 from inference.portrait.vocabulary import FEATURE_NAMES, apply_transforms
 from inference.runtime import sha256_of
@@ -222,8 +226,8 @@ def build_model(frame: pd.DataFrame, settings: TrainSettings) -> PortraitModel:
     shell = PortraitModel(PortraitBundle(config, standardiser, (0.0,), {}, {}), net)
     risk = shell.risk(raw_features(train), list(train["cancer_type"]))
     baselines = {
-        cohort: tuple(float(v) for v in cumulative)
-        for cohort, cumulative in _cohort_baselines(train, risk).items()
+        key: tuple(float(v) for v in cumulative)
+        for key, cumulative in _cohort_baselines(train, risk, strata=stage_strata(train)).items()
     }
     present = set(frame["cohort"])
     reference = {t: c for t, c in REFERENCE_COHORT.items() if c in present}
@@ -239,24 +243,69 @@ def build_model(frame: pd.DataFrame, settings: TrainSettings) -> PortraitModel:
         baselines=baselines,
         reference_cohort=reference,
         licences=licences,
+        training_rows={str(c): int(n) for c, n in train.groupby("cohort").size().items()},
+        stage_counts=stage_counts(train),
+        cohort_facts=cohort_facts(frame),
     )
     return PortraitModel(bundle, net)
 
 
+def stage_strata(train: pd.DataFrame) -> list[str]:
+    """Stage strata with their own baseline: cohort and stage group with enough training rows."""
+    counts = train.dropna(subset=["stage_group"]).groupby(["cohort", "stage_group"]).size()
+    return [stratum_key(str(c), int(s)) for (c, s), n in counts.items() if n >= MIN_STAGE_PATIENTS]
+
+
+def stage_counts(train: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Cohort -> stage group ("0"-"4") -> training patients with it (the baseline rule's input)."""
+    out: dict[str, dict[str, int]] = {}
+    for cohort, rows in train.groupby("cohort"):
+        stages = rows["stage_group"].dropna().astype(int).value_counts()
+        out[str(cohort)] = {str(s): int(n) for s, n in sorted(stages.items())}
+    return out
+
+
+def cohort_facts(frame: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Cohort -> its type and, for registered cohorts, time zero and endpoint (for the page)."""
+    out: dict[str, dict[str, str]] = {}
+    for cohort, cancer_type in frame.groupby("cohort")["cancer_type"].first().items():
+        facts = {"cancer_type": str(cancer_type)}
+        entry = COHORTS.get(str(cohort))
+        if entry is not None:
+            outcome = entry.spec.outcome
+            facts |= {
+                "time_zero": outcome.time_zero,
+                "time_zero_label": outcome.time_zero_label,
+                "endpoint": outcome.endpoint,
+            }
+        out[str(cohort)] = facts
+    return out
+
+
 def _cohort_baselines(
-    rows: pd.DataFrame, risk: FloatArray, cohorts: list[str] | None = None
+    rows: pd.DataFrame, risk: FloatArray, strata: list[str] | None = None
 ) -> dict[str, FloatArray]:
-    """Breslow cumulative baseline hazard on GRID_MONTHS of each (or the named) cohort."""
+    """Breslow cumulative baseline hazard on GRID_MONTHS of each cohort and the named strata.
+
+    Args:
+        rows: rows with ``cohort``, ``stage_group``, ``time_months`` and ``event``.
+        risk: (N,) risks of ``rows``.
+        strata: stage-stratum keys (:func:`stratum_key`) to add; a stratum without rows here
+            (possible in a bootstrap resample) gets its cohort's baseline.
+    """
+    times, events = rows["time_months"].to_numpy(), rows["event"].to_numpy()
     out = {}
     for cohort, idx in rows.groupby("cohort").groups.items():
-        if cohorts is not None and cohort not in cohorts:
-            continue
         part = rows.index.get_indexer(idx)
-        out[str(cohort)] = breslow(
-            rows["time_months"].to_numpy()[part],
-            rows["event"].to_numpy()[part],
-            risk[part],
-            GRID_MONTHS,
+        out[str(cohort)] = breslow(times[part], events[part], risk[part], GRID_MONTHS)
+    codes, stages = rows["cohort"].to_numpy(), rows["stage_group"].to_numpy()
+    for key in strata or []:
+        stage = float(key.split(STRATUM, 1)[1])
+        part = np.nonzero((codes == cohort_of(key)) & (stages == stage))[0]
+        out[key] = (
+            breslow(times[part], events[part], risk[part], GRID_MONTHS)
+            if len(part)
+            else out[cohort_of(key)]
         )
     return out
 
@@ -269,14 +318,15 @@ def bootstrap_replicates(
     Each resample draws, within every cohort, as many training rows as the cohort has, with
     replacement (so every cohort keeps its size and its own baseline). A replicate keeps the main
     model's hyper-parameters and feature scaling, gets its own torch seed, and its own Breslow
-    baselines of the reference cohorts from its resample.
+    baseline of every cohort and stage stratum the main model has, from its resample (a case's
+    curve may use any of them, see ``PortraitModel.baseline``).
     """
     train = frame[frame["split"] == "train"].reset_index(drop=True)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     groups = sorted(train.groupby("cohort").groups.items())
-    reference = main.bundle.reference_cohort
     nets: list[PortraitNet] = []
-    hazards: dict[str, list[FloatArray]] = {t: [] for t in reference}
+    strata = [k for k in main.bundle.baselines if k != cohort_of(k)]
+    hazards: dict[str, list[FloatArray]] = {k: [] for k in main.bundle.baselines}
     for b in range(count):
         picked = np.concatenate([rng.choice(np.asarray(idx), size=len(idx)) for _, idx in groups])
         sample = train.loc[picked].reset_index(drop=True)
@@ -284,9 +334,8 @@ def bootstrap_replicates(
         net, _ = fit_net(sample, replicate_settings, main.bundle.config.cancer_types, like=main)
         shell = PortraitModel(main.bundle, net)
         risk = shell.risk(raw_features(sample), list(sample["cancer_type"]))
-        baselines = _cohort_baselines(sample, risk, list(reference.values()))
-        for cancer_type, cohort in reference.items():
-            hazards[cancer_type].append(baselines[cohort])
+        for key, cumulative in _cohort_baselines(sample, risk, strata).items():
+            hazards[key].append(cumulative)
         nets.append(net)
         logger.info("bootstrap replicate %d/%d fitted", b + 1, count)
     return Replicates(tuple(nets), {t: np.stack(h) for t, h in hazards.items()})

@@ -108,3 +108,47 @@ def test_a_curve_stops_at_its_reference_cohorts_last_event_instead_of_running_fl
     prediction = predictor.predict("1", ClinicalPortrait(cancer_type="LUAD", age_years=65))
     assert prediction.curve.times_months[-1] < 36
     assert next(r for r in prediction.survival_at if r.years == 5).survival is None
+
+
+def _colon(stage: int | None) -> ClinicalPortrait:
+    return ClinicalPortrait(
+        cancer_type="COAD", age_years=65, sex_female=False, staging=Staging(stage_group=stage)
+    )
+
+
+def test_a_stage_iv_colon_case_counts_from_diagnosis_in_the_tcga_cohort(
+    predictor: PortraitPredictor,
+) -> None:
+    prediction = predictor.predict("1", _colon(4))
+    validation = prediction.validation
+    assert validation is not None and validation["baseline_cohort"] == "tcga-coadread"
+    assert validation["baseline_stage_group"] == 4
+    assert validation["reference_cohort"] == "colon-trial"  # the type's default, unchanged
+    assert prediction.time_zero == validation["time_zero"] == "diagnosis"
+    assert "TCGA" in validation["time_zero_label"]
+    assert validation["endpoint"] == "overall survival"
+    # The curve stops at the last event of its baseline (TCGA stage IV patients), not the trial's.
+    baseline = np.asarray(predictor.model.bundle.baselines["tcga-coadread:stage-4"])
+    last = predictor.grid[np.nonzero(np.diff(baseline) > 0)[0][-1] + 1]
+    assert prediction.curve.times_months[-1] == last
+    survival = np.asarray(prediction.curve.survival)
+    assert np.all(np.asarray(prediction.curve.lower) <= survival + 1e-12)
+    assert np.all(np.asarray(prediction.curve.upper) >= survival - 1e-12)
+
+
+def test_a_stage_iii_colon_case_stays_on_the_adjuvant_trial_and_says_randomisation(
+    predictor: PortraitPredictor,
+) -> None:
+    late, unknown = predictor.predict("1", _colon(3)), predictor.predict("1", _colon(None))
+    for prediction in (late, unknown):
+        validation = prediction.validation
+        assert validation is not None and validation["baseline_cohort"] == "colon-trial"
+        assert prediction.time_zero == "randomisation"
+        assert "Moertel" in validation["time_zero_label"]
+    stage_iv = predictor.predict("1", _colon(4))
+    # Stage III: median not reached within the trial's follow-up; stage IV: reached, earlier.
+    assert stage_iv.median_months is not None
+    assert late.median_months is None or stage_iv.median_months < late.median_months
+    one_year = [p.survival_at[0].survival for p in (stage_iv, late)]
+    assert one_year[0] is not None and one_year[1] is not None
+    assert one_year[0] < one_year[1]
