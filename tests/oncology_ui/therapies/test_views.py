@@ -8,8 +8,8 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import timezone
+from django.utils.html import escape
 
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.models import Case
