@@ -19,6 +19,7 @@ hold it), which is how the model treats a missing field.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -190,6 +191,11 @@ class PortraitPredictor:
             if flat[n] is None and not (n in _DERIVED and flat[_DERIVED[n]] is not None)
         )
         horizon = self._horizon(cancer_type)
+        last = float(grid[-1])
+        if horizon > last:
+            # A curve that stops before the type's main horizon is explained at its last whole
+            # year (so "2-year survival" means 24 months), never on its flat, unobserved tail.
+            horizon = 12.0 * math.floor(last / 12.0) if last >= 12.0 else last
         risk = float(self.model.risk(encode([routed]), [cancer_type])[0])
         validation = dict(self.model.bundle.validation.get(cancer_type) or {})
         validation["cancer_type"] = cancer_type

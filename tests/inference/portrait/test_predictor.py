@@ -152,3 +152,14 @@ def test_a_stage_iii_colon_case_stays_on_the_adjuvant_trial_and_says_randomisati
     one_year = [p.survival_at[0].survival for p in (stage_iv, late)]
     assert one_year[0] is not None and one_year[1] is not None
     assert one_year[0] < one_year[1]
+
+
+def test_a_curve_shorter_than_the_types_horizon_is_explained_within_its_own_support(
+    predictor: PortraitPredictor,
+) -> None:
+    # Stage IV colon: its stage stratum's last death comes before the 3-year main horizon.
+    prediction = predictor.predict(
+        "1", ClinicalPortrait(cancer_type="COAD", age_years=65, staging=Staging(stage_group=4))
+    )
+    assert prediction.explanation is not None
+    assert 12 * prediction.explanation.reference_years <= prediction.curve.times_months[-1]
