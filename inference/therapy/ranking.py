@@ -38,7 +38,7 @@ from inference.therapy.types import (
 
 #: Weight of the model's 5-year survival difference in the order (see the module docstring).
 BENEFIT_WEIGHT = 0.0
-NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
+NO_MODEL_DRUG = "No randomised trial in our data tested {drugs}: not estimable from our data."
 
 
 def safety_order(safety: SafetyVerdict) -> int:
