@@ -399,6 +399,11 @@ CLINICAL_IMPORT_MAX_LINE_BYTES = env_int("CLINICAL_IMPORT_MAX_LINE_BYTES", 64 * 
 TRIALS_RETRIEVAL_MODE = env_choice("TRIALS_RETRIEVAL_MODE", "hybrid", choices=("hybrid", "bm25"))
 TRIALS_EMBEDDINGS = env_bool("TRIALS_EMBEDDINGS", True)
 
+# Clinical documents (notes and reports): upload size, characters of text, pages of a PDF.
+NOTES_MAX_UPLOAD_BYTES = env_int("NOTES_MAX_UPLOAD_MB", 10, minimum=1, maximum=200) * 1024 * 1024
+NOTES_MAX_TEXT_CHARS = env_int("NOTES_MAX_TEXT_CHARS", 200_000, minimum=1_000)
+NOTES_MAX_PDF_PAGES = env_int("NOTES_MAX_PDF_PAGES", 100, minimum=1)
+
 # Prognosis: the portrait checkpoint trained with non-commercial data (TCGA tables, 13 cancer
 # types) is the default; "commercial" selects the one trained without them (10 types).
 PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(

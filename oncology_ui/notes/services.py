@@ -50,16 +50,16 @@ _BINARY_MAGIC = {
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "NOTES_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    return int(settings.NOTES_MAX_UPLOAD_BYTES)
 
 
 def max_text_chars() -> int:
     """About 60 pages of dense text: longer is not one clinical document."""
-    return int(getattr(settings, "NOTES_MAX_TEXT_CHARS", 200_000))
+    return int(settings.NOTES_MAX_TEXT_CHARS)
 
 
 def max_pdf_pages() -> int:
-    return int(getattr(settings, "NOTES_MAX_PDF_PAGES", 100))
+    return int(settings.NOTES_MAX_PDF_PAGES)
 
 
 def _check_text(text: str) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.conf import LazySettings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -107,13 +108,13 @@ def test_hostile_or_unreadable_files_are_refused_and_nothing_is_stored(
 
 
 def test_huge_documents_are_refused_cleanly(
-    cast: Cast, oncologist_client: Client, settings: object
+    cast: Cast, oncologist_client: Client, settings: LazySettings
 ) -> None:
     url = reverse("notes-document-create", args=[cast.case.pk])
     huge = "Patient well. " * 20_000  # 280,000 characters
     response = oncologist_client.post(url, _form(text=huge))
     assert response.status_code == 400 and "the limit is 200,000" in response.content.decode()
-    settings.NOTES_MAX_UPLOAD_BYTES = 1024  # type: ignore[attr-defined]
+    settings.NOTES_MAX_UPLOAD_BYTES = 1024
     big = SimpleUploadedFile("big.txt", b"ECOG 1. " * 1000, "text/plain")
     response = oncologist_client.post(url, _form(file=big))
     assert response.status_code == 400 and "the limit is" in response.content.decode()
