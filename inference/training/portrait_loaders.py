@@ -26,7 +26,8 @@ def _ynum(series: pd.Series, yes: object) -> pd.Series:
     return (series == yes).astype(float)
 
 
-def _survset(name: str) -> pd.DataFrame:
+def survset_table(name: str) -> pd.DataFrame:
+    """One SurvSet table from the installed wheel, rows numbered from 0 (also the RCT loaders')."""
     from SurvSet.data import SurvLoader  # GPL-3.0, training extra
 
     frame = SurvLoader().load_dataset(name)["df"]
@@ -51,7 +52,8 @@ def _t_from_size_mm(size: pd.Series) -> pd.Series:
     return pd.cut(size, [-1, 20, 50, 10_000], labels=[1, 2, 3]).astype(float)
 
 
-def _ecog_from_kps(kps: pd.Series) -> pd.Series:
+def ecog_from_kps(kps: pd.Series) -> pd.Series:
+    """ECOG from Karnofsky through the published table; a missing or zero Karnofsky is NaN."""
     return kps.map(lambda v: float(ecog_from_karnofsky(v)) if v == v and v > 0 else math.nan)
 
 
@@ -91,7 +93,7 @@ def load_metabric(data: Path) -> pd.DataFrame:
 
 
 def load_rotterdam(_: Path) -> pd.DataFrame:
-    src = _survset("rott2")
+    src = survset_table("rott2")
     out = _frame(src, src["time"], src["event"])  # rott2 time is in months
     out["age_years"] = src["num_age"]
     out["sex_female"] = 1.0
@@ -109,7 +111,7 @@ def load_rotterdam(_: Path) -> pd.DataFrame:
 
 
 def load_gbsg2(_: Path) -> pd.DataFrame:
-    src = _survset("GBSG2")
+    src = survset_table("GBSG2")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = 1.0
@@ -148,23 +150,23 @@ def load_tcga(data: Path, code: str, cancer_type: str) -> pd.DataFrame:
 
 
 def load_ncctg(_: Path) -> pd.DataFrame:
-    src = _survset("cancer")
+    src = survset_table("cancer")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 2).astype(float)
     ecog = pd.to_numeric(src["fac_ph_ecog"], errors="coerce")  # "missing" -> NaN
     # Physician ECOG where rated, else the physician Karnofsky through the published table.
-    out["ecog"] = ecog.fillna(_ecog_from_kps(src["num_ph_karno"]))
+    out["ecog"] = ecog.fillna(ecog_from_kps(src["num_ph_karno"]))
     out["weight_loss_kg"] = src["num_wt_loss"] * 0.45359237  # pounds
     return out
 
 
 def load_veterans(_: Path) -> pd.DataFrame:
-    src = _survset("veteran")
+    src = survset_table("veteran")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = 0.0  # Veterans' Administration trial: men only
-    out["ecog"] = _ecog_from_kps(src["num_karno"])
+    out["ecog"] = ecog_from_kps(src["num_karno"])
     out["small_cell_histology"] = (src["fac_celltype"] == "smallcell").astype(float)
     out["prior_lines"] = (src["fac_prior"].astype(int) > 0).astype(float)  # "yes" = at least one
     out["chemotherapy"] = 1.0  # both arms received chemotherapy
@@ -172,7 +174,7 @@ def load_veterans(_: Path) -> pd.DataFrame:
 
 
 def _support2(disease: str) -> pd.DataFrame:
-    src = _survset("support2")
+    src = survset_table("support2")
     src = src[src["fac_dzgroup"] == disease].reset_index(drop=True)
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
@@ -201,7 +203,7 @@ def load_support2_colon(_: Path) -> pd.DataFrame:
 
 
 def load_colon_trial(_: Path) -> pd.DataFrame:
-    src = _survset("colon")
+    src = survset_table("colon")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)
@@ -217,7 +219,7 @@ def load_colon_trial(_: Path) -> pd.DataFrame:
 
 
 def load_prostate_byar(_: Path) -> pd.DataFrame:
-    src = _survset("prostate")
+    src = survset_table("prostate")
     out = _frame(src, src["time"], src["event"])  # months
     out["age_years"] = src["num_age"]
     out["sex_female"] = 0.0
@@ -237,7 +239,7 @@ def load_prostate_byar(_: Path) -> pd.DataFrame:
 
 
 def load_melanoma(_: Path) -> pd.DataFrame:
-    src = _survset("Melanoma")
+    src = survset_table("Melanoma")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)
@@ -249,7 +251,7 @@ def load_melanoma(_: Path) -> pd.DataFrame:
 
 
 def load_ovarian(_: Path) -> pd.DataFrame:
-    src = _survset("ova")
+    src = survset_table("ova")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["stage_group"] = src["fac_figo"].astype(float) + 3.0  # FIGO III (0) / IV (1)
     out["advanced_stage"] = 1.0
@@ -259,7 +261,7 @@ def load_ovarian(_: Path) -> pd.DataFrame:
 
 
 def load_hcc(_: Path) -> pd.DataFrame:
-    src = _survset("hepatoCellular")
+    src = survset_table("hepatoCellular")
     out = _frame(src, src["time"], src["event"])  # months
     out["age_years"] = src["num_Age"]
     out["sex_female"] = (src["fac_Gender"].astype(int) == 0).astype(float)
@@ -270,7 +272,7 @@ def load_hcc(_: Path) -> pd.DataFrame:
 
 
 def load_follicular(_: Path) -> pd.DataFrame:
-    src = _survset("follic")
+    src = survset_table("follic")
     out = _frame(src, src["time"] * 12.0, src["event"])  # years
     out["age_years"] = src["num_age"]
     out["stage_group"] = src["fac_clinstg"].astype(float)  # Ann Arbor I / II
@@ -282,7 +284,7 @@ def load_follicular(_: Path) -> pd.DataFrame:
 
 
 def load_oropharynx(_: Path) -> pd.DataFrame:
-    src = _survset("d.oropha.rec")
+    src = survset_table("d.oropha.rec")
     out = _frame(src, src["time"] * 12.0, src["event"])  # years
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 2).astype(float)
@@ -296,7 +298,7 @@ def load_oropharynx(_: Path) -> pd.DataFrame:
 
 
 def load_leukaemia(_: Path) -> pd.DataFrame:
-    src = _survset("LeukSurv")
+    src = survset_table("LeukSurv")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(str) == "0").astype(float)
