@@ -38,7 +38,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncology_ui.clinical import facts
-from oncology_ui.clinical.models import ClinicalFact, LabResult
+from oncology_ui.clinical.models import ClinicalFact
 from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext, normalise
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
@@ -119,25 +119,7 @@ def _write_lab(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str
         )
     except LabValueError as exc:
         raise ValidationError(str(exc)) from None
-    row = LabResult(
-        case=case,
-        source_ref=record.source_ref,
-        source_key=record.source_key,
-        analyte_key=record.analyte_key,
-        loinc=record.loinc[:10],
-        name=record.name[:200],
-        category=record.category,
-        collected_at=record.collected_at,
-        value_text=record.value_text[:60],
-        unit_original=record.unit_original[:40],
-        comparator=record.comparator,
-        value=record.value,
-        unit=record.unit[:40],
-        ref_low=record.ref_low,
-        ref_high=record.ref_high,
-        ref_source=record.ref_source,
-        flag=record.flag,
-    )
+    row = facts.lab_result_from_record(record, case=case)
     row.full_clean()
     row.save()
     facts.derived_values_refresh(case=case, dates=[document.document_date], source=None)
