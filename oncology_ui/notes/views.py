@@ -6,6 +6,7 @@ that swaps just the fact's row, or the whole queue for "accept all".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -139,19 +140,25 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     )
 
 
-def _reviewed(
-    request: AuthedRequest, proposal: ProposedFact, error: str = "", form: Any = None
+def _proposal_row(
+    request: AuthedRequest, proposal: ProposedFact, *, error: str = "", form: Any = None
 ) -> HttpResponse:
+    """The fact's row of the review queue, as htmx swaps it in; 400 with an error or bad form."""
+    context = {
+        "p": proposal,
+        "document": proposal.document,
+        "can_review": True,
+        "error": error,
+        "edit_form": form,
+    }
+    failed = bool(error) or bool(form is not None and form.errors)
+    return render(request, f"{PAGE}#proposal", context, status=400 if failed else 200)
+
+
+def _reviewed(request: AuthedRequest, proposal: ProposedFact, error: str = "") -> HttpResponse:
     """After an action on one fact: its row (htmx) or the document page (plain form)."""
     if request.htmx:
-        context = {
-            "p": proposal,
-            "document": proposal.document,
-            "can_review": True,
-            "error": error,
-            "edit_form": form,
-        }
-        return render(request, f"{PAGE}#proposal", context, status=400 if error else 200)
+        return _proposal_row(request, proposal, error=error)
     if error:
         messages.error(request, error)
     return redirect("notes-document", document_id=proposal.document_id)
@@ -167,30 +174,42 @@ def _audit_review(request: AuthedRequest, proposal: ProposedFact, what: str) -> 
     )
 
 
+def _review_as_read(
+    request: AuthedRequest,
+    proposal_id: int,
+    *,
+    action: Callable[..., ProposedFact],
+    what: str,
+    done: str = "",
+) -> HttpResponse:
+    """Accept or reject one fact as read; ``done`` (with ``{label}``) is the plain-form message."""
+    proposal = _proposal_for_user(request, proposal_id)
+    try:
+        proposal = action(proposal=proposal, user=request.user)
+    except ValidationError as exc:
+        return _reviewed(request, proposal, " ".join(exc.messages))
+    _audit_review(request, proposal, what)
+    if done and not request.htmx:
+        messages.success(request, done.format(label=proposal.label))
+    return _reviewed(request, proposal)
+
+
 @login_required
 @require_POST
 def proposal_accept(request: AuthedRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal_for_user(request, proposal_id)
-    try:
-        proposal = review.proposal_accept(proposal=proposal, user=request.user)
-    except ValidationError as exc:
-        return _reviewed(request, proposal, " ".join(exc.messages))
-    _audit_review(request, proposal, "accept")
-    if not request.htmx:
-        messages.success(request, f"Accepted: {proposal.label}.")
-    return _reviewed(request, proposal)
+    return _review_as_read(
+        request,
+        proposal_id,
+        action=review.proposal_accept,
+        what="accept",
+        done="Accepted: {label}.",
+    )
 
 
 @login_required
 @require_POST
 def proposal_reject(request: AuthedRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal_for_user(request, proposal_id)
-    try:
-        proposal = review.proposal_reject(proposal=proposal, user=request.user)
-    except ValidationError as exc:
-        return _reviewed(request, proposal, " ".join(exc.messages))
-    _audit_review(request, proposal, "reject")
-    return _reviewed(request, proposal)
+    return _review_as_read(request, proposal_id, action=review.proposal_reject, what="reject")
 
 
 @login_required
@@ -212,13 +231,7 @@ def proposal_edit(request: AuthedRequest, proposal_id: int) -> HttpResponse:
                 messages.success(request, f"Accepted as edited: {proposal.label}.")
             return _reviewed(request, proposal)
     if request.htmx:
-        context = {
-            "p": proposal,
-            "document": proposal.document,
-            "can_review": True,
-            "edit_form": form,
-        }
-        return render(request, f"{PAGE}#proposal", context, status=400 if form.errors else 200)
+        return _proposal_row(request, proposal, form=form)
     return render(
         request,
         "notes/proposal_edit.html",
