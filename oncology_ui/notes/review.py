@@ -220,22 +220,12 @@ def _write_site(proposal: ProposedFact, user: User, value: dict[str, Any]) -> st
     site = str(value.get("site") or "").strip()[:60]
     if not site:
         raise ValidationError("Give the site.")
+    # A negated site ("brain MRI negative") is a fact in itself: that site was checked and clear.
     if proposal.negated:
-        row = _clinical_fact(
-            proposal,
-            user,
-            kind="metastasis_absent",
-            display=f"No {site} metastases",
-            detail={"body_site": site},
-        )
+        kind, display = "metastasis_absent", f"No {site} metastases"
     else:
-        row = _clinical_fact(
-            proposal,
-            user,
-            kind="secondary_cancer",
-            display=f"Metastasis: {site}",
-            detail={"body_site": site},
-        )
+        kind, display = "secondary_cancer", f"Metastasis: {site}"
+    row = _clinical_fact(proposal, user, kind=kind, display=display, detail={"body_site": site})
     return f"fact:{row.pk}"
 
 
