@@ -29,7 +29,7 @@ Every row's source says "from <document>, accepted by <user>" and its ``source_k
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -40,8 +40,9 @@ from django.utils import timezone
 from oncology_ui.clinical import facts
 from oncology_ui.clinical.models import ClinicalFact
 from oncology_ui.clinical.parsers.catalogue import load_catalogue
-from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext, normalise
+from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
+from oncology_ui.notes.reading import note_lab_record
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create, validated_update
 
@@ -102,17 +103,13 @@ def _write_lab(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str
     if analyte is None:
         raise ValidationError("The lab test is not in the catalogue.")
     document, case = proposal.document, proposal.case
-    collected = datetime.combine(document.document_date, datetime.min.time(), tzinfo=UTC)
     try:
-        record = normalise(
+        record = note_lab_record(
             catalogue=catalogue,
             analyte=analyte,
-            loinc="",
-            name=analyte.name,
             value_text=str(value.get("value", "")),
             unit=str(value.get("unit", "")),
-            collected_at=collected,
-            reference=None,
+            on=document.document_date,
             context=PatientContext(sex=case.patient.sex, birth_date=case.patient.birth_date),
             source_ref=provenance(document, user),
             source_key=_key(proposal),
