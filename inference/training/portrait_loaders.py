@@ -20,6 +20,18 @@ import pandas as pd
 from inference.portrait.vocabulary import FEATURE_NAMES, ecog_from_karnofsky
 
 DAYS_PER_MONTH = 365.25 / 12
+#: SurvSet codes shared by the portrait and the RCT loaders (one table, one mapping).
+#: rott2 ``fac_tsize`` (the source's own ">20-50mmm" spelling) -> T category.
+ROTTERDAM_SIZE_T = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
+#: GBSG2 ``fac_tgrade`` -> histologic grade.
+GBSG2_GRADE = {"I": 1.0, "II": 2.0, "III": 3.0}
+#: Byar prostate ``fac_pf`` (activity) -> ECOG performance status.
+BYAR_ACTIVITY_ECOG = {
+    "normal activity": 0.0,
+    "in bed < 50% daytime": 2.0,
+    "in bed > 50% daytime": 3.0,
+    "confined to bed": 4.0,
+}
 
 
 def _ynum(series: pd.Series, yes: object) -> pd.Series:
@@ -47,7 +59,7 @@ def _n_from_count(nodes: pd.Series) -> pd.Series:
     return pd.cut(nodes, [-1, 0, 3, 9, 1000], labels=[0, 1, 2, 3]).astype(float)
 
 
-def _t_from_size_mm(size: pd.Series) -> pd.Series:
+def t_from_size_mm(size: pd.Series) -> pd.Series:
     """AJCC breast T by size alone (T1 <= 20 mm, T2 <= 50 mm, T3 > 50 mm)."""
     return pd.cut(size, [-1, 20, 50, 10_000], labels=[1, 2, 3]).astype(float)
 
@@ -98,8 +110,7 @@ def load_rotterdam(_: Path) -> pd.DataFrame:
     out["age_years"] = src["num_age"]
     out["sex_female"] = 1.0
     out["postmenopausal"] = _ynum(src["fac_meno"], "post")
-    sizes = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
-    out["t_category"] = src["fac_tsize"].map(sizes)
+    out["t_category"] = src["fac_tsize"].map(ROTTERDAM_SIZE_T)
     out["grade"] = src["fac_grade"].astype(float)
     out["nodes_positive"] = src["num_nodes"]
     out["n_category"] = _n_from_count(src["num_nodes"])
@@ -117,8 +128,8 @@ def load_gbsg2(_: Path) -> pd.DataFrame:
     out["sex_female"] = 1.0
     out["postmenopausal"] = _ynum(src["fac_menostat"], "Post")
     out["tumour_size_mm"] = src["num_tsize"]
-    out["t_category"] = _t_from_size_mm(src["num_tsize"])
-    out["grade"] = src["fac_tgrade"].map({"I": 1.0, "II": 2.0, "III": 3.0})
+    out["t_category"] = t_from_size_mm(src["num_tsize"])
+    out["grade"] = src["fac_tgrade"].map(GBSG2_GRADE)
     out["nodes_positive"] = src["num_pnodes"]
     out["n_category"] = _n_from_count(src["num_pnodes"])
     out["er_positive"] = (src["num_estrec"] >= 10).astype(float)
@@ -226,13 +237,7 @@ def load_prostate_byar(_: Path) -> pd.DataFrame:
     out["stage_group"] = src["fac_stage"].astype(float)  # VACURG stage 3 / 4 -> III / IV
     out["advanced_stage"] = 1.0
     out["m_category"] = src["fac_bm"].astype(float)  # bone metastases
-    activity = {
-        "normal activity": 0.0,
-        "in bed < 50% daytime": 2.0,
-        "in bed > 50% daytime": 3.0,
-        "confined to bed": 4.0,
-    }
-    out["ecog"] = src["fac_pf"].map(activity)
+    out["ecog"] = src["fac_pf"].map(BYAR_ACTIVITY_ECOG)
     out["haemoglobin_g_l"] = src["num_hg"] * 10.0  # g/100 mL
     out["endocrine_therapy"] = (src["fac_rx"] != "placebo").astype(float)  # oestrogen arms
     return out

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from inference.therapy.trials_rct import ROTTERDAM, TRIALS_BY_KEY, Trial
-from inference.training.portrait_loaders import DAYS_PER_MONTH, ecog_from_kps, survset_table
+from inference.training.portrait_loaders import (
+    BYAR_ACTIVITY_ECOG,
+    DAYS_PER_MONTH,
+    GBSG2_GRADE,
+    ROTTERDAM_SIZE_T,
+    ecog_from_kps,
+    survset_table,
+    t_from_size_mm,
+)
 
 
 def _base(src: pd.DataFrame, arm: pd.Series, months: pd.Series) -> pd.DataFrame:
@@ -51,13 +59,7 @@ def load_prostate() -> pd.DataFrame:
     # Months, whole: a death in the first month is recorded as 0 and counted at half a month.
     out = _base(src, src["fac_rx"], src["time"].astype(float).clip(lower=0.5))
     out["age_years"] = src["num_age"].astype(float)
-    activity = {
-        "normal activity": 0.0,
-        "in bed < 50% daytime": 2.0,
-        "in bed > 50% daytime": 3.0,
-        "confined to bed": 4.0,
-    }
-    out["ecog"] = src["fac_pf"].map(activity).astype(float)
+    out["ecog"] = src["fac_pf"].map(BYAR_ACTIVITY_ECOG).astype(float)
     out["haemoglobin_g_l"] = src["num_hg"].astype(float) * 10.0  # g/100 mL
     out["stage_group"] = src["fac_stage"].astype(float)  # VACURG stage 3 / 4 -> III / IV
     out["m_category"] = src["fac_bm"].astype(float)  # bone metastases
@@ -96,10 +98,8 @@ def load_gbsg2() -> pd.DataFrame:
     out["age_years"] = src["num_age"].astype(float)
     out["postmenopausal"] = (src["fac_menostat"] == "Post").astype(float)
     out["tumour_size_mm"] = src["num_tsize"].astype(float)
-    out["t_category"] = pd.cut(src["num_tsize"], [-1, 20, 50, 10_000], labels=[1, 2, 3]).astype(
-        float
-    )
-    out["grade"] = src["fac_tgrade"].map({"I": 1.0, "II": 2.0, "III": 3.0}).astype(float)
+    out["t_category"] = t_from_size_mm(src["num_tsize"])
+    out["grade"] = src["fac_tgrade"].map(GBSG2_GRADE).astype(float)
     out["nodes_positive"] = src["num_pnodes"].astype(float)
     out["er_positive"] = (src["num_estrec"] >= 10).astype(float)  # fmol/mg
     out["pr_positive"] = (src["num_progrec"] >= 10).astype(float)
@@ -131,8 +131,7 @@ def load_rotterdam() -> pd.DataFrame:
     out = _base(src, arm, src["time"])  # months
     out["age_years"] = src["num_age"].astype(float)
     out["postmenopausal"] = (src["fac_meno"] == "post").astype(float)
-    sizes = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
-    out["t_category"] = src["fac_tsize"].map(sizes).astype(float)
+    out["t_category"] = src["fac_tsize"].map(ROTTERDAM_SIZE_T).astype(float)
     out["grade"] = src["fac_grade"].astype(float)
     out["nodes_positive"] = src["num_nodes"].astype(float)
     out["er_positive"] = (src["num_estrogen"] >= 10).astype(float)
