@@ -52,6 +52,18 @@ def _proposal_for_user(request: HttpRequest, proposal_id: int) -> ProposedFact:
     )
 
 
+def _audit_document(
+    request: AuthedRequest, action: str, category: str, document: ClinicalDocument
+) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category=category,
+        case=document.case,
+        object_ref=f"document:{document.pk}",
+    )
+
+
 def _queue_context(request: AuthedRequest, document: ClinicalDocument) -> dict[str, Any]:
     proposals = list(document.proposals.all().select_related("reviewed_by"))
     for proposal in proposals:
@@ -128,13 +140,7 @@ def document_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     """The document's text and its review queue; as an htmx poll, its reading status."""
     document = _document_for_user(request, document_id)
-    audit_case(
-        request=request,
-        action=A.VIEW,
-        category="document",
-        case=document.case,
-        object_ref=f"document:{document.pk}",
-    )
+    _audit_document(request, A.VIEW, "document", document)
     return ingest_status_response(
         request, document, page=PAGE, context=_queue_context(request, document)
     )
@@ -246,13 +252,7 @@ def document_accept_all(request: AuthedRequest, document_id: int) -> HttpRespons
     """Accept every fact of the document that can be accepted as read; say why others wait."""
     document = _document_for_user(request, document_id, permission="notes.change_proposedfact")
     result = review.document_accept_all(document=document, user=request.user)
-    audit_case(
-        request=request,
-        action=A.UPDATE,
-        category="document-fact-accept-all",
-        case=document.case,
-        object_ref=f"document:{document.pk}",
-    )
+    _audit_document(request, A.UPDATE, "document-fact-accept-all", document)
     summary = f"{result.accepted} accepted; {len(result.left)} left for you to review."
     if request.htmx:
         context = {**_queue_context(request, document), "bulk_summary": summary}
