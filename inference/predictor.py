@@ -40,7 +40,12 @@ from inference.schema import (
     TreatmentScenario,
 )
 from inference.survival import conformal
-from inference.survival.curves import landmark_survival, quantile_time, restricted_mean
+from inference.survival.curves import (
+    landmark_survival,
+    quantile_time,
+    restricted_mean,
+    survival_curve,
+)
 from inference.tabular.features import arrays_from_cases, batch_from_arrays
 from inference.validation import PerTypeValidation, TypeValidation, load_per_type_validation
 
@@ -203,13 +208,7 @@ class SurvivalPredictor:
         return torch.stack(curves), embedding, tiles
 
     def _curve(self, members: npt.NDArray[np.float64]) -> SurvivalCurve:
-        mean, low, high = members.mean(0), members.min(0), members.max(0)
-        return SurvivalCurve(
-            times_months=tuple(float(t) for t in self.grid),
-            survival=tuple(float(s) for s in mean),
-            lower=tuple(float(s) for s in low),
-            upper=tuple(float(s) for s in high),
-        )
+        return survival_curve(self.grid, members.mean(0), members.min(0), members.max(0))
 
     def _abstention(
         self, case: CaseInputs, batch: ModalityBatch, embedding: Tensor, used: tuple[str, ...]

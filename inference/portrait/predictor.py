@@ -57,6 +57,7 @@ from inference.survival.curves import (
     quantile_time,
     restricted_mean,
     survival_at_months,
+    survival_curve,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -209,12 +210,7 @@ class PortraitPredictor:
             case_id=case_id,
             status="ok",
             abstention_reasons=(),
-            curve=SurvivalCurve(
-                times_months=tuple(float(t) for t in grid),
-                survival=tuple(float(v) for v in curve),
-                lower=tuple(float(v) for v in lower[0]),
-                upper=tuple(float(v) for v in upper[0]),
-            ),
+            curve=survival_curve(grid, curve, lower[0], upper[0]),
             median_months=quantile_time(grid, curve, 0.5),
             survival_at=landmark_survival(self.grid, curve, lower[0], upper[0]),
             risk_score=-float(restricted_mean(grid, mean)[0]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from inference.schema import SurvivalAtYear
+from inference.schema import SurvivalAtYear, SurvivalCurve
 
 FloatArray = npt.NDArray[np.float64]
 #: The years a prediction states survival at (where its curve reaches).
@@ -121,4 +121,21 @@ def landmark_survival(
             upper=survival_at_months(grid, upper, 12.0 * y),
         )
         for y in LANDMARK_YEARS
+    )
+
+
+def survival_curve(
+    times: FloatArray, survival: FloatArray, lower: FloatArray, upper: FloatArray
+) -> SurvivalCurve:
+    """A curve and its band as the plain floats a prediction carries.
+
+    Args:
+        times: (G,) times in months.
+        survival, lower, upper: (G,) the curve and its band at those times.
+    """
+    return SurvivalCurve(
+        times_months=tuple(float(t) for t in times),
+        survival=tuple(float(s) for s in survival),
+        lower=tuple(float(s) for s in lower),
+        upper=tuple(float(s) for s in upper),
     )
