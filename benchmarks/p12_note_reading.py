@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import BenchmarkResult, median_seconds, result_line
 
 ID = "P12"
 TITLE = "Note reading: 3-page clinical note into proposed facts (goal <= 1 s on one core)"
@@ -45,15 +43,6 @@ def three_page_note() -> str:
     return "".join(parts)[: 3 * CHARS_PER_PAGE]
 
 
-def _timed(work: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _one_core() -> str:
     if hasattr(os, "sched_setaffinity"):
         cpu = min(os.sched_getaffinity(0))
@@ -77,8 +66,8 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     proposals = reading.read_document(text, on=day)
     cold_s = time.perf_counter() - start
     repeats = 5 if getattr(args, "quick", False) else 25
-    warm_s = _timed(lambda: reading.read_document(text, on=day), repeats)
-    base_s = _timed(lambda: facts_from_note("bench", text, day), repeats)
+    warm_s = median_seconds(lambda: reading.read_document(text, on=day), repeats)
+    base_s = median_seconds(lambda: facts_from_note("bench", text, day), repeats)
     flagged = sum(1 for p in proposals if any(vars(p.flags).values()))
     worst = max(cold_s, warm_s)
     print(f"{'':24}{'seconds':>10}")

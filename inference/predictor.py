@@ -32,7 +32,6 @@ from inference.schema import (
     FeatureAttribution,
     ModalityAttribution,
     ModelInfo,
-    SurvivalAtYear,
     SurvivalCurve,
     SurvivalPrediction,
     TileAttention,
@@ -41,13 +40,17 @@ from inference.schema import (
     TreatmentScenario,
 )
 from inference.survival import conformal
-from inference.survival.curves import quantile_time, restricted_mean
+from inference.survival.curves import (
+    landmark_survival,
+    quantile_time,
+    restricted_mean,
+    survival_curve,
+)
 from inference.tabular.features import arrays_from_cases, batch_from_arrays
 from inference.validation import PerTypeValidation, TypeValidation, load_per_type_validation
 
 logger = logging.getLogger(__name__)
 
-LANDMARK_YEARS = (1, 3, 5)
 TOP_FEATURES = 12
 MIN_KNOWN_FRACTION = 0.5
 TABULAR = ("clinical", "labs", "mutations", "copy_number", "expression")
@@ -204,36 +207,8 @@ class SurvivalPredictor:
         tiles = torch.stack(attention).mean(0) if attention else None
         return torch.stack(curves), embedding, tiles
 
-    def _survival_at(self, curve: npt.NDArray[np.float64], months: float) -> float | None:
-        if months > self.grid[-1]:
-            return None
-        log_s = np.interp(months, self.grid, np.log(np.clip(curve, 1e-12, 1.0)))
-        return float(np.exp(log_s))
-
-    def _landmarks(
-        self,
-        mean: npt.NDArray[np.float64],
-        low: npt.NDArray[np.float64],
-        high: npt.NDArray[np.float64],
-    ) -> tuple[SurvivalAtYear, ...]:
-        return tuple(
-            SurvivalAtYear(
-                years=y,
-                survival=self._survival_at(mean, 12.0 * y),
-                lower=self._survival_at(low, 12.0 * y),
-                upper=self._survival_at(high, 12.0 * y),
-            )
-            for y in LANDMARK_YEARS
-        )
-
     def _curve(self, members: npt.NDArray[np.float64]) -> SurvivalCurve:
-        mean, low, high = members.mean(0), members.min(0), members.max(0)
-        return SurvivalCurve(
-            times_months=tuple(float(t) for t in self.grid),
-            survival=tuple(float(s) for s in mean),
-            lower=tuple(float(s) for s in low),
-            upper=tuple(float(s) for s in high),
-        )
+        return survival_curve(self.grid, members.mean(0), members.min(0), members.max(0))
 
     def _abstention(
         self, case: CaseInputs, batch: ModalityBatch, embedding: Tensor, used: tuple[str, ...]
@@ -557,7 +532,7 @@ class SurvivalPredictor:
             abstention_reasons=tuple(reasons),
             curve=self._curve(members),
             median_months=quantile_time(self.grid, mean, 0.5),
-            survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+            survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
             risk_score=float(-restricted_mean(self.grid, mean[None, :])[0]),
             time_interval=self._interval(mean, case),
             inputs_used=used,
@@ -593,7 +568,7 @@ class SurvivalPredictor:
                     treatment=plan,
                     curve=self._curve(members),
                     median_months=quantile_time(self.grid, mean, 0.5),
-                    survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+                    survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
                 )
             )
         return tuple(scenarios)

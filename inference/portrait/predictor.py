@@ -49,11 +49,16 @@ from inference.schema import (
     Explanation,
     FeatureAttribution,
     ModelInfo,
-    SurvivalAtYear,
     SurvivalCurve,
     SurvivalPrediction,
 )
-from inference.survival.curves import quantile_time, restricted_mean
+from inference.survival.curves import (
+    landmark_survival,
+    quantile_time,
+    restricted_mean,
+    survival_at_months,
+    survival_curve,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -61,7 +66,6 @@ NAME = "oncoboard-portrait"
 COMMERCIAL_NAME = "oncoboard-portrait-commercial"
 CARD = "inference/weights/portrait/portrait.md"
 COVARIATES_PATH = SHIPPED_PATH.with_name("covariates.json")
-LANDMARK_YEARS = (1, 3, 5)
 BAND_LEVEL = 0.9
 #: Fields that group others: ``advanced_stage`` is derived from ``stage_group`` when both exist,
 #: so it is not listed as missing where the stage group is known.
@@ -104,13 +108,6 @@ class PortraitPredictor:
 
     # -- numbers -------------------------------------------------------------------------------
 
-    def _at(self, curve: FloatArray, months: float) -> float | None:
-        """S(months) on a curve that may stop early (``None`` beyond its end)."""
-        grid = self.grid[: len(curve)]
-        if months > grid[-1]:
-            return None
-        return float(np.exp(np.interp(months, grid, np.log(np.clip(curve, 1e-12, 1.0)))))
-
     def _last_event_index(self, baseline: str) -> int:
         """Grid index of the last event among a baseline's training rows (its curve's end).
 
@@ -138,10 +135,10 @@ class PortraitPredictor:
         # Each variant on the baseline it would get: without its stage group a case is drawn on
         # the type's reference cohort, and that is part of what knowing the stage changes.
         curves = self.model.predict(masked, [self.model.baseline(p) for p in masked])
-        full = self._at(curves[0], months) or 0.0
+        full = survival_at_months(self.grid, curves[0], months) or 0.0
         out = []
         for name, curve in zip(observed, curves[1:], strict=True):
-            delta = full - (self._at(curve, months) or 0.0)
+            delta = full - (survival_at_months(self.grid, curve, months) or 0.0)
             out.append(
                 FeatureAttribution(
                     modality="portrait",
@@ -213,22 +210,9 @@ class PortraitPredictor:
             case_id=case_id,
             status="ok",
             abstention_reasons=(),
-            curve=SurvivalCurve(
-                times_months=tuple(float(t) for t in grid),
-                survival=tuple(float(v) for v in curve),
-                lower=tuple(float(v) for v in lower[0]),
-                upper=tuple(float(v) for v in upper[0]),
-            ),
+            curve=survival_curve(grid, curve, lower[0], upper[0]),
             median_months=quantile_time(grid, curve, 0.5),
-            survival_at=tuple(
-                SurvivalAtYear(
-                    years=y,
-                    survival=self._at(curve, 12.0 * y),
-                    lower=self._at(lower[0], 12.0 * y),
-                    upper=self._at(upper[0], 12.0 * y),
-                )
-                for y in LANDMARK_YEARS
-            ),
+            survival_at=landmark_survival(self.grid, curve, lower[0], upper[0]),
             risk_score=-float(restricted_mean(grid, mean)[0]),
             time_interval=self.model.time_interval(cancer_type, risk, baseline),
             inputs_used=tuple(
@@ -239,7 +223,7 @@ class PortraitPredictor:
             model=self.info,
             explanation=Explanation(
                 reference_years=max(1, round(horizon / 12.0)),
-                baseline_survival=float(self._at(curve, horizon) or 0.0),
+                baseline_survival=float(survival_at_months(self.grid, curve, horizon) or 0.0),
                 modality_shapley=(),
                 feature_attributions=self._attributions(routed, cancer_type, horizon),
                 hallmarks=(),

@@ -26,6 +26,7 @@ import pandas as pd
 from inference.portrait.model import STRATUM, PortraitModel, cohort_of, load_shipped
 from inference.portrait.vocabulary import ClinicalPortrait, Staging
 from inference.survival.curves import quantile_time
+from inference.survival.kaplan_meier import kaplan_meier_at
 from inference.training.portrait_cohorts import COHORTS, load_all
 from inference.training.portrait_train import MAIN_HORIZON, assign_splits, raw_features
 
@@ -90,15 +91,9 @@ def examples_table(model: PortraitModel) -> list[str]:
     return lines
 
 
-def kaplan_meier_at(times: FloatArray, events: FloatArray, months: float) -> float | None:
+def followed_kaplan_meier_at(times: FloatArray, events: FloatArray, months: float) -> float | None:
     """Kaplan-Meier S(months), or None when nobody is still followed at that time."""
-    if not (times >= months).any():
-        return None
-    survival = 1.0
-    for t in np.unique(times[(events > 0) & (times <= months)]):
-        at_risk = float((times >= t).sum())
-        survival *= 1.0 - float(((times == t) & (events > 0)).sum()) / at_risk
-    return survival
+    return kaplan_meier_at(times, events, months) if (times >= months).any() else None
 
 
 def mean_at(model: PortraitModel, risk: FloatArray, cohort: str, months: float) -> float:
@@ -125,7 +120,7 @@ def validation_table(model: PortraitModel, frame: pd.DataFrame) -> list[str]:
             if chosen == reference or rows.empty:
                 continue
             risk = model.risk(raw_features(rows), list(rows["cancer_type"]))
-            observed = kaplan_meier_at(
+            observed = followed_kaplan_meier_at(
                 rows["time_months"].to_numpy(), rows["event"].to_numpy(), horizon
             )
             cohorts = ", ".join(sorted(set(rows["cohort"])))
@@ -156,7 +151,9 @@ def strata_table(model: PortraitModel, frame: pd.DataFrame) -> list[str]:
             continue
         horizon = MAIN_HORIZON[str(val["cancer_type"].iloc[0])]
         risk = model.risk(raw_features(val), list(val["cancer_type"]))
-        observed = kaplan_meier_at(val["time_months"].to_numpy(), val["event"].to_numpy(), horizon)
+        observed = followed_kaplan_meier_at(
+            val["time_months"].to_numpy(), val["event"].to_numpy(), horizon
+        )
         on_cohort, on_stratum = (mean_at(model, risk, k, horizon) for k in (cohort, key))
         if observed is not None:
             events = float(val["event"].sum())

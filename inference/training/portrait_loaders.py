@@ -20,13 +20,26 @@ import pandas as pd
 from inference.portrait.vocabulary import FEATURE_NAMES, ecog_from_karnofsky
 
 DAYS_PER_MONTH = 365.25 / 12
+#: SurvSet codes shared by the portrait and the RCT loaders (one table, one mapping).
+#: rott2 ``fac_tsize`` (the source's own ">20-50mmm" spelling) -> T category.
+ROTTERDAM_SIZE_T = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
+#: GBSG2 ``fac_tgrade`` -> histologic grade.
+GBSG2_GRADE = {"I": 1.0, "II": 2.0, "III": 3.0}
+#: Byar prostate ``fac_pf`` (activity) -> ECOG performance status.
+BYAR_ACTIVITY_ECOG = {
+    "normal activity": 0.0,
+    "in bed < 50% daytime": 2.0,
+    "in bed > 50% daytime": 3.0,
+    "confined to bed": 4.0,
+}
 
 
 def _ynum(series: pd.Series, yes: object) -> pd.Series:
     return (series == yes).astype(float)
 
 
-def _survset(name: str) -> pd.DataFrame:
+def survset_table(name: str) -> pd.DataFrame:
+    """One SurvSet table from the installed wheel, rows numbered from 0 (also the RCT loaders')."""
     from SurvSet.data import SurvLoader  # GPL-3.0, training extra
 
     frame = SurvLoader().load_dataset(name)["df"]
@@ -46,12 +59,13 @@ def _n_from_count(nodes: pd.Series) -> pd.Series:
     return pd.cut(nodes, [-1, 0, 3, 9, 1000], labels=[0, 1, 2, 3]).astype(float)
 
 
-def _t_from_size_mm(size: pd.Series) -> pd.Series:
+def t_from_size_mm(size: pd.Series) -> pd.Series:
     """AJCC breast T by size alone (T1 <= 20 mm, T2 <= 50 mm, T3 > 50 mm)."""
     return pd.cut(size, [-1, 20, 50, 10_000], labels=[1, 2, 3]).astype(float)
 
 
-def _ecog_from_kps(kps: pd.Series) -> pd.Series:
+def ecog_from_kps(kps: pd.Series) -> pd.Series:
+    """ECOG from Karnofsky through the published table; a missing or zero Karnofsky is NaN."""
     return kps.map(lambda v: float(ecog_from_karnofsky(v)) if v == v and v > 0 else math.nan)
 
 
@@ -91,13 +105,12 @@ def load_metabric(data: Path) -> pd.DataFrame:
 
 
 def load_rotterdam(_: Path) -> pd.DataFrame:
-    src = _survset("rott2")
+    src = survset_table("rott2")
     out = _frame(src, src["time"], src["event"])  # rott2 time is in months
     out["age_years"] = src["num_age"]
     out["sex_female"] = 1.0
     out["postmenopausal"] = _ynum(src["fac_meno"], "post")
-    sizes = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
-    out["t_category"] = src["fac_tsize"].map(sizes)
+    out["t_category"] = src["fac_tsize"].map(ROTTERDAM_SIZE_T)
     out["grade"] = src["fac_grade"].astype(float)
     out["nodes_positive"] = src["num_nodes"]
     out["n_category"] = _n_from_count(src["num_nodes"])
@@ -109,14 +122,14 @@ def load_rotterdam(_: Path) -> pd.DataFrame:
 
 
 def load_gbsg2(_: Path) -> pd.DataFrame:
-    src = _survset("GBSG2")
+    src = survset_table("GBSG2")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = 1.0
     out["postmenopausal"] = _ynum(src["fac_menostat"], "Post")
     out["tumour_size_mm"] = src["num_tsize"]
-    out["t_category"] = _t_from_size_mm(src["num_tsize"])
-    out["grade"] = src["fac_tgrade"].map({"I": 1.0, "II": 2.0, "III": 3.0})
+    out["t_category"] = t_from_size_mm(src["num_tsize"])
+    out["grade"] = src["fac_tgrade"].map(GBSG2_GRADE)
     out["nodes_positive"] = src["num_pnodes"]
     out["n_category"] = _n_from_count(src["num_pnodes"])
     out["er_positive"] = (src["num_estrec"] >= 10).astype(float)
@@ -148,23 +161,23 @@ def load_tcga(data: Path, code: str, cancer_type: str) -> pd.DataFrame:
 
 
 def load_ncctg(_: Path) -> pd.DataFrame:
-    src = _survset("cancer")
+    src = survset_table("cancer")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 2).astype(float)
     ecog = pd.to_numeric(src["fac_ph_ecog"], errors="coerce")  # "missing" -> NaN
     # Physician ECOG where rated, else the physician Karnofsky through the published table.
-    out["ecog"] = ecog.fillna(_ecog_from_kps(src["num_ph_karno"]))
+    out["ecog"] = ecog.fillna(ecog_from_kps(src["num_ph_karno"]))
     out["weight_loss_kg"] = src["num_wt_loss"] * 0.45359237  # pounds
     return out
 
 
 def load_veterans(_: Path) -> pd.DataFrame:
-    src = _survset("veteran")
+    src = survset_table("veteran")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = 0.0  # Veterans' Administration trial: men only
-    out["ecog"] = _ecog_from_kps(src["num_karno"])
+    out["ecog"] = ecog_from_kps(src["num_karno"])
     out["small_cell_histology"] = (src["fac_celltype"] == "smallcell").astype(float)
     out["prior_lines"] = (src["fac_prior"].astype(int) > 0).astype(float)  # "yes" = at least one
     out["chemotherapy"] = 1.0  # both arms received chemotherapy
@@ -172,7 +185,7 @@ def load_veterans(_: Path) -> pd.DataFrame:
 
 
 def _support2(disease: str) -> pd.DataFrame:
-    src = _survset("support2")
+    src = survset_table("support2")
     src = src[src["fac_dzgroup"] == disease].reset_index(drop=True)
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
@@ -201,7 +214,7 @@ def load_support2_colon(_: Path) -> pd.DataFrame:
 
 
 def load_colon_trial(_: Path) -> pd.DataFrame:
-    src = _survset("colon")
+    src = survset_table("colon")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)
@@ -217,27 +230,21 @@ def load_colon_trial(_: Path) -> pd.DataFrame:
 
 
 def load_prostate_byar(_: Path) -> pd.DataFrame:
-    src = _survset("prostate")
+    src = survset_table("prostate")
     out = _frame(src, src["time"], src["event"])  # months
     out["age_years"] = src["num_age"]
     out["sex_female"] = 0.0
     out["stage_group"] = src["fac_stage"].astype(float)  # VACURG stage 3 / 4 -> III / IV
     out["advanced_stage"] = 1.0
     out["m_category"] = src["fac_bm"].astype(float)  # bone metastases
-    activity = {
-        "normal activity": 0.0,
-        "in bed < 50% daytime": 2.0,
-        "in bed > 50% daytime": 3.0,
-        "confined to bed": 4.0,
-    }
-    out["ecog"] = src["fac_pf"].map(activity)
+    out["ecog"] = src["fac_pf"].map(BYAR_ACTIVITY_ECOG)
     out["haemoglobin_g_l"] = src["num_hg"] * 10.0  # g/100 mL
     out["endocrine_therapy"] = (src["fac_rx"] != "placebo").astype(float)  # oestrogen arms
     return out
 
 
 def load_melanoma(_: Path) -> pd.DataFrame:
-    src = _survset("Melanoma")
+    src = survset_table("Melanoma")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)
@@ -249,7 +256,7 @@ def load_melanoma(_: Path) -> pd.DataFrame:
 
 
 def load_ovarian(_: Path) -> pd.DataFrame:
-    src = _survset("ova")
+    src = survset_table("ova")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["stage_group"] = src["fac_figo"].astype(float) + 3.0  # FIGO III (0) / IV (1)
     out["advanced_stage"] = 1.0
@@ -259,7 +266,7 @@ def load_ovarian(_: Path) -> pd.DataFrame:
 
 
 def load_hcc(_: Path) -> pd.DataFrame:
-    src = _survset("hepatoCellular")
+    src = survset_table("hepatoCellular")
     out = _frame(src, src["time"], src["event"])  # months
     out["age_years"] = src["num_Age"]
     out["sex_female"] = (src["fac_Gender"].astype(int) == 0).astype(float)
@@ -270,7 +277,7 @@ def load_hcc(_: Path) -> pd.DataFrame:
 
 
 def load_follicular(_: Path) -> pd.DataFrame:
-    src = _survset("follic")
+    src = survset_table("follic")
     out = _frame(src, src["time"] * 12.0, src["event"])  # years
     out["age_years"] = src["num_age"]
     out["stage_group"] = src["fac_clinstg"].astype(float)  # Ann Arbor I / II
@@ -282,7 +289,7 @@ def load_follicular(_: Path) -> pd.DataFrame:
 
 
 def load_oropharynx(_: Path) -> pd.DataFrame:
-    src = _survset("d.oropha.rec")
+    src = survset_table("d.oropha.rec")
     out = _frame(src, src["time"] * 12.0, src["event"])  # years
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(int) == 2).astype(float)
@@ -296,7 +303,7 @@ def load_oropharynx(_: Path) -> pd.DataFrame:
 
 
 def load_leukaemia(_: Path) -> pd.DataFrame:
-    src = _survset("LeukSurv")
+    src = survset_table("LeukSurv")
     out = _frame(src, src["time"] / DAYS_PER_MONTH, src["event"])
     out["age_years"] = src["num_age"]
     out["sex_female"] = (src["fac_sex"].astype(str) == "0").astype(float)

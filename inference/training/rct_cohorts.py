@@ -9,22 +9,21 @@ follow :mod:`inference.training.portrait_cohorts` so the app's adapter feeds bot
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from inference.portrait.vocabulary import ecog_from_karnofsky
 from inference.therapy.trials_rct import ROTTERDAM, TRIALS_BY_KEY, Trial
-
-DAYS_PER_MONTH = 365.25 / 12
-
-
-def _survset(name: str) -> pd.DataFrame:
-    from SurvSet.data import SurvLoader  # GPL-3.0, training extra
-
-    return SurvLoader().load_dataset(name)["df"].reset_index(drop=True)
+from inference.training.portrait_loaders import (
+    BYAR_ACTIVITY_ECOG,
+    DAYS_PER_MONTH,
+    GBSG2_GRADE,
+    ROTTERDAM_SIZE_T,
+    ecog_from_kps,
+    survset_table,
+    t_from_size_mm,
+)
 
 
 def _base(src: pd.DataFrame, arm: pd.Series, months: pd.Series) -> pd.DataFrame:
@@ -37,12 +36,8 @@ def _base(src: pd.DataFrame, arm: pd.Series, months: pd.Series) -> pd.DataFrame:
     )
 
 
-def _ecog_from_kps(kps: pd.Series) -> pd.Series:
-    return kps.map(lambda v: float(ecog_from_karnofsky(v)) if v == v and v > 0 else math.nan)
-
-
 def load_colon() -> pd.DataFrame:
-    src = _survset("colon")
+    src = survset_table("colon")
     out = _base(src, src["fac_rx"], src["time"] / DAYS_PER_MONTH)
     out["age_years"] = src["num_age"].astype(float)
     out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)  # 1 = male
@@ -52,7 +47,7 @@ def load_colon() -> pd.DataFrame:
 
 
 def load_e1684() -> pd.DataFrame:
-    src = _survset("e1684")
+    src = survset_table("e1684")
     arm = src["fac_trt"].astype(int).map({0: "observation", 1: "interferon"})
     out = _base(src, arm, src["time"] * 12.0)  # years
     out["sex_female"] = (src["fac_sex"].astype(int) == 1).astype(float)  # smcure: 1 = female
@@ -60,17 +55,11 @@ def load_e1684() -> pd.DataFrame:
 
 
 def load_prostate() -> pd.DataFrame:
-    src = _survset("prostate")
+    src = survset_table("prostate")
     # Months, whole: a death in the first month is recorded as 0 and counted at half a month.
     out = _base(src, src["fac_rx"], src["time"].astype(float).clip(lower=0.5))
     out["age_years"] = src["num_age"].astype(float)
-    activity = {
-        "normal activity": 0.0,
-        "in bed < 50% daytime": 2.0,
-        "in bed > 50% daytime": 3.0,
-        "confined to bed": 4.0,
-    }
-    out["ecog"] = src["fac_pf"].map(activity).astype(float)
+    out["ecog"] = src["fac_pf"].map(BYAR_ACTIVITY_ECOG).astype(float)
     out["haemoglobin_g_l"] = src["num_hg"].astype(float) * 10.0  # g/100 mL
     out["stage_group"] = src["fac_stage"].astype(float)  # VACURG stage 3 / 4 -> III / IV
     out["m_category"] = src["fac_bm"].astype(float)  # bone metastases
@@ -78,18 +67,18 @@ def load_prostate() -> pd.DataFrame:
 
 
 def load_veteran() -> pd.DataFrame:
-    src = _survset("veteran")
+    src = survset_table("veteran")
     arm = src["fac_trt"].astype(int).map({1: "standard", 2: "test"})
     out = _base(src, arm, src["time"] / DAYS_PER_MONTH)
     out["age_years"] = src["num_age"].astype(float)
-    out["ecog"] = _ecog_from_kps(src["num_karno"])
+    out["ecog"] = ecog_from_kps(src["num_karno"])
     out["small_cell_histology"] = (src["fac_celltype"] == "smallcell").astype(float)
     out["prior_lines"] = (src["fac_prior"].astype(int) > 0).astype(float)
     return out
 
 
 def load_oropharynx() -> pd.DataFrame:
-    src = _survset("d.oropha.rec")
+    src = survset_table("d.oropha.rec")
     arm = src["fac_treatm"].astype(int).map({1: "radiotherapy", 2: "radiotherapy+chemotherapy"})
     out = _base(src, arm, src["time"] * 12.0)  # years
     out["age_years"] = src["num_age"].astype(float)
@@ -103,16 +92,14 @@ def load_oropharynx() -> pd.DataFrame:
 
 
 def load_gbsg2() -> pd.DataFrame:
-    src = _survset("GBSG2")
+    src = survset_table("GBSG2")
     arm = src["fac_horTh"].map({"no": "no hormone therapy", "yes": "tamoxifen"})
     out = _base(src, arm, src["time"] / DAYS_PER_MONTH)
     out["age_years"] = src["num_age"].astype(float)
     out["postmenopausal"] = (src["fac_menostat"] == "Post").astype(float)
     out["tumour_size_mm"] = src["num_tsize"].astype(float)
-    out["t_category"] = pd.cut(src["num_tsize"], [-1, 20, 50, 10_000], labels=[1, 2, 3]).astype(
-        float
-    )
-    out["grade"] = src["fac_tgrade"].map({"I": 1.0, "II": 2.0, "III": 3.0}).astype(float)
+    out["t_category"] = t_from_size_mm(src["num_tsize"])
+    out["grade"] = src["fac_tgrade"].map(GBSG2_GRADE).astype(float)
     out["nodes_positive"] = src["num_pnodes"].astype(float)
     out["er_positive"] = (src["num_estrec"] >= 10).astype(float)  # fmol/mg
     out["pr_positive"] = (src["num_progrec"] >= 10).astype(float)
@@ -120,7 +107,7 @@ def load_gbsg2() -> pd.DataFrame:
 
 
 def load_ovarian() -> pd.DataFrame:
-    src = _survset("ovarian")
+    src = survset_table("ovarian")
     arm = src["fac_rx"].astype(int).map({1: "cyclophosphamide", 2: "cyclophosphamide+adriamycin"})
     out = _base(src, arm, src["time"] / DAYS_PER_MONTH)
     out["age_years"] = src["num_age"].astype(float)
@@ -129,7 +116,7 @@ def load_ovarian() -> pd.DataFrame:
 
 
 def load_glioma() -> pd.DataFrame:
-    src = _survset("glioma")
+    src = survset_table("glioma")
     arm = src["fac_group"].map({"Control": "control", "RIT": "radioimmunotherapy"})
     out = _base(src, arm, src["time"])  # months
     out["age_years"] = src["num_age"].astype(float)
@@ -139,13 +126,12 @@ def load_glioma() -> pd.DataFrame:
 
 
 def load_rotterdam() -> pd.DataFrame:
-    src = _survset("rott2")
+    src = survset_table("rott2")
     arm = src["fac_hormon"].map({"no": "no hormone therapy", "yes": "hormone therapy"})
     out = _base(src, arm, src["time"])  # months
     out["age_years"] = src["num_age"].astype(float)
     out["postmenopausal"] = (src["fac_meno"] == "post").astype(float)
-    sizes = {"<=20mm": 1.0, ">20-50mmm": 2.0, ">50mm": 3.0}
-    out["t_category"] = src["fac_tsize"].map(sizes).astype(float)
+    out["t_category"] = src["fac_tsize"].map(ROTTERDAM_SIZE_T).astype(float)
     out["grade"] = src["fac_grade"].astype(float)
     out["nodes_positive"] = src["num_nodes"].astype(float)
     out["er_positive"] = (src["num_estrogen"] >= 10).astype(float)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from inference.survival.kaplan_meier import kaplan_meier_at
 from inference.therapy.rct_model import FloatArray, TrialModel
 from inference.therapy.rct_whatif import MIN_EVENTS, ContrastValidation
 from inference.therapy.trials_rct import Contrast, Trial
@@ -48,15 +49,6 @@ def arm_cox(frame: pd.DataFrame, contrast: Contrast) -> tuple[float, float, floa
     coef = float(fit.params_["treated"])
     se = float(fit.standard_errors_["treated"])
     return math.exp(coef), math.exp(coef - 1.96 * se), math.exp(coef + 1.96 * se)
-
-
-def kaplan_meier_at(time: FloatArray, event: FloatArray, horizon: float) -> float:
-    """Kaplan-Meier survival at ``horizon``."""
-    survival = 1.0
-    for t in np.unique(time[(event > 0) & (time <= horizon)]):
-        at_risk = float((time >= t).sum())
-        survival *= 1.0 - float(((time == t) & (event > 0)).sum()) / at_risk
-    return survival
 
 
 def predicted_survival_at(

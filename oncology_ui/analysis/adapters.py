@@ -22,7 +22,7 @@ from inference.schema import (
     SurvivalPrediction,
     TreatmentPlan,
 )
-from oncology_ui.analysis.portrait_inputs import case_portrait
+from oncology_ui.analysis.portrait_inputs import case_portrait, stage_group_number
 from oncology_ui.imaging.model_inputs import imaging_inputs, imaging_snapshot
 from oncology_ui.pathology.snapshot import slides_snapshot, slides_to_inputs
 from oncology_ui.patients.models import Case
@@ -31,16 +31,13 @@ from oncology_ui.patients.models import Case
 ADAPTER_VERSION = "5"
 
 
-_STAGE_NUMBER = {"0": 0.0, "I": 1.0, "II": 2.0, "III": 3.0, "IV": 4.0}
-
-
 def _stage_number(stage_group: str) -> float | None:
-    """AJCC stage group as 0-4 (``IIIB`` -> 3); None when not staged."""
-    text = stage_group.strip().upper().removeprefix("STAGE").strip()
-    for roman in ("IV", "III", "II", "I", "0"):
-        if text.startswith(roman):
-            return _STAGE_NUMBER[roman]
-    return None
+    """AJCC stage group as 0.0-4.0 (``IIIB`` -> 3.0); None when not staged.
+
+    A float, as the snapshot has always stored it (its hash depends on the JSON).
+    """
+    number = stage_group_number(stage_group)
+    return None if number is None else float(number)
 
 
 def case_snapshot(case: Case) -> dict[str, Any]:

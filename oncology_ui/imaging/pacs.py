@@ -43,7 +43,7 @@ from django.db import transaction
 from pydicom.errors import InvalidDicomError
 
 from oncology_ui.core.audit import audit_record
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.imaging import services
 from oncology_ui.imaging.conf import PacsSettings, pacs_settings
@@ -319,10 +319,7 @@ def pacs_import_request(*, case: Case, user: User | None, study_uid: str) -> Ima
             counts={"names": []},
             created_by=user,
         )
-        upload.job = job_enqueue(
-            kind=IMPORT_JOB, target=upload, user=user, message="Waiting to be retrieved"
-        )
-        upload.save(update_fields=["job"])
+        upload.enqueue_job(kind=IMPORT_JOB, user=user, message="Waiting to be retrieved")
     return upload
 
 

@@ -33,7 +33,6 @@ from django.conf import settings
 from django.db import transaction
 
 from oncology_ui.core.audit import audit_record
-from oncology_ui.core.jobs import job_enqueue
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging.models import ImagingUpload
 from oncology_ui.imaging.services import INGEST_JOB
@@ -258,8 +257,7 @@ def _hand_over(folder: Path, patient_id: str, calling: str) -> ImagingUpload | N
                 size=sum(p.stat().st_size for p in incoming.iterdir()),
                 counts={"names": []},
             )
-            upload.job = job_enqueue(kind=INGEST_JOB, target=upload, message="Waiting")
-            upload.save(update_fields=["job"])
+            upload.enqueue_job(kind=INGEST_JOB, message="Waiting")
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise

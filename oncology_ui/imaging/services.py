@@ -48,7 +48,7 @@ from inference.imaging.schema import (
 )
 from inference.imaging.store import volume_geometry
 from inference.sandbox import SandboxError
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import (
@@ -133,10 +133,7 @@ def upload_receive(*, case: Case, user: User | None, files: Sequence[File[bytes]
                 counts={"names": [] if is_archive else names},
                 created_by=user,
             )
-            upload.job = job_enqueue(
-                kind=INGEST_JOB, target=upload, user=user, message="Waiting to be processed"
-            )
-            upload.save(update_fields=["job"])
+            upload.enqueue_job(kind=INGEST_JOB, user=user, message="Waiting to be processed")
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise

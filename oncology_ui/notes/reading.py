@@ -33,7 +33,7 @@ from functools import lru_cache
 from inference.trials.lexicon import THERAPY_CLASSES
 from oncology_ui.clinical.parsers.biomarkers import BiomarkerError, normalise_biomarker
 from oncology_ui.clinical.parsers.catalogue import Analyte, Catalogue, load_catalogue
-from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext, normalise
+from oncology_ui.clinical.parsers.labs import LabRecord, LabValueError, PatientContext, normalise
 
 # --- what a proposal is ------------------------------------------------------------------------
 
@@ -727,9 +727,41 @@ def _lab_names() -> tuple[re.Pattern[str], dict[str, Analyte], Catalogue]:
     return pattern, names, catalogue
 
 
+def note_lab_record(
+    *,
+    catalogue: Catalogue,
+    analyte: Analyte,
+    value_text: str,
+    unit: str,
+    on: date,
+    context: PatientContext | None = None,
+    source_ref: str = "",
+    source_key: str = "",
+) -> LabRecord:
+    """A lab value written in a note, normalised as an imported one would be.
+
+    The note gives no time of day or reference range: the value counts as taken at midnight UTC
+    of ``on`` and is flagged against the catalogue's range. Raises :class:`LabValueError` for no
+    unit, an unknown unit or an implausible value, both when reading and when accepting.
+    """
+    return normalise(
+        catalogue=catalogue,
+        analyte=analyte,
+        loinc="",
+        name=analyte.name,
+        value_text=value_text,
+        unit=unit,
+        collected_at=datetime.combine(on, datetime.min.time(), tzinfo=UTC),
+        reference=None,
+        context=context or PatientContext(),
+        source_ref=source_ref,
+        source_key=source_key,
+    )
+
+
 def lab_proposals(text: str, *, on: date | None) -> Iterator[Proposal]:
     pattern, names, catalogue = _lab_names()
-    when = datetime.combine(on or date(2000, 1, 1), datetime.min.time(), tzinfo=UTC)
+    day = on or date(2000, 1, 1)
     for m in pattern.finditer(text):
         value = _LAB_VALUE.match(text, m.end(), min(len(text), m.end() + 40))
         if value is None:
@@ -742,18 +774,8 @@ def lab_proposals(text: str, *, on: date | None) -> Iterator[Proposal]:
             unit = "10^3/uL"
         value_text = value.group("value").replace(" ", "")
         try:
-            record = normalise(
-                catalogue=catalogue,
-                analyte=analyte,
-                loinc="",
-                name=analyte.name,
-                value_text=value_text,
-                unit=unit,
-                collected_at=when,
-                reference=None,
-                context=PatientContext(),
-                source_ref="",
-                source_key="",
+            record = note_lab_record(
+                catalogue=catalogue, analyte=analyte, value_text=value_text, unit=unit, on=day
             )
         except LabValueError:
             continue  # no unit, an unknown unit, or an implausible value: not proposed

@@ -29,7 +29,7 @@ Every row's source says "from <document>, accepted by <user>" and its ``source_k
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -38,10 +38,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncology_ui.clinical import facts
-from oncology_ui.clinical.models import ClinicalFact, LabResult
+from oncology_ui.clinical.models import ClinicalFact
 from oncology_ui.clinical.parsers.catalogue import load_catalogue
-from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext, normalise
+from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
+from oncology_ui.notes.reading import note_lab_record
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create, validated_update
 
@@ -102,42 +103,20 @@ def _write_lab(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str
     if analyte is None:
         raise ValidationError("The lab test is not in the catalogue.")
     document, case = proposal.document, proposal.case
-    collected = datetime.combine(document.document_date, datetime.min.time(), tzinfo=UTC)
     try:
-        record = normalise(
+        record = note_lab_record(
             catalogue=catalogue,
             analyte=analyte,
-            loinc="",
-            name=analyte.name,
             value_text=str(value.get("value", "")),
             unit=str(value.get("unit", "")),
-            collected_at=collected,
-            reference=None,
+            on=document.document_date,
             context=PatientContext(sex=case.patient.sex, birth_date=case.patient.birth_date),
             source_ref=provenance(document, user),
             source_key=_key(proposal),
         )
     except LabValueError as exc:
         raise ValidationError(str(exc)) from None
-    row = LabResult(
-        case=case,
-        source_ref=record.source_ref,
-        source_key=record.source_key,
-        analyte_key=record.analyte_key,
-        loinc=record.loinc[:10],
-        name=record.name[:200],
-        category=record.category,
-        collected_at=record.collected_at,
-        value_text=record.value_text[:60],
-        unit_original=record.unit_original[:40],
-        comparator=record.comparator,
-        value=record.value,
-        unit=record.unit[:40],
-        ref_low=record.ref_low,
-        ref_high=record.ref_high,
-        ref_source=record.ref_source,
-        flag=record.flag,
-    )
+    row = facts.lab_result_from_record(record, case=case)
     row.full_clean()
     row.save()
     facts.derived_values_refresh(case=case, dates=[document.document_date], source=None)
@@ -238,22 +217,12 @@ def _write_site(proposal: ProposedFact, user: User, value: dict[str, Any]) -> st
     site = str(value.get("site") or "").strip()[:60]
     if not site:
         raise ValidationError("Give the site.")
+    # A negated site ("brain MRI negative") is a fact in itself: that site was checked and clear.
     if proposal.negated:
-        row = _clinical_fact(
-            proposal,
-            user,
-            kind="metastasis_absent",
-            display=f"No {site} metastases",
-            detail={"body_site": site},
-        )
+        kind, display = "metastasis_absent", f"No {site} metastases"
     else:
-        row = _clinical_fact(
-            proposal,
-            user,
-            kind="secondary_cancer",
-            display=f"Metastasis: {site}",
-            detail={"body_site": site},
-        )
+        kind, display = "secondary_cancer", f"Metastasis: {site}"
+    row = _clinical_fact(proposal, user, kind=kind, display=display, detail={"body_site": site})
     return f"fact:{row.pk}"
 
 

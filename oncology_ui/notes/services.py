@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from oncology_ui.core.jobs import ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.notes.fhir import FhirDocumentError, read_fhir_document
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
@@ -251,10 +251,7 @@ def document_receive(
         )
         document.full_clean()
         document.save()
-        document.job = job_enqueue(
-            kind=READ_JOB, target=document, user=user, message="Waiting to be read"
-        )
-        document.save(update_fields=["job"])
+        document.enqueue_job(kind=READ_JOB, user=user, message="Waiting to be read")
     return document
 
 

@@ -6,6 +6,7 @@ that swaps just the fact's row, or the whole queue for "accept all".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -48,6 +49,18 @@ def _proposal_for_user(request: HttpRequest, proposal_id: int) -> ProposedFact:
         permission="notes.change_proposedfact",
         category="document-fact",
         kind="proposal",
+    )
+
+
+def _audit_document(
+    request: AuthedRequest, action: str, category: str, document: ClinicalDocument
+) -> None:
+    audit_case(
+        request=request,
+        action=action,
+        category=category,
+        case=document.case,
+        object_ref=f"document:{document.pk}",
     )
 
 
@@ -127,31 +140,31 @@ def document_create(request: AuthedRequest, case_id: int) -> HttpResponse:
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     """The document's text and its review queue; as an htmx poll, its reading status."""
     document = _document_for_user(request, document_id)
-    audit_case(
-        request=request,
-        action=A.VIEW,
-        category="document",
-        case=document.case,
-        object_ref=f"document:{document.pk}",
-    )
+    _audit_document(request, A.VIEW, "document", document)
     return ingest_status_response(
         request, document, page=PAGE, context=_queue_context(request, document)
     )
 
 
-def _reviewed(
-    request: AuthedRequest, proposal: ProposedFact, error: str = "", form: Any = None
+def _proposal_row(
+    request: AuthedRequest, proposal: ProposedFact, *, error: str = "", form: Any = None
 ) -> HttpResponse:
+    """The fact's row of the review queue, as htmx swaps it in; 400 with an error or bad form."""
+    context = {
+        "p": proposal,
+        "document": proposal.document,
+        "can_review": True,
+        "error": error,
+        "edit_form": form,
+    }
+    failed = bool(error) or bool(form is not None and form.errors)
+    return render(request, f"{PAGE}#proposal", context, status=400 if failed else 200)
+
+
+def _reviewed(request: AuthedRequest, proposal: ProposedFact, error: str = "") -> HttpResponse:
     """After an action on one fact: its row (htmx) or the document page (plain form)."""
     if request.htmx:
-        context = {
-            "p": proposal,
-            "document": proposal.document,
-            "can_review": True,
-            "error": error,
-            "edit_form": form,
-        }
-        return render(request, f"{PAGE}#proposal", context, status=400 if error else 200)
+        return _proposal_row(request, proposal, error=error)
     if error:
         messages.error(request, error)
     return redirect("notes-document", document_id=proposal.document_id)
@@ -167,30 +180,42 @@ def _audit_review(request: AuthedRequest, proposal: ProposedFact, what: str) -> 
     )
 
 
+def _review_as_read(
+    request: AuthedRequest,
+    proposal_id: int,
+    *,
+    action: Callable[..., ProposedFact],
+    what: str,
+    done: str = "",
+) -> HttpResponse:
+    """Accept or reject one fact as read; ``done`` (with ``{label}``) is the plain-form message."""
+    proposal = _proposal_for_user(request, proposal_id)
+    try:
+        proposal = action(proposal=proposal, user=request.user)
+    except ValidationError as exc:
+        return _reviewed(request, proposal, " ".join(exc.messages))
+    _audit_review(request, proposal, what)
+    if done and not request.htmx:
+        messages.success(request, done.format(label=proposal.label))
+    return _reviewed(request, proposal)
+
+
 @login_required
 @require_POST
 def proposal_accept(request: AuthedRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal_for_user(request, proposal_id)
-    try:
-        proposal = review.proposal_accept(proposal=proposal, user=request.user)
-    except ValidationError as exc:
-        return _reviewed(request, proposal, " ".join(exc.messages))
-    _audit_review(request, proposal, "accept")
-    if not request.htmx:
-        messages.success(request, f"Accepted: {proposal.label}.")
-    return _reviewed(request, proposal)
+    return _review_as_read(
+        request,
+        proposal_id,
+        action=review.proposal_accept,
+        what="accept",
+        done="Accepted: {label}.",
+    )
 
 
 @login_required
 @require_POST
 def proposal_reject(request: AuthedRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal_for_user(request, proposal_id)
-    try:
-        proposal = review.proposal_reject(proposal=proposal, user=request.user)
-    except ValidationError as exc:
-        return _reviewed(request, proposal, " ".join(exc.messages))
-    _audit_review(request, proposal, "reject")
-    return _reviewed(request, proposal)
+    return _review_as_read(request, proposal_id, action=review.proposal_reject, what="reject")
 
 
 @login_required
@@ -212,13 +237,7 @@ def proposal_edit(request: AuthedRequest, proposal_id: int) -> HttpResponse:
                 messages.success(request, f"Accepted as edited: {proposal.label}.")
             return _reviewed(request, proposal)
     if request.htmx:
-        context = {
-            "p": proposal,
-            "document": proposal.document,
-            "can_review": True,
-            "edit_form": form,
-        }
-        return render(request, f"{PAGE}#proposal", context, status=400 if form.errors else 200)
+        return _proposal_row(request, proposal, form=form)
     return render(
         request,
         "notes/proposal_edit.html",
@@ -233,13 +252,7 @@ def document_accept_all(request: AuthedRequest, document_id: int) -> HttpRespons
     """Accept every fact of the document that can be accepted as read; say why others wait."""
     document = _document_for_user(request, document_id, permission="notes.change_proposedfact")
     result = review.document_accept_all(document=document, user=request.user)
-    audit_case(
-        request=request,
-        action=A.UPDATE,
-        category="document-fact-accept-all",
-        case=document.case,
-        object_ref=f"document:{document.pk}",
-    )
+    _audit_document(request, A.UPDATE, "document-fact-accept-all", document)
     summary = f"{result.accepted} accepted; {len(result.left)} left for you to review."
     if request.htmx:
         context = {**_queue_context(request, document), "bulk_summary": summary}

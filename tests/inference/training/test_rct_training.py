@@ -7,7 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from inference.training.rct_validate import c_for_benefit, kaplan_meier_at
+from inference.survival.kaplan_meier import kaplan_meier_at
+from inference.training.rct_validate import c_for_benefit
 from inference.weights import RCT_WHATIF
 
 

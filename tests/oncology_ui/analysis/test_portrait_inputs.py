@@ -10,11 +10,10 @@ from django.utils import timezone
 
 from oncology_ui.analysis.adapters import case_snapshot, portrait_from_snapshot
 from oncology_ui.analysis.portrait_inputs import case_portrait, stage_group_number, tnm_number
-from oncology_ui.clinical.facts import biomarker_add
 from oncology_ui.clinical.models import ClinicalFact
 from oncology_ui.patients.models import Case
 from tests.factories import CaseFactory, TimelineEventFactory, UserFactory
-from tests.oncology_ui.clinical.conftest import lab_csv, run_import
+from tests.oncology_ui.clinical.conftest import ihc_biomarker, lab_csv, run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -69,16 +68,7 @@ def _full_breast_case() -> Case:
     )
     user = _user()
     for name, value, unit in (("ER", "90", "%"), ("PR", "0", "%"), ("HER2", "2+", "")):
-        biomarker_add(
-            case=case,
-            user=user,
-            name=name,
-            method="IHC",
-            value=value,
-            unit=unit,
-            status="",
-            measured_on=dt.date(2024, 1, 20),
-        )
+        ihc_biomarker(case, name, value, unit, dt.date(2024, 1, 20), user=user)
     today = timezone.localdate()
     recent, old = today - dt.timedelta(days=10), today - dt.timedelta(days=200)
     run_import(

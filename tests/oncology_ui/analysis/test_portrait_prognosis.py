@@ -15,12 +15,12 @@ from oncology_ui.analysis.models import Prediction
 from oncology_ui.analysis.readable import validation_text, why_factors
 from oncology_ui.analysis.selectors import prognosis_from_today
 from oncology_ui.analysis.services import analysis_request, prognosis_predict
-from oncology_ui.clinical.facts import biomarker_add
 from oncology_ui.core.jobs import job_run
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.build import case_report_data
 from oncology_ui.reports.pdf import render_case_report
 from tests.factories import CaseFactory, PatientFactory, UserFactory
+from tests.oncology_ui.clinical.conftest import ihc_biomarker
 from tests.oncology_ui.conftest import Cast
 from tests.pdfs import pdf_text
 
@@ -46,16 +46,7 @@ def _five_year(prediction: Prediction) -> float:
 
 
 def _er(case: Case, value: str, day: dt.date) -> None:
-    biomarker_add(
-        case=case,
-        user=UserFactory.create(),
-        name="ER",
-        method="IHC",
-        value=value,
-        unit="%",
-        status="",
-        measured_on=day,
-    )
+    ihc_biomarker(case, "ER", value, "%", day, user=UserFactory.create())
 
 
 def _breast(**fields: object) -> Case:

@@ -63,6 +63,17 @@ def test_a_rejected_fact_never_becomes_a_row(cast: Cast, oncologist_client: Clie
     assert not Biomarker.objects.filter(case=cast.case).exists()
 
 
+def test_a_plain_form_accept_goes_back_to_the_document_saying_what_was_accepted(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    document = read_note(cast.case)
+    er = proposal(document, "biomarker", "ER 90% strong")
+    response = oncologist_client.post(reverse("notes-fact-accept", args=[er.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("notes-document", args=[document.pk]), 302)]
+    assert f"Accepted: {er.label}." in response.content.decode()
+    assert Biomarker.objects.filter(case=cast.case).count() == 1
+
+
 def test_nothing_read_is_used_before_it_is_accepted(cast: Cast) -> None:
     before = (
         Biomarker.objects.count(),
