@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -80,3 +82,13 @@ def training_benchmark(name: str) -> Callable[[argparse.Namespace], BenchmarkRes
         return result_line(**work(args.data, bool(args.quick)))
 
     return run
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``work``, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from benchmarks.common import BenchmarkResult, result_line
 from inference.slides.reader import open_slide
+from inference.slides.tiff import write_pyramid_level
 from inference.slides.tiles import iter_tile_batches, plan_tile_grid
 from inference.slides.tissue import detect_tissue
 
@@ -111,20 +112,15 @@ def write_sparse_pyramid(
     with tifffile.TiffWriter(path, bigtiff=bigtiff) as tif:
         for i, f in enumerate(factors):
             lw, lh = -(-width // f), -(-height // f)
-            res = 1e4 / (mpp * f)
-            tif.write(
+            write_pyramid_level(
+                tif,
                 level_tiles(lw, lh, f),
+                index=i,
+                tile=tile,
+                downsample=f,
+                mpp=mpp,
+                description="generated sparse pyramid",
                 shape=(lh, lw, 3),
-                dtype=np.uint8,
-                tile=(tile, tile),
-                compression="jpeg",
-                photometric="rgb",
-                subfiletype=1 if i else 0,
-                description="generated sparse pyramid" if i == 0 else None,
-                metadata=None,
-                software=False,
-                resolution=(res, res),
-                resolutionunit=3,
             )
     return path
 

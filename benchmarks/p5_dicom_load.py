@@ -9,17 +9,14 @@ files); the sandboxed variants, which add a fresh interpreter per call, are repo
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
 
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import BenchmarkResult, median_seconds, result_line
 from inference.imaging.dicom_index import index_files
 from inference.imaging.ingest import process_upload
 from inference.imaging.regions import rtstruct_masks
@@ -48,15 +45,6 @@ def _naive_load(files: list[Path]) -> np.ndarray:
     )
 
 
-def _median_time(func: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run P5 and return the result dict (the runner prints it as the last line)."""
     data = Path(args.data)
@@ -74,15 +62,15 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         if ours.shape != naive.shape or not np.allclose(ours, naive, rtol=1e-5, atol=1e-3):
             raise SystemExit(f"loaders disagree on {files[0].parent}")
 
-    t_ours = _median_time(lambda: [load_series(f, None) for f in series], repeats)
-    t_naive = _median_time(lambda: [_naive_load(f) for f in series], repeats)
-    t_sandboxed = _median_time(lambda: load_series(series[0]), 1 if args.quick else 3)
+    t_ours = median_seconds(lambda: [load_series(f, None) for f in series], repeats)
+    t_naive = median_seconds(lambda: [_naive_load(f) for f in series], repeats)
+    t_sandboxed = median_seconds(lambda: load_series(series[0]), 1 if args.quick else 3)
 
     all_files = [f for s in series for f in s] + sorted(data.glob("dicom-samples/dcmqi/**/*.dcm"))
     batch = all_files * (2 if args.quick else 8)
-    t_index = _median_time(lambda: index_files(batch, None), repeats)
-    t_index_sandboxed = _median_time(lambda: index_files(batch), 1 if args.quick else 3)
-    t_index_pydicom = _median_time(
+    t_index = median_seconds(lambda: index_files(batch, None), repeats)
+    t_index_sandboxed = median_seconds(lambda: index_files(batch), 1 if args.quick else 3)
+    t_index_pydicom = median_seconds(
         lambda: [pydicom.dcmread(f, stop_before_pixels=True) for f in batch], 1 if args.quick else 3
     )
 

@@ -284,6 +284,7 @@ def _tcga_records(data: Path, rng: random.Random, names: dict[str, str]) -> list
                     # TCGA staged with the AJCC edition current at collection (mostly 6th/7th);
                     # 7 is recorded as an approximation where a stage is shown (ATTRIBUTION.md).
                     "ajcc_edition": 7 if stage else None,
+                    "grade": _TCGA_GRADE.get(grade),
                 },
                 "mutations": chosen["genes"][:MAX_MUTATIONS],
                 "facts": facts,
@@ -291,6 +292,22 @@ def _tcga_records(data: Path, rng: random.Random, names: dict[str, str]) -> list
             }
         )
     return records
+
+
+#: METABRIC's inferred menopausal state -> the case field (NA stays blank).
+_METABRIC_MENOPAUSE = {"Post": "post", "Pre": "pre"}
+#: TCGA histologic grade as listed (G1-G4; GX and blanks are not a grade).
+_TCGA_GRADE = {"G1": 1, "G2": 2, "G3": 3, "G4": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _count(value: str | None) -> int | None:
+    """A whole count from a table cell, None when the cell is missing or not a count."""
+    text = _known(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and number >= 0 else None
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -381,6 +398,10 @@ def _metabric_records(
                     "stage_group": "",  # not in this METABRIC table
                     # No stage, so no edition: the app's default stays and means nothing here.
                     "ajcc_edition": None,
+                    "nodes_positive": _count(row.get("LYMPH_NODES_EXAMINED_POSITIVE")),
+                    "menopausal_status": _METABRIC_MENOPAUSE.get(
+                        _known(row.get("INFERRED_MENOPAUSAL_STATE")), ""
+                    ),
                 },
                 "mutations": mutations[pid][:MAX_MUTATIONS],
                 "facts": facts,

@@ -63,6 +63,8 @@ def load_model(
                 shipped.path,
                 expected_sha256=shipped.sha256,
                 model_card=f"inference/weights/{shipped.card}",
+                per_type_path=shipped.per_type_path,
+                per_type_sha256=shipped.per_type_sha256 or None,
             )
         return _CACHE[key]
 

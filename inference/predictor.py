@@ -32,7 +32,6 @@ from inference.schema import (
     FeatureAttribution,
     ModalityAttribution,
     ModelInfo,
-    SurvivalAtYear,
     SurvivalCurve,
     SurvivalPrediction,
     TileAttention,
@@ -41,12 +40,17 @@ from inference.schema import (
     TreatmentScenario,
 )
 from inference.survival import conformal
-from inference.survival.curves import quantile_time, restricted_mean
+from inference.survival.curves import (
+    landmark_survival,
+    quantile_time,
+    restricted_mean,
+    survival_curve,
+)
 from inference.tabular.features import arrays_from_cases, batch_from_arrays
+from inference.validation import PerTypeValidation, TypeValidation, load_per_type_validation
 
 logger = logging.getLogger(__name__)
 
-LANDMARK_YEARS = (1, 3, 5)
 TOP_FEATURES = 12
 MIN_KNOWN_FRACTION = 0.5
 TABULAR = ("clinical", "labs", "mutations", "copy_number", "expression")
@@ -60,6 +64,9 @@ class SurvivalPredictor:
         meta: checkpoint dictionary without weights (name, version, config, extras).
         weights_sha256: digest of the checkpoint file.
         model_card: path of the model card, relative to the repository, for display.
+        per_type: per-cancer-type validation of this checkpoint; with it each case's time
+            interval uses its cancer type's widening and measured coverage (or is withheld),
+            instead of the pooled ones.
     """
 
     def __init__(
@@ -68,8 +75,10 @@ class SurvivalPredictor:
         meta: dict[str, Any],
         weights_sha256: str,
         model_card: str = "",
+        per_type: PerTypeValidation | None = None,
     ) -> None:
         self.members = members
+        self.per_type = per_type
         for member in members:
             member.eval()
         self.config: ModelConfig = members[0].config
@@ -103,7 +112,13 @@ class SurvivalPredictor:
 
     @classmethod
     def from_checkpoint(
-        cls, path: Path, *, expected_sha256: str | None, model_card: str = ""
+        cls,
+        path: Path,
+        *,
+        expected_sha256: str | None,
+        model_card: str = "",
+        per_type_path: Path | None = None,
+        per_type_sha256: str | None = None,
     ) -> SurvivalPredictor:
         """Load a checkpoint (hash checked before unpickling, weights only).
 
@@ -111,12 +126,26 @@ class SurvivalPredictor:
             path: local checkpoint file.
             expected_sha256: pinned digest; ``None`` only for site-trained checkpoints.
             model_card: model card path for display.
+            per_type_path: its per-cancer-type validation file, if it has one.
+            per_type_sha256: that file's pinned digest.
 
         Returns:
             The predictor.
+
+        Raises:
+            inference.runtime.CheckpointError: a file is missing or does not match its pin, or
+                the per-type facts were measured with another checkpoint.
         """
         members, meta = load_members(path, expected_sha256=expected_sha256)
-        return cls(members, meta, sha256_of(path), model_card)
+        digest = sha256_of(path)
+        per_type = (
+            load_per_type_validation(
+                per_type_path, expected_sha256=per_type_sha256, checkpoint_sha256=digest
+            )
+            if per_type_path is not None
+            else None
+        )
+        return cls(members, meta, digest, model_card, per_type)
 
     def _configured(self, modality: str) -> bool:
         if modality == "slide":
@@ -178,36 +207,8 @@ class SurvivalPredictor:
         tiles = torch.stack(attention).mean(0) if attention else None
         return torch.stack(curves), embedding, tiles
 
-    def _survival_at(self, curve: npt.NDArray[np.float64], months: float) -> float | None:
-        if months > self.grid[-1]:
-            return None
-        log_s = np.interp(months, self.grid, np.log(np.clip(curve, 1e-12, 1.0)))
-        return float(np.exp(log_s))
-
-    def _landmarks(
-        self,
-        mean: npt.NDArray[np.float64],
-        low: npt.NDArray[np.float64],
-        high: npt.NDArray[np.float64],
-    ) -> tuple[SurvivalAtYear, ...]:
-        return tuple(
-            SurvivalAtYear(
-                years=y,
-                survival=self._survival_at(mean, 12.0 * y),
-                lower=self._survival_at(low, 12.0 * y),
-                upper=self._survival_at(high, 12.0 * y),
-            )
-            for y in LANDMARK_YEARS
-        )
-
     def _curve(self, members: npt.NDArray[np.float64]) -> SurvivalCurve:
-        mean, low, high = members.mean(0), members.min(0), members.max(0)
-        return SurvivalCurve(
-            times_months=tuple(float(t) for t in self.grid),
-            survival=tuple(float(s) for s in mean),
-            lower=tuple(float(s) for s in low),
-            upper=tuple(float(s) for s in high),
-        )
+        return survival_curve(self.grid, members.mean(0), members.min(0), members.max(0))
 
     def _abstention(
         self, case: CaseInputs, batch: ModalityBatch, embedding: Tensor, used: tuple[str, ...]
@@ -277,19 +278,91 @@ class SurvivalPredictor:
             )
         return reasons
 
-    def _interval(self, mean: npt.NDArray[np.float64]) -> TimeInterval | None:
+    def _type_validation(self, case: CaseInputs) -> TypeValidation | None:
+        code = case.clinical.cancer_type if case.clinical else None
+        return self.per_type.for_cancer_type(code) if self.per_type is not None else None
+
+    def _interval(self, mean: npt.NDArray[np.float64], case: CaseInputs) -> TimeInterval | None:
         if self.calibration is None:
             return None
-        raw = conformal.model_intervals(self.grid, mean[None, :], self.calibration.alpha)
-        low, high = conformal.apply(raw, self.calibration)[0]
-        upper = float(high) if math.isfinite(high) and high <= self.grid[-1] else None
+        calibration = self.calibration
         measured = self.extras.get("metrics", {}).get("conformal_coverage")
+        if self.per_type is not None:
+            facts = self._type_validation(case)
+            # A type the per-type validation did not score (blank or unseen code) has no
+            # measured coverage to state; an abstained type's interval undercovered on test.
+            if facts is None or facts.correction_months is None:
+                return None
+            calibration = replace(calibration, correction=facts.correction_months)
+            measured = facts.measured_coverage
+        raw = conformal.model_intervals(self.grid, mean[None, :], calibration.alpha)
+        low, high = conformal.apply(raw, calibration)[0]
+        upper = float(high) if math.isfinite(high) and high <= self.grid[-1] else None
         return TimeInterval(
             lower_months=float(low),
             upper_months=upper,
-            nominal_coverage=self.calibration.nominal,
+            nominal_coverage=calibration.nominal,
             measured_coverage=float(measured) if measured is not None else None,
         )
+
+    def interval_note(self, case: CaseInputs) -> str:
+        """Why this case's time interval was widened or withheld ('' when it was neither).
+
+        This concerns the interval only: the curve and the prediction's status are unaffected.
+        """
+        if self.per_type is None or self.calibration is None:
+            return ""
+        facts = self._type_validation(case)
+        if facts is None:
+            return (
+                "No time-to-event interval: its coverage was measured per cancer type and "
+                "this case's type was not among those scored."
+            )
+        if facts.status == "abstained":
+            return f"No time-to-event interval for {facts.type_code.upper()}: {facts.reason}."
+        if facts.status == "widened":
+            return f"Time-to-event interval widened for {facts.type_code.upper()}: {facts.reason}."
+        return ""
+
+    def validation_for(self, case: CaseInputs) -> dict[str, Any] | None:
+        """Test-split validation of this case's cancer type, for the page.
+
+        Keys follow ``SurvivalPrediction.validation`` of the portrait predictor (``cancer_type``,
+        ``cohorts``, ``test_n``, ``test_events``, ``harrell_c``, ``coxph_c``,
+        ``calibration_slope`` at ``horizon_months``, ``conformal``), plus ``calibration`` (every
+        landmark) and ``split``.
+
+        Returns:
+            The facts, or ``None`` when there is no per-type validation for this case.
+        """
+        facts = self._type_validation(case)
+        if facts is None or self.per_type is None:
+            return None
+        record = facts.facts
+        slopes = {float(c["months"]): c for c in record["calibration"]}
+        horizon = 36.0 if 36.0 in slopes else max(slopes, default=None)
+        return {
+            "cancer_type": (case.clinical.cancer_type or "").strip() if case.clinical else "",
+            "cohorts": [record["cohort"]],
+            "split": self.per_type.split,
+            "test_n": record["test_n"],
+            "test_events": record["test_events"],
+            "harrell_c": record["harrell_c"],
+            "coxph_c": record["coxph_c"],
+            "calibration_slope": slopes[horizon]["slope"] if horizon is not None else None,
+            "horizon_months": horizon,
+            "calibration": record["calibration"],
+            "conformal": {
+                "nominal": facts.nominal_coverage,
+                "measured_test": facts.measured_coverage,
+                "measured_test_pooled": record["conformal"]["measured_test_pooled"],
+                "status": facts.status,
+                "correction_months": facts.correction_months,
+                "note": self.interval_note(case),
+            },
+            "endpoint": str(self.extras.get("outcome", "")),
+            "non_commercial": "non-commercial" in str(self.extras.get("source", "")),
+        }
 
     def _value_at_reference(self, batch: ModalityBatch) -> Tensor:
         """(B,) ensemble-mean S(reference time), differentiable."""
@@ -459,9 +532,9 @@ class SurvivalPredictor:
             abstention_reasons=tuple(reasons),
             curve=self._curve(members),
             median_months=quantile_time(self.grid, mean, 0.5),
-            survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+            survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
             risk_score=float(-restricted_mean(self.grid, mean[None, :])[0]),
-            time_interval=self._interval(mean),
+            time_interval=self._interval(mean, case),
             inputs_used=used,
             inputs_missing=missing,
             inputs_ignored=tuple(ignored),
@@ -495,7 +568,7 @@ class SurvivalPredictor:
                     treatment=plan,
                     curve=self._curve(members),
                     median_months=quantile_time(self.grid, mean, 0.5),
-                    survival_at=self._landmarks(mean, members.min(0), members.max(0)),
+                    survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
                 )
             )
         return tuple(scenarios)

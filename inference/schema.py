@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -290,6 +290,15 @@ class SurvivalPrediction:
     inputs_ignored: tuple[str, ...]
     model: ModelInfo
     explanation: Explanation | None
+    #: Clinical-vocabulary fields that entered the model (portrait models; empty otherwise).
+    covariates_used: tuple[str, ...] = ()
+    #: Fields the case's cancer-type cohorts recorded but the case lacks (would sharpen it).
+    covariates_missing: tuple[str, ...] = ()
+    #: What the curve's t = 0 is (``diagnosis``, ``surgery``, ``randomisation``,
+    #: ``study_entry``); ``None`` when the model's shipped entry says it.
+    time_zero: str | None = None
+    #: Test-split validation of the model for this case's cancer type, for the page.
+    validation: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

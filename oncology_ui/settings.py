@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "oncology_ui.patients",
     "oncology_ui.analysis",
     "oncology_ui.clinical",
+    "oncology_ui.notes",
     "oncology_ui.boards",
     "oncology_ui.reports",
     "oncology_ui.pathology",
@@ -362,6 +363,31 @@ IMAGING_SANDBOX_WALL_SECONDS = env_int("IMAGING_SANDBOX_WALL_SECONDS", 1200, min
 IMAGING_DEID_DATES = env_choice("IMAGING_DEID_DATES", "shift", choices=("shift", "keep"))
 IMAGING_VIEWER_CACHE = env_int("IMAGING_VIEWER_CACHE", 8, minimum=1, maximum=256)
 
+# PACS query/retrieve over DICOMweb (issue 21), read through oncology_ui.imaging.conf. The
+# credentials come from the environment only: never from the database or the admin.
+PACS_DICOMWEB_URL = env_url("PACS_DICOMWEB_URL", "", schemes=("https", "http")) or ""
+PACS_USERNAME = env_str("PACS_USERNAME", "")
+PACS_PASSWORD = env_str("PACS_PASSWORD", "")
+PACS_TIMEOUT_SECONDS = env_int("PACS_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+PACS_MAX_STUDY_MB = env_int("PACS_MAX_STUDY_MB", 2048, minimum=1)
+PACS_TLS_VERIFY = env_bool("PACS_TLS_VERIFY", True)
+PACS_TLS_CA_BUNDLE = env_str("PACS_TLS_CA_BUNDLE", "")
+if PACS_TLS_CA_BUNDLE and not Path(PACS_TLS_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(f"PACS_TLS_CA_BUNDLE is not a file: {PACS_TLS_CA_BUNDLE!r}")
+if bool(PACS_USERNAME) != bool(PACS_PASSWORD):
+    raise ImproperlyConfigured("PACS_USERNAME and PACS_PASSWORD are set together or not at all")
+# Studies pushed to OncoBoard (DICOM C-STORE SCP, `manage.py dicom_scp`): only from these calling
+# AE titles, with per-association and concurrency limits.
+DICOM_SCP_AE_TITLE = env_str("DICOM_SCP_AE_TITLE", "ONCOBOARD")
+if len(DICOM_SCP_AE_TITLE) > 16:
+    raise ImproperlyConfigured("DICOM_SCP_AE_TITLE must be at most 16 characters")
+DICOM_SCP_HOST = env_str("DICOM_SCP_HOST", "127.0.0.1")
+DICOM_SCP_PORT = env_int("DICOM_SCP_PORT", 11112, minimum=1, maximum=65535)
+DICOM_SCP_ALLOWED_AE_TITLES = env_list("DICOM_SCP_ALLOWED_AE_TITLES", [])
+DICOM_SCP_MAX_ASSOCIATION_MB = env_int("DICOM_SCP_MAX_ASSOCIATION_MB", 4096, minimum=1)
+DICOM_SCP_MAX_ASSOCIATIONS = env_int("DICOM_SCP_MAX_ASSOCIATIONS", 4, minimum=1, maximum=64)
+DICOM_SCP_TIMEOUT_SECONDS = env_int("DICOM_SCP_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600)
+
 # Clinical imports (CSV, VCF, FHIR): FHIR bundles are parsed whole, so their limit is lower.
 CLINICAL_IMPORT_MAX_BYTES = env_int("CLINICAL_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 CLINICAL_FHIR_MAX_BYTES = env_int("CLINICAL_FHIR_MAX_MB", 20, minimum=1) * 1024 * 1024
@@ -372,6 +398,17 @@ CLINICAL_IMPORT_MAX_LINE_BYTES = env_int("CLINICAL_IMPORT_MAX_LINE_BYTES", 64 * 
 # trials (the shipped subset carries its own).
 TRIALS_RETRIEVAL_MODE = env_choice("TRIALS_RETRIEVAL_MODE", "hybrid", choices=("hybrid", "bm25"))
 TRIALS_EMBEDDINGS = env_bool("TRIALS_EMBEDDINGS", True)
+
+# Clinical documents (notes and reports): upload size, characters of text, pages of a PDF.
+NOTES_MAX_UPLOAD_BYTES = env_int("NOTES_MAX_UPLOAD_MB", 10, minimum=1, maximum=200) * 1024 * 1024
+NOTES_MAX_TEXT_CHARS = env_int("NOTES_MAX_TEXT_CHARS", 200_000, minimum=1_000)
+NOTES_MAX_PDF_PAGES = env_int("NOTES_MAX_PDF_PAGES", 100, minimum=1)
+
+# Prognosis: the portrait checkpoint trained with non-commercial data (TCGA tables, 13 cancer
+# types) is the default; "commercial" selects the one trained without them (10 types).
+PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(
+    "PROGNOSIS_PORTRAIT_CHECKPOINT", "default", choices=("default", "commercial")
+)
 
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"

@@ -48,6 +48,7 @@ urlpatterns = [
     path("patients/", include("oncology_ui.casepage.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),
+    path("notes/", include("oncology_ui.notes.urls")),
     path("boards/", include("oncology_ui.boards.urls")),
     path("reports/", include("oncology_ui.reports.urls")),
     path("pathology/", include("oncology_ui.pathology.urls")),

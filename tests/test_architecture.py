@@ -19,7 +19,7 @@ PACKAGE = REPO_ROOT / "oncology_ui"
 LAYERS = (
     ("core",),
     ("patients",),
-    ("clinical", "pathology", "imaging"),
+    ("clinical", "pathology", "imaging", "notes"),
     ("analysis",),
     ("therapies", "trials"),
     ("boards",),

@@ -16,30 +16,24 @@ whatever happens.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Run as a file, the script sees only its own folder; the server and browser helpers it shares
+# with the web benchmarks and the browser tests are importable from the repository root.
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import _web_server as web  # noqa: E402
+from tests.e2e.chromium import launch_chromium, log_in  # noqa: E402
+
 OUT_DIR = REPO_ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 USERNAME = "demo.oncologist"
 COORDINATOR = "demo.trials"
 # The first METABRIC patient: on the coming board, with surgery and adjuvant therapy events.
@@ -47,30 +41,8 @@ CASE_MRN = "DEMO-0001"
 MAX_BYTES = 400_000
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, check=True)
-
-
-def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with status {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not answer /health/ in time")
 
 
 def _case_id(env: dict[str, str], mrn: str = CASE_MRN) -> int:
@@ -87,14 +59,6 @@ def _case_id(env: dict[str, str], mrn: str = CASE_MRN) -> int:
         text=True,
     )
     return int(result.stdout.strip().splitlines()[-1])
-
-
-def _log_in(page: Any, username: str, password: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("form button[type=submit]")
-    page.wait_for_url("**/patients/")
 
 
 def _shoot(page: Any, out_dir: Path, name: str, written: list[Path], selector: str = "") -> None:
@@ -224,61 +188,41 @@ def capture(out_dir: Path) -> list[Path]:
         )
         passwords = json.loads(passwords_file.read_text())
         ids = {"case": _case_id(env), "images": _case_id(env, "DEMO-IMG1")}
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-                "oncology_ui.wsgi:application",
-            ],  # fmt: skip
-            cwd=REPO_ROOT,
-            env=env,
-        )
+        port = web.free_port()
+        # One worker, not pinned to a core: nothing is measured here.
+        cores = set(os.sched_getaffinity(0))
         written: list[Path] = []
-        try:
-            _wait_ready(port, server)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    context = browser.new_context(
-                        base_url=f"http://127.0.0.1:{port}",
-                        viewport={"width": 1440, "height": 1000},
-                    )
-                    page = context.new_page()
-                    out_dir.mkdir(parents=True, exist_ok=True)
-                    page.goto("/login/")
-                    _shoot(page, out_dir, "login.png", written)
-                    _log_in(page, USERNAME, passwords[USERNAME])
-                    _pages(page, out_dir, written, ids)
-                    coordinator = browser.new_context(
-                        base_url=f"http://127.0.0.1:{port}",
-                        viewport={"width": 1440, "height": 1000},
-                    ).new_page()
-                    _log_in(coordinator, COORDINATOR, passwords[COORDINATOR])
-                    _coordinator_pages(coordinator, out_dir, written, ids["case"])
-                    phone = browser.new_context(
-                        base_url=f"http://127.0.0.1:{port}",
-                        viewport={"width": 390, "height": 844},
-                        is_mobile=True,
-                    ).new_page()
-                    _log_in(phone, USERNAME, passwords[USERNAME])
-                    _phone_pages(phone, out_dir, written, ids["case"])
-                finally:
-                    browser.close()
-        finally:
-            server.terminate()
+        with (
+            web.gunicorn(env, port, cores, ["--workers", "1"], stop_s=15),
+            sync_playwright() as playwright,
+        ):
+            browser = launch_chromium(playwright)
             try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=5)
+                context = browser.new_context(
+                    base_url=f"http://127.0.0.1:{port}",
+                    viewport={"width": 1440, "height": 1000},
+                )
+                page = context.new_page()
+                out_dir.mkdir(parents=True, exist_ok=True)
+                page.goto("/login/")
+                _shoot(page, out_dir, "login.png", written)
+                log_in(page, USERNAME, passwords[USERNAME])
+                _pages(page, out_dir, written, ids)
+                coordinator = browser.new_context(
+                    base_url=f"http://127.0.0.1:{port}",
+                    viewport={"width": 1440, "height": 1000},
+                ).new_page()
+                log_in(coordinator, COORDINATOR, passwords[COORDINATOR])
+                _coordinator_pages(coordinator, out_dir, written, ids["case"])
+                phone = browser.new_context(
+                    base_url=f"http://127.0.0.1:{port}",
+                    viewport={"width": 390, "height": 844},
+                    is_mobile=True,
+                ).new_page()
+                log_in(phone, USERNAME, passwords[USERNAME])
+                _phone_pages(phone, out_dir, written, ids["case"])
+            finally:
+                browser.close()
     for path in written:
         if path.stat().st_size > MAX_BYTES:
             raise SystemExit(f"{path} is {path.stat().st_size} bytes, over {MAX_BYTES}")

@@ -4,7 +4,8 @@ The sandbox costs a fresh interpreter per call (about a second), so an ingest jo
 whole upload to :func:`process_upload` once instead of calling each step in its own child:
 
 1. index the uploaded files' headers (``not_dicom``, ``truncated`` ... become problems); files of
-   a second patient make the whole upload ``refused`` and nothing is de-identified or written;
+   a second patient make the whole upload ``refused`` and nothing is de-identified or written, and
+   so do files whose Patient ID is not the one expected (a PACS import names the case's MRN);
 2. de-identify every readable file (PS3.15 Annex E, per-patient secret); files whose pixels may
    carry burned-in text are set aside as ``quarantined`` and go no further;
 3. index the de-identified files (study -> series -> sorted instances, de-identified UIDs);
@@ -183,7 +184,11 @@ def _load_volume(
 
 
 def process_upload_in_process(
-    paths: Sequence[str], names: Sequence[str], work_dir: str, options: DeidOptions | None
+    paths: Sequence[str],
+    names: Sequence[str],
+    work_dir: str,
+    options: DeidOptions | None,
+    expected_patient_id: str = "",
 ) -> UploadResult:
     """:func:`process_upload` in this process (inside the sandbox child, or for trusted files)."""
     work = Path(work_dir)
@@ -192,7 +197,9 @@ def process_upload_in_process(
     upload_names = dict(zip(paths, names, strict=True))
     raw = index_files_in_process(list(paths))
     problems = [_renamer(upload_names)(p) for p in raw.problems]
-    refused = _mixed_patients_refusal(problems)
+    refused = _mixed_patients_refusal(problems) or _other_patient_refusal(
+        raw.patient_id, expected_patient_id
+    )
     if refused:
         return UploadResult(refused, tuple(problems), (), (), (), (), (), len(paths))
     readable = [i.path for st in raw.studies for se in st.series for i in se.instances]
@@ -231,6 +238,19 @@ def _mixed_patients_refusal(problems: Sequence[FileProblem]) -> str:
         f"The upload holds images of more than one patient ({len(mixed)} file(s) differ from "
         f"the rest: {shown}). Nothing was stored; upload each patient's studies to their own "
         "record."
+    )
+
+
+def _other_patient_refusal(found: str, expected: str) -> str:
+    """Why files of one patient who is not the ``expected`` one are refused, or "".
+
+    The Patient ID found is not quoted: it identifies someone this case has no business with.
+    """
+    if not expected or found == expected:
+        return ""
+    return (
+        "The images belong to another patient: their Patient ID is not this patient's MRN. "
+        "Nothing was stored."
     )
 
 
@@ -375,6 +395,8 @@ def process_upload(
     work_dir: str | os.PathLike[str],
     options: DeidOptions | None,
     limits: SandboxLimits | None = DEFAULT_LIMITS,
+    *,
+    expected_patient_id: str = "",
 ) -> UploadResult:
     """Index, de-identify, load and measure one upload of untrusted files (see the module doc).
 
@@ -385,14 +407,17 @@ def process_upload(
         options: de-identification choices with the patient's secret; ``None`` only for files
             this pipeline already de-identified (quarantined files released after review).
         limits: sandbox limits for the whole upload; ``None`` runs in this process.
+        expected_patient_id: when given, files whose Patient ID (0010,0020) differs refuse the
+            whole upload (a PACS import passes the case's MRN); "" accepts any one patient.
 
     Returns:
-        The result; ``refused`` is set (and nothing written) for files of several patients.
+        The result; ``refused`` is set (and nothing written) for files of several patients, or
+        of a patient other than ``expected_patient_id``.
 
     Raises:
         SandboxError: the child failed as a whole (timeout, memory, crash).
     """
-    args = ([str(p) for p in paths], list(names), str(work_dir), options)
+    args = ([str(p) for p in paths], list(names), str(work_dir), options, expected_patient_id)
     if limits is None:
         return process_upload_in_process(*args)
     result = run_sandboxed("inference.imaging.ingest:process_upload_in_process", args, limits)

@@ -27,6 +27,19 @@ def _limit(which: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
+def _near_memory_limit(share: float = 0.8) -> bool:
+    """Whether this process's address space is within ``share`` of its RLIMIT_AS."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return False
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return pages * os.sysconf("SC_PAGE_SIZE") >= share * soft
+
+
 def _error(kind: str, message: str, exception: str = "", detail: str = "") -> tuple[str, Any]:
     return "error", {"kind": kind, "message": message, "exception": exception, "detail": detail}
 
@@ -50,6 +63,10 @@ def _call(request: dict[str, Any], out: IO[bytes]) -> tuple[str, Any]:
     except MemoryError:
         return _error("memory", "parser exceeded its memory limit", "MemoryError")
     except Exception as exc:  # noqa: BLE001 - the boundary: any failure becomes a message
+        if isinstance(exc, SystemError) and _near_memory_limit():
+            # An extension whose allocation failed at the address-space limit can surface as
+            # "error return without exception set" instead of MemoryError: same cause.
+            return _error("memory", "parser exceeded its memory limit", "SystemError")
         kind = getattr(exc, "kind", None) or getattr(exc, "reason", None) or "error"
         message = str(exc)[:500]
         detail = str(getattr(exc, "detail", message))[:500]

@@ -25,6 +25,7 @@ from inference.slides.reader import open_slide
 from inference.slides.sandbox import run_sandboxed
 from inference.slides.schema import DeidentifiedSlide, SlideLimits
 from inference.slides.slide_reader import SlideReader
+from inference.slides.tiff import write_pyramid_level
 from inference.slides.tiles import ProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -209,23 +210,15 @@ def write_deidentified(
         try:
             with tifffile.TiffWriter(partial, bigtiff=bigtiff) as tif:
                 for i, (w, h, ds) in enumerate(shapes):
-                    resolution = None
-                    if mpp is not None:
-                        px_per_cm = 10_000.0 / (mpp * ds)
-                        resolution = (px_per_cm, px_per_cm)
-                    tif.write(
+                    write_pyramid_level(
+                        tif,
                         encoded(w, h, ds),
+                        index=i,
+                        tile=tile_size,
+                        downsample=ds,
+                        mpp=mpp,
+                        description=description,
                         shape=(h, w, 3),
-                        dtype=np.uint8,
-                        tile=(tile_size, tile_size),
-                        compression="jpeg",
-                        photometric="rgb",
-                        subfiletype=1 if i else 0,
-                        description=description if i == 0 else None,
-                        metadata=None,
-                        software=False,
-                        resolution=resolution,
-                        resolutionunit=3 if resolution else None,
                     )
         finally:
             pool.shutdown(wait=True)

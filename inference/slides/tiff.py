@@ -11,12 +11,13 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from inference.slides.errors import SlideUnreadable
 from inference.slides.schema import SlideInfo, SlideLevel, SlideLimits
@@ -125,6 +126,52 @@ def pyramid_pages(tif: Any, max_levels: int) -> tuple[list[Any], list[tuple[str,
         else:
             others.append(((s.name or "").lower() or f"image-{i}", page))
     return levels, others
+
+
+def write_pyramid_level(
+    tif: Any,
+    data: npt.NDArray[np.uint8] | Iterator[bytes],
+    *,
+    index: int,
+    tile: int,
+    downsample: int,
+    mpp: float | None,
+    description: str,
+    shape: tuple[int, int, int] | None = None,
+    compression: str = "jpeg",
+) -> None:
+    """Write one level of a tiled pyramidal RGB TIFF as :func:`pyramid_pages` and OpenSlide read it.
+
+    Levels go in the main IFD chain (level 0 full resolution, the others reduced-resolution
+    subfiles); only level 0 carries the image description; tifffile's own metadata and software
+    tag are left out; the resolution tags hold pixels per centimetre when the mpp is known.
+
+    Args:
+        tif: an open ``tifffile.TiffWriter``.
+        data: the level's pixels, or its encoded tiles in row-major order (then ``shape``).
+        index: the level's position in the pyramid (0 first).
+        tile: tile side in pixels.
+        downsample: the level's downsample from level 0.
+        mpp: level-0 microns per pixel (``None``: no resolution tags).
+        description: ImageDescription of level 0.
+        shape: ``(height, width, 3)`` when ``data`` is encoded tiles.
+        compression: tifffile compression name.
+    """
+    resolution = None if mpp is None else (1e4 / (mpp * downsample),) * 2
+    tif.write(
+        data,
+        shape=shape,
+        dtype=np.uint8,
+        tile=(tile, tile),
+        compression=compression,
+        photometric="rgb",
+        subfiletype=1 if index else 0,
+        description=description if index == 0 else None,
+        metadata=None,
+        software=False,
+        resolution=resolution,
+        resolutionunit=3 if resolution else None,
+    )
 
 
 def openslide_vendor(path: str | Path) -> str | None:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.schema import SurvivalAtYear, SurvivalCurve
-from inference.survival.curves import quantile_time
+from inference.survival.curves import quantile_time, survival_curve
 
 #: Below this S(elapsed) the division amplifies noise: the model saw almost nobody survive so
 #: long, and a conditional estimate would rest on nothing.
@@ -156,12 +156,7 @@ def condition_on_survival(
     times, c_mean, c_low, c_high = _from_today(
         grid, ((mean, at_e), (low, at_e_low), (high, at_e_high)), e
     )
-    conditional = SurvivalCurve(
-        times_months=tuple(float(t) for t in times),
-        survival=tuple(float(s) for s in c_mean),
-        lower=tuple(float(s) for s in c_low),
-        upper=tuple(float(s) for s in c_high),
-    )
+    conditional = survival_curve(times, c_mean, c_low, c_high)
     remaining = horizon - e
 
     def at(values: FloatArray, months: float) -> float | None:

@@ -66,11 +66,40 @@ def _weights(censoring: KaplanMeier, times: FloatArray) -> FloatArray:
     return 1.0 / np.clip(censoring(times - 1e-9), 0.05, None)
 
 
-def _weighted_quantile(values: FloatArray, weights: FloatArray, level: float) -> float:
+def ipcw_weights(
+    train_times: FloatArray, train_events: FloatArray, event_times: FloatArray
+) -> FloatArray:
+    """Inverse-probability-of-censoring weights of events at ``event_times``.
+
+    Args:
+        train_times, train_events: data for the censoring distribution.
+        event_times: (E,) times of observed events.
+
+    Returns:
+        (E,) weights 1 / G(T-), with G floored at 0.05.
+    """
+    return _weights(censoring_distribution(train_times, train_events), event_times)
+
+
+def conformity_scores(times: FloatArray, intervals: FloatArray) -> FloatArray:
+    """How far each time falls outside its interval, max(q_lo - T, T - q_hi) (<= 0 inside).
+
+    A case is inside its widened interval exactly when its score is <= the correction.
+    """
+    return np.maximum(intervals[:, 0] - times, times - intervals[:, 1])
+
+
+def weighted_quantile(values: FloatArray, weights: FloatArray, level: float) -> float:
+    """The smallest value whose weighted cumulative share reaches ``level``."""
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order]) / weights.sum()
     index = int(np.searchsorted(cumulative, level, side="left"))
     return float(values[order][min(index, len(values) - 1)])
+
+
+def split_conformal_level(alpha: float, n_events: int) -> float:
+    """Quantile level with the finite-sample correction of split conformal (may exceed 1)."""
+    return (1.0 - alpha) * (n_events + 1) / max(n_events, 1)
 
 
 def calibrate(
@@ -92,15 +121,14 @@ def calibrate(
     Returns:
         The calibration.
     """
-    censoring = censoring_distribution(train_times, train_events)
     observed = events > 0
     t = times[observed]
-    scores = np.maximum(intervals[observed, 0] - t, t - intervals[observed, 1])
-    weights = _weights(censoring, t)
+    scores = conformity_scores(t, intervals[observed])
+    weights = ipcw_weights(train_times, train_events, t)
     n = len(t)
     # Finite-sample correction of split conformal, applied to the weighted quantile level.
-    level = min(1.0, (1.0 - alpha) * (n + 1) / max(n, 1))
-    correction = _weighted_quantile(scores, weights, level) if n else 0.0
+    level = min(1.0, split_conformal_level(alpha, n))
+    correction = weighted_quantile(scores, weights, level) if n else 0.0
     return ConformalCalibration(alpha=alpha, correction=correction, n_events=n)
 
 

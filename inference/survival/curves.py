@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from inference.schema import SurvivalAtYear, SurvivalCurve
+
 FloatArray = npt.NDArray[np.float64]
+#: The years a prediction states survival at (where its curve reaches).
+LANDMARK_YEARS = (1, 3, 5)
 
 
 def survival_at_grid_times(grid: FloatArray, survival: FloatArray, times: FloatArray) -> FloatArray:
@@ -81,3 +85,57 @@ def restricted_mean(grid: FloatArray, survival: FloatArray) -> FloatArray:
     """
     widths = np.diff(grid)  # (G-1,)
     return ((survival[:, 1:] + survival[:, :-1]) / 2.0 * widths).sum(axis=1)
+
+
+def survival_at_months(grid: FloatArray, survival: FloatArray, months: float) -> float | None:
+    """S(months) of one curve, log-linear between grid points.
+
+    Args:
+        grid: (G,) grid times.
+        survival: (G',) the curve at the first G' <= G grid times (a curve may stop early).
+        months: when to read it.
+
+    Returns:
+        S(months), or ``None`` beyond the curve's last time (no extrapolation).
+    """
+    grid = grid[: len(survival)]
+    if months > grid[-1]:
+        return None
+    return float(np.exp(np.interp(months, grid, np.log(np.clip(survival, 1e-12, 1.0)))))
+
+
+def landmark_survival(
+    grid: FloatArray, survival: FloatArray, lower: FloatArray, upper: FloatArray
+) -> tuple[SurvivalAtYear, ...]:
+    """Survival with its band at each of :data:`LANDMARK_YEARS` (``None`` where not reached).
+
+    Args:
+        grid: (G,) grid times.
+        survival, lower, upper: (G',) the curve and its band on the first G' grid times.
+    """
+    return tuple(
+        SurvivalAtYear(
+            years=y,
+            survival=survival_at_months(grid, survival, 12.0 * y),
+            lower=survival_at_months(grid, lower, 12.0 * y),
+            upper=survival_at_months(grid, upper, 12.0 * y),
+        )
+        for y in LANDMARK_YEARS
+    )
+
+
+def survival_curve(
+    times: FloatArray, survival: FloatArray, lower: FloatArray, upper: FloatArray
+) -> SurvivalCurve:
+    """A curve and its band as the plain floats a prediction carries.
+
+    Args:
+        times: (G,) times in months.
+        survival, lower, upper: (G,) the curve and its band at those times.
+    """
+    return SurvivalCurve(
+        times_months=tuple(float(t) for t in times),
+        survival=tuple(float(s) for s in survival),
+        lower=tuple(float(s) for s in lower),
+        upper=tuple(float(s) for s in upper),
+    )

@@ -49,6 +49,24 @@ def kaplan_meier(times: FloatArray, events: FloatArray) -> KaplanMeier:
     return KaplanMeier(times=distinct, survival=np.cumprod(factors).astype(np.float64))
 
 
+def kaplan_meier_at(times: FloatArray, events: FloatArray, horizon: float) -> float:
+    """Kaplan-Meier survival at one time, for the validation checks' observed side.
+
+    Args:
+        times: (N,) follow-up times.
+        events: (N,) > 0 = event, else censored.
+        horizon: the time S is read at (1.0 when no event falls at or before it).
+
+    Returns:
+        S(horizon).
+    """
+    survival = 1.0
+    for t in np.unique(times[(events > 0) & (times <= horizon)]):
+        at_risk = float((times >= t).sum())
+        survival *= 1.0 - float(((times == t) & (events > 0)).sum()) / at_risk
+    return survival
+
+
 def censoring_distribution(times: FloatArray, events: FloatArray) -> KaplanMeier:
     """G(t) = P(censoring time > t), the Kaplan-Meier of the censoring indicator.
 

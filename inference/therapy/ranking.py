@@ -13,11 +13,13 @@ Order (documented in docs/therapies/README.md):
    progressed on (a prior line stopped for progression), go below those without;
 3. AMP/ASCO/CAP tier: I-A, I-B, II-C, II-D; within a tier, an option our curated
    standard-of-care rules recommend for this line and setting comes first;
-4. estimated benefit: shown next to each option but given no weight in the order. The only model
-   with treatment inputs learned them from observational METABRIC data, and its validation
-   (docs/model/validation/whatif.md) shows confounding by indication (treated curves can lie
-   below untreated ones, against trial evidence); ordering by it would be a made-up benefit.
-   ``BENEFIT_WEIGHT`` is the switch for a future model validated against trials;
+4. estimated benefit: shown next to each option but given no weight in the order. Curves come
+   only from randomised contrasts our model reproduced on held-out trial patients
+   (``inference.therapy.rct_whatif``); an unvalidated estimate is never produced, so it can never
+   weigh. A validated one is still not weighted: its *average* effect is the trial's, which the
+   evidence tier already carries, and its *individual* variation is not supported
+   (c-for-benefit 0.44-0.58 on the held-out halves, ``oncoboard-rct-whatif.md``), so weighting
+   it would reorder patients by noise. ``BENEFIT_WEIGHT`` stays 0 until that changes;
 5. the number of supporting items in this cancer, then the label (a stable order).
 """
 
@@ -36,7 +38,7 @@ from inference.therapy.types import (
 
 #: Weight of the model's 5-year survival difference in the order (see the module docstring).
 BENEFIT_WEIGHT = 0.0
-NO_MODEL_DRUG = "The survival model was not trained with {drugs}: not estimable from our data."
+NO_MODEL_DRUG = "No randomised trial in our data tested {drugs}: not estimable from our data."
 
 
 def safety_order(safety: SafetyVerdict) -> int:
@@ -109,7 +111,15 @@ def _why(
                 "The caution comes only from missing, stale or unrecorded data, so it does not "
                 "move the option down; complete the data before deciding."
             )
-    if benefit.usable and benefit.delta_5y is not None:
+    if benefit.usable and benefit.trial and benefit.difference is not None:
+        estimate, low, high = benefit.difference
+        months = f"{benefit.horizon_months:.0f} months" if benefit.horizon_months else "horizon"
+        lines.append(
+            f"What-if from the randomised {benefit.trial} ({benefit.contrast}): "
+            f"{estimate:+.0%} in the chance of being free of {benefit.endpoint or 'the event'} "
+            f"at {months} (95% band {low:+.0%} to {high:+.0%}); shown, not used in the order."
+        )
+    elif benefit.usable and benefit.delta_5y is not None:
         lines.append(
             f"Model 5-year survival difference against the baseline: {benefit.delta_5y:+.0%}, an "
             "association from observational data, not a causal effect; shown, not used in the "

@@ -316,7 +316,12 @@ class SafetyVerdict:
 
 @dataclass(frozen=True)
 class Benefit:
-    """The survival model's what-if estimate for one option, or why there is none."""
+    """The what-if estimate for one option, or why there is none.
+
+    Since the randomised-trial what-if (``inference.therapy.rct_whatif``), ``curve`` is the
+    validated trial's treatment arm for this patient and ``control_curve`` its control arm;
+    ``trial``, ``contrast`` and ``agreement`` name the trial and how well the model reproduced it.
+    """
 
     estimable: bool
     reason: str
@@ -327,6 +332,17 @@ class Benefit:
     propensity: float | None = None
     overlap_supported: bool | None = None
     delta_5y: float | None = None  # option minus baseline, 5-year survival
+    trial: str = ""
+    contrast: str = ""
+    endpoint: str = ""
+    agreement: str = ""
+    control_label: str = ""
+    control_curve: dict[str, list[float]] | None = None
+    #: Treated minus control survival at ``horizon_months``: (estimate, lower, upper), 95%.
+    difference: tuple[float, float, float] | None = None
+    horizon_months: float | None = None
+    #: Covariates the record lacked, filled with the trial's median.
+    filled_fields: tuple[str, ...] = ()
 
     @property
     def usable(self) -> bool:

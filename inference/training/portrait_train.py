@@ -3,13 +3,16 @@
 ``python -m inference.training.portrait_train [--data DIR] [--out PATH]`` splits every cohort
 60/20/20 (train/validation/test, stratified by event, seed fixed per cohort), picks the
 regularisation and MLP width on the validation parts, fits on the training parts and writes the
-checkpoint with the test-split figures of each cancer type.
+checkpoint with the test-split figures of each cancer type, then refits the chosen configuration
+on bootstrap resamples of the training parts (the survival band) and calibrates the conformal
+interval per cancer type (validation parts; coverage measured on the test parts).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,13 +24,18 @@ import pandas as pd
 import torch
 
 from inference.portrait.model import (
+    MIN_STAGE_PATIENTS,
     SHIPPED_PATH,
+    STRATUM,
     PortraitBundle,
     PortraitConfig,
     PortraitModel,
     PortraitNet,
+    Replicates,
     Standardiser,
     bundle_to_checkpoint,
+    cohort_of,
+    stratum_key,
 )
 from inference.portrait.vocabulary import FEATURE_NAMES, apply_transforms
 from inference.runtime import sha256_of
@@ -38,6 +46,9 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 
 SPLIT_SEED = 16
+BOOTSTRAP_SEED = 1616
+#: Bootstrap refits stored for the survival band (about 4 s each on one CPU core).
+REPLICATES = 20
 GRID_MONTHS = np.round(np.arange(0.0, 240.25, 0.5), 2)
 #: Per type: the cohort whose baseline the app uses (diagnosis-based, overall survival first).
 REFERENCE_COHORT = {
@@ -133,18 +144,33 @@ def _stratified_nll(risk: torch.Tensor, times: torch.Tensor, events: torch.Tenso
 
 
 def fit_net(
-    train: pd.DataFrame, settings: TrainSettings, cancer_types: tuple[str, ...]
+    train: pd.DataFrame,
+    settings: TrainSettings,
+    cancer_types: tuple[str, ...],
+    *,
+    like: PortraitModel | None = None,
 ) -> tuple[PortraitNet, Standardiser]:
-    """Fit the network on ``train`` rows (Cox partial likelihood stratified by cohort)."""
+    """Fit the network on ``train`` rows (Cox partial likelihood stratified by cohort).
+
+    Args:
+        train: training rows.
+        settings: hyper-parameters.
+        cancer_types: embedding order.
+        like: a fitted model whose configuration and feature scaling to reuse (bootstrap
+            refits), so that replicate weights mean the same thing as the main model's.
+    """
     torch.manual_seed(settings.seed)
     x = raw_features(train)
-    standardiser = Standardiser.fit(x)
-    config = PortraitConfig(
-        cancer_types=cancer_types,
-        hinge_features=hinge_features(train),
-        mlp_hidden=settings.mlp_hidden,
-        type_shapes=settings.type_shapes,
-    )
+    if like is None:
+        standardiser = Standardiser.fit(x)
+        config = PortraitConfig(
+            cancer_types=cancer_types,
+            hinge_features=hinge_features(train),
+            mlp_hidden=settings.mlp_hidden,
+            type_shapes=settings.type_shapes,
+        )
+    else:
+        standardiser, config = like.bundle.standardiser, like.bundle.config
     net = PortraitNet(config)
     model = PortraitModel(
         PortraitBundle(config, standardiser, (0.0,), {}, {}), net
@@ -199,16 +225,10 @@ def build_model(frame: pd.DataFrame, settings: TrainSettings) -> PortraitModel:
     config = net.config
     shell = PortraitModel(PortraitBundle(config, standardiser, (0.0,), {}, {}), net)
     risk = shell.risk(raw_features(train), list(train["cancer_type"]))
-    baselines = {}
-    for cohort, rows in train.groupby("cohort").groups.items():
-        part = np.asarray(rows)
-        cumulative = breslow(
-            train.loc[part, "time_months"].to_numpy(),
-            train.loc[part, "event"].to_numpy(),
-            risk[part],
-            GRID_MONTHS,
-        )
-        baselines[str(cohort)] = tuple(float(v) for v in cumulative)
+    baselines = {
+        key: tuple(float(v) for v in cumulative)
+        for key, cumulative in _cohort_baselines(train, risk, strata=stage_strata(train)).items()
+    }
     present = set(frame["cohort"])
     reference = {t: c for t, c in REFERENCE_COHORT.items() if c in present}
     for cancer_type in cancer_types:  # types trained without their reference cohort
@@ -223,8 +243,102 @@ def build_model(frame: pd.DataFrame, settings: TrainSettings) -> PortraitModel:
         baselines=baselines,
         reference_cohort=reference,
         licences=licences,
+        training_rows={str(c): int(n) for c, n in train.groupby("cohort").size().items()},
+        stage_counts=stage_counts(train),
+        cohort_facts=cohort_facts(frame),
     )
     return PortraitModel(bundle, net)
+
+
+def stage_strata(train: pd.DataFrame) -> list[str]:
+    """Stage strata with their own baseline: cohort and stage group with enough training rows."""
+    counts = train.dropna(subset=["stage_group"]).groupby(["cohort", "stage_group"]).size()
+    return [stratum_key(str(c), int(s)) for (c, s), n in counts.items() if n >= MIN_STAGE_PATIENTS]
+
+
+def stage_counts(train: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Cohort -> stage group ("0"-"4") -> training patients with it (the baseline rule's input)."""
+    out: dict[str, dict[str, int]] = {}
+    for cohort, rows in train.groupby("cohort"):
+        stages = rows["stage_group"].dropna().astype(int).value_counts()
+        out[str(cohort)] = {str(s): int(n) for s, n in sorted(stages.items())}
+    return out
+
+
+def cohort_facts(frame: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Cohort -> its type and, for registered cohorts, time zero and endpoint (for the page)."""
+    out: dict[str, dict[str, str]] = {}
+    for cohort, cancer_type in frame.groupby("cohort")["cancer_type"].first().items():
+        facts = {"cancer_type": str(cancer_type)}
+        entry = COHORTS.get(str(cohort))
+        if entry is not None:
+            outcome = entry.spec.outcome
+            facts |= {
+                "time_zero": outcome.time_zero,
+                "time_zero_label": outcome.time_zero_label,
+                "endpoint": outcome.endpoint,
+            }
+        out[str(cohort)] = facts
+    return out
+
+
+def _cohort_baselines(
+    rows: pd.DataFrame, risk: FloatArray, strata: list[str] | None = None
+) -> dict[str, FloatArray]:
+    """Breslow cumulative baseline hazard on GRID_MONTHS of each cohort and the named strata.
+
+    Args:
+        rows: rows with ``cohort``, ``stage_group``, ``time_months`` and ``event``.
+        risk: (N,) risks of ``rows``.
+        strata: stage-stratum keys (:func:`stratum_key`) to add; a stratum without rows here
+            (possible in a bootstrap resample) gets its cohort's baseline.
+    """
+    times, events = rows["time_months"].to_numpy(), rows["event"].to_numpy()
+    out = {}
+    for cohort, idx in rows.groupby("cohort").groups.items():
+        part = rows.index.get_indexer(idx)
+        out[str(cohort)] = breslow(times[part], events[part], risk[part], GRID_MONTHS)
+    codes, stages = rows["cohort"].to_numpy(), rows["stage_group"].to_numpy()
+    for key in strata or []:
+        stage = float(key.split(STRATUM, 1)[1])
+        part = np.nonzero((codes == cohort_of(key)) & (stages == stage))[0]
+        out[key] = (
+            breslow(times[part], events[part], risk[part], GRID_MONTHS)
+            if len(part)
+            else out[cohort_of(key)]
+        )
+    return out
+
+
+def bootstrap_replicates(
+    frame: pd.DataFrame, settings: TrainSettings, main: PortraitModel, count: int
+) -> Replicates:
+    """Refit the chosen configuration on ``count`` bootstrap resamples of the training parts.
+
+    Each resample draws, within every cohort, as many training rows as the cohort has, with
+    replacement (so every cohort keeps its size and its own baseline). A replicate keeps the main
+    model's hyper-parameters and feature scaling, gets its own torch seed, and its own Breslow
+    baseline of every cohort and stage stratum the main model has, from its resample (a case's
+    curve may use any of them, see ``PortraitModel.baseline``).
+    """
+    train = frame[frame["split"] == "train"].reset_index(drop=True)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    groups = sorted(train.groupby("cohort").groups.items())
+    nets: list[PortraitNet] = []
+    strata = [k for k in main.bundle.baselines if k != cohort_of(k)]
+    hazards: dict[str, list[FloatArray]] = {k: [] for k in main.bundle.baselines}
+    for b in range(count):
+        picked = np.concatenate([rng.choice(np.asarray(idx), size=len(idx)) for _, idx in groups])
+        sample = train.loc[picked].reset_index(drop=True)
+        replicate_settings = replace(settings, seed=settings.seed + 1 + b)
+        net, _ = fit_net(sample, replicate_settings, main.bundle.config.cancer_types, like=main)
+        shell = PortraitModel(main.bundle, net)
+        risk = shell.risk(raw_features(sample), list(sample["cancer_type"]))
+        for key, cumulative in _cohort_baselines(sample, risk, strata).items():
+            hazards[key].append(cumulative)
+        nets.append(net)
+        logger.info("bootstrap replicate %d/%d fitted", b + 1, count)
+    return Replicates(tuple(nets), {t: np.stack(h) for t, h in hazards.items()})
 
 
 def stratified_c(frame: pd.DataFrame, risk: FloatArray) -> float:
@@ -282,15 +396,18 @@ def tune(frame: pd.DataFrame) -> tuple[TrainSettings, list[dict[str, Any]]]:
 def save(model: PortraitModel, path: Path) -> str:
     """Write the checkpoint; returns its sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(bundle_to_checkpoint(model.bundle, model.net), path)
+    torch.save(bundle_to_checkpoint(model.bundle, model.net, model.replicates), path)
     return sha256_of(path)
 
 
 def with_validation(model: PortraitModel, validation: dict[str, dict[str, Any]]) -> PortraitModel:
-    return PortraitModel(replace(model.bundle, validation=validation), model.net)
+    return PortraitModel(replace(model.bundle, validation=validation), model.net, model.replicates)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Imported here: portrait_facts reuses the Q8 evaluation, which imports this module.
+    from inference.training.portrait_facts import validation_facts
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=SHIPPED_PATH)
@@ -299,9 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave out cohorts whose licence forbids commercial use (the TCGA SurvPath tables)",
     )
+    parser.add_argument("--replicates", type=int, default=REPLICATES, help="bootstrap refits")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     torch.set_num_threads(1)
+    started = time.perf_counter()
     names = tuple(
         n for n, e in COHORTS.items() if not (args.commercial_only and e.spec.non_commercial)
     )
@@ -309,21 +428,21 @@ def main(argv: list[str] | None = None) -> int:
     frame["split"] = assign_splits(frame)
     settings, results = tune(frame)
     model = build_model(frame, settings)
-    test = frame[frame["split"] == "test"].reset_index(drop=True)
-    risk = model.risk(raw_features(test), list(test["cancer_type"]))
-    validation: dict[str, dict[str, Any]] = {}
-    for cancer_type, idx in test.groupby("cancer_type").groups.items():
-        sub = test.loc[idx].reset_index(drop=True)
-        validation[str(cancer_type)] = {
-            "test_c": round(stratified_c(sub, risk[np.asarray(idx)]), 4),
-            "cohorts": sorted(set(sub["cohort"])),
-            "test_events": int(sub["event"].sum()),
-            "main_horizon_months": MAIN_HORIZON.get(str(cancer_type)),
-        }
-    model = with_validation(model, validation)
+    tuned = time.perf_counter()
+    replicates = bootstrap_replicates(frame, settings, model, args.replicates)
+    model = PortraitModel(model.bundle, model.net, replicates)
+    bootstrapped = time.perf_counter()
+    model = with_validation(model, validation_facts(model, frame))
     digest = save(model, args.out)
     logger.info("settings %s; tuning %s", settings, results)
-    logger.info("wrote %s sha256 %s; validation %s", args.out, digest, validation)
+    logger.info("wrote %s sha256 %s; validation %s", args.out, digest, model.bundle.validation)
+    logger.info(
+        "timings: tuning and main fit %.0f s, %d bootstrap refits %.0f s, facts %.0f s",
+        tuned - started,
+        args.replicates,
+        bootstrapped - tuned,
+        time.perf_counter() - bootstrapped,
+    )
     return 0
 
 

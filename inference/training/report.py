@@ -267,3 +267,76 @@ _CARD_USE_AND_LIMITS = [
     "`inputs_ignored`; `use_untrained=True` feeds them for research only.",
     "",
 ]
+
+
+def per_type_table(payload: dict[str, Any]) -> list[str]:
+    """The per-cancer-type section: one row per TCGA cohort of the test split.
+
+    Args:
+        payload: ``inference.training.per_type.evaluate_shipped``'s result.
+
+    Returns:
+        Markdown lines, starting with the section heading.
+    """
+    nominal = payload["nominal_coverage"]
+    rule = payload["rule"]
+    lines = [
+        "## Per cancer type",
+        "",
+        f"Shipped checkpoint scored as it is on the {payload['split']} test patients, per TCGA "
+        "cohort (`python -m inference.training.per_type`; facts in "
+        f"`inference/weights/{payload['model']}.per_type.json`). Calibration slope where at least "
+        f"{rule['min_at_risk_for_slope']} patients are still followed ('-' otherwise); coverage of "
+        f"the {100 * nominal:.0f}% conformal interval measured by IPCW over the type's test "
+        "events. A type more than "
+        f"{100 * rule['tolerance']:.0f} points short gets its own widening, fitted on its "
+        "calibration patients (inner validation split of the training rows, never test "
+        "patients), or no interval.",
+        "",
+        "| type | n | events | Harrell C | CoxPH C | slope 12 mo | slope 36 mo | slope 60 mo | "
+        "coverage | interval | coverage served |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for facts in payload["types"].values():
+        slopes = {float(c["months"]): c["slope"] for c in facts["calibration"]}
+        interval = facts["interval"]
+        status = interval["status"]
+        if status == "widened":
+            status = f"widened by {interval['correction_months']:.1f} mo"
+        served = interval["measured_coverage"] if interval["status"] != "abstained" else None
+        lines.append(
+            f"| {facts['cohort']} | {facts['test_n']} | {facts['test_events']} | "
+            f"{_fmt(facts['harrell_c'])} | {_fmt(facts['coxph_c'])} | "
+            + " | ".join(_fmt(slopes.get(m)) for m in (12.0, 36.0, 60.0))
+            + f" | {_fmt(facts['conformal']['measured_test_pooled'])} | {status} | "
+            f"{_fmt(served)} |"
+        )
+    reasons = [
+        f"- {facts['cohort']}: {facts['interval']['reason']}."
+        for facts in payload["types"].values()
+        if facts["interval"]["reason"]
+    ]
+    return [*lines, "", *reasons, ""] if reasons else [*lines, ""]
+
+
+def replace_section(text: str, heading: str, lines: list[str]) -> str:
+    """Replace a ``## `` section of a Markdown text (up to the next one), or append it.
+
+    Args:
+        text: the document.
+        heading: the section's heading line.
+        lines: the new section, heading included.
+
+    Returns:
+        The document with the section in place.
+    """
+    kept = text.rstrip("\n").split("\n")
+    if heading in kept:
+        start = kept.index(heading)
+        end = next((i for i in range(start + 1, len(kept)) if kept[i].startswith("## ")), len(kept))
+        # The next section keeps its blank line before it.
+        gap = [""] if end < len(kept) and lines and lines[-1] else []
+        kept = kept[:start] + lines + gap + kept[end:]
+    else:
+        kept = [*kept, "", *lines]
+    return "\n".join(kept).rstrip("\n") + "\n"

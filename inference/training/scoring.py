@@ -64,7 +64,12 @@ def score(
 
 
 def calibration_summary(
-    grid: FloatArray, survival: FloatArray, times: FloatArray, events: FloatArray
+    grid: FloatArray,
+    survival: FloatArray,
+    times: FloatArray,
+    events: FloatArray,
+    *,
+    min_at_risk: int = 1,
 ) -> list[dict[str, Any]]:
     """Grouped calibration at 1, 3 and 5 years (those inside the grid and the follow-up).
 
@@ -72,19 +77,23 @@ def calibration_summary(
         grid: (G,) grid.
         survival: (N, G) curves.
         times, events: outcomes.
+        min_at_risk: skip a landmark that fewer patients are still followed at (a slope from a
+            handful of survivors is noise; per-cancer-type reports ask for 10).
 
     Returns:
-        One dictionary per landmark.
+        One dictionary per landmark, with ``at_risk`` the number still followed at it.
     """
     result = []
     for months in LANDMARK_MONTHS:
-        if months > grid[-1] or months > times.max():
+        at_risk = int((times >= months).sum())
+        if months > grid[-1] or months > times.max() or at_risk < min_at_risk:
             continue
         predicted = survival_at_grid_times(grid, survival, np.array([months]))[:, 0]
         cal = calibration_at(times, events, predicted, months, groups=5 if len(times) < 500 else 10)
         result.append(
             {
                 "months": months,
+                "at_risk": at_risk,
                 "slope": cal.slope,
                 "intercept": cal.intercept,
                 "mean_abs_error": cal.mean_abs_error,

@@ -25,16 +25,32 @@ class ShippedCheckpoint:
     #: ``"diagnosis"`` or ``"study_entry"`` (SUPPORT counts from the third day in hospital).
     #: A curve can only be read "from today" when the record holds the date of this event.
     time_zero: str = "diagnosis"
+    #: Per-cancer-type validation facts measured with this checkpoint
+    #: (``<name>.per_type.json``, written by ``python -m inference.training.per_type --write``,
+    #: which prints the digest) and their pin; '' for a single-cohort model.
+    per_type: str = ""
+    per_type_sha256: str = ""
 
     @property
     def path(self) -> Path:
         """Absolute path of the checkpoint file."""
         return WEIGHTS_DIR / self.filename
 
+    @property
+    def per_type_path(self) -> Path | None:
+        """Absolute path of the per-type validation file, ``None`` when there is none."""
+        return WEIGHTS_DIR / self.per_type if self.per_type else None
 
-def _shipped(name: str, sha256: str, *, time_zero: str = "diagnosis") -> ShippedCheckpoint:
-    """A shipped model: ``<name>.pt`` with its card ``<name>.md``."""
-    return ShippedCheckpoint(name, f"{name}.pt", sha256, f"{name}.md", time_zero)
+
+def _shipped(
+    name: str, sha256: str, *, time_zero: str = "diagnosis", per_type_sha256: str = ""
+) -> ShippedCheckpoint:
+    """A shipped model: ``<name>.pt`` with its card ``<name>.md`` (and, pinned by
+    ``per_type_sha256``, its per-cancer-type validation ``<name>.per_type.json``)."""
+    per_type = f"{name}.per_type.json" if per_type_sha256 else ""
+    return ShippedCheckpoint(
+        name, f"{name}.pt", sha256, f"{name}.md", time_zero, per_type, per_type_sha256
+    )
 
 
 SHIPPED: dict[str, ShippedCheckpoint] = {
@@ -51,6 +67,7 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         _shipped(
             "oncoboard-tcga-pancancer",
             "049caf6dc302419a9436fb3e0a2106b8020d534c8a32d08a244b6c736e7bb401",
+            per_type_sha256="237d79764d02bf9357657869aa40c7778e45842f68a225dce20309e9e3b4b0ee",
         ),
     )
 }
@@ -61,7 +78,23 @@ DEFAULT_MODEL = "oncoboard-tcga-pancancer"
 TIME_ZERO_LABELS = {
     "diagnosis": "diagnosis",
     "study_entry": "study entry (day 3 of a hospital stay, as in the SUPPORT cohort)",
+    "surgery": "surgery of the primary tumour",
+    "randomisation": "randomisation in the training trial (no such date exists for this patient)",
 }
+
+
+#: Model cards of the models that are not in :data:`SHIPPED` (relative to ``WEIGHTS_DIR``).
+OTHER_CARDS = {
+    "oncoboard-portrait": "portrait/portrait.md",
+    "oncoboard-portrait-commercial": "portrait/portrait.md",
+}
+
+
+def model_card_path(model_name: str) -> Path | None:
+    """The model card of a model OncoBoard ships, or None for an unknown name."""
+    shipped = SHIPPED.get(model_name)
+    card = shipped.card if shipped is not None else OTHER_CARDS.get(model_name)
+    return WEIGHTS_DIR / card if card else None
 
 
 def time_zero_of(model_name: str) -> str | None:
@@ -81,3 +114,12 @@ PROPENSITY: dict[str, ShippedCheckpoint] = {
         card="oncoboard-metabric.md",
     ),
 }
+
+#: Treatment-aware models of the randomised trials and their held-out validations
+#: (``inference.therapy.rct_whatif``); ``python -m inference.training.rct_train`` prints the pin.
+RCT_WHATIF = ShippedCheckpoint(
+    name="oncoboard-rct-whatif",
+    filename="oncoboard-rct-whatif.json",
+    sha256="76c1a2d869e7ee48fe2b024387a4c792acbeaa2f71f8afa20450bf4aff9a551f",
+    card="oncoboard-rct-whatif.md",
+)

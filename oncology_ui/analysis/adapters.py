@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+from inference.portrait.routing import PORTRAIT_TYPE_OF
+from inference.portrait.vocabulary import ClinicalPortrait, portrait_from_flat
 from inference.schema import (
     CaseInputs,
     ClinicalFacts,
@@ -20,24 +22,22 @@ from inference.schema import (
     SurvivalPrediction,
     TreatmentPlan,
 )
+from oncology_ui.analysis.portrait_inputs import case_portrait, stage_group_number
 from oncology_ui.imaging.model_inputs import imaging_inputs, imaging_snapshot
 from oncology_ui.pathology.snapshot import slides_snapshot, slides_to_inputs
 from oncology_ui.patients.models import Case
 
 #: Bumped whenever the mapping from rows to model inputs changes.
-ADAPTER_VERSION = "4"
-
-
-_STAGE_NUMBER = {"0": 0.0, "I": 1.0, "II": 2.0, "III": 3.0, "IV": 4.0}
+ADAPTER_VERSION = "5"
 
 
 def _stage_number(stage_group: str) -> float | None:
-    """AJCC stage group as 0-4 (``IIIB`` -> 3); None when not staged."""
-    text = stage_group.strip().upper().removeprefix("STAGE").strip()
-    for roman in ("IV", "III", "II", "I", "0"):
-        if text.startswith(roman):
-            return _STAGE_NUMBER[roman]
-    return None
+    """AJCC stage group as 0.0-4.0 (``IIIB`` -> 3.0); None when not staged.
+
+    A float, as the snapshot has always stored it (its hash depends on the JSON).
+    """
+    number = stage_group_number(stage_group)
+    return None if number is None else float(number)
 
 
 def case_snapshot(case: Case) -> dict[str, Any]:
@@ -77,6 +77,10 @@ def case_snapshot(case: Case) -> dict[str, Any]:
         "slides": slides_snapshot(case),
         "imaging": imaging_snapshot(case),
         "treatment": {"therapies": dict.fromkeys(therapies, True)} if therapies else None,
+        # The case in the prognosis model's clinical vocabulary, each value with its source row.
+        "portrait": case_portrait(
+            case, portrait_type=PORTRAIT_TYPE_OF.get(case.oncotree_code.strip().upper())
+        ),
     }
 
 
@@ -112,6 +116,15 @@ def case_inputs_from_snapshot(snapshot: dict[str, Any]) -> CaseInputs:
     )
 
 
+def portrait_from_snapshot(snapshot: dict[str, Any]) -> ClinicalPortrait | None:
+    """The clinical portrait a run stored, or None for a run from before portraits existed."""
+    stored = snapshot.get("portrait")
+    if not stored:
+        return None
+    cancer_type = (snapshot.get("clinical") or {}).get("cancer_type")
+    return portrait_from_flat(stored.get("values") or {}, cancer_type)
+
+
 def _json_safe(value: Any) -> Any:
     """NaN and infinities are not JSON: store them as null."""
     if isinstance(value, float):
@@ -145,4 +158,8 @@ def prediction_fields(prediction: SurvivalPrediction) -> dict[str, Any]:
         "inputs_missing": data["inputs_missing"],
         "inputs_ignored": data["inputs_ignored"],
         "explanation": data["explanation"],
+        "covariates_used": data["covariates_used"],
+        "covariates_missing": data["covariates_missing"],
+        "time_zero": data["time_zero"] or "",
+        "validation": data["validation"],
     }

@@ -12,12 +12,8 @@ from django.db import models
 from django.utils import timezone
 
 from oncology_ui.core.models import Job
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case
-
-
-class AnalysisRunQuerySet(TeamScopedQuerySet["AnalysisRun"]):
-    members_lookup = "case__patient__teams__members"
 
 
 class AnalysisRun(models.Model):
@@ -33,7 +29,7 @@ class AnalysisRun(models.Model):
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="analysis_run"
     )
 
-    objects = AnalysisRunQuerySet.as_manager()
+    objects = CaseScopedQuerySet["AnalysisRun"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -69,6 +65,12 @@ class Prediction(models.Model):
     inputs_missing = models.JSONField(default=list)
     inputs_ignored = models.JSONField(default=list)
     explanation = models.JSONField(null=True, blank=True)
+    # Portrait models: the clinical fields used, those the type's cohorts had but the case lacks,
+    # the curve's time zero and the test-split validation of the case's cancer type.
+    covariates_used = models.JSONField(default=list, blank=True)
+    covariates_missing = models.JSONField(default=list, blank=True)
+    time_zero = models.CharField(max_length=20, blank=True)
+    validation = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -75,10 +75,77 @@ def _bare_label(modality: str, feature: str) -> str:
     return label[:1].upper() + label[1:]
 
 
+#: Portrait yes/no fields: (name without a value, text when yes, text when no).
+_PORTRAIT_FLAGS: dict[str, tuple[str, str, str]] = {
+    "sex_female": ("Sex", "Sex: female", "Sex: male"),
+    "postmenopausal": ("Menopausal status", "Postmenopausal", "Premenopausal"),
+    "cirrhosis": ("Cirrhosis", "Cirrhosis", "No cirrhosis"),
+    "advanced_stage": ("Stage III–IV or not", "Advanced stage (III–IV)", "Early stage (0–II)"),
+    "ulceration": ("Ulceration", "Ulcerated", "Not ulcerated"),
+    "vascular_invasion": ("Vascular invasion", "Vascular invasion", "No vascular invasion"),
+    "small_cell_histology": (
+        "Small-cell histology",
+        "Small-cell histology",
+        "Non-small-cell histology",
+    ),
+    "er_positive": ("ER status", "ER positive", "ER negative"),
+    "pr_positive": ("PR status", "PR positive", "PR negative"),
+    "her2_positive": ("HER2 status", "HER2 positive", "HER2 negative"),
+    "chemotherapy": ("Chemotherapy", "Chemotherapy", "No chemotherapy"),
+    "endocrine_therapy": ("Endocrine therapy", "Endocrine therapy", "No endocrine therapy"),
+    "radiotherapy": ("Radiotherapy", "Radiotherapy", "No radiotherapy"),
+}
+#: Portrait number fields: (name without a value, the text around the value, its format).
+_PORTRAIT_NUMBERS: dict[str, tuple[str, str, str]] = {
+    "age_years": ("Age", "Age {} years", ".0f"),
+    "nottingham_prognostic_index": ("Nottingham prognostic index", "NPI {}", ".2f"),
+    "t_category": ("T category", "T{}", ".0f"),
+    "n_category": ("N category", "N{}", ".0f"),
+    "m_category": ("M category", "M{}", ".0f"),
+    "grade": ("Histologic grade", "Grade {}", ".0f"),
+    "nodes_positive": ("Positive lymph nodes", "Positive lymph nodes: {}", ".0f"),
+    "tumour_size_mm": ("Tumour size", "Tumour size {} mm", ".0f"),
+    "breslow_thickness_mm": ("Breslow thickness", "Breslow thickness {} mm", ".1f"),
+    "ecog": ("ECOG performance status", "ECOG performance status {}", ".0f"),
+    "weight_loss_kg": ("Weight loss", "Weight loss {} kg", ".0f"),
+    "haemoglobin_g_l": ("Haemoglobin", "Haemoglobin {} g/L", ".4g"),
+    "albumin_g_l": ("Albumin", "Albumin {} g/L", ".4g"),
+    "ldh_u_l": ("LDH", "LDH {} U/L", ".4g"),
+    "neutrophils_1e9_l": ("Neutrophils", "Neutrophils {} ×10⁹/L", ".3g"),
+    "wbc_1e9_l": ("White blood cells", "White blood cells {} ×10⁹/L", ".3g"),
+    "creatinine_umol_l": ("Creatinine", "Creatinine {} µmol/L", ".4g"),
+    "bilirubin_umol_l": ("Bilirubin", "Bilirubin {} µmol/L", ".3g"),
+    "sodium_mmol_l": ("Sodium", "Sodium {} mmol/L", ".4g"),
+    "afp_ug_l": ("AFP", "AFP {} µg/L", ".4g"),
+    "psa_ug_l": ("PSA", "PSA {} µg/L", ".4g"),
+    "prior_lines": ("Prior lines of therapy", "Prior lines of therapy: {}", ".0f"),
+}
+
+
+def portrait_label(feature: str, value: float | None) -> str:
+    """A portrait field as a clinician writes it (``Stage III``, ``Albumin 31 g/L``)."""
+    if feature == "stage_group":
+        bare, text, spec = "Stage group", "", ""
+    elif feature in _PORTRAIT_FLAGS:
+        bare, yes, no = _PORTRAIT_FLAGS[feature]
+    else:
+        default = (feature.replace("_", " ").capitalize(), "", "")
+        bare, text, spec = _PORTRAIT_NUMBERS.get(feature, default)
+    if value is None or not math.isfinite(value):
+        return bare
+    if feature == "stage_group":
+        return f"Stage {_ROMAN.get(int(value), _number(value))}"
+    if feature in _PORTRAIT_FLAGS:
+        return yes if value >= 0.5 else no
+    return text.format(format(value, spec)) if text else bare
+
+
 def feature_label(
     modality: str, feature: str, value: float | None, *, lab_units: dict[str, str] | None = None
 ) -> str:
     """One model input as a clinician would write it: ``Age 53 years``, ``TP53 mutated``."""
+    if modality == "portrait":
+        return portrait_label(feature, value)
     if value is None or not math.isfinite(value):
         return _bare_label(modality, feature)
     if modality == "clinical":
@@ -196,3 +263,40 @@ def inputs_not_used(
             if values and part not in used and part not in mentioned:
                 labels.append(f"{len(values)} {noun} (this model has no {noun} input)")
     return labels
+
+
+def validation_text(validation: dict[str, Any] | None) -> str:
+    """What a portrait prediction was validated on, as one paragraph ('' for other models)."""
+    facts = validation or {}
+    if not facts.get("cancer_type"):
+        return ""
+    text = (
+        f"Validated for {facts['cancer_type']} on the held-out test part of "
+        f"{', '.join(facts.get('cohorts') or []) or 'its cohorts'} "
+        f"({facts.get('test_n', '?')} patients, {facts.get('test_events', '?')} events): "
+        f"Harrell C {_fixed(facts.get('harrell_c'), 3)}, against "
+        f"{_fixed(facts.get('coxph_c'), 3)} for a Cox model on the same fields"
+    )
+    slope = facts.get("calibration_slope")
+    if slope is not None:
+        text += (
+            f"; calibration slope at {_fixed(facts.get('horizon_months'), 0)} months "
+            f"{_fixed(slope, 2)} (1 is ideal)"
+        )
+    text += "."
+    conformal = facts.get("conformal") or {}
+    if conformal.get("measured_test") is not None:
+        text += (
+            f" Time-to-event interval: {100 * float(conformal.get('nominal', 0.9)):.0f}% nominal,"
+            f" {100 * float(conformal['measured_test']):.0f}% measured on the test part"
+            f" ({conformal.get('status', 'ok')})."
+        )
+    if facts.get("endpoint"):
+        text += f" Endpoint: {facts['endpoint']}."
+    if facts.get("non_commercial"):
+        text += " Trained with data licensed for non-commercial use only (see the model card)."
+    return text
+
+
+def _fixed(value: Any, decimals: int) -> str:
+    return "?" if value is None else f"{float(value):.{decimals}f}"

@@ -8,7 +8,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oncology_ui.analysis.models import AnalysisRun, Prediction
-from oncology_ui.analysis.readable import inputs_not_used, percentage_points, why_factors
+from oncology_ui.analysis.portrait_inputs import NOT_SUPPLIED
+from oncology_ui.analysis.readable import (
+    inputs_not_used,
+    percentage_points,
+    portrait_label,
+    validation_text,
+    why_factors,
+)
 from oncology_ui.analysis.selectors import prediction_stale_parts, prognosis_from_today
 from oncology_ui.patients.models import Case
 
@@ -114,6 +121,42 @@ def prediction_changes(new: Prediction, old: Prediction) -> list[str]:
     return changes or ["No change: same inputs and model give the same prediction."]
 
 
+def portrait_inputs_view(prediction: Prediction, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The clinical fields of a portrait prediction in words, with their sources.
+
+    Returns:
+        ``used``: ``{"label", "source", "stale"}`` per field that entered the model;
+        ``missing``: fields the cancer type's cohorts recorded that the case lacks;
+        ``record_only``: facts the record holds that this model does not read.
+    """
+    portrait = snapshot.get("portrait") or {}
+    values = portrait.get("values") or {}
+    sources = portrait.get("sources") or {}
+    stale = set(portrait.get("stale") or [])
+    record_only = list(portrait.get("record_only") or [])
+    for part, words in (("slides", "pathology slides"), ("imaging", "radiology measurements")):
+        if snapshot.get(part):
+            record_only.append(f"{words} (this model has no image input)")
+    return {
+        "used": [
+            {
+                "label": portrait_label(name, values.get(name)),
+                "source": sources.get(name, ""),
+                "stale": name in stale,
+            }
+            for name in prediction.covariates_used or []
+        ],
+        "missing": [
+            portrait_label(name, None)
+            for name in prediction.covariates_missing or []
+            if name not in NOT_SUPPLIED
+            # The advanced-stage flag is the stage group's coarse form: one missing fact, not two.
+            and not (name == "advanced_stage" and "stage_group" in prediction.covariates_missing)
+        ],
+        "record_only": record_only,
+    }
+
+
 def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     predictions = list(Prediction.objects.filter(case=case).select_related("run")[:2])
     latest = predictions[0] if predictions else None
@@ -162,6 +205,11 @@ def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
                 "similar": explanation.get("similar_patients"),
                 "reference_years": explanation.get("reference_years"),
                 "changes": prediction_changes(latest, previous) if previous else None,
+                "portrait": portrait_inputs_view(latest, snapshot)
+                if latest.covariates_used
+                else None,
+                "validation": latest.validation or {},
+                "validation_text": validation_text(latest.validation),
                 "previous": previous,
             }
         )

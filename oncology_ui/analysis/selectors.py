@@ -17,7 +17,7 @@ from inference.survival.conditional import condition_on_survival
 from inference.weights import TIME_ZERO_LABELS, time_zero_of
 from oncology_ui.analysis.adapters import case_snapshot
 from oncology_ui.analysis.models import Prediction
-from oncology_ui.patients.models import Case, Patient
+from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
 #: Average month length: the models' times are in months of 365.25 / 12 days.
 DAYS_PER_MONTH = 365.25 / 12
@@ -30,7 +30,16 @@ MODEL_INPUT_PARTS = {
     "slides": "pathology slides",
     "imaging": "radiology",
     "treatment": "therapies given",
+    "portrait": "clinical facts (stage, grade, nodes, receptors, labs)",
 }
+
+
+def _model_part(snapshot: dict[str, Any], part: str) -> Any:
+    """What of a snapshot part reaches a model: the portrait's values, not its source notes."""
+    value = snapshot.get(part)
+    if part == "portrait" and isinstance(value, dict):
+        return value.get("values")
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,9 @@ class PrognosisFromToday:
 
     Attributes:
         conditioned: the curve is conditional on survival since time zero (``S(t+e)/S(e)``).
-        time_zero: ``"diagnosis"``, ``"study_entry"`` or ``None`` (a model OncoBoard did not ship).
-        time_zero_date: the date of time zero in the record (the diagnosis date), when known.
+        time_zero: ``"diagnosis"``, ``"surgery"``, ``"randomisation"``, ``"study_entry"`` or
+            ``None`` (a model OncoBoard did not ship).
+        time_zero_date: the date of time zero in the record, when it holds one.
         today: the date the curve starts from when conditioned.
         elapsed_months: months from time zero to today (or to death), when the date is known.
         curve: the curve to draw (``times_months`` from today when conditioned), ``None`` when the
@@ -75,14 +85,27 @@ def _years(months: float) -> str:
     return f"{months / 12.0:.1f} years" if months >= 12 else f"{months:.0f} months"
 
 
+def time_zero_date(case: Case, time_zero: str | None) -> date | None:
+    """The record's date of a curve's time zero: the diagnosis, or the first surgery; None when
+    the record cannot hold it (randomisation or study entry of a training cohort)."""
+    if time_zero == "diagnosis":
+        return case.diagnosis_date
+    if time_zero == "surgery":
+        first = case.events.filter(kind=TimelineEvent.Kind.SURGERY).order_by("date").first()
+        return first.date if first is not None else None
+    return None
+
+
 def prognosis_from_today(
     prediction: Prediction, *, case: Case, today: date, dates_as_days: bool = False
 ) -> PrognosisFromToday:
     """The stored curve conditioned on the time the patient has already survived.
 
-    1. The model's time zero comes from its shipped checkpoint (diagnosis for the cancer cohorts).
-    2. When it is the diagnosis and the patient is alive, the curve, its band and the landmarks
-       become ``S(t + e) / S(e)`` with ``e`` the months from diagnosis to ``today``.
+    1. The curve's time zero is stored with the prediction (portrait models: the reference
+       cohort's, per cancer type) or comes from the shipped checkpoint.
+    2. When the record holds its date (the diagnosis, or the first surgery) and the patient is
+       alive, the curve, its band and the landmarks become ``S(t + e) / S(e)`` with ``e`` the
+       months from that date to ``today``.
     3. Otherwise (dead, another time zero, unknown model) the stored curve is shown from time
        zero and ``basis`` says why it is not conditioned.
 
@@ -93,22 +116,29 @@ def prognosis_from_today(
         dates_as_days: write dates as days from diagnosis (de-identified reports).
     """
     stored = prediction.curve or {}
-    time_zero = time_zero_of(prediction.model_name)
+    time_zero = prediction.time_zero or time_zero_of(prediction.model_name)
     patient = case.patient
-    diagnosis = case.diagnosis_date
-    since = "diagnosis (day 0)" if dates_as_days else f"diagnosis on {diagnosis.isoformat()}"
+    zero = time_zero_date(case, time_zero)
+    event = "surgery" if time_zero == "surgery" else "diagnosis"
+    since = (
+        f"{event} (day {(zero - case.diagnosis_date).days})"
+        if dates_as_days and zero is not None
+        else f"{event} on {zero.isoformat() if zero else '?'}"
+    )
     unconditioned: dict[str, Any] = {
         "conditioned": False,
         "time_zero": time_zero,
-        "time_zero_date": diagnosis if time_zero == "diagnosis" else None,
+        "time_zero_date": zero,
         "today": today,
         "curve": stored or None,
         "landmarks": list(prediction.survival_at or []),
         "median_months": prediction.median_months,
         "horizon_months": float((stored.get("times_months") or [0.0])[-1]),
     }
-    if time_zero != "diagnosis":
-        label = TIME_ZERO_LABELS.get(time_zero or "", "not recorded for this model")
+    if zero is None:
+        label = (prediction.validation or {}).get("time_zero_label") or TIME_ZERO_LABELS.get(
+            time_zero or "", "not recorded for this model"
+        )
         return PrognosisFromToday(
             **unconditioned,
             elapsed_months=None,
@@ -123,16 +153,16 @@ def prognosis_from_today(
         death = patient.date_of_death
         return PrognosisFromToday(
             **unconditioned,
-            elapsed_months=(death - diagnosis).days / DAYS_PER_MONTH if death else None,
-            axis_label="Years from diagnosis",
+            elapsed_months=(death - zero).days / DAYS_PER_MONTH if death else None,
+            axis_label=f"Years from {event}",
             basis=(
                 "The patient is recorded as deceased"
                 + ("" if dates_as_days or death is None else f" on {death.isoformat()}")
                 + f"; the stored curve is shown from {since} for the record."
             ),
         )
-    elapsed = max(0, (today - diagnosis).days) / DAYS_PER_MONTH
-    today_text = f"day {(today - diagnosis).days:+d}" if dates_as_days else today.isoformat()
+    elapsed = max(0, (today - zero).days) / DAYS_PER_MONTH
+    today_text = f"day {(today - zero).days:+d}" if dates_as_days else today.isoformat()
     basis = f"Years from today ({today_text}), given survival since {since}, {_years(elapsed)} ago."
     try:
         result = condition_on_survival(
@@ -157,7 +187,7 @@ def prognosis_from_today(
     from_today: dict[str, Any] = {
         "conditioned": True,
         "time_zero": time_zero,
-        "time_zero_date": diagnosis,
+        "time_zero_date": zero,
         "today": today,
         "elapsed_months": elapsed,
         "axis_label": "Years from today",
@@ -206,5 +236,7 @@ def prediction_stale_parts(prediction: Prediction, *, case: Case) -> list[str]:
     # Through JSON, as the stored copy went: tuples become lists, so equal inputs compare equal.
     current = json.loads(json.dumps(case_snapshot(case)))
     return [
-        words for part, words in MODEL_INPUT_PARTS.items() if stored.get(part) != current.get(part)
+        words
+        for part, words in MODEL_INPUT_PARTS.items()
+        if _model_part(stored, part) != _model_part(current, part)
     ]

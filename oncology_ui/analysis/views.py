@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -41,12 +39,11 @@ def analysis_request(request: AuthedRequest, case_id: int) -> HttpResponse:
 @require_GET
 def model_card(request: AuthedRequest, name: str) -> HttpResponse:
     """The model card of a shipped checkpoint, as its Markdown text."""
-    from inference.weights import SHIPPED, WEIGHTS_DIR
+    from inference.weights import model_card_path
 
-    shipped = SHIPPED.get(name)
-    if shipped is None:
+    path = model_card_path(name)
+    if path is None:
         raise Http404("No such model")
-    path = Path(WEIGHTS_DIR) / shipped.card
     if not path.is_file():
         raise Http404("The model card is missing")
     return render(

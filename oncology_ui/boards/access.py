@@ -5,16 +5,11 @@ Like ``patients.access``, anything else answers 404 and writes one denied audit 
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from oncology_ui.boards.models import AgendaItem, Board, Decision, Meeting
-from oncology_ui.core.audit import access_denied
+from oncology_ui.core.querysets import one_or_denied
 from oncology_ui.patients.models import Case
-
-M = TypeVar("M", bound=Model)
 
 
 def board_for_user(
@@ -38,7 +33,9 @@ def item_for_user(
 ) -> AgendaItem:
     items = AgendaItem.objects.filter(meeting__in=Meeting.objects.visible_to(request.user))
     items = items.select_related("meeting__board", "case__patient")
-    return _one_or_denied(request, items, item_id, permission=permission, kind="agenda")
+    return one_or_denied(
+        request, items, item_id, permission=permission, category="agenda", kind="agenda"
+    )
 
 
 def decision_for_user(
@@ -46,15 +43,6 @@ def decision_for_user(
 ) -> Decision:
     decisions = Decision.objects.filter(case__in=Case.objects.visible_to(request.user))
     decisions = decisions.select_related("case__patient", "meeting")
-    return _one_or_denied(request, decisions, decision_id, permission=permission, kind="decision")
-
-
-def _one_or_denied(
-    request: HttpRequest, rows: QuerySet[M], pk: int, *, permission: str, kind: str
-) -> M:
-    """Like ``visible_or_denied``, for rows already narrowed to a visible meeting or case; the
-    denied row's category is ``kind`` and it names ``kind:pk``."""
-    found = rows.filter(pk=pk).first()
-    if found is None or not request.user.has_perm(permission):
-        raise access_denied(request, category=kind, object_ref=f"{kind}:{pk}")
-    return found
+    return one_or_denied(
+        request, decisions, decision_id, permission=permission, category="decision", kind="decision"
+    )

@@ -104,16 +104,7 @@ class DecisionForm(forms.Form):
     ) -> None:
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = {
-                name: getattr(instance, name)
-                for name in (
-                    "therapy",
-                    "trial_referral",
-                    "further_tests",
-                    "follow_up",
-                    "discussion_notes",
-                    "is_discordant",
-                    "discordance_reason",
-                )
+                name: getattr(instance, name) for name in Decision.RECOMMENDATION_FIELDS
             } | {"agreeing": list(instance.agreeing.values_list("pk", flat=True))}
         super().__init__(*args, **kwargs)
         people = meeting.attendees.all() if meeting else User.objects.none()

@@ -120,6 +120,18 @@ class Decision(models.Model):
         SIGNED = "signed", "Signed"
         SUPERSEDED = "superseded", "Superseded"
 
+    # What the board writes (the form edits these, the signature covers them, an amendment
+    # carries them over); the rest is the record's state and the model's view.
+    RECOMMENDATION_FIELDS = (
+        "therapy",
+        "trial_referral",
+        "further_tests",
+        "follow_up",
+        "discussion_notes",
+        "is_discordant",
+        "discordance_reason",
+    )
+
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="board_decisions")
     meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"

@@ -146,17 +146,6 @@ def _decision_check(decision: Decision) -> None:
     decision.full_clean()
 
 
-_FIELDS = (
-    "therapy",
-    "trial_referral",
-    "further_tests",
-    "follow_up",
-    "discussion_notes",
-    "is_discordant",
-    "discordance_reason",
-)
-
-
 @transaction.atomic
 def decision_record(
     *,
@@ -184,7 +173,7 @@ def decision_record(
     decision.model_prognosis = _prognosis_snapshot(prediction)
     decision.model_top_option = model_top_option(case)
     decision.is_discordant = False
-    for name in _FIELDS:
+    for name in Decision.RECOMMENDATION_FIELDS:
         if name in fields:
             setattr(decision, name, fields[name])
     _decision_check(decision)
@@ -212,7 +201,7 @@ def decision_content(decision: Decision) -> dict[str, Any]:
         "version": decision.version,
         "supersedes": decision.supersedes_id,
         "meeting": decision.meeting_id,
-        **{name: getattr(decision, name) for name in _FIELDS},
+        **{name: getattr(decision, name) for name in Decision.RECOMMENDATION_FIELDS},
         "agreeing": sorted(decision.agreeing.values_list("pk", flat=True)),
         "model_top_option": decision.model_top_option,
         "model_prognosis": decision.model_prognosis,
@@ -313,7 +302,7 @@ def decision_amend(*, decision: Decision, user: User) -> Decision:
         prediction=locked.prediction,
         model_top_option=locked.model_top_option,
         model_prognosis=locked.model_prognosis,
-        **{name: getattr(locked, name) for name in _FIELDS},
+        **{name: getattr(locked, name) for name in Decision.RECOMMENDATION_FIELDS},
     )
     amendment.full_clean()
     amendment.save()

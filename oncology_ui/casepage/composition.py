@@ -32,8 +32,15 @@ from oncology_ui.clinical import exports as clinical_exports
 from oncology_ui.clinical import services as clinical
 from oncology_ui.clinical.sections import labs_section, molecular_section
 from oncology_ui.core.jobs import JobKind
+from oncology_ui.imaging import pacs as imaging_pacs
 from oncology_ui.imaging import services as imaging
 from oncology_ui.imaging.sections import imaging_section
+from oncology_ui.notes import services as notes
+from oncology_ui.notes.sections import (
+    documents_section,
+    proposals_waiting_count,
+    timeline_documents,
+)
 from oncology_ui.pathology import services as pathology
 from oncology_ui.pathology.jobs import slide_ingest_job
 from oncology_ui.pathology.sections import pathology_section
@@ -59,6 +66,20 @@ def molecular_with_knowledge_base(request: HttpRequest, case: Case) -> dict[str,
     return context
 
 
+def summary_with_proposals(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """The summary, with how many facts read from documents wait for review (notes sits above
+    patients, so the two are joined here)."""
+    return {**summary_section(request, case), "proposals_waiting": proposals_waiting_count(case)}
+
+
+def timeline_with_documents(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """The timeline's events and the case's documents, in date order."""
+    context = timeline_section(request, case)
+    entries = [*context["events"], *timeline_documents(case)]
+    context["events"] = sorted(entries, key=lambda entry: entry.date)
+    return context
+
+
 @dataclass(frozen=True)
 class Section:
     name: str
@@ -68,8 +89,9 @@ class Section:
 
 #: The case page, top to bottom.
 CASE_PAGE: tuple[Section, ...] = (
-    Section("summary", "Summary", summary_section),
-    Section("timeline", "Timeline", timeline_section),
+    Section("summary", "Summary", summary_with_proposals),
+    Section("timeline", "Timeline", timeline_with_documents),
+    Section("documents", "Documents", documents_section),
     Section("pathology", "Pathology", pathology_section),
     Section("imaging", "Imaging", imaging_section),
     Section("labs", "Labs", labs_section),
@@ -92,7 +114,9 @@ JOB_KINDS: dict[str, JobKind] = {
     patients.EXPORT_JOB: JobKind(patients.case_export_run, "Timeline export"),
     pathology.INGEST_JOB: JobKind(slide_ingest_job, "Slide processing"),
     imaging.INGEST_JOB: JobKind(imaging.upload_run, "Imaging upload"),
+    imaging_pacs.IMPORT_JOB: JobKind(imaging_pacs.pacs_import_run, "PACS import"),
     clinical.IMPORT_JOB: JobKind(clinical.import_job, "Data import"),
+    notes.READ_JOB: JobKind(notes.document_read_job, "Reading a document"),
     clinical_exports.EXPORT_JOB: JobKind(clinical_exports.fhir_export_run, "FHIR export"),
     analysis.ANALYSIS_JOB: JobKind(analysis.analysis_run, "Model analysis"),
     trials.MATCH_JOB: JobKind(trials.trial_match_run, "Trial matching"),

@@ -70,32 +70,43 @@ def _counts(total: int, existing: int) -> dict[str, int]:
     return {"new": total - existing, "already_present": existing}
 
 
+def lab_result_from_record(
+    lab: LabRecord, *, case: Case, source_import: ClinicalImport | None = None
+) -> LabResult:
+    """The unsaved ``LabResult`` of a normalised lab record, each text cut to its column.
+
+    One mapping for every way a lab value arrives: an imported file's rows and a lab value
+    accepted from a clinical document (``source_import=None``).
+    """
+    return LabResult(
+        case=case,
+        source_import=source_import,
+        source_ref=lab.source_ref[:200],
+        source_key=lab.source_key,
+        analyte_key=lab.analyte_key,
+        loinc=lab.loinc[:10],
+        name=lab.name[:200],
+        category=lab.category,
+        collected_at=_aware(lab.collected_at),
+        value_text=lab.value_text[:60],
+        unit_original=lab.unit_original[:40],
+        comparator=lab.comparator,
+        value=lab.value,
+        unit=lab.unit[:40],
+        ref_low=lab.ref_low,
+        ref_high=lab.ref_high,
+        ref_source=lab.ref_source,
+        flag=lab.flag,
+        comment=lab.comment[:500],
+    )
+
+
 def labs_write(*, record: ClinicalImport, labs: list[LabRecord]) -> dict[str, int]:
     """Add the lab results the case does not have yet; counts of new and already present."""
     keys = [lab.source_key for lab in labs]
     existing = _existing_keys(LabResult, record.case, keys)
     rows = [
-        LabResult(
-            case=record.case,
-            source_import=record,
-            source_ref=lab.source_ref[:200],
-            source_key=lab.source_key,
-            analyte_key=lab.analyte_key,
-            loinc=lab.loinc[:10],
-            name=lab.name[:200],
-            category=lab.category,
-            collected_at=_aware(lab.collected_at),
-            value_text=lab.value_text[:60],
-            unit_original=lab.unit_original[:40],
-            comparator=lab.comparator,
-            value=lab.value,
-            unit=lab.unit[:40],
-            ref_low=lab.ref_low,
-            ref_high=lab.ref_high,
-            ref_source=lab.ref_source,
-            flag=lab.flag,
-            comment=lab.comment[:500],
-        )
+        lab_result_from_record(lab, case=record.case, source_import=record)
         for lab in labs
         if lab.source_key not in existing
     ]
@@ -382,13 +393,17 @@ def biomarker_add(
     unit: str,
     status: str,
     measured_on: date,
+    source_ref: str = "",
+    source_key: str = "",
 ) -> Biomarker:
-    """Record a biomarker result a pathologist or oncologist enters on the molecular page."""
+    """Record a biomarker result a pathologist or oncologist enters on the molecular page, or
+    one read from a document and accepted (``source_ref``/``source_key`` then name the document
+    and the proposal, so accepting the same proposal twice cannot add a second row)."""
     from oncology_ui.clinical.parsers.biomarkers import BiomarkerError
 
     if measured_on > timezone.localdate():
         raise ValidationError({"measured_on": "The date cannot be in the future."})
-    key = f"manual:{uuid.uuid4().hex}"
+    key = source_key or f"manual:{uuid.uuid4().hex}"
     try:
         item = normalise_biomarker(
             name=name,
@@ -397,7 +412,7 @@ def biomarker_add(
             unit=unit,
             status=status,
             measured_on=measured_on,
-            source_ref=f"entered by {user.get_username()}",
+            source_ref=source_ref or f"entered by {user.get_username()}",
             source_key=key,
         )
     except BiomarkerError as exc:

@@ -11,12 +11,8 @@ from django.conf import settings
 from django.db import models
 
 from oncology_ui.core.ingest import IngestRecord
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case, TimelineEvent
-
-
-class ClinicalImportQuerySet(TeamScopedQuerySet["ClinicalImport"]):
-    members_lookup = "case__patient__teams__members"
 
 
 class ClinicalImport(IngestRecord):
@@ -50,7 +46,7 @@ class ClinicalImport(IngestRecord):
     problem_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
 
-    objects = ClinicalImportQuerySet.as_manager()
+    objects = CaseScopedQuerySet["ClinicalImport"].as_manager()
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name} ({self.status})"
@@ -100,6 +96,9 @@ class SourcedFact(models.Model):
 
     @property
     def source_label(self) -> str:
+        if self.source_import is None and self.source_key.startswith("note:"):
+            # Read from a clinical document and accepted: the ref names the document and who.
+            return self.source_ref
         name = self.source_import.original_name if self.source_import else "entered by hand"
         return f"{name} · {self.source_ref}" if self.source_ref else name
 

@@ -41,7 +41,7 @@ from oncology_ui.clinical.timeline import (
     molecular_event_upsert,
     therapy_lines_refresh,
 )
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
 
@@ -186,8 +186,7 @@ def import_receive(
             size=written,
             created_by=user,
         )
-        record.job = job_enqueue(kind=IMPORT_JOB, target=record, user=user, message="Import queued")
-        record.save(update_fields=["job"])
+        record.enqueue_job(kind=IMPORT_JOB, user=user, message="Import queued")
     return record
 
 

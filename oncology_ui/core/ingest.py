@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
+from oncology_ui.core.jobs import job_enqueue
 from oncology_ui.core.models import AccessLog, Job
 
 STATUS_PARTIAL = "core/_ingest_status.html"
@@ -64,6 +65,16 @@ class IngestRecord(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at", "-id"]
+
+    def enqueue_job(
+        self, *, kind: str, user: object | None = None, message: str = "Waiting to start"
+    ) -> None:
+        """Queue the job that processes this record and keep it on the row.
+
+        Call it inside the transaction that created the record: the job is dispatched on commit.
+        """
+        self.job = job_enqueue(kind=kind, target=self, user=user, message=message)
+        self.save(update_fields=["job"])
 
     @property
     def is_finished(self) -> bool:

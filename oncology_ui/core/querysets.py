@@ -82,12 +82,46 @@ class TeamScopedQuerySet(models.QuerySet[M]):
     ) -> M:
         """The row ``pk`` if the user's teams reach it and their role has ``permission``.
 
-        Anything else answers 404 (never 403: existence is not revealed) and writes one
-        ``denied`` audit row naming ``kind:pk``.
+        Anything else answers 404 (see :func:`one_or_denied`).
         """
-        from oncology_ui.core.audit import access_denied  # audit's models import this module
+        return one_or_denied(
+            request,
+            self.visible_to(request.user),
+            pk,
+            permission=permission,
+            category=category,
+            kind=kind,
+        )
 
-        found = self.visible_to(request.user).filter(pk=pk).first()
-        if found is None or not request.user.has_perm(permission):
-            raise access_denied(request, category=category, object_ref=f"{kind}:{pk}")
-        return found
+
+def one_or_denied(
+    request: HttpRequest,
+    rows: models.QuerySet[M],
+    pk: int,
+    *,
+    permission: str,
+    category: str,
+    kind: str,
+) -> M:
+    """The row ``pk`` of ``rows`` (already narrowed to what the user may see) if their role has
+    ``permission``.
+
+    Anything else answers 404 (never 403: existence is not revealed) and writes one ``denied``
+    audit row in ``category`` naming ``kind:pk``.
+    """
+    from oncology_ui.core.audit import access_denied  # audit's models import this module
+
+    found = rows.filter(pk=pk).first()
+    if found is None or not request.user.has_perm(permission):
+        raise access_denied(request, category=category, object_ref=f"{kind}:{pk}")
+    return found
+
+
+class CaseScopedQuerySet(TeamScopedQuerySet[M]):
+    """Rows that belong to one case: visible through the teams of the case's patient.
+
+    Most records hang off a case (uploads, imports, rankings, matches), so they share this
+    one lookup instead of each spelling it again.
+    """
+
+    members_lookup = "case__patient__teams__members"

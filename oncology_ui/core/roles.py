@@ -84,6 +84,22 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         (ONCOLOGIST,),
     ),
     Capability("enter a biomarker by hand", ("clinical.add_biomarker",), (ONCOLOGIST, PATHOLOGIST)),
+    # Clinical documents (notes, reports, letters) and the facts read from them
+    Capability(
+        "view clinical documents and the facts read from them",
+        ("notes.view_clinicaldocument", "notes.view_proposedfact"),
+        _CLINICIANS,
+    ),
+    Capability(
+        "add a clinical note, pathology or radiology report, or letter",
+        ("notes.add_clinicaldocument",),
+        (ONCOLOGIST, PATHOLOGIST, RADIOLOGIST),
+    ),
+    Capability(
+        "review facts read from documents (accept, correct, reject)",
+        ("notes.change_proposedfact",),
+        (ONCOLOGIST,),
+    ),
     # Tumor boards
     Capability("view boards", ("boards.view_board",), _EVERYONE),
     Capability(
@@ -139,7 +155,8 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         _CLINICIANS,
     ),
     Capability(
-        "upload DICOM studies (zip or files); record RECIST time points",
+        "upload DICOM studies (zip or files) or import them from the PACS; record RECIST "
+        "time points",
         ("imaging.add_imagingupload", "imaging.add_recistassessment"),
         (ONCOLOGIST, RADIOLOGIST),
     ),

@@ -285,6 +285,10 @@ def _demo_patient(
     }
     if spec.get("ajcc_edition") is not None:
         case_fields["ajcc_edition"] = spec["ajcc_edition"]
+    # Pathology the source tables record (nodes and menopause in METABRIC, grade in TCGA).
+    for name in ("grade", "nodes_positive", "menopausal_status"):
+        if spec.get(name) not in (None, ""):
+            case_fields[name] = spec[name]
     case = services.case_create(patient=patient, created_by=author, **case_fields)
     for therapy in record["therapies"]:
         # Illustrative dates never pass the end of follow-up.

@@ -54,3 +54,43 @@ def imaging_settings() -> ImagingSettings:
         dates="keep" if settings.IMAGING_DEID_DATES == "keep" else "shift",
         viewer_cache=settings.IMAGING_VIEWER_CACHE,
     )
+
+
+@dataclass(frozen=True)
+class PacsSettings:
+    """The PACS connection (DICOMweb), from the environment only.
+
+    Args:
+        url: the DICOMweb root (QIDO-RS and WADO-RS under it).
+        username, password: HTTP basic credentials ("" for none).
+        timeout_seconds: connect and read timeout of every request.
+        max_study_bytes: most bytes one import may retrieve.
+        verify: ``requests``' ``verify``: True, False, or the path of a CA bundle.
+    """
+
+    url: str
+    username: str
+    password: str
+    timeout_seconds: int
+    max_study_bytes: int
+    verify: bool | str
+
+    def __repr__(self) -> str:  # never the password, in a traceback or a log line
+        return f"PacsSettings(url={self.url!r}, username={self.username!r}, password=***)"
+
+
+def pacs_settings() -> PacsSettings | None:
+    """The configured PACS, or None when ``PACS_DICOMWEB_URL`` is not set."""
+    if not settings.PACS_DICOMWEB_URL:
+        return None
+    verify: bool | str = settings.PACS_TLS_VERIFY
+    if verify and settings.PACS_TLS_CA_BUNDLE:
+        verify = settings.PACS_TLS_CA_BUNDLE
+    return PacsSettings(
+        url=settings.PACS_DICOMWEB_URL.rstrip("/"),
+        username=settings.PACS_USERNAME,
+        password=settings.PACS_PASSWORD,
+        timeout_seconds=settings.PACS_TIMEOUT_SECONDS,
+        max_study_bytes=settings.PACS_MAX_STUDY_MB * _MB,
+        verify=verify,
+    )

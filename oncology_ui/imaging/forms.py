@@ -129,3 +129,17 @@ class RecistDateForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         initial=timezone.localdate,
     )
+
+
+class PacsFindForm(forms.Form):
+    accession = forms.CharField(
+        label="Accession number",
+        max_length=16,  # DICOM SH
+        required=False,
+        help_text="Optional: one study's accession number. The search is always by this "
+        "patient's MRN.",
+    )
+
+
+class PacsImportForm(forms.Form):
+    study_uid = forms.CharField(max_length=64, widget=forms.HiddenInput)

@@ -21,7 +21,6 @@ from inference.imaging.render import render_slice
 from inference.imaging.schema import Window
 from inference.imaging.volume import VolumeError, load_series
 from inference.sandbox import SandboxError
-from oncology_ui.core.jobs import job_enqueue
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import ImagingUpload, QuarantinedInstance
 from oncology_ui.imaging.services import INGEST_JOB
@@ -50,8 +49,7 @@ def held_release(*, instance: QuarantinedInstance, user: User) -> ImagingUpload:
                 counts={"names": [f"held {instance.modality} image {instance.pk}"]},
                 created_by=user,
             )
-            upload.job = job_enqueue(kind=INGEST_JOB, target=upload, user=user)
-            upload.save(update_fields=["job"])
+            upload.enqueue_job(kind=INGEST_JOB, user=user)
             instance.status = QuarantinedInstance.Status.RELEASED
             instance.reviewed_by = user
             instance.reviewed_at = timezone.now()

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from oncology_ui.core.ingest import IngestRecord
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet, TeamScopedQuerySet
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
 RESEARCH_USE = (
@@ -37,10 +37,6 @@ class PatientImagingKey(models.Model):
         return f"imaging key of patient {self.patient_id}"
 
 
-class ImagingUploadQuerySet(TeamScopedQuerySet["ImagingUpload"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class ImagingUpload(IngestRecord):
     """One upload (a zip or many files) and what the ingest job made of it."""
 
@@ -50,12 +46,24 @@ class ImagingUpload(IngestRecord):
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
 
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        PACS = "pacs", "PACS import"
+        SCP = "scp", "DICOM push"
+
     status_url_name = "imaging-upload-detail"
     display_field = "label"
     html_id_prefix = "imaging-upload"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="imaging_uploads")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.UPLOAD)
+    pacs_study_uid = models.CharField(
+        "Study Instance UID in the PACS",
+        max_length=64,
+        blank=True,
+        help_text="What a PACS import retrieves (the stored study gets a de-identified UID)",
+    )
     label = models.CharField(max_length=200, help_text="What was uploaded, as shown to people")
     incoming_key = models.CharField(max_length=32, help_text="Opaque folder of the raw upload")
     is_archive = models.BooleanField(default=False)
@@ -67,14 +75,16 @@ class ImagingUpload(IngestRecord):
     counts = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=1000, blank=True)
 
-    objects = ImagingUploadQuerySet.as_manager()
+    objects = CaseScopedQuerySet["ImagingUpload"].as_manager()
 
     def __str__(self) -> str:
         return f"imaging upload {self.pk} ({self.status})"
 
     @property
     def kind_label(self) -> str:
-        return "DICOM upload"
+        if self.source == self.Source.UPLOAD:
+            return "DICOM upload"
+        return str(self.get_source_display())  # "PACS import", "DICOM push"
 
     @property
     def outcome_summary(self) -> str:
@@ -97,10 +107,6 @@ class ImagingUpload(IngestRecord):
         return self.error
 
 
-class ImagingStudyQuerySet(TeamScopedQuerySet["ImagingStudy"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class ImagingStudy(models.Model):
     """A de-identified DICOM study of a case."""
 
@@ -114,7 +120,7 @@ class ImagingStudy(models.Model):
     features = models.JSONField(default=dict, blank=True, help_text="Per-study measurements")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ImagingStudyQuerySet.as_manager()
+    objects = CaseScopedQuerySet["ImagingStudy"].as_manager()
 
     class Meta:
         ordering = ["-study_date", "-id"]
@@ -178,10 +184,6 @@ class ImagingSeries(models.Model):
         return (int(shape[0]), int(shape[1]), int(shape[2])) if shape else None
 
 
-class QuarantinedInstanceQuerySet(TeamScopedQuerySet["QuarantinedInstance"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class QuarantinedInstance(models.Model):
     """A de-identified file whose pixels may show burned-in identifiers, held for review."""
 
@@ -204,7 +206,7 @@ class QuarantinedInstance(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = QuarantinedInstanceQuerySet.as_manager()
+    objects = CaseScopedQuerySet["QuarantinedInstance"].as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -246,10 +248,6 @@ class ImagingRegion(models.Model):
         return f"{self.name} on series {self.series_id}"
 
 
-class RecistAssessmentQuerySet(TeamScopedQuerySet["RecistAssessment"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class RecistAssessment(models.Model):
     """One RECIST 1.1 time point of a case: its lesions and, for a follow-up, the response.
 
@@ -277,7 +275,7 @@ class RecistAssessment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = RecistAssessmentQuerySet.as_manager()
+    objects = CaseScopedQuerySet["RecistAssessment"].as_manager()
 
     class Meta:
         ordering = ["date", "id"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from oncology_ui.imaging.conf import pacs_settings
 from oncology_ui.imaging.selectors import imaging_overview
 from oncology_ui.patients.models import Case
 
@@ -16,6 +17,7 @@ def imaging_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         "imaging": overview,
         "imaging_busy": any(not u.is_finished for u in overview.uploads),
         "can_upload_imaging": request.user.has_perm("imaging.add_imagingupload"),
+        "pacs_configured": pacs_settings() is not None,
         "can_review_imaging": request.user.has_perm("imaging.change_quarantinedinstance"),
         "can_view_recist": request.user.has_perm("imaging.view_recistassessment"),
     }

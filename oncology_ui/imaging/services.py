@@ -8,7 +8,8 @@ Ingest (:func:`upload_run`, the ``imaging_ingest`` job), in order:
    de-identifies with the patient's secret, sets aside files for pixel review, loads the volumes
    (PET in SUVbw) and measures the regions;
 3. files of more than one patient refuse the whole upload (documented choice: a mixed upload is
-   a mistake at the source, and storing half of it under one patient is worse than nothing);
+   a mistake at the source, and storing half of it under one patient is worse than nothing), and
+   so do a PACS import's files whose Patient ID is not the case's MRN (:mod:`.pacs`);
    any other bad file is listed by name and the rest is stored;
 4. the de-identified files, volumes and masks move under opaque names in
    ``MEDIA_ROOT/imaging/series/<key>/``, then every row is written in one transaction. On any
@@ -47,7 +48,7 @@ from inference.imaging.schema import (
 )
 from inference.imaging.store import volume_geometry
 from inference.sandbox import SandboxError
-from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.imaging.conf import imaging_settings
 from oncology_ui.imaging.models import (
@@ -132,10 +133,7 @@ def upload_receive(*, case: Case, user: User | None, files: Sequence[File[bytes]
                 counts={"names": [] if is_archive else names},
                 created_by=user,
             )
-            upload.job = job_enqueue(
-                kind=INGEST_JOB, target=upload, user=user, message="Waiting to be processed"
-            )
-            upload.save(update_fields=["job"])
+            upload.enqueue_job(kind=INGEST_JOB, user=user, message="Waiting to be processed")
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
@@ -235,7 +233,18 @@ def _ingest(
             patient_secret=imaging_key_secret(upload.case.patient), dates=conf.dates
         )
     try:
-        result = process_upload(files, names, work / "out", options, conf.sandbox)
+        result = process_upload(
+            files,
+            names,
+            work / "out",
+            options,
+            conf.sandbox,
+            # A PACS answers for the MRN it was asked about, a push was matched to the case by it:
+            # another patient's files are refused.
+            expected_patient_id=upload.case.patient.mrn
+            if upload.source != ImagingUpload.Source.UPLOAD
+            else "",
+        )
     except SandboxError as exc:
         raise PermanentJobError(
             f"Reading the files stopped ({exc}); nothing was stored. A very large or damaged "
@@ -486,7 +495,9 @@ def _imaging_event(study: ImagingStudy, user: User | None) -> None:
             kind=TimelineEvent.Kind.IMAGING,
             date=study.study_date,
             title=f"Imaging study: {', '.join(modalities)}"[:200],
-            detail="De-identified DICOM study uploaded to OncoBoard.",
+            detail="De-identified DICOM study imported from the PACS."
+            if study.upload.source != ImagingUpload.Source.UPLOAD
+            else "De-identified DICOM study uploaded to OncoBoard.",
         )
     except ValidationError as exc:
         logger.info("imaging study %s not put on the timeline: %s", study.pk, exc.messages)

@@ -11,11 +11,12 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inference.imaging.render import RenderError
-from oncology_ui.core.audit import access_denied, audit_case
+from oncology_ui.core.audit import access_denied, audit_case, audit_record
 from oncology_ui.core.decorators import passive
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import (
@@ -25,9 +26,15 @@ from oncology_ui.core.ingest import (
 )
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import held as held_images
-from oncology_ui.imaging import recist, selectors, services
-from oncology_ui.imaging.conf import imaging_settings
-from oncology_ui.imaging.forms import RecistDateForm, RecistLesionFormSet, UploadForm
+from oncology_ui.imaging import pacs, recist, selectors, services
+from oncology_ui.imaging.conf import imaging_settings, pacs_settings
+from oncology_ui.imaging.forms import (
+    PacsFindForm,
+    PacsImportForm,
+    RecistDateForm,
+    RecistLesionFormSet,
+    UploadForm,
+)
 from oncology_ui.imaging.models import (
     RESEARCH_USE,
     ImagingSeries,
@@ -136,6 +143,87 @@ def upload_detail(request: AuthedRequest, upload_id: int) -> HttpResponse:
     return ingest_status_response(
         request, upload, page="imaging/upload_detail.html", context=context
     )
+
+
+# --- PACS --------------------------------------------------------------------------------------
+
+UPLOAD_PERMISSION = "imaging.add_imagingupload"
+
+
+@login_required
+@require_GET
+def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Find the patient's studies in the PACS by MRN (and accession); each query is audited.
+
+    A PACS that is down, slow or refuses our credentials gives a message on the page, never an
+    error page; htmx gets just the results partial.
+    """
+    case = case_for_user(request, case_id, permission=UPLOAD_PERMISSION)
+    form = PacsFindForm(request.GET or None)
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "form": form,
+        "configured": pacs_settings() is not None,
+        "studies": None,
+        "pacs_error": "",
+        "limit": pacs.MAX_STUDIES_LISTED,
+    }
+    if "find" in request.GET and not form.is_valid():
+        context["pacs_error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    elif "find" in request.GET:
+        outcome = AccessLog.Outcome.SUCCESS
+        try:
+            context["studies"] = pacs.pacs_studies_find(
+                case=case, accession=form.cleaned_data["accession"]
+            )
+        except ValidationError as exc:
+            context["pacs_error"] = " ".join(exc.messages)
+            outcome = AccessLog.Outcome.FAILURE
+        except pacs.PacsError as exc:
+            context["pacs_error"] = str(exc)
+            outcome = AccessLog.Outcome.FAILURE
+        audit_record(
+            request=request,
+            action=A.VIEW,
+            category="imaging-pacs",
+            patient_id=case.patient_id,
+            object_ref=f"pacs-query:case:{case.pk}",
+            outcome=outcome,
+        )
+    if request.htmx:
+        return render(request, "imaging/pacs.html#pacs-results", context)
+    return render(request, "imaging/pacs.html", context)
+
+
+@login_required
+@require_POST
+def pacs_import(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Import a study from the PACS: its retrieval and ingest run as a job (audited here)."""
+    case = case_for_user(request, case_id, permission=UPLOAD_PERMISSION)
+    form = PacsImportForm(request.POST)
+    error = "Choose a study to import."
+    if form.is_valid():
+        try:
+            upload = pacs.pacs_import_request(
+                case=case, user=request.user, study_uid=form.cleaned_data["study_uid"]
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return ingest_received_response(
+                request,
+                upload,
+                patient_id=case.patient_id,
+                category="imaging-pacs",
+                object_ref=f"upload:{upload.pk}",
+                message="Import started: the study is retrieved from the PACS, then "
+                "de-identified and indexed.",
+            )
+    if request.htmx:
+        return HttpResponse(f'<p class="error" role="alert">{escape(error)}</p>', status=200)
+    messages.error(request, error)
+    return redirect("imaging-pacs", case_id=case.pk)
 
 
 # --- viewer ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from oncology_ui.core.ingest import IngestRecord
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case
 
 
@@ -21,9 +21,7 @@ def _uid() -> str:
     return uuid.uuid4().hex
 
 
-class SlideQuerySet(TeamScopedQuerySet["Slide"]):
-    members_lookup = "case__patient__teams__members"
-
+class SlideQuerySet(CaseScopedQuerySet["Slide"]):
     def shown(self) -> SlideQuerySet:
         """Slides that are not retired (the case page and the model see these)."""
         return self.exclude(status=Slide.Status.RETIRED)
@@ -134,10 +132,6 @@ class Slide(IngestRecord):
         return "not recorded"
 
 
-class SlideUploadQuerySet(TeamScopedQuerySet["SlideUpload"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class SlideUpload(models.Model):
     """A chunked upload in progress: bytes are appended to ``part_path`` at ``received``."""
 
@@ -153,7 +147,7 @@ class SlideUpload(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    objects = SlideUploadQuerySet.as_manager()
+    objects = CaseScopedQuerySet["SlideUpload"].as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]

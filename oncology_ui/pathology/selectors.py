@@ -73,6 +73,7 @@ def slide_attention(slide: Slide) -> AttentionSource:
             "explanation",
             "untrained_modalities",
             "inputs_ignored",
+            "covariates_used",
         )
         .first()
     )
@@ -88,7 +89,13 @@ def slide_attention(slide: Slide) -> AttentionSource:
             weights = tuple(float(w) for w in entry.get("weights", ()))
             if coords and len(coords) == len(weights):
                 return AttentionSource(prediction.pk, coords, weights, "", model)
-    if "slide" in (prediction.untrained_modalities or []):
+    if prediction.covariates_used:
+        reason = (
+            f"The prognosis model of this case ({model}) reads clinical facts only (stage, "
+            "grade, nodes, receptors, labs), so it has no slide attention to show. The heatmaps "
+            "below come from measured tile features instead."
+        )
+    elif "slide" in (prediction.untrained_modalities or []):
         reason = (
             f"The model ({model}) has a slide branch that was never trained on outcomes, so it "
             "leaves slides out of its prediction and has no attention to show. The heatmaps "

@@ -27,7 +27,7 @@ from django.utils import timezone
 from inference.slides.errors import SlideUnreadable
 from inference.slides.schema import SlideLimits
 from inference.slides.sniff import FileKind, describe_unknown, sniff_bytes
-from oncology_ui.core.jobs import PermanentJobError, job_enqueue
+from oncology_ui.core.jobs import PermanentJobError
 from oncology_ui.pathology.conf import pathology_settings
 from oncology_ui.pathology.models import Slide, SlideUpload
 from oncology_ui.patients.models import Case
@@ -268,10 +268,7 @@ def _slide_from_file(*, case: Case, user: User, source: Path, name: str) -> Slid
     slide.save()
     os.replace(source, original)
     try:
-        slide.job = job_enqueue(
-            kind=INGEST_JOB, target=slide, user=user, message="Waiting to start"
-        )
-        slide.save(update_fields=["job"])
+        slide.enqueue_job(kind=INGEST_JOB, user=user, message="Waiting to start")
     except BaseException:
         # The rows roll back with the transaction; the file must not outlive them.
         original.unlink(missing_ok=True)

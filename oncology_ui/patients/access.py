@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from oncology_ui.core.audit import access_denied
+from oncology_ui.core.querysets import one_or_denied
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
 
@@ -31,13 +31,16 @@ def case_for_user(
 def event_for_user(
     request: HttpRequest, event_id: int, *, permission: str = "patients.change_timelineevent"
 ) -> TimelineEvent:
-    event = (
-        TimelineEvent.objects.filter(case__patient__teams__members=request.user, pk=event_id)
-        .select_related("case__patient")
-        .first()
+    events = (
+        TimelineEvent.objects.filter(case__patient__teams__members=request.user)
         if request.user.is_authenticated
-        else None
+        else TimelineEvent.objects.none()
     )
-    if event is None or not request.user.has_perm(permission):
-        raise access_denied(request, category="timeline", object_ref=f"event:{event_id}")
-    return event
+    return one_or_denied(
+        request,
+        events.select_related("case__patient"),
+        event_id,
+        permission=permission,
+        category="timeline",
+        kind="event",
+    )

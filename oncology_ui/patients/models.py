@@ -6,6 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -132,6 +133,16 @@ class Case(models.Model):
         LIMITED = 3, "3 – Limited self-care"
         DISABLED = 4, "4 – Completely disabled"
 
+    class Grade(models.IntegerChoices):
+        G1 = 1, "G1 – Well differentiated (low grade)"
+        G2 = 2, "G2 – Moderately differentiated"
+        G3 = 3, "G3 – Poorly differentiated (high grade)"
+        G4 = 4, "G4 – Undifferentiated"
+
+    class Menopause(models.TextChoices):
+        PRE = "pre", "Premenopausal"
+        POST = "post", "Postmenopausal"
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cases")
     primary_diagnosis = models.CharField(max_length=200)
     oncotree_code = models.CharField("OncoTree code", max_length=20)
@@ -148,6 +159,27 @@ class Case(models.Model):
     ajcc_edition = models.PositiveSmallIntegerField("AJCC edition", default=8)
     ecog = models.PositiveSmallIntegerField("ECOG", choices=Ecog.choices, null=True, blank=True)
     ecog_date = models.DateField("ECOG assessed on", null=True, blank=True)
+    # Pathology of the primary tumour: prognostic inputs that TNM alone does not carry.
+    grade = models.PositiveSmallIntegerField(
+        "Histologic grade", choices=Grade.choices, null=True, blank=True
+    )
+    nodes_positive = models.PositiveSmallIntegerField(
+        "Positive lymph nodes",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Number of regional lymph nodes with tumour (pathology report).",
+    )
+    tumour_size_mm = models.PositiveSmallIntegerField(
+        "Tumour size (mm)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text="Greatest dimension of the primary tumour.",
+    )
+    menopausal_status = models.CharField(
+        "Menopausal status", max_length=4, choices=Menopause.choices, blank=True
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     board_date = models.DateField("Tumor board date", null=True, blank=True)
     # Outcomes of this cancer.
@@ -224,6 +256,8 @@ class Case(models.Model):
             errors["ecog_date"] = "ECOG assessment date cannot be in the future."
         if self.ecog is not None and self.ecog_date is None:
             errors["ecog_date"] = "Enter when the ECOG performance status was assessed."
+        if self.menopausal_status and self.patient_id and self.patient.sex == "male":
+            errors["menopausal_status"] = "Menopausal status applies to female patients only."
         if self.progression_date:
             if self.progression_date > today:
                 errors["progression_date"] = "Date of progression cannot be in the future."

@@ -8,8 +8,13 @@ from typing import Any
 from django.utils import timezone
 
 from oncology_ui.analysis.models import Prediction
-from oncology_ui.analysis.readable import inputs_not_used, percentage_points
-from oncology_ui.analysis.sections import MODALITY_LABELS
+from oncology_ui.analysis.readable import (
+    feature_label,
+    inputs_not_used,
+    percentage_points,
+    validation_text,
+)
+from oncology_ui.analysis.sections import MODALITY_LABELS, portrait_inputs_view
 from oncology_ui.analysis.selectors import prediction_stale_parts, prognosis_from_today
 from oncology_ui.boards.models import Decision, Meeting
 from oncology_ui.patients.models import Case
@@ -123,6 +128,21 @@ def _prognosis(prediction: Prediction, case: Case, *, today: date, deidentified:
         no_curve_reason=from_today.abstained,
         stale=_stale_text(prediction, case),
         reference_years=explanation.get("reference_years"),
+        factors=_points_bars(
+            [
+                (
+                    feature_label(item["modality"], item["feature"], item.get("value")),
+                    float(item["attribution"]),
+                )
+                for item in explanation.get("feature_attributions") or ()
+                if item.get("attribution") is not None
+            ]
+        )[:10],
+        factors_method="the change when that fact is treated as unknown"
+        if prediction.covariates_used
+        else "integrated gradients",
+        validation=validation_text(prediction.validation),
+        routing=str((prediction.validation or {}).get("portrait_not_used", "")),
     )
 
 
@@ -223,8 +243,7 @@ def case_report_data(
         .prefetch_related("agreeing")
         .order_by("-version")
     )
-    used = prediction.inputs_used if prediction is not None else []
-    missing = prediction.inputs_missing if prediction is not None else []
+    used_labels, missing_labels, not_used = _data_used(prediction)
     return CaseReportData(
         case_ref=f"Case {case.pk}",
         generated_at_utc=_utc(now),
@@ -232,8 +251,8 @@ def case_report_data(
         identifiers=identifiers,
         summary=tuple(summary),
         timeline=timeline,
-        data_used=tuple(MODALITY_LABELS.get(m, m) for m in used),
-        data_missing=tuple(MODALITY_LABELS.get(m, m) for m in missing),
+        data_used=used_labels,
+        data_missing=missing_labels,
         prognosis=_prognosis(
             prediction, case, today=timezone.localdate(now), deidentified=deidentified
         )
@@ -247,15 +266,37 @@ def case_report_data(
         else None,
         knowledge_base_version=knowledge_base_version(),
         image_derived=bool(prediction and prediction.image_derived),
-        data_not_used=tuple(
-            inputs_not_used(
-                prediction.inputs_ignored or [],
-                prediction.run.inputs_snapshot,
-                used=prediction.inputs_used or [],
-            )
+        data_not_used=not_used,
+    )
+
+
+def _data_used(
+    prediction: Prediction | None,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """What the model used, what it lacked and what it could not use, as printed.
+
+    A portrait prediction names each clinical fact with its source; other models name modalities.
+    """
+    if prediction is None:
+        return (), (), ()
+    snapshot = prediction.run.inputs_snapshot or {}
+    not_used = inputs_not_used(
+        prediction.inputs_ignored or [], snapshot, used=prediction.inputs_used or []
+    )
+    if prediction.covariates_used:
+        view = portrait_inputs_view(prediction, snapshot)
+        return (
+            tuple(
+                f"{item['label']} ({item['source']}{', stale' if item['stale'] else ''})"
+                for item in view["used"]
+            ),
+            tuple(view["missing"]),
+            tuple(view["record_only"] + not_used),
         )
-        if prediction is not None
-        else (),
+    return (
+        tuple(MODALITY_LABELS.get(m, m) for m in prediction.inputs_used),
+        tuple(MODALITY_LABELS.get(m, m) for m in prediction.inputs_missing),
+        tuple(not_used),
     )
 
 

@@ -85,6 +85,14 @@ class Prognosis:
     reference_years: int | None = None
     #: Why the hallmark block is left out ('' when it has rows).
     hallmarks_unavailable: str = ""
+    #: The facts that moved the prediction most (percentage points, as printed).
+    factors: tuple[Bar, ...] = ()
+    #: How the factors were measured, for the caption.
+    factors_method: str = ""
+    #: What the model was validated on for this cancer type ('' for models without it).
+    validation: str = ""
+    #: Why the portrait model did not serve this case ('' when it did or was not tried).
+    routing: str = ""
 
 
 @dataclass(frozen=True)

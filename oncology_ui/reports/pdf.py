@@ -98,6 +98,10 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
         return story
     if prognosis.basis:
         story.append(para(prognosis.basis, BODY, bold=True))
+    if prognosis.routing:
+        story.append(paragraph(prognosis.routing))
+    if prognosis.validation:
+        story.append(paragraph(prognosis.validation, SMALL))
     reference = f"{prognosis.reference_years}-year" if prognosis.reference_years else "predicted"
     if prognosis.no_curve_reason:
         story.append(not_available("No survival estimate from today: " + prognosis.no_curve_reason))
@@ -108,7 +112,11 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
                 paragraph(
                     "Line: predicted survival"
                     + (" from today, given survival to today" if prognosis.conditioned else "")
-                    + ". Grey band: the spread of the model's ensemble"
+                    + (
+                        ". Grey band: the model's 90% bootstrap interval"
+                        if prognosis.validation
+                        else ". Grey band: the spread of the model's ensemble"
+                    )
                     + (
                         ", each edge conditioned on its own survival to today."
                         if prognosis.conditioned
@@ -146,21 +154,38 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
                 else f"{median}: not reached within the model's horizon."
             )
         )
-    story.append(para("Modality contributions", H2))
-    if prognosis.contributions:
+    story.append(para("Why: the facts that moved this prediction most", H2))
+    if prognosis.factors:
         story.append(
             paragraph(
-                f"Exact Shapley values in percentage points of the predicted {reference} "
-                "survival from diagnosis; negative lowers it. Values that round to 0.0 are "
-                "left out.",
+                f"Percentage points of the predicted {reference} survival "
+                f"({prognosis.factors_method}); negative lowers it. Values that round to 0.0 "
+                "are left out.",
                 SMALL,
             )
         )
-        story.append(bar_table(prognosis.contributions, width))
+        story.append(bar_table(prognosis.factors, width))
     else:
-        story.append(
-            not_available("Not available: no modality contribution was stored or all round to 0.0.")
-        )
+        story.append(not_available("Not available: no factor attribution was stored."))
+    # A clinical-portrait model (it has validation facts) reads one modality: nothing to share.
+    if not (prognosis.validation and not prognosis.contributions):
+        story.append(para("Modality contributions", H2))
+        if prognosis.contributions:
+            story.append(
+                paragraph(
+                    f"Exact Shapley values in percentage points of the predicted {reference} "
+                    "survival from diagnosis; negative lowers it. Values that round to 0.0 are "
+                    "left out.",
+                    SMALL,
+                )
+            )
+            story.append(bar_table(prognosis.contributions, width))
+        else:
+            story.append(
+                not_available(
+                    "Not available: no modality contribution was stored or all round to 0.0."
+                )
+            )
     story.append(para("Hallmark profile", H2))
     if prognosis.hallmarks:
         story.append(

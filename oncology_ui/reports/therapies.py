@@ -15,6 +15,15 @@ NOT_RANKED = "Not available: no therapy ranking has been run for this case."
 def _benefit(benefit: dict[str, Any]) -> str:
     if not benefit.get("estimable") or benefit.get("overlap_supported") is False:
         return f"benefit not estimated: {benefit.get('reason', '')}"
+    difference = benefit.get("difference")
+    if benefit.get("trial") and difference:
+        months = float(benefit.get("horizon_months") or 0)
+        return (
+            f"randomised {benefit['trial']} ({benefit.get('contrast', '')}): "
+            f"{float(difference[0]):+.0%} at {months:.0f} months (95% band "
+            f"{float(difference[1]):+.0%} to {float(difference[2]):+.0%}); "
+            f"{benefit.get('agreement', '')}"
+        )
     rows = benefit.get("survival_at") or []
     five = next((r for r in rows if isinstance(r, dict) and r.get("years") == 5), None)
     if five and five.get("survival") is not None:

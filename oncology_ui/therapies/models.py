@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case
 
 
@@ -70,10 +70,6 @@ class KbEntry(models.Model):
         return f"{self.kind} {self.key}"
 
 
-class TherapyRankingQuerySet(TeamScopedQuerySet["TherapyRanking"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class TherapyRanking(models.Model):
     """The ranked options computed for a case at one moment, exactly as shown."""
 
@@ -96,7 +92,7 @@ class TherapyRanking(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = TherapyRankingQuerySet.as_manager()
+    objects = CaseScopedQuerySet["TherapyRanking"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,10 +103,6 @@ class TherapyRanking(models.Model):
     @property
     def option_labels(self) -> list[str]:
         return [item["option"]["label"] for item in self.result.get("options", [])]
-
-
-class TherapyDecisionQuerySet(TeamScopedQuerySet["TherapyDecision"]):
-    members_lookup = "case__patient__teams__members"
 
 
 class TherapyDecision(models.Model):
@@ -132,7 +124,7 @@ class TherapyDecision(models.Model):
     )
     decided_at = models.DateTimeField(default=timezone.now)
 
-    objects = TherapyDecisionQuerySet.as_manager()
+    objects = CaseScopedQuerySet["TherapyDecision"].as_manager()
 
     class Meta:
         ordering = ["-decided_at", "-id"]

@@ -165,12 +165,33 @@ class WhatIfSeries:
     refusal: str
     survival_at: tuple[dict[str, Any], ...]
     propensity: float | None
+    trial: str = ""
+    agreement: str = ""
+    difference: tuple[float, float, float] | None = None
+    horizon_months: float | None = None
+    filled_fields: tuple[str, ...] = ()
+
+
+def _clipped(curve: dict[str, list[float]], horizon: float) -> dict[str, list[float]]:
+    """The curve up to ``horizon`` months, so that every series shares one time axis."""
+    keep = [i for i, t in enumerate(curve["times_months"]) if t <= horizon + 1e-9]
+    return {name: [values[i] for i in keep] for name, values in curve.items()}
+
+
+def _controls(drawn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One control-arm benefit per trial among the drawn options (the comparison's reference)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for benefit in drawn:
+        if benefit.get("control_curve") and benefit.get("trial") not in seen:
+            seen[benefit["trial"]] = benefit
+    return list(seen.values())
 
 
 def whatif_view(ranking: TherapyRanking, keys: list[str]) -> dict[str, Any]:
     """The curves of the chosen options from the stored ranking, or why each is refused.
 
-    Nothing is recomputed: the what-if numbers are the ones stored with the ranking.
+    Nothing is recomputed: the what-if numbers are the ones stored with the ranking. Each trial's
+    control arm is drawn once beside the options it was compared with, on one shared time axis.
     """
     by_key = {item["option"]["key"]: item for item in ranking.result.get("options", [])}
     problems: list[str] = []
@@ -183,23 +204,54 @@ def whatif_view(ranking: TherapyRanking, keys: list[str]) -> dict[str, Any]:
         problems.append(f"Choose {MIN_COMPARE} or {MAX_COMPARE} options to compare.")
     series: list[WhatIfSeries] = []
     if not problems:
+        usable = {
+            key: bool(
+                by_key[key]["benefit"]["estimable"]
+                and by_key[key]["benefit"].get("overlap_supported") is not False
+                and by_key[key]["benefit"].get("curve")
+            )
+            for key in chosen
+        }
+        drawn = [by_key[key]["benefit"] for key in chosen if usable[key]]
+        horizon = min(
+            (
+                b["curve"]["times_months"][-1]
+                for b in drawn + [c for c in _controls(drawn) if c.get("control_curve")]
+            ),
+            default=0.0,
+        )
         for position, key in enumerate(chosen):
             item = by_key[key]
             benefit = item["benefit"]
-            usable = (
-                benefit["estimable"]
-                and benefit.get("overlap_supported") is not False
-                and benefit.get("curve")
-            )
             series.append(
                 WhatIfSeries(
                     key=key,
                     label=item["option"]["label"],
                     css=f"series-{position + 1}",
-                    chart=survival_chart(benefit["curve"]) if usable else None,
-                    refusal="" if usable else benefit["reason"],
+                    chart=survival_chart(_clipped(benefit["curve"], horizon))
+                    if usable[key]
+                    else None,
+                    refusal="" if usable[key] else benefit["reason"],
                     survival_at=tuple(benefit.get("survival_at") or ()),
                     propensity=benefit.get("propensity"),
+                    trial=benefit.get("trial", ""),
+                    agreement=benefit.get("agreement", ""),
+                    difference=tuple(benefit["difference"]) if benefit.get("difference") else None,
+                    horizon_months=benefit.get("horizon_months"),
+                    filled_fields=tuple(benefit.get("filled_fields") or ()),
+                )
+            )
+        for control in _controls(drawn):
+            series.append(
+                WhatIfSeries(
+                    key=f"control:{control['trial']}",
+                    label=f"{control['control_label']}: control arm of the {control['trial']}",
+                    css="series-control",
+                    chart=survival_chart(_clipped(control["control_curve"], horizon)),
+                    refusal="",
+                    survival_at=(),
+                    propensity=None,
+                    trial=control["trial"],
                 )
             )
     frame = next((s.chart for s in series if s.chart), None)

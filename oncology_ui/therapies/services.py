@@ -17,13 +17,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from inference.schema import TreatmentScenario
 from inference.therapy import types as t
 from inference.therapy.matching import match
 from inference.therapy.ranking import benefit_classes, rank
+from inference.therapy.rct_whatif import benefit_for_option, load_shipped, predict_arms
 from inference.therapy.safety import safety_verdict
-from inference.therapy.whatif import WhatIfOption, what_if
-from oncology_ui.analysis.adapters import case_inputs_from_snapshot, case_snapshot, snapshot_hash
+from oncology_ui.analysis.adapters import case_snapshot, snapshot_hash
 from oncology_ui.analysis.services import prediction_latest
 from oncology_ui.core.logsafe import log_failure
 from oncology_ui.patients.models import Case
@@ -35,102 +34,58 @@ logger = logging.getLogger(__name__)
 
 #: Bumped whenever the structure of ``TherapyRanking.result`` changes (2: options carry
 #: ``investigational``, safety checks ``threshold``, evidence items a short ``label``; readers
-#: treat their absence in version 1 rows as false or empty).
-RESULT_VERSION = "2"
+#: treat their absence in version 1 rows as false or empty; 3: benefits come from randomised
+#: trials and carry ``trial``, ``agreement``, ``control_curve`` and ``difference``).
+RESULT_VERSION = "3"
 CAVEAT = (
-    "Curves are associations learned from observational data (METABRIC), not causal effects "
-    "of the treatment; they estimate groups of similar patients, not this patient."
+    "Curves are the arms of the randomised trial named with each option, for patients with this "
+    "case's record values; the model's average effect agreed with the trial on held-out trial "
+    "patients. They show what that trial's regimens did for similar patients, not today's "
+    "regimen for this patient, and individual differences in benefit are not validated."
 )
+RCT_MODEL_NAME = "oncoboard-rct-whatif"
 
 
 class RankingUnavailable(Exception):
     """No knowledge base is loaded: the page says so instead of ranking."""
 
 
-def _survival_at(scenario: TreatmentScenario, years: int) -> float | None:
-    for row in scenario.survival_at:
-        if row.years == years:
-            return float(row.survival) if row.survival is not None else None
-    return None
-
-
-def _curve(scenario: TreatmentScenario) -> dict[str, list[float]]:
-    curve = scenario.curve
-    return {
-        name: [float(v) for v in getattr(curve, name)]
-        for name in ("times_months", "survival", "lower", "upper")
-    }
-
-
 def benefits_estimate(
     kb: t.KnowledgeBase, options: tuple[t.TherapyOption, ...], snapshot: dict[str, Any]
 ) -> tuple[dict[str, t.Benefit], dict[str, Any]]:
-    """The what-if model's curve for each option it was trained for; a reason for every other.
+    """Trial-validated what-if curves for each option whose class a randomised trial checked.
 
-    Returns the benefit per option key and the model's name, version, caveat and baseline.
+    An option gets curves only when every drug maps to one treatment class and a randomised
+    contrast of that class in the case's cancer type validated (``inference.therapy.rct_whatif``);
+    every other option gets the reason. The covariates are the record's portrait fields.
+
+    Returns the benefit per option key and the model's name, version and caveat.
     """
     benefits: dict[str, t.Benefit] = {}
-    wanted: dict[str, tuple[str, ...]] = {}
-    for option in options:
-        classes, reason = benefit_classes(option, kb)
-        if classes:
-            wanted[option.key] = classes
-        else:
-            benefits[option.key] = t.Benefit(estimable=False, reason=reason)
     model: dict[str, Any] = {"name": "", "version": "", "caveat": CAVEAT, "baseline": None}
-    if not wanted:
-        return benefits, model
+    cancer_type = str((snapshot.get("clinical") or {}).get("cancer_type") or "")
+    fields = (snapshot.get("portrait") or {}).get("values") or {}
     try:
-        report = what_if(
-            case_inputs_from_snapshot(snapshot),
-            [WhatIfOption(key=key, therapy_classes=classes) for key, classes in wanted.items()],
-        )
+        shipped = load_shipped()
+        contrasts = predict_arms(cancer_type, fields, shipped) if cancer_type else []
     except Exception as exc:
-        # The model failing must not take the ranking down: say so per option.
+        # The what-if failing must not take the ranking down: say so per option.
         log_failure(logger, exc, "what-if")  # its message can quote the case's inputs
-        for key, classes in wanted.items():
-            benefits[key] = t.Benefit(
+        for option in options:
+            benefits[option.key] = t.Benefit(
                 estimable=False,
                 reason=f"The what-if model failed ({type(exc).__name__}): not estimable now.",
-                classes=classes,
             )
         return benefits, model
-    baseline = report.baseline
-    base_5y = _survival_at(baseline, 5) if baseline is not None else None
-    model.update(
-        {
-            "name": str(report.model_name),
-            "version": str(report.model_version),
-            "caveat": str(report.caveat or CAVEAT),
-            "baseline": {"curve": _curve(baseline), "survival_5y": base_5y} if baseline else None,
-        }
-    )
-    results = {result.key: result for result in report.results}
-    for key, classes in wanted.items():
-        result = results.get(key)
-        if result is None:
-            benefits[key] = t.Benefit(False, "The what-if model returned nothing for it.", classes)
+    for option in options:
+        classes, reason = benefit_classes(option, kb)
+        if not classes:
+            benefits[option.key] = t.Benefit(estimable=False, reason=reason)
             continue
-        scenario = result.scenario if result.estimable else None
-        option_5y = _survival_at(scenario, 5) if scenario is not None else None
-        reason = str(result.reason or "")
-        if result.estimable and result.overlap_supported is False:
-            reason = reason or (
-                "Not supported by the data: few patients like this one received it "
-                "in the training cohort (poor propensity overlap)."
-            )
-        benefits[key] = t.Benefit(
-            estimable=bool(result.estimable),
-            reason=reason or "Estimated by the survival model.",
-            classes=classes,
-            curve=_curve(scenario) if scenario is not None else None,
-            median_months=getattr(scenario, "median_months", None),
-            survival_at=tuple(asdict(row) for row in getattr(scenario, "survival_at", ()) or ()),
-            propensity=result.propensity,
-            overlap_supported=result.overlap_supported,
-            delta_5y=(option_5y - base_5y)
-            if option_5y is not None and base_5y is not None
-            else None,
+        # Named only when consulted: a ranking no trial could speak to keeps the prognosis model.
+        model.update({"name": RCT_MODEL_NAME, "version": shipped.sha256[:12]})
+        benefits[option.key] = benefit_for_option(
+            cancer_type or "this cancer type", classes, fields, shipped, contrasts
         )
     return benefits, model
 

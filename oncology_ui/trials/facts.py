@@ -192,10 +192,15 @@ def _ecog(case: Case, used: list[str]) -> Fact[int] | None:
 
 
 def _metastases(case: Case, pattern: re.Pattern[str]) -> Fact[bool] | None:
-    """True when a recorded secondary cancer names the site; unrecorded is unknown, not False."""
+    """True when a recorded secondary cancer names the site; False only when a reviewed
+    document says the site is clear ("brain MRI negative", accepted as ``metastasis_absent``)
+    and no secondary cancer there is recorded; unrecorded is unknown, not False."""
     for fact in ClinicalFact.objects.filter(case=case, kind="secondary_cancer").order_by("-date"):
         if pattern.search(f"{fact.display} {fact.detail.get('body_site', '')}"):
             return Fact(True, fact.date, fact.source_label)
+    for fact in ClinicalFact.objects.filter(case=case, kind="metastasis_absent").order_by("-date"):
+        if pattern.search(f"{fact.display} {fact.detail.get('body_site', '')}"):
+            return Fact(False, fact.date, fact.source_label)
     return None
 
 
@@ -211,8 +216,10 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
     5. Prior therapies from the timeline (systemic lines, radiotherapy, surgery). The history
        counts as complete only when at least one systemic line is recorded; otherwise "no prior
        X" stays unknown.
-    6. Brain and liver metastases only when a secondary cancer names the site; measurable
-       disease, pregnancy and life expectancy are not recorded in OncoBoard, so stay unknown.
+    6. Brain and liver metastases when a secondary cancer names the site, or absent when an
+       accepted document fact says the site is clear.
+    7. Pregnancy from the latest recorded pregnancy fact (a reviewed note's test result);
+       measurable disease and life expectancy are not recorded in OncoBoard, so stay unknown.
     """
     as_of = as_of or timezone.localdate()
     patient = case.patient
@@ -266,7 +273,19 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
     liver = _metastases(case, _LIVER)
     if brain is None:
         missing.append("brain metastases status")
-    missing.extend(["measurable disease (RECIST)", "pregnancy status", "life expectancy"])
+    pregnancy_row = (
+        ClinicalFact.objects.filter(case=case, kind="pregnancy").order_by("-date", "-id").first()
+    )
+    pregnant: Fact[bool] | None = None
+    if pregnancy_row is not None:
+        is_pregnant = pregnancy_row.value_text == "pregnant"
+        pregnant = Fact(is_pregnant, pregnancy_row.date, pregnancy_row.source_label)
+        used.append(f"{pregnancy_row.display} ({pregnancy_row.date or 'undated'})")
+    missing.extend(
+        ["measurable disease (RECIST)"]
+        + ([] if pregnant is not None else ["pregnancy status"])
+        + ["life expectancy"]
+    )
     comorbidities = tuple(
         ClinicalFact.objects.filter(case=case, kind="comorbidity").values_list("display", flat=True)
     )
@@ -288,6 +307,7 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
         prior_therapies=therapies,
         brain_metastases=brain,
         liver_metastases=liver,
+        pregnant=pregnant,
         comorbidities=comorbidities,
     )
     return CaseFacts(facts, tuple(used), tuple(missing), complete)

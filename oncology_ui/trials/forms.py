@@ -7,7 +7,7 @@ import re
 from django import forms
 
 from oncology_ui.trials.models import WorkListEntry
-from oncology_ui.trials.selectors import MATCH_STATUS_CHOICES, STATUS_CHOICES
+from oncology_ui.trials.selectors import MATCH_STATUS_CHOICES, PHASE_CHOICES, STATUS_CHOICES
 from oncology_ui.trials.serialize import INTERVENTION_TYPES
 
 _NCT = re.compile(r"^NCT\d{8}$")
@@ -19,18 +19,7 @@ class MatchFilterForm(forms.Form):
         choices=MATCH_STATUS_CHOICES,
         help_text="Closed and unknown-status trials only when asked for; they are marked.",
     )
-    phase = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Any phase"),
-            ("Phase 1", "Phase 1"),
-            ("Phase 1/Phase 2", "Phase 1/2"),
-            ("Phase 2", "Phase 2"),
-            ("Phase 2/Phase 3", "Phase 2/3"),
-            ("Phase 3", "Phase 3"),
-            ("Phase 4", "Phase 4"),
-        ],
-    )
+    phase = forms.ChoiceField(required=False, choices=PHASE_CHOICES)
     intervention_type = forms.ChoiceField(
         label="Intervention",
         required=False,
@@ -42,10 +31,7 @@ class MatchFilterForm(forms.Form):
 class TrialSearchForm(forms.Form):
     text = forms.CharField(label="Search", required=False, max_length=300)
     condition = forms.CharField(required=False, max_length=100)
-    phase = forms.ChoiceField(
-        required=False,
-        choices=MatchFilterForm.base_fields["phase"].choices,  # type: ignore[attr-defined]
-    )
+    phase = forms.ChoiceField(required=False, choices=PHASE_CHOICES)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     biomarker = forms.CharField(
         required=False, max_length=20, help_text="Gene or marker, e.g. EGFR, HER2, MSI"

@@ -44,7 +44,7 @@ from inference.trials.records import (
 )
 from inference.trials.retrieval import compute_embeddings, embedding_text, load_embeddings
 from inference.trials.schema import CriterionKind, TrialRecord
-from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
+from oncology_ui.core.jobs import JobError, ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.trials.models import Trial, TrialCorpusImport
 from oncology_ui.trials.serialize import criterion_to_json, record_sha256, record_to_fields
@@ -433,8 +433,7 @@ def trial_corpus_upload(*, upload: UploadedFile, user: User) -> TrialCorpusImpor
         sha256=digest.hexdigest(),
         created_by=user,
     )
-    record.job = job_enqueue(kind=IMPORT_JOB, target=record, user=user, message="Import queued")
-    record.save(update_fields=["job"])
+    record.enqueue_job(kind=IMPORT_JOB, user=user, message="Import queued")
     return record
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from oncology_ui.core.ingest import IngestRecord
 from oncology_ui.core.models import Job
-from oncology_ui.core.querysets import TeamScopedQuerySet
+from oncology_ui.core.querysets import CaseScopedQuerySet
 from oncology_ui.patients.models import Case
 
 
@@ -102,10 +102,6 @@ class Trial(models.Model):
         return f"{self.nct_id} {self.title[:60]}"
 
 
-class TrialMatchQuerySet(TeamScopedQuerySet["TrialMatchResult"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class TrialMatchResult(models.Model):
     """The ranked trials of one case as one job computed them; never recomputed on page load."""
 
@@ -130,7 +126,7 @@ class TrialMatchResult(models.Model):
     # NCT IDs of the open trials that were checked and are for other cancers (not matches).
     open_other_cancers = models.JSONField(default=list, blank=True)
 
-    objects = TrialMatchQuerySet.as_manager()
+    objects = CaseScopedQuerySet["TrialMatchResult"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -164,10 +160,6 @@ class ReverseMatchRun(models.Model):
         return f"Reverse matching {self.pk} for {self.trial_id}"
 
 
-class ReferralQuerySet(TeamScopedQuerySet["Referral"]):
-    members_lookup = "case__patient__teams__members"
-
-
 class Referral(models.Model):
     """An oncologist's "refer to coordinator" for one case and trial."""
 
@@ -179,17 +171,13 @@ class Referral(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = ReferralQuerySet.as_manager()
+    objects = CaseScopedQuerySet["Referral"].as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Referral of case {self.case_id} to {self.trial_id}"
-
-
-class WorkListQuerySet(TeamScopedQuerySet["WorkListEntry"]):
-    members_lookup = "case__patient__teams__members"
 
 
 class WorkListEntry(models.Model):
@@ -224,7 +212,7 @@ class WorkListEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    objects = WorkListQuerySet.as_manager()
+    objects = CaseScopedQuerySet["WorkListEntry"].as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -36,7 +36,6 @@ STATUS_CHOICES = (
 )
 PHASE_CHOICES = (
     ("", "Any phase"),
-    ("Early Phase 1", "Early phase 1"),
     ("Phase 1", "Phase 1"),
     ("Phase 1/Phase 2", "Phase 1/2"),
     ("Phase 2", "Phase 2"),

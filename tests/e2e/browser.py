@@ -1,29 +1,19 @@
-"""What the browser tests share: where Chromium is, how it starts, how a user signs in."""
+"""What the browser tests share: the skip marks, how a user signs in, the console guard and the
+case page's sections (where Chromium is and how it starts: ``tests.e2e.chromium``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
+from tests.e2e import chromium
+from tests.e2e.chromium import CHROMIUM, submit_password
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
     from oncology_ui.patients.models import Case
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's Chromium, headless, with everything that would phone home switched off.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Every browser test module uses these marks: skipped (with the reason) where Chromium is absent.
 BROWSER_MARKS = [
@@ -35,12 +25,8 @@ BROWSER_MARKS = [
 
 
 def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form, as a user would."""
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("form button[type=submit]")
-    page.wait_for_url("**/patients/")
+    """Sign in through the login form, as a user would (the factories' password by default)."""
+    chromium.log_in(page, username, password)
 
 
 class ConsoleGuard:
@@ -79,10 +65,7 @@ class ConsoleGuard:
 
 def log_in_with_code(page: Page, username: str, code: str, password: str = PASSWORD) -> None:
     """Sign in as a user with an authenticator app: password form, then the code page."""
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("form button[type=submit]")
+    submit_password(page, username, password)
     page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/patients/")

@@ -22,7 +22,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from oncology_ui.core import roles
 from oncology_ui.core.models import Team
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ConsoleGuard
+from tests.e2e.browser import ConsoleGuard
+from tests.e2e.chromium import launch_chromium
 from tests.factories import TeamFactory, UserFactory
 
 # Playwright's sync API runs an asyncio loop in this thread; Django's ORM refuses to run while a
@@ -33,7 +34,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:

@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.core.roles import ROLE_PERMISSIONS
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +96,7 @@ def test_patient_list_shows_only_the_users_teams(cast: Cast, oncologist_client: 
 
 
 def test_an_administrator_outside_the_teams_sees_no_patient(cast: Cast) -> None:
-    client = Client()
-    client.force_login(cast.admin)
+    client = signed_in_client(cast.admin)
     assert client.get(reverse("patients-case", args=[cast.case.pk])).status_code == 404
     assert cast.patient.mrn not in client.get(reverse("patients-list")).content.decode()
 
@@ -117,8 +116,7 @@ def test_an_administrator_outside_the_teams_sees_no_patient(cast: Cast) -> None:
 def test_role_matrix_decides_what_a_team_member_may_do(
     cast: Cast, who: str, url_name: str, expected: int
 ) -> None:
-    client = Client()
-    client.force_login(getattr(cast, who))
+    client = signed_in_client(getattr(cast, who))
     kwargs = {"case_id": cast.case.pk} if "case" in url_name or "event" in url_name else {}
     assert client.get(reverse(url_name, kwargs=kwargs)).status_code == expected
 
@@ -207,6 +205,16 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
     ),
     "trials-reverse-ranking": (
         "trials.test_coordinator:test_reverse_ranking_lists_only_team_patients_and_audits_each"
+    ),
+    **dict.fromkeys(
+        (
+            "notes-document",
+            "notes-document-accept-all",
+            "notes-fact-accept",
+            "notes-fact-reject",
+            "notes-fact-edit",
+        ),
+        "notes.test_documents:test_another_teams_documents_and_facts_answer_404_and_are_audited",
     ),
 }
 # Objects that are not patient data: the model card, the trial registry, the administrator's

@@ -49,6 +49,21 @@ def test_files_of_two_patients_refuse_the_upload_before_anything_is_written(
     assert result.series == () and result.quarantined == ()
 
 
+def test_files_of_one_patient_who_is_not_the_expected_one_are_refused(tmp_path: Path) -> None:
+    files = _files("CT/image")[:3]
+    names = [p.name for p in files]
+    result = process_upload(
+        files, names, tmp_path / "w", OPTIONS, None, expected_patient_id="STS_003"
+    )
+    assert result.refused.startswith("The images belong to another patient")
+    assert "STS_002" not in result.refused  # the other patient's ID is not repeated
+    assert not any((tmp_path / "w" / "deid").iterdir()) and result.series == ()
+    same = process_upload(
+        files, names, tmp_path / "v", OPTIONS, None, expected_patient_id="STS_002"
+    )
+    assert same.refused == "" and len(same.series) == 1
+
+
 def test_problems_name_files_by_their_upload_path(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"hello" * 100)

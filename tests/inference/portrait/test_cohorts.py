@@ -12,11 +12,8 @@ import pytest
 
 pytest.importorskip("SurvSet")
 
-from inference.training.portrait_cohorts import (  # noqa: E402
-    COHORTS,
-    DAYS_PER_MONTH,
-    load_harmonised,
-)
+from inference.training.portrait_cohorts import COHORTS, load_harmonised  # noqa: E402
+from inference.training.portrait_loaders import DAYS_PER_MONTH  # noqa: E402
 from tests.paths import SHARED_DATA as DATA  # noqa: E402
 
 # cohort, source row, {vocabulary field: value expected from the source row}
@@ -204,3 +201,16 @@ def test_every_cohort_states_its_source_licence_and_mapping() -> None:
     for entry in COHORTS.values():
         assert entry.spec.source and entry.spec.licence and entry.spec.mapping
         assert entry.spec.non_commercial == ("non-commercial" in entry.spec.licence)
+
+
+def test_every_cohort_states_its_endpoint_and_time_zero_explicitly() -> None:
+    for name, entry in COHORTS.items():
+        outcome = entry.spec.outcome
+        assert outcome.time_zero in {"diagnosis", "surgery", "randomisation", "study_entry"}, name
+        assert outcome.endpoint and outcome.time_zero_label and outcome.unit, name
+    colon = COHORTS["colon-trial"].spec.outcome
+    assert (colon.time_zero, colon.endpoint) == ("randomisation", "overall survival")
+    assert str(colon) == (
+        "overall survival from randomisation in the Moertel colon adjuvant trial; days"
+    )
+    assert COHORTS["gbsg2"].spec.outcome.endpoint == "recurrence-free survival"

@@ -10,6 +10,8 @@ import numpy.typing as npt
 import tifffile
 from PIL import Image, ImageDraw, ImageFilter
 
+from inference.slides.tiff import write_pyramid_level
+
 GLASS = (242, 242, 240)
 STROMA = (226, 148, 190)
 NUCLEUS = (88, 52, 140)
@@ -99,17 +101,14 @@ def write_pyramid(
     with tifffile.TiffWriter(path) as tif:
         for i, f in enumerate(factors):
             level = rgb if f == 1 else np.asarray(Image.fromarray(rgb).reduce(f))
-            resolution = None if mpp is None else (1e4 / (mpp * f), 1e4 / (mpp * f))
-            tif.write(
+            write_pyramid_level(
+                tif,
                 level,
-                tile=(tile, tile),
+                index=i,
+                tile=tile,
+                downsample=f,
+                mpp=mpp,
+                description=description,
                 compression=compression,
-                photometric="rgb",
-                subfiletype=1 if i else 0,
-                description=description if i == 0 else None,
-                metadata=None,
-                software=False,
-                resolution=resolution,
-                resolutionunit=3 if resolution else None,
             )
     return path

@@ -17,17 +17,11 @@ from inference.trials.corpus import (
     record_to_json,
     write_records,
 )
-from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import load_embeddings
 from inference.trials.schema import TrialRecord
 
 
-def _fixture_trials(fixtures: Path) -> tuple[TrialRecord, ...]:
-    return read_corpus_jsonl(fixtures / "fixture_trials.jsonl").records
-
-
-def test_records_survive_a_json_round_trip(fixtures: Path, tmp_path: Path) -> None:
-    trials = _fixture_trials(fixtures)
+def test_records_survive_a_json_round_trip(trials: tuple[TrialRecord, ...], tmp_path: Path) -> None:
     assert record_from_json(record_to_json(trials[0])) == trials[0]
     path = tmp_path / "t.jsonl.gz"
     write_records(path, trials)
@@ -72,8 +66,10 @@ def test_select_oncology_keeps_flagged_trials_with_text(tmp_path: Path) -> None:
     assert errors == 1
 
 
-def test_embeddings_are_computed_once_and_cached(fixtures: Path, tmp_path: Path) -> None:
-    trials = _fixture_trials(fixtures)[:3]
+def test_embeddings_are_computed_once_and_cached(
+    trials: tuple[TrialRecord, ...], tmp_path: Path
+) -> None:
+    three = trials[:3]
     calls: list[int] = []
 
     def encode(texts: list[str]) -> np.ndarray:
@@ -81,7 +77,7 @@ def test_embeddings_are_computed_once_and_cached(fixtures: Path, tmp_path: Path)
         return np.eye(len(texts), 384, dtype=np.float32)
 
     cache = tmp_path / "cache.npz"
-    embeddings_for(trials[:2], cache, encode)
-    stored = embeddings_for(trials, cache, encode)
+    embeddings_for(three[:2], cache, encode)
+    stored = embeddings_for(three, cache, encode)
     assert calls == [2, 1]
-    assert stored.ids == tuple(t.nct_id for t in trials)
+    assert stored.ids == tuple(t.nct_id for t in three)

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-
-import pytest
 
 from inference.trials.matching import (
     MatchOptions,
@@ -13,17 +10,10 @@ from inference.trials.matching import (
     phase_value,
     status_value,
 )
-from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import TrialIndex
 from inference.trials.schema import Fact, PatientFacts, PriorTherapy, TrialRecord
 
 TODAY = dt.date(2026, 11, 1)
-
-
-@pytest.fixture(scope="module")
-def trials() -> tuple[TrialRecord, ...]:
-    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "trials"
-    return read_corpus_jsonl(fixtures / "fixture_trials.jsonl").records
 
 
 def _woman(age: float = 70.0) -> PatientFacts:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from pathlib import Path
 
 from inference.trials.matching import MatchOptions, condition_covers, match_trials
-from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import TrialIndex
-from inference.trials.schema import Fact, PatientFacts
+from inference.trials.schema import Fact, PatientFacts, TrialRecord
 
 TODAY = dt.date(2026, 11, 1)
 
 
-def test_a_status_filter_finds_the_open_trials_past_the_candidate_depth() -> None:
-    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "trials"
-    trials = list(read_corpus_jsonl(fixtures / "fixture_trials.jsonl").records)
+def test_a_status_filter_finds_the_open_trials_past_the_candidate_depth(
+    trials: tuple[TrialRecord, ...],
+) -> None:
     patient = PatientFacts(
         "w",
         TODAY,
@@ -31,8 +29,9 @@ def test_a_status_filter_finds_the_open_trials_past_the_candidate_depth() -> Non
     breast = [m for m in ranked if condition_covers(by_id[m.nct_id], patient)]
     low = {m.nct_id for m in breast[-2:]}
     assert len(low) == 2 and len(breast) > 3
-    trials = [replace(t, status="recruiting" if t.nct_id in low else "completed") for t in trials]
-    index = TrialIndex(trials)
+    index = TrialIndex(
+        [replace(t, status="recruiting" if t.nct_id in low else "completed") for t in trials]
+    )
     shallow = MatchOptions(candidates=3)
     assert not low & {m.nct_id for m in match_trials(patient, index, k=3, options=shallow)}
     only_open = replace(shallow, statuses=frozenset({"recruiting"}))

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from inference.trials.embed import SentenceEmbedder
-from inference.trials.records import read_corpus_jsonl
 from inference.trials.retrieval import (
     StoredEmbeddings,
     TrialIndex,
@@ -18,12 +17,6 @@ from inference.trials.retrieval import (
     tokenize,
 )
 from inference.trials.schema import TrialRecord
-
-
-@pytest.fixture(scope="module")
-def trials() -> tuple[TrialRecord, ...]:
-    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "trials"
-    return read_corpus_jsonl(fixtures / "fixture_trials.jsonl").records
 
 
 @pytest.fixture(scope="module")

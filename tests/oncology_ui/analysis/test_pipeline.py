@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-import inference
-from inference import weights
+from inference.portrait import model as portrait_model
+from inference.portrait import predictor as portrait_predictor
 from oncology_ui.analysis.models import AnalysisRun, Prediction
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
@@ -35,9 +35,9 @@ def test_a_case_is_analysed_from_its_rows_and_shown_with_its_basis(
     job = _analyse(oncologist_client, cast)
     assert job.status == Job.Status.SUCCEEDED, job.error
     prediction = Prediction.objects.get(case=cast.case)
-    assert prediction.model_name and len(prediction.weights_sha256) == 64
+    assert prediction.model_name == "oncoboard-portrait" and len(prediction.weights_sha256) == 64
     assert "clinical" in prediction.inputs_used
-    assert "mutations" in prediction.inputs_missing
+    assert "stage_group" in prediction.covariates_used  # the case's stage IIB reached the model
     survival = prediction.curve["survival"]
     assert survival[0] <= 1.0 and all(
         a >= b - 1e-9 for a, b in zip(survival, survival[1:], strict=False)
@@ -45,7 +45,7 @@ def test_a_case_is_analysed_from_its_rows_and_shown_with_its_basis(
     assert [row["years"] for row in prediction.survival_at] == [1, 3, 5]
     page = oncologist_client.get(reverse("patients-case-section", args=[cast.case.pk, "prognosis"]))
     content = page.content.decode()
-    assert "Inputs used:" in content and prediction.model_version in content
+    assert "Clinical facts used" in content and prediction.model_version in content
     assert page.context["from_today"].curve["survival"]  # the curve the chart draws
     assert "model card" in content
     card = oncologist_client.get(reverse("analysis-model-card", args=[prediction.model_name]))
@@ -79,14 +79,14 @@ def test_the_same_inputs_give_the_same_prediction(cast: Cast, oncologist_client:
 def test_tampered_weights_make_the_analysis_fail_visibly_and_nothing_else(
     cast: Cast, oncologist_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shipped = weights.SHIPPED[weights.DEFAULT_MODEL]
-    tampered = tmp_path / shipped.filename
-    shutil.copy(shipped.path, tampered)
+    # The breast case routes to the portrait model: its checkpoint is the one tampered with.
+    tampered = tmp_path / portrait_model.SHIPPED_PATH.name
+    shutil.copy(portrait_model.SHIPPED_PATH, tampered)
     with tampered.open("r+b") as handle:
         handle.seek(200)
         handle.write(b"\x00tampered\x00")
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(inference, "_CACHE", {})
+    monkeypatch.setattr(portrait_predictor, "SHIPPED_PATH", tampered)
+    monkeypatch.setattr(portrait_predictor, "_CACHE", {})
     job = _analyse(oncologist_client, cast)
     assert job.status == Job.Status.FAILED
     assert "prognosis model is unavailable" in job.error

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.boards import options, services
@@ -14,7 +13,7 @@ from oncology_ui.patients.models import Patient
 from tests.factories import PASSWORD, CaseFactory, PatientFactory
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +86,7 @@ def test_predicted_against_observed_survival_and_concordance(
     assert bins[(0.0, 0.25)].cases == 0 and bins[(0.0, 0.25)].observed is None
     assert len(review["discordant"]) == 2
 
-    page = Client()
-    page.force_login(cast.oncologist)
+    page = signed_in_client(cast.oncologist)
     html = page.get(reverse("boards-outcomes", args=[boards.board.pk])).content.decode()
     assert "4 of 6 (67%)" in html
     assert "0.375" in html and "0.850" in html

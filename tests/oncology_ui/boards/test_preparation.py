@@ -16,7 +16,7 @@ from oncology_ui.imaging.recist import recist_record
 from tests.factories import CaseFactory
 from tests.oncology_ui.boards.conftest import BoardCast
 from tests.oncology_ui.boards.helpers import prediction_create
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,8 +75,7 @@ def test_the_meeting_page_says_why_each_item_is_ticked_or_open(
 def test_a_hand_confirmation_covers_what_the_record_cannot_show_and_says_so(
     cast: Cast, boards: BoardCast
 ) -> None:
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     response = client.post(
         reverse("boards-item-checklist", args=[boards.item.pk]),
         {"imaging_reviewed": "on"},
@@ -94,8 +93,7 @@ def test_saving_the_form_never_clears_a_hand_confirmation_the_record_now_shows(
 ) -> None:
     services.agenda_item_checklist(item=boards.item, analysis_run=True)
     prediction_create(cast.case)  # the record now shows it: the form has no box for it
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     client.post(reverse("boards-item-checklist", args=[boards.item.pk]), {})
     assert AgendaItem.objects.get(pk=boards.item.pk).analysis_run
 

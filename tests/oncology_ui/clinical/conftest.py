@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 
 from oncology_ui.clinical import services
+from oncology_ui.clinical.facts import biomarker_add
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.core.jobs import job_run
 from oncology_ui.patients.models import Case
@@ -30,6 +33,22 @@ def lab_csv(
     *rows: str, header: str = "date,test,loinc,value,unit,reference_range,result_id"
 ) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def ihc_biomarker(
+    case: Case, name: str, value: str, unit: str, measured_on: dt.date, *, user: User
+) -> None:
+    """Enter an IHC result by hand, as the biomarker form does (status derived from the value)."""
+    biomarker_add(
+        case=case,
+        user=user,
+        name=name,
+        method="IHC",
+        value=value,
+        unit=unit,
+        status="",
+        measured_on=measured_on,
+    )
 
 
 @pytest.fixture

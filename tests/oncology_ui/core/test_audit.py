@@ -14,7 +14,7 @@ from oncology_ui.core import audit_sql
 from oncology_ui.core.audit import GENESIS_HASH, audit_record, audit_verify_chain
 from oncology_ui.core.models import AccessLog
 from tests.factories import PASSWORD
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 A = AccessLog.Action
@@ -165,10 +165,8 @@ def test_verify_names_the_row_after_a_deleted_one(cast: Cast) -> None:
 
 
 def test_administrators_filter_the_audit_page(cast: Cast) -> None:
-    client = Client()
-    client.force_login(cast.admin)
-    onco = Client()
-    onco.force_login(cast.oncologist)
+    client = signed_in_client(cast.admin)
+    onco = signed_in_client(cast.oncologist)
     onco.get(reverse("patients-case", args=[cast.case.pk]))
     onco.get(reverse("patients-case", args=[cast.other_case.pk]))
     page = client.get(reverse("core-audit"), {"action": "denied", "username": "onco"})

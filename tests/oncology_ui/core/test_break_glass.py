@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from oncology_ui.core.audit import audit_verify_chain
 from oncology_ui.core.models import AccessLog, BreakGlassAccess
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 if TYPE_CHECKING:  # the test client's response type exists only in django-stubs
     from django.test.client import _MonkeyPatchedWSGIResponse
@@ -20,12 +20,6 @@ if TYPE_CHECKING:  # the test client's response type exists only in django-stubs
 pytestmark = pytest.mark.django_db
 
 REASON = "Patient admitted to ED overnight; covering oncologist needs the regimen"
-
-
-def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def _break_glass(client: Client, cast: Cast, reason: str = REASON) -> _MonkeyPatchedWSGIResponse:
@@ -38,7 +32,7 @@ def _break_glass(client: Client, cast: Cast, reason: str = REASON) -> _MonkeyPat
 def test_an_out_of_team_patient_opens_with_a_reason_and_every_access_is_flagged(
     cast: Cast,
 ) -> None:
-    outsider = _client(cast.outsider)
+    outsider = signed_in_client(cast.outsider)
     detail = reverse("patients-detail", args=[cast.patient.pk])
     assert outsider.get(detail).status_code == 404
     first_id = AccessLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -62,8 +56,8 @@ def test_an_out_of_team_patient_opens_with_a_reason_and_every_access_is_flagged(
 
 
 def test_an_in_team_colleague_reading_the_same_patient_is_not_flagged(cast: Cast) -> None:
-    _break_glass(_client(cast.outsider), cast)
-    onco = _client(cast.oncologist)
+    _break_glass(signed_in_client(cast.outsider), cast)
+    onco = signed_in_client(cast.oncologist)
     assert onco.get(reverse("patients-detail", args=[cast.patient.pk])).status_code == 200
     row = AccessLog.objects.filter(user_id_snapshot=cast.oncologist.pk).latest("id")
     assert row.patient_id_snapshot == cast.patient.pk and not row.break_glass
@@ -71,7 +65,7 @@ def test_an_in_team_colleague_reading_the_same_patient_is_not_flagged(cast: Cast
 
 @pytest.mark.parametrize("reason", ["", "   ", "urgent"])
 def test_break_glass_refuses_a_missing_or_token_reason(cast: Cast, reason: str) -> None:
-    outsider = _client(cast.outsider)
+    outsider = signed_in_client(cast.outsider)
     response = _break_glass(outsider, cast, reason=reason)
     assert response.status_code == 200
     assert not BreakGlassAccess.objects.exists()
@@ -79,14 +73,14 @@ def test_break_glass_refuses_a_missing_or_token_reason(cast: Cast, reason: str) 
 
 
 def test_a_patient_already_in_the_users_teams_needs_no_break_glass(cast: Cast) -> None:
-    response = _break_glass(_client(cast.oncologist), cast)
+    response = _break_glass(signed_in_client(cast.oncologist), cast)
     assert response.status_code == 200
     assert "already reach" in response.content.decode()
     assert not BreakGlassAccess.objects.exists()
 
 
 def test_an_unknown_mrn_is_a_form_error_and_is_audited(cast: Cast) -> None:
-    outsider = _client(cast.outsider)
+    outsider = signed_in_client(cast.outsider)
     response = outsider.post(
         reverse("core-break-glass"), {"site": "main", "mrn": "NOPE-1", "reason": REASON}
     )
@@ -101,7 +95,7 @@ def test_a_break_glass_grant_ends_after_its_time(cast: Cast, settings: LazySetti
     settings.BREAK_GLASS_MINUTES = 30
     detail = reverse("patients-detail", args=[cast.patient.pk])
     with time_machine.travel("2026-12-07 03:00:00Z", tick=False) as clock:
-        outsider = _client(cast.outsider)
+        outsider = signed_in_client(cast.outsider)
         _break_glass(outsider, cast)
         clock.shift(29 * 60)
         assert outsider.get(detail).status_code == 200
@@ -110,12 +104,12 @@ def test_a_break_glass_grant_ends_after_its_time(cast: Cast, settings: LazySetti
 
 
 def test_administrators_review_each_grant_and_others_cannot(cast: Cast) -> None:
-    outsider = _client(cast.outsider)
+    outsider = signed_in_client(cast.outsider)
     _break_glass(outsider, cast)
     outsider.get(reverse("patients-detail", args=[cast.patient.pk]))
     assert outsider.get(reverse("core-break-glass-list")).status_code == 403
 
-    admin = _client(cast.admin)
+    admin = signed_in_client(cast.admin)
     page = admin.get(reverse("core-break-glass-list"))
     assert page.status_code == 200
     body = page.content.decode()
@@ -133,7 +127,7 @@ def test_administrators_review_each_grant_and_others_cannot(cast: Cast) -> None:
 
 
 def test_flipping_a_rows_break_glass_flag_breaks_its_hash(cast: Cast) -> None:
-    _break_glass(_client(cast.outsider), cast)
+    _break_glass(signed_in_client(cast.outsider), cast)
     row = AccessLog.objects.filter(break_glass=True).latest("id")
     assert row.compute_hash() == row.row_hash
     row.break_glass = False
@@ -141,7 +135,7 @@ def test_flipping_a_rows_break_glass_flag_breaks_its_hash(cast: Cast) -> None:
 
 
 def test_a_grant_opens_the_patient_only_in_the_session_that_asked(cast: Cast) -> None:
-    here, elsewhere = _client(cast.outsider), _client(cast.outsider)
+    here, elsewhere = signed_in_client(cast.outsider), signed_in_client(cast.outsider)
     _break_glass(here, cast)
     detail = reverse("patients-detail", args=[cast.patient.pk])
     assert here.get(detail).status_code == 200

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from oncology_ui.core.models import AccessLog
 from tests.factories import PASSWORD
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 A = AccessLog.Action
@@ -164,8 +164,7 @@ def test_an_administrator_unlocks_with_axes_reset_and_it_is_audited(cast: Cast) 
 def test_an_administrator_sees_the_lockouts_in_the_admin(cast: Cast) -> None:
     for _ in range(10):
         _post_login(Client(), "onco", WRONG)
-    admin = Client()
-    admin.force_login(cast.admin)
+    admin = signed_in_client(cast.admin)
     response = admin.get(reverse("admin:axes_accessattempt_changelist"))
     assert response.status_code == 200
     assert b"onco" in response.content

@@ -28,7 +28,7 @@ from fido2.webauthn import (
 
 from oncology_ui.core.models import AccessLog, SecurityKeyDevice
 from tests.factories import PASSWORD, totp_device_enrol
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 A = AccessLog.Action
@@ -121,8 +121,7 @@ def _verify(client: Client, key: SoftwareAuthenticator, **kwargs: Any) -> Any:
 
 def test_an_administrator_adds_a_passkey_and_signs_in_with_it(cast: Cast) -> None:
     totp_device_enrol(cast.admin)
-    enrolled = Client()
-    enrolled.force_login(cast.admin)  # verified with the authenticator app already
+    enrolled = signed_in_client(cast.admin)  # verified with the authenticator app already
     key = SoftwareAuthenticator()
     response = _register(enrolled, key)
     assert response.status_code == 200, response.content
@@ -142,8 +141,7 @@ def test_an_administrator_adds_a_passkey_and_signs_in_with_it(cast: Cast) -> Non
 
 def test_a_wrong_origin_a_replayed_answer_and_a_cloned_counter_are_refused(cast: Cast) -> None:
     totp_device_enrol(cast.admin)
-    enrolled = Client()
-    enrolled.force_login(cast.admin)
+    enrolled = signed_in_client(cast.admin)
     key = SoftwareAuthenticator()
     _register(enrolled, key)
 
@@ -174,8 +172,7 @@ def test_a_key_registered_for_another_site_does_not_verify(
     cast: Cast, settings: LazySettings
 ) -> None:
     totp_device_enrol(cast.admin)
-    enrolled = Client()
-    enrolled.force_login(cast.admin)
+    enrolled = signed_in_client(cast.admin)
     settings.WEBAUTHN_ORIGINS = ["https://elsewhere.example"]
     response = _register(enrolled, SoftwareAuthenticator())
     assert response.status_code == 400
@@ -184,8 +181,7 @@ def test_a_key_registered_for_another_site_does_not_verify(
 
 def test_garbage_is_a_clear_400_never_a_500(cast: Cast) -> None:
     totp_device_enrol(cast.admin)
-    enrolled = Client()
-    enrolled.force_login(cast.admin)
+    enrolled = signed_in_client(cast.admin)
     for body in ("not json", json.dumps([1]), json.dumps({"credential": {"id": "x"}})):
         response = enrolled.post(
             reverse("core-passkey-register"), body, content_type="application/json"

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from oncology_ui.core.models import AccessLog
 from tests.factories import PASSWORD
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 
 pytestmark = pytest.mark.django_db
 A = AccessLog.Action
@@ -109,8 +109,7 @@ def test_deactivating_a_user_ends_their_sessions_at_once(cast: Cast) -> None:
 
 def test_an_administrator_ends_a_users_sessions_from_the_admin(cast: Cast) -> None:
     clinician = _signed_in("onco")
-    admin = Client()
-    admin.force_login(cast.admin)
+    admin = signed_in_client(cast.admin)
     response = admin.post(
         reverse("admin:auth_user_changelist"),
         {"action": "end_sessions", "_selected_action": [str(cast.oncologist.pk)]},

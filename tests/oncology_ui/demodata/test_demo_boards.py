@@ -7,12 +7,12 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.boards.models import AgendaItem, Board, Meeting
 from oncology_ui.demodata.seed import DEMO_SITE, demo_records_load
 from oncology_ui.patients.models import Case
+from tests.oncology_ui.conftest import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +47,7 @@ def test_the_demo_seeds_a_board_per_team_and_a_meeting_with_the_ready_cases() ->
 
 def test_the_demo_oncologist_opens_the_seeded_meeting_and_its_board_mode() -> None:
     _seed()
-    client = Client()
-    client.force_login(User.objects.get(username="demo.oncologist"))
+    client = signed_in_client(User.objects.get(username="demo.oncologist"))
     meeting = Meeting.objects.filter(board__site=DEMO_SITE).first()
     assert meeting is not None
     listing = client.get(reverse("boards-list")).content.decode()

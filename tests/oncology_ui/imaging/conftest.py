@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import LazySettings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -18,6 +20,16 @@ from oncology_ui.imaging.selectors import VOLUME_CACHE
 from oncology_ui.patients.models import Case
 from tests.factories import UserFactory
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.imaging.orthanc import (
+    PASSWORD,
+    USERNAME,
+    Orthanc,
+    OrthancMissing,
+    orthanc_load,
+    orthanc_start,
+    orthanc_stop,
+)
+from tests.paths import SHARED_DATA
 
 STS = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"
 
@@ -66,3 +78,55 @@ def sts_upload(cast: Cast) -> ImagingUpload:
     upload = ingest(cast.case, {"sts_002.zip": sts_zip("CT", "PET")}, cast.oncologist)
     assert upload.status == ImagingUpload.Status.STORED, (upload.error, upload.problems)
     return upload
+
+
+# --- the real PACS -----------------------------------------------------------------------------
+
+SAMPLES = SHARED_DATA / "dicom-samples"
+STS_SAMPLES = SAMPLES / "tcia-soft-tissue-sarcoma-mirp"
+
+
+def pacs_study_files(patient_id: str) -> list[Path]:
+    """The shared sample files the test PACS holds for ``patient_id``.
+
+    ``STS_002``, ``STS_003``: the sarcoma patients' whole studies (CT, MR, PET, three RTSTRUCTs);
+    ``99000``: three CT slices (dcmqi), a study small enough for fast import tests (its liver SEG
+    is left out: measuring that large region alone takes the ingest 10-20 s).
+    """
+    if patient_id == "99000":
+        return sorted((SAMPLES / "dcmqi" / "ct-3slice").glob("*.dcm"))
+    return sorted((STS_SAMPLES / patient_id).rglob("*.dcm"))
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """Orthanc (DICOMweb, basic auth, loopback only) holding three patients' studies.
+
+    Started once per test session with a throw-away storage folder and stopped at the end. A
+    machine without Orthanc or without the shared samples fails these tests: they never skip.
+    """
+    files = [p for patient in ("STS_002", "STS_003", "99000") for p in pacs_study_files(patient)]
+    if not files or not all(p.is_file() for p in files):
+        pytest.fail(f"the DICOM samples are missing under {SAMPLES} (see ../shared/data)")
+    try:
+        server = orthanc_start(tmp_path_factory.mktemp("orthanc"))
+    except OrthancMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        assert orthanc_load(server, files) == len(files)
+        yield server
+    finally:
+        orthanc_stop(server)
+
+
+@pytest.fixture
+def pacs(orthanc: Orthanc, settings: LazySettings) -> Orthanc:
+    """The app configured to use the test PACS (short timeout, small study limit)."""
+    settings.PACS_DICOMWEB_URL = orthanc.dicomweb_url
+    settings.PACS_USERNAME = USERNAME
+    settings.PACS_PASSWORD = PASSWORD
+    settings.PACS_TIMEOUT_SECONDS = 10
+    settings.PACS_MAX_STUDY_MB = 64
+    settings.PACS_TLS_VERIFY = True
+    settings.PACS_TLS_CA_BUNDLE = ""
+    return orthanc

@@ -12,7 +12,7 @@ from oncology_ui.core.jobs import job_run
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.pathology.factories import (
     ProcessedFiles,
     SlideFactory,
@@ -42,8 +42,7 @@ def other_team_slide(cast: Cast, processed_files: ProcessedFiles) -> Slide:
 
 @pytest.fixture
 def pathologist_client(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     return client
 
 

@@ -9,11 +9,13 @@ from django.urls import reverse
 
 from oncology_ui.analysis.adapters import case_inputs_from_snapshot, case_snapshot
 from oncology_ui.analysis.models import AnalysisRun, Prediction
+from oncology_ui.analysis.sections import portrait_inputs_view
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import Job
 from oncology_ui.pathology.models import Slide
 from oncology_ui.pathology.sections import pathology_section
 from oncology_ui.pathology.services import media_path
+from oncology_ui.patients.models import Case
 from oncology_ui.reports.sources import optional_sections
 from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.pathology.factories import ProcessedFiles, SlideFactory
@@ -122,17 +124,35 @@ def test_a_features_file_changed_after_the_snapshot_is_left_out(
     assert case_inputs_from_snapshot(snapshot).slides == ()
 
 
-def test_a_real_analysis_with_a_slide_records_it_as_not_used_and_the_viewer_says_why(
-    ready_slide: Slide, cast: Cast, oncologist_client: Client, pathologist_client: Client
-) -> None:
-    oncologist_client.post(reverse("analysis-request", args=[cast.case.pk]))
-    run = AnalysisRun.objects.get(case=cast.case)
-    assert run.inputs_snapshot["slides"][0]["slide_id"] == str(ready_slide.pk)
+def _analyse(case: Case, client: Client) -> Prediction:
+    client.post(reverse("analysis-request", args=[case.pk]))
+    run = AnalysisRun.objects.get(case=case)
     assert run.job is not None
     job_run(run.job.pk)
     run.job.refresh_from_db()
     assert run.job.status == Job.Status.SUCCEEDED, run.job.error
-    prediction = Prediction.objects.get(case=cast.case)
+    return Prediction.objects.get(case=case)
+
+
+def test_a_breast_analysis_with_a_slide_lists_it_as_not_read_and_the_viewer_says_why(
+    ready_slide: Slide, cast: Cast, oncologist_client: Client, pathologist_client: Client
+) -> None:
+    prediction = _analyse(cast.case, oncologist_client)  # routed to the portrait model
+    assert prediction.run.inputs_snapshot["slides"][0]["slide_id"] == str(ready_slide.pk)
+    view = portrait_inputs_view(prediction, prediction.run.inputs_snapshot)
+    assert "pathology slides (this model has no image input)" in view["record_only"]
+    html = pathologist_client.get(reverse("pathology-viewer", args=[ready_slide.pk])).content
+    assert b"reads clinical facts only" in html
+    assert b"source=attention" not in html
+
+
+def test_a_pan_cancer_analysis_with_a_slide_records_it_as_not_used_and_the_viewer_says_why(
+    ready_slide: Slide, cast: Cast, oncologist_client: Client, pathologist_client: Client
+) -> None:
+    # A glioma: no portrait model, so the pan-cancer model with its untrained slide branch runs.
+    Case.objects.filter(pk=cast.case.pk).update(oncotree_code="ODG")
+    prediction = _analyse(cast.case, oncologist_client)
+    assert prediction.model_name == "oncoboard-tcga-pancancer"
     assert "slide" in prediction.untrained_modalities
     assert any("slide" in reason for reason in prediction.inputs_ignored)
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.pathology.models import Slide, SlideUpload
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.pathology.conftest import CMU, media_files
 
 pytestmark = pytest.mark.django_db
@@ -221,12 +221,9 @@ def test_the_filename_never_becomes_a_path(cast: Cast, pathologist_client: Clien
 
 
 def test_another_team_or_a_view_only_role_cannot_upload(cast: Cast) -> None:
-    outsider = Client()
-    outsider.force_login(cast.outsider)
-    coordinator = Client()
-    coordinator.force_login(cast.coordinator)
-    owner = Client()
-    owner.force_login(cast.pathologist)
+    outsider = signed_in_client(cast.outsider)
+    coordinator = signed_in_client(cast.coordinator)
+    owner = signed_in_client(cast.pathologist)
     session = _start(owner, cast.case.pk, "s.svs", 1000)
 
     for client in (outsider, coordinator):
@@ -272,11 +269,9 @@ def test_the_plain_form_still_enforces_csrf(cast: Cast) -> None:
 
 
 def test_uploads_of_other_users_are_not_offered_for_resume(cast: Cast) -> None:
-    owner = Client()
-    owner.force_login(cast.pathologist)
+    owner = signed_in_client(cast.pathologist)
     _start(owner, cast.case.pk, "mine.svs", 1000)
-    colleague = Client()
-    colleague.force_login(cast.oncologist)
+    colleague = signed_in_client(cast.oncologist)
 
     listed = colleague.get(reverse("pathology-uploads", args=[cast.case.pk])).json()
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from oncology_ui.core.models import AccessLog
 from oncology_ui.pathology.models import Slide
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.pathology.factories import ProcessedFiles, SlideFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,8 +182,7 @@ def test_a_pathologist_removes_a_slide_and_it_is_audited(
 
 
 def test_a_coordinator_may_view_but_not_remove(ready_slide: Slide, cast: Cast) -> None:
-    client = Client()
-    client.force_login(cast.coordinator)
+    client = signed_in_client(cast.coordinator)
     assert client.get(reverse("pathology-viewer", args=[ready_slide.pk])).status_code == 200
     assert client.post(reverse("pathology-retire", args=[ready_slide.pk])).status_code == 404
     ready_slide.refresh_from_db()

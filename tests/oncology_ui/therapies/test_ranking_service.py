@@ -235,21 +235,31 @@ def test_the_board_options_and_the_report_source_read_the_stored_ranking(
     assert knowledge_base_version() == therapy_kb.version
 
 
-def test_the_real_what_if_model_refuses_a_colorectal_chemotherapy_curve(
+def test_a_colorectal_chemotherapy_option_gets_the_validated_colon_trial_arms_with_their_source(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
     case = colon_case(cast)
+    case.nodes_positive = 2
+    case.save()
     ranking = services.ranking_compute(case=case, user=cast.oncologist)
     folfox = next(o for o in ranking.result["options"] if o["option"]["label"] == "FOLFOX")
     benefit = folfox["benefit"]
     assert benefit["classes"] == ["chemotherapy"]  # leucovorin is a modulator, not a treatment
-    assert benefit["estimable"] is False and benefit["curve"] is None
-    assert "not a breast invasive carcinoma" in benefit["reason"]
-    assert ranking.result["model"]["name"] == "oncoboard-metabric"
-    assert "not causal" in ranking.result["model"]["caveat"]
+    assert benefit["estimable"] is True
+    assert "colon adjuvant trial" in benefit["trial"]
+    assert benefit["contrast"] == "Lev+5FU vs Obs"
+    assert "held-out trial patients" in benefit["agreement"]
+    assert benefit["control_curve"]["survival"][0] == 1.0
+    estimate, low, high = benefit["difference"]
+    assert low <= estimate <= high
+    assert "nodes_positive" not in benefit["filled_fields"]  # it came from the record
+    assert ranking.result["model"]["name"] == "oncoboard-rct-whatif"
+    assert "randomised trial" in ranking.result["model"]["caveat"]
+    why = " ".join(folfox["why"])
+    assert "What-if from the randomised" in why and "not used in the order" in why
 
 
-def test_a_breast_endocrine_option_gets_a_curve_or_a_stated_reason_never_a_bare_number(
+def test_an_option_without_validated_randomised_evidence_gets_a_reason_never_a_curve(
     cast: Cast, therapy_kb: KnowledgeBase
 ) -> None:
     case = cast.case
@@ -262,12 +272,23 @@ def test_a_breast_endocrine_option_gets_a_curve_or_a_stated_reason_never_a_bare_
         benefit = item["benefit"]
         assert benefit["reason"]
         if benefit["estimable"]:
-            assert benefit["curve"] and benefit["overlap_supported"] is not False
+            assert benefit["curve"] and benefit["trial"] and benefit["agreement"]
         else:
-            assert benefit["curve"] is None and benefit["delta_5y"] is None
+            assert benefit["curve"] is None and benefit["control_curve"] is None
     tamoxifen = next(o for o in ranking.result["options"] if "tamoxifen" in o["option"]["drugs"])
     assert tamoxifen["benefit"]["classes"] == ["endocrine"]
-    assert ranking.model_version.startswith("oncoboard-metabric")
+    assert "German Breast Study Group 2" in tamoxifen["benefit"]["trial"]
+    chemotherapy = [
+        o for o in ranking.result["options"] if o["benefit"]["classes"] == ["chemotherapy"]
+    ]
+    for option in chemotherapy:  # no breast chemotherapy trial in our data
+        assert option["benefit"]["estimable"] is False
+        assert "no randomised evidence in our data for chemotherapy" in option["benefit"]["reason"]
+    assert ranking.model_version.startswith("oncoboard-rct-whatif")
+    # Validated or not, a benefit never moves an option: the order is the same without it.
+    assert [o["rank"] for o in ranking.result["options"]] == list(
+        range(1, len(ranking.result["options"]) + 1)
+    )
 
 
 def test_the_printed_report_shows_the_stored_ranking_and_its_versions(

@@ -9,13 +9,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.models import Case
 from oncology_ui.therapies import services
 from oncology_ui.therapies.models import KnowledgeBase, TherapyDecision, TherapyRanking
 from tests.factories import CaseFactory
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.therapies.factories import BiomarkerFactory, VariantFactory, fine_labs
 from tests.oncology_ui.therapies.html import attr, classes, find, find_all, text, tree
 
@@ -131,14 +132,20 @@ def test_unknown_genes_are_shown_as_such(
 def test_whatif_refuses_options_the_model_cannot_estimate(
     oncologist_client: Client, ranking: TherapyRanking
 ) -> None:
-    keys = [o["option"]["key"] for o in ranking.result["options"][:2]]
+    options = ranking.result["options"]
+    refused = next(o for o in options if not o["benefit"]["estimable"])
+    drawn = next(o for o in options if o["benefit"]["estimable"])
     url = reverse("therapies-whatif", args=[ranking.pk])
+    keys = [refused["option"]["key"], drawn["option"]["key"]]
     response = oncologist_client.get(url, {"option": keys})
     content = response.content.decode()
     assert response.status_code == 200
     assert "Not estimable from our data" in content
-    assert "<polyline" not in content  # no curve is drawn for a refused option
-    assert "not causal" in content or "not causal effects" in content
+    assert escape(refused["benefit"]["reason"]) in content
+    # One curve for the estimable option and one for its trial's control arm; none for the other.
+    assert content.count("<polyline") == 2
+    assert 'class="curve series-1"' not in content
+    assert "no randomised trial in our data tested them" in content
 
 
 def test_whatif_asks_for_two_or_three_options(
@@ -172,6 +179,8 @@ def test_whatif_draws_stored_curves_with_their_bands(
                 "overlap_supported": True,
                 "propensity": 0.4,
                 "survival_at": [{"years": 5, "survival": 0.8, "lower": 0.7, "upper": 0.9}],
+                "control_curve": None,
+                "trial": "",
             }
         )
     result["options"][2]["benefit"].update(
@@ -190,6 +199,45 @@ def test_whatif_draws_stored_curves_with_their_bands(
     assert content.count('class="curve series-') == 2
     assert content.count('class="band series-') == 2
     assert "Poor overlap: propensity 0.02." in content
+
+
+def test_whatif_draws_the_trial_control_arm_once_and_names_the_trial_with_its_agreement(
+    oncologist_client: Client, ranking: TherapyRanking
+) -> None:
+    def arm(start: float) -> dict[str, list[float]]:
+        return {
+            "times_months": [0, 12, 36, 60],
+            "survival": [1, start, start - 0.1, start - 0.2],
+            "lower": [1, start - 0.05, start - 0.15, start - 0.25],
+            "upper": [1, start + 0.05, start - 0.05, start - 0.15],
+        }
+
+    result = ranking.result
+    for item in result["options"][:2]:
+        item["benefit"].update(
+            {
+                "estimable": True,
+                "curve": arm(0.9),
+                "overlap_supported": None,
+                "trial": "Example adjuvant trial",
+                "contrast": "Drug vs Obs",
+                "agreement": "model average HR 0.76 vs 0.64 (95% CI 0.46-0.90) in 310 patients",
+                "control_label": "Obs",
+                "control_curve": arm(0.8),
+                "difference": [0.08, 0.01, 0.15],
+                "horizon_months": 60.0,
+                "filled_fields": ["grade"],
+            }
+        )
+    TherapyRanking.objects.filter(pk=ranking.pk).update(result=result)
+    keys = [o["option"]["key"] for o in result["options"][:2]]
+    content = oncologist_client.get(
+        reverse("therapies-whatif", args=[ranking.pk]), {"option": keys}
+    ).content.decode()
+    assert content.count('class="curve series-control"') == 1
+    assert "Obs: control arm of the Example adjuvant trial" in content
+    assert "checked against the Example adjuvant trial" in content
+    assert "model average HR 0.76" in content and "trial's median: grade" in content
 
 
 def test_an_oncologist_accepts_an_option_with_a_reason(
@@ -242,8 +290,7 @@ def test_the_json_is_exactly_the_stored_ranking(
 def test_a_pathologist_sees_the_ranking_but_cannot_rank_or_decide(
     cast: Cast, ranking: TherapyRanking
 ) -> None:
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     assert client.get(reverse("therapies-whatif", args=[ranking.pk])).status_code == 200
     assert client.post(reverse("therapies-rank", args=[ranking.case_id])).status_code == 404
     option = ranking.result["options"][0]["option"]["key"]
@@ -273,8 +320,7 @@ def test_a_pathologist_sees_the_ranking_but_cannot_rank_or_decide(
 def test_another_team_gets_404_and_one_denied_audit_row(
     cast: Cast, ranking: TherapyRanking, name: str, method: str, target: str
 ) -> None:
-    client = Client()
-    client.force_login(cast.outsider)
+    client = signed_in_client(cast.outsider)
     object_id = ranking.case_id if target == "case" else ranking.pk
     before = denied_rows()
     response = getattr(client, method)(reverse(name, args=[object_id]))

@@ -13,7 +13,7 @@ from inference.trials import ENGINE_VERSION
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog
 from oncology_ui.trials.models import Referral, TrialMatchResult, WorkListEntry
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.trials.factories import (
     fit_breast_case,
     import_trials,
@@ -164,8 +164,7 @@ def test_another_teams_case_is_404_with_one_denied_row(
 
 
 def test_a_pathologist_sees_matches_but_cannot_run_or_refer(cast: Cast) -> None:
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = signed_in_client(cast.pathologist)
     page = client.get(_trials_section(cast)).content.decode()
     assert "Find trials" not in page
     assert client.post(reverse("trials-match", args=[cast.case.pk])).status_code == 404

@@ -15,7 +15,7 @@ from oncology_ui.core.models import AccessLog
 from oncology_ui.trials import services
 from oncology_ui.trials.models import ReverseMatchRun, SavedSearch, WorkListEntry
 from tests.factories import CaseFactory, PatientFactory
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.trials.factories import (
     WorkListEntryFactory,
     fit_breast_case,
@@ -31,8 +31,7 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def coordinator_client(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(cast.coordinator)
+    client = signed_in_client(cast.coordinator)
     return client
 
 
@@ -224,8 +223,7 @@ def test_saved_searches_belong_to_their_owner(cast: Cast, coordinator_client: Cl
     assert (saved.owner, saved.params) == (cast.coordinator, {"condition": "breast"})
     page = coordinator_client.get(reverse("trials-search")).content.decode()
     assert "HER2-neg breast" in page and "condition=breast" in page
-    other = Client()
-    other.force_login(cast.outsider)
+    other = signed_in_client(cast.outsider)
     before = _denied()
     assert other.post(reverse("trials-search-delete", args=[saved.pk])).status_code == 404
     assert _denied() == before + 1 and SavedSearch.objects.exists()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from oncology_ui.core.jobs import job_run
 from oncology_ui.trials.imports import trial_corpus_import_file, trial_corpus_upload
 from oncology_ui.trials.models import Trial, TrialCorpusImport, WorkListTransition
-from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.trials.factories import (
     WorkListEntryFactory,
     import_trials,
@@ -137,8 +137,7 @@ def test_a_trial_absent_from_a_refresh_is_kept(cast: Cast) -> None:
 
 
 def test_upload_runs_as_a_job_and_reports_on_its_page(cast: Cast) -> None:
-    client = Client()
-    client.force_login(cast.admin)
+    client = signed_in_client(cast.admin)
     data = (FIXTURES / "NCT02513394.json").read_bytes()
     response = client.post(
         reverse("trials-import"), {"file": SimpleUploadedFile("study.json", data)}
@@ -159,16 +158,14 @@ def test_a_bad_upload_is_refused_visibly(cast: Cast) -> None:
     job_run(record.job.pk)
     record.refresh_from_db()
     assert record.status == TrialCorpusImport.Status.FAILED
-    client = Client()
-    client.force_login(cast.admin)
+    client = signed_in_client(cast.admin)
     page = client.get(reverse("trials-import-detail", args=[record.pk])).content.decode()
     assert "corpus is unchanged" in page
 
 
 def test_only_administrators_may_upload(cast: Cast, oncologist_client: Client) -> None:
     assert oncologist_client.get(reverse("trials-import")).status_code == 403
-    client = Client()
-    client.force_login(cast.coordinator)
+    client = signed_in_client(cast.coordinator)
     assert client.get(reverse("trials-import")).status_code == 403
 
 

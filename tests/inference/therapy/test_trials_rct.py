@@ -1,0 +1,106 @@
+"""The randomised trials parse as their sources document them (arms, counts, endpoint events).
+
+The tables ship in the ``survset`` wheel (training extras); the tests skip without it. Expected
+counts are the sources' own: the arm counts are the registry's (each with its ``counts_source``);
+the event totals are the R packages' documented tables (survival::colon death rows 452 deaths,
+survival::veteran 128, TH.data::GBSG2 299 recurrences or deaths, Hmisc prostate 354 deaths of 502,
+survival::ovarian 12, AF::rott2 1,272 deaths, smcure::e1684 196 relapses).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.portrait.vocabulary import FEATURE_NAMES
+from inference.therapy.trials_rct import (
+    ROTTERDAM,
+    TREATMENT_CLASSES,
+    TRIALS,
+    TRIALS_BY_KEY,
+    contrast_by_key,
+)
+
+ALL_KEYS = [trial.key for trial in TRIALS] + [ROTTERDAM.key]
+EVENTS = {
+    "colon": 452,
+    "veteran": 128,
+    "gbsg2": 299,
+    "prostate": 354,
+    "ovarian": 12,
+    "rotterdam": 1272,
+    "e1684": 196,
+}
+
+
+def test_it_files_each_contrast_between_two_arms_of_its_trial_with_a_known_class() -> None:
+    for trial in TRIALS:
+        assert len(trial.arms) == len(trial.arm_counts) == len(set(trial.arms))
+        for contrast in trial.contrasts:
+            assert contrast.control_arm == trial.arms[0]
+            assert contrast.treatment_arm in trial.arms[1:]
+            assert contrast.treatment_class in TREATMENT_CLASSES
+            assert contrast.published.source and contrast.published.statement
+            assert contrast_by_key(contrast.key) == (trial, contrast)
+
+
+def test_it_uses_only_portrait_vocabulary_fields_as_covariates() -> None:
+    """The app's adapter fills the portrait vocabulary; no genes, no trial-only columns."""
+    for trial in (*TRIALS, ROTTERDAM):
+        assert set(trial.covariates) <= set(FEATURE_NAMES), trial.key
+
+
+def test_it_records_the_significant_published_effects_the_goal_names() -> None:
+    _, colon = contrast_by_key("colon-lev5fu-vs-obs")
+    _, e1684 = contrast_by_key("e1684-interferon-vs-observation")
+    assert colon.published.significant and colon.published.hazard_ratio == pytest.approx(0.67)
+    assert e1684.published.significant
+    # the recurrence endpoint is published but absent from the data, and says so
+    (missing,) = TRIALS_BY_KEY["colon"].missing_endpoints
+    assert missing.endpoint == "recurrence" and "etype" in missing.reason
+
+
+def test_it_refuses_an_unknown_contrast_key() -> None:
+    with pytest.raises(KeyError):
+        contrast_by_key("colon-folfox-vs-obs")
+
+
+@pytest.mark.parametrize("key", ALL_KEYS)
+def test_each_trial_parses_with_the_documented_arm_counts(key: str) -> None:
+    pytest.importorskip("SurvSet")
+    from inference.training.rct_cohorts import load_trial
+
+    trial, frame = load_trial(key)
+    counts = frame["arm"].value_counts()
+    assert tuple(int(counts[arm]) for arm in trial.arms) == trial.arm_counts
+    assert (frame["time_months"] > 0).all()
+    assert set(frame["event"].unique()) <= {0.0, 1.0}
+    if key in EVENTS:
+        assert int(frame["event"].sum()) == EVENTS[key]
+    for name in trial.covariates:
+        assert frame[name].notna().mean() > 0.9, f"{key}.{name} mostly missing"
+
+
+def test_the_colon_arms_keep_their_published_order_of_deaths() -> None:
+    """Moertel 1990: Lev+5FU has the fewest deaths; levamisole alone about as many as Obs."""
+    pytest.importorskip("SurvSet")
+    from inference.training.rct_cohorts import load_trial
+
+    _, frame = load_trial("colon")
+    deaths = frame.groupby("arm")["event"].sum()
+    assert (deaths["Obs"], deaths["Lev"], deaths["Lev+5FU"]) == (168, 161, 123)
+    # one row per patient, times converted from days: the longest follow-up is 3,329 days
+    assert frame["time_months"].max() == pytest.approx(3329 / (365.25 / 12))
+
+
+def test_the_held_out_half_is_a_fixed_half_of_every_arm() -> None:
+    pytest.importorskip("SurvSet")
+    from inference.training.rct_cohorts import held_out_split, load_trial
+
+    _, frame = load_trial("colon")
+    held_out = held_out_split(frame)
+    assert np.array_equal(held_out, held_out_split(frame))
+    for arm, n in frame["arm"].value_counts().items():
+        in_arm = (frame["arm"] == arm).to_numpy()
+        assert held_out[in_arm].sum() == n - n // 2
+    assert not np.array_equal(held_out, held_out_split(frame, seed=18))

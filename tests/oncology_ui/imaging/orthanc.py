@@ -1,0 +1,148 @@
+"""A real PACS for the tests: Debian's Orthanc with its DICOMweb plugin, on loopback ports.
+
+:func:`orthanc_start` writes a JSON configuration into a throw-away folder (DICOMweb on, HTTP
+basic authentication with a test user, no remote access, no DICOM listener), starts the server,
+waits until it answers and returns a handle; :func:`orthanc_load` sends DICOM files through its
+REST API. ``.ci/run`` installs the ``orthanc`` and ``orthanc-dicomweb`` packages when missing; a
+machine without them fails the PACS tests (they never skip).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+USERNAME = "oncoboard"
+PASSWORD = "test-pacs-password"  # noqa: S105 - a throw-away server on loopback
+_BINARY_PLACES = ("/usr/sbin/Orthanc", "/usr/bin/Orthanc")
+_PLUGIN_PLACES = (
+    "/usr/share/orthanc/plugins/libOrthancDicomWeb.so",
+    "/usr/lib/orthanc/libOrthancDicomWeb.so",
+)
+
+
+class OrthancMissing(RuntimeError):
+    """The Orthanc binary or its DICOMweb plugin is not installed."""
+
+
+@dataclass
+class Orthanc:
+    process: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dicomweb_url(self) -> str:
+        return f"{self.url}/dicom-web"
+
+    @property
+    def log(self) -> str:
+        path = self.folder / "orthanc.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+def orthanc_find(places: Iterable[str], name: str) -> str:
+    """The installed ``name`` (on PATH or in one of ``places``)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for place in places:
+        if Path(place).exists():
+            return place
+    raise OrthancMissing(
+        f"{name} is not installed: `apt-get install orthanc orthanc-dicomweb` (.ci/run does it)"
+    )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
+    """Start Orthanc with a fresh configuration and storage under ``folder``; wait until it answers.
+
+    Raises:
+        OrthancMissing: Orthanc or its DICOMweb plugin is not installed.
+        RuntimeError: the server exited or did not answer within ``timeout`` seconds.
+    """
+    binary = orthanc_find(_BINARY_PLACES, "Orthanc")
+    plugin = orthanc_find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "Name": "OncoBoard test PACS",
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "storage"),
+        "Plugins": [plugin],
+        "HttpServerEnabled": True,
+        "HttpPort": port,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {USERNAME: PASSWORD},
+        "DicomServerEnabled": False,
+        # Close its C-STORE associations at once (not after 5 s), so a push ends when it returns.
+        "DicomAssociationCloseDelay": 0,
+        "OrthancExplorerEnabled": False,
+        "WebDavEnabled": False,
+        "HttpCompressionEnabled": False,
+        "ConcurrentJobs": 1,
+        "HttpThreadsCount": 8,
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "Full"},
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config, indent=2))
+    log = (folder / "orthanc.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - the installed binary and our own config file
+        [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+    )
+    server = Orthanc(process=process, port=port, folder=folder)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Orthanc exited with {process.returncode}:\n{server.log}")
+        try:
+            answer = requests.get(f"{server.url}/system", auth=(USERNAME, PASSWORD), timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+            continue
+        if answer.status_code == 200:
+            return server
+        time.sleep(0.1)
+    orthanc_stop(server)
+    raise RuntimeError(f"Orthanc did not answer within {timeout:.0f} s:\n{server.log}")
+
+
+def orthanc_stop(server: Orthanc) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+
+
+def orthanc_load(server: Orthanc, files: Iterable[Path]) -> int:
+    """Store ``files`` in the PACS through its REST API; returns how many it took."""
+    count = 0
+    with requests.Session() as session:
+        session.auth = (USERNAME, PASSWORD)
+        for path in files:
+            answer = session.post(f"{server.url}/instances", data=path.read_bytes(), timeout=30)
+            answer.raise_for_status()
+            count += 1
+    return count
