@@ -10,6 +10,7 @@ Anything the target itself prints goes to stderr, so it cannot corrupt the answe
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
@@ -40,6 +41,23 @@ def _near_memory_limit(share: float = 0.8) -> bool:
     return pages * os.sysconf("SC_PAGE_SIZE") >= share * soft
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether a failure is the address-space limit, whatever form it took on the way up.
+
+    Allocation failures do not always arrive as MemoryError: the kernel's ENOMEM surfaces as an
+    OSError (an import that cannot map its files), and an extension that fails to allocate can
+    raise "error return without exception set" (SystemError) or break an import.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return True
+        if isinstance(seen, OSError) and seen.errno == errno.ENOMEM:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return isinstance(exc, SystemError | ImportError) and _near_memory_limit()
+
+
 def _error(kind: str, message: str, exception: str = "", detail: str = "") -> tuple[str, Any]:
     return "error", {"kind": kind, "message": message, "exception": exception, "detail": detail}
 
@@ -63,10 +81,8 @@ def _call(request: dict[str, Any], out: IO[bytes]) -> tuple[str, Any]:
     except MemoryError:
         return _error("memory", "parser exceeded its memory limit", "MemoryError")
     except Exception as exc:  # noqa: BLE001 - the boundary: any failure becomes a message
-        if isinstance(exc, SystemError) and _near_memory_limit():
-            # An extension whose allocation failed at the address-space limit can surface as
-            # "error return without exception set" instead of MemoryError: same cause.
-            return _error("memory", "parser exceeded its memory limit", "SystemError")
+        if _out_of_memory(exc):
+            return _error("memory", "parser exceeded its memory limit", type(exc).__name__)
         kind = getattr(exc, "kind", None) or getattr(exc, "reason", None) or "error"
         message = str(exc)[:500]
         detail = str(getattr(exc, "detail", message))[:500]

@@ -81,3 +81,23 @@ def test_results_cannot_smuggle_arbitrary_classes() -> None:
         restricted_loads(evil)
     arrays = restricted_loads(pickle.dumps(("ok", np.arange(3))))
     assert arrays[1].tolist() == [0, 1, 2]
+
+
+def test_the_child_reads_every_form_of_an_allocation_failure_as_the_memory_limit() -> None:
+    import errno
+
+    from inference.sandbox.child import _out_of_memory
+
+    assert _out_of_memory(MemoryError())
+    assert _out_of_memory(OSError(errno.ENOMEM, "Cannot allocate memory"))
+    try:
+        try:
+            raise MemoryError()
+        except MemoryError as inner:
+            raise ValueError("decoding failed") from inner
+    except ValueError as outer:
+        assert _out_of_memory(outer)
+    # Not near a limit (this test process has none): an ordinary failure stays what it is.
+    assert not _out_of_memory(OSError(errno.ENOENT, "No such file"))
+    assert not _out_of_memory(SystemError("error return without exception set"))
+    assert not _out_of_memory(ValueError("bad tag"))
