@@ -56,12 +56,13 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     from inference.trials.notes import facts_from_note
     from oncology_ui.clinical.parsers.catalogue import load_catalogue
     from oncology_ui.notes import reading
+    from oncology_ui.notes.reading import labs, therapies
 
     text = three_page_note()
     day = dt.date(2025, 1, 10)
     load_catalogue.cache_clear()
-    reading._lab_names.cache_clear()
-    reading._therapy_pattern.cache_clear()
+    labs._lab_names.cache_clear()
+    therapies._therapy_pattern.cache_clear()
     start = time.perf_counter()
     proposals = reading.read_document(text, on=day)
     cold_s = time.perf_counter() - start
