@@ -1,0 +1,1 @@
+"""Hallmark gene sets and hallmark programme scores from gene-level expression."""
