@@ -88,16 +88,3 @@ def fact_check(
     if is_stale(fact.date, as_of, max_days):
         return None, evidence, f"{resolver} (last recorded {fact.date}, older than {max_days} days)"
     return fact.value, evidence, ""
-
-
-def fact_verdict(
-    criterion: Criterion,
-    fact: Fact[bool] | None,
-    name: str,
-    max_days: int | None,
-    as_of: dt.date,
-    resolver: str,
-) -> CriterionVerdict:
-    """The verdict of a criterion on one recorded yes/no fact (:func:`fact_check`)."""
-    holds, evidence, resolver = fact_check(criterion, fact, name, max_days, as_of, resolver)
-    return make_verdict(criterion, holds, evidence, resolver=resolver)

@@ -12,7 +12,6 @@ from inference.trials.eligibility.common import (
     EligibilityOptions,
     evidence_of,
     fact_check,
-    fact_verdict,
     is_stale,
     make_verdict,
     not_applicable_verdict,
@@ -215,13 +214,16 @@ def _brain(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVer
 
 
 def _measurable(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVerdict:
-    return fact_verdict(
+    return make_verdict(
         c,
-        p.measurable_disease,
-        "measurable disease",
-        o.policy.imaging_days,
-        p.as_of,
-        "baseline imaging to document measurable disease (RECIST 1.1)",
+        *fact_check(
+            c,
+            p.measurable_disease,
+            "measurable disease",
+            o.policy.imaging_days,
+            p.as_of,
+            "baseline imaging to document measurable disease (RECIST 1.1)",
+        ),
     )
 
 
@@ -230,8 +232,9 @@ def _pregnancy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> Criterio
         return not_applicable_verdict(
             c, "pregnancy criteria do not apply to male patients", [evidence_of("sex", p.sex)]
         )
-    return fact_verdict(
-        c, p.pregnant, "pregnant", o.policy.pregnancy_days, p.as_of, "pregnancy test"
+    return make_verdict(
+        c,
+        *fact_check(c, p.pregnant, "pregnant", o.policy.pregnancy_days, p.as_of, "pregnancy test"),
     )
 
 
