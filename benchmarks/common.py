@@ -8,6 +8,7 @@ so its ratio and verdict are named ``ratio_per_page`` and ``meets_goals``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -82,6 +83,18 @@ def training_benchmark(name: str) -> Callable[[argparse.Namespace], BenchmarkRes
         return result_line(**work(args.data, bool(args.quick)))
 
     return run
+
+
+def require_training_extras(benchmark_id: str, *modules: str) -> None:
+    """Stop with the install command when a module of the training extras is missing."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise SystemExit(
+                f"{benchmark_id} needs the training extras: "
+                f"pip install -r requirements-train.txt ({module})"
+            ) from error
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:

@@ -33,6 +33,16 @@ from inference.trials.schema import CriterionKind
 ID = "Q6"
 TITLE = "Criteria parser entity-type F1 per line on LCT (no baseline)"
 TYPES = ("Age", "Lab", "Value", "Temporal", "Drug", "Condition", "Negation")
+#: LCT entity type -> our type (a lab is an Observation with the lab attribute, see below).
+_GOLD_TYPE = {
+    "Age": "Age",
+    "Eq-Comparison": "Value",
+    "Eq-Temporal-Unit": "Temporal",
+    "Eq-Temporal-Period": "Temporal",
+    "Drug": "Drug",
+    "Condition": "Condition",
+    "Negation": "Negation",
+}
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[a-z][.)])\s*")
 
 
@@ -51,20 +61,10 @@ def gold_types(doc: dict[str, Any], start: int, end: int) -> set[str]:
         if not start <= begin < end:
             continue
         kind = entity["type"]
-        if kind == "Age":
-            found.add("Age")
-        elif kind == "Observation" and entity["id"] in lab_ids:
+        if kind == "Observation" and entity["id"] in lab_ids:
             found.add("Lab")
-        elif kind == "Eq-Comparison":
-            found.add("Value")
-        elif kind in {"Eq-Temporal-Unit", "Eq-Temporal-Period"}:
-            found.add("Temporal")
-        elif kind == "Drug":
-            found.add("Drug")
-        elif kind == "Condition":
-            found.add("Condition")
-        elif kind == "Negation":
-            found.add("Negation")
+        elif kind in _GOLD_TYPE:
+            found.add(_GOLD_TYPE[kind])
     return found
 
 

@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import BenchmarkResult, require_training_extras, result_line
 
 ID = "Q8"
 TITLE = "Portrait prognosis per cancer type vs CoxPH and RSF (13 OncoTree types, external pairs)"
@@ -66,12 +66,7 @@ def _print_table(rows: dict[str, dict[str, Any]]) -> None:
 
 def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run the benchmark and return its result dictionary."""
-    try:
-        import SurvSet  # noqa: F401  (training extra: the PyPI-shipped cohorts)
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise SystemExit(
-            "Q8 needs the training extras: pip install -r requirements-train.txt (survset)"
-        ) from error
+    require_training_extras("Q8", "SurvSet")  # the PyPI-shipped cohorts
     import torch
 
     from inference.portrait.model import load_shipped

@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BenchmarkResult, result_line
+from benchmarks.common import BenchmarkResult, require_training_extras, result_line
 
 ID = "Q9"
 TITLE = "Treatment effects vs randomised trials (colon, E1684, Byar, VA lung, RTOG, GBSG2)"
@@ -81,13 +81,7 @@ def _print_table(result: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run the benchmark and return its result dictionary."""
-    try:
-        import lifelines  # noqa: F401
-        import SurvSet  # noqa: F401  (training extra: the trials ship in the wheel)
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise SystemExit(
-            "Q9 needs the training extras: pip install -r requirements-train.txt"
-        ) from error
+    require_training_extras("Q9", "lifelines", "SurvSet")  # the trials ship in SurvSet
     from inference.therapy.rct_whatif import load_shipped
     from inference.training.rct_train import train_and_validate
 

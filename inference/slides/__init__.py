@@ -11,7 +11,7 @@ and the viewer serves, from the de-identified derivative only::
     with open_deepzoom(deid.path) as dz:                     # keep one open per slide
         dz.dzi_xml(); dz.tile_jpeg(level, col, row)          # RegionOutOfBounds -> 404
     thumbnail_png(open_slide(deid.path).thumbnail(1024))
-    render_heatmap_png(coords, scores, level0_tile_size=..., slide_size=..., overlay_size=...)
+    encode_png(render_heatmap(coords, scores, level0_tile_size=..., slide_size=..., ...))
 
 Modules: :mod:`~inference.slides.schema` (frozen dataclasses), :mod:`~inference.slides.errors`,
 :mod:`~inference.slides.sniff` (magic bytes), :mod:`~inference.slides.sandbox` and

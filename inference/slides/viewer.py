@@ -227,30 +227,6 @@ def render_heatmap(
     return out
 
 
-def render_heatmap_png(
-    coords: npt.NDArray[np.int64],
-    scores: npt.NDArray[np.floating],
-    *,
-    level0_tile_size: int,
-    slide_size: tuple[int, int],
-    overlay_size: tuple[int, int],
-    value_range: tuple[float, float] | None = None,
-    opacity: float = 0.5,
-) -> bytes:
-    """:func:`render_heatmap` encoded as PNG bytes."""
-    return encode_png(
-        render_heatmap(
-            coords,
-            scores,
-            level0_tile_size=level0_tile_size,
-            slide_size=slide_size,
-            overlay_size=overlay_size,
-            value_range=value_range,
-            opacity=opacity,
-        )
-    )
-
-
 def tissue_outline(
     mask: npt.NDArray[np.bool_], *, colour: tuple[int, int, int] = (0, 200, 255), width: int = 2
 ) -> npt.NDArray[np.uint8]:

@@ -312,7 +312,7 @@ def slide_tissue(request: AuthedRequest, slide_id: int) -> HttpResponse:
 def slide_heatmap(request: AuthedRequest, slide_id: int) -> HttpResponse:
     """Per-tile scores as a transparent PNG over the whole slide (``?feature=`` or attention)."""
     from inference.slides.features import FeaturesFileError, load_tile_features
-    from inference.slides.viewer import render_heatmap_png
+    from inference.slides.viewer import encode_png, render_heatmap
 
     slide = _ready_slide(request, slide_id)
     width, height = int(slide.width or 1), int(slide.height or 1)
@@ -342,14 +342,16 @@ def slide_heatmap(request: AuthedRequest, slide_id: int) -> HttpResponse:
     if finite.size:
         lo, hi = np.percentile(finite, [2, 98])
         value_range = (float(lo), float(hi)) if hi > lo else None
-    png = render_heatmap_png(
-        coords,
-        scores,
-        level0_tile_size=features.level0_tile_size,
-        slide_size=(width, height),
-        overlay_size=overlay,
-        value_range=value_range,
-        opacity=1.0,
+    png = encode_png(
+        render_heatmap(
+            coords,
+            scores,
+            level0_tile_size=features.level0_tile_size,
+            slide_size=(width, height),
+            overlay_size=overlay,
+            value_range=value_range,
+            opacity=1.0,
+        )
     )
     return _image(request, png, "image/png", _etag(slide, "heat", tag))
 

@@ -19,6 +19,7 @@ from benchmarks.common import (
     PER_PAGE_RESULT_KEYS,
     RESULT_KEYS,
     final_line,
+    require_training_extras,
     result_line,
     training_benchmark,
 )
@@ -163,3 +164,9 @@ def test_each_file_says_what_it_measures(bench_id: str) -> None:
     name = BENCHMARKS[bench_id].__name__.rsplit(".", 1)[-1]
     prefix, _, what = name.partition("_")
     assert prefix == bench_id.lower() and len(what) >= 5
+
+
+def test_a_missing_training_extra_stops_with_the_install_command() -> None:
+    require_training_extras("Q9", "json")  # present: nothing happens
+    with pytest.raises(SystemExit, match=r"Q9 needs the training extras: .*\(no_such_extra_mod\)"):
+        require_training_extras("Q9", "json", "no_such_extra_mod")

@@ -214,15 +214,17 @@ def _brain(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVer
 
 
 def _measurable(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVerdict:
-    holds, evidence, resolver = fact_check(
+    return make_verdict(
         c,
-        p.measurable_disease,
-        "measurable disease",
-        o.policy.imaging_days,
-        p.as_of,
-        "baseline imaging to document measurable disease (RECIST 1.1)",
+        *fact_check(
+            c,
+            p.measurable_disease,
+            "measurable disease",
+            o.policy.imaging_days,
+            p.as_of,
+            "baseline imaging to document measurable disease (RECIST 1.1)",
+        ),
     )
-    return make_verdict(c, holds, evidence, resolver=resolver)
 
 
 def _pregnancy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVerdict:
@@ -230,15 +232,10 @@ def _pregnancy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> Criterio
         return not_applicable_verdict(
             c, "pregnancy criteria do not apply to male patients", [evidence_of("sex", p.sex)]
         )
-    holds, evidence, resolver = fact_check(
+    return make_verdict(
         c,
-        p.pregnant,
-        "pregnant",
-        o.policy.pregnancy_days,
-        p.as_of,
-        "pregnancy test",
+        *fact_check(c, p.pregnant, "pregnant", o.policy.pregnancy_days, p.as_of, "pregnancy test"),
     )
-    return make_verdict(c, holds, evidence, resolver=resolver)
 
 
 def _life_expectancy(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> CriterionVerdict:

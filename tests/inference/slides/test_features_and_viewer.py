@@ -32,7 +32,7 @@ from inference.slides.torch_encoders import (
     TorchTileEncoder,
     build_encoder_model,
 )
-from inference.slides.viewer import open_deepzoom, render_heatmap, render_heatmap_png
+from inference.slides.viewer import encode_png, open_deepzoom, render_heatmap
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +174,5 @@ def test_the_heatmap_paints_each_tile_where_it_lies_on_the_thumbnail() -> None:
     assert not np.array_equal(overlay[10, 10, :3], overlay[10, 100, :3])
     assert overlay[64:, :64, 3].max() == 0  # NaN score stays transparent
     assert overlay[:, 128:, 3].max() == 0  # no tile there
-    png = render_heatmap_png(
-        coords, scores, level0_tile_size=512, slide_size=(2048, 1024), overlay_size=(256, 128)
-    )
-    img = Image.open(io.BytesIO(png))
+    img = Image.open(io.BytesIO(encode_png(overlay)))
     assert img.mode == "RGBA" and img.size == (256, 128)

@@ -125,34 +125,27 @@ def test_an_undated_second_primary_against_a_window_is_unknown_with_a_resolver(
     assert "record when Papillary thyroid carcinoma was diagnosed" in verdict.resolver
 
 
-def test_no_other_malignancy_inclusions_are_satisfied_by_a_patient_with_only_the_index_cancer(
-    shipped: dict[str, TrialRecord],
+@pytest.mark.parametrize(
+    ("nct_id", "starts", "inclusion"),
+    [
+        # Inclusion lists phrase it as an absence; carve-outs in different words.
+        ("NCT00001385", "No second invasive malignancy in addition to breast cancer.", True),
+        ("NCT00001189", "No prior malignancy except basal cell carcinoma.", True),
+        ("NCT00001193", "There must be no history of previous malignancy except for cured", True),
+        ("NCT00498966", "Patients who have a history of another primary malignancy", False),
+        ("NCT00462995", "Patients who have had a previous diagnosis of cancer", False),
+        ("NCT00000658", "Another prior or current malignancy, excepting curatively treated", False),
+    ],
+)
+def test_the_index_cancer_alone_never_counts_as_another_malignancy(
+    shipped: dict[str, TrialRecord], nct_id: str, starts: str, inclusion: bool
 ) -> None:
-    # Inclusion lists phrase it as an absence; carve-outs in different words.
-    cases = {
-        "NCT00001385": "No second invasive malignancy in addition to breast cancer.",
-        "NCT00001189": "No prior malignancy except basal cell carcinoma.",
-        "NCT00001193": "There must be no history of previous malignancy except for cured",
-    }
-    for nct_id, starts in cases.items():
-        criteria = _criterion(shipped[nct_id], starts)
-        verdicts = [evaluate_criterion(c, _breast()) for c in criteria]
-        assert [v.verdict for v in verdicts] == [Verdict.MET] * len(verdicts), nct_id
-        assert all(v.satisfied for v in verdicts), nct_id
-
-
-def test_another_primary_malignancy_exclusions_ignore_the_index_cancer(
-    shipped: dict[str, TrialRecord],
-) -> None:
-    cases = {
-        "NCT00498966": "Patients who have a history of another primary malignancy <= 5 years",
-        "NCT00462995": "Patients who have had a previous diagnosis of cancer within 5 years",
-        "NCT00000658": "Another prior or current malignancy, excepting curatively treated",
-    }
-    for nct_id, starts in cases.items():
-        verdicts = [evaluate_criterion(c, _breast()) for c in _criterion(shipped[nct_id], starts)]
-        assert verdicts, nct_id
-        assert not any(v.excludes_patient for v in verdicts), (nct_id, verdicts)
+    verdicts = [evaluate_criterion(c, _breast()) for c in _criterion(shipped[nct_id], starts)]
+    assert all(v.criterion.inclusion is inclusion for v in verdicts)
+    if inclusion:  # an absence the patient meets
+        assert all(v.satisfied for v in verdicts), verdicts
+    else:  # another primary the patient does not have (or not known to have)
+        assert not any(v.excludes_patient for v in verdicts), verdicts
 
 
 def test_a_cured_carve_out_leaves_a_recorded_second_primary_for_the_clinician(

@@ -10,7 +10,7 @@ import html
 import os
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -446,40 +446,37 @@ def test_a_pacs_that_goes_down_before_the_retrieve_fails_the_import_with_nothing
     assert retrieved.outcome == AccessLog.Outcome.FAILURE
 
 
-def test_wrong_credentials_fail_the_import_with_a_clear_message(
-    cast: Cast, pacs: Orthanc, settings: LazySettings, oncologist_client: Client
+@pytest.mark.parametrize(
+    ("setting", "value", "freeze", "error"),
+    [
+        ("PACS_PASSWORD", "not-the-password", False, "The PACS refused OncoBoard's credentials"),
+        ("PACS_TIMEOUT_SECONDS", 1, True, "The PACS did not answer within 1 s"),
+        (
+            "PACS_MAX_STUDY_MB",  # the study is about 4 MB
+            1,
+            False,
+            "The study is larger than the 1 MB limit for one PACS import (PACS_MAX_STUDY_MB); "
+            "nothing was stored.",
+        ),
+    ],
+    ids=["wrong-credentials", "pacs-stops-answering", "study-over-the-size-limit"],
+)
+def test_a_failed_import_says_why_with_nothing_stored(
+    cast: Cast,
+    pacs: Orthanc,
+    settings: LazySettings,
+    oncologist_client: Client,
+    setting: str,
+    value: object,
+    freeze: bool,
+    error: str,
 ) -> None:
     case = _patient_mrn(cast, "STS_002")
-    settings.PACS_PASSWORD = "not-the-password"
-    upload = _import(oncologist_client, case, STS_002_STUDY)
-    assert upload.status == ImagingUpload.Status.FAILED
-    assert upload.error.startswith("The PACS refused OncoBoard's credentials")
-    _nothing_stored(case)
-
-
-def test_a_pacs_that_stops_answering_fails_the_import_with_nothing_stored(
-    cast: Cast, pacs: Orthanc, settings: LazySettings, oncologist_client: Client
-) -> None:
-    case = _patient_mrn(cast, "STS_002")
-    settings.PACS_TIMEOUT_SECONDS = 1
-    with _frozen(pacs):
+    setattr(settings, setting, value)
+    with _frozen(pacs) if freeze else nullcontext():
         upload = _import(oncologist_client, case, STS_002_STUDY)
     assert upload.status == ImagingUpload.Status.FAILED
-    assert upload.error.startswith("The PACS did not answer within 1 s")
-    _nothing_stored(case)
-
-
-def test_a_study_over_the_size_limit_is_not_stored_at_all(
-    cast: Cast, pacs: Orthanc, settings: LazySettings, oncologist_client: Client
-) -> None:
-    case = _patient_mrn(cast, "STS_002")
-    settings.PACS_MAX_STUDY_MB = 1  # the study is about 4 MB
-    upload = _import(oncologist_client, case, STS_002_STUDY)
-    assert upload.status == ImagingUpload.Status.FAILED
-    assert upload.error == (
-        "The study is larger than the 1 MB limit for one PACS import (PACS_MAX_STUDY_MB); "
-        "nothing was stored."
-    )
+    assert upload.error.startswith(error)
     _nothing_stored(case)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -160,6 +161,16 @@ def test_whatif_asks_for_two_or_three_options(
     assert "not part of this ranking" in odd
 
 
+def _whatif_page(
+    client: Client, ranking: TherapyRanking, result: dict[str, Any], *, options: int
+) -> str:
+    """The what-if page of the first ``options`` options once ``result`` is the stored ranking."""
+    TherapyRanking.objects.filter(pk=ranking.pk).update(result=result)
+    keys = [o["option"]["key"] for o in result["options"][:options]]
+    response = client.get(reverse("therapies-whatif", args=[ranking.pk]), {"option": keys})
+    return response.content.decode()
+
+
 def test_whatif_draws_stored_curves_with_their_bands(
     oncologist_client: Client, ranking: TherapyRanking
 ) -> None:
@@ -191,11 +202,7 @@ def test_whatif_draws_stored_curves_with_their_bands(
             "reason": "Poor overlap: propensity 0.02.",
         }
     )
-    TherapyRanking.objects.filter(pk=ranking.pk).update(result=result)
-    keys = [o["option"]["key"] for o in result["options"][:3]]
-    content = oncologist_client.get(
-        reverse("therapies-whatif", args=[ranking.pk]), {"option": keys}
-    ).content.decode()
+    content = _whatif_page(oncologist_client, ranking, result, options=3)
     assert content.count('class="curve series-') == 2
     assert content.count('class="band series-') == 2
     assert "Poor overlap: propensity 0.02." in content
@@ -229,11 +236,7 @@ def test_whatif_draws_the_trial_control_arm_once_and_names_the_trial_with_its_ag
                 "filled_fields": ["grade"],
             }
         )
-    TherapyRanking.objects.filter(pk=ranking.pk).update(result=result)
-    keys = [o["option"]["key"] for o in result["options"][:2]]
-    content = oncologist_client.get(
-        reverse("therapies-whatif", args=[ranking.pk]), {"option": keys}
-    ).content.decode()
+    content = _whatif_page(oncologist_client, ranking, result, options=2)
     assert content.count('class="curve series-control"') == 1
     assert "Obs: control arm of the Example adjuvant trial" in content
     assert "checked against the Example adjuvant trial" in content
