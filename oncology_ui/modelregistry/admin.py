@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from oncology_ui.modelregistry.models import ModelStateChange, RegisteredModel
 
 
-class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+class _ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

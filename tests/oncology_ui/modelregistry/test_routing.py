@@ -110,16 +110,20 @@ def test_a_candidate_must_name_a_weights_file_that_matches_inside_the_weights_fo
     cast: Cast,
 ) -> None:
     portrait = row("oncoboard-portrait")
-    common = {"version": "1", "family": "portrait", "created_by": cast.admin}
+
+    def create(checkpoint: str, sha256: str) -> None:
+        registered_model_create_candidate(
+            name="site-portrait",
+            version="1",
+            family="portrait",
+            checkpoint=checkpoint,
+            sha256=sha256,
+            created_by=cast.admin,
+        )
+
     with pytest.raises(ValidationError, match="outside inference/weights"):
-        registered_model_create_candidate(
-            name="a", checkpoint="../../manage.py", sha256=portrait.sha256, **common
-        )
+        create("../../manage.py", portrait.sha256)
     with pytest.raises(ValidationError, match="does not match"):
-        registered_model_create_candidate(
-            name="b", checkpoint=portrait.checkpoint, sha256="2" * 64, **common
-        )
+        create(portrait.checkpoint, "2" * 64)
     with pytest.raises(ValidationError, match="64 hexadecimal"):
-        registered_model_create_candidate(
-            name="c", checkpoint=portrait.checkpoint, sha256="xyz", **common
-        )
+        create(portrait.checkpoint, "xyz")
