@@ -25,16 +25,22 @@ PSEUDOCOUNT = 0.001
 
 
 class Unit(StrEnum):
-    TPM = "tpm", "TPM"
-    FPKM = "fpkm", "FPKM"
-    COUNTS = "counts", "Read counts"
-    ZSCORE = "zscore", "z-scores"
+    TPM = "tpm"
+    FPKM = "fpkm"
+    COUNTS = "counts"
+    ZSCORE = "zscore"
 
-    def __new__(cls, value: str, label: str) -> Unit:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label  # type: ignore[attr-defined]
-        return member
+    @property
+    def label(self) -> str:
+        return UNIT_LABELS[self]
+
+
+UNIT_LABELS = {
+    Unit.TPM: "TPM",
+    Unit.FPKM: "FPKM",
+    Unit.COUNTS: "Read counts",
+    Unit.ZSCORE: "z-scores",
+}
 
 
 class Scale(StrEnum):

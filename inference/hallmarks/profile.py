@@ -83,6 +83,16 @@ class CapabilityScore:
     rationale: str
     sources: tuple[str, ...]
 
+    @property
+    def sets_text(self) -> str:
+        """The mapped sets with their direction, or what is related when none fits."""
+        if self.gene_sets:
+            return ", ".join(
+                f"{set_label(name)} ({'+' if d > 0 else '−'})" for name, d in self.gene_sets
+            )
+        related = ", ".join(set_label(name) for name in self.related_sets)
+        return "no fitting set: not scored" + (f" (related: {related})" if related else "")
+
 
 @dataclass(frozen=True)
 class HallmarkProfile:
@@ -170,8 +180,19 @@ def percentile(value: float, quantiles: np.ndarray) -> float:
     return float(np.interp(value, quantiles, np.linspace(0.0, 100.0, len(quantiles))))
 
 
-def _label(set_name: str) -> str:
-    return set_name.removeprefix("HALLMARK_").replace("_", " ").capitalize()
+_ACRONYMS = {
+    "AKT", "DNA", "E2F", "G2M", "IL2", "IL6", "JAK", "KRAS", "MTOR", "MTORC1", "MYC", "NFKB",
+    "NOTCH", "P53", "PI3K", "STAT3", "STAT5", "TGF", "TNFA", "UV", "V1", "V2", "WNT",
+}  # fmt: skip
+_WORDS = {"DN": "down", "UP": "up"}
+
+
+def set_label(set_name: str) -> str:
+    """``HALLMARK_TNFA_SIGNALING_VIA_NFKB`` -> ``TNFA signaling via NFKB``."""
+    words = set_name.removeprefix("HALLMARK_").split("_")
+    out = [w if w in _ACRONYMS else _WORDS.get(w, w.lower()) for w in words]
+    text = " ".join(out)
+    return text[0].upper() + text[1:] if text else text
 
 
 def _summarise(
@@ -254,7 +275,7 @@ def _build(
             comparable_sets.add(name)
         set_rows[name] = _summarise(
             name,
-            _label(name),
+            set_label(name),
             column,
             quantiles.sets.get(name),
             (n_measured, n_ref),

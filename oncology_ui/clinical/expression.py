@@ -69,6 +69,23 @@ def expression_options(*, case: Case, unit: str, scale: str) -> dict[str, str]:
     return {"unit": unit_value.value, "scale": scale_value.value, "cohort": cohort.key}
 
 
+def expression_reference_note(case: Case) -> str:
+    """What this case's expression can be uploaded as, in one sentence for the upload page."""
+    route = cohort_for(case.oncotree_code)
+    if route.cohort is None:
+        return f"Expression cannot be normalised for this case: {route.reason}."
+    label = route.cohort.label
+    if route.cohort.log2tpm is None:
+        return (
+            f"Reference for this case: {label}. Accepted: z-scores against the {label} cohort "
+            "(no TPM reference ships for it, so TPM, FPKM and counts are refused)."
+        )
+    return (
+        f"Reference for this case: {label}. Accepted: TPM (any panel), FPKM or counts (whole "
+        f"transcriptome, 10,000 genes or more), or z-scores against the {label} cohort."
+    )
+
+
 @dataclass(frozen=True)
 class ParsedExpression:
     normalised: NormalisedExpression
@@ -169,7 +186,7 @@ def measured_hallmarks(case: Case) -> MeasuredHallmarks | None:
     upload = ExpressionProfile.objects.filter(case=case).select_related("source_import").first()
     if upload is None:
         return None
-    basis = "log2tpm" if upload.basis == "log2tpm" else "zscore"
-    return MeasuredHallmarks(
-        profile_from_expression(upload.values, upload.cohort, basis=basis), upload
+    profile = profile_from_expression(
+        upload.values, upload.cohort, basis="log2tpm" if upload.basis == "log2tpm" else "zscore"
     )
+    return MeasuredHallmarks(profile, upload)

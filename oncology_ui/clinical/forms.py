@@ -29,7 +29,7 @@ class ImportForm(forms.Form):
 class ExpressionImportForm(forms.Form):
     unit = forms.ChoiceField(
         label="Unit",
-        choices=[(u.value, u.label) for u in Unit],  # type: ignore[attr-defined]
+        choices=[(u.value, u.label) for u in Unit],
         help_text="TPM, FPKM and counts can be normalised only where a TPM reference ships "
         "(TCGA-BLCA, TCGA-COADREAD, TCGA-STAD); z-scores against the TCGA cohort for every "
         "covered cancer type.",

@@ -139,6 +139,7 @@ def expression_import(request: AuthedRequest, case_id: int) -> HttpResponse:
         "imports": ClinicalImport.objects.filter(
             case=case, kind=ClinicalImport.Kind.EXPRESSION
         ).select_related("job")[:10],
+        "reference_note": expression.expression_reference_note(case),
     }
     if request.method == "POST" and content_length(request) > limit + 64 * 1024:
         return render(
@@ -164,7 +165,7 @@ def expression_import(request: AuthedRequest, case_id: int) -> HttpResponse:
                 options=options,
             )
         except ValidationError as exc:
-            form.add_error(None, exc.messages)
+            form.add_error("file" if exc.code == "file" else "unit", exc.messages)
         else:
             return ingest_received_response(
                 request,

@@ -251,7 +251,7 @@ def case_report_data(
         knowledge_base_version=knowledge_base_version(),
         image_derived=bool(prediction and prediction.image_derived),
         data_not_used=not_used,
-        hallmarks=hallmark_report(case),
+        hallmarks=hallmark_report(case, deidentified=deidentified),
     )
 
 

@@ -48,17 +48,13 @@ def profile_report(profile: HallmarkProfile, basis_line: str) -> HallmarkReport:
         f"({profile.reference_basis}).",
         "Capabilities: Hanahan & Weinberg, Cell 2011 (doi:10.1016/j.cell.2011.02.013) and "
         "Hanahan, Cancer Discov 2022 (doi:10.1158/2159-8290.CD-21-1059), mapped to MSigDB "
-        f"hallmark sets (Liberzon et al., Cell Syst 2015; {profile.gene_set_licence.split(',')[0]}"
+        f"hallmark sets (Liberzon et al., Cell Syst 2015; {profile.gene_set_licence.split(' (')[0]}"
         "); those with no fitting set are not scored.",
     )
     capabilities = tuple(
         HallmarkRow(
             label=c.programme.label,
-            programmes=", ".join(
-                f"{name.removeprefix('HALLMARK_').lower()} ({'+' if d > 0 else '−'})"
-                for name, d in c.gene_sets
-            )
-            or "no fitting set: not scored",
+            programmes=c.sets_text,
             score=_score(c.programme),
             percentile=_percentile(c.programme) if c.programme.score is not None else "—",
         )
@@ -83,14 +79,17 @@ def profile_report(profile: HallmarkProfile, basis_line: str) -> HallmarkReport:
     )
 
 
-def hallmark_report(case: Case) -> HallmarkReport:
-    """The case's hallmark profile for the report, or the plain line that there is none."""
+def hallmark_report(case: Case, *, deidentified: bool) -> HallmarkReport:
+    """The case's hallmark profile for the report, or the plain line that there is none.
+
+    A de-identified report leaves out the uploaded file's name (it may name the patient).
+    """
     measured = measured_hallmarks(case)
     if measured is None:
         return HallmarkReport(source="")
     upload = measured.upload
-    basis = (
-        f"From measured expression: {upload.source_name} ({upload.unit}, {upload.scale}), "
-        f"{upload.method}" + (" (approximate)." if upload.approximate else ".")
+    name = "the imported file" if deidentified else upload.source_name
+    basis = f"From measured expression: {name} ({upload.unit}, {upload.scale}), {upload.method}" + (
+        " (approximate)." if upload.approximate else "."
     )
     return profile_report(measured.profile, basis)

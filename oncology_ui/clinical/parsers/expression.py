@@ -121,8 +121,9 @@ def parse_expression(
     if parsed.unknown_symbols:
         log.warn(
             "file",
-            f"{len(parsed.unknown_symbols)} identifier(s) are not known gene symbols and will "
-            f"match no reference gene: {', '.join(parsed.unknown_symbols[:10])}"
+            f"{len(parsed.unknown_symbols)} identifier(s) are not in the NCBI gene vocabulary "
+            "(old or unofficial symbols?) and can match a reference gene only by the same name: "
+            f"{', '.join(parsed.unknown_symbols[:10])}"
             + (" …" if len(parsed.unknown_symbols) > 10 else ""),
         )
     log.raise_if_any()

@@ -98,3 +98,13 @@ def test_capability_scores_follow_the_directions() -> None:
     caps = capability_scores(scores, members)
     # Evading growth suppressors: E2F (+), G2M (+), P53 (-): mean of 0, 0, -1.
     assert np.isclose(caps[0, 1], -1.0 / 3.0)
+
+
+def test_set_labels_keep_gene_and_pathway_acronyms() -> None:
+    from inference.hallmarks.profile import set_label
+
+    assert set_label("HALLMARK_TNFA_SIGNALING_VIA_NFKB") == "TNFA signaling via NFKB"
+    assert set_label("HALLMARK_KRAS_SIGNALING_DN") == "KRAS signaling down"
+    assert set_label("HALLMARK_EPITHELIAL_MESENCHYMAL_TRANSITION") == (
+        "Epithelial mesenchymal transition"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -40,7 +41,7 @@ def _import(case: Case, data: bytes, unit: str, scale: str) -> ClinicalImport:
     return record
 
 
-def _csv(rows: list[tuple[str, object]], header: str = "gene,value", sep: str = ",") -> bytes:
+def _csv(rows: Sequence[tuple[str, object]], header: str = "gene,value", sep: str = ",") -> bytes:
     return (header.replace(",", sep) + "\n" + "".join(f"{g}{sep}{v}\n" for g, v in rows)).encode()
 
 
@@ -58,7 +59,8 @@ def _problems(record: ClinicalImport) -> str:
 
 def test_tcga_z_scores_of_a_breast_case_become_its_profile(cast: Cast) -> None:
     genes = sorted(BRCA.zscore_genes)
-    rows: list[tuple[str, object]] = [(g, 1.0) for g in genes] + [("NOTAGENE1", 0.5)]
+    rows: list[tuple[str, object]] = [(g, 1.0) for g in genes]
+    rows.append(("NOTAGENE1", 0.5))
     rows[0] = (genes[0], 250.0)  # a TCGA-table tail: clipped like the reference
     record = _import(cast.case, _csv(rows, sep="\t"), "zscore", "tcga")
     assert record.status == ClinicalImport.Status.IMPORTED, record.problems
@@ -95,7 +97,7 @@ def test_tpm_of_a_bladder_case_is_z_against_the_tcga_tpm_reference(cast: Cast) -
     assert all(math.isclose(again.expression_profile.values[g], 1.0, abs_tol=1e-3) for g in genes)
 
 
-def _transcriptome(ref_genes: list[str], value: float) -> list[tuple[str, object]]:
+def _transcriptome(ref_genes: list[str], value: float) -> list[tuple[str, float]]:
     """The reference genes at ``value``, filler genes too, and one highly expressed gene."""
     filler = [(f"LOC{100000 + i}", value) for i in range(10_000)]
     return [(g, value) for g in ref_genes] + filler + [("LOC99", 5000.0)]
@@ -252,11 +254,15 @@ def test_the_molecular_section_and_pdf_show_the_profile_or_say_none_was_measured
     job_run(record.job.pk)
     page = oncologist_client.get(url).content.decode()
     assert "Research use only" in page and "TCGA-BRCA" in page and "measured" in page
-    assert "Enabling replicative immortality" in page and "none fits" in page
+    assert "Enabling replicative immortality" in page and "no fitting set: not scored" in page
     report = case_report_data(cast.case)
     assert report.hallmarks.source == "measured"
     assert any("TCGA-BRCA" in line for line in report.hallmarks.lines)
     assert len(report.hallmarks.capabilities) == 14
+    assert any("rna.tsv" in line for line in report.hallmarks.lines)
+    # The file name may name the patient: the de-identified report leaves it out.
+    hidden = case_report_data(cast.case, deidentified=True).hallmarks
+    assert hidden.source == "measured" and not any("rna.tsv" in line for line in hidden.lines)
     detail = oncologist_client.get(reverse("clinical-import-detail", args=[record.pk]))
     assert "matched in the TCGA-BRCA reference" in detail.content.decode()
 
