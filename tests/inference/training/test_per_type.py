@@ -154,7 +154,11 @@ def test_the_committed_per_type_facts_are_what_the_command_computes() -> None:
 
 
 def _assert_close(got: object, expected: object, where: str = "") -> None:
-    """Equal structure and strings; floats equal to 1e-9 (torch's thread count may reorder sums)."""
+    """Equal structure and strings; floats equal to 1e-5 relative.
+
+    The calibration fits are iterative solvers whose last digits move with the CPU's vector paths
+    and torch's thread count (seen: 6e-7 relative on another machine); the page shows 2 decimals.
+    """
     if isinstance(expected, dict):
         assert isinstance(got, dict) and got.keys() == expected.keys(), where
         for key in expected:
@@ -164,7 +168,7 @@ def _assert_close(got: object, expected: object, where: str = "") -> None:
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             _assert_close(g, e, f"{where}[{i}]")
     elif isinstance(expected, float):
-        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12, nan_ok=True), where
+        assert got == pytest.approx(expected, rel=1e-5, abs=1e-9, nan_ok=True), where
     else:
         assert got == expected, where
 
