@@ -110,9 +110,7 @@ def breslow(
     times, events = np.asarray(times, dtype=np.float64), np.asarray(events, dtype=np.float64)
     risk = np.exp(slope * np.asarray(z, dtype=np.float64))
     event_times = np.unique(times[events > 0])
-    increments = np.array(
-        [events[times == t].sum() / risk[times >= t].sum() for t in event_times]
-    )
+    increments = np.array([events[times == t].sum() / risk[times >= t].sum() for t in event_times])
     grid = np.concatenate([[0.0], event_times])
     return grid, np.concatenate([[0.0], np.cumsum(increments)])
 
@@ -358,9 +356,7 @@ def recalibration_from_predictions(
         ValueError: too few cases or events to fit.
     """
     usable = np.array([p.status == "ok" for p in predictions])
-    curves = [
-        (np.asarray(p.curve.times_months), np.asarray(p.curve.survival)) for p in predictions
-    ]
+    curves = [(np.asarray(p.curve.times_months), np.asarray(p.curve.survival)) for p in predictions]
     reach = np.array([float(g[-1]) for g, _ in curves])
     reference = horizon if np.mean(reach[usable] >= horizon) >= 0.9 else 12.0
     usable &= reach >= reference
@@ -385,22 +381,35 @@ def recalibration_from_predictions(
         fit_times=times[older], fit_events=events[older],
         groups={k: np.asarray(v)[newer] for k, v in (groups or {}).items()},
     )  # fmt: skip
-    return {
-        "parameters": params.to_json(),
-        "split": {
-            "cut_day": split.cut_day,
-            "older": int(len(older)),
-            "newer": int(len(newer)),
-            "left_out": int(len(predictions) - len(idx)),
-        },
-        "report": report,
-    }
+    return json_safe(
+        {
+            "parameters": params.to_json(),
+            "split": {
+                "cut_day": split.cut_day,
+                "older": int(len(older)),
+                "newer": int(len(newer)),
+                "left_out": int(len(predictions) - len(idx)),
+            },
+            "report": report,
+        }
+    )
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON: numpy numbers as Python ones, NaN and infinities as None (not valid JSON)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _model_predictions(label: str, predictions: list[Any], months: tuple[float, ...]) -> Any:
-    curves = [
-        (np.asarray(p.curve.times_months), np.asarray(p.curve.survival)) for p in predictions
-    ]
+    curves = [(np.asarray(p.curve.times_months), np.asarray(p.curve.survival)) for p in predictions]
     intervals = np.array(
         [
             (

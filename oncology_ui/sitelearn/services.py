@@ -27,10 +27,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oncology_ui.analysis.adapters import case_snapshot
+from oncology_ui.analysis.serving import registered_model_predict
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.jobs import JobError, PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.modelregistry.models import RegisteredModel
+from oncology_ui.modelregistry.services import registered_model_create_candidate
 from oncology_ui.patients.models import Case
 from oncology_ui.sitelearn.export import DAYS_PER_MONTH, SiteCase, site_outcome_cases
 
@@ -98,8 +100,6 @@ def site_predictions(
     model: RegisteredModel, site: list[SiteCase], progress: ProgressCallback
 ) -> list[Any]:
     """The row's prediction for every site case, through the registry's serving path."""
-    from oncology_ui.analysis.serving import registered_model_predict
-
     predictions = []
     for i, item in enumerate(site):
         if i % 50 == 0:
@@ -150,8 +150,6 @@ def recalibration_fit(
 
 def recalibration_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     """Fit on the site's outcomes and register the candidate (a rerun registers nothing new)."""
-    from oncology_ui.modelregistry.services import registered_model_create_candidate
-
     if isinstance(job.result, dict) and job.result.get("candidate"):
         return dict(job.result)
     model = RegisteredModel.objects.select_related("parent").get(pk=job.target_id)
