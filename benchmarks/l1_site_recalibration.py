@@ -62,7 +62,9 @@ def _database(base: str) -> tuple[str, str]:
     name = f"{urlsplit(base).path.lstrip('/') or 'oncoboard'}_l1"
     url = web.bench_database_url(base, database=name, bench_id=ID)
     with psycopg.connect(web.maintenance_url(url), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
     web.create_database(url, name)
     return url, name
 
@@ -113,7 +115,7 @@ def enter_site_patients(rows: Any, user: Any, team: Any) -> int:
         patient = patient_create(
             teams=[team], created_by=user, site="l1", mrn=f"PS{row.pid:06d}",
             given_name="Site", family_name=f"Patient {row.pid}", sex="male",
-            birth_date=diagnosed.replace(year=diagnosed.year - age) - dt.timedelta(days=180),
+            birth_date=diagnosed - dt.timedelta(days=round((age + 0.5) * 365.25)),
         )  # fmt: skip
         case = case_create(
             patient=patient, created_by=user, primary_diagnosis="Prostate adenocarcinoma",
@@ -164,6 +166,10 @@ def _wait(job: Any) -> Any:
     return job
 
 
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def run(args: argparse.Namespace) -> BenchmarkResult:
     started = time.perf_counter()
     n = QUICK_PATIENTS if getattr(args, "quick", False) else PATIENTS
@@ -171,8 +177,9 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     with tempfile.TemporaryDirectory(prefix="l1-") as folder:
         work = Path(folder)
         _setup(url, work)
-        from django.core.management import call_command
+        from django.contrib.auth.models import Group, User
         from django.core.exceptions import PermissionDenied
+        from django.core.management import call_command
 
         from inference.training.tables import load_table
         from oncology_ui.core import roles
@@ -182,7 +189,6 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         from oncology_ui.modelregistry.services import state_change_rollback_request
         from oncology_ui.patients.models import Case
         from oncology_ui.sitelearn.services import recalibration_request
-        from django.contrib.auth.models import Group, User
 
         team = Team.objects.create(name="Urology MDT")
         people = []
@@ -199,7 +205,9 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         entered = enter_site_patients(cohort_sample(n), chair, team)
         enter_s = time.perf_counter() - t0
         active = registered_models_serving("PRAD")[0]
-        print(f"entered {entered} site patients in {enter_s:.0f} s; active for PRAD: {active.label}")
+        print(
+            f"entered {entered} site patients in {enter_s:.0f} s; active for PRAD: {active.label}"
+        )
 
         call_command(
             "export_training_table", "--out", str(work / "export"), "--user", chair.username,
@@ -244,19 +252,19 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         f"judged on {split['newer']} newer ({before['events']} deaths)"
     )
     print(f"{'on the newer cases':34}{'active':>10}{'recalibrated':>14}")
-    print(f"{'observed S(' + format(horizon, 'g') + ' mo), Kaplan-Meier':34}{before['observed']:10.3f}{after['observed']:14.3f}")
-    print(f"{'mean predicted S':34}{before['predicted']:10.3f}{after['predicted']:14.3f}")
-    print(f"{'|calibration-in-the-large|':34}{error_before:10.3f}{error_after:14.3f}")
-    print(f"{'calibration slope':34}{before['slope']:10.2f}{after['slope']:14.2f}")
-    print(f"{'Harrell C':34}{c_before:10.3f}{c_after:14.3f}")
+    for label, key, digits in (
+        (f"observed S({horizon:g} mo), Kaplan-Meier", "observed", 3),
+        ("mean predicted S", "predicted", 3),
+        ("|calibration-in-the-large|", "citl_abs_error", 3),
+        ("calibration slope", "slope", 2),
+        ("Harrell C", "c_index", 3),
+        ("interval coverage", "interval_coverage", 2),
+    ):
+        print(f"{label:34}{_fmt(before[key], digits):>10}{_fmt(after[key], digits):>14}")
     print(
-        f"{'interval coverage':34}{before['interval_coverage']:10.2f}"
-        f"{after['interval_coverage']:14.2f}"
-    )
-    print(
-        f"shadow: {shadows} shadow predictions beside analyses served by {sorted(set(shadow_served))}; "
-        f"one person alone refused: {alone_refused}; after activation served by {served_after}; "
-        f"after rollback served by {served_rolled_back}"
+        f"shadow: {shadows} shadow predictions beside analyses served by "
+        f"{sorted(set(shadow_served))}; one person alone refused: {alone_refused}; after "
+        f"activation served by {served_after}; after rollback served by {served_rolled_back}"
     )
     flow_ok = (
         alone_refused

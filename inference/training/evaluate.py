@@ -42,8 +42,8 @@ from inference.training.loop import (
     with_modalities,
 )
 from inference.training.report import write_model_card, write_report
-from inference.training.tables import cohort_from_table
 from inference.training.scoring import calibration_summary, conformal_coverage, score
+from inference.training.tables import cohort_from_table
 
 logger = logging.getLogger(__name__)
 

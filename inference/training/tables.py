@@ -89,7 +89,8 @@ def cohort_from_table(path: Path, *, name: str | None = None, seed: int = 0) -> 
     frame = table.frame
     n = len(frame)
     tabular, names = {}, {}
-    treatment, treatments = None, ()
+    treatment: np.ndarray | None = None
+    treatments: tuple[str, ...] = ()
     for modality, columns in _feature_columns(frame).items():
         values = (
             frame[[c for c, _ in columns]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
@@ -106,7 +107,9 @@ def cohort_from_table(path: Path, *, name: str | None = None, seed: int = 0) -> 
         order = np.random.default_rng(seed).permutation(n)
         cut = int(round(0.8 * n))
         train, test = np.sort(order[:cut]), np.sort(order[cut:])
-    ids = frame["case_id"].astype(str).to_numpy() if "case_id" in frame else np.arange(n).astype(str)
+    ids = (
+        frame["case_id"].astype(str).to_numpy() if "case_id" in frame else np.arange(n).astype(str)
+    )
     times = frame["time_months"].to_numpy(float)
     horizon = float(np.quantile(times, 0.9))
     step = 3.0 if horizon <= 72 else 6.0

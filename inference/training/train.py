@@ -25,8 +25,8 @@ from inference.training.cohorts import load_cohort
 from inference.training.ensemble import serving_extras, train_ensemble
 from inference.training.evaluate import DEFAULT_DATA, modalities_for, parse_cli
 from inference.training.loop import TrainConfig, predict_survival
-from inference.training.tables import cohort_from_table
 from inference.training.scoring import conformal_coverage, score
+from inference.training.tables import cohort_from_table
 
 
 def main(argv: list[str] | None = None) -> int:

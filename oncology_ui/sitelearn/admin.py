@@ -20,7 +20,7 @@ from oncology_ui.sitelearn.models import SiteOutcomeCase
     description="Export as a de-identified training table", permissions=["export_training_table"]
 )
 def export_training_table(
-    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    modeladmin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet[SiteOutcomeCase],
 ) -> HttpResponse | None:
@@ -42,7 +42,7 @@ def export_training_table(
 
 
 @admin.register(SiteOutcomeCase)
-class SiteOutcomeCaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SiteOutcomeCaseAdmin(admin.ModelAdmin):
     list_display = ("pk", "oncotree_code", "diagnosis_date", "stage_group")
     list_filter = ("oncotree_code",)
     actions = [export_training_table]
@@ -57,4 +57,4 @@ class SiteOutcomeCaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_export_training_table_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("sitelearn.export_training_table"))  # type: ignore[union-attr]
+        return bool(request.user.has_perm("sitelearn.export_training_table"))

@@ -79,9 +79,14 @@ class TrainingTable:
 
 def pseudonym(kind: str, pk: int) -> str:
     """Keyed pseudonym of a row: stable under one key, unlinkable without it."""
-    key = settings.SITE_PSEUDONYM_KEY or hmac.new(
-        settings.SECRET_KEY.encode(), b"oncoboard site training table pseudonyms", hashlib.sha256
-    ).hexdigest()
+    key = (
+        settings.SITE_PSEUDONYM_KEY
+        or hmac.new(
+            settings.SECRET_KEY.encode(),
+            b"oncoboard site training table pseudonyms",
+            hashlib.sha256,
+        ).hexdigest()
+    )
     return hmac.new(key.encode(), f"{kind}:{pk}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
@@ -94,7 +99,9 @@ def site_outcome_cases(cases: QuerySet[Case] | None = None) -> list[SiteCase]:
     base = cases if cases is not None else Case.objects.filter(patient__is_demo=False)
     rows = (
         base.select_related("patient")
-        .filter(Q(patient__date_of_death__isnull=False) | Q(patient__last_contact_date__isnull=False))
+        .filter(
+            Q(patient__date_of_death__isnull=False) | Q(patient__last_contact_date__isnull=False)
+        )
         .order_by("diagnosis_date", "pk")
     )
     out = []
@@ -147,8 +154,8 @@ def data_dictionary() -> str:
     lines = [
         "# Site training table: data dictionary",
         "",
-        "Written by `manage.py export_training_table` and the admin action \"Export as a "
-        "de-identified training table\" (`oncology_ui/sitelearn/export.py`), one row per case whose "
+        'Written by `manage.py export_training_table` and the admin action "Export as a '
+        'de-identified training table" (`oncology_ui/sitelearn/export.py`), one row per case whose '
         "patient has a recorded outcome (a death, or a last contact after diagnosis). Read by "
         "`python -m inference.training.recalibrate --table` and by `python -m "
         "inference.training.evaluate --table` / `train --table` (`inference/training/tables.py`).",

@@ -60,7 +60,9 @@ def recalibration_request(
     if not user.has_perm(PERMISSION):
         raise PermissionDenied("Only the model committee can start a recalibration.")
     if model.state != RegisteredModel.State.ACTIVE:
-        raise ValidationError(f"{model.label} is {model.state}: only an active model is recalibrated.")
+        raise ValidationError(
+            f"{model.label} is {model.state}: only an active model is recalibrated."
+        )
     if model.parent_id is not None:
         raise ValidationError(
             f"{model.label} is already a recalibration; recalibrate the model it is based on."
@@ -103,7 +105,9 @@ def site_predictions(
     predictions = []
     for i, item in enumerate(site):
         if i % 50 == 0:
-            progress(5 + int(70 * i / max(len(site), 1)), f"Scoring site case {i + 1} of {len(site)}")
+            progress(
+                5 + int(70 * i / max(len(site), 1)), f"Scoring site case {i + 1} of {len(site)}"
+            )
         predictions.append(registered_model_predict(model, case_snapshot(item.case), _quiet))
     return predictions
 

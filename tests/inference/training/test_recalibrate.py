@@ -78,7 +78,7 @@ def test_a_shifted_baseline_is_recovered() -> None:
     assert params.citl_log_hr == pytest.approx(math.log(3.0), abs=0.08)
     # The recalibrated S(36) of a typical case matches the truth, the model's does not.
     truth = math.exp(-0.06 * 36.0)
-    recalibrated = apply_to_z(params, np.array([cloglog(np.array([math.exp(-0.72)]))[0]]), [36.0])
+    recalibrated = apply_to_z(params, cloglog(np.array([math.exp(-0.72)])), np.array([36.0]))
     assert float(recalibrated[0, 0]) == pytest.approx(truth, abs=0.03)
     assert abs(math.exp(-0.72) - truth) > 0.25
 

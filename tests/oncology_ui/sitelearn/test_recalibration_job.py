@@ -73,7 +73,7 @@ def test_a_recalibrated_row_predicts_through_the_registry(
 ) -> None:
     admin, active = site
     candidate = _recalibrate(admin, active)
-    snapshot = case_snapshot(Case.objects.order_by("-diagnosis_date").first())
+    snapshot = case_snapshot(Case.objects.order_by("-diagnosis_date")[0])
     base = registered_model_predict(active, snapshot, _quiet)
     recalibrated = registered_model_predict(candidate, snapshot, _quiet)
     assert recalibrated.model.name == candidate.name
