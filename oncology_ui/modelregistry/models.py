@@ -87,8 +87,8 @@ class RegisteredModel(models.Model):
     def base(self) -> RegisteredModel:
         """The row whose network this one runs: itself, or the root of its parents."""
         row, seen = self, {self.pk}
-        while row.parent is not None and row.parent_id not in seen:
-            seen.add(row.parent_id)
+        while row.parent is not None and row.parent.pk not in seen:
+            seen.add(row.parent.pk)
             row = row.parent
         return row
 

@@ -99,3 +99,26 @@ def shadow_predictions_for(
     if run_id is not None:
         rows = rows.filter(run_id=run_id)
     return rows
+
+
+def state_change_preview(change: ModelStateChange) -> list[tuple[RegisteredModel, str, str]]:
+    """Each row a change moves, with its state before and after.
+
+    For an applied change, what it moved; for a pending one, what approving it would move now
+    (the rows an activation replaces, or every row of the change a rollback undoes).
+    """
+    if change.status == ModelStateChange.Status.APPROVED:
+        moves = [(t["model"], t["from"], t["to"]) for t in change.transitions]
+    elif change.reverses is not None:
+        moves = [(t["model"], t["to"], t["from"]) for t in change.reverses.transitions]
+    else:
+        moves = [(change.model_id, change.from_state, change.to_state)]
+        if change.to_state == RegisteredModel.State.ACTIVE:
+            moves += [
+                (row.pk, row.state, RegisteredModel.State.RETIRED)
+                for row in rows_replaced_by(change.model)
+            ]
+    rows = RegisteredModel.objects.in_bulk([model_id for model_id, _, _ in moves])
+    return [
+        (rows[model_id], before, after) for model_id, before, after in moves if model_id in rows
+    ]
