@@ -48,7 +48,7 @@ from benchmarks.common import BenchmarkResult, result_line
 ID = "L1"
 TITLE = "outcomes flywheel: site recalibration on a cohort entered as site patients"
 SEED = 20
-PATIENTS, QUICK_PATIENTS = 1600, 300
+PATIENTS, QUICK_PATIENTS = 1200, 300
 PASSWORD = "l1-committee-password-" + "z" * 8
 AGE_OF_GROUP = {"66-69": 67, "70-74": 72, "75-79": 77, "80+": 82}
 GRADE = {"mode": 2, "poor": 3}

@@ -178,7 +178,7 @@ def cohort_batch(
     for modality, keep in columns.items():
         values = cohort.tabular[modality]
         # Index -1 (a feature the cohort lacks) picks the appended all-NaN column: masked.
-        padded = np.concatenate([values, np.full((len(values), 1), np.nan)], axis=1)
+        padded = np.concatenate([values, np.full((len(values), 1), np.nan, values.dtype)], axis=1)
         raw.tabular[modality] = padded[:, keep]
     if cohort.cancer_types is not None and config.cancer_types:
         index = {c: i for i, c in enumerate(config.cancer_types)}

@@ -280,13 +280,17 @@ def survival_table(
 
 
 def _portrait_predictions(table: Any) -> list[Any]:
+    """The shipped portrait model's prediction for each row (absent fields masked)."""
+    import pandas as pd
+
     from inference.portrait.predictor import load_portrait_predictor
     from inference.portrait.vocabulary import FEATURE_NAMES, portrait_from_flat
 
     predictor = load_portrait_predictor()
     out = []
     for i, row in table.iterrows():
-        flat = {n: (None if not np.isfinite(row[n]) else float(row[n])) for n in FEATURE_NAMES}
+        values = {n: pd.to_numeric(row.get(n), errors="coerce") for n in FEATURE_NAMES}
+        flat = {n: (float(v) if np.isfinite(v) else None) for n, v in values.items()}
         portrait = portrait_from_flat(flat, str(row["cancer_type"]))
         out.append(predictor.predict(str(i), portrait))
     return out

@@ -108,3 +108,32 @@ def test_bare_columns_are_clinical_and_treatment_columns_are_treatments(tmp_path
     assert cohort.treatments == ("chemotherapy",)
     assert np.isnan(cohort.tabular["clinical"][2, 0])
     assert len(cohort.splits[0].train) == 4
+
+
+def test_the_recalibrate_command_fits_on_a_site_table(tmp_path: Path) -> None:
+    """Real men of SurvSet's prostateSurvival in the site table's schema (some fields absent)."""
+    from inference.training import recalibrate
+    from inference.training.portrait_loaders import survset_table
+
+    rows = survset_table("prostateSurvival").sample(400, random_state=3).reset_index(drop=True)
+    table = pd.DataFrame(
+        {
+            "time_months": rows["time"].astype(float),
+            "event": rows["event"],
+            "cancer_type": "PRAD",
+            "age_years": rows["fac_ageGroup"].map(
+                {"66-69": 67, "70-74": 72, "75-79": 77, "80+": 82}
+            ),
+            "sex_female": 0.0,
+            "grade": rows["fac_grade"].map({"mode": 2.0, "poor": 3.0}),
+            "diagnosis_day": np.arange(len(rows)),
+        }
+    )
+    path = tmp_path / "site_training_table.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "recal.json"
+    assert recalibrate.main(["--table", str(path), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["split"]["older"] == 200 and result["split"]["newer"] == 200
+    models = result["report"]["models"]
+    assert models["candidate"]["citl_abs_error"] < 0.5 * models["active"]["citl_abs_error"]
