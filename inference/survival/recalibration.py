@@ -176,8 +176,15 @@ def recalibrate_prediction(
         "site_events": params.n_events,
         "curve_ends_months": float(new_grid[-1]),
     }
+    explanation = prediction.explanation
+    if explanation is not None:
+        # The page states S at the explanation's horizon: the recalibrated one. The attributions
+        # are the network's (a recalibration rescales risk, it does not reorder the inputs).
+        at = survival_at_months(new_grid, new_mean, 12.0 * explanation.reference_years)
+        explanation = replace(explanation, baseline_survival=float(at or 0.0))
     return replace(
         prediction,
+        explanation=explanation,
         curve=survival_curve(new_grid, new_mean, new_lower, new_upper),
         median_months=quantile_time(new_grid, new_mean, 0.5),
         survival_at=landmark_survival(new_grid, new_mean, new_lower, new_upper),
