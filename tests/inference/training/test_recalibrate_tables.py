@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from inference.models import load_members
+from inference.runtime import sha256_of
 from inference.training import evaluate
 from inference.training.cohorts import load_cohort
 from inference.training.evaluate import columns_for, input_coverage
@@ -137,3 +138,20 @@ def test_the_recalibrate_command_fits_on_a_site_table(tmp_path: Path) -> None:
     assert result["split"]["older"] == 200 and result["split"]["newer"] == 200
     models = result["report"]["models"]
     assert models["candidate"]["citl_abs_error"] < 0.5 * models["active"]["citl_abs_error"]
+
+
+@needs_data
+def test_train_takes_a_table_by_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from inference.training import train
+
+    table = _metabric_table(tmp_path / "site.csv", drop=("EGFR",))
+    frame = pd.read_csv(table).drop(columns=["split"])  # no split column: a seeded 80/20 split
+    frame.to_csv(table, index=False)
+    out = tmp_path / "site.pt"
+    argv = ["--table", str(table), "--out", str(out), "--members", "1", "--epochs", "3"]
+    assert train.main([*argv, "--data", str(DATA), "--threads", "1"]) == 0
+    members, meta = load_members(out, expected_sha256=sha256_of(out))
+    assert members[0].config.expression is not None
+    assert "EGFR" not in members[0].config.expression.features.names
+    assert "held-out table: C" in capsys.readouterr().out
+    assert meta["extras"]["metrics"]["model"]["c_index"] > 0.55
