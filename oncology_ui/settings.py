@@ -53,6 +53,9 @@ AUDIT_ANCHOR_PATH = Path(env_str("AUDIT_ANCHOR_PATH", str(LOCAL_STATE_DIR / "aud
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "OncoBoard")
+# Key of the pseudonymous ids in the site training table (docs/site_training_table.md);
+# empty = a key derived from SECRET_KEY. Keep it secret: with it ids can be linked back to cases.
+SITE_PSEUDONYM_KEY = env_str("SITE_PSEUDONYM_KEY", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
     "oncology_ui.patients",
     "oncology_ui.analysis",
     "oncology_ui.modelregistry",
+    "oncology_ui.sitelearn",
     "oncology_ui.clinical",
     "oncology_ui.notes",
     "oncology_ui.boards",

@@ -24,7 +24,7 @@ LAYERS = (
     ("analysis",),
     ("therapies", "trials"),
     ("boards",),
-    ("reports",),
+    ("reports", "sitelearn"),
     ("casepage", "demodata"),
 )
 

@@ -48,6 +48,7 @@ from oncology_ui.patients import services as patients
 from oncology_ui.patients.models import Case
 from oncology_ui.patients.sections import SectionLoader, summary_section, timeline_section
 from oncology_ui.reports import services as reports
+from oncology_ui.sitelearn import services as sitelearn
 from oncology_ui.therapies.kb import kb_active_version
 from oncology_ui.therapies.selectors import therapies_section
 from oncology_ui.trials import imports as trial_imports
@@ -125,4 +126,5 @@ JOB_KINDS: dict[str, JobKind] = {
     ),
     trial_imports.IMPORT_JOB: JobKind(trial_imports.trial_corpus_import_run, "Trial import"),
     reports.PACKET_JOB: JobKind(reports.packet_run, "Board packet"),
+    sitelearn.RECALIBRATION_JOB: JobKind(sitelearn.recalibration_run, "Model recalibration"),
 }

@@ -244,6 +244,12 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         ("modelregistry.approve_state_change",),
         (ADMINISTRATOR,),
     ),
+    # Site learning
+    Capability(
+        "export the site's cases with outcomes as a de-identified training table (admin action)",
+        ("sitelearn.view_siteoutcomecase", "sitelearn.export_training_table"),
+        (ADMINISTRATOR,),
+    ),
     # Administration
     Capability("view and filter the access audit log", ("core.view_audit",), (ADMINISTRATOR,)),
     Capability(
