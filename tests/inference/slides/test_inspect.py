@@ -178,10 +178,10 @@ def test_it_refuses_targets_outside_the_allowlist(tmp_path: Path) -> None:
         inspect_slide(tmp_path / "x", FAST, target="os:system")
 
 
-def test_it_names_dicom_as_not_yet_supported(tmp_path: Path) -> None:
+def test_a_broken_dicom_file_is_refused_as_malformed(tmp_path: Path) -> None:
     path = tmp_path / "slide.dcm"
     path.write_bytes(bytes(128) + b"DICM" + bytes(64))
-    error = _refused(path, "unsupported")
+    error = _refused(path, "malformed")
     assert "DICOM" in str(error)
 
 
