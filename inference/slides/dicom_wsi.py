@@ -187,8 +187,9 @@ def check_instances(files: list[Path], limits: SlideLimits) -> str:
             containers.add(str(ds.ContainerIdentifier))
         if "VOLUME" not in [str(v).upper() for v in ds.get("ImageType", [])]:
             continue  # label, overview, thumbnail: never read
-        cols, rows = int(ds.get("TotalPixelMatrixColumns", 0)), int(
-            ds.get("TotalPixelMatrixRows", 0)
+        cols, rows = (
+            int(ds.get("TotalPixelMatrixColumns", 0)),
+            int(ds.get("TotalPixelMatrixRows", 0)),
         )
         tw, th = int(ds.get("Columns", 0)), int(ds.get("Rows", 0))
         if min(cols, rows, tw, th) <= 0:
