@@ -27,7 +27,9 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,9 @@ MAX_ZIP_RATIO = 200
 #: Largest downsample between two consecutive pyramid levels; more means a level is missing.
 MAX_LEVEL_STEP = 4.01
 _COPY_BLOCK = 1024 * 1024
+_DECODED_CACHE_BYTES = 256 * 1024**2
+_JPEG_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"})
+_JPEG2000_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 _SKIPPED_MEMBERS = ("DICOMDIR", "__MACOSX/", ".DS_Store")
 _MODALITY_WORDS = {
     "CT": "a CT image",
@@ -267,6 +272,10 @@ class DicomWsiReader(SlideReader):
             ) from None
         self._threads = threads or default_threads()
         self.info = self._info(files)
+        self._cache: OrderedDict[tuple[int, tuple[int, int]], RGB] = OrderedDict()
+        self._cache_bytes = 0
+        self._pool = ThreadPoolExecutor(self._threads)
+        self._decode = _frame_decoder(self._syntax_uid)
 
     def _info(self, files: list[Path]) -> SlideInfo:
         levels = list(self._slide.levels)
@@ -292,6 +301,7 @@ class DicomWsiReader(SlideReader):
         if self._slide.overviews:
             associated.append("overview")
         syntax = base.default_instance.image_data.transfer_syntax
+        self._syntax_uid = str(syntax)
         compression = _compression_name(str(getattr(syntax, "name", syntax)))
         return SlideInfo(
             format="dicom-wsi",
@@ -318,8 +328,72 @@ class DicomWsiReader(SlideReader):
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+            self._pool = None
+
+    def _frames(self, level: int, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], RGB]:
+        """Decoded frames ``(col, row)`` of a level: from the cache, else decoded in parallel.
+
+        The encoded frame is wsidicom's (uncropped); it is decoded with imagecodecs, as the TIFF
+        reader decodes its tiles, so a DICOM frame and the same SVS tile cost the same.
+        """
+        wsi_level = self._slide.levels[level].level
+        got = {k: self._cache[(level, k)] for k in keys if (level, k) in self._cache}
+        missing = [k for k in keys if k not in got]
+
+        def decode(key: tuple[int, int]) -> RGB:
+            data = self._slide.read_encoded_tile(wsi_level, key, crop_to_image_boundary=False)
+            pixels = np.asarray(self._decode(data))
+            if pixels.ndim == 2:
+                pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+            return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+
+        if len(missing) > 1:
+            decoded = list(self._pool.map(decode, missing))
+        else:
+            decoded = [decode(k) for k in missing]
+        for key, pixels in zip(missing, decoded, strict=True):
+            got[key] = self._cache[(level, key)] = pixels
+            self._cache_bytes += pixels.nbytes
+        while self._cache_bytes > _DECODED_CACHE_BYTES and self._cache:
+            self._cache_bytes -= self._cache.popitem(last=False)[1].nbytes
+        return got
+
+    def _covering(self, level: int, x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
+        lv = self.info.levels[level]
+        tw, th = lv.tile_width, lv.tile_height
+        return [
+            (c, r)
+            for r in range(y0 // th, (y1 - 1) // th + 1)
+            for c in range(x0 // tw, (x1 - 1) // tw + 1)
+        ]
+
+    def prefetch(self, level: int, rects: Sequence[tuple[int, int, int, int]]) -> None:
+        """Decode, in parallel, every frame under these regions into the cache."""
+        if self._decode is None or not 0 <= level < self.level_count:
+            return
+        wanted: dict[tuple[int, int], None] = {}
+        lv = self.info.levels[level]
+        for x0, y0, x1, y1 in rects:
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, lv.width), min(y1, lv.height)
+            if x1 > x0 and y1 > y0:
+                wanted.update(dict.fromkeys(self._covering(level, x0, y0, x1, y1)))
+        self._frames(level, list(wanted))
 
     def _read_clipped(self, level: int, x0: int, y0: int, x1: int, y1: int) -> RGB:
+        if self._decode is not None:
+            lv = self.info.levels[level]
+            out = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
+            for (c, r), arr in self._frames(level, self._covering(level, x0, y0, x1, y1)).items():
+                sx, sy = c * lv.tile_width, r * lv.tile_height
+                ax0, ay0 = max(x0, sx), max(y0, sy)
+                ax1, ay1 = min(x1, sx + arr.shape[1]), min(y1, sy + arr.shape[0])
+                out[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = arr[
+                    ay0 - sy : ay1 - sy, ax0 - sx : ax1 - sx
+                ]
+            return out
         wsi_level = self._slide.levels[level].level
         pixels = np.asarray(
             self._slide.read_region(
@@ -329,6 +403,17 @@ class DicomWsiReader(SlideReader):
         if pixels.ndim == 2:
             pixels = np.repeat(pixels[:, :, None], 3, axis=2)
         return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+
+
+def _frame_decoder(syntax_uid: str) -> Callable[[bytes], Any] | None:
+    """imagecodecs' decoder of frames in this transfer syntax; ``None``: wsidicom decodes."""
+    import imagecodecs
+
+    if syntax_uid in _JPEG_SYNTAXES:
+        return imagecodecs.jpeg8_decode  # type: ignore[no-any-return]
+    if syntax_uid in _JPEG2000_SYNTAXES:
+        return imagecodecs.jpeg2k_decode  # type: ignore[no-any-return]
+    return None
 
 
 def _compression_name(syntax: str) -> str:

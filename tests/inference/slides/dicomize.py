@@ -59,7 +59,8 @@ def dicomize(
 
     with openslide.OpenSlide(str(svs)) as slide:
         width, height = slide.dimensions
-        mpp = float(slide.properties["openslide.mpp-x"])
+        # A slide without a scale gets 0.5 um/px: DICOM WSI must declare a pixel spacing.
+        mpp = float(slide.properties.get("openslide.mpp-x", 0.5))
         tile = int(slide.properties.get("openslide.level[0].tile-width", 240))
     folder.mkdir(parents=True, exist_ok=True)
     sample = subprocess.run(  # noqa: S603 - the installed binary, fixed arguments
@@ -100,10 +101,26 @@ def dicomize(
         str(svs),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    library = _openslide_library()
+    if done.returncode != 0 and "Bad file format" in done.stderr and library:
+        # Not a tiled TIFF (strips): the dicomizer reads it through OpenSlide and re-encodes.
+        command[1:1] = ["--openslide", library]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     files = sorted(folder.glob("*.dcm"))
     if done.returncode != 0 or not files:
         raise RuntimeError(f"the dicomizer failed ({done.returncode}): {done.stderr[-2000:]}")
     return files
+
+
+def _openslide_library() -> str | None:
+    """The system's OpenSlide C library (Debian's ``libopenslide0``), if installed."""
+    import ctypes.util
+
+    found = ctypes.util.find_library("openslide")
+    for place in (found, "/usr/lib/x86_64-linux-gnu/libopenslide.so.0"):
+        if place and Path(place).exists():
+            return place
+    return found
 
 
 def zip_files(files: list[Path], *, extra: dict[str, bytes] | None = None) -> bytes:
