@@ -274,7 +274,7 @@ class DicomWsiReader(SlideReader):
         self.info = self._info(files)
         self._cache: OrderedDict[tuple[int, tuple[int, int]], RGB] = OrderedDict()
         self._cache_bytes = 0
-        self._pool = ThreadPoolExecutor(self._threads)
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(self._threads)
         self._decode = _frame_decoder(self._syntax_uid)
 
     def _info(self, files: list[Path]) -> SlideInfo:
@@ -343,15 +343,19 @@ class DicomWsiReader(SlideReader):
         got = {k: self._cache[(level, k)] for k in keys if (level, k) in self._cache}
         missing = [k for k in keys if k not in got]
 
+        decoder, pool = self._decode, self._pool
+        if decoder is None or pool is None:
+            raise RuntimeError("the slide is closed or its frames are not decoded here")
+
         def decode(key: tuple[int, int]) -> RGB:
             data = self._slide.read_encoded_tile(wsi_level, key, crop_to_image_boundary=False)
-            pixels = np.asarray(self._decode(data))
+            pixels = np.asarray(decoder(data))
             if pixels.ndim == 2:
                 pixels = np.repeat(pixels[:, :, None], 3, axis=2)
             return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
 
         if len(missing) > 1:
-            decoded = list(self._pool.map(decode, missing))
+            decoded = list(pool.map(decode, missing))
         else:
             decoded = [decode(k) for k in missing]
         for key, pixels in zip(missing, decoded, strict=True):
@@ -410,9 +414,9 @@ def _frame_decoder(syntax_uid: str) -> Callable[[bytes], Any] | None:
     import imagecodecs
 
     if syntax_uid in _JPEG_SYNTAXES:
-        return imagecodecs.jpeg8_decode  # type: ignore[no-any-return]
+        return imagecodecs.jpeg8_decode
     if syntax_uid in _JPEG2000_SYNTAXES:
-        return imagecodecs.jpeg2k_decode  # type: ignore[no-any-return]
+        return imagecodecs.jpeg2k_decode
     return None
 
 

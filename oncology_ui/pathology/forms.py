@@ -37,7 +37,7 @@ class MultipleFileField(forms.FileField):
 class DicomFilesForm(forms.Form):
     """The files of one DICOM whole-slide image, sent together (plain form)."""
 
-    files = MultipleFileField(
+    dicom_files = MultipleFileField(
         label="DICOM files of one slide",
         help_text="Every file of the slide's folder (one instance per pyramid level, label and "
         "overview optional). They are stored as one slide.",

@@ -26,7 +26,9 @@ import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from dicomweb_client.api import DICOMwebClient
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -191,10 +193,12 @@ def slide_pacs_retrieve(*, slide: Slide, progress: services.Progress) -> None:
         session.close()
 
 
-def _write_series(client: object, slide: Slide, part: Path, progress: services.Progress) -> int:
+def _write_series(
+    client: DICOMwebClient, slide: Slide, part: Path, progress: services.Progress
+) -> int:
     count = 0
     with zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as archive:
-        for dataset in client.iter_series(slide.pacs_study_uid, slide.pacs_series_uid):  # type: ignore[attr-defined]
+        for dataset in client.iter_series(slide.pacs_study_uid, slide.pacs_series_uid):
             buffer = io.BytesIO()
             dataset.save_as(buffer, enforce_file_format=True)
             archive.writestr(f"{count:06d}.dcm", buffer.getbuffer())
@@ -204,8 +208,8 @@ def _write_series(client: object, slide: Slide, part: Path, progress: services.P
     return count
 
 
-def _name(study: dict[str, object]) -> str:
-    when = _date(_text(study, "00080020"))  # type: ignore[arg-type]
+def _name(study: dict[str, Any]) -> str:
+    when = _date(_text(study, "00080020"))
     return f"Slide from the PACS ({when.isoformat() if when else 'unknown date'})"
 
 

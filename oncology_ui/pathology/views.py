@@ -126,10 +126,10 @@ def _slide_upload_dicom_form(request: AuthedRequest, case: Case) -> HttpResponse
     if form.is_valid():
         try:
             slide = services.slide_receive_dicom_files(
-                case=case, user=request.user, uploads=form.cleaned_data["files"]
+                case=case, user=request.user, uploads=form.cleaned_data["dicom_files"]
             )
         except ValidationError as exc:
-            form.add_error("files", exc.messages)
+            form.add_error("dicom_files", exc.messages)
         else:
             _audit_slide(request, A.CREATE, slide, case=case)
             messages.info(request, "Slide received; it is being processed in the background.")

@@ -127,8 +127,8 @@ def zip_files(files: list[Path], *, extra: dict[str, bytes] | None = None) -> by
     """The files packed as one ZIP (as a folder upload arrives), plus ``extra`` members."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            archive.write(path, f"slide/{path.name}")
+        for n, path in enumerate(files):
+            archive.write(path, f"slide/{n:04d}-{path.name}")
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
     return buffer.getvalue()

@@ -74,7 +74,7 @@ def test_the_files_of_a_slide_sent_together_are_one_slide(
     case = _patient(cast)
     files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in dicom_slide]
     response = pathologist_client.post(
-        reverse("pathology-upload-dicom", args=[case.pk]), {"files": files}
+        reverse("pathology-upload-dicom", args=[case.pk]), {"dicom_files": files}
     )
     assert response.status_code == 302
     slide = Slide.objects.get(case=case)
@@ -93,7 +93,7 @@ def test_a_non_dicom_file_among_them_is_refused_on_the_page(
     files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in dicom_slide]
     files.append(SimpleUploadedFile("notes.txt", b"hello"))
     response = pathologist_client.post(
-        reverse("pathology-upload-dicom", args=[cast.case.pk]), {"files": files}
+        reverse("pathology-upload-dicom", args=[cast.case.pk]), {"dicom_files": files}
     )
     assert response.status_code == 400
     assert "notes.txt is not a DICOM file" in html.unescape(response.content.decode())
