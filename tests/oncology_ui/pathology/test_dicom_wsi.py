@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
-from oncology_ui.pathology import services
+from oncology_ui.pathology import pacs, services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 from tests.inference.slides.dicomize import ACCESSION, PATIENT_ID, PATIENT_NAME, zip_files
@@ -210,6 +210,38 @@ def test_a_pacs_that_is_down_gives_a_clear_message(
     assert "The PACS could not be reached" in response.content.decode()
     row = AccessLog.objects.get(category="slide-pacs", patient_id_snapshot=cast.patient.pk)
     assert row.outcome == AccessLog.Outcome.FAILURE
+
+
+def test_a_pacs_that_goes_down_before_the_retrieve_fails_the_slide_with_nothing_stored(
+    cast: Cast,
+    slide_pacs: Orthanc,
+    pathologist_client: Client,
+    settings: object,
+    _media_root: Path,
+) -> None:
+    case = _patient(cast)
+    study, series = _series(slide_pacs, PATIENT_ID)
+    slide = pacs.slide_pacs_import_request(
+        case=case, user=cast.pathologist, study_uid=study, series_uid=series
+    )
+    settings.PACS_DICOMWEB_URL = "http://127.0.0.1:9/dicom-web"  # type: ignore[attr-defined]
+    assert slide.job is not None
+    job_run(slide.job.pk)
+    slide.refresh_from_db()
+    assert "The PACS could not be reached" in slide.error
+    _nothing_kept(slide, _media_root)
+    retrieve = AccessLog.objects.get(category="slide-pacs-retrieve", object_ref=f"slide:{slide.pk}")
+    assert retrieve.outcome == AccessLog.Outcome.FAILURE
+
+
+def test_the_case_page_offers_the_pacs_import_only_with_a_pacs_configured(
+    cast: Cast, pathologist_client: Client, settings: object
+) -> None:
+    settings.PACS_DICOMWEB_URL = ""  # type: ignore[attr-defined]
+    url = reverse("patients-case-section", args=[cast.case.pk, "pathology"])
+    assert "Import slide from PACS" not in pathologist_client.get(url).content.decode()
+    settings.PACS_DICOMWEB_URL = "http://127.0.0.1:9/dicom-web"  # type: ignore[attr-defined]
+    assert "Import slide from PACS" in pathologist_client.get(url).content.decode()
 
 
 def test_a_malformed_uid_is_refused_and_nothing_queued(
