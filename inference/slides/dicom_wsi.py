@@ -49,6 +49,8 @@ MAX_ZIP_RATIO = 200
 #: Largest downsample between two consecutive pyramid levels; more means a level is missing.
 MAX_LEVEL_STEP = 4.01
 _COPY_BLOCK = 1024 * 1024
+#: Prefix of the private folders archives are unpacked into (see :func:`remove_stale_unpacked`).
+UNPACK_PREFIX = "oncoboard-dicom-wsi-"
 _DECODED_CACHE_BYTES = 256 * 1024**2
 _JPEG_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"})
 _JPEG2000_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
@@ -255,7 +257,7 @@ class DicomWsiReader(SlideReader):
             with open(source, "rb") as fh:
                 head = fh.read(132)
             if is_zip(head):
-                self._tmp = tempfile.mkdtemp(prefix="oncoboard-dicom-wsi-")
+                self._tmp = tempfile.mkdtemp(prefix=UNPACK_PREFIX)
                 files = unpack_zip(source, Path(self._tmp), self.limits)
             else:
                 files = [source]
@@ -407,6 +409,23 @@ class DicomWsiReader(SlideReader):
         if pixels.ndim == 2:
             pixels = np.repeat(pixels[:, :, None], 3, axis=2)
         return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+
+
+def remove_stale_unpacked(older_than_seconds: float, *, now: float | None = None) -> int:
+    """Remove unpacked archives left behind by a reader that was killed (a sandbox timeout).
+
+    A reader removes its folder when closed; a child killed for its limits cannot. Returns how
+    many folders were removed.
+    """
+    import time
+
+    cutoff = (now if now is not None else time.time()) - older_than_seconds
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{UNPACK_PREFIX}*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _frame_decoder(syntax_uid: str) -> Callable[[bytes], Any] | None:

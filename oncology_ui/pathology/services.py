@@ -515,9 +515,13 @@ def slide_retire(*, slide: Slide, user: User) -> Slide:
 
 
 def pathology_purge(*, now: Any = None) -> dict[str, int]:
-    """Delete originals past their retention date and uploads abandoned past the expiry."""
+    """Delete originals past their retention date, uploads abandoned past the expiry, and DICOM
+    archives a killed reader left unpacked in the temporary folder over a day ago."""
+    from inference.slides.dicom_wsi import remove_stale_unpacked
+
     now = now or timezone.now()
     counts = {"originals": 0, "uploads": 0}
+    counts["unpacked"] = remove_stale_unpacked(86_400, now=now.timestamp())
     for slide in Slide.objects.filter(original_delete_after__lte=now).exclude(original_path=""):
         _remove_original(slide)
         Slide.objects.filter(pk=slide.pk).update(original_path="", original_delete_after=None)

@@ -11,6 +11,7 @@ import pytest
 import tifffile
 
 from inference.slides.deid import deidentify_slide
+from inference.slides.dicom_wsi import UNPACK_PREFIX, remove_stale_unpacked
 from inference.slides.errors import SlideUnreadable
 from inference.slides.inspect import inspect_slide
 from inference.slides.pipeline import process_slide
@@ -129,3 +130,15 @@ def test_an_archive_unpacking_past_the_size_limit_is_refused(
     with pytest.raises(SlideUnreadable) as info:
         inspect_slide(_zip(tmp_path, dicom_wsi), small)
     assert info.value.reason == "too-large"
+
+
+def test_an_unpacked_archive_a_killed_reader_left_is_removed_a_day_later() -> None:
+    import tempfile
+    import time
+
+    left = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX))
+    (left / "000000.dcm").write_bytes(b"x")
+    remove_stale_unpacked(86_400)  # a fresh folder may belong to a reader still at work
+    assert left.exists()
+    remove_stale_unpacked(86_400, now=time.time() + 2 * 86_400)
+    assert not left.exists()
