@@ -23,7 +23,7 @@ LAYERS = (
     ("analysis",),
     ("therapies", "trials"),
     ("boards",),
-    ("reports",),
+    ("reports", "cohorts"),
     ("casepage", "demodata"),
 )
 
