@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
+    "oncology_ui.modelregistry",
     "oncology_ui.clinical",
     "oncology_ui.notes",
     "oncology_ui.boards",

@@ -224,6 +224,26 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         ("trials.view_trialcorpusimport", "trials.add_trialcorpusimport"),
         (ADMINISTRATOR,),
     ),
+    # Model registry (the site's model committee)
+    Capability(
+        "view the model registry: models, state changes, shadow comparisons",
+        (
+            "modelregistry.view_registeredmodel",
+            "modelregistry.view_modelstatechange",
+            "modelregistry.view_shadowprediction",
+        ),
+        (ADMINISTRATOR,),
+    ),
+    Capability(
+        "request a model's activation, shadowing or retirement, or a rollback",
+        ("modelregistry.request_state_change",),
+        (ADMINISTRATOR,),
+    ),
+    Capability(
+        "approve another person's model state change (password re-entry)",
+        ("modelregistry.approve_state_change",),
+        (ADMINISTRATOR,),
+    ),
     # Cohort analytics and model monitoring (issue 20)
     Capability(
         "cohort analytics of the own teams' patients: survival curves, log-rank",
