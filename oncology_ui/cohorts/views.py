@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET
 from oncology_ui.cohorts.charts import drawing_png, drawing_svg_uri
 from oncology_ui.cohorts.figures import comparison_figure
 from oncology_ui.cohorts.forms import CohortForm
+from oncology_ui.cohorts.monitoring_report import all_alerts, model_monitoring, monitored_models
 from oncology_ui.cohorts.selectors import (
     AT_RISK_MONTHS,
     CohortComparison,
@@ -120,3 +122,34 @@ def cohort_export_png(request: AuthedRequest) -> HttpResponse:
     response = HttpResponse(drawing_png(comparison_figure(comparison)), content_type="image/png")
     response["Content-Disposition"] = 'attachment; filename="cohort-survival.png"'
     return response
+
+
+@login_required
+@permission_required("cohorts.view_monitoring", raise_exception=True)
+@require_GET
+def monitoring(request: AuthedRequest) -> HttpResponse:
+    """Every model's alerts; one model (``?model=``) in detail by subgroup."""
+    models = monitored_models()
+    raw = request.GET.get("model", "")
+    chosen = next((m for m in models if str(m.pk) == raw), models[0] if models else None)
+    detail = model_monitoring(chosen) if chosen is not None else None
+    audit_record(
+        request=request,
+        action=AccessLog.Action.VIEW,
+        category="monitoring",
+        object_ref=f"model:{chosen.pk}" if chosen else "",
+    )
+    context = {
+        "models": models,
+        "chosen": chosen,
+        "detail": detail,
+        "alerts": all_alerts(models),
+        "figure": drawing_svg_uri(detail.figure) if detail and detail.figure else "",
+        "band_points": round(100 * settings.MONITORING_CALIBRATION_BAND),
+        "min_group_size": min_group_size(),
+        "unknown_model": bool(raw) and (chosen is None or str(chosen.pk) != raw),
+    }
+    template = (
+        "cohorts/monitoring.html#monitoring-model" if request.htmx else "cohorts/monitoring.html"
+    )
+    return render(request, template, context)
