@@ -89,7 +89,7 @@ def kaplan_meier_band(times: FloatArray, events: FloatArray, *, z: float = Z_95)
         lower=np.asarray(lower, dtype=np.float64),
         upper=np.asarray(upper, dtype=np.float64),
         at_risk=at_risk,
-        events=deaths,
+        events=np.asarray(deaths, dtype=np.float64),
     )
 
 

@@ -186,7 +186,13 @@ def cohort_survival(label: str, cohort: CohortFilter, cases: list[Case]) -> Coho
     for years in LANDMARK_YEARS:
         survival, lower, upper = band.at(12.0 * years)
         landmarks.append(
-            Landmark(years, survival, lower, upper, int(number_at_risk(times, [12.0 * years])[0]))
+            Landmark(
+                years,
+                survival,
+                lower,
+                upper,
+                int(number_at_risk(times, np.array([12.0 * years]))[0]),
+            )
         )
     return CohortSurvival(
         label=label,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,9 @@ def test_it_gives_the_textbook_chi_square_for_the_leukaemia_trial() -> None:
 def test_it_matches_lifelines_on_the_textbook_and_on_random_censored_samples() -> None:
     statistics = pytest.importorskip("lifelines.statistics")
     rng = np.random.default_rng(7)
-    samples = [(MP_TIMES, MP_EVENTS, PLACEBO_TIMES, PLACEBO_EVENTS)]
+    samples: list[tuple[Any, Any, Any, Any]] = [
+        (MP_TIMES, MP_EVENTS, PLACEBO_TIMES, PLACEBO_EVENTS)
+    ]
     for _ in range(5):
         # Rounded times make ties, the case the variance's (n - d) / (n - 1) factor is for.
         a = np.round(rng.exponential(10, 40))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ COMPARE_ER = {
 }
 
 
-def _get(client: Client, name: str, query: dict[str, str], **headers: str):  # type: ignore[no-untyped-def]
+def _get(client: Client, name: str, query: dict[str, str], **headers: Any) -> Any:
     return client.get(reverse(name), query, **headers)
 
 
@@ -61,19 +62,13 @@ def test_two_cohorts_are_compared_by_log_rank_as_the_test_computes_it(
     comparison = response.context["comparison"]
 
     def months(cases: list[Case]) -> tuple[np.ndarray, np.ndarray]:
-        ends = [
-            (c.patient.date_of_death or c.patient.last_contact_date, c.patient.date_of_death)
-            for c in cases
-        ]
-        return (
-            np.array(
-                [
-                    (end - c.diagnosis_date).days / DAYS_PER_MONTH
-                    for c, (end, _) in zip(cases, ends, strict=True)
-                ]
-            ),
-            np.array([1.0 if died else 0.0 for _, died in ends]),
-        )
+        times, events = [], []
+        for case in cases:
+            end = case.patient.date_of_death or case.patient.last_contact_date
+            assert end is not None
+            times.append((end - case.diagnosis_date).days / DAYS_PER_MONTH)
+            events.append(1.0 if case.patient.date_of_death else 0.0)
+        return np.array(times), np.array(events)
 
     expected = logrank_test(*months(breast_cohort["positive"]), *months(breast_cohort["negative"]))
     assert comparison.logrank.chi_square == pytest.approx(expected.chi_square)

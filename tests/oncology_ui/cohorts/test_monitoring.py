@@ -4,12 +4,17 @@ shadow agreement, alerts, and who may look."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from oncology_ui.analysis.models import Prediction
 from oncology_ui.cohorts.drift import input_drift, shadow_comparison
-from oncology_ui.cohorts.monitoring import model_predictions, subgroup_performance
+from oncology_ui.cohorts.monitoring import (
+    GroupPerformance,
+    model_predictions,
+    subgroup_performance,
+)
 from oncology_ui.cohorts.monitoring_report import all_alerts, monitored_models
 from oncology_ui.core.models import AccessLog
 from oncology_ui.modelregistry.models import RegisteredModel, ShadowPrediction
@@ -74,7 +79,7 @@ def served(cast: Cast, breast_cohort: dict[str, list[Case]]) -> RegisteredModel:
     return model
 
 
-def _group(groups: list, dimension: str, value: str):  # type: ignore[no-untyped-def]
+def _group(groups: list[GroupPerformance], dimension: str, value: str) -> GroupPerformance:
     return next(g for g in groups if (g.dimension, g.value) == (dimension, value))
 
 
@@ -95,6 +100,7 @@ def test_counts_abstention_calibration_and_c_index_of_a_subgroup(served: Registe
         pytest.approx(5 / 9),
         2,
     )
+    assert five.lower is not None and five.observed is not None and five.upper is not None
     assert five.lower < five.observed < five.upper
     assert idc.c_index == pytest.approx(6 / 7)
     assert not _group(groups, "cancer type", "LUAD").shown
@@ -167,7 +173,7 @@ def test_a_shadow_model_is_compared_with_the_served_one_on_the_same_cases(
     assert "8 cases scored by both" in page.content.decode()
 
 
-def signed_in_client_admin(model: RegisteredModel):  # type: ignore[no-untyped-def]
+def signed_in_client_admin(model: RegisteredModel) -> Client:
     from django.contrib.auth.models import User
 
     return signed_in_client(User.objects.get(username="admin"))
