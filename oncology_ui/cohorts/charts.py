@@ -64,8 +64,9 @@ def survival_figure(
     at_risk: Sequence[tuple[str, Sequence[int]]] = (),
     at_risk_months: Sequence[int] = (),
     markers: Sequence[Sequence[Marker]] = (),
-    width: float = 560,
-    height: float = 300,
+    notes: Sequence[str] = (),
+    width: float = 720,
+    height: float = 320,
     axis_label: str = "Years from diagnosis",
 ) -> Drawing:
     """Kaplan-Meier steps with bands, censoring ticks, 1/3/5-year marks and an at-risk table.
@@ -75,11 +76,14 @@ def survival_figure(
         horizon_months: the x axis' end; curves are cut there.
         at_risk: (label, counts) rows printed under the axis at ``at_risk_months``.
         markers: per curve, points with intervals (predicted survival at the horizons).
+        notes: lines printed above the legend (a withheld group, the test's result).
     """
     table_height = 14.0 * len(at_risk) + (14 if at_risk else 0)
     drawing = Drawing(width, height + table_height)
     left, bottom = 44.0, 34.0 + table_height
-    right, top = width - 14, height + table_height - 22
+    right, top = width - 14, height + table_height - 22 - 12 * len(notes)
+    for index, note in enumerate(notes):
+        drawing.add(String(left, height + table_height - 10 - 12 * index, note, fontSize=8))
 
     def x(months: float) -> float:
         return left + min(months, horizon_months) / horizon_months * (right - left)
@@ -87,29 +91,39 @@ def survival_figure(
     def y(s: float) -> float:
         return bottom + max(0.0, min(1.0, s)) * (top - bottom)
 
-    for index, curve in enumerate(curves[:2]):
-        line_colour, dash, band_colour = _STYLES[index]
+    def points(steps: list[float]) -> list[float]:
+        return [v for k in range(0, len(steps), 2) for v in (x(steps[k]), y(steps[k + 1]))]
+
+    def cut(curve: StepCurve, values: Sequence[float]) -> list[float]:
         kept = [i for i, t in enumerate(curve.times) if t <= horizon_months]
-        times = [curve.times[i] for i in kept]
+        steps = _steps([curve.times[i] for i in kept], [values[i] for i in kept])
+        return [*steps, horizon_months, steps[-1]]
+
+    # Bands first, every curve's line over them; a band's edges are dotted in its curve's
+    # colour, so two overlapping (opaque in SVG) bands stay readable.
+    for index, curve in enumerate(curves[:2]):
+        line_colour, _, band_colour = _STYLES[index]
         if curve.lower and curve.upper:
-            upper = _steps(times, [curve.upper[i] for i in kept])
-            lower = _steps(times, [curve.lower[i] for i in kept])
-            upper += [horizon_months, upper[-1]]
-            lower += [horizon_months, lower[-1]]
-            outline = [
-                *(xy for k in range(0, len(upper), 2) for xy in (x(upper[k]), y(upper[k + 1]))),
-                *(
-                    xy
-                    for k in range(len(lower) - 2, -1, -2)
-                    for xy in (x(lower[k]), y(lower[k + 1]))
-                ),
-            ]
+            upper, lower = cut(curve, curve.upper), cut(curve, curve.lower)
+            outline = points(upper) + points(
+                [v for k in range(len(lower) - 2, -1, -2) for v in lower[k : k + 2]]
+            )
             drawing.add(Polygon(outline, fillColor=band_colour, fillOpacity=0.55, strokeColor=None))
-        steps = _steps(times, [curve.survival[i] for i in kept])
-        steps += [horizon_months, steps[-1]]
+            for edge in (upper, lower):
+                drawing.add(
+                    PolyLine(
+                        points(edge),
+                        strokeColor=line_colour,
+                        strokeWidth=0.4,
+                        strokeDashArray=[1, 2],
+                        fillColor=None,
+                    )
+                )
+    for index, curve in enumerate(curves[:2]):
+        line_colour, dash, _ = _STYLES[index]
         drawing.add(
             PolyLine(
-                [v for k in range(0, len(steps), 2) for v in (x(steps[k]), y(steps[k + 1]))],
+                points(cut(curve, curve.survival)),
                 strokeColor=line_colour,
                 strokeWidth=1.6,
                 strokeDashArray=dash,
@@ -196,7 +210,8 @@ def _level_at(curve: StepCurve, t: float, level: dict[float, float]) -> float:
 
 def drawing_svg_uri(drawing: Drawing) -> str:
     """The drawing as an SVG data URI for an ``<img>`` (reportlab escapes every string)."""
-    svg = renderSVG.drawToString(drawing)
+    # renderSVG writes an unfilled polyline as "fill: None", which SVG reads as black.
+    svg = renderSVG.drawToString(drawing).replace("fill: None", "fill: none")
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 

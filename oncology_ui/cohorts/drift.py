@@ -55,6 +55,14 @@ class InputDrift:
     inputs: tuple[str, ...]
     months: tuple[MonthDrift, ...]
 
+    @property
+    def missing_by_input(self) -> list[tuple[str, list[float | None]]]:
+        """Per input, its share missing in each month (``None``: the month is withheld)."""
+        return [
+            (name, [dict(m.missing).get(name) if m.shown else None for m in self.months])
+            for name in self.inputs
+        ]
+
 
 def _stage_shares(records: list[Scored]) -> dict[str, float]:
     stage_of = dict(SUBGROUPS)["stage group"]

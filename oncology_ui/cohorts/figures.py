@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing
 
 from oncology_ui.cohorts.charts import StepCurve, survival_figure
 from oncology_ui.cohorts.selectors import AT_RISK_MONTHS, CohortComparison, CohortSurvival
@@ -26,25 +26,15 @@ def comparison_figure(comparison: CohortComparison) -> Drawing:
     the reason, never drawn."""
     groups = [g for g in (comparison.first, comparison.second) if g is not None]
     shown = [g for g in groups if g.shown]
-    drawing = survival_figure(
-        [_curve(g) for g in shown],
-        at_risk=[(g.label, g.at_risk) for g in shown],
-        at_risk_months=AT_RISK_MONTHS,
-    )
     notes = [f"{g.label}: {g.suppressed}" for g in groups if not g.shown]
     if comparison.logrank is not None:
         notes.append(
             f"Log-rank chi-square {comparison.logrank.chi_square:.2f} (1 df), "
             f"p = {comparison.logrank.p_value:.3g}"
         )
-    for index, note in enumerate(notes):
-        drawing.add(
-            String(
-                drawing.width - 16,
-                drawing.height - 34 - 11 * index,
-                note,
-                fontSize=8,
-                textAnchor="end",
-            )
-        )
-    return drawing
+    return survival_figure(
+        [_curve(g) for g in shown],
+        at_risk=[(g.label, g.at_risk) for g in shown],
+        at_risk_months=AT_RISK_MONTHS,
+        notes=notes,
+    )

@@ -15,7 +15,9 @@ _ANY = [("", "Any")]
 class CohortForm(forms.Form):
     """Who is in one cohort. Every list offers only values found among the user's patients."""
 
-    enabled = forms.BooleanField(required=False, label="Compare with this second cohort")
+    enabled = forms.BooleanField(
+        required=False, label="Compare with this second cohort", label_suffix=""
+    )
     cancer_type = forms.ChoiceField(required=False, label="Cancer type")
     stage = forms.ChoiceField(required=False, choices=_ANY + list(STAGES), label="Stage group")
     biomarker = forms.ChoiceField(required=False, label="Biomarker")

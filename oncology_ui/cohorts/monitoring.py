@@ -140,7 +140,8 @@ def served_predictions(rows: QuerySet[Prediction], fallback_zero: str | None) ->
             p.status,
             p.survival_at,
             p.risk_score,
-            p.inputs_missing,
+            # Modalities the model lacked, and the clinical fields a portrait model lacked.
+            [*(p.inputs_missing or ()), *(p.covariates_missing or ())],
             p.time_zero or fallback_zero,
         )
         for p in rows.select_related("case__patient").prefetch_related("case__patient__teams")
@@ -199,12 +200,13 @@ def horizon_checks(records: list[Scored], band: float) -> tuple[HorizonCheck, ..
     """Calibration-in-the-large at 1/3/5 years on the cases with a time zero in the record.
 
     Observed is read only while someone is still followed at the horizon; a difference larger
-    than ``band`` (both directions) marks the check as outside the band.
+    than ``band`` (both directions) marks the check as outside the band. Fewer patients with
+    outcomes than the minimum group size give no checks at all (the page says so).
     """
     followed = [r for r in records if r.months is not None]
     checks = []
-    if not followed:
-        return tuple(HorizonCheck(y, None, None, None, None, 0, False) for y in LANDMARK_YEARS)
+    if len({r.case.patient_id for r in followed}) < min_group_size():
+        return ()
     times = np.array([r.months for r in followed], dtype=np.float64)
     events = np.array([r.died for r in followed], dtype=np.float64)
     curve = kaplan_meier_band(times, events)
@@ -224,7 +226,8 @@ def horizon_checks(records: list[Scored], band: float) -> tuple[HorizonCheck, ..
 def concordance(records: list[Scored]) -> float | None:
     """Harrell's C of the risk scores where outcomes allow (some comparable pair), else None."""
     usable = [r for r in records if r.months is not None and r.risk is not None]
-    if len(usable) < 2 or not any(r.died for r in usable):
+    patients = len({r.case.patient_id for r in usable})
+    if patients < min_group_size() or not any(r.died for r in usable):
         return None
     value = harrell_c(
         np.array([r.months for r in usable], dtype=np.float64),
@@ -248,6 +251,7 @@ class GroupPerformance:
     horizons: tuple[HorizonCheck, ...] = ()
     c_index: float | None = None
     without_time_zero: int | None = None
+    compared: int | None = None
 
     @property
     def suppressed(self) -> str:
@@ -276,6 +280,7 @@ def group_performance(dimension: str, value: str, records: list[Scored]) -> Grou
         horizons=horizon_checks(latest, band),
         c_index=concordance(latest),
         without_time_zero=sum(r.months is None for r in latest),
+        compared=sum(r.months is not None for r in latest),
     )
 
 

@@ -69,7 +69,7 @@ def calibration_figure(
 ) -> Drawing | None:
     """Observed Kaplan-Meier from time zero with its band, and the mean predicted survival at
     1/3/5 years as squares (a shadow model: served filled, shadow hollow, on the same cases)."""
-    if not overall.shown:
+    if not overall.shown or not overall.horizons:
         return None
     followed = [r for r in latest_per_case(records) if r.months is not None]
     if not followed:

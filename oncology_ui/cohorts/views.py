@@ -23,6 +23,7 @@ from oncology_ui.cohorts.selectors import (
     cohort_compare,
     comparison_rows,
     min_group_size,
+    suppressed_text,
 )
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
@@ -147,6 +148,7 @@ def monitoring(request: AuthedRequest) -> HttpResponse:
         "figure": drawing_svg_uri(detail.figure) if detail and detail.figure else "",
         "band_points": round(100 * settings.MONITORING_CALIBRATION_BAND),
         "min_group_size": min_group_size(),
+        "suppressed_outcomes": suppressed_text(),
         "unknown_model": bool(raw) and (chosen is None or str(chosen.pk) != raw),
     }
     template = (

@@ -108,6 +108,22 @@ def test_counts_abstention_calibration_and_c_index_of_a_subgroup(served: Registe
     assert _group(groups, "care team", "Breast MDT").patients == 7
 
 
+def test_outcomes_of_fewer_patients_than_the_minimum_are_withheld_too(
+    cast: Cast, breast_cohort: dict[str, list[Case]]
+) -> None:
+    # Five patients predicted, but only two curves count from a date the record holds.
+    model = _model()
+    for index, case in enumerate(breast_cohort["positive"][:5]):
+        zero = "diagnosis" if index < 2 else "study_entry"
+        prediction_create(case, risk_score=0.5, registered_model=model, time_zero=zero)
+    overall = subgroup_performance(model_predictions(model))[0]
+    assert overall.shown and overall.patients == 5 and overall.compared == 2
+    assert overall.horizons == () and overall.c_index is None
+    page = signed_in_client(cast.admin).get(reverse("cohorts-monitoring")).content.decode()
+    assert "Outcomes: fewer than 5 patients; not shown." in page
+    assert "data:image/svg+xml" not in page  # no observed curve of two patients
+
+
 def test_an_alert_fires_when_calibration_leaves_the_band(
     served: RegisteredModel, settings: object
 ) -> None:
