@@ -35,6 +35,7 @@ class StepCurve:
     lower: Sequence[float] = ()
     upper: Sequence[float] = ()
     censored: Sequence[float] = ()
+    style: int | None = None  # 0 solid black, 1 dashed grey; by default the curve's position
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def survival_figure(
     # Bands first, every curve's line over them; a band's edges are dotted in its curve's
     # colour, so two overlapping (opaque in SVG) bands stay readable.
     for index, curve in enumerate(curves[:2]):
-        line_colour, _, band_colour = _STYLES[index]
+        line_colour, _, band_colour = _STYLES[index if curve.style is None else curve.style]
         if curve.lower and curve.upper:
             upper, lower = cut(curve, curve.upper), cut(curve, curve.lower)
             outline = points(upper) + points(
@@ -120,7 +121,7 @@ def survival_figure(
                     )
                 )
     for index, curve in enumerate(curves[:2]):
-        line_colour, dash, _ = _STYLES[index]
+        line_colour, dash, _ = _STYLES[index if curve.style is None else curve.style]
         drawing.add(
             PolyLine(
                 points(cut(curve, curve.survival)),

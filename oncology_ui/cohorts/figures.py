@@ -18,6 +18,7 @@ def _curve(group: CohortSurvival) -> StepCurve:
         lower=band.lower.tolist(),
         upper=band.upper.tolist(),
         censored=[t for t, died in zip(group.times_months, group.died, strict=True) if not died],
+        style=0 if group.label == "A" else 1,
     )
 
 
