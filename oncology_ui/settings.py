@@ -414,7 +414,9 @@ NOTES_MAX_TEXT_CHARS = env_int("NOTES_MAX_TEXT_CHARS", 200_000, minimum=1_000)
 NOTES_MAX_PDF_PAGES = env_int("NOTES_MAX_PDF_PAGES", 100, minimum=1)
 
 # Prognosis: the portrait checkpoint trained with non-commercial data (TCGA tables, 13 cancer
-# types) is the default; "commercial" selects the one trained without them (10 types).
+# types) is the default; "commercial" selects the one trained without them (10 types). Read once,
+# when the model registry is first filled (migrate / models_sync): after that routing follows the
+# registry's active rows, which only a two-person approval changes.
 PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(
     "PROGNOSIS_PORTRAIT_CHECKPOINT", "default", choices=("default", "commercial")
 )

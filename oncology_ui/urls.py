@@ -47,6 +47,7 @@ urlpatterns = [
     path("patients/", include("oncology_ui.patients.urls")),
     path("patients/", include("oncology_ui.casepage.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
+    path("registry/", include("oncology_ui.modelregistry.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),
     path("notes/", include("oncology_ui.notes.urls")),
     path("boards/", include("oncology_ui.boards.urls")),

@@ -20,6 +20,7 @@ LAYERS = (
     ("core",),
     ("patients",),
     ("clinical", "pathology", "imaging", "notes"),
+    ("modelregistry",),
     ("analysis",),
     ("therapies", "trials"),
     ("boards",),

@@ -8,6 +8,8 @@ output is kept apart, in ``ShadowPrediction``, so no clinician page ever reads i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -80,6 +82,44 @@ class RegisteredModel(models.Model):
     @property
     def label(self) -> str:
         return f"{self.name} {self.version}"
+
+    @property
+    def base(self) -> RegisteredModel:
+        """The row whose network this one runs: itself, or the root of its parents."""
+        row, seen = self, {self.pk}
+        while row.parent is not None and row.parent.pk not in seen:
+            seen.add(row.parent.pk)
+            row = row.parent
+        return row
+
+    @property
+    def kind(self) -> str:
+        """How its checkpoint is loaded: ``portrait``, ``fusion``, or '' for an unknown family."""
+        from oncology_ui.modelregistry.shipped import FUSION_FAMILIES, PORTRAIT_FAMILIES
+
+        family = self.base.family
+        if family in PORTRAIT_FAMILIES:
+            return "portrait"
+        return "fusion" if family in FUSION_FAMILIES else ""
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The weights file, which must lie inside ``inference/weights``.
+
+        Raises:
+            ValueError: a path that leaves the weights folder.
+        """
+        from inference.weights import WEIGHTS_DIR
+
+        path = (WEIGHTS_DIR / self.checkpoint).resolve()
+        if not path.is_relative_to(WEIGHTS_DIR):
+            raise ValueError(f"checkpoint {self.checkpoint!r} is outside inference/weights")
+        return path
+
+    def serves(self, cancer_type: str | None) -> bool:
+        """Whether it may serve a case of this OncoTree code (no list: any type it covers)."""
+        code = (cancer_type or "").strip().upper()
+        return not self.cancer_types or code in self.cancer_types
 
 
 class ModelStateChange(models.Model):

@@ -217,10 +217,19 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
         "notes.test_documents:test_another_teams_documents_and_facts_answer_404_and_are_audited",
     ),
 }
-# Objects that are not patient data: the model card, the trial registry, the administrator's
-# import reports and a user's own saved searches (their tests check who may use them).
+# Objects that are not patient data: the model card and registry, the trial registry, the
+# administrator's import reports and a user's own saved searches (their tests check who may use
+# them).
 NOT_PATIENT_OBJECTS = {
     "analysis-model-card",
+    # The model registry's models and state changes: refused by permission, whoever's team
+    # (modelregistry.test_views).
+    "modelregistry-detail",
+    "modelregistry-request",
+    "modelregistry-approve",
+    "modelregistry-reject",
+    "modelregistry-cancel",
+    "modelregistry-rollback",
     "trials-detail",
     "trials-reverse-match",
     "trials-worklist-add",
