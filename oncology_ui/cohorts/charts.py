@@ -149,9 +149,9 @@ def survival_figure(
             )
         )
         drawing.add(String(legend_x + 22, legend_y, curve.label[:60], fontSize=8))
-    for index, points in enumerate(markers[:2]):
+    for index, series in enumerate(markers[:2]):
         line_colour = _STYLES[index][0]
-        for point in points:
+        for point in series:
             px, py = x(point.time) + (3 if index else -3), y(point.value)
             if point.low is not None and point.high is not None:
                 drawing.add(Line(px, y(point.low), px, y(point.high), strokeColor=line_colour))
