@@ -28,6 +28,7 @@ from oncology_ui.boards.selectors import observed_follow_up
 from oncology_ui.clinical.models import Biomarker
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, TimelineEvent
+from oncology_ui.patients.vocabularies import oncotree_lookup
 
 #: Months of the at-risk table under the curve, and the landmarks read off the curve.
 AT_RISK_MONTHS: tuple[int, ...] = (0, 12, 24, 36, 48, 60)
@@ -117,7 +118,7 @@ def cohort_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """What the builder's lists offer: only values present among the user's team cases."""
     cases = team_cases(user)
     codes = sorted(set(cases.values_list("oncotree_code", flat=True)))
-    names = {c.oncotree_code: c.oncotree_name for c in cases.filter(oncotree_code__in=codes)}
+    names = {code: node.name for code in codes if (node := oncotree_lookup(code)) is not None}
     markers = Biomarker.objects.filter(case__in=cases)
     return {
         "cancer_types": [(code, f"{names.get(code) or code} ({code})") for code in codes],
