@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    "oncology_ui.cohorts",
     "oncology_ui.casepage",
     "oncology_ui.demodata",
     # Last, as axes asks: its signal receivers then see the request our apps prepared.
@@ -285,6 +286,13 @@ SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int(
     "SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=60
 )
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+# Cohort analytics and model monitoring never show or export a group of fewer patients than this.
+COHORT_MIN_GROUP_SIZE = env_int("COHORT_MIN_GROUP_SIZE", 5, minimum=2, maximum=1000)
+# Model monitoring alerts when observed survival at a horizon (Kaplan-Meier) and the mean predicted
+# survival differ by more than this many percentage points.
+MONITORING_CALIBRATION_BAND = (
+    env_int("MONITORING_CALIBRATION_BAND_POINTS", 10, minimum=1, maximum=50) / 100.0
+)
 # How long a break-glass grant to an out-of-team patient lasts before it must be asked again.
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60, minimum=5, maximum=12 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -57,6 +57,7 @@ urlpatterns = [
     path("therapies/", include("oncology_ui.therapies.urls")),
     path("trials/", include("oncology_ui.trials.urls")),
     path("site-learning/", include("oncology_ui.sitelearn.urls")),
+    path("cohorts/", include("oncology_ui.cohorts.urls")),
     path("admin/", admin.site.urls),
     # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
     # account pages, so no second password sign-in page exists beside /login/.

@@ -24,7 +24,7 @@ LAYERS = (
     ("analysis",),
     ("therapies", "trials"),
     ("boards",),
-    ("reports", "sitelearn"),
+    ("reports", "sitelearn", "cohorts"),
     ("casepage", "demodata"),
 )
 

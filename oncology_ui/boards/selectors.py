@@ -290,11 +290,10 @@ def _predicted_1y(decision: Decision) -> float | None:
 
 
 def observed_follow_up(patient: Patient, start: date) -> tuple[float, bool]:
-    """Days followed from ``start`` and whether death ended them, from the patient's outcome
-    fields (set by death and last-contact timeline events and board outcome records).
+    """Days followed from ``start`` and whether death ended them: the one derivation of observed
+    survival (the outcomes page, the site training table, cohort analytics and model monitoring).
 
-    The one derivation of observed survival: the outcomes page and the site training table
-    (:mod:`oncology_ui.sitelearn`) both read it.
+    The end is the date of death, else the last contact (else ``start``: no follow-up yet).
     """
     if patient.date_of_death:
         end, died = patient.date_of_death, True
@@ -304,9 +303,8 @@ def observed_follow_up(patient: Patient, start: date) -> tuple[float, bool]:
 
 
 def _follow_up(decision: Decision, today: date) -> FollowUp:
-    patient = decision.case.patient
     start = decision.meeting.date if decision.meeting else decision.signed_at.date()  # type: ignore[union-attr]
-    days, died = observed_follow_up(patient, start)
+    days, died = observed_follow_up(decision.case.patient, start)
     return FollowUp(decision, _predicted_1y(decision), days, died)
 
 

@@ -250,6 +250,22 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         ("sitelearn.view_siteoutcomecase", "sitelearn.export_training_table"),
         (ADMINISTRATOR,),
     ),
+    # Cohort analytics and model monitoring (issue 20)
+    Capability(
+        "cohort analytics of the own teams' patients: survival curves, log-rank",
+        ("cohorts.view_cohorts",),
+        _CLINICIANS,
+    ),
+    Capability(
+        "export a cohort's survival table (CSV) and figure (PNG)",
+        ("cohorts.export_cohorts",),
+        (ONCOLOGIST, TRIAL_COORDINATOR),
+    ),
+    Capability(
+        "model monitoring: performance, calibration and drift by subgroup; alerts",
+        ("cohorts.view_monitoring",),
+        (ADMINISTRATOR,),
+    ),
     # Administration
     Capability("view and filter the access audit log", ("core.view_audit",), (ADMINISTRATOR,)),
     Capability(
