@@ -230,6 +230,10 @@ NOT_PATIENT_OBJECTS = {
     "modelregistry-reject",
     "modelregistry-cancel",
     "modelregistry-rollback",
+    # Recalibration of a registry model and its site report (aggregates, groups under 5 hidden):
+    # the model committee's, refused by permission (sitelearn.test_recalibration_job).
+    "sitelearn-recalibration-start",
+    "sitelearn-recalibration-report",
     "trials-detail",
     "trials-reverse-match",
     "trials-worklist-add",
