@@ -27,7 +27,8 @@ from oncology_ui.core.ingest import (
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import held as held_images
 from oncology_ui.imaging import pacs, recist, selectors, services
-from oncology_ui.imaging.conf import imaging_settings, pacs_settings
+from oncology_ui.imaging.conf import imaging_settings
+from oncology_ui.imaging.connections import pacs_connections
 from oncology_ui.imaging.forms import (
     PacsFindForm,
     PacsImportForm,
@@ -159,12 +160,14 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
     error page; htmx gets just the results partial.
     """
     case = case_for_user(request, case_id, permission=UPLOAD_PERMISSION)
-    form = PacsFindForm(request.GET or None)
+    connections = pacs_connections()
+    form = PacsFindForm(request.GET or None, connections=connections)
     context: dict[str, Any] = {
         "case": case,
         "patient": case.patient,
         "form": form,
-        "configured": pacs_settings() is not None,
+        "configured": bool(connections),
+        "connection": connections[0].key if connections else "",
         "studies": None,
         "pacs_error": "",
         "limit": pacs.MAX_STUDIES_LISTED,
@@ -173,9 +176,12 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
         context["pacs_error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
     elif "find" in request.GET:
         outcome = AccessLog.Outcome.SUCCESS
+        context["connection"] = form.cleaned_data["connection"] or context["connection"]
         try:
             context["studies"] = pacs.pacs_studies_find(
-                case=case, accession=form.cleaned_data["accession"]
+                case=case,
+                accession=form.cleaned_data["accession"],
+                connection=context["connection"],
             )
         except ValidationError as exc:
             context["pacs_error"] = " ".join(exc.messages)
@@ -206,7 +212,10 @@ def pacs_import(request: AuthedRequest, case_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             upload = pacs.pacs_import_request(
-                case=case, user=request.user, study_uid=form.cleaned_data["study_uid"]
+                case=case,
+                user=request.user,
+                study_uid=form.cleaned_data["study_uid"],
+                connection=form.cleaned_data["connection"],
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
