@@ -74,6 +74,12 @@ class ImagingUpload(IngestRecord):
         blank=True,
         help_text="The connection a PACS import retrieves over: 'settings' or a connection's id",
     )
+    pacs_instances = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[[series, SOP instance, SOP class UID], ...] as the PACS knows them: what "
+        "results sent back to the PACS reference",
+    )
     label = models.CharField(max_length=200, help_text="What was uploaded, as shown to people")
     incoming_key = models.CharField(max_length=32, help_text="Opaque folder of the raw upload")
     is_archive = models.BooleanField(default=False)

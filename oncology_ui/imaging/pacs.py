@@ -94,7 +94,7 @@ class PacsStudy:
 # --- the connection ----------------------------------------------------------------------------
 
 
-def _conf(key: str) -> PacsSettings:
+def pacs_conf(key: str) -> PacsSettings:
     """The connection of ``key``, with its password present when it has one."""
     conf = pacs_connection(key)
     if conf is None:
@@ -171,7 +171,7 @@ def pacs_studies_find(*, case: Case, accession: str = "", connection: str = "") 
         ValidationError: the MRN or accession cannot be searched safely.
         PacsError: no PACS is configured, or it could not answer (down, slow, credentials).
     """
-    conf = _conf(connection)
+    conf = pacs_conf(connection)
     mrn = case.patient.mrn.strip()
     accession = accession.strip()
     if not mrn:
@@ -212,7 +212,7 @@ def pacs_import_request(
         ValidationError: no such PACS connection, or ``study_uid`` is not a DICOM UID.
     """
     try:
-        conf = _conf(connection)
+        conf = pacs_conf(connection)
     except PacsError as exc:
         raise ValidationError(str(exc)) from exc
     study_uid = study_uid.strip()
@@ -310,7 +310,7 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
             temporary folder is gone and ``incoming`` was never created.
         WorkerStopping: the worker is stopping; the completed series stay for the next attempt.
     """
-    transport = pacs_transport(_conf(upload.pacs_connection))
+    transport = pacs_transport(pacs_conf(upload.pacs_connection))
     mrn = upload.case.patient.mrn.strip()
     progress(2, "Asking the PACS for the study")
     found = transport.find_studies(
@@ -328,7 +328,7 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     summary = _study(found[0], set())
     part = private_dir(imaging_root() / "work" / f"pacs-{upload.incoming_key}")
     try:
-        names = _retrieve_series(transport, upload.pacs_study_uid, part, progress)
+        names, sources = _retrieve_series(transport, upload.pacs_study_uid, part, progress)
         if not names:
             raise PacsError("The PACS sent no images for this study; nothing was stored.")
         study = part / "study"
@@ -349,7 +349,8 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     upload.file_count = len(names)
     upload.size = transport.received
     upload.counts = {**upload.counts, "names": names}
-    upload.save(update_fields=["label", "file_count", "size", "counts"])
+    upload.pacs_instances = sources
+    upload.save(update_fields=["label", "file_count", "size", "counts", "pacs_instances"])
 
 
 def _retrieve_series(
@@ -357,17 +358,18 @@ def _retrieve_series(
     study_uid: str,
     part: Path,
     progress: ProgressCallback,
-) -> list[str]:
+) -> tuple[list[str], list[list[str]]]:
     """Retrieve the study series by series into ``part``, resuming from completed series.
 
     Each series arrives in ``series-<n>.part/`` and is renamed ``series-<n>/`` (with the names
     problems are reported under) once complete; a series found complete from an earlier attempt
     is not asked for again, and its bytes count against the study's limit. Returns the names of
-    all instances, in file order.
+    all instances, in file order, and their ``[series, SOP instance, SOP class]`` UIDs.
     """
     listed = transport.find_series(study_uid)
     series_uids = sorted({_text(item, "0020000E") for item in listed} - {""})
     names: list[str] = []
+    sources: list[list[str]] = []
     for index, series_uid in enumerate(series_uids, start=1):
         done = part / f"series-{index:04d}"
         label = part / f"series-{index:04d}.uid"
@@ -375,19 +377,22 @@ def _retrieve_series(
             transport.received += sum(p.stat().st_size for p in done.glob("*.dcm"))
             if transport.received > transport.max_bytes:
                 raise StudyTooLarge(too_large(transport.max_bytes))
-            names += json.loads((done / "names.json").read_text())
+            fetched = json.loads((done / "names.json").read_text())
+            names += [name for name, _, _ in fetched]
+            sources += [[series_uid, sop, sop_class] for _, sop, sop_class in fetched]
             continue
         shutil.rmtree(done, ignore_errors=True)
         incoming = part / f"series-{index:04d}.part"
         shutil.rmtree(incoming, ignore_errors=True)
         incoming.mkdir(mode=0o700)
-        series_names = transport.fetch_series(study_uid, series_uid, incoming)
-        (incoming / "names.json").write_text(json.dumps(series_names))
+        fetched = transport.fetch_series(study_uid, series_uid, incoming)
+        (incoming / "names.json").write_text(json.dumps(fetched))
         label.write_text(series_uid)
         incoming.rename(done)
-        names += series_names
+        names += [name for name, _, _ in fetched]
+        sources += [[series_uid, sop, sop_class] for _, sop, sop_class in fetched]
         progress(
             2 + 47 * index // len(series_uids),
             f"Retrieved series {index} of {len(series_uids)} ({len(names)} images)",
         )
-    return names
+    return names, sources

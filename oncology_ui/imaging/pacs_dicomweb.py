@@ -140,8 +140,10 @@ class DicomwebTransport:
         except _FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
 
-    def fetch_series(self, study_uid: str, series_uid: str, into: Path) -> list[str]:
-        names: list[str] = []
+    def fetch_series(
+        self, study_uid: str, series_uid: str, into: Path
+    ) -> list[tuple[str, str, str]]:
+        names: list[tuple[str, str, str]] = []
         try:
             for n, dataset in enumerate(self.client.iter_series(study_uid, series_uid), start=1):
                 dataset.save_as(into / f"{n:06d}.dcm", enforce_file_format=False)
@@ -149,3 +151,23 @@ class DicomwebTransport:
         except _FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
         return names
+
+    def series_metadata(self, study_uid: str, series_uid: str) -> list[dict[str, Any]]:
+        """The series' instance headers (WADO-RS metadata, DICOM JSON)."""
+        try:
+            return list(self.client.retrieve_series_metadata(study_uid, series_uid))
+        except _FAILURES as exc:
+            raise dicomweb_explain(exc, self.conf) from exc
+
+    def store(self, datasets: list[Any]) -> None:
+        """Store ``datasets`` in the PACS (STOW-RS); every one accepted, or PacsError."""
+        try:
+            answer = self.client.store_instances(datasets)
+        except _FAILURES as exc:
+            raise dicomweb_explain(exc, self.conf) from exc
+        failed = answer.get("FailedSOPSequence") if answer is not None else None
+        if failed:
+            raise PacsError(
+                f"The PACS refused {len(failed)} of the {len(datasets)} objects sent; "
+                "ask your administrator."
+            )

@@ -159,8 +159,10 @@ class DimseTransport:
 
     # --- retrieve ------------------------------------------------------------------------------
 
-    def fetch_series(self, study_uid: str, series_uid: str, into: Path) -> list[str]:
-        names: list[str] = []
+    def fetch_series(
+        self, study_uid: str, series_uid: str, into: Path
+    ) -> list[tuple[str, str, str]]:
+        names: list[tuple[str, str, str]] = []
         over = False
 
         def on_store(event: Any) -> int:

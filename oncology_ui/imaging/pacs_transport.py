@@ -31,12 +31,15 @@ def too_large(limit: int) -> str:
     )
 
 
-def instance_name(dataset: Any, n: int) -> str:
-    """The name a problem with an instance is reported under: what a person finds in a viewer."""
-    return (
+def instance_name(dataset: Any, n: int) -> tuple[str, str, str]:
+    """What is kept of a retrieved instance: the name a problem with it is reported under (what
+    a person finds in a viewer), and its SOP Instance and Class UIDs in the PACS (results sent
+    back to the PACS reference them)."""
+    name = (
         f"{dataset.get('Modality', '?')} series {dataset.get('SeriesNumber', '?')}, "
         f"image {dataset.get('InstanceNumber', n)}"
     )
+    return name, str(dataset.get("SOPInstanceUID", "")), str(dataset.get("SOPClassUID", ""))
 
 
 class PacsTransport(Protocol):
@@ -55,8 +58,10 @@ class PacsTransport(Protocol):
         """The study's series (Series Instance UID at least)."""
         ...
 
-    def fetch_series(self, study_uid: str, series_uid: str, into: Path) -> list[str]:
-        """Write the series' instances as ``into/NNNNNN.dcm``; their names, in file order.
+    def fetch_series(
+        self, study_uid: str, series_uid: str, into: Path
+    ) -> list[tuple[str, str, str]]:
+        """Write the series' instances as ``into/NNNNNN.dcm``; what :func:`instance_name` keeps.
 
         Raises:
             PacsError: the PACS failed or the study passed its byte limit.
