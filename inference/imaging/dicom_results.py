@@ -58,13 +58,17 @@ class ResultUids:
 
 
 def _headers(images: Sequence[Dataset]) -> list[Dataset]:
-    """Copies of the source headers highdicom accepts (an empty character set means the default)."""
+    """Copies of the source headers highdicom accepts and that keep our objects valid."""
     out = []
     for ds in images:
         copy = Dataset(ds)
         copy.file_meta = getattr(ds, "file_meta", Dataset())
         if "SpecificCharacterSet" in copy and not copy.SpecificCharacterSet:
             del copy.SpecificCharacterSet
+        # A Study ID past its 16 characters (SH) would make our objects invalid; it is Type 2,
+        # so it is sent empty instead (the study is identified by its UID).
+        if len(str(copy.get("StudyID", "") or "")) > 16:
+            copy.StudyID = ""
         out.append(copy)
     return out
 
