@@ -62,7 +62,8 @@ def _headers(images: Sequence[Dataset]) -> list[Dataset]:
     out = []
     for ds in images:
         copy = Dataset(ds)
-        copy.file_meta = getattr(ds, "file_meta", Dataset())
+        if hasattr(ds, "file_meta"):
+            copy.file_meta = ds.file_meta
         if "SpecificCharacterSet" in copy and not copy.SpecificCharacterSet:
             del copy.SpecificCharacterSet
         # A Study ID past its 16 characters (SH) would make our objects invalid; it is Type 2,

@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
-from pynetdicom.sop_class import (
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-)
 
 from oncology_ui.imaging.conf import PacsSettings
 from oncology_ui.imaging.pacs_transport import PacsError, StudyTooLarge, instance_name, too_large
 
+# Study Root Query/Retrieve Information Model FIND and GET (PS3.4 C.6.2.1)
+StudyRootQueryRetrieveInformationModelFind = UID("1.2.840.10008.5.1.4.1.2.2.1")
+StudyRootQueryRetrieveInformationModelGet = UID("1.2.840.10008.5.1.4.1.2.2.3")
+_STORAGE = [c.abstract_syntax for c in StoragePresentationContexts if c.abstract_syntax]
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA702  # C-GET's "refused: out of resources" for a sub-operation
 _PENDING = (0xFF00, 0xFF01)
@@ -52,8 +53,8 @@ class DimseTransport:
         if retrieve:
             ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
             # C-GET sends the instances back as C-STOREs on this association: we are their SCP.
-            for context in StoragePresentationContexts:
-                ae.add_requested_context(context.abstract_syntax)
+            for abstract_syntax in _STORAGE:
+                ae.add_requested_context(abstract_syntax)
         return ae
 
     def _tls(self) -> tuple[ssl.SSLContext, str] | None:
@@ -72,8 +73,8 @@ class DimseTransport:
         self, *, retrieve: bool = False, on_store: Callable[[Any], int] | None = None
     ) -> Iterator[Association]:
         ae = self._ae(retrieve=retrieve)
-        roles = [build_role(c.abstract_syntax, scp_role=True) for c in StoragePresentationContexts]
-        handlers = [(evt.EVT_C_STORE, on_store)] if on_store else []
+        roles: list[Any] = [build_role(uid, scp_role=True) for uid in _STORAGE]
+        handlers: list[Any] = [(evt.EVT_C_STORE, on_store)] if on_store else []
         try:
             assoc = ae.associate(
                 self.conf.host,

@@ -46,7 +46,9 @@ class PacsTransport(Protocol):
     """One connection's queries and retrieves; ``received`` counts bytes against ``max_bytes``."""
 
     received: int
-    max_bytes: int
+
+    @property
+    def max_bytes(self) -> int: ...
 
     def find_studies(
         self, filters: dict[str, str], fields: list[str], limit: int

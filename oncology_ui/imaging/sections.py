@@ -13,11 +13,13 @@ from oncology_ui.patients.models import Case
 
 def imaging_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     overview = imaging_overview(case)
-    connections = pacs_connections()
+    can_upload = request.user.has_perm("imaging.add_imagingupload")
+    # The PACS connections in the admin: one query, only for those who may import.
+    connections = pacs_connections() if can_upload else []
     return {
         "imaging": overview,
         "imaging_busy": any(not u.is_finished for u in overview.uploads),
-        "can_upload_imaging": request.user.has_perm("imaging.add_imagingupload"),
+        "can_upload_imaging": can_upload,
         "pacs_configured": bool(connections),
         "pacs_connections": connections,
         "can_review_imaging": request.user.has_perm("imaging.change_quarantinedinstance"),
