@@ -14,7 +14,10 @@ class PacsConnectionAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "transport", "enabled")}),
         ("DICOMweb", {"fields": ("url", "username")}),
-        ("DIMSE", {"fields": ("host", "port", "calling_ae_title", "called_ae_title")}),
+        (
+            "DIMSE",
+            {"fields": ("host", "port", "calling_ae_title", "called_ae_title", "move_port")},
+        ),
         (
             "Security",
             {

@@ -70,6 +70,7 @@ class PacsSettings:
         transport: ``dicomweb`` or ``dimse`` (C-FIND, C-GET).
         host, port, calling_ae, called_ae: the DIMSE peer and the AE titles of both ends.
         tls: DIMSE over TLS (DICOMweb follows its URL's scheme).
+        move_port: DIMSE retrieves with C-MOVE to our AE title on this port (0: C-GET).
         key: ``settings`` for the connection in settings, else the row's primary key.
         name: the connection's name, as people choose it.
         password_env: the environment variable the password is read from ("" for settings).
@@ -87,6 +88,7 @@ class PacsSettings:
     calling_ae: str = "ONCOBOARD"
     called_ae: str = ""
     tls: bool = False
+    move_port: int = 0
     key: str = "settings"
     name: str = "PACS (settings)"
     password_env: str = ""

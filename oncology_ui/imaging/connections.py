@@ -33,6 +33,7 @@ def _from_row(row: PacsConnection) -> PacsSettings:
         calling_ae=row.calling_ae_title.strip(),
         called_ae=row.called_ae_title.strip(),
         tls=row.tls,
+        move_port=row.move_port or 0,
         key=str(row.pk),
         name=row.name,
         password_env=row.password_env,

@@ -316,7 +316,7 @@ class PacsConnection(models.Model):
 
     class Transport(models.TextChoices):
         DICOMWEB = "dicomweb", "DICOMweb (QIDO-RS, WADO-RS, STOW-RS)"
-        DIMSE = "dimse", "DIMSE (C-FIND, C-GET)"
+        DIMSE = "dimse", "DIMSE (C-FIND, C-GET or C-MOVE)"
 
     name = models.CharField(max_length=80, unique=True, help_text="As people choose it")
     transport = models.CharField(max_length=8, choices=Transport.choices)
@@ -335,6 +335,14 @@ class PacsConnection(models.Model):
     )
     called_ae_title = models.CharField(
         "called AE title", max_length=16, blank=True, help_text="The PACS's (DIMSE)"
+    )
+    move_port = models.PositiveIntegerField(
+        "C-MOVE port",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="Retrieve with C-MOVE to a temporary SCP of OncoBoard on this port "
+        "(DICOM_SCP_HOST, the calling AE title; register it with the PACS); empty: C-GET",
     )
     username = models.CharField(max_length=150, blank=True, help_text="DICOMweb basic auth")
     password_env = models.CharField(

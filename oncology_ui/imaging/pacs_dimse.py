@@ -1,9 +1,11 @@
-"""The DIMSE transport of a PACS connection, for a PACS without DICOMweb: C-FIND and C-GET.
+"""The DIMSE transport of a PACS connection, for a PACS without DICOMweb: C-FIND, C-GET, C-MOVE.
 
 Study-root queries (C-FIND) answer as DICOM JSON, like QIDO-RS; a series is retrieved with C-GET
 over the same association that receives its instances (no inbound port to open in the hospital's
-firewall). Each call opens one association with the connection's AE titles, its timeout on
-connect, ACSE, DIMSE and network reads, and TLS when configured; every instance received counts
+firewall) or, when the connection has a move port, with C-MOVE to a temporary C-STORE SCP of
+ours that listens only for that retrieve and accepts only the PACS's AE title. Each call opens
+one association with the connection's AE titles, its timeout on connect, ACSE, DIMSE and
+network reads, and TLS when configured; every instance received counts
 against the study's byte limit, and the retrieve is cancelled (the association aborted) at the
 first instance past it.
 """
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
@@ -28,6 +31,7 @@ from oncology_ui.imaging.pacs_transport import PacsError, StudyTooLarge, instanc
 # Study Root Query/Retrieve Information Model FIND and GET (PS3.4 C.6.2.1)
 StudyRootQueryRetrieveInformationModelFind = UID("1.2.840.10008.5.1.4.1.2.2.1")
 StudyRootQueryRetrieveInformationModelGet = UID("1.2.840.10008.5.1.4.1.2.2.3")
+StudyRootQueryRetrieveInformationModelMove = UID("1.2.840.10008.5.1.4.1.2.2.2")
 _STORAGE = [c.abstract_syntax for c in StoragePresentationContexts if c.abstract_syntax]
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA702  # C-GET's "refused: out of resources" for a sub-operation
@@ -50,7 +54,9 @@ class DimseTransport:
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = seconds
         ae.connection_timeout = seconds
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-        if retrieve:
+        if retrieve and self.conf.move_port:
+            ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+        elif retrieve:
             ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
             # C-GET sends the instances back as C-STOREs on this association: we are their SCP.
             for abstract_syntax in _STORAGE:
@@ -73,6 +79,7 @@ class DimseTransport:
         self, *, retrieve: bool = False, on_store: Callable[[Any], int] | None = None
     ) -> Iterator[Association]:
         ae = self._ae(retrieve=retrieve)
+        get = retrieve and not self.conf.move_port
         roles: list[Any] = [build_role(uid, scp_role=True) for uid in _STORAGE]
         handlers: list[Any] = [(evt.EVT_C_STORE, on_store)] if on_store else []
         try:
@@ -80,7 +87,7 @@ class DimseTransport:
                 self.conf.host,
                 self.conf.port,
                 ae_title=self.conf.called_ae,
-                ext_neg=roles if retrieve else None,
+                ext_neg=roles if get else None,
                 evt_handlers=handlers,
                 tls_args=self._tls(),
             )
@@ -182,11 +189,53 @@ class DimseTransport:
         query.QueryRetrieveLevel = "SERIES"
         query.StudyInstanceUID = study_uid
         query.SeriesInstanceUID = series_uid
+        server = self._move_destination(on_store) if self.conf.move_port else None
+        try:
+            self._retrieve(query, on_store if server is None else None, lambda: over)
+        finally:
+            if server is not None:
+                server.shutdown()
+        if over:
+            raise StudyTooLarge(too_large(self.max_bytes))
+        return names
+
+    def _move_destination(self, on_store: Callable[[Any], int]) -> Any:
+        """Our temporary C-STORE SCP for a C-MOVE: the connection's calling AE title, on
+        ``DICOM_SCP_HOST:move_port``, accepting only the PACS's AE title, for this retrieve."""
+        scp = AE(ae_title=self.conf.calling_ae)
+        scp.supported_contexts = StoragePresentationContexts
+        scp.require_calling_aet = [self.conf.called_ae]
+        scp.require_called_aet = True
+        seconds = self.conf.timeout_seconds
+        scp.acse_timeout = scp.dimse_timeout = scp.network_timeout = seconds
+        try:
+            return scp.start_server(
+                (settings.DICOM_SCP_HOST, self.conf.move_port),
+                block=False,
+                evt_handlers=[(evt.EVT_C_STORE, on_store)],
+            )
+        except OSError as exc:
+            raise PacsError(
+                f"OncoBoard could not listen on port {self.conf.move_port} for the C-MOVE "
+                "(in use?); try again later or ask your administrator."
+            ) from exc
+
+    def _retrieve(
+        self,
+        query: Dataset,
+        on_store: Callable[[Any], int] | None,
+        over: Callable[[], bool],
+    ) -> None:
+        """C-GET (``on_store`` receives on this association) or C-MOVE to our own AE title."""
         with self._association(retrieve=True, on_store=on_store) as assoc:
-            for status, _identifier in assoc.send_c_get(
-                query, StudyRootQueryRetrieveInformationModelGet
-            ):
-                if over:
+            if self.conf.move_port:
+                responses = assoc.send_c_move(
+                    query, self.conf.calling_ae, StudyRootQueryRetrieveInformationModelMove
+                )
+            else:
+                responses = assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet)
+            for status, _identifier in responses:
+                if over():
                     assoc.abort()
                     raise StudyTooLarge(too_large(self.max_bytes))
                 if not status:
@@ -200,6 +249,3 @@ class DimseTransport:
                         f"The PACS could not send the series (status 0x{code:04X}, {failed} "
                         "images failed); nothing was stored. Try again later."
                     )
-        if over:
-            raise StudyTooLarge(too_large(self.max_bytes))
-        return names

@@ -2,7 +2,7 @@
 
 :func:`orthanc_start` writes a JSON configuration into a throw-away folder (DICOMweb on, HTTP
 basic authentication with a test user, no remote access, a DICOM listener answering C-FIND and
-C-GET from one registered AE title), starts the server,
+C-GET and C-MOVE from one registered AE title), starts the server,
 waits until it answers and returns a handle; :func:`orthanc_load` sends DICOM files through its
 REST API. ``.ci/run`` installs the ``orthanc`` and ``orthanc-dicomweb`` packages when missing; a
 machine without them fails the PACS tests (they never skip).
@@ -42,6 +42,7 @@ class Orthanc:
     port: int
     folder: Path
     dicom_port: int = 0
+    move_port: int = 0  # where C-MOVE sends QR_CALLING_AE's instances (a temporary SCP of ours)
 
     @property
     def url(self) -> str:
@@ -88,6 +89,7 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
     plugin = orthanc_find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
     port = free_port()
     dicom_port = free_port()
+    move_port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "Name": "OncoBoard test PACS",
@@ -113,10 +115,10 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
             "oncoboard-qr": {
                 "AET": QR_CALLING_AE,
                 "Host": "127.0.0.1",
-                "Port": 104,
+                "Port": move_port,
                 "AllowFind": True,
                 "AllowGet": True,
-                "AllowMove": False,
+                "AllowMove": True,
                 "AllowStore": False,
             }
         },
@@ -134,7 +136,9 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
     process = subprocess.Popen(  # noqa: S603 - the installed binary and our own config file
         [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
     )
-    server = Orthanc(process=process, port=port, folder=folder, dicom_port=dicom_port)
+    server = Orthanc(
+        process=process, port=port, folder=folder, dicom_port=dicom_port, move_port=move_port
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

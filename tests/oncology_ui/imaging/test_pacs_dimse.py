@@ -121,6 +121,20 @@ def test_a_c_get_import_stores_the_same_rows_as_an_upload(
     assert "Imported" in _find(oncologist_client, case, dimse)
 
 
+def test_a_c_move_import_to_our_temporary_scp_stores_the_same_rows(
+    cast: Cast, pacs: Orthanc, dimse: PacsConnection, oncologist_client: Client
+) -> None:
+    dimse.move_port = pacs.move_port
+    dimse.save()
+    case = _patient_mrn(cast, "99000")
+    upload = _import(oncologist_client, case, dimse, _study_uid(pacs, "99000"))
+    assert upload.status == ImagingUpload.Status.STORED, (upload.error, upload.problems)
+    assert upload.file_count == 3 and len(upload.pacs_instances) == 3
+    other = CaseFactory.create(patient=cast.patient)
+    _upload_files(other, pacs_study_files("99000"), cast.oncologist)
+    assert _rows(case) == _rows(other) and _rows(case)["series"]
+
+
 def test_another_patients_study_is_refused_over_dimse(
     cast: Cast, pacs: Orthanc, dimse: PacsConnection, oncologist_client: Client
 ) -> None:
