@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 IMPORT_JOB = "imaging_pacs_import"
 MAX_STUDIES_LISTED = 100
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 # QIDO-RS matches these as wildcards (and "\" separates values): an MRN or accession holding
 # one would list other patients' studies, so it is refused instead of sent.
 _WILDCARDS = frozenset("*?\\")
@@ -119,19 +119,19 @@ def _values(item: dict[str, Any], tag: str) -> list[Any]:
     return list(element.get("Value") or []) if isinstance(element, dict) else []
 
 
-def _text(item: dict[str, Any], tag: str) -> str:
+def dicom_json_text(item: dict[str, Any], tag: str) -> str:
     values = _values(item, tag)
     return str(values[0]).strip() if values and values[0] is not None else ""
 
 
 def _count(item: dict[str, Any], tag: str) -> int | None:
     try:
-        return int(_text(item, tag))
+        return int(dicom_json_text(item, tag))
     except ValueError:
         return None
 
 
-def _date(text: str) -> dt.date | None:
+def dicom_date(text: str) -> dt.date | None:
     try:
         return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except (ValueError, IndexError):
@@ -139,20 +139,20 @@ def _date(text: str) -> dt.date | None:
 
 
 def _study(item: dict[str, Any], imported: set[str]) -> PacsStudy:
-    uid = _text(item, "0020000D")
+    uid = dicom_json_text(item, "0020000D")
     return PacsStudy(
         study_uid=uid,
-        date=_date(_text(item, "00080020")),
+        date=dicom_date(dicom_json_text(item, "00080020")),
         modalities=tuple(str(m) for m in _values(item, "00080061") if m),
-        description=_text(item, "00081030")[:200],
-        accession=_text(item, "00080050")[:64],
+        description=dicom_json_text(item, "00081030")[:200],
+        accession=dicom_json_text(item, "00080050")[:64],
         series_count=_count(item, "00201206"),
         instance_count=_count(item, "00201208"),
         imported=uid in imported,
     )
 
 
-def _check_query_value(value: str, what: str) -> None:
+def pacs_query_value_check(value: str, what: str) -> None:
     if _WILDCARDS & set(value):
         raise ValidationError(
             f"The {what} holds a character the PACS reads as a wildcard (* ? \\); it cannot be "
@@ -176,13 +176,13 @@ def pacs_studies_find(*, case: Case, accession: str = "", connection: str = "") 
     accession = accession.strip()
     if not mrn:
         raise ValidationError("This patient has no MRN to search the PACS with.")
-    _check_query_value(mrn, "MRN")
-    _check_query_value(accession, "accession number")
+    pacs_query_value_check(mrn, "MRN")
+    pacs_query_value_check(accession, "accession number")
     filters = {"PatientID": mrn}
     if accession:
         filters["AccessionNumber"] = accession
     found = pacs_transport(conf).find_studies(filters, _STUDY_FIELDS, MAX_STUDIES_LISTED)
-    mine = [item for item in found if _text(item, "00100020") == mrn]
+    mine = [item for item in found if dicom_json_text(item, "00100020") == mrn]
     if len(mine) < len(found):
         logger.warning(
             "the PACS listed %d studies of another Patient ID for case %s; left out",
@@ -194,7 +194,7 @@ def pacs_studies_find(*, case: Case, accession: str = "", connection: str = "") 
             case=case, source=ImagingUpload.Source.PACS, status=ImagingUpload.Status.STORED
         ).values_list("pacs_study_uid", flat=True)
     )
-    studies = [_study(item, imported) for item in mine if _text(item, "0020000D")]
+    studies = [_study(item, imported) for item in mine if dicom_json_text(item, "0020000D")]
     return sorted(studies, key=lambda s: s.date or dt.date.min, reverse=True)
 
 
@@ -216,7 +216,7 @@ def pacs_import_request(
     except PacsError as exc:
         raise ValidationError(str(exc)) from exc
     study_uid = study_uid.strip()
-    if len(study_uid) > 64 or not _UID.match(study_uid):
+    if len(study_uid) > 64 or not UID_PATTERN.match(study_uid):
         raise ValidationError("That is not a DICOM Study Instance UID.")
     with transaction.atomic():
         running = ImagingUpload.objects.filter(
@@ -320,7 +320,7 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     )
     if not found:
         raise PacsError("The PACS does not have this study (any more).")
-    if any(_text(item, "00100020") != mrn for item in found):
+    if any(dicom_json_text(item, "00100020") != mrn for item in found):
         raise _OtherPatient(
             "The PACS holds this study under another Patient ID than this patient's MRN; "
             "nothing was retrieved or stored."
@@ -367,7 +367,7 @@ def _retrieve_series(
     all instances, in file order, and their ``[series, SOP instance, SOP class]`` UIDs.
     """
     listed = transport.find_series(study_uid)
-    series_uids = sorted({_text(item, "0020000E") for item in listed} - {""})
+    series_uids = sorted({dicom_json_text(item, "0020000E") for item in listed} - {""})
     names: list[str] = []
     sources: list[list[str]] = []
     for index, series_uid in enumerate(series_uids, start=1):

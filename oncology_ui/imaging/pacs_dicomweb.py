@@ -58,7 +58,7 @@ class _BoundedSession(requests.Session):
 
 # What a PACS can do wrong: network and HTTP failures, and answers that do not decode (a broken
 # multipart body, a part that is not DICOM). Anything else is our own fault and is not hidden.
-_FAILURES = (PacsError, requests.RequestException, ValueError, InvalidDicomError)
+DICOMWEB_FAILURES = (PacsError, requests.RequestException, ValueError, InvalidDicomError)
 
 
 def dicomweb_explain(exc: Exception, conf: PacsSettings) -> PacsError:
@@ -127,7 +127,7 @@ class DicomwebTransport:
             return list(
                 self.client.search_for_studies(search_filters=filters, fields=fields, limit=limit)
             )
-        except _FAILURES as exc:
+        except DICOMWEB_FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
 
     def find_series(self, study_uid: str) -> list[dict[str, Any]]:
@@ -137,7 +137,7 @@ class DicomwebTransport:
                     study_uid, fields=["NumberOfSeriesRelatedInstances", "Modality", "SeriesNumber"]
                 )
             )
-        except _FAILURES as exc:
+        except DICOMWEB_FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
 
     def fetch_series(
@@ -148,7 +148,7 @@ class DicomwebTransport:
             for n, dataset in enumerate(self.client.iter_series(study_uid, series_uid), start=1):
                 dataset.save_as(into / f"{n:06d}.dcm", enforce_file_format=False)
                 names.append(instance_name(dataset, n))
-        except _FAILURES as exc:
+        except DICOMWEB_FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
         return names
 
@@ -156,14 +156,14 @@ class DicomwebTransport:
         """The series' instance headers (WADO-RS metadata, DICOM JSON)."""
         try:
             return list(self.client.retrieve_series_metadata(study_uid, series_uid))
-        except _FAILURES as exc:
+        except DICOMWEB_FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
 
     def store(self, datasets: list[Any]) -> None:
         """Store ``datasets`` in the PACS (STOW-RS); every one accepted, or PacsError."""
         try:
             answer = self.client.store_instances(datasets)
-        except _FAILURES as exc:
+        except DICOMWEB_FAILURES as exc:
             raise dicomweb_explain(exc, self.conf) from exc
         failed = answer.get("FailedSOPSequence") if answer is not None else None
         if failed:
