@@ -35,18 +35,16 @@ from django.db import transaction
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.models import AccessLog
-from oncology_ui.imaging.conf import pacs_settings
+from oncology_ui.imaging.conf import PacsSettings, pacs_settings
 from oncology_ui.imaging.pacs import (
-    _PACS_FAILURES,
-    _UID,
+    UID_PATTERN,
     PacsError,
-    _check_query_value,
-    _client,
-    _conf,
-    _date,
-    _explain,
-    _text,
+    dicom_date,
+    dicom_json_text,
+    pacs_conf,
+    pacs_query_value_check,
 )
+from oncology_ui.imaging.pacs_dicomweb import DICOMWEB_FAILURES, DicomwebTransport, dicomweb_explain
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
@@ -60,6 +58,14 @@ _SERIES_FIELDS = [
     "NumberOfSeriesRelatedInstances",
     "PatientID",
 ]
+
+
+def _slide_store() -> PacsSettings:
+    """The settings' PACS connection, which must speak DICOMweb (WSI over DIMSE is not offered)."""
+    conf = pacs_conf("")
+    if conf.transport != "dicomweb":
+        raise PacsError("Slides are imported over DICOMweb only; this PACS connection is DIMSE.")
+    return conf
 
 
 @dataclass(frozen=True)
@@ -81,19 +87,19 @@ def slide_pacs_series_find(*, case: Case) -> list[PacsSlideSeries]:
         ValidationError: the MRN cannot be searched safely.
         PacsError: no PACS is configured, or it could not answer (down, slow, credentials).
     """
-    conf = _conf()
+    conf = _slide_store()
     mrn = case.patient.mrn.strip()
     if not mrn:
         raise ValidationError("This patient has no MRN to search the PACS with.")
-    _check_query_value(mrn, "MRN")
+    pacs_query_value_check(mrn, "MRN")
     try:
-        found = _client(conf)[0].search_for_series(
+        found = DicomwebTransport(conf).client.search_for_series(
             search_filters={"PatientID": mrn, "Modality": SLIDE_MODALITY},
             fields=_SERIES_FIELDS,
             limit=MAX_SERIES_LISTED,
         )
-    except _PACS_FAILURES as exc:
-        raise _explain(exc, conf) from exc
+    except DICOMWEB_FAILURES as exc:
+        raise dicomweb_explain(exc, conf) from exc
     imported = set(
         Slide.objects.filter(case=case)
         .exclude(status=Slide.Status.FAILED)
@@ -102,18 +108,20 @@ def slide_pacs_series_find(*, case: Case) -> list[PacsSlideSeries]:
     )
     series = []
     for item in found:
-        series_uid = _text(item, "0020000E")
-        if _text(item, "00100020") not in ("", mrn) or not series_uid:
+        series_uid = dicom_json_text(item, "0020000E")
+        if dicom_json_text(item, "00100020") not in ("", mrn) or not series_uid:
             continue  # a PACS that matches loosely must not show another patient's slides
         description = " · ".join(
-            text for text in (_text(item, "00081030"), _text(item, "0008103E")) if text
+            text
+            for text in (dicom_json_text(item, "00081030"), dicom_json_text(item, "0008103E"))
+            if text
         )
-        count = _text(item, "00201209")
+        count = dicom_json_text(item, "00201209")
         series.append(
             PacsSlideSeries(
-                study_uid=_text(item, "0020000D"),
+                study_uid=dicom_json_text(item, "0020000D"),
                 series_uid=series_uid,
-                date=_date(_text(item, "00080020")),
+                date=dicom_date(dicom_json_text(item, "00080020")),
                 description=description[:200],
                 instance_count=int(count) if count.isdigit() else None,
                 imported=series_uid in imported,
@@ -132,7 +140,7 @@ def slide_pacs_import_request(*, case: Case, user: User, study_uid: str, series_
         raise ValidationError("No PACS is configured here (PACS_DICOMWEB_URL is not set).")
     study_uid, series_uid = study_uid.strip(), series_uid.strip()
     for uid in (study_uid, series_uid):
-        if len(uid) > 64 or not _UID.match(uid):
+        if len(uid) > 64 or not UID_PATTERN.match(uid):
             raise ValidationError("That is not a DICOM Study or Series Instance UID.")
     with transaction.atomic():
         running = Slide.objects.filter(
@@ -163,8 +171,9 @@ def slide_pacs_retrieve(*, slide: Slide, progress: services.Progress) -> None:
         PacsError: the PACS failed, the study is another patient's, or it is too large; no
             file is left behind.
     """
-    conf = _conf()
-    client, session = _client(conf)
+    conf = _slide_store()
+    transport = DicomwebTransport(conf)
+    client, session = transport.client, transport.session
     mrn = slide.case.patient.mrn.strip()
     progress(1, "Asking the PACS for the slide")
     try:
@@ -173,7 +182,7 @@ def slide_pacs_retrieve(*, slide: Slide, progress: services.Progress) -> None:
         )
         if not found:
             raise PacsError("The PACS does not have this slide (any more).")
-        if any(_text(item, "00100020") != mrn for item in found):
+        if any(dicom_json_text(item, "00100020") != mrn for item in found):
             raise PacsError(
                 "The PACS holds this slide under another Patient ID than this patient's MRN; "
                 "nothing was retrieved or stored."
@@ -187,8 +196,8 @@ def slide_pacs_retrieve(*, slide: Slide, progress: services.Progress) -> None:
             services.slide_attach_original(slide=slide, source=part, name=_name(found[0]))
         finally:
             part.unlink(missing_ok=True)
-    except _PACS_FAILURES as exc:
-        raise _explain(exc, conf) from exc
+    except DICOMWEB_FAILURES as exc:
+        raise dicomweb_explain(exc, conf) from exc
     finally:
         session.close()
 
@@ -209,7 +218,7 @@ def _write_series(
 
 
 def _name(study: dict[str, Any]) -> str:
-    when = _date(_text(study, "00080020"))
+    when = dicom_date(dicom_json_text(study, "00080020"))
     return f"Slide from the PACS ({when.isoformat() if when else 'unknown date'})"
 
 
