@@ -284,6 +284,16 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
     ),
     Capability("view background jobs (admin)", ("core.view_job",), (ADMINISTRATOR,)),
     Capability(
+        "configure PACS connections (admin; passwords stay in the environment)",
+        (
+            "imaging.view_pacsconnection",
+            "imaging.add_pacsconnection",
+            "imaging.change_pacsconnection",
+            "imaging.delete_pacsconnection",
+        ),
+        (ADMINISTRATOR,),
+    ),
+    Capability(
         'see sign-in lockouts and clear one (admin, "Access attempts")',
         ("axes.view_accessattempt", "axes.delete_accessattempt"),
         (ADMINISTRATOR,),
