@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     parser.add_argument("--latent", type=int, default=None, help="latent dimensions")
     parser.add_argument("--hidden", type=int, default=None, help="hidden units per encoder/decoder")
+    parser.add_argument("--dropout", type=float, default=None, help="encoder input dropout")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (at most 2)")
     args = parser.parse_args(argv)
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             ("epochs", args.epochs),
             ("latent", args.latent),
             ("hidden", args.hidden),
+            ("dropout", args.dropout),
         )
         if value is not None
     }
