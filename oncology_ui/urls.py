@@ -55,6 +55,7 @@ urlpatterns = [
     path("imaging/", include("oncology_ui.imaging.urls")),
     path("therapies/", include("oncology_ui.therapies.urls")),
     path("trials/", include("oncology_ui.trials.urls")),
+    path("generative/", include("oncology_ui.generative.urls")),
     path("admin/", admin.site.urls),
     # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
     # account pages, so no second password sign-in page exists beside /login/.

@@ -22,7 +22,7 @@ LAYERS = (
     ("clinical", "pathology", "imaging", "notes"),
     ("analysis",),
     ("therapies", "trials"),
-    ("boards",),
+    ("boards", "generative"),
     ("reports",),
     ("casepage", "demodata"),
 )
