@@ -127,6 +127,23 @@ def _prognosis(
     )
 
 
+def settles_text(items: Sequence[str], shown: int = 4) -> list[str]:
+    """What a test would settle, short: therapy rules by name, trials counted."""
+    rules = list(dict.fromkeys(i.removeprefix("therapy rule ") for i in items if "trial " not in i))
+    trials = sorted({i.removeprefix("trial ") for i in items if i.startswith("trial ")})
+    out = []
+    if rules:
+        more = f" and {len(rules) - shown} more" if len(rules) > shown else ""
+        out.append(f"therapy rules {', '.join(rules[:shown])}{more}")
+    if trials:
+        more = f" and {len(trials) - 2} more" if len(trials) > 2 else ""
+        out.append(
+            f"criteria of {len(trials)} trial{'s' if len(trials) > 1 else ''} "
+            f"({', '.join(trials[:2])}{more})"
+        )
+    return out
+
+
 def _next_tests(
     predictor: SurvivalPredictor,
     generative: GenerativeModel,
@@ -145,12 +162,11 @@ def _next_tests(
     known = {g.upper() for g in generative.names["mutation"]}
     gene_needs = [n for n in needs if n.gene and n.gene in known]
     drivers = tuple(dict.fromkeys([*COMMON_DRIVERS, *(n.gene for n in gene_needs)]))
-    resolves: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for need in gene_needs:
         for key in (f"mutation:{need.gene}", "mutation"):
-            resolves.setdefault(key, [])
-            if need.settles not in resolves[key]:
-                resolves[key].append(need.settles)
+            wanted.setdefault(key, []).append(need.settles)
+    resolves = {key: settles_text(items) for key, items in wanted.items()}
     ranking = rank_next_tests(
         predictor,
         generative,
@@ -164,11 +180,11 @@ def _next_tests(
     others: dict[str, list[str]] = {}
     for need in needs:
         if not (need.gene and need.gene in known):
-            others.setdefault(need.test or need.gene, [])
-            if need.settles not in others[need.test or need.gene]:
-                others[need.test or need.gene].append(need.settles)
+            others.setdefault(need.test or need.gene, []).append(need.settles)
     data = json_safe(asdict(ranking))
-    data["not_simulated"] = [{"test": t, "settles": s} for t, s in sorted(others.items())]
+    data["not_simulated"] = [
+        {"test": test, "settles": settles_text(items)} for test, items in sorted(others.items())
+    ]
     return dict(data)
 
 

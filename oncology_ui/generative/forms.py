@@ -21,7 +21,7 @@ def change_choices(observation: dict[str, Any]) -> list[tuple[str, list[tuple[st
     return [
         ("Alterations this tumour has", [(f"lose:{g}", f"loses its {g} mutation") for g in has]),
         (
-            "Drivers common in its cancer type",
+            "Common cancer drivers it is not known to carry",
             [(f"acquire:{g}", f"acquires a {g} mutation") for g in lacks],
         ),
         (

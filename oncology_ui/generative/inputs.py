@@ -71,6 +71,8 @@ class Need:
 
 _GENE = re.compile(r"\b([A-Z][A-Z0-9]{1,9})\b")
 _BIOMARKERS = ("ER", "PR", "HER2", "PD-L1", "MSI", "TMB")
+#: A trial resolver that asks for a test ("order EGFR testing", "repeat HER2 testing ...").
+_TRIAL_TEST = re.compile(r"^(?:order|repeat) (\S+) testing\b")
 
 
 def _parse(item: str) -> tuple[str, str]:
@@ -79,30 +81,38 @@ def _parse(item: str) -> tuple[str, str]:
         if re.search(rf"\b{re.escape(marker)}\b", item):
             return "", marker
     if "stage" in item.lower():
-        return "", "stage"
+        return "", "stage work-up"
     found = _GENE.search(item)
     return (found.group(1), "") if found else ("", item.strip())
 
 
 def case_needs(case: Case) -> list[Need]:
-    """The therapy and trial "needs X" / unknown lists of the latest stored runs."""
+    """The therapy and trial "needs X" / unknown lists of the latest stored runs.
+
+    Therapy rules come from the ranking's not-evaluable rules ("<rule> (<guideline>) needs
+    EGFR status (not tested)"); trial criteria from unknown verdicts whose resolver orders a
+    test ("order EGFR testing", "record both ER and PR status"). Labs and other facts to record
+    are not tests the generative model could inform, and are left to those sections.
+    """
     needs: list[Need] = []
     ranking = ranking_latest(case)
     if ranking is not None:
         unknowns = (ranking.result or {}).get("unknowns") or {}
         for rule in unknowns.get("not_evaluable") or []:
             label, _, wanted = str(rule).partition(" needs ")
+            name = label.split(" (")[0].strip()
             for item in wanted.split(", "):
                 gene, test = _parse(item)
-                needs.append(Need(gene, test, f"therapy rule {label.strip()}"))
+                needs.append(Need(gene, test, f"therapy rule {name}"))
     result = trial_match_latest(case)
     for match in (result.matches if result is not None and result.matches else [])[:20]:
         for verdict in match.get("verdicts", []):
             resolver = str(verdict.get("resolver") or "")
-            if verdict.get("verdict") != "unknown" or not resolver.startswith(
-                ("order ", "record both", "repeat ")
-            ):
+            if verdict.get("verdict") != "unknown":
                 continue
-            gene, test = _parse(resolver.removeprefix("order "))
-            needs.append(Need(gene, test, f"trial {match.get('nct_id', '')} criterion"))
+            wanted = _TRIAL_TEST.match(resolver)
+            if wanted is None and not resolver.startswith("record both ER and PR"):
+                continue
+            gene, test = _parse(wanted.group(1) if wanted else resolver)
+            needs.append(Need(gene, test, f"trial {match.get('nct_id', '')}"))
     return needs

@@ -9,7 +9,12 @@ from typing import Any
 from django.http import HttpRequest
 
 from inference.generative.profile import HYPOTHESIS, RESEARCH_USE
-from inference.hallmarks.profile import CapabilityScore, HallmarkProfile, ProgrammeScore
+from inference.hallmarks.profile import (
+    CapabilityScore,
+    HallmarkProfile,
+    ProgrammeScore,
+    set_label,
+)
 from oncology_ui.clinical.models import ExpressionProfile
 from oncology_ui.generative.compute import MODALITY_LABELS
 from oncology_ui.generative.forms import ExperimentForm
@@ -69,6 +74,42 @@ def modality_rows(profile: GenerativeProfile) -> list[dict[str, Any]]:
     return rows
 
 
+def points(value: float | None) -> str:
+    """A probability difference in percentage points, one decimal (``"+0.4"``)."""
+    return "n/a" if value is None else f"{100 * value:+.1f}"
+
+
+def next_test_rows(next_tests: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The ranking as shown: changes in points with one decimal (most are below one point)."""
+    return [
+        {
+            **test,
+            "change": f"{100 * test['expected_change']:.1f}",
+            "range": "–".join(f"{100 * v:.0f}%" for v in test["post_test_range"]),
+        }
+        for test in (next_tests or {}).get("tests") or []
+    ]
+
+
+def experiment_view(experiment: InSilicoExperiment) -> dict[str, Any]:
+    """The experiment's hallmark shifts under readable names, and the prognosis shift."""
+    result = experiment.result or {}
+    shift = result.get("prognosis_shift")
+    return {
+        "shifts": [{**s, "label": set_label(s["name"])} for s in (result.get("shifts") or [])[:10]],
+        "prognosis": {
+            "mean": points(shift["mean"]),
+            "lower": points(shift["lower"]),
+            "upper": points(shift["upper"]),
+            "before": f"{100 * shift['before']:.0f}%",
+            "after": f"{100 * shift['after']:.0f}%",
+            "model": shift["survival_model"],
+        }
+        if shift
+        else None,
+    }
+
+
 def generative_section(request: HttpRequest, case: Case, **extra: Any) -> dict[str, Any]:
     """Section loader: the latest profile and experiment of the case, and their pending jobs."""
     profile = GenerativeProfile.objects.filter(case=case).select_related("job").first()
@@ -92,14 +133,18 @@ def generative_section(request: HttpRequest, case: Case, **extra: Any) -> dict[s
         "non_commercial": NON_COMMERCIAL,
         "hypothesis": HYPOTHESIS,
     }
+    if experiment is not None and experiment.status == Status.OK:
+        context["gen_experiment_view"] = experiment_view(experiment)
     if shown is not None and shown.status == Status.OK:
         context["gen_modalities"] = modality_rows(shown)
+        context["gen_next_tests"] = next_test_rows(shown.next_tests)
         context["hallmarks"] = (
             {"profile": hallmark_profile_of(shown.hallmarks), "upload": None}
             if shown.hallmarks
             else None
         )
-    if context["can_experiment"]:
+    # A type the model was not trained on: the refusal says so, and no experiment is offered.
+    if context["can_experiment"] and not (shown is not None and shown.status == Status.REFUSED):
         context["experiment_form"] = extra.get("experiment_form") or ExperimentForm(
             observation=case_observation(case)
         )

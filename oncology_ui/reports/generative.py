@@ -8,7 +8,12 @@ from typing import Any
 
 from oncology_ui.clinical.models import ExpressionProfile
 from oncology_ui.generative.models import GenerativeProfile, InSilicoExperiment, Status
-from oncology_ui.generative.sections import NON_COMMERCIAL, hallmark_profile_of, modality_rows
+from oncology_ui.generative.sections import (
+    NON_COMMERCIAL,
+    experiment_view,
+    hallmark_profile_of,
+    modality_rows,
+)
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.data import OptionalSection
 from oncology_ui.reports.hallmarks import profile_report
@@ -65,19 +70,20 @@ def _experiment_lines(experiment: InSilicoExperiment) -> list[str]:
     if experiment.status == Status.REFUSED:
         return [f"In-silico experiment “{description}” refused: {experiment.refusal}"]
     result = experiment.result or {}
+    view = experiment_view(experiment)
     lines = [
-        f"In-silico experiment, {experiment.created_at:%Y-%m-%d}: if this tumour {description}. "
-        f"{result.get('label', '')}"
+        f"In-silico experiment, {experiment.created_at:%Y-%m-%d} (hypothesis for research — not "
+        f"a prediction): if this tumour {description}. {result.get('label', '')}"
     ]
     lines += [
-        f"  {s['name']}: {s['mean']:+.2f} z (80% interval {s['lower']:+.2f} to {s['upper']:+.2f})"
-        for s in (result.get("shifts") or [])[:5]
+        f"  {s['label']}: {s['mean']:+.2f} z (80% interval {s['lower']:+.2f} to {s['upper']:+.2f})"
+        for s in view["shifts"][:5]
     ]
-    shift = result.get("prognosis_shift")
+    shift = view["prognosis"]
     if shift:
         lines.append(
-            f"  3-year survival shift {100 * shift['mean']:+.1f} points (80% interval "
-            f"{100 * shift['lower']:+.1f} to {100 * shift['upper']:+.1f})."
+            f"  3-year survival shift {shift['mean']} points (80% interval {shift['lower']} to "
+            f"{shift['upper']}; {shift['before']} → {shift['after']}), {shift['model']}."
         )
     return lines
 

@@ -102,6 +102,7 @@ def test_the_job_computes_and_stores_a_profile_from_the_cases_rows(
     assert profile.hallmarks is not None and profile.hallmarks["source"] == "imputed"
     scored = [c for c in profile.hallmarks["capabilities"] if c["programme"]["score"] is not None]
     assert scored and all(c["programme"]["lower"] <= c["programme"]["upper"] for c in scored)
+    assert profile.next_tests is not None and profile.prognosis is not None
     tests = profile.next_tests["tests"]
     assert [t["rank"] for t in tests] == list(range(1, len(tests) + 1))
     assert {"rna", "mutation:PIK3CA"} <= {t["key"] for t in tests}
@@ -132,7 +133,8 @@ def test_the_page_shows_measured_and_imputed_modalities(
     assert 'Gene expression</td><td><span class="badge stale">imputed' in rows
     assert "Research use only" in page and "non-commercial" in page
     assert "imputed</span>" in page  # the hallmark profile carries its imputed badge
-    assert 'id="generative-next-tests"' in page and "3-year survival, copy number, expression imputed" in page
+    assert 'id="generative-next-tests"' in page
+    assert "3-year survival, copy number, expression imputed" in page
     assert "Model card" in page
 
 
@@ -167,6 +169,7 @@ def test_an_experiment_shows_hallmark_shifts_labelled_as_a_hypothesis(
     assert 'value="lose:PIK3CA"' in form_page and 'value="acquire:TP53"' in form_page
     experiment = _experiment(oncologist_client, cast.case, "acquire:TP53")
     assert experiment.status == Status.OK
+    assert experiment.result is not None
     shifts = experiment.result["shifts"]
     assert shifts and all(s["lower"] <= s["mean"] <= s["upper"] for s in shifts[:5])
     assert experiment.result["prognosis_shift"]["name"] == "3-year survival"
