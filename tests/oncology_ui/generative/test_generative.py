@@ -23,6 +23,7 @@ from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.generative.models import GenerativeProfile, InSilicoExperiment, Status
 from oncology_ui.patients.models import Case
 from oncology_ui.reports import services as reports
+from oncology_ui.trials.models import TrialMatchResult
 from tests.factories import CaseFactory
 from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.therapies.factories import VariantFactory
@@ -259,3 +260,37 @@ def test_the_htmx_request_returns_the_section_partial_with_its_job(
     assert job is not None and job.kind == "generative_profile"
     assert content.lstrip().startswith('<section id="section-generative"')
     assert f'id="job-{job.pk}"' in content and 'hx-trigger="job-finished from:body"' in content
+
+
+def test_next_tests_say_which_trial_criteria_they_would_settle(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    def verdict(resolver: str) -> dict[str, str]:
+        return {"verdict": "unknown", "resolver": resolver, "text": "criterion"}
+
+    TrialMatchResult.objects.create(
+        case=cast.case,
+        matches=[
+            {
+                "nct_id": "NCT01234567",
+                "verdicts": [
+                    verdict("order EGFR testing"),
+                    verdict("order albumin"),
+                    verdict("record both ER and PR status"),
+                    {"verdict": "met", "resolver": "order KRAS testing", "text": "met"},
+                ],
+            }
+        ],
+    )
+    profile = _profile(oncologist_client, cast.case)
+    assert profile.next_tests is not None
+    by_key = {t["key"]: t for t in profile.next_tests["tests"]}
+    assert by_key["mutation:EGFR"]["resolves"] == ["criteria of 1 trial (NCT01234567)"]
+    assert "criteria of 1 trial (NCT01234567)" in by_key["mutation:EGFR"]["reasoning"]
+    assert by_key["mutation:KRAS"]["resolves"] == []  # its criterion is already met
+    assert profile.next_tests["not_simulated"] == [
+        {"test": "ER", "settles": ["criteria of 1 trial (NCT01234567)"]}
+    ]
+    page = _section(oncologist_client, cast.case)
+    assert "Also waiting, not simulated by the generative model" in page
+    assert "albumin" not in page.split('id="section-generative"')[1]
