@@ -29,6 +29,7 @@ import hashlib
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,8 @@ def generative_imputation(
     samples = model.impute(
         dict(inputs.test), inputs.test_types, n_samples, seed, only=(inputs.target,)
     )[inputs.target]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # features the model never learnt for a type are NaN
+        warnings.simplefilter("ignore", category=RuntimeWarning)
         mean = np.nanmean(samples, axis=0)
     return BaselineImputation(GENERATIVE, mean, samples, model.version)
 

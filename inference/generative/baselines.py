@@ -33,7 +33,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,9 +109,7 @@ def type_means(values: FloatArray, types: Sequence[str]) -> dict[str, FloatArray
 
 
 @contextlib.contextmanager
-def _quiet_nan_warnings():  # type: ignore[no-untyped-def]
-    import warnings
-
+def _quiet_nan_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         yield
@@ -134,7 +133,8 @@ def target_residuals(inputs: ImputationInputs) -> tuple[FloatArray, FloatArray, 
 def predictor_matrices(inputs: ImputationInputs) -> tuple[FloatArray, FloatArray]:
     """Standardised predictor columns (training statistics; unmeasured = 0, the training mean)
     and cancer-type indicators, for the training and the test rows."""
-    train_blocks, test_blocks = [], []
+    train_blocks: list[FloatArray] = []
+    test_blocks: list[FloatArray] = []
     for modality in inputs.predictors:
         train = np.asarray(inputs.train[modality], dtype=np.float64)
         test = np.asarray(inputs.test[modality], dtype=np.float64)
@@ -193,7 +193,7 @@ def _knn_indices(
     train_x: FloatArray,
     train_types: npt.NDArray[np.str_],
     query_x: FloatArray,
-    query_types: Sequence[str],
+    query_types: Sequence[str] | npt.NDArray[np.str_],
     k: int,
 ) -> npt.NDArray[np.int64]:
     """(n_query, k) indices of the nearest training rows of the same type (all rows if the type
