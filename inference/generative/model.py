@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from inference.generative.data import MODALITIES, ONCOTREE_COHORT, FloatArray
+from inference.generative.data import MODALITIES, ONCOTREE_COHORT, FloatArray, MultiOmicsTable
 from inference.generative.network import GenerativeConfig, GenerativeNet
 from inference.hallmarks.gene_sets import hallmark_membership
 from inference.runtime import eval_mode, load_checkpoint, sha256_of
@@ -27,7 +27,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+SHIPPED_SHA256 = "c7388a35c2298f70579caad80c6e153683815539dd087a934068c2679f2a0f8b"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
@@ -106,6 +106,22 @@ class GenerativeModel:
         mask: np.ndarray = self.carried[modality][type_indices]
         return mask
 
+    def arrays_of(
+        self, table: MultiOmicsTable, rows: np.ndarray, modalities: Sequence[str] = MODALITIES
+    ) -> dict[str, FloatArray]:
+        """A table's rows on the model's feature order (NaN for features the table lacks), for
+        tables loaded with other cohorts (and so another union of genes) than the model's."""
+        out: dict[str, FloatArray] = {}
+        for m in modalities:
+            source = {g: j for j, g in enumerate(table.names(m))}
+            x = np.full((len(rows), self.config.dims[m]), np.nan)
+            pairs = [(i, source[g]) for i, g in enumerate(self.names[m]) if g in source]
+            if pairs:
+                target, columns = (list(p) for p in zip(*pairs, strict=True))
+                x[:, target] = table.modality(m)[np.asarray(rows)][:, columns]
+            out[m] = x
+        return out
+
     # ---------------------------------------------------------------- sampling
     def _inputs(
         self, observed: Observed, n: int
@@ -156,7 +172,7 @@ class GenerativeModel:
                 stream = torch.Generator().manual_seed(int(seed) * 7919 + position + 1)
                 out = outs[m]
                 binary = self.net.is_binary(m)
-                sd = torch.exp(0.5 * self.net.decoders[m].logvar[t_types].clamp(-7.0, 5.0))
+                sd = torch.exp(0.5 * self.net.residual_logvar(m, t_types))
                 noise = torch.randn(out.shape, generator=stream)
                 gauss = out + self.calibration.get(m, 1.0) * sd * noise
                 uniform = torch.rand(out.shape, generator=stream)

@@ -102,6 +102,12 @@ class GenerativeNet(nn.Module):
             flags[list(config.binary.get(m, ()))] = True
             self.register_buffer(f"binary_{m}", flags, persistent=False)
 
+    def residual_logvar(self, modality: str, type_index: torch.Tensor) -> torch.Tensor:
+        """Log variance of the Gaussian columns of a modality for each row's cancer type."""
+        decoder = self.decoders[modality]
+        assert isinstance(decoder, ModalityDecoder)
+        return decoder.logvar[type_index].clamp(-7.0, 5.0)
+
     def is_binary(self, modality: str) -> torch.Tensor:
         flags: torch.Tensor = getattr(self, f"binary_{modality}")
         return flags
@@ -124,7 +130,7 @@ class GenerativeNet(nn.Module):
             (mu, logvar) of the Gaussian posterior, each (N, latent).
         """
         onehot = nn.functional.one_hot(type_index, len(self.config.cancer_types)).float()
-        precision = torch.exp(-self.prior_logvar[type_index])
+        precision = torch.exp(-self.prior_logvar[type_index].clamp(-6.0, 6.0))
         weighted = self.prior_mu[type_index] * precision
         for m in MODALITIES:
             if m not in values:
@@ -154,7 +160,7 @@ class GenerativeNet(nn.Module):
     ) -> torch.Tensor:
         """Masked negative log-likelihood per row (N,)."""
         binary = self.is_binary(modality)
-        logvar = self.decoders[modality].logvar[type_index].clamp(-7.0, 5.0)
+        logvar = self.residual_logvar(modality, type_index)
         target = torch.where(mask, x, torch.zeros_like(x))
         gauss = 0.5 * (LOG_2PI + logvar + (target - out) ** 2 * torch.exp(-logvar))
         bern = nn.functional.binary_cross_entropy_with_logits(out, target, reduction="none")

@@ -100,9 +100,9 @@ def _loss(
     mu, logvar = net.posterior(values, shown_masks, shown, kinds)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
     outs = net.decode(z, kinds)
-    nll = sum(net.nll(m, outs[m], values[m], masks[m], kinds) for m in MODALITIES)
+    nll = torch.stack([net.nll(m, outs[m], values[m], masks[m], kinds) for m in MODALITIES])
     kl = kl_to_prior(mu, logvar, net.prior_mu[kinds], net.prior_logvar[kinds].clamp(-6.0, 6.0))
-    return (nll + kl).mean()  # type: ignore[no-any-return]
+    return (nll.sum(0) + kl).mean()
 
 
 def _dropout(

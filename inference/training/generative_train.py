@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cohorts", nargs="*", default=list(COHORTS), help="cohort keys")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (at most 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (at most 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(max(1, min(args.threads, 2)))
