@@ -140,12 +140,14 @@ def generative_imputation(
 
 
 def _pearson_columns(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    """Pearson r per column (rows = patients); NaN where either side is constant."""
+    """Pearson r per column (rows = patients); NaN where the truth is constant, and 0 where
+    only the prediction is (a constant guess such as the cohort mean carries no ranking)."""
     t = truth - truth.mean(0)
     p = prediction - prediction.mean(0)
-    denominator = np.sqrt((t**2).sum(0) * (p**2).sum(0))
+    t_norm, p_norm = (t**2).sum(0), (p**2).sum(0)
     with np.errstate(all="ignore"):
-        return np.where(denominator > 1e-12, (t * p).sum(0) / denominator, np.nan)
+        r = np.where(p_norm > 1e-12, (t * p).sum(0) / np.sqrt(t_norm * p_norm), 0.0)
+    return np.where(t_norm > 1e-12, r, np.nan)
 
 
 def evaluated_genes(

@@ -20,7 +20,8 @@ What each does, and what was done to keep it tractable on two CPU cores:
   (``miceforest``). Chained equations over thousands of genes do not run in minutes on a CPU, so
   MICE imputes the first ``target_components`` principal-component scores of the target
   (deviations from the cancer-type mean) from the first ``predictor_components`` components of the
-  other modalities; the genes are rebuilt from the imputed scores. Each imputed dataset is a sample.
+  other modalities; the genes are rebuilt from the imputed scores plus Gaussian noise with each
+  gene's reconstruction error on the training rows. Each imputed dataset is a sample.
 * ``mofa``: MOFA+ (``mofapy2``), one view per modality (deviations from the cancer-type mean),
   one group, training and test rows together with the test rows' target view missing (MOFA+
   handles missing views); ``factors`` factors and at most ``iterations`` iterations; mutations are
@@ -291,12 +292,18 @@ def impute_mice(
     kernel = mf.ImputationKernel(frame, num_datasets=datasets, random_state=seed)
     kernel.mice(iterations, num_threads=1)
     n_train = len(train_pc)
+    # What the kept components do not hold is added back as Gaussian noise with each feature's
+    # training reconstruction error, so the samples keep the target's full spread.
+    rebuilt = centre + target_scores @ target_axes
+    leftover = np.sqrt(np.mean((residual - rebuilt) ** 2, axis=0))
+    rng = np.random.default_rng(seed)
     samples = np.stack(
         [
             test_means
             + centre
             + kernel.complete_data(dataset=d)[t_names].to_numpy(dtype=np.float64)[n_train:]
             @ target_axes
+            + rng.standard_normal(test_means.shape) * leftover
             for d in range(datasets)
         ]
     )
