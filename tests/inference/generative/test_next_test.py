@@ -64,10 +64,14 @@ def test_every_missing_test_is_named_and_ranked(models, case):
         n_outer=FAST,
         n_inner=FAST,
     )
-    carried = {g.upper() for g in generative.names["mutation"]}
+    luad = generative.carried_mask("mutation", np.array([generative.type_index("LUAD")]))[0]
+    carried = {
+        g.upper() for g, kept in zip(generative.names["mutation"], luad, strict=True) if kept
+    }
     expected = {"rna", "cnv", "mutation", "receptors"} | {
         f"mutation:{g}" for g in COMMON_DRIVERS if g in carried
     }
+    assert {"mutation:TP53", "mutation:KRAS", "mutation:EGFR"} <= expected
     keys = [t.key for t in ranking.tests]
     assert sorted(keys) == sorted(expected)
     assert [t.rank for t in ranking.tests] == list(range(1, len(keys) + 1))
