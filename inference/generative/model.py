@@ -27,7 +27,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "c7388a35c2298f70579caad80c6e153683815539dd087a934068c2679f2a0f8b"
+SHIPPED_SHA256 = "dbc5fcbe265c607ff79339eee13eea157e5e36f6c804703b33137744d190f288"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
@@ -81,6 +81,10 @@ class GenerativeModel:
     calibration: dict[str, float] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     weights_sha256: str = ""
+    #: Residual factor model per modality (``inference.generative.residuals``): loadings
+    #: (d x rank) and uniqueness (d); a modality without one draws independent residuals.
+    factors: dict[str, FloatArray] = field(default_factory=dict)
+    uniqueness: dict[str, FloatArray] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -174,6 +178,9 @@ class GenerativeModel:
                 binary = self.net.is_binary(m)
                 sd = torch.exp(0.5 * self.net.residual_logvar(m, t_types))
                 noise = torch.randn(out.shape, generator=stream)
+                if m in self.factors:
+                    shared = self._shared_factors(m, out, values[m], t_masks[m], sd, stream)
+                    noise = shared @ self._loadings(m)[0].T + self._loadings(m)[1] * noise
                 gauss = out + self.calibration.get(m, 1.0) * sd * noise
                 uniform = torch.rand(out.shape, generator=stream)
                 bern = (uniform < torch.sigmoid(out)).float()
@@ -182,6 +189,39 @@ class GenerativeModel:
                 draw = np.where(self.carried_mask(m, types)[None], draw, np.nan)
                 samples[m] = np.where(masks[m][None], raw[m][None], draw)
         return samples
+
+    def _loadings(self, modality: str) -> tuple[torch.Tensor, torch.Tensor]:
+        w = torch.as_tensor(self.factors[modality], dtype=torch.float32)
+        u = torch.as_tensor(self.uniqueness[modality], dtype=torch.float32).clamp(min=0.05)
+        return w, u
+
+    def _shared_factors(
+        self,
+        modality: str,
+        out: torch.Tensor,
+        values: torch.Tensor,
+        mask: torch.Tensor,
+        sd: torch.Tensor,
+        stream: torch.Generator,
+    ) -> torch.Tensor:
+        """Residual factors (S, N, rank), conditioned on the modality's measured entries.
+
+        Given a draw's decoded mean, the measured entries' standardised residuals r_o =
+        W_o f + u_o e give f | r_o Gaussian with precision I + W_o' U_o^-2 W_o; with nothing
+        measured that is the standard normal.
+        """
+        w, u = self._loadings(modality)
+        rank = w.shape[1]
+        weight = mask.float() / u**2  # (N, d)
+        precision = torch.eye(rank) + torch.einsum("dr,nd,dq->nrq", w, weight, w)
+        cov = torch.linalg.inv(precision)
+        cov = (cov + cov.transpose(1, 2)) / 2
+        resid = torch.where(mask, (values - out) / sd, torch.zeros_like(out))  # (S, N, d)
+        b = torch.einsum("and,dr->anr", resid * weight, w)
+        mean = torch.einsum("nrq,anq->anr", cov, b)
+        chol = torch.linalg.cholesky(cov)
+        eps = torch.randn((*out.shape[:-1], rank), generator=stream)
+        return mean + torch.einsum("nrq,anq->anr", chol, eps)
 
     def _types(self, cancer_type: Sequence[str]) -> np.ndarray:
         return np.array([self.type_index(t) for t in cancer_type], dtype=np.int64)
@@ -322,6 +362,8 @@ def checkpoint_of(model: GenerativeModel) -> dict[str, Any]:
         "carried": {m: _tensor(v, torch.bool) for m, v in model.carried.items()},
         "calibration": dict(model.calibration),
         "validation": model.validation,
+        "factors": {m: _tensor(v, torch.float16) for m, v in model.factors.items()},
+        "uniqueness": {m: _tensor(v, torch.float16) for m, v in model.uniqueness.items()},
     }
 
 
@@ -374,6 +416,8 @@ def model_from_payload(raw: Mapping[str, Any], digest: str) -> GenerativeModel:
         calibration={k: float(v) for k, v in raw["calibration"].items()},
         validation=dict(raw["validation"]),
         weights_sha256=digest,
+        factors={m: as_np(v) for m, v in raw.get("factors", {}).items()},
+        uniqueness={m: as_np(v) for m, v in raw.get("uniqueness", {}).items()},
     )
 
 

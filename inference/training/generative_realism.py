@@ -52,15 +52,16 @@ class Representation:
         self.model = model
         k = model.type_index(str(table.cancer_type[train_rows[0]]))
         self.carried = {m: model.carried[m][k] for m in MODALITIES}
-        mut = table.mutation[train_rows][:, self.carried["mutation"]]
+        train = model.arrays_of(table, train_rows)
+        mut = train["mutation"][:, self.carried["mutation"]]
         self.top = np.argsort(-np.nan_to_num(nanmean0(mut)))[:TOP_MUTATIONS]
         self.pcas: dict[str, tuple[FloatArray, PCA]] = {}
         for m, n in PCS.items():
-            x = table.modality(m)[train_rows][:, self.carried[m]]
+            x = train[m][:, self.carried[m]]
             if x.shape[1] >= n and len(x) > n:
                 fill = np.nan_to_num(nanmean0(x))
                 self.pcas[m] = (fill, PCA(n, random_state=0).fit(np.where(np.isnan(x), fill, x)))
-        self.clinical_fill = np.nan_to_num(nanmean0(table.clinical[train_rows]))
+        self.clinical_fill = np.nan_to_num(nanmean0(train["clinical"]))
 
     def __call__(self, profile: dict[str, FloatArray]) -> FloatArray:
         parts = [np.where(np.isnan(profile["clinical"]), self.clinical_fill, profile["clinical"])]
@@ -103,13 +104,13 @@ def realism_for_fold(
         if len(test_rows) < 10:
             continue
         represent = Representation(model, table, train_rows)
-        real = represent({m: table.modality(m)[test_rows] for m in MODALITIES})
+        real = represent(model.arrays_of(table, test_rows))
         drawn = model.impute({}, [cohort] * len(test_rows), n_samples=1, seed=1000 + fold)
         generated = represent({m: v[0] for m, v in drawn.items()})
         floor_rows = rng.choice(
             train_rows, size=min(len(test_rows), len(train_rows)), replace=False
         )
-        floor = represent({m: table.modality(m)[floor_rows] for m in MODALITIES})
+        floor = represent(model.arrays_of(table, floor_rows))
         result = c2st(real, generated, seed=fold)
         out[cohort] = {
             **result,
