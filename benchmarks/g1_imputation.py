@@ -29,6 +29,7 @@ import hashlib
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,18 +133,21 @@ def generative_imputation(
     samples = model.impute(
         dict(inputs.test), inputs.test_types, n_samples, seed, only=(inputs.target,)
     )[inputs.target]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # features the model never learnt for a type are NaN
+        warnings.simplefilter("ignore", category=RuntimeWarning)
         mean = np.nanmean(samples, axis=0)
     return BaselineImputation(GENERATIVE, mean, samples, model.version)
 
 
 def _pearson_columns(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    """Pearson r per column (rows = patients); NaN where either side is constant."""
+    """Pearson r per column (rows = patients); NaN where the truth is constant, and 0 where
+    only the prediction is (a constant guess such as the cohort mean carries no ranking)."""
     t = truth - truth.mean(0)
     p = prediction - prediction.mean(0)
-    denominator = np.sqrt((t**2).sum(0) * (p**2).sum(0))
+    t_norm, p_norm = (t**2).sum(0), (p**2).sum(0)
     with np.errstate(all="ignore"):
-        return np.where(denominator > 1e-12, (t * p).sum(0) / denominator, np.nan)
+        r = np.where(p_norm > 1e-12, (t * p).sum(0) / np.sqrt(t_norm * p_norm), 0.0)
+    return np.where(t_norm > 1e-12, r, np.nan)
 
 
 def evaluated_genes(

@@ -6,7 +6,8 @@ Fold-0 test patients of the survival model's cohorts (see G2) who have every mod
 from clinical facts only (age, sex, cancer type). ``inference.generative.next_test`` ranks the
 tests they lack (RNA profile, copy-number profile, mutation panel, single-gene tests of the common
 drivers carried by the cohort) by the expected change of the 3-year survival estimate
-(preposterior analysis with the generative model and the shipped survival model). Then each test
+(preposterior analysis with the shipped generative model, trained on fold 0's training part,
+and the shipped survival model). Then each test
 is "done" with the patient's TRUE values and the realised change |S(after) - S(now)| measured,
 both estimates pooled over imputations of what is still missing. Goal: the realised change of the
 first-ranked test >= 1.5 x the mean realised change of a test chosen at random among the missing
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import BenchmarkResult, result_line
-from benchmarks.g1_imputation import SEED, generative_for_fold, selection
-from benchmarks.g2_prognosis_imputation import SURVIVAL_COHORTS
-from inference.generative.data import MODALITIES, folds_split, load_cohorts
+from benchmarks.g1_imputation import SEED, selection
+from benchmarks.g2_prognosis_imputation import SURVIVAL_COHORTS, shipped_fold0
+from inference.generative.data import MODALITIES
 
 ID = "G3"
 TITLE = "Next best test: realised 3-year change of the first-ranked test vs a random missing test"
@@ -57,17 +58,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     if not getattr(args, "cohorts", None):
         cohorts = ("blca",) if quick else SURVIVAL_COHORTS
     predictor = inference.load_model()
-    if quick:
-        from inference.generative.model import load_generative
-
-        table = load_cohorts(args.data)
-        generative = load_generative()
-        _, test_idx = folds_split(table, 0, data_dir=args.data)
-        test_idx = test_idx[np.isin(table.cancer_type[test_idx], cohorts)]
-    else:
-        table = load_cohorts(args.data, cohorts)
-        train_idx, test_idx = folds_split(table, 0, data_dir=args.data)
-        generative = generative_for_fold(table, cohorts, 0, train_idx)
+    table, generative, _, test_idx = shipped_fold0(args.data, cohorts)
     complete = np.ones(len(test_idx), dtype=bool)
     for m in MODALITIES:
         complete &= np.isfinite(table.modality(m)[test_idx]).any(1)
@@ -83,7 +74,9 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         types = [str(cohort)] * len(group)
         codes = [str(c) for c in table.oncotree_code[group]]
         start = {"clinical": table.clinical[group]}
-        tests = nt.candidate_tests(generative, {"clinical": start["clinical"][:1]})
+        tests = nt.candidate_tests(
+            generative, {"clinical": start["clinical"][:1]}, cancer_type=str(cohort)
+        )
         now = nt.estimate_3y(predictor, generative, start, types, codes, nt.N_INNER * 4, SEED)
         expected = np.empty((len(tests), len(group)))
         realised = np.empty((len(tests), len(group)))

@@ -20,7 +20,8 @@ What each does, and what was done to keep it tractable on two CPU cores:
   (``miceforest``). Chained equations over thousands of genes do not run in minutes on a CPU, so
   MICE imputes the first ``target_components`` principal-component scores of the target
   (deviations from the cancer-type mean) from the first ``predictor_components`` components of the
-  other modalities; the genes are rebuilt from the imputed scores. Each imputed dataset is a sample.
+  other modalities; the genes are rebuilt from the imputed scores plus Gaussian noise with each
+  gene's reconstruction error on the training rows. Each imputed dataset is a sample.
 * ``mofa``: MOFA+ (``mofapy2``), one view per modality (deviations from the cancer-type mean),
   one group, training and test rows together with the test rows' target view missing (MOFA+
   handles missing views); ``factors`` factors and at most ``iterations`` iterations; mutations are
@@ -33,7 +34,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,9 +110,7 @@ def type_means(values: FloatArray, types: Sequence[str]) -> dict[str, FloatArray
 
 
 @contextlib.contextmanager
-def _quiet_nan_warnings():  # type: ignore[no-untyped-def]
-    import warnings
-
+def _quiet_nan_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         yield
@@ -134,7 +134,8 @@ def target_residuals(inputs: ImputationInputs) -> tuple[FloatArray, FloatArray, 
 def predictor_matrices(inputs: ImputationInputs) -> tuple[FloatArray, FloatArray]:
     """Standardised predictor columns (training statistics; unmeasured = 0, the training mean)
     and cancer-type indicators, for the training and the test rows."""
-    train_blocks, test_blocks = [], []
+    train_blocks: list[FloatArray] = []
+    test_blocks: list[FloatArray] = []
     for modality in inputs.predictors:
         train = np.asarray(inputs.train[modality], dtype=np.float64)
         test = np.asarray(inputs.test[modality], dtype=np.float64)
@@ -193,7 +194,7 @@ def _knn_indices(
     train_x: FloatArray,
     train_types: npt.NDArray[np.str_],
     query_x: FloatArray,
-    query_types: Sequence[str],
+    query_types: Sequence[str] | npt.NDArray[np.str_],
     k: int,
 ) -> npt.NDArray[np.int64]:
     """(n_query, k) indices of the nearest training rows of the same type (all rows if the type
@@ -291,12 +292,18 @@ def impute_mice(
     kernel = mf.ImputationKernel(frame, num_datasets=datasets, random_state=seed)
     kernel.mice(iterations, num_threads=1)
     n_train = len(train_pc)
+    # What the kept components do not hold is added back as Gaussian noise with each feature's
+    # training reconstruction error, so the samples keep the target's full spread.
+    rebuilt = centre + target_scores @ target_axes
+    leftover = np.sqrt(np.mean((residual - rebuilt) ** 2, axis=0))
+    rng = np.random.default_rng(seed)
     samples = np.stack(
         [
             test_means
             + centre
             + kernel.complete_data(dataset=d)[t_names].to_numpy(dtype=np.float64)[n_train:]
             @ target_axes
+            + rng.standard_normal(test_means.shape) * leftover
             for d in range(datasets)
         ]
     )

@@ -139,19 +139,29 @@ def candidate_tests(
     generative: GenerativeModel,
     observed: Mapping[str, FloatArray],
     drivers: Sequence[str] = COMMON_DRIVERS,
+    *,
+    cancer_type: str | None = None,
 ) -> tuple[CandidateTest, ...]:
     """The tests one case (row 0 of ``observed``) lacks: each molecular modality with nothing
-    measured, and a single-gene test per driver whose mutation status is unknown."""
+    measured, and a single-gene test per driver whose mutation status is unknown. With
+    ``cancer_type``, only what the model learnt for that type is offered (no RNA profile for
+    UCEC, no single-gene test of a gene its cohort never profiled)."""
+    carried = None
+    if cancer_type is not None:
+        row = np.array([generative.type_index(cancer_type)])
+        carried = {m: generative.carried_mask(m, row)[0] for m in MODALITY_TESTS}
     tests: list[CandidateTest] = []
     for modality in ("rna", "cnv", "mutation"):
         values = observed.get(modality)
+        if carried is not None and not carried[modality].any():
+            continue
         if values is None or not np.isfinite(values[0]).any():
             tests.append(CandidateTest(modality, MODALITY_TESTS[modality], modality))
     index = {g.upper(): j for j, g in enumerate(generative.names["mutation"])}
     mutation = observed.get("mutation")
     for gene in drivers:
         column = index.get(gene.upper())
-        if column is None:
+        if column is None or (carried is not None and not carried["mutation"][column]):
             continue
         if mutation is None or not np.isfinite(mutation[0, column]):
             tests.append(
@@ -325,7 +335,7 @@ def rank_next_tests(
     now = float(now_values[0]) if np.isfinite(now_values[0]) else None
     settle = {k: tuple(v) for k, v in (resolves or {}).items()}
     rows: list[tuple[float, TestValue]] = []
-    for test in candidate_tests(generative, observed, drivers):
+    for test in candidate_tests(generative, observed, drivers, cancer_type=cohort):
         values, weights = preposterior(
             predictor, generative, observed, types, codes, test,
             n_outer=n_outer, n_inner=n_inner, seed=seed,

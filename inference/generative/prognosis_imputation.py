@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,6 +99,16 @@ class PrognosisUnderImputation:
     research_use: str
 
 
+@lru_cache(maxsize=32)
+def _column_map(
+    wanted: tuple[str, ...], given: tuple[str, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Positions in ``wanted`` and in ``given`` of the names both hold (case-insensitive)."""
+    index = {str(g).upper(): j for j, g in enumerate(given)}
+    pairs = [(i, index[w.upper()]) for i, w in enumerate(wanted) if w.upper() in index]
+    return tuple(i for i, _ in pairs), tuple(j for _, j in pairs)
+
+
 def survival_inputs(
     predictor: SurvivalPredictor,
     values: Mapping[str, FloatArray],
@@ -127,11 +138,9 @@ def survival_inputs(
             continue
         out = np.full((n, len(wanted)), np.nan)
         if modality in values:
-            index = {str(g).upper(): j for j, g in enumerate(names[modality])}
-            pairs = [(i, index[w.upper()]) for i, w in enumerate(wanted) if w.upper() in index]
-            if pairs:
-                to, source = (list(p) for p in zip(*pairs, strict=True))
-                out[:, to] = np.asarray(values[modality], dtype=np.float64)[:, source]
+            to, source = _column_map(tuple(wanted), tuple(names[modality]))
+            if to:
+                out[:, list(to)] = np.asarray(values[modality], dtype=np.float64)[:, list(source)]
         raw.tabular[target] = out
     codes = {code: i for i, code in enumerate(predictor.config.cancer_types)}
     raw.cancer_type = np.array([codes.get(str(c).upper(), -1) for c in oncotree_codes])
