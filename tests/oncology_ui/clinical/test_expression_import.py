@@ -273,3 +273,25 @@ def test_an_outsider_cannot_import_expression(cast: Cast) -> None:
     client = signed_in_client(cast.outsider)
     response = client.get(reverse("clinical-expression-import", args=[cast.case.pk]))
     assert response.status_code == 404
+
+
+def test_an_htmx_upload_answers_with_the_status_partial_and_put_is_refused(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    url = reverse("clinical-expression-import", args=[cast.case.pk])
+    upload = SimpleUploadedFile("rna.csv", _csv([("ESR1", 0.4), ("ERBB2", 1.2)]), "text/csv")
+    response = oncologist_client.post(
+        url, {"file": upload, "unit": "zscore", "scale": "tcga"}, headers={"HX-Request": "true"}
+    )
+    record = ClinicalImport.objects.get(case=cast.case, kind="expression")
+    assert response.status_code == 200 and f'id="import-{record.pk}"' in response.content.decode()
+    assert record.options == {"unit": "zscore", "scale": "tcga", "cohort": "brca"}
+    assert oncologist_client.put(url).status_code == 405
+
+
+def test_more_rows_than_the_limit_fail_whole(cast: Cast, settings: object) -> None:
+    settings.CLINICAL_IMPORT_MAX_ROWS = 5  # type: ignore[attr-defined]
+    rows = [(g, 0.1) for g in sorted(BRCA.zscore_genes)[:6]]
+    assert "more genes than a genome has" in _problems(
+        _import(cast.case, _csv(rows), "zscore", "tcga")
+    )
