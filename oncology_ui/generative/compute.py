@@ -127,6 +127,14 @@ def _prognosis(
     )
 
 
+def learnt_genes(generative: GenerativeModel, snapshot: dict[str, Any]) -> list[str]:
+    """The mutations the model learnt for the case's cancer type (the only ones it can test)."""
+    _, cohort, _ = observation_arrays(generative, observation_of(snapshot))
+    k = generative.config.cancer_types.index(cohort)
+    carried = generative.carried["mutation"][k]
+    return [g.upper() for g, c in zip(generative.names["mutation"], carried, strict=True) if c]
+
+
 def settles_text(items: Sequence[str], shown: int = 4) -> list[str]:
     """What a test would settle, short: therapy rules by name, trials counted."""
     rules = list(dict.fromkeys(i.removeprefix("therapy rule ") for i in items if "trial " not in i))
@@ -159,7 +167,7 @@ def _next_tests(
     single-gene tests; a need the generative model cannot simulate (ER, HER2, stage work-up) is
     listed apart with what it settles, unranked.
     """
-    known = {g.upper() for g in generative.names["mutation"]}
+    known = set(learnt_genes(generative, snapshot))
     gene_needs = [n for n in needs if n.gene and n.gene in known]
     drivers = tuple(dict.fromkeys([*COMMON_DRIVERS, *(n.gene for n in gene_needs)]))
     wanted: dict[str, list[str]] = {}
@@ -231,6 +239,7 @@ def profile_compute(
             "unavailable": list(profile.unavailable),
             "ignored": list(profile.ignored[:50]),
             "cohort": profile.cancer_type,
+            "mutation_genes": learnt_genes(generative, snapshot),
         },
         "hallmarks": hallmarks,
         "validation": json_safe(dict(generative.validation)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -11,17 +12,28 @@ from inference.generative.profile import InSilicoChange
 from inference.hallmarks.gene_sets import hallmark_sets
 from inference.hallmarks.profile import set_label
 
+#: Above this many learnt genes the type's list is a panel, not its common drivers.
+MAX_TYPE_GENES = 40
 
-def change_choices(observation: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+
+def change_choices(
+    observation: dict[str, Any], learnt: Sequence[str] | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped choices: lose an alteration the case has, acquire a common driver it lacks,
-    inhibit a hallmark programme."""
+    inhibit a hallmark programme. ``learnt``: the genes the model learnt for the case's type
+    (from its last profile), when known; others would only be refused."""
     mutations = observation.get("mutations") or {}
-    has = sorted(g for g, v in mutations.items() if v)
-    lacks = [g for g in COMMON_DRIVERS if not mutations.get(g)]
+    usable = {g.upper() for g in learnt} if learnt else None
+    has = sorted(g for g, v in mutations.items() if v and (usable is None or g in usable))
+    drivers = [g for g in COMMON_DRIVERS if usable is None or g in usable]
+    if learnt and len(learnt) <= MAX_TYPE_GENES:
+        # A short list is the type's own frequently mutated genes (the model's training table).
+        drivers += sorted(set(usable or ()) - set(drivers))
+    lacks = [g for g in drivers if not mutations.get(g)]
     return [
         ("Alterations this tumour has", [(f"lose:{g}", f"loses its {g} mutation") for g in has]),
         (
-            "Common cancer drivers it is not known to carry",
+            "Drivers it is not known to carry" if learnt else "Common cancer drivers",
             [(f"acquire:{g}", f"acquires a {g} mutation") for g in lacks],
         ),
         (
@@ -34,11 +46,18 @@ def change_choices(observation: dict[str, Any]) -> list[tuple[str, list[tuple[st
 class ExperimentForm(forms.Form):
     change = forms.ChoiceField(label="What if this tumour…")
 
-    def __init__(self, *args: Any, observation: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        observation: dict[str, Any],
+        learnt: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["change"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(group, items) for group, items in change_choices(observation) if items]
+        choices = change_choices(observation, learnt)
+        field.choices = [(group, items) for group, items in choices if items]
 
     def the_change(self) -> InSilicoChange:
         action, _, feature = str(self.cleaned_data["change"]).partition(":")

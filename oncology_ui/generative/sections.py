@@ -110,6 +110,13 @@ def experiment_view(experiment: InSilicoExperiment) -> dict[str, Any]:
     }
 
 
+def learnt_genes_of(profile: GenerativeProfile | None) -> list[str] | None:
+    """The mutations the model learnt for the case's type, from its last computed profile."""
+    if profile is None or profile.status != Status.OK:
+        return None
+    return list((profile.feature_counts or {}).get("mutation_genes") or []) or None
+
+
 def generative_section(request: HttpRequest, case: Case, **extra: Any) -> dict[str, Any]:
     """Section loader: the latest profile and experiment of the case, and their pending jobs."""
     profile = GenerativeProfile.objects.filter(case=case).select_related("job").first()
@@ -146,6 +153,6 @@ def generative_section(request: HttpRequest, case: Case, **extra: Any) -> dict[s
     # A type the model was not trained on: the refusal says so, and no experiment is offered.
     if context["can_experiment"] and not (shown is not None and shown.status == Status.REFUSED):
         context["experiment_form"] = extra.get("experiment_form") or ExperimentForm(
-            observation=case_observation(case)
+            observation=case_observation(case), learnt=learnt_genes_of(shown)
         )
     return context

@@ -16,7 +16,8 @@ from oncology_ui.core.models import AccessLog
 from oncology_ui.generative import services
 from oncology_ui.generative.forms import ExperimentForm
 from oncology_ui.generative.inputs import case_observation
-from oncology_ui.generative.sections import generative_section
+from oncology_ui.generative.models import GenerativeProfile, Status
+from oncology_ui.generative.sections import generative_section, learnt_genes_of
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.sections import section_response
 
@@ -45,7 +46,10 @@ def profile_request(request: AuthedRequest, case_id: int) -> HttpResponse:
 @require_POST
 def experiment_request(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="generative.add_insilicoexperiment")
-    form = ExperimentForm(request.POST, observation=case_observation(case))
+    learnt = learnt_genes_of(
+        GenerativeProfile.objects.filter(case=case).exclude(status=Status.PENDING).first()
+    )
+    form = ExperimentForm(request.POST, observation=case_observation(case), learnt=learnt)
     if not form.is_valid():
         loader = partial(generative_section, experiment_form=form)
         return section_response(request, case, SECTION, loader, status=400)

@@ -168,6 +168,10 @@ def test_an_experiment_shows_hallmark_shifts_labelled_as_a_hypothesis(
     VariantFactory.create(case=cast.case, gene="PIK3CA", protein_short="p.H1047R")
     form_page = _section(oncologist_client, cast.case)
     assert 'value="lose:PIK3CA"' in form_page and 'value="acquire:TP53"' in form_page
+    _profile(oncologist_client, cast.case)
+    form_page = _section(oncologist_client, cast.case)
+    assert 'value="acquire:GATA3"' in form_page  # a breast-cancer driver the model learnt
+    assert 'value="acquire:EGFR"' not in form_page  # never seen in its breast training data
     experiment = _experiment(oncologist_client, cast.case, "acquire:TP53")
     assert experiment.status == Status.OK
     assert experiment.result is not None
@@ -274,10 +278,11 @@ def test_next_tests_say_which_trial_criteria_they_would_settle(
             {
                 "nct_id": "NCT01234567",
                 "verdicts": [
-                    verdict("order EGFR testing"),
+                    verdict("order TP53 testing"),
+                    verdict("order EGFR testing"),  # not learnt for breast cancer
                     verdict("order albumin"),
                     verdict("record both ER and PR status"),
-                    {"verdict": "met", "resolver": "order KRAS testing", "text": "met"},
+                    {"verdict": "met", "resolver": "order PTEN testing", "text": "met"},
                 ],
             }
         ],
@@ -285,11 +290,13 @@ def test_next_tests_say_which_trial_criteria_they_would_settle(
     profile = _profile(oncologist_client, cast.case)
     assert profile.next_tests is not None
     by_key = {t["key"]: t for t in profile.next_tests["tests"]}
-    assert by_key["mutation:EGFR"]["resolves"] == ["criteria of 1 trial (NCT01234567)"]
-    assert "criteria of 1 trial (NCT01234567)" in by_key["mutation:EGFR"]["reasoning"]
-    assert by_key["mutation:KRAS"]["resolves"] == []  # its criterion is already met
+    assert by_key["mutation:TP53"]["resolves"] == ["criteria of 1 trial (NCT01234567)"]
+    assert "criteria of 1 trial (NCT01234567)" in by_key["mutation:TP53"]["reasoning"]
+    assert by_key["mutation:PTEN"]["resolves"] == []  # its criterion is already met
+    trial = ["criteria of 1 trial (NCT01234567)"]
     assert profile.next_tests["not_simulated"] == [
-        {"test": "ER", "settles": ["criteria of 1 trial (NCT01234567)"]}
+        {"test": "EGFR", "settles": trial},
+        {"test": "ER", "settles": trial},
     ]
     page = _section(oncologist_client, cast.case)
     assert "Also waiting, not simulated by the generative model" in page
