@@ -110,9 +110,9 @@ def case_needs(case: Case) -> list[Need]:
             resolver = str(verdict.get("resolver") or "")
             if verdict.get("verdict") != "unknown":
                 continue
-            wanted = _TRIAL_TEST.match(resolver)
-            if wanted is None and not resolver.startswith("record both ER and PR"):
+            ordered = _TRIAL_TEST.match(resolver)
+            if ordered is None and not resolver.startswith("record both ER and PR"):
                 continue
-            gene, test = _parse(wanted.group(1) if wanted else resolver)
+            gene, test = _parse(ordered.group(1) if ordered else resolver)
             needs.append(Need(gene, test, f"trial {match.get('nct_id', '')}"))
     return needs
