@@ -76,7 +76,7 @@ def modality_rows(profile: GenerativeProfile) -> list[dict[str, Any]]:
 
 def points(value: float | None) -> str:
     """A probability difference in percentage points, one decimal (``"+0.4"``)."""
-    return "n/a" if value is None else f"{100 * value:+.1f}"
+    return "n/a" if value is None else f"{round(100 * value, 1) + 0.0:+.1f}"
 
 
 def next_test_rows(next_tests: dict[str, Any] | None) -> list[dict[str, Any]]:
