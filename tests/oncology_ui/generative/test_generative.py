@@ -137,6 +137,8 @@ def test_the_page_shows_measured_and_imputed_modalities(
     assert 'id="generative-next-tests"' in page
     assert "3-year survival, copy number, expression imputed" in page
     assert "Model card" in page
+    card = oncologist_client.get(reverse("analysis-model-card", args=["oncoboard-generative"]))
+    assert card.status_code == 200 and "non-commercial" in card.content.decode()
 
 
 def test_an_untrained_cancer_type_is_refused_with_the_models_reason_on_the_page(
