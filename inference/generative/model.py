@@ -354,6 +354,7 @@ def checkpoint_of(model: GenerativeModel) -> dict[str, Any]:
             "thin_modality": c.thin_modality,
             "patience": c.patience,
             "inner_val_fraction": c.inner_val_fraction,
+            "dropout": c.dropout,
         },
         "state": {k: v.detach().to(torch.float16) for k, v in model.net.state_dict().items()},
         "names": {m: list(v) for m, v in model.names.items()},
@@ -385,6 +386,7 @@ def model_from_payload(raw: Mapping[str, Any], digest: str) -> GenerativeModel:
         cancer_types=tuple(cfg["cancer_types"]),
         dims={m: int(v) for m, v in cfg["dims"].items()},
         binary={m: tuple(int(i) for i in v) for m, v in cfg["binary"].items()},
+        dropout=float(cfg.get("dropout", 0.0)),
         **{
             k: cfg[k]
             for k in (

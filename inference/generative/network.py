@@ -41,6 +41,8 @@ class GenerativeConfig:
     #: Chance that a shown modality is thinned to a random share of its features (panels).
     thin_modality: float = 0.25
     patience: int = 10
+    #: Dropout on the encoders' inputs (regularises the cross-modal experts).
+    dropout: float = 0.0
     inner_val_fraction: float = 0.15
 
 
@@ -51,8 +53,11 @@ class ModalityEncoder(nn.Module):
     state of a binary one, which reads -1 (absent) or +1 (present).
     """
 
-    def __init__(self, dim: int, n_types: int, hidden: int, latent: int) -> None:
+    def __init__(
+        self, dim: int, n_types: int, hidden: int, latent: int, dropout: float = 0.0
+    ) -> None:
         super().__init__()
+        self.dropout = dropout
         self.net = nn.Sequential(
             nn.Linear(dim + n_types, hidden), nn.GELU(), nn.Linear(hidden, 2 * latent)
         )
@@ -61,7 +66,9 @@ class ModalityEncoder(nn.Module):
         self, x: torch.Tensor, mask: torch.Tensor, binary: torch.Tensor, onehot: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         signal = torch.where(binary, 2.0 * x - 1.0, x)
-        h = self.net(torch.cat([torch.where(mask, signal, torch.zeros_like(x)), onehot], 1))
+        inputs = torch.where(mask, signal, torch.zeros_like(x))
+        inputs = nn.functional.dropout(inputs, self.dropout, self.training)
+        h = self.net(torch.cat([inputs, onehot], 1))
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar.clamp(-8.0, 8.0)
 
@@ -90,7 +97,7 @@ class GenerativeNet(nn.Module):
         self.config = config
         k, h, z = len(config.cancer_types), config.hidden, config.latent
         self.encoders = nn.ModuleDict(
-            {m: ModalityEncoder(config.dims[m], k, h, z) for m in MODALITIES}
+            {m: ModalityEncoder(config.dims[m], k, h, z, config.dropout) for m in MODALITIES}
         )
         self.decoders = nn.ModuleDict(
             {m: ModalityDecoder(config.dims[m], k, h, z) for m in MODALITIES}

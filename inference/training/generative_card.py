@@ -29,7 +29,7 @@ from inference.generative.data import (
     folds_split,
 )
 from inference.generative.metrics import interval_coverage
-from inference.generative.model import GenerativeModel
+from inference.generative.model import GenerativeModel, load_generative
 from inference.generative.programmes import hallmark_samples, membership_of
 from inference.hallmarks.gene_sets import hallmark_scores
 from inference.training.generative_eval import load_table, model_for_fold, nanmean0, rows_of
@@ -99,10 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.training.generative_card")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="a candidate checkpoint trained on --fold"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     table = load_table(args.data)
-    model, source = model_for_fold(table, args.fold, args.data)
+    if args.checkpoint is not None:
+        model, source = load_generative(args.checkpoint), f"candidate {args.checkpoint}"
+    else:
+        model, source = model_for_fold(table, args.fold, args.data)
     train, test = folds_split(table, args.fold, data_dir=args.data)
     result: dict[str, Any] = {"model": source, "fold": args.fold}
     for target in ("rna", "cnv"):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from inference.generative.data import (
+    COHORTS,
     FloatArray,
     IntArray,
     MultiOmicsTable,
@@ -38,6 +39,19 @@ def parse_folds(value: str | None, default: tuple[int, ...] = (0,)) -> tuple[int
     if bad:
         raise SystemExit(f"--folds must be in 0..4, got {bad}")
     return folds
+
+
+def parse_cohorts(
+    value: str | None, default: tuple[str, ...] | None = None
+) -> tuple[str, ...] | None:
+    """``"brca,luad"`` -> ("brca", "luad"); ``None`` -> ``default`` (None = every cohort)."""
+    if not value:
+        return default
+    cohorts = tuple(c.strip().lower() for c in value.split(",") if c.strip())
+    unknown = [c for c in cohorts if c not in COHORTS]
+    if unknown:
+        raise SystemExit(f"--cohorts: unknown {unknown}; known: {', '.join(COHORTS)}")
+    return cohorts
 
 
 def load_table(data: Path) -> MultiOmicsTable:

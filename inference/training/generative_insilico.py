@@ -28,6 +28,7 @@ from inference.training.generative_eval import (
     load_table,
     model_for_fold,
     nanmean0,
+    parse_cohorts,
     parse_folds,
     rows_of,
 )
@@ -35,6 +36,7 @@ from inference.training.generative_eval import (
 logger = logging.getLogger(__name__)
 GOAL = 0.5
 MIN_MUTANTS = 8
+QUICK_COHORTS = ("brca", "luad")
 SAMPLES = 10
 DRIVERS: tuple[str, ...] = (
     "TP53", "PIK3CA", "KRAS", "IDH1", "PTEN", "BRAF", "CDH1", "GATA3", "ARID1A", "NF1", "APC",
@@ -116,11 +118,18 @@ def _difference(
 
 
 def consistency_for_fold(
-    model: GenerativeModel, table: MultiOmicsTable, train: IntArray, test: IntArray, fold: int
+    model: GenerativeModel,
+    table: MultiOmicsTable,
+    train: IntArray,
+    test: IntArray,
+    fold: int,
+    cohorts: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (driver, type) pair that qualifies in this fold."""
+    if any(table.names(m) != model.names[m] for m in ("mutation", "rna")):
+        raise ValueError("G5 needs the table of all cohorts (the model's feature order)")
     records = []
-    for cohort in model.config.cancer_types:
+    for cohort in cohorts or model.config.cancer_types:
         k = model.type_index(cohort)
         if not model.carried["rna"][k].any():
             continue
@@ -158,17 +167,20 @@ def consistency_for_fold(
     return records
 
 
-def run_g5(data: Path, folds_arg: str | None, quick: bool) -> dict[str, Any]:
-    """The G5 result (keys of ``benchmarks.common.result_line``)."""
+def run_g5(
+    data: Path, folds_arg: str | None, quick: bool, cohorts_arg: str | None = None
+) -> dict[str, Any]:
+    """The G5 result (keys of ``benchmarks.common.result_line``); ``quick``: BRCA and LUAD."""
     start = time.perf_counter()
     folds = parse_folds(folds_arg)
+    cohorts = parse_cohorts(cohorts_arg, QUICK_COHORTS if quick else None)
     table = load_table(data)
     records: list[dict[str, Any]] = []
     sources = {}
     for fold in folds:
         model, sources[fold] = model_for_fold(table, fold, data)
         train, test = folds_split(table, fold, data_dir=data)
-        records += consistency_for_fold(model, table, train, test, fold)
+        records += consistency_for_fold(model, table, train, test, fold, cohorts)
     print(
         f"{'fold':>4} {'type':9} {'gene':7} {'mut':>4} {'ours':>6} {'alone':>6} {'linear':>6} "
         f"{'train':>6}"
@@ -194,6 +206,7 @@ def run_g5(data: Path, folds_arg: str | None, quick: bool) -> dict[str, Any]:
         "driver_only_r": round(mean["driver_only"], 3),
         "train_difference_r": round(mean["train_difference"], 3),
         "folds": list(folds),
+        "cohorts": list(cohorts) if cohorts else "all with RNA",
         "models": {str(f): s for f, s in sources.items()},
         "min_mutants_held_out": MIN_MUTANTS,
         "per_pair": [

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="shared data folder")
     parser.add_argument("--cohorts", nargs="*", default=list(COHORTS), help="cohort keys")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
+    parser.add_argument("--latent", type=int, default=None, help="latent dimensions")
+    parser.add_argument("--hidden", type=int, default=None, help="hidden units per encoder/decoder")
+    parser.add_argument("--dropout", type=float, default=None, help="encoder input dropout")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (at most 2)")
     args = parser.parse_args(argv)
@@ -39,7 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     table = load_cohorts(args.data, args.cohorts)
     train_idx, _ = folds_split(table, args.fold, data_dir=args.data)
-    overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    overrides = {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("latent", args.latent),
+            ("hidden", args.hidden),
+            ("dropout", args.dropout),
+        )
+        if value is not None
+    }
     config = default_config(table, train_idx, **overrides)
     model = train_generative(table, train_idx, config, seed=args.seed)
     model.validation["fold"] = args.fold
