@@ -27,6 +27,14 @@ NON_COMMERCIAL = (
     "academic use (PORPOISE): research use only, not for commercial use."
 )
 
+#: What the held-out validation in the model card says about imputed values, in words.
+IMPUTATION_CAVEAT = (
+    "Held-out validation (TCGA, fold 0; see the model card): the 80% intervals cover about 80% "
+    "of true values, but imputed expression and hallmark scores correlate only weakly with the "
+    "measured ones (worse than a ridge-regression baseline), so an imputed value says little "
+    "about this tumour beyond the spread of similar tumours in its cohort."
+)
+
 
 def hallmark_profile_of(data: dict[str, Any]) -> HallmarkProfile:
     """The stored (JSON) imputed profile as the dataclass the hallmark templates render."""
@@ -138,6 +146,7 @@ def generative_section(request: HttpRequest, case: Case, **extra: Any) -> dict[s
         "expression_measured": ExpressionProfile.objects.filter(case=case).exists(),
         "research_use": RESEARCH_USE,
         "non_commercial": NON_COMMERCIAL,
+        "imputation_caveat": IMPUTATION_CAVEAT,
         "hypothesis": HYPOTHESIS,
     }
     if experiment is not None and experiment.status == Status.OK:

@@ -9,6 +9,7 @@ from typing import Any
 from oncology_ui.clinical.models import ExpressionProfile
 from oncology_ui.generative.models import GenerativeProfile, InSilicoExperiment, Status
 from oncology_ui.generative.sections import (
+    IMPUTATION_CAVEAT,
     NON_COMMERCIAL,
     experiment_view,
     hallmark_profile_of,
@@ -38,6 +39,8 @@ def _profile_lines(profile: GenerativeProfile, case: Case) -> list[str]:
         f"{row['label']}: {row['state']} ({row['measured']} measured, {row['imputed']} imputed)."
         for row in modality_rows(profile)
     ]
+    if profile.imputed:
+        lines.append(IMPUTATION_CAVEAT)
     if ExpressionProfile.objects.filter(case=case).exists():
         lines.append("Hallmark profile: measured expression (see the hallmark section).")
     elif profile.hallmarks:

@@ -133,6 +133,7 @@ def test_the_page_shows_measured_and_imputed_modalities(
     assert 'Mutations</td><td><span class="badge stale">partly measured, rest imputed' in rows
     assert 'Gene expression</td><td><span class="badge stale">imputed' in rows
     assert "Research use only" in page and "non-commercial" in page
+    assert 'id="imputation-caveat"' in page and "correlate only weakly" in page
     assert "imputed</span>" in page  # the hallmark profile carries its imputed badge
     assert 'id="generative-next-tests"' in page
     assert "3-year survival, copy number, expression imputed" in page
@@ -201,7 +202,7 @@ def test_the_pdf_contains_the_generative_section(cast: Cast, oncologist_client: 
     text = " ".join(pdf_pages(reports.case_report_pdf(case=cast.case, deidentified=False)))
     assert "what we know and what we don't" in text
     assert "Gene expression: imputed" in text and "Hallmark profile: IMPUTED" in text
-    assert "Next best tests" in text
+    assert "Next best tests" in text and "correlate only weakly" in text
     assert "In-silico experiment" in text and "not a prediction" in text
 
 
