@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "oncology_ui.therapies",
     "oncology_ui.trials",
     "oncology_ui.cohorts",
+    "oncology_ui.generative",
     "oncology_ui.casepage",
     "oncology_ui.demodata",
     # Last, as axes asks: its signal receivers then see the request our apps prepared.
@@ -424,6 +425,14 @@ NOTES_MAX_PDF_PAGES = env_int("NOTES_MAX_PDF_PAGES", 100, minimum=1)
 PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(
     "PROGNOSIS_PORTRAIT_CHECKPOINT", "default", choices=("default", "commercial")
 )
+
+# The generative model (issue #18): samples per profile and experiment, the seed, the drawn
+# results per test of the next-best-test ranking and the imputed profiles the survival model scores.
+GENERATIVE_SAMPLES = env_int("GENERATIVE_SAMPLES", 100, minimum=10)
+GENERATIVE_SEED = env_int("GENERATIVE_SEED", 0, minimum=0)
+GENERATIVE_NEXT_TEST_DRAWS = env_int("GENERATIVE_NEXT_TEST_DRAWS", 8, minimum=2)
+GENERATIVE_PROGNOSIS_SAMPLES = env_int("GENERATIVE_PROGNOSIS_SAMPLES", 30, minimum=2)
+GENERATIVE_TORCH_THREADS = env_int("GENERATIVE_TORCH_THREADS", 1, minimum=1)
 
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"

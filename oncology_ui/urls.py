@@ -58,6 +58,7 @@ urlpatterns = [
     path("trials/", include("oncology_ui.trials.urls")),
     path("site-learning/", include("oncology_ui.sitelearn.urls")),
     path("cohorts/", include("oncology_ui.cohorts.urls")),
+    path("generative/", include("oncology_ui.generative.urls")),
     path("admin/", admin.site.urls),
     # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
     # account pages, so no second password sign-in page exists beside /login/.

@@ -23,7 +23,7 @@ LAYERS = (
     ("modelregistry",),
     ("analysis",),
     ("therapies", "trials"),
-    ("boards",),
+    ("boards", "generative"),
     ("reports", "sitelearn", "cohorts"),
     ("casepage", "demodata"),
 )

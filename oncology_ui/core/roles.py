@@ -66,6 +66,16 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         "view model predictions (prognosis section)", ("analysis.view_prediction",), _CLINICIANS
     ),
     Capability("run a model analysis of a case", ("analysis.add_analysisrun",), (ONCOLOGIST,)),
+    Capability(
+        "view generative profiles and in-silico experiments",
+        ("generative.view_generativeprofile", "generative.view_insilicoexperiment"),
+        _CLINICIANS,
+    ),
+    Capability(
+        "run a generative profile or an in-silico experiment of a case",
+        ("generative.add_generativeprofile", "generative.add_insilicoexperiment"),
+        (ONCOLOGIST,),
+    ),
     # Clinical, lab and molecular data
     Capability(
         "view imported labs, variants, biomarkers, import reports",
