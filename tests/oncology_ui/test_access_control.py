@@ -38,6 +38,8 @@ def _object_urls(cast: Cast) -> dict[str, str]:
         "case_id": cast.other_case.pk,
         "job_id": job.pk,
         "section": "timeline",
+        # Any id: the other team's case is refused before the object is looked up.
+        "assessment_id": 1,
     }
     urls = {}
     for _route, pattern in _patterns(get_resolver()):
@@ -188,6 +190,9 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
     # A grant is reviewed by administrators only, whatever the team: refusal is by permission.
     "core-break-glass-review": (
         "core.test_break_glass:test_administrators_review_each_grant_and_others_cannot"
+    ),
+    "imaging-recist-pacs": (
+        "imaging.test_recist:test_sending_another_teams_time_point_to_the_pacs_is_404_with_one_denied_row"
     ),
     "imaging-upload-detail": (
         "imaging.test_views:test_an_upload_status_of_another_team_is_404_and_audited"
