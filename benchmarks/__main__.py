@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="length of a load benchmark's soak (P10: default 600; skipped with --quick)",
     )
+    parser.add_argument(
+        "--folds", default=None, help="published folds to run, comma-separated (G1-G3: default 0)"
+    )
+    parser.add_argument(
+        "--cohorts",
+        default=None,
+        help="TCGA cohorts, comma-separated (G1-G3: default blca,brca,gbmlgg,luad)",
+    )
     args = parser.parse_args(argv)
     modules = benchmark_modules()
     if args.list or not args.id:

@@ -64,7 +64,6 @@ def _case(n: int, *, timeline_rows: int = 40, note_lines: int = 60) -> CaseRepor
             Landmark(5, 0.4, 0.3, 0.5),
         ),
         contributions=(Bar("Clinical facts", 0.21), Bar("Gene expression", -0.08)),
-        hallmarks=tuple(Bar(f"HALLMARK_{k}", 0.1 - 0.02 * k) for k in range(8)),
         computed_at="2026-01-01 10:00 UTC",
     )
     decision = DecisionData(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import gzip
 import io
 import json
 import math
@@ -38,6 +39,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_OUT = REPO_ROOT / "demo" / "demo_patients.json"
+DEFAULT_EXPRESSION_OUT = REPO_ROOT / "demo" / "demo_expression.csv.gz"
 ONCOTREE_TSV = REPO_ROOT / "oncology_ui" / "patients" / "vocab" / "oncotree_2025_10_03_flat.tsv"
 SEED = 20_251_003
 FORMAT_VERSION = 1
@@ -487,6 +489,47 @@ def build(data: Path) -> dict[str, Any]:
     }
 
 
+def expression_table(data: Path, built: dict[str, Any]) -> bytes:
+    """The TCGA demo patients' RNA z-scores as one gzipped CSV (source_record, gene, zscore).
+
+    Values are PORPOISE's ``<GENE>_rnaseq`` columns as listed (the first slide row of the case);
+    ``seed_demo`` imports each patient's rows through the expression importer as z-scores against
+    the TCGA cohort, which clips them to [-10, 10] as the reference does. UCEC has no RNA there.
+    """
+    wanted: dict[str, set[str]] = {}
+    for patient in built["patients"]:
+        if patient["source"].startswith("TCGA-"):
+            cohort = patient["source"].removeprefix("TCGA-").lower()
+            wanted.setdefault(cohort, set()).add(patient["source_record"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["source_record", "gene", "zscore"])
+    for cohort in sorted(wanted):
+        path = data / "tcga-porpoise-multimodal" / "datasets_csv_mutsig"
+        with (
+            zipfile.ZipFile(path / f"tcga_{cohort}_all_clean.csv.zip") as archive,
+            archive.open(archive.namelist()[0]) as raw,
+        ):
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            header = next(reader)
+            case_at = header.index("case_id")
+            genes = [
+                (i, n.removesuffix("_rnaseq"))
+                for i, n in enumerate(header)
+                if n.endswith("_rnaseq")
+            ]
+            done: set[str] = set()
+            for row in reader:
+                case = row[case_at]
+                if case not in wanted[cohort] or case in done or not genes:
+                    continue
+                done.add(case)
+                for index, gene in genes:
+                    if _known(row[index]):
+                        writer.writerow([case, gene, f"{float(row[index]):.4f}"])
+    return gzip.compress(out.getvalue().encode("utf-8"), mtime=0)
+
+
 def render(data: Path) -> str:
     """One patient per line: small, and a rebuild's diff shows which patients changed."""
     built = build(data)
@@ -502,17 +545,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="file to write")
+    parser.add_argument(
+        "--expression-out", type=Path, default=DEFAULT_EXPRESSION_OUT, help="expression file"
+    )
     parser.add_argument("--check", action="store_true", help="compare with --out, write nothing")
     args = parser.parse_args(argv)
     text = render(args.data)
+    expression = expression_table(args.data, build(args.data))
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{args.out} is out of date; run python demo/build_demo.py\n")
+        stored = args.expression_out.read_bytes() if args.expression_out.exists() else b""
+        if current != text or stored != expression:
+            sys.stderr.write("the demo files are out of date; run python demo/build_demo.py\n")
             return 1
         return 0
     args.out.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"wrote {args.out} ({len(text)} bytes)\n")
+    args.expression_out.write_bytes(expression)
+    sys.stdout.write(f"wrote {args.out} ({len(text)} bytes) and {args.expression_out}\n")
     return 0
 
 

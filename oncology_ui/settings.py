@@ -53,6 +53,9 @@ AUDIT_ANCHOR_PATH = Path(env_str("AUDIT_ANCHOR_PATH", str(LOCAL_STATE_DIR / "aud
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "OncoBoard")
+# Key of the pseudonymous ids in the site training table (docs/site_training_table.md);
+# empty = a key derived from SECRET_KEY. Keep it secret: with it ids can be linked back to cases.
+SITE_PSEUDONYM_KEY = env_str("SITE_PSEUDONYM_KEY", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +78,8 @@ INSTALLED_APPS = [
     "oncology_ui.core",
     "oncology_ui.patients",
     "oncology_ui.analysis",
+    "oncology_ui.modelregistry",
+    "oncology_ui.sitelearn",
     "oncology_ui.clinical",
     "oncology_ui.notes",
     "oncology_ui.boards",
@@ -83,6 +88,8 @@ INSTALLED_APPS = [
     "oncology_ui.imaging",
     "oncology_ui.therapies",
     "oncology_ui.trials",
+    "oncology_ui.cohorts",
+    "oncology_ui.generative",
     "oncology_ui.casepage",
     "oncology_ui.demodata",
     # Last, as axes asks: its signal receivers then see the request our apps prepared.
@@ -280,6 +287,13 @@ SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int(
     "SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=60
 )
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+# Cohort analytics and model monitoring never show or export a group of fewer patients than this.
+COHORT_MIN_GROUP_SIZE = env_int("COHORT_MIN_GROUP_SIZE", 5, minimum=2, maximum=1000)
+# Model monitoring alerts when observed survival at a horizon (Kaplan-Meier) and the mean predicted
+# survival differ by more than this many percentage points.
+MONITORING_CALIBRATION_BAND = (
+    env_int("MONITORING_CALIBRATION_BAND_POINTS", 10, minimum=1, maximum=50) / 100.0
+)
 # How long a break-glass grant to an out-of-team patient lasts before it must be asked again.
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60, minimum=5, maximum=12 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -405,10 +419,20 @@ NOTES_MAX_TEXT_CHARS = env_int("NOTES_MAX_TEXT_CHARS", 200_000, minimum=1_000)
 NOTES_MAX_PDF_PAGES = env_int("NOTES_MAX_PDF_PAGES", 100, minimum=1)
 
 # Prognosis: the portrait checkpoint trained with non-commercial data (TCGA tables, 13 cancer
-# types) is the default; "commercial" selects the one trained without them (10 types).
+# types) is the default; "commercial" selects the one trained without them (10 types). Read once,
+# when the model registry is first filled (migrate / models_sync): after that routing follows the
+# registry's active rows, which only a two-person approval changes.
 PROGNOSIS_PORTRAIT_CHECKPOINT = env_choice(
     "PROGNOSIS_PORTRAIT_CHECKPOINT", "default", choices=("default", "commercial")
 )
+
+# The generative model (issue #18): samples per profile and experiment, the seed, the drawn
+# results per test of the next-best-test ranking and the imputed profiles the survival model scores.
+GENERATIVE_SAMPLES = env_int("GENERATIVE_SAMPLES", 100, minimum=10)
+GENERATIVE_SEED = env_int("GENERATIVE_SEED", 0, minimum=0)
+GENERATIVE_NEXT_TEST_DRAWS = env_int("GENERATIVE_NEXT_TEST_DRAWS", 8, minimum=2)
+GENERATIVE_PROGNOSIS_SAMPLES = env_int("GENERATIVE_PROGNOSIS_SAMPLES", 30, minimum=2)
+GENERATIVE_TORCH_THREADS = env_int("GENERATIVE_TORCH_THREADS", 1, minimum=1)
 
 # Shared vocabularies shipped in the repository.
 VOCAB_DIR = BASE_DIR / "oncology_ui" / "patients" / "vocab"

@@ -47,6 +47,7 @@ urlpatterns = [
     path("patients/", include("oncology_ui.patients.urls")),
     path("patients/", include("oncology_ui.casepage.urls")),
     path("analysis/", include("oncology_ui.analysis.urls")),
+    path("registry/", include("oncology_ui.modelregistry.urls")),
     path("clinical/", include("oncology_ui.clinical.urls")),
     path("notes/", include("oncology_ui.notes.urls")),
     path("boards/", include("oncology_ui.boards.urls")),
@@ -55,6 +56,9 @@ urlpatterns = [
     path("imaging/", include("oncology_ui.imaging.urls")),
     path("therapies/", include("oncology_ui.therapies.urls")),
     path("trials/", include("oncology_ui.trials.urls")),
+    path("site-learning/", include("oncology_ui.sitelearn.urls")),
+    path("cohorts/", include("oncology_ui.cohorts.urls")),
+    path("generative/", include("oncology_ui.generative.urls")),
     path("admin/", admin.site.urls),
     # Single sign-on: only allauth's OpenID Connect round trip (start and callback), not its
     # account pages, so no second password sign-in page exists beside /login/.

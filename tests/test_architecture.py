@@ -20,10 +20,11 @@ LAYERS = (
     ("core",),
     ("patients",),
     ("clinical", "pathology", "imaging", "notes"),
+    ("modelregistry",),
     ("analysis",),
     ("therapies", "trials"),
-    ("boards",),
-    ("reports",),
+    ("boards", "generative"),
+    ("reports", "sitelearn", "cohorts"),
     ("casepage", "demodata"),
 )
 

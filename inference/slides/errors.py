@@ -13,6 +13,7 @@ UnreadableReason = Literal[
     "crashed",
     "timeout",
     "out-of-memory",
+    "wrong-patient",
 ]
 
 

@@ -84,8 +84,8 @@ def inspect_in_child(path: str, limits: dict[str, Any]) -> dict[str, Any]:
     elif kind in ("jpeg", "png"):
         _validate_raster_header(path, lim)
         info = _probe_pixels(path, lim)
-    elif kind == "dicom":
-        raise SlideUnreadable("unsupported", "DICOM whole-slide images are not supported yet")
+    elif kind in ("dicom", "zip"):
+        info = _probe_pixels(path, lim)
     else:
         raise SlideUnreadable("not-a-slide", describe_unknown(head))
     return asdict(info)

@@ -8,6 +8,8 @@ by content (:mod:`inference.slides.sniff`) in :func:`open_slide`:
 - :class:`OpenSlideReader` (openslide-python + openslide-bin) for the vendor formats OpenSlide
   knows; also a cross-check of the TIFF reader in the tests.
 - :class:`PillowReader` for JPEG/PNG micrographs; Pillow's ``MAX_IMAGE_PIXELS`` stays set.
+- :class:`~inference.slides.dicom_wsi.DicomWsiReader` (wsidicom) for DICOM whole-slide images: a
+  ZIP archive of the instances, a folder of them or a single instance.
 
 Every read is bounded: a region larger than ``SlideLimits.max_region_pixels`` is refused, and
 areas outside the slide come back as white background.
@@ -145,7 +147,8 @@ def open_slide(
     Args:
         path: the file; its type is decided by content, not by name.
         limits: read limits.
-        backend: force ``"tifffile"``, ``"openslide"`` or ``"pillow"``; default by content.
+        backend: force ``"tifffile"``, ``"openslide"``, ``"pillow"`` or ``"wsidicom"``;
+            default by content (a folder, a ZIP archive or a DICOM file is a DICOM slide).
 
     Returns:
         A reader; use it as a context manager.
@@ -153,6 +156,8 @@ def open_slide(
     Raises:
         SlideUnreadable: the content is not a supported slide.
     """
+    if Path(path).is_dir():
+        return _dicom_reader(path, limits)
     kind = sniff_file(path)
     if backend == "openslide":
         return OpenSlideReader(path, limits)
@@ -160,8 +165,14 @@ def open_slide(
         return TiffReader(path, limits)
     if kind in ("jpeg", "png") and backend in (None, "pillow"):
         return PillowReader(path, limits)
-    if kind == "dicom":
-        raise SlideUnreadable("unsupported", "DICOM whole-slide images are not supported yet")
+    if kind in ("dicom", "zip") and backend in (None, "wsidicom"):
+        return _dicom_reader(path, limits)
     with open(path, "rb") as fh:
         head = fh.read(256)
     raise SlideUnreadable("not-a-slide", describe_unknown(head))
+
+
+def _dicom_reader(path: str | Path, limits: SlideLimits | None) -> SlideReader:
+    from inference.slides.dicom_wsi import DicomWsiReader
+
+    return DicomWsiReader(path, limits)

@@ -87,6 +87,8 @@ class SlideInfo:
         compression: compression of level 0 (``"jpeg"``, ``"jpeg2000"``, ``"lzw"``...).
         file_bytes: file size.
         vendor: OpenSlide's vendor name when OpenSlide recognises the file, else ``None``.
+        patient_id: a DICOM slide's Patient ID, only for the caller's wrong-patient check (never
+            stored, never written to the derivative); ``None`` for other formats.
     """
 
     format: str
@@ -101,6 +103,7 @@ class SlideInfo:
     compression: str
     file_bytes: int
     vendor: str | None = None
+    patient_id: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-FileKind = Literal["tiff", "bigtiff", "jpeg", "png", "dicom", "unknown"]
+FileKind = Literal["tiff", "bigtiff", "jpeg", "png", "dicom", "zip", "unknown"]
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 _BIGTIFF_MAGIC = (b"II+\x00", b"MM\x00+")
@@ -20,7 +20,9 @@ def sniff_bytes(head: bytes) -> FileKind:
         head: the first bytes of the file (132 or more for DICOM).
 
     Returns:
-        The kind of file; ``"unknown"`` for anything that is not a supported image container.
+        The kind of file; ``"zip"`` is a ZIP archive (the instances of a DICOM whole-slide image,
+        checked when it is opened); ``"unknown"`` for anything that is not a supported image
+        container.
     """
     if head[:4] in _TIFF_MAGIC:
         return "tiff"
@@ -32,6 +34,8 @@ def sniff_bytes(head: bytes) -> FileKind:
         return "png"
     if head[128:132] == b"DICM":
         return "dicom"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"  # the files of a DICOM whole-slide image, packed
     return "unknown"
 
 
@@ -61,4 +65,7 @@ def describe_unknown(head: bytes) -> str:
         return "it is a PDF document, not a slide image"
     if not head:
         return "the file is empty"
-    return "its content is not a supported slide format (TIFF/SVS, OME-TIFF, JPEG or PNG)"
+    return (
+        "its content is not a supported slide format (TIFF/SVS, OME-TIFF, DICOM whole-slide "
+        "image, JPEG or PNG)"
+    )

@@ -43,6 +43,7 @@ from inference.training.loop import (
 )
 from inference.training.report import write_model_card, write_report
 from inference.training.scoring import calibration_summary, conformal_coverage, score
+from inference.training.tables import cohort_from_table
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +67,41 @@ SHIPPED_NAMES = {
 }
 
 
-def modalities_for(cohort: str) -> tuple[str, ...]:
-    """Modalities trained for a cohort."""
+def modalities_for(cohort: str | Cohort) -> tuple[str, ...]:
+    """Modalities trained for a cohort (a table read by path: the modalities it has)."""
+    if isinstance(cohort, Cohort):
+        if cohort.splits and cohort.splits[0].name == "table":
+            return tuple(cohort.tabular) + (("treatment",) if cohort.treatments else ())
+        cohort = cohort.name
     return MODALITY_SETS.get(cohort, TCGA_MODALITIES)
 
 
 def columns_for(cohort: Cohort, config: ModelConfig) -> dict[str, np.ndarray]:
-    """Cohort columns matching a stored config's feature names (for evaluating a checkpoint)."""
+    """Cohort columns matching a stored config's feature names (for evaluating a checkpoint).
+
+    A feature the cohort lacks gets index -1, which :func:`cohort_batch` reads as an all-NaN
+    column: the model sees it as not measured (masked), as for a case that lacks it.
+    """
     columns = {}
     for modality, spec in config.tabular_specs().items():
         if spec is None or modality not in cohort.names:
             continue
         index = {n: i for i, n in enumerate(cohort.names[modality])}
-        columns[modality] = np.array([index[n] for n in spec.names], dtype=np.int64)
+        columns[modality] = np.array([index.get(n, -1) for n in spec.names], dtype=np.int64)
     return columns
+
+
+def input_coverage(cohort: Cohort, config: ModelConfig) -> dict[str, Any]:
+    """How many of the model's inputs the cohort has, per modality and in all."""
+    per: dict[str, dict[str, int]] = {}
+    for modality, spec in config.tabular_specs().items():
+        if spec is None:
+            continue
+        have = set(cohort.names.get(modality, ()))
+        per[modality] = {"present": sum(n in have for n in spec.names), "inputs": len(spec.names)}
+    present = sum(v["present"] for v in per.values())
+    total = sum(v["inputs"] for v in per.values())
+    return {"present": present, "inputs": total, "by_modality": per}
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -128,13 +150,16 @@ def evaluate_split(
     Returns:
         Scores and the ensemble.
     """
-    modalities = modalities_for(cohort.name)
+    modalities = ensemble.modalities if ensemble is not None else modalities_for(cohort)
     if ensemble is None:
         ensemble = train_ensemble(cohort, split, modalities, train, data, name=cohort.name)
     grid = np.asarray(ensemble.config.time_edges)
     test, train_rows = split.test, split.train
     t_test, e_test = cohort.times[test], cohort.events[test]
     t_train, e_train = cohort.times[train_rows], cohort.events[train_rows]
+    if len(train_rows) == 0:
+        # A whole table scored by a checkpoint: its own follow-up gives the censoring weights.
+        t_train, e_train = t_test, e_test
     test_batch = ensemble.batch.index(torch.as_tensor(test))
     started = time.perf_counter()
     members, mean, _ = predict_survival(ensemble.members, test_batch)
@@ -185,6 +210,9 @@ def evaluate_split(
             )
             trained_alone[label] = score(grid, curves, t_test, e_test, t_train, e_train)
         result["trained_alone"] = trained_alone
+    if len(train_rows) == 0:
+        result["baseline_features"] = []
+        return result, ensemble  # no training rows here for the baselines to fit on
     baseline_modalities = ("clinical",) if cohort.name.startswith("tcga") else modalities
     x, _ = baselines.design_matrix(cohort, baseline_modalities, train_rows)
     cox = baselines.coxph(
@@ -270,6 +298,7 @@ def evaluate_cohort(
     checkpoint: Path | None = None,
     save: bool = False,
     out: Path = DEFAULT_OUT,
+    table: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate one cohort and write its report (and checkpoint with ``save``).
 
@@ -283,11 +312,12 @@ def evaluate_cohort(
         checkpoint: score this checkpoint on the first selected split instead of training.
         save: save the first split's ensemble as the shipped checkpoint with its model card.
         out: report folder.
+        table: read the cohort from this table (:mod:`inference.training.tables`) instead.
 
     Returns:
         The report dictionary (also written as JSON).
     """
-    cohort = load_cohort(name, data)
+    cohort = cohort_from_table(table) if table is not None else load_cohort(name, data)
     chosen = [cohort.splits[i] for i in (folds if folds is not None else range(len(cohort.splits)))]
     results, first = [], None
     for index, split in enumerate(chosen):
@@ -305,7 +335,7 @@ def evaluate_cohort(
         "cohort": name,
         "outcome": cohort.outcome,
         "source": cohort.source,
-        "modalities": list(modalities_for(name)),
+        "modalities": list(first.modalities if first is not None else modalities_for(cohort)),
         "time_grid_months": list(cohort.time_edges),
         "ibs_time_grid": (
             "model grid points from the first step to the 90th percentile of test follow-up"
@@ -316,6 +346,8 @@ def evaluate_cohort(
         "summary": aggregate(results),
         "checkpoint": str(checkpoint) if checkpoint else None,
     }
+    if first is not None:
+        report["input_coverage"] = input_coverage(cohort, first.config)
     out.mkdir(parents=True, exist_ok=True)
     write_report(report, out / name)
     if save and first is not None and name in SHIPPED_NAMES:
@@ -362,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m inference.training.evaluate", description=__doc__
     )
-    parser.add_argument("--cohort", action="append", required=True, help="cohort name (repeatable)")
+    parser.add_argument("--cohort", action="append", default=[], help="cohort name (repeatable)")
+    parser.add_argument(
+        "--table", type=Path, action="append", default=[], help="a survival table CSV by path"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--folds", type=str, default=None, help="comma-separated split indices")
@@ -378,15 +413,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_cli(parser, argv)
     train = TrainConfig(members=args.members, epochs=args.epochs, seed=args.seed)
     folds = [int(f) for f in args.folds.split(",")] if args.folds else None
-    for name in args.cohort:
-        report = evaluate_cohort(
-            name, args.data, train, folds=folds, rsf=not args.no_rsf, singles=args.singles,
-            checkpoint=args.checkpoint, save=args.save, out=args.out,
-        )  # fmt: skip
+    if not args.cohort and not args.table:
+        parser.error("name a --cohort or a --table")
+    if args.table and args.save:
+        parser.error("--save writes a shipped checkpoint; it takes a named cohort")
+    runs = [(name, None) for name in args.cohort] + [(path.stem, path) for path in args.table]
+    for name, table in runs:
+        try:
+            report = evaluate_cohort(
+                name, args.data, train, folds=folds, rsf=not args.no_rsf, singles=args.singles,
+                checkpoint=args.checkpoint, save=args.save, out=args.out, table=table,
+            )  # fmt: skip
+        except (ValueError, FileNotFoundError) as exc:
+            parser.error(str(exc))
         summary = report["summary"]
         print(f"\n{name}: {len(report['splits'])} split(s)")
+        coverage = report.get("input_coverage")
+        if coverage:
+            print(f"the table had {coverage['present']} of the model's {coverage['inputs']} inputs")
         print(f"{'model':28} {'C':>7} {'C_td':>7} {'IBS':>7}")
-        rows = [("fusion ensemble", summary["model"]), ("CoxPH", summary["coxph"])]
+        rows = [("fusion ensemble", summary["model"])]
+        if "coxph" in summary:
+            rows.append(("CoxPH", summary["coxph"]))
         if "rsf" in summary:
             rows.append(("RSF-100", summary["rsf"]))
         rows += [(k, v) for k, v in summary.get("trained_alone", {}).items()]

@@ -176,7 +176,10 @@ def cohort_batch(
     """
     raw = RawArrays(n=len(cohort.ids))
     for modality, keep in columns.items():
-        raw.tabular[modality] = cohort.tabular[modality][:, keep]
+        values = cohort.tabular[modality]
+        # Index -1 (a feature the cohort lacks) picks the appended all-NaN column: masked.
+        padded = np.concatenate([values, np.full((len(values), 1), np.nan, values.dtype)], axis=1)
+        raw.tabular[modality] = padded[:, keep]
     if cohort.cancer_types is not None and config.cancer_types:
         index = {c: i for i, c in enumerate(config.cancer_types)}
         raw.cancer_type = np.array([index.get(c, -1) for c in cohort.cancer_types], dtype=np.int64)

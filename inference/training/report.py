@@ -44,7 +44,8 @@ def score_table(summary: dict[str, Any]) -> list[str]:
     """Markdown table of the summary scores."""
     lines = ["| model | Harrell C | Antolini C^td | IBS |", "|---|---|---|---|"]
     lines.append(_row("fusion ensemble (ours)", summary["model"]))
-    lines.append(_row("CoxPH (lifelines)", summary["coxph"]))
+    if "coxph" in summary:
+        lines.append(_row("CoxPH (lifelines)", summary["coxph"]))
     if "rsf" in summary:
         lines.append(_row("RSF-100 (scikit-survival)", summary["rsf"]))
     for label, scores in summary.get("trained_alone", {}).items():
@@ -104,6 +105,14 @@ def write_report(report: dict[str, Any], stem: Path) -> None:
         f"- Time grid (months): 0 to {report['time_grid_months'][-1]:g} in steps of "
         f"{report['time_grid_months'][1]:g}; IBS over {report['ibs_time_grid']}",
         f"- Checkpoint scored: {report['checkpoint'] or 'trained in this run'}",
+        *(
+            [
+                f"- Inputs the table had: {report['input_coverage']['present']} of the model's "
+                f"{report['input_coverage']['inputs']} (absent ones masked)"
+            ]
+            if report.get("input_coverage")
+            else []
+        ),
         f"- Mean training time per split (whole ensemble): {summary['train_seconds']:.1f} s",
         "",
         "## Discrimination and overall accuracy",

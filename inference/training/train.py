@@ -26,14 +26,15 @@ from inference.training.ensemble import serving_extras, train_ensemble
 from inference.training.evaluate import DEFAULT_DATA, modalities_for, parse_cli
 from inference.training.loop import TrainConfig, predict_survival
 from inference.training.scoring import conformal_coverage, score
+from inference.training.tables import cohort_from_table
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m inference.training.train", description=__doc__)
-    parser.add_argument(
-        "--cohort", required=True, help="metabric, support, gbsg, whas, tcga_<code>"
-    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cohort", help="metabric, support, gbsg, whas, tcga_<code>")
+    source.add_argument("--table", type=Path, help="a survival table CSV by path")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     parser.add_argument("--name", default=None, help="model name (default: the cohort)")
@@ -42,13 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--seed", type=int, default=0)
     args = parse_cli(parser, argv)
-    cohort = load_cohort(args.cohort, args.data)
+    try:
+        cohort = (
+            cohort_from_table(args.table) if args.table else load_cohort(args.cohort, args.data)
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        parser.error(str(exc))
     split = cohort.splits[args.split]
     train = TrainConfig(members=args.members, epochs=args.epochs, seed=args.seed)
-    name = args.name or args.cohort
-    ensemble = train_ensemble(
-        cohort, split, modalities_for(args.cohort), train, args.data, name=name
-    )
+    name = args.name or cohort.name
+    ensemble = train_ensemble(cohort, split, modalities_for(cohort), train, args.data, name=name)
     extras = serving_extras(ensemble, cohort, args.data)
     grid = np.asarray(ensemble.config.time_edges)
     test = split.test

@@ -87,6 +87,7 @@ TIME_ZERO_LABELS = {
 OTHER_CARDS = {
     "oncoboard-portrait": "portrait/portrait.md",
     "oncoboard-portrait-commercial": "portrait/portrait.md",
+    "oncoboard-generative": "generative/generative.md",
 }
 
 

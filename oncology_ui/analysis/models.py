@@ -71,6 +71,14 @@ class Prediction(models.Model):
     covariates_missing = models.JSONField(default=list, blank=True)
     time_zero = models.CharField(max_length=20, blank=True)
     validation = models.JSONField(null=True, blank=True)
+    # The registry row that served the case (null for predictions from before the registry).
+    registered_model = models.ForeignKey(
+        "modelregistry.RegisteredModel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predictions",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

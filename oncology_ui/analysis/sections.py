@@ -191,15 +191,6 @@ def prognosis_section(request: HttpRequest, case: Case) -> dict[str, Any]:
                 "not_used": inputs_not_used(
                     latest.inputs_ignored or [], snapshot, used=latest.inputs_used or []
                 ),
-                # A hallmark with no measured member gene says nothing; leave it out.
-                "hallmarks": sorted(
-                    (
-                        h
-                        for h in explanation.get("hallmarks") or []
-                        if h.get("genes_measured", 0) > 0
-                    ),
-                    key=lambda h: -abs(h["attribution"]),
-                )[:8],
                 "molecular_missing": "mutations" not in latest.inputs_used
                 and "expression" not in latest.inputs_used,
                 "similar": explanation.get("similar_patients"),

@@ -16,7 +16,7 @@ from oncology_ui.boards.options import therapy_options
 from oncology_ui.boards.preparation import agenda_preparation
 from oncology_ui.clinical.sections import labs_section
 from oncology_ui.core import roles
-from oncology_ui.patients.models import Case
+from oncology_ui.patients.models import Case, Patient
 from oncology_ui.patients.sections import SectionLoader
 from oncology_ui.therapies.selectors import therapies_section
 from oncology_ui.trials.sections import trials_section
@@ -289,14 +289,23 @@ def _predicted_1y(decision: Decision) -> float | None:
     return None
 
 
-def _follow_up(decision: Decision, today: date) -> FollowUp:
-    patient = decision.case.patient
-    start = decision.meeting.date if decision.meeting else decision.signed_at.date()  # type: ignore[union-attr]
+def observed_follow_up(patient: Patient, start: date) -> tuple[float, bool]:
+    """Days followed from ``start`` and whether death ended them: the one derivation of observed
+    survival (the outcomes page, the site training table, cohort analytics and model monitoring).
+
+    The end is the date of death, else the last contact (else ``start``: no follow-up yet).
+    """
     if patient.date_of_death:
         end, died = patient.date_of_death, True
     else:
         end, died = (patient.last_contact_date or start), False
-    return FollowUp(decision, _predicted_1y(decision), max(0.0, float((end - start).days)), died)
+    return max(0.0, float((end - start).days)), died
+
+
+def _follow_up(decision: Decision, today: date) -> FollowUp:
+    start = decision.meeting.date if decision.meeting else decision.signed_at.date()  # type: ignore[union-attr]
+    days, died = observed_follow_up(decision.case.patient, start)
+    return FollowUp(decision, _predicted_1y(decision), days, died)
 
 
 def outcomes_review(board: Board, *, today: date | None = None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from datetime import UTC, date
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,7 +26,7 @@ from oncology_ui.boards.models import (
     OutcomeRecord,
 )
 from oncology_ui.boards.options import model_top_option
-from oncology_ui.core.mfa import mfa_check, mfa_enrolled
+from oncology_ui.core.esignature import signer_reauthenticate
 from oncology_ui.core.models import Team
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create
@@ -217,32 +216,6 @@ def decision_hash(decision: Decision) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _signer_reauthenticate(
-    *, user: User, password: str, otp_token: str, request: HttpRequest | None
-) -> None:
-    """The signer proves who they are again: password, then second factor (21 CFR 11.200).
-
-    From the web (a request): the password goes through ``authenticate`` so guesses meet the
-    sign-in lockout, and the signer must have enrolled a second factor and type a current
-    code (each code works once). A call from a script or shell has no person at a keyboard to
-    re-authenticate and no address to throttle: it checks the password only.
-    """
-    if request is None:
-        if not (user.is_active and user.check_password(password)):
-            raise ValidationError({"password": "The password is not correct; nothing was signed."})
-        return
-    if authenticate(request, username=user.get_username(), password=password) is None:
-        raise ValidationError({"password": "The password is not correct; nothing was signed."})
-    if not mfa_enrolled(user):
-        raise ValidationError(
-            {"otp_token": "Signing needs a second factor: set one up first; nothing was signed."}
-        )
-    if not mfa_check(request=request, user=user, token=otp_token, purpose="signature"):
-        raise ValidationError(
-            {"otp_token": "The second-factor code was not accepted; nothing was signed."}
-        )
-
-
 def decision_sign(
     *,
     decision_id: int,
@@ -256,7 +229,7 @@ def decision_sign(
     Two signers at once: the row lock makes the second wait, then find it signed and get a
     ``SignConflict``; exactly one signature is stored.
     """
-    _signer_reauthenticate(user=user, password=password, otp_token=otp_token, request=request)
+    signer_reauthenticate(user=user, password=password, otp_token=otp_token, request=request)
     with transaction.atomic():
         decision = Decision.objects.select_for_update().get(pk=decision_id)
         if decision.status != Decision.Status.DRAFT:

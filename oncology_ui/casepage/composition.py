@@ -32,6 +32,8 @@ from oncology_ui.clinical import exports as clinical_exports
 from oncology_ui.clinical import services as clinical
 from oncology_ui.clinical.sections import labs_section, molecular_section
 from oncology_ui.core.jobs import JobKind
+from oncology_ui.generative import services as generative
+from oncology_ui.generative.sections import generative_section
 from oncology_ui.imaging import pacs as imaging_pacs
 from oncology_ui.imaging import services as imaging
 from oncology_ui.imaging.sections import imaging_section
@@ -48,6 +50,7 @@ from oncology_ui.patients import services as patients
 from oncology_ui.patients.models import Case
 from oncology_ui.patients.sections import SectionLoader, summary_section, timeline_section
 from oncology_ui.reports import services as reports
+from oncology_ui.sitelearn import services as sitelearn
 from oncology_ui.therapies.kb import kb_active_version
 from oncology_ui.therapies.selectors import therapies_section
 from oncology_ui.trials import imports as trial_imports
@@ -99,6 +102,7 @@ CASE_PAGE: tuple[Section, ...] = (
     Section("prognosis", "Prognosis", prognosis_section),
     Section("therapies", "Therapies", therapies_section),
     Section("trials", "Clinical trials", trials_section),
+    Section("generative", "Generative model", generative_section),
     Section("board", "Tumor board", board_section),
 )
 
@@ -125,4 +129,7 @@ JOB_KINDS: dict[str, JobKind] = {
     ),
     trial_imports.IMPORT_JOB: JobKind(trial_imports.trial_corpus_import_run, "Trial import"),
     reports.PACKET_JOB: JobKind(reports.packet_run, "Board packet"),
+    sitelearn.RECALIBRATION_JOB: JobKind(sitelearn.recalibration_run, "Model recalibration"),
+    generative.PROFILE_JOB: JobKind(generative.generative_profile_run, "Generative profile"),
+    generative.EXPERIMENT_JOB: JobKind(generative.insilico_experiment_run, "In-silico experiment"),
 }

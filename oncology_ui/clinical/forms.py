@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from inference.expression.normalise import SCALE_LABELS, Scale, Unit
 from oncology_ui.clinical.models import ClinicalImport, Variant
 from oncology_ui.clinical.parsers.biomarkers import METHODS, NAMES
 
@@ -13,12 +14,36 @@ class ImportForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind of file",
         required=False,
-        choices=[("", "Detect from the content"), *ClinicalImport.Kind.choices],
+        choices=[
+            ("", "Detect from the content"),
+            *(c for c in ClinicalImport.Kind.choices if c[0] != ClinicalImport.Kind.EXPRESSION),
+        ],
     )
     file = forms.FileField(
         label="File",
         help_text="Lab CSV, variant CSV, VCF, MAF or a FHIR R4 bundle (JSON). Checked before it is "
         "stored; nothing is imported unless the whole file is valid.",
+    )
+
+
+class ExpressionImportForm(forms.Form):
+    unit = forms.ChoiceField(
+        label="Unit",
+        choices=[(u.value, u.label) for u in Unit],
+        help_text="TPM, FPKM and counts can be normalised only where a TPM reference ships "
+        "(TCGA-BLCA, TCGA-COADREAD, TCGA-STAD); z-scores against the TCGA cohort for every "
+        "covered cancer type.",
+    )
+    scale = forms.ChoiceField(
+        label="Normalisation",
+        choices=[(s.value, SCALE_LABELS[s]) for s in Scale],
+        help_text="How the values were transformed before export.",
+    )
+    file = forms.FileField(
+        label="File",
+        help_text="CSV or TSV, one gene per row: a gene column (HGNC symbols) and a value column. "
+        "Panels (for example 50 genes) are accepted. Nothing is imported unless the whole file "
+        "is valid.",
     )
 
 

@@ -24,6 +24,7 @@ class ClinicalImport(IngestRecord):
         VCF = "vcf", "Somatic variants (VCF)"
         MAF = "maf", "Somatic variants (MAF)"
         FHIR = "fhir", "FHIR R4 bundle (JSON)"
+        EXPRESSION = "expression", "Gene expression (CSV/TSV)"
 
     class Status(models.TextChoices):
         RECEIVED = IngestRecord.RECEIVED, "Received"
@@ -45,6 +46,8 @@ class ClinicalImport(IngestRecord):
     summary = models.JSONField(default=dict, blank=True)
     problem_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
+    #: What the uploader said about the file (expression: unit and scale).
+    options = models.JSONField(default=dict, blank=True)
 
     objects = CaseScopedQuerySet["ClinicalImport"].as_manager()
 
@@ -290,3 +293,43 @@ class TimelineSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_key} -> event {self.event_id}"
+
+
+class ExpressionProfile(models.Model):
+    """One tumour's gene expression as imported: what was uploaded and its normalised z-scores.
+
+    ``values`` holds gene -> z-score against ``reference_label`` for the genes that reference
+    lists (see :mod:`inference.expression.normalise`); the case page's hallmark profile is
+    computed from it.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="expression_profiles")
+    source_import = models.OneToOneField(
+        ClinicalImport, on_delete=models.CASCADE, related_name="expression_profile"
+    )
+    unit = models.CharField(max_length=10)
+    scale = models.CharField(max_length=12)
+    cohort = models.CharField(max_length=20, help_text="Reference cohort key, e.g. brca")
+    reference_label = models.CharField(max_length=40)
+    basis = models.CharField(max_length=10, help_text="zscore or log2tpm reference table")
+    method = models.CharField(max_length=400)
+    approximate = models.BooleanField(default=False)
+    genes_in_file = models.PositiveIntegerField()
+    genes_matched = models.PositiveIntegerField()
+    genes_unmatched = models.PositiveIntegerField()
+    unmatched_examples = models.JSONField(default=list, blank=True)
+    clipped = models.PositiveIntegerField(default=0)
+    values = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CaseScopedQuerySet["ExpressionProfile"].as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.unit} expression, {self.genes_matched} genes ({self.reference_label})"
+
+    @property
+    def source_name(self) -> str:
+        return self.source_import.original_name

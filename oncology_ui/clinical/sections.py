@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from oncology_ui.clinical.expression import measured_hallmarks
 from oncology_ui.clinical.selectors import labs_view, molecular_view
 from oncology_ui.patients.models import Case
 
@@ -20,6 +21,7 @@ def labs_section(request: HttpRequest, case: Case) -> dict[str, Any]:
 def molecular_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     return {
         "molecular_view": molecular_view(case),
+        "hallmarks": measured_hallmarks(case),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
         "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),
     }

@@ -297,6 +297,7 @@ def molecular_view(case: Case, filters: MolecularFilters | None = None) -> dict[
                 ClinicalImport.Kind.MAF,
                 ClinicalImport.Kind.VARIANT_CSV,
                 ClinicalImport.Kind.FHIR,
+                ClinicalImport.Kind.EXPRESSION,
             ],
         ).select_related("job")[:5],
         # Without filters the rows are all the variants: no second query for the total.

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from oncology_ui.clinical import facts
+from oncology_ui.clinical import expression, facts
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.parsers import ImportRejected, Limits, Problem, ProblemLog
 from oncology_ui.clinical.parsers.biomarkers import BiomarkerRecord
@@ -68,6 +68,7 @@ _EXTENSIONS = {
     ClinicalImport.Kind.VCF: ".vcf",
     ClinicalImport.Kind.MAF: ".maf",
     ClinicalImport.Kind.FHIR: ".json",
+    ClinicalImport.Kind.EXPRESSION: ".txt",
 }
 
 
@@ -102,6 +103,9 @@ def detect_kind(head: bytes, declared: str = "") -> str:
     if b"\x00" in head:
         raise ValidationError("The file contains binary data (NUL bytes); it is not a text file.")
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if declared == ClinicalImport.Kind.EXPRESSION:
+        # Chosen on its own form: a gene/value table has no signature to detect it by.
+        return declared
     if text.startswith(b"<"):
         raise ValidationError("The file is XML (or HTML); FHIR bundles are imported as JSON only.")
     if text.startswith(b"{"):
@@ -131,7 +135,14 @@ def detect_kind(head: bytes, declared: str = "") -> str:
 
 
 def import_receive(
-    *, case: Case, user: User | None, upload: BinaryIO, name: str, size: int, kind: str = ""
+    *,
+    case: Case,
+    user: User | None,
+    upload: BinaryIO,
+    name: str,
+    size: int,
+    kind: str = "",
+    options: dict[str, str] | None = None,
 ) -> ClinicalImport:
     """Check, store and queue one uploaded file (see the module docstring).
 
@@ -185,6 +196,7 @@ def import_receive(
             sha256=digest.hexdigest(),
             size=written,
             created_by=user,
+            options=options or {},
         )
         record.enqueue_job(kind=IMPORT_JOB, user=user, message="Import queued")
     return record
@@ -286,6 +298,7 @@ class _Parsed:
         self.variants: list[VariantRecord] = []
         self.biomarkers: list[BiomarkerRecord] = []
         self.bundle: BundleContents | None = None
+        self.expression: expression.ParsedExpression | None = None
 
 
 def _parse(record: ClinicalImport, path: Path) -> _Parsed:
@@ -302,6 +315,11 @@ def _parse(record: ClinicalImport, path: Path) -> _Parsed:
             contents.variants,
             contents.biomarkers,
         )
+        return parsed
+    if kind == ClinicalImport.Kind.EXPRESSION:
+        profile, log = expression.expression_parse(record, path, limits)
+        parsed = _Parsed(log)
+        parsed.expression = profile
         return parsed
     with path.open("rb") as handle:
         if kind == ClinicalImport.Kind.LAB_CSV:
@@ -348,6 +366,10 @@ def _check_patient(record: ClinicalImport, bundle: BundleContents) -> None:
 def _write(record: ClinicalImport, parsed: _Parsed) -> dict[str, object]:
     case = record.case
     summary: dict[str, Any] = {}
+    if parsed.expression is not None:
+        summary["expression"] = expression.expression_write(record=record, parsed=parsed.expression)
+        summary["warnings"] = len(parsed.log.warnings)
+        return summary
     if parsed.bundle is not None:
         _check_patient(record, parsed.bundle)
     summary["labs"] = facts.labs_write(record=record, labs=parsed.labs)

@@ -6,6 +6,14 @@ from oncology_ui.clinical import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/import/", views.import_upload, name="clinical-import"),
+    path(
+        "cases/<int:case_id>/expression/import/",
+        views.expression_import,
+        name="clinical-expression-import",
+    ),
+    path(
+        "templates/expression.csv", views.expression_template, name="clinical-expression-template"
+    ),
     path("imports/<int:import_id>/", views.import_detail, name="clinical-import-detail"),
     path("imports/<int:import_id>/report.csv", views.import_report, name="clinical-import-report"),
     path("templates/labs.csv", views.lab_template, name="clinical-lab-template"),

@@ -14,9 +14,15 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from oncology_ui.clinical import exports, facts, services
-from oncology_ui.clinical.forms import BiomarkerForm, ImportForm, MolecularFilterForm
+from oncology_ui.clinical import exports, expression, facts, services
+from oncology_ui.clinical.forms import (
+    BiomarkerForm,
+    ExpressionImportForm,
+    ImportForm,
+    MolecularFilterForm,
+)
 from oncology_ui.clinical.models import ClinicalImport
+from oncology_ui.clinical.parsers.expression import EXAMPLE_ROWS as EXPRESSION_EXAMPLE_ROWS
 from oncology_ui.clinical.parsers.labcsv import TEMPLATE_COLUMNS, TEMPLATE_EXAMPLE_ROWS
 from oncology_ui.clinical.parsers.variants import VARIANT_CSV_COLUMNS, VARIANT_CSV_EXAMPLE_ROWS
 from oncology_ui.clinical.selectors import MolecularFilters, labs_view, molecular_view
@@ -120,6 +126,69 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def expression_import(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Upload gene expression with its unit and scale; imported in the background."""
+    case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
+    limit = services.max_upload_bytes()
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "limit_mb": limit // 1_048_576,
+        "imports": ClinicalImport.objects.filter(
+            case=case, kind=ClinicalImport.Kind.EXPRESSION
+        ).select_related("job")[:10],
+        "reference_note": expression.expression_reference_note(case),
+    }
+    if request.method == "POST" and content_length(request) > limit + 64 * 1024:
+        return render(
+            request,
+            "clinical/expression_import_page.html",
+            {**context, "form": ExpressionImportForm(), "too_large": limit},
+            status=413,
+        )
+    form = ExpressionImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            options = expression.expression_options(
+                case=case, unit=form.cleaned_data["unit"], scale=form.cleaned_data["scale"]
+            )
+            record = services.import_receive(
+                case=case,
+                user=request.user,
+                upload=upload,
+                name=upload.name or "upload",
+                size=upload.size or 0,
+                kind=ClinicalImport.Kind.EXPRESSION,
+                options=options,
+            )
+        except ValidationError as exc:
+            form.add_error("file" if exc.code == "file" else "unit", exc.messages)
+        else:
+            return ingest_received_response(
+                request,
+                record,
+                patient_id=case.patient_id,
+                category="clinical-import",
+                object_ref=f"import:{record.pk}",
+                message="File received; the expression import runs in the background.",
+            )
+    return render(
+        request,
+        "clinical/expression_import_page.html",
+        {**context, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def expression_template(request: AuthedRequest) -> HttpResponse:
+    return _csv_response(list(EXPRESSION_EXAMPLE_ROWS), "expression-template.csv")
+
+
 @passive
 @login_required
 @require_GET
@@ -193,6 +262,7 @@ def molecular_page(request: AuthedRequest, case_id: int) -> HttpResponse:
         )
     context = {
         "molecular_view": molecular_view(case, filters),
+        "hallmarks": expression.measured_hallmarks(case),
         "filter_form": form if form.is_bound else MolecularFilterForm(),
         "can_import_clinical": request.user.has_perm("clinical.add_clinicalimport"),
         "can_add_biomarker": request.user.has_perm("clinical.add_biomarker"),

@@ -66,6 +66,16 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         "view model predictions (prognosis section)", ("analysis.view_prediction",), _CLINICIANS
     ),
     Capability("run a model analysis of a case", ("analysis.add_analysisrun",), (ONCOLOGIST,)),
+    Capability(
+        "view generative profiles and in-silico experiments",
+        ("generative.view_generativeprofile", "generative.view_insilicoexperiment"),
+        _CLINICIANS,
+    ),
+    Capability(
+        "run a generative profile or an in-silico experiment of a case",
+        ("generative.add_generativeprofile", "generative.add_insilicoexperiment"),
+        (ONCOLOGIST,),
+    ),
     # Clinical, lab and molecular data
     Capability(
         "view imported labs, variants, biomarkers, import reports",
@@ -224,6 +234,48 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         ("trials.view_trialcorpusimport", "trials.add_trialcorpusimport"),
         (ADMINISTRATOR,),
     ),
+    # Model registry (the site's model committee)
+    Capability(
+        "view the model registry: models, state changes, shadow comparisons",
+        (
+            "modelregistry.view_registeredmodel",
+            "modelregistry.view_modelstatechange",
+            "modelregistry.view_shadowprediction",
+        ),
+        (ADMINISTRATOR,),
+    ),
+    Capability(
+        "request a model's activation, shadowing or retirement, or a rollback",
+        ("modelregistry.request_state_change",),
+        (ADMINISTRATOR,),
+    ),
+    Capability(
+        "approve another person's model state change (password re-entry)",
+        ("modelregistry.approve_state_change",),
+        (ADMINISTRATOR,),
+    ),
+    # Site learning
+    Capability(
+        "export the site's cases with outcomes as a de-identified training table (admin action)",
+        ("sitelearn.view_siteoutcomecase", "sitelearn.export_training_table"),
+        (ADMINISTRATOR,),
+    ),
+    # Cohort analytics and model monitoring (issue 20)
+    Capability(
+        "cohort analytics of the own teams' patients: survival curves, log-rank",
+        ("cohorts.view_cohorts",),
+        _CLINICIANS,
+    ),
+    Capability(
+        "export a cohort's survival table (CSV) and figure (PNG)",
+        ("cohorts.export_cohorts",),
+        (ONCOLOGIST, TRIAL_COORDINATOR),
+    ),
+    Capability(
+        "model monitoring: performance, calibration and drift by subgroup; alerts",
+        ("cohorts.view_monitoring",),
+        (ADMINISTRATOR,),
+    ),
     # Administration
     Capability("view and filter the access audit log", ("core.view_audit",), (ADMINISTRATOR,)),
     Capability(
@@ -241,6 +293,16 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
         (ADMINISTRATOR,),
     ),
     Capability("view background jobs (admin)", ("core.view_job",), (ADMINISTRATOR,)),
+    Capability(
+        "configure PACS connections (admin; passwords stay in the environment)",
+        (
+            "imaging.view_pacsconnection",
+            "imaging.add_pacsconnection",
+            "imaging.change_pacsconnection",
+            "imaging.delete_pacsconnection",
+        ),
+        (ADMINISTRATOR,),
+    ),
     Capability(
         'see sign-in lockouts and clear one (admin, "Access attempts")',
         ("axes.view_accessattempt", "axes.delete_accessattempt"),

@@ -10,6 +10,7 @@ they are and nothing is created twice.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import logging
@@ -29,6 +30,7 @@ from django.utils import timezone
 from oncology_ui.analysis.services import analysis_request, prediction_latest
 from oncology_ui.boards import services as boards
 from oncology_ui.boards.models import AgendaItem, Board, Meeting
+from oncology_ui.clinical.expression import expression_options
 from oncology_ui.clinical.models import ClinicalImport
 from oncology_ui.clinical.services import import_receive
 from oncology_ui.core import roles
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 DEMO_SITE = "demo"
 DEMO_DATA_FILE = Path(settings.BASE_DIR) / "demo" / "demo_patients.json"
+DEMO_EXPRESSION_FILE = Path(settings.BASE_DIR) / "demo" / "demo_expression.csv.gz"
 # Tumor boards meet on one weekday; demo cases "ready for board" go to the next one.
 BOARD_WEEKDAY = 2  # Wednesday
 
@@ -383,6 +386,51 @@ def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User
                 done += 1
             else:
                 logger.warning("demo molecular import for %s did not succeed", mrn)
+    return done
+
+
+def demo_expression_files(path: Path = DEMO_EXPRESSION_FILE) -> dict[str, bytes]:
+    """Per TCGA case id, its RNA z-scores as the CSV a laboratory would upload (gene, zscore)."""
+    rows: dict[str, list[str]] = {}
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows.setdefault(row["source_record"], []).append(f"{row['gene']},{row['zscore']}")
+    return {
+        case: ("gene,zscore\n" + "\n".join(lines) + "\n").encode() for case, lines in rows.items()
+    }
+
+
+def demo_expression_import(*, data: dict[str, Any], mrns: list[str], author: User) -> int:
+    """Import the TCGA demo patients' expression (z-scores against their TCGA cohort) through
+    the expression importer, as :func:`demo_molecular_import` does for variants.
+
+    Returns:
+        The number of imports that succeeded.
+    """
+    if not DEMO_EXPRESSION_FILE.exists():
+        return 0
+    files = demo_expression_files()
+    records = {record["mrn"]: record for record in data["patients"]}
+    done = 0
+    for mrn in mrns:
+        payload = files.get(records[mrn].get("source_record", ""))
+        case = Case.objects.filter(patient__site=DEMO_SITE, patient__mrn=mrn).first()
+        if case is None or payload is None:
+            continue
+        with transaction.atomic():
+            imported = import_receive(
+                case=case,
+                user=author,
+                upload=io.BytesIO(payload),
+                name=f"demo-{mrn}-expression.csv",
+                size=len(payload),
+                kind=ClinicalImport.Kind.EXPRESSION,
+                options=expression_options(case=case, unit="zscore", scale="tcga"),
+            )
+            if imported.job_id is not None and job_run(imported.job_id) == "succeeded":
+                done += 1
+            else:
+                logger.warning("demo expression import for %s did not succeed", mrn)
     return done
 
 

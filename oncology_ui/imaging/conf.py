@@ -58,14 +58,22 @@ def imaging_settings() -> ImagingSettings:
 
 @dataclass(frozen=True)
 class PacsSettings:
-    """The PACS connection (DICOMweb), from the environment only.
+    """One PACS connection: the one in settings (DICOMweb), or a :class:`PacsConnection` row.
 
     Args:
-        url: the DICOMweb root (QIDO-RS and WADO-RS under it).
-        username, password: HTTP basic credentials ("" for none).
-        timeout_seconds: connect and read timeout of every request.
+        url: the DICOMweb root (QIDO-RS, WADO-RS and STOW-RS under it); "" for DIMSE.
+        username, password: HTTP basic credentials ("" for none); the password is read from the
+            environment, never from the database.
+        timeout_seconds: connect and read timeout of every request (DIMSE: of every message).
         max_study_bytes: most bytes one import may retrieve.
         verify: ``requests``' ``verify``: True, False, or the path of a CA bundle.
+        transport: ``dicomweb`` or ``dimse`` (C-FIND, C-GET).
+        host, port, calling_ae, called_ae: the DIMSE peer and the AE titles of both ends.
+        tls: DIMSE over TLS (DICOMweb follows its URL's scheme).
+        move_port: DIMSE retrieves with C-MOVE to our AE title on this port (0: C-GET).
+        key: ``settings`` for the connection in settings, else the row's primary key.
+        name: the connection's name, as people choose it.
+        password_env: the environment variable the password is read from ("" for settings).
     """
 
     url: str
@@ -74,9 +82,22 @@ class PacsSettings:
     timeout_seconds: int
     max_study_bytes: int
     verify: bool | str
+    transport: str = "dicomweb"
+    host: str = ""
+    port: int = 0
+    calling_ae: str = "ONCOBOARD"
+    called_ae: str = ""
+    tls: bool = False
+    move_port: int = 0
+    key: str = "settings"
+    name: str = "PACS (settings)"
+    password_env: str = ""
 
     def __repr__(self) -> str:  # never the password, in a traceback or a log line
-        return f"PacsSettings(url={self.url!r}, username={self.username!r}, password=***)"
+        return (
+            f"PacsSettings(key={self.key!r}, transport={self.transport!r}, url={self.url!r}, "
+            f"host={self.host!r}, username={self.username!r}, password=***)"
+        )
 
 
 def pacs_settings() -> PacsSettings | None:

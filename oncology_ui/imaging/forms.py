@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from inference.imaging.recist import MAX_TARGETS
+from oncology_ui.imaging.conf import PacsSettings
 
 MAX_TARGETS_PER_ORGAN = 2
 
@@ -132,6 +133,7 @@ class RecistDateForm(forms.Form):
 
 
 class PacsFindForm(forms.Form):
+    connection = forms.ChoiceField(label="PACS", required=False)
     accession = forms.CharField(
         label="Accession number",
         max_length=16,  # DICOM SH
@@ -140,6 +142,15 @@ class PacsFindForm(forms.Form):
         "patient's MRN.",
     )
 
+    def __init__(self, *args: Any, connections: Sequence[PacsSettings] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["connection"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(c.key, c.name) for c in connections]
+        if len(connections) < 2:
+            field.widget = forms.HiddenInput()
+
 
 class PacsImportForm(forms.Form):
     study_uid = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    connection = forms.CharField(max_length=12, required=False, widget=forms.HiddenInput)

@@ -9,7 +9,11 @@ these rows (and the patient's de-identification key below).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from oncology_ui.core.ingest import IngestRecord
@@ -63,6 +67,18 @@ class ImagingUpload(IngestRecord):
         max_length=64,
         blank=True,
         help_text="What a PACS import retrieves (the stored study gets a de-identified UID)",
+    )
+    pacs_connection = models.CharField(
+        "PACS connection",
+        max_length=12,
+        blank=True,
+        help_text="The connection a PACS import retrieves over: 'settings' or a connection's id",
+    )
+    pacs_instances = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[[series, SOP instance, SOP class UID], ...] as the PACS knows them: what "
+        "results sent back to the PACS reference",
     )
     label = models.CharField(max_length=200, help_text="What was uploaded, as shown to people")
     incoming_key = models.CharField(max_length=32, help_text="Opaque folder of the raw upload")
@@ -289,3 +305,90 @@ class RecistAssessment(models.Model):
     @property
     def is_baseline(self) -> bool:
         return not self.overall
+
+
+class PacsConnection(models.Model):
+    """A PACS OncoBoard queries and retrieves from, configured by an administrator.
+
+    The password is never stored: only the name of the environment variable that holds it.
+    The connection in settings (``PACS_DICOMWEB_URL``) works beside these.
+    """
+
+    class Transport(models.TextChoices):
+        DICOMWEB = "dicomweb", "DICOMweb (QIDO-RS, WADO-RS, STOW-RS)"
+        DIMSE = "dimse", "DIMSE (C-FIND, C-GET or C-MOVE)"
+
+    name = models.CharField(max_length=80, unique=True, help_text="As people choose it")
+    transport = models.CharField(max_length=8, choices=Transport.choices)
+    url = models.URLField(
+        "DICOMweb URL", blank=True, help_text="DICOMweb root, e.g. https://pacs/dicom-web"
+    )
+    host = models.CharField("DIMSE host", max_length=255, blank=True)
+    port = models.PositiveIntegerField(
+        "DIMSE port",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    calling_ae_title = models.CharField(
+        "calling AE title", max_length=16, default="ONCOBOARD", help_text="OncoBoard's (DIMSE)"
+    )
+    called_ae_title = models.CharField(
+        "called AE title", max_length=16, blank=True, help_text="The PACS's (DIMSE)"
+    )
+    move_port = models.PositiveIntegerField(
+        "C-MOVE port",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="Retrieve with C-MOVE to a temporary SCP of OncoBoard on this port "
+        "(DICOM_SCP_HOST, the calling AE title; register it with the PACS); empty: C-GET",
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="DICOMweb basic auth")
+    password_env = models.CharField(
+        "password environment variable",
+        max_length=64,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z_][A-Z0-9_]*$",
+                "The NAME of an environment variable (capitals, digits, _), not a password.",
+            )
+        ],
+        help_text="The name of the environment variable holding the password; the password "
+        "itself is never stored here",
+    )
+    tls = models.BooleanField("DIMSE over TLS", default=False)
+    tls_verify = models.BooleanField("verify the TLS certificate", default=True)
+    tls_ca_bundle = models.CharField(
+        "CA bundle", max_length=255, blank=True, help_text="PEM file of the hospital's CA"
+    )
+    timeout_seconds = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    max_study_mb = models.PositiveIntegerField(default=2048, validators=[MinValueValidator(1)])
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.transport == self.Transport.DICOMWEB and not self.url:
+            errors["url"] = "A DICOMweb connection needs its URL."
+        if self.transport == self.Transport.DIMSE:
+            if not self.host:
+                errors["host"] = "A DIMSE connection needs the PACS's host."
+            if not self.port:
+                errors["port"] = "A DIMSE connection needs the PACS's port."
+            if not self.called_ae_title.strip():
+                errors["called_ae_title"] = "A DIMSE connection needs the PACS's AE title."
+        if bool(self.username) != bool(self.password_env):
+            errors["password_env"] = "Set the username and the password variable together."
+        if self.tls_ca_bundle and not Path(self.tls_ca_bundle).is_file():
+            errors["tls_ca_bundle"] = "No such file on this server."
+        if errors:
+            raise ValidationError(errors)

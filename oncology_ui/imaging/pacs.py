@@ -1,17 +1,21 @@
-"""Query and retrieve studies from the hospital PACS over DICOMweb, into the upload's ingest.
+"""Query and retrieve studies from the hospital PACS, into the upload's ingest.
 
-Find (:func:`pacs_studies_find`): one QIDO-RS query for the patient's MRN (and an accession
+The connection (:mod:`.connections`: the one in settings, or one configured in the admin) picks
+the transport (:mod:`.pacs_transport`): DICOMweb (QIDO-RS, WADO-RS) or DIMSE (C-FIND, C-GET).
+Everything below is the same for both.
+
+Find (:func:`pacs_studies_find`): one study-level query for the patient's MRN (and an accession
 number if given); studies the PACS lists under another Patient ID are dropped, not shown.
 
 Import (:func:`pacs_import_request`, then the ``imaging_pacs_import`` job, :func:`pacs_import_run`):
 
 1. the request writes an :class:`ImagingUpload` (``source=pacs``) and queues its job;
-2. the job asks the PACS (QIDO-RS) whose study it is: another patient's study is refused before a
-   single image is retrieved;
-3. it retrieves the study's instances (WADO-RS), series by series, into a private temporary
-   folder, with ``PACS_TIMEOUT_SECONDS`` on every connect and read and ``PACS_MAX_STUDY_MB`` on
-   the bytes; a worker stopped half-way keeps the completed series and the next attempt
-   resumes after them;
+2. the job asks the PACS (a study-level query) whose study it is: another patient's study is
+   refused before a single image is retrieved;
+3. it retrieves the study's instances (WADO-RS or C-GET), series by series, into a private
+   temporary folder, with the connection's timeout on every connect and read and its size
+   limit on the bytes; a worker stopped half-way keeps the completed series and the next
+   attempt resumes after them;
 4. only a complete retrieval is handed over, by one rename, to the folder where an upload's raw
    files wait; any failure removes the temporary folder and fails the row with the reason, so
    nothing of a half study is ever stored;
@@ -30,24 +34,28 @@ import logging
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-from dicomweb_client.api import DICOMwebClient
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from pydicom.errors import InvalidDicomError
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.imaging import services
-from oncology_ui.imaging.conf import PacsSettings, pacs_settings
+from oncology_ui.imaging.conf import PacsSettings
+from oncology_ui.imaging.connections import SETTINGS_KEY, pacs_connection
 from oncology_ui.imaging.models import ImagingUpload
+from oncology_ui.imaging.pacs_transport import (
+    PacsError,
+    PacsTransport,
+    StudyTooLarge,
+    pacs_transport,
+    too_large,
+)
 from oncology_ui.imaging.storage import imaging_root, private_dir
 from oncology_ui.patients.models import Case
 
@@ -55,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 IMPORT_JOB = "imaging_pacs_import"
 MAX_STUDIES_LISTED = 100
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 # QIDO-RS matches these as wildcards (and "\" separates values): an MRN or accession holding
 # one would list other patients' studies, so it is refused instead of sent.
 _WILDCARDS = frozenset("*?\\")
@@ -67,14 +75,6 @@ _STUDY_FIELDS = [
     "NumberOfStudyRelatedSeries",
     "NumberOfStudyRelatedInstances",
 ]
-
-
-class PacsError(Exception):
-    """The PACS could not answer as asked; the message says why in words a person can act on."""
-
-
-class StudyTooLarge(PacsError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -94,105 +94,21 @@ class PacsStudy:
 # --- the connection ----------------------------------------------------------------------------
 
 
-class _BoundedSession(requests.Session):
-    """A session that stops reading once its answers together pass ``max_bytes``.
-
-    Every response is read through one counting iterator (``iter_content``, which both
-    ``response.content`` and dicomweb-client's streaming use), so no answer, metadata or image,
-    can grow past the limit in memory or on disk.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__()
-        self.max_bytes = max_bytes
-        self.received = 0
-
-    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        stream = bool(kwargs.pop("stream", False))
-        kwargs["stream"] = True
-        response = super().request(method, url, *args, **kwargs)
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and self.received + int(declared) > self.max_bytes:
-            response.close()
-            raise StudyTooLarge(_too_large(self.max_bytes))
-        read = response.iter_content
-
-        def bounded(chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[bytes]:
-            # Bytes only: nothing here asks for text (requests' .text decodes .content).
-            for chunk in read(chunk_size):
-                self.received += len(chunk)
-                if self.received > self.max_bytes:
-                    response.close()
-                    raise StudyTooLarge(_too_large(self.max_bytes))
-                yield chunk
-
-        response.iter_content = bounded  # type: ignore[method-assign]
-        if not stream:
-            _ = response.content  # read now, through the bound
-        return response
-
-
-def _too_large(limit: int) -> str:
-    return (
-        f"The study is larger than the {limit // 1_048_576} MB limit for one PACS import "
-        "(PACS_MAX_STUDY_MB); nothing was stored."
-    )
-
-
-def _client(conf: PacsSettings) -> tuple[DICOMwebClient, _BoundedSession]:
-    session = _BoundedSession(conf.max_study_bytes)
-    if conf.username:
-        session.auth = (conf.username, conf.password)
-    session.verify = conf.verify
-    client = DICOMwebClient(
-        conf.url, session=session, timeout=(conf.timeout_seconds, conf.timeout_seconds)
-    )
-    # One attempt per request: its retries (up to five, with back-off) would turn a PACS that is
-    # down into minutes of waiting; the person, or the job, tries again.
-    client.set_http_retry_params(retry=False)
-    return client, session
-
-
-def _conf() -> PacsSettings:
-    conf = pacs_settings()
+def pacs_conf(key: str) -> PacsSettings:
+    """The connection of ``key``, with its password present when it has one."""
+    conf = pacs_connection(key)
     if conf is None:
-        raise PacsError("No PACS is configured here (PACS_DICOMWEB_URL is not set).")
+        raise PacsError(
+            "No PACS is configured here (PACS_DICOMWEB_URL is not set)."
+            if key in ("", SETTINGS_KEY)
+            else "That PACS connection is no longer configured; choose another."
+        )
+    if conf.password_env and not conf.password:
+        raise PacsError(
+            f"The password of the PACS connection {conf.name!r} is missing: the environment "
+            f"variable {conf.password_env} is not set on this server; ask your administrator."
+        )
     return conf
-
-
-# What a PACS can do wrong: network and HTTP failures, and answers that do not decode (a broken
-# multipart body, a part that is not DICOM). Anything else is our own fault and is not hidden.
-_PACS_FAILURES = (PacsError, requests.RequestException, ValueError, InvalidDicomError)
-
-
-def _explain(exc: Exception, conf: PacsSettings) -> PacsError:
-    """A network or protocol failure, in words (never the URL's query or the credentials)."""
-    if isinstance(exc, PacsError):
-        return exc
-    timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
-    if timed_out:
-        return PacsError(
-            f"The PACS did not answer within {conf.timeout_seconds} s (PACS_TIMEOUT_SECONDS); "
-            "it may be busy or down. Try again later."
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return PacsError(
-            "The PACS's TLS certificate could not be verified (PACS_TLS_VERIFY, "
-            "PACS_TLS_CA_BUNDLE); ask your administrator."
-        )
-    if isinstance(exc, requests.ConnectionError):
-        return PacsError("The PACS could not be reached; it may be down. Try again later.")
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        status = exc.response.status_code
-        if status in {401, 403}:
-            return PacsError(
-                "The PACS refused OncoBoard's credentials (PACS_USERNAME, PACS_PASSWORD); ask "
-                "your administrator."
-            )
-        if status == 404:
-            return PacsError("The PACS does not have this study (any more).")
-        return PacsError(f"The PACS answered with an error (HTTP {status}). Try again later.")
-    return PacsError("The PACS sent an answer that could not be read as DICOMweb.")
 
 
 # --- find --------------------------------------------------------------------------------------
@@ -203,19 +119,19 @@ def _values(item: dict[str, Any], tag: str) -> list[Any]:
     return list(element.get("Value") or []) if isinstance(element, dict) else []
 
 
-def _text(item: dict[str, Any], tag: str) -> str:
+def dicom_json_text(item: dict[str, Any], tag: str) -> str:
     values = _values(item, tag)
     return str(values[0]).strip() if values and values[0] is not None else ""
 
 
 def _count(item: dict[str, Any], tag: str) -> int | None:
     try:
-        return int(_text(item, tag))
+        return int(dicom_json_text(item, tag))
     except ValueError:
         return None
 
 
-def _date(text: str) -> dt.date | None:
+def dicom_date(text: str) -> dt.date | None:
     try:
         return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except (ValueError, IndexError):
@@ -223,20 +139,20 @@ def _date(text: str) -> dt.date | None:
 
 
 def _study(item: dict[str, Any], imported: set[str]) -> PacsStudy:
-    uid = _text(item, "0020000D")
+    uid = dicom_json_text(item, "0020000D")
     return PacsStudy(
         study_uid=uid,
-        date=_date(_text(item, "00080020")),
+        date=dicom_date(dicom_json_text(item, "00080020")),
         modalities=tuple(str(m) for m in _values(item, "00080061") if m),
-        description=_text(item, "00081030")[:200],
-        accession=_text(item, "00080050")[:64],
+        description=dicom_json_text(item, "00081030")[:200],
+        accession=dicom_json_text(item, "00080050")[:64],
         series_count=_count(item, "00201206"),
         instance_count=_count(item, "00201208"),
         imported=uid in imported,
     )
 
 
-def _check_query_value(value: str, what: str) -> None:
+def pacs_query_value_check(value: str, what: str) -> None:
     if _WILDCARDS & set(value):
         raise ValidationError(
             f"The {what} holds a character the PACS reads as a wildcard (* ? \\); it cannot be "
@@ -244,7 +160,7 @@ def _check_query_value(value: str, what: str) -> None:
         )
 
 
-def pacs_studies_find(*, case: Case, accession: str = "") -> list[PacsStudy]:
+def pacs_studies_find(*, case: Case, accession: str = "", connection: str = "") -> list[PacsStudy]:
     """The PACS's studies of the case's patient (by MRN, and ``accession`` when given).
 
     Studies listed under another Patient ID than the MRN are left out (a PACS that matches
@@ -255,23 +171,18 @@ def pacs_studies_find(*, case: Case, accession: str = "") -> list[PacsStudy]:
         ValidationError: the MRN or accession cannot be searched safely.
         PacsError: no PACS is configured, or it could not answer (down, slow, credentials).
     """
-    conf = _conf()
+    conf = pacs_conf(connection)
     mrn = case.patient.mrn.strip()
     accession = accession.strip()
     if not mrn:
         raise ValidationError("This patient has no MRN to search the PACS with.")
-    _check_query_value(mrn, "MRN")
-    _check_query_value(accession, "accession number")
+    pacs_query_value_check(mrn, "MRN")
+    pacs_query_value_check(accession, "accession number")
     filters = {"PatientID": mrn}
     if accession:
         filters["AccessionNumber"] = accession
-    try:
-        found = _client(conf)[0].search_for_studies(
-            search_filters=filters, fields=_STUDY_FIELDS, limit=MAX_STUDIES_LISTED
-        )
-    except _PACS_FAILURES as exc:
-        raise _explain(exc, conf) from exc
-    mine = [item for item in found if _text(item, "00100020") == mrn]
+    found = pacs_transport(conf).find_studies(filters, _STUDY_FIELDS, MAX_STUDIES_LISTED)
+    mine = [item for item in found if dicom_json_text(item, "00100020") == mrn]
     if len(mine) < len(found):
         logger.warning(
             "the PACS listed %d studies of another Patient ID for case %s; left out",
@@ -283,29 +194,36 @@ def pacs_studies_find(*, case: Case, accession: str = "") -> list[PacsStudy]:
             case=case, source=ImagingUpload.Source.PACS, status=ImagingUpload.Status.STORED
         ).values_list("pacs_study_uid", flat=True)
     )
-    studies = [_study(item, imported) for item in mine if _text(item, "0020000D")]
+    studies = [_study(item, imported) for item in mine if dicom_json_text(item, "0020000D")]
     return sorted(studies, key=lambda s: s.date or dt.date.min, reverse=True)
 
 
 # --- import ------------------------------------------------------------------------------------
 
 
-def pacs_import_request(*, case: Case, user: User | None, study_uid: str) -> ImagingUpload:
+def pacs_import_request(
+    *, case: Case, user: User | None, study_uid: str, connection: str = ""
+) -> ImagingUpload:
     """Write the import's row and queue its job; an import of the study still running is reused.
 
+    ``connection`` is the key of the PACS connection to retrieve over ("" for the first one).
+
     Raises:
-        ValidationError: no PACS is configured, or ``study_uid`` is not a DICOM UID.
+        ValidationError: no such PACS connection, or ``study_uid`` is not a DICOM UID.
     """
-    if pacs_settings() is None:
-        raise ValidationError("No PACS is configured here (PACS_DICOMWEB_URL is not set).")
+    try:
+        conf = pacs_conf(connection)
+    except PacsError as exc:
+        raise ValidationError(str(exc)) from exc
     study_uid = study_uid.strip()
-    if len(study_uid) > 64 or not _UID.match(study_uid):
+    if len(study_uid) > 64 or not UID_PATTERN.match(study_uid):
         raise ValidationError("That is not a DICOM Study Instance UID.")
     with transaction.atomic():
         running = ImagingUpload.objects.filter(
             case=case,
             source=ImagingUpload.Source.PACS,
             pacs_study_uid=study_uid,
+            pacs_connection=conf.key,
             status=ImagingUpload.RECEIVED,
         ).first()
         if running is not None:
@@ -314,6 +232,7 @@ def pacs_import_request(*, case: Case, user: User | None, study_uid: str) -> Ima
             case=case,
             source=ImagingUpload.Source.PACS,
             pacs_study_uid=study_uid,
+            pacs_connection=conf.key,
             label="Study from the PACS",
             incoming_key=uuid.uuid4().hex,
             counts={"names": []},
@@ -391,21 +310,17 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
             temporary folder is gone and ``incoming`` was never created.
         WorkerStopping: the worker is stopping; the completed series stay for the next attempt.
     """
-    conf = _conf()
-    client, session = _client(conf)
+    transport = pacs_transport(pacs_conf(upload.pacs_connection))
     mrn = upload.case.patient.mrn.strip()
     progress(2, "Asking the PACS for the study")
-    try:
-        found = client.search_for_studies(
-            search_filters={"StudyInstanceUID": upload.pacs_study_uid},
-            fields=["NumberOfStudyRelatedInstances", "ModalitiesInStudy", "StudyDate"],
-            limit=2,
-        )
-    except _PACS_FAILURES as exc:
-        raise _explain(exc, conf) from exc
+    found = transport.find_studies(
+        {"StudyInstanceUID": upload.pacs_study_uid},
+        ["NumberOfStudyRelatedInstances", "ModalitiesInStudy", "StudyDate"],
+        2,
+    )
     if not found:
         raise PacsError("The PACS does not have this study (any more).")
-    if any(_text(item, "00100020") != mrn for item in found):
+    if any(dicom_json_text(item, "00100020") != mrn for item in found):
         raise _OtherPatient(
             "The PACS holds this study under another Patient ID than this patient's MRN; "
             "nothing was retrieved or stored."
@@ -413,7 +328,7 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     summary = _study(found[0], set())
     part = private_dir(imaging_root() / "work" / f"pacs-{upload.incoming_key}")
     try:
-        names = _retrieve_series(client, session, upload.pacs_study_uid, part, progress)
+        names, sources = _retrieve_series(transport, upload.pacs_study_uid, part, progress)
         if not names:
             raise PacsError("The PACS sent no images for this study; nothing was stored.")
         study = part / "study"
@@ -423,10 +338,8 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
             path.rename(study / f"{n:06d}.dcm")
         private_dir(incoming.parent)
         study.rename(incoming)  # one step on one file system: the study arrives whole or not
-    except Exception as exc:
+    except Exception:
         shutil.rmtree(part, ignore_errors=True)
-        if isinstance(exc, _PACS_FAILURES):
-            raise _explain(exc, conf) from exc
         raise
     # A worker that is stopping (WorkerStopping, a BaseException) keeps ``part``: the job's next
     # attempt resumes from its completed series.
@@ -434,57 +347,52 @@ def _retrieve_whole(upload: ImagingUpload, incoming: Path, progress: ProgressCal
     when = summary.date.isoformat() if summary.date else "unknown date"
     upload.label = f"PACS study of {when} ({', '.join(summary.modalities) or 'DICOM'})"[:200]
     upload.file_count = len(names)
-    upload.size = session.received
+    upload.size = transport.received
     upload.counts = {**upload.counts, "names": names}
-    upload.save(update_fields=["label", "file_count", "size", "counts"])
+    upload.pacs_instances = sources
+    upload.save(update_fields=["label", "file_count", "size", "counts", "pacs_instances"])
 
 
 def _retrieve_series(
-    client: DICOMwebClient,
-    session: _BoundedSession,
+    transport: PacsTransport,
     study_uid: str,
     part: Path,
     progress: ProgressCallback,
-) -> list[str]:
+) -> tuple[list[str], list[list[str]]]:
     """Retrieve the study series by series into ``part``, resuming from completed series.
 
     Each series arrives in ``series-<n>.part/`` and is renamed ``series-<n>/`` (with the names
     problems are reported under) once complete; a series found complete from an earlier attempt
     is not asked for again, and its bytes count against the study's limit. Returns the names of
-    all instances, in file order.
+    all instances, in file order, and their ``[series, SOP instance, SOP class]`` UIDs.
     """
-    listed = client.search_for_series(
-        study_uid, fields=["NumberOfSeriesRelatedInstances", "Modality", "SeriesNumber"]
-    )
-    series_uids = sorted({_text(item, "0020000E") for item in listed} - {""})
+    listed = transport.find_series(study_uid)
+    series_uids = sorted({dicom_json_text(item, "0020000E") for item in listed} - {""})
     names: list[str] = []
+    sources: list[list[str]] = []
     for index, series_uid in enumerate(series_uids, start=1):
         done = part / f"series-{index:04d}"
         label = part / f"series-{index:04d}.uid"
         if done.is_dir() and label.is_file() and label.read_text() == series_uid:
-            session.received += sum(p.stat().st_size for p in done.glob("*.dcm"))
-            if session.received > session.max_bytes:
-                raise StudyTooLarge(_too_large(session.max_bytes))
-            names += json.loads((done / "names.json").read_text())
+            transport.received += sum(p.stat().st_size for p in done.glob("*.dcm"))
+            if transport.received > transport.max_bytes:
+                raise StudyTooLarge(too_large(transport.max_bytes))
+            fetched = json.loads((done / "names.json").read_text())
+            names += [name for name, _, _ in fetched]
+            sources += [[series_uid, sop, sop_class] for _, sop, sop_class in fetched]
             continue
         shutil.rmtree(done, ignore_errors=True)
         incoming = part / f"series-{index:04d}.part"
         shutil.rmtree(incoming, ignore_errors=True)
         incoming.mkdir(mode=0o700)
-        series_names: list[str] = []
-        for n, dataset in enumerate(client.iter_series(study_uid, series_uid), start=1):
-            dataset.save_as(incoming / f"{n:06d}.dcm", enforce_file_format=False)
-            # The name problems are reported under: what a person can find in their viewer.
-            series_names.append(
-                f"{dataset.get('Modality', '?')} series {dataset.get('SeriesNumber', '?')}, "
-                f"image {dataset.get('InstanceNumber', n)}"
-            )
-        (incoming / "names.json").write_text(json.dumps(series_names))
+        fetched = transport.fetch_series(study_uid, series_uid, incoming)
+        (incoming / "names.json").write_text(json.dumps(fetched))
         label.write_text(series_uid)
         incoming.rename(done)
-        names += series_names
+        names += [name for name, _, _ in fetched]
+        sources += [[series_uid, sop, sop_class] for _, sop, sop_class in fetched]
         progress(
             2 + 47 * index // len(series_uids),
             f"Retrieved series {index} of {len(series_uids)} ({len(names)} images)",
         )
-    return names
+    return names, sources

@@ -14,4 +14,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("held/<int:held_id>/preview.png", views.held_preview, name="imaging-held-preview"),
     path("held/<int:held_id>/review/", views.held_review, name="imaging-held-review"),
     path("cases/<int:case_id>/recist/", views.recist_page, name="imaging-recist"),
+    path(
+        "cases/<int:case_id>/recist/<int:assessment_id>/pacs/",
+        views.recist_to_pacs,
+        name="imaging-recist-pacs",
+    ),
 ]

@@ -26,8 +26,9 @@ from oncology_ui.core.ingest import (
 )
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging import held as held_images
-from oncology_ui.imaging import pacs, recist, selectors, services
-from oncology_ui.imaging.conf import imaging_settings, pacs_settings
+from oncology_ui.imaging import pacs, pacs_results, recist, selectors, services
+from oncology_ui.imaging.conf import imaging_settings
+from oncology_ui.imaging.connections import pacs_connections
 from oncology_ui.imaging.forms import (
     PacsFindForm,
     PacsImportForm,
@@ -159,12 +160,14 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
     error page; htmx gets just the results partial.
     """
     case = case_for_user(request, case_id, permission=UPLOAD_PERMISSION)
-    form = PacsFindForm(request.GET or None)
+    connections = pacs_connections()
+    form = PacsFindForm(request.GET or None, connections=connections)
     context: dict[str, Any] = {
         "case": case,
         "patient": case.patient,
         "form": form,
-        "configured": pacs_settings() is not None,
+        "configured": bool(connections),
+        "connection": connections[0].key if connections else "",
         "studies": None,
         "pacs_error": "",
         "limit": pacs.MAX_STUDIES_LISTED,
@@ -173,9 +176,12 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
         context["pacs_error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
     elif "find" in request.GET:
         outcome = AccessLog.Outcome.SUCCESS
+        context["connection"] = form.cleaned_data["connection"] or context["connection"]
         try:
             context["studies"] = pacs.pacs_studies_find(
-                case=case, accession=form.cleaned_data["accession"]
+                case=case,
+                accession=form.cleaned_data["accession"],
+                connection=context["connection"],
             )
         except ValidationError as exc:
             context["pacs_error"] = " ".join(exc.messages)
@@ -206,7 +212,10 @@ def pacs_import(request: AuthedRequest, case_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             upload = pacs.pacs_import_request(
-                case=case, user=request.user, study_uid=form.cleaned_data["study_uid"]
+                case=case,
+                user=request.user,
+                study_uid=form.cleaned_data["study_uid"],
+                connection=form.cleaned_data["connection"],
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
@@ -517,5 +526,43 @@ def recist_page(request: AuthedRequest, case_id: int) -> HttpResponse:
         "regions": list(regions.values()),
         "can_record": can_record,
         "research_use": RESEARCH_USE,
+        "pacs_targets": [c for c in pacs_connections() if c.transport == "dicomweb"]
+        if can_record
+        else [],
     }
     return render(request, "imaging/recist.html", context, status=status)
+
+
+@login_required
+@require_POST
+def recist_to_pacs(request: AuthedRequest, case_id: int, assessment_id: int) -> HttpResponse:
+    """Send a time point to the PACS as DICOM SR and SEG: a job, audited here and by the job."""
+    case = case_for_user(request, case_id, permission="imaging.add_recistassessment")
+    assessment = RecistAssessment.objects.filter(case=case, pk=assessment_id).first()
+    if assessment is None:
+        raise access_denied(request, category="recist", object_ref=f"recist:{assessment_id}")
+    try:
+        job = pacs_results.pacs_results_request(
+            assessment=assessment,
+            user=request.user,
+            connection=str(request.POST.get("connection", ""))[:12],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        outcome = AccessLog.Outcome.FAILURE
+    else:
+        messages.info(
+            request,
+            f"Sending the {assessment.date:%d %b %Y} time point to the PACS as DICOM SR and SEG "
+            f"(job {job.pk}).",
+        )
+        outcome = AccessLog.Outcome.SUCCESS
+    audit_record(
+        request=request,
+        action=A.EXPORT,
+        category="imaging-pacs-store",
+        patient_id=case.patient_id,
+        object_ref=f"recist:{assessment.pk}",
+        outcome=outcome,
+    )
+    return redirect("imaging-recist", case_id=case.pk)

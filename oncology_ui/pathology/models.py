@@ -60,6 +60,9 @@ class Slide(IngestRecord):
     original_path = models.CharField(max_length=200, blank=True)
     original_delete_after = models.DateTimeField(null=True, blank=True)
     file_kind = models.CharField(max_length=12, blank=True, help_text="By content: tiff, png...")
+    # A slide imported from a DICOMweb store: the series the job retrieves (empty for uploads).
+    pacs_study_uid = models.CharField(max_length=64, blank=True)
+    pacs_series_uid = models.CharField(max_length=64, blank=True)
     format = models.CharField(max_length=20, blank=True)
     vendor = models.CharField(max_length=40, blank=True)
     compression = models.CharField(max_length=20, blank=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from oncology_ui.imaging.conf import pacs_settings
 from oncology_ui.pathology.conf import pathology_settings
 from oncology_ui.pathology.selectors import feature_label, slides_for_case
 from oncology_ui.patients.models import Case
@@ -42,4 +43,5 @@ def pathology_section(request: HttpRequest, case: Case) -> dict[str, Any]:
         "can_view_slide": request.user.has_perm("pathology.view_slide"),
         "can_delete_slide": request.user.has_perm("pathology.delete_slide"),
         "slide_limit_mb": pathology_settings().max_upload_bytes // 2**20,
+        "slide_pacs_configured": pacs_settings() is not None,
     }

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -82,11 +83,8 @@ def _accepted_kind(head: bytes) -> FileKind:
     kind = sniff_bytes(head)
     if kind == "unknown":
         raise ValidationError(f"This file is not a slide: {describe_unknown(head)}.")
-    if kind == "dicom":
-        raise ValidationError(
-            "DICOM whole-slide images are not supported yet; export the slide as SVS or "
-            "pyramidal TIFF from the scanner software."
-        )
+    # "dicom" and "zip": a DICOM whole-slide image; the sandboxed inspection checks that the
+    # instances are one slide's, complete, and of this patient.
     return kind
 
 
@@ -245,6 +243,44 @@ def slide_receive_file(*, case: Case, user: User, upload: Any, name: str) -> Sli
         tmp.unlink(missing_ok=True)
 
 
+def slide_receive_dicom_files(*, case: Case, user: User, uploads: list[Any]) -> Slide:
+    """Store the instances of one DICOM whole-slide image, sent as several files, as one slide.
+
+    The files are packed, in the order sent, into one ZIP archive (stored, not compressed) that
+    is the slide's original, as a ZIP upload or a PACS retrieval would be.
+
+    Raises:
+        ValidationError: no file, a file that is not DICOM, or more than the size limit in all.
+    """
+    from inference.slides.dicom_wsi import MAX_INSTANCES
+
+    if not uploads:
+        raise ValidationError("Choose the DICOM files of the slide.")
+    if len(uploads) > MAX_INSTANCES:
+        raise ValidationError(f"A slide may have at most {MAX_INSTANCES} DICOM files.")
+    _check_size(sum(int(u.size or 0) for u in uploads))
+    for upload in uploads:
+        upload.seek(0)
+        if sniff_bytes(upload.read(_SNIFF_BYTES)) != "dicom":
+            raise ValidationError(
+                f"{_display_name(upload.name or 'a file')} is not a DICOM file; send only the "
+                "DICOM files of one slide, or the slide as one ZIP archive."
+            )
+    tmp = _dir("uploads") / f"{secrets.token_hex(16)}.part"
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for n, upload in enumerate(uploads):
+                upload.seek(0)
+                with archive.open(f"{n:06d}.dcm", "w", force_zip64=True) as member:
+                    for chunk in upload.chunks(_COPY_BLOCK):
+                        member.write(chunk)
+        name = f"DICOM slide ({len(uploads)} files)"
+        with transaction.atomic():
+            return _slide_from_file(case=case, user=user, source=tmp, name=name)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -273,6 +309,23 @@ def _slide_from_file(*, case: Case, user: User, source: Path, name: str) -> Slid
         # The rows roll back with the transaction; the file must not outlive them.
         original.unlink(missing_ok=True)
         raise
+    return slide
+
+
+def slide_attach_original(*, slide: Slide, source: Path, name: str) -> Slide:
+    """Make a retrieved file (a PACS import's ZIP archive) the slide's original, by one rename.
+
+    Raises:
+        ValidationError: the file is empty or larger than the upload limit.
+    """
+    _check_size(source.stat().st_size)
+    original = _dir("originals") / f"{slide.uid}.upload"
+    slide.original_name = _display_name(name)
+    slide.original_size = source.stat().st_size
+    slide.original_sha256 = _sha256(source)
+    slide.original_path = _relative(original)
+    os.replace(source, original)
+    slide.save(update_fields=["original_name", "original_size", "original_sha256", "original_path"])
     return slide
 
 
@@ -331,6 +384,7 @@ def slide_ingest(*, slide: Slide, progress: Progress) -> dict[str, object]:
         progress(2, "Checking the file")
         limits = _limits()
         info = inspect_slide(original, limits)
+        _check_patient(slide, info.patient_id)
         progress(5, "Removing label, macro image and identifying text")
 
         def deid_progress(done: int, total: int) -> None:
@@ -408,6 +462,26 @@ def slide_ingest(*, slide: Slide, progress: Progress) -> dict[str, object]:
     return {"slide": slide.pk, "tiles": summary.tile_count, "qc": qc.state}
 
 
+def _check_patient(slide: Slide, patient_id: str | None) -> None:
+    """A DICOM slide that names a Patient ID must name this patient's MRN.
+
+    Raises:
+        SlideUnreadable: it names another patient (whose ID is not repeated in the message).
+    """
+    mrn = slide.case.patient.mrn.strip()
+    if patient_id and patient_id.strip() != mrn:
+        raise SlideUnreadable(
+            "wrong-patient",
+            "the DICOM slide belongs to another patient (its Patient ID is not this patient's "
+            "MRN); nothing was stored",
+        )
+
+
+def slide_fail(*, slide: Slide, message: str) -> None:
+    """Fail a slide whose original could not be obtained (a PACS retrieve): see :func:`_fail`."""
+    _fail(slide, message)
+
+
 def _fail(slide: Slide, message: str) -> None:
     """Remove every file of the slide, the upload included, and record the message."""
     _remove_outputs(slide)
@@ -441,9 +515,13 @@ def slide_retire(*, slide: Slide, user: User) -> Slide:
 
 
 def pathology_purge(*, now: Any = None) -> dict[str, int]:
-    """Delete originals past their retention date and uploads abandoned past the expiry."""
+    """Delete originals past their retention date, uploads abandoned past the expiry, and DICOM
+    archives a killed reader left unpacked in the temporary folder over a day ago."""
+    from inference.slides.dicom_wsi import remove_stale_unpacked
+
     now = now or timezone.now()
     counts = {"originals": 0, "uploads": 0}
+    counts["unpacked"] = remove_stale_unpacked(86_400, now=now.timestamp())
     for slide in Slide.objects.filter(original_delete_after__lte=now).exclude(original_path=""):
         _remove_original(slide)
         Slide.objects.filter(pk=slide.pk).update(original_path="", original_delete_after=None)

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from oncology_ui.pathology import views
+from oncology_ui.pathology import pacs_views, views
 
 urlpatterns: list[URLPattern] = [
     path("cases/<int:case_id>/slides/new/", views.slide_upload, name="pathology-upload"),
+    path(
+        "cases/<int:case_id>/slides/dicom/", views.slide_upload_dicom, name="pathology-upload-dicom"
+    ),
+    path("cases/<int:case_id>/slides/pacs/", pacs_views.slide_pacs, name="pathology-pacs"),
+    path(
+        "cases/<int:case_id>/slides/pacs/import/",
+        pacs_views.slide_pacs_import,
+        name="pathology-pacs-import",
+    ),
     path("cases/<int:case_id>/uploads/", views.upload_sessions, name="pathology-uploads"),
     path("uploads/<int:upload_id>/chunk/", views.upload_chunk, name="pathology-upload-chunk"),
     path("uploads/<int:upload_id>/finish/", views.upload_finish, name="pathology-upload-finish"),

@@ -22,9 +22,10 @@ from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import content_length
 from oncology_ui.core.models import AccessLog
+from oncology_ui.imaging.conf import pacs_settings
 from oncology_ui.pathology import selectors, services, tiles
 from oncology_ui.pathology.conf import pathology_settings
-from oncology_ui.pathology.forms import SlideUploadForm
+from oncology_ui.pathology.forms import DicomFilesForm, SlideUploadForm
 from oncology_ui.pathology.models import Slide, SlideUpload
 from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
@@ -92,14 +93,49 @@ def slide_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
     handled by :func:`_slide_upload_form`, which enforces CSRF.
     """
     case = case_for_user(request, case_id, permission=ADD)
+    too_large = _refuse_oversized(request, case)
+    return too_large or _slide_upload_form(request, case)
+
+
+def _refuse_oversized(request: AuthedRequest, case: Case) -> HttpResponse | None:
+    """A 413 page for a POST whose ``Content-Length`` is over the limit; else ``None``."""
     conf = pathology_settings()
-    if request.method == "POST" and content_length(request) > conf.max_upload_bytes + 64 * 1024:
-        context = _upload_context(case)
-        context.update({"form": SlideUploadForm(), "too_large": True})
-        response = render(request, "pathology/upload_page.html", context, status=413)
-        response["Connection"] = "close"
-        return response
-    return _slide_upload_form(request, case)
+    if request.method != "POST" or content_length(request) <= conf.max_upload_bytes + 64 * 1024:
+        return None
+    context = _upload_context(case)
+    context.update({"form": SlideUploadForm(), "too_large": True})
+    response = render(request, "pathology/upload_page.html", context, status=413)
+    response["Connection"] = "close"
+    return response
+
+
+@csrf_exempt  # only so the size check runs before anything reads the body (see slide_upload)
+@login_required
+@require_POST
+def slide_upload_dicom(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """The files of one DICOM whole-slide image, sent together by the plain form."""
+    case = case_for_user(request, case_id, permission=ADD)
+    too_large = _refuse_oversized(request, case)
+    return too_large or _slide_upload_dicom_form(request, case)
+
+
+@csrf_protect
+def _slide_upload_dicom_form(request: AuthedRequest, case: Case) -> HttpResponse:
+    context = _upload_context(case)
+    form = DicomFilesForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            slide = services.slide_receive_dicom_files(
+                case=case, user=request.user, uploads=form.cleaned_data["dicom_files"]
+            )
+        except ValidationError as exc:
+            form.add_error("dicom_files", exc.messages)
+        else:
+            _audit_slide(request, A.CREATE, slide, case=case)
+            messages.info(request, "Slide received; it is being processed in the background.")
+            return redirect(reverse("patients-case", args=[case.pk]) + "#section-pathology")
+    context.update({"form": SlideUploadForm(), "dicom_form": form})
+    return render(request, "pathology/upload_page.html", context, status=400)
 
 
 def _upload_context(case: Case) -> dict[str, object]:
@@ -109,6 +145,8 @@ def _upload_context(case: Case) -> dict[str, object]:
         "patient": case.patient,
         "limit_mb": conf.max_upload_bytes // 2**20,
         "chunk_bytes": conf.chunk_bytes,
+        "dicom_form": DicomFilesForm(),
+        "pacs_configured": pacs_settings() is not None,
     }
 
 

@@ -31,6 +31,7 @@ from oncology_ui.reports.data import (
     Signature,
     TimelineRow,
 )
+from oncology_ui.reports.hallmarks import hallmark_report
 from oncology_ui.reports.sources import knowledge_base_version, optional_sections
 
 FREE_TEXT_OMITTED = "Free text omitted in the de-identified report."
@@ -64,20 +65,6 @@ def _points_bars(items: list[tuple[str, float]]) -> tuple[Bar, ...]:
     )
 
 
-def _hallmarks(explanation: dict[str, Any]) -> tuple[tuple[Bar, ...], str]:
-    """The hallmark bars, or why the block is left out."""
-    measured = [h for h in explanation.get("hallmarks") or () if h.get("genes_measured", 0) > 0]
-    if not measured:
-        return (), (
-            "Left out: no gene-expression values were available for any hallmark's genes, "
-            "so this prediction has no hallmark profile."
-        )
-    bars = _points_bars([(str(h["hallmark"]), float(h["attribution"])) for h in measured])[:12]
-    if not bars:
-        return (), "Left out: every hallmark's contribution rounds to 0.0 percentage points."
-    return bars, ""
-
-
 def _stale_text(prediction: Prediction, case: Case) -> str:
     parts = prediction_stale_parts(prediction, case=case)
     if not parts:
@@ -95,7 +82,6 @@ def _prognosis(prediction: Prediction, case: Case, *, today: date, deidentified:
         prediction, case=case, today=today, dates_as_days=deidentified
     )
     curve = from_today.curve or {}
-    hallmarks, hallmarks_unavailable = _hallmarks(explanation)
     return Prognosis(
         status=prediction.status,
         abstention_reasons=tuple(str(reason) for reason in prediction.abstention_reasons or ()),
@@ -119,8 +105,6 @@ def _prognosis(prediction: Prediction, case: Case, *, today: date, deidentified:
                 for item in explanation.get("modality_shapley") or ()
             ]
         ),
-        hallmarks=hallmarks,
-        hallmarks_unavailable=hallmarks_unavailable,
         computed_at=_utc(prediction.created_at),
         basis=from_today.basis,
         axis_label=from_today.axis_label,
@@ -267,6 +251,7 @@ def case_report_data(
         knowledge_base_version=knowledge_base_version(),
         image_derived=bool(prediction and prediction.image_derived),
         data_not_used=not_used,
+        hallmarks=hallmark_report(case, deidentified=deidentified),
     )
 
 

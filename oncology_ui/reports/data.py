@@ -73,7 +73,6 @@ class Prognosis:
     median_months: float | None
     landmarks: tuple[Landmark, ...]
     contributions: tuple[Bar, ...]
-    hallmarks: tuple[Bar, ...]
     computed_at: str
     basis: str = ""
     axis_label: str = "Years from the model's time zero"
@@ -83,8 +82,6 @@ class Prognosis:
     #: The model inputs recorded since the prediction ('' when it is current).
     stale: str = ""
     reference_years: int | None = None
-    #: Why the hallmark block is left out ('' when it has rows).
-    hallmarks_unavailable: str = ""
     #: The facts that moved the prediction most (percentage points, as printed).
     factors: tuple[Bar, ...] = ()
     #: How the factors were measured, for the caption.
@@ -164,6 +161,30 @@ class OptionalSection:
         return bool(self.lines or self.image_png or self.charts)
 
 
+HALLMARKS_NOT_MEASURED = "No expression profile measured; hallmark programmes cannot be scored."
+
+
+@dataclass(frozen=True)
+class HallmarkRow:
+    """One capability or gene set as printed: score and percentile already formatted."""
+
+    label: str
+    programmes: str
+    score: str
+    percentile: str
+
+
+@dataclass(frozen=True)
+class HallmarkReport:
+    """The hallmark profile as printed (measured or imputed), or why there is none."""
+
+    source: str  # "measured", "imputed" or "" when unavailable
+    lines: tuple[str, ...] = ()
+    capabilities: tuple[HallmarkRow, ...] = ()
+    gene_sets: tuple[HallmarkRow, ...] = ()
+    unavailable: str = HALLMARKS_NOT_MEASURED
+
+
 @dataclass(frozen=True)
 class CaseReportData:
     case_ref: str
@@ -184,6 +205,7 @@ class CaseReportData:
     limitations: tuple[str, ...] = LIMITATIONS
     #: Facts the case has that the model cannot use ("ER positive", "Stage II").
     data_not_used: tuple[str, ...] = ()
+    hallmarks: HallmarkReport = HallmarkReport(source="")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from oncology_ui.reports.data import (
     BoardPacketData,
     CaseReportData,
     DecisionData,
+    HallmarkReport,
     OptionalSection,
 )
 from oncology_ui.reports.layout import (
@@ -186,20 +187,29 @@ def _prognosis_story(data: CaseReportData, width: float) -> list[Flowable]:
                     "Not available: no modality contribution was stored or all round to 0.0."
                 )
             )
-    story.append(para("Hallmark profile", H2))
-    if prognosis.hallmarks:
-        story.append(
-            paragraph(
-                f"Summed gene attributions per hallmark, percentage points of the predicted "
-                f"{reference} survival from diagnosis.",
-                SMALL,
-            )
+    return story
+
+
+def _hallmark_story(report: HallmarkReport, width: float) -> list[Flowable]:
+    if not report.source:
+        return [not_available(report.unavailable)]
+    story: list[Flowable] = [para(f"Source: {report.source}", BODY, bold=True)]
+    story += [paragraph(line, SMALL) for line in report.lines]
+    widths = [width * 0.3, width * 0.36, width * 0.14, width * 0.2]
+    story.append(
+        grid_table(
+            ["Capability", "Programmes (direction)", "Score", "Percentile"],
+            [[r.label, r.programmes, r.score, r.percentile] for r in report.capabilities],
+            widths,
         )
-        story.append(bar_table(prognosis.hallmarks, width))
-    else:
+    )
+    if report.gene_sets:
+        story.append(para("Gene sets furthest from the cohort's median", H2))
         story.append(
-            not_available(
-                prognosis.hallmarks_unavailable or "Not available: no hallmark profile was stored."
+            grid_table(
+                ["Set", "Genes", "Score", "Percentile"],
+                [[r.label, r.programmes, r.score, r.percentile] for r in report.gene_sets],
+                widths,
             )
         )
     return story
@@ -339,6 +349,8 @@ def _case_story(data: CaseReportData, width: float, *, level: int, key: str) -> 
     story.append(CondPageBreak(70 * mm))
     story.append(heading("Prognosis"))
     story += _prognosis_story(data, width)
+    story.append(heading("Hallmark profile"))
+    story += _hallmark_story(data.hallmarks, width)
     for section in data.optional_sections:
         story.append(heading(section.title))
         story += _optional_story(section, width)

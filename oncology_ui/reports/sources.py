@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from oncology_ui.patients.models import Case
 from oncology_ui.reports.data import OptionalSection
+from oncology_ui.reports.generative import generative_report_section
 from oncology_ui.reports.imaging import imaging_report_section
 from oncology_ui.reports.labs import labs_report_section
 from oncology_ui.reports.slides import slide_report_section
@@ -24,6 +25,7 @@ SectionSource = Callable[[Case, bool], OptionalSection]
 REPORT_SOURCES: tuple[SectionSource, ...] = (
     therapies_report_section,
     trials_report_source,
+    generative_report_section,
     slide_report_section,
     imaging_report_section,
     labs_report_section,

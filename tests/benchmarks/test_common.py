@@ -125,9 +125,12 @@ BENCHMARKS = runner.benchmark_modules()
 
 
 def test_the_ids_of_benchmarks_md_are_all_there() -> None:
-    expected = {f"P{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12)} | {
-        f"Q{n}" for n in range(1, 10)
-    }
+    expected = (
+        {f"P{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12)}
+        | {f"Q{n}" for n in range(1, 10)}
+        | {f"G{n}" for n in range(1, 6)}
+        | {"L1"}
+    )
     assert set(BENCHMARKS) == expected
 
 

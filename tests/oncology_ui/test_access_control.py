@@ -38,6 +38,8 @@ def _object_urls(cast: Cast) -> dict[str, str]:
         "case_id": cast.other_case.pk,
         "job_id": job.pk,
         "section": "timeline",
+        # Any id: the other team's case is refused before the object is looked up.
+        "assessment_id": 1,
     }
     urls = {}
     for _route, pattern in _patterns(get_resolver()):
@@ -189,6 +191,9 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
     "core-break-glass-review": (
         "core.test_break_glass:test_administrators_review_each_grant_and_others_cannot"
     ),
+    "imaging-recist-pacs": (
+        "imaging.test_recist:test_sending_another_teams_time_point_to_the_pacs_is_404_with_one_denied_row"
+    ),
     "imaging-upload-detail": (
         "imaging.test_views:test_an_upload_status_of_another_team_is_404_and_audited"
     ),
@@ -217,10 +222,23 @@ SWEPT_BY_APP_TESTS: dict[str, str] = {
         "notes.test_documents:test_another_teams_documents_and_facts_answer_404_and_are_audited",
     ),
 }
-# Objects that are not patient data: the model card, the trial registry, the administrator's
-# import reports and a user's own saved searches (their tests check who may use them).
+# Objects that are not patient data: the model card and registry, the trial registry, the
+# administrator's import reports and a user's own saved searches (their tests check who may use
+# them).
 NOT_PATIENT_OBJECTS = {
     "analysis-model-card",
+    # The model registry's models and state changes: refused by permission, whoever's team
+    # (modelregistry.test_views).
+    "modelregistry-detail",
+    "modelregistry-request",
+    "modelregistry-approve",
+    "modelregistry-reject",
+    "modelregistry-cancel",
+    "modelregistry-rollback",
+    # Recalibration of a registry model and its site report (aggregates, groups under 5 hidden):
+    # the model committee's, refused by permission (sitelearn.test_recalibration_job).
+    "sitelearn-recalibration-start",
+    "sitelearn-recalibration-report",
     "trials-detail",
     "trials-reverse-match",
     "trials-worklist-add",

@@ -20,7 +20,13 @@ from tests.paths import REPO_ROOT
 SETTINGS = REPO_ROOT / "oncology_ui" / "settings.py"
 # The only modules that may touch os.environ: the helpers that read it for settings.py, and the
 # entry points that name the settings module.
-ENVIRONMENT_READERS = {"oncology_ui/core/env.py", "oncology_ui/wsgi.py"}
+# A PACS connection configured in the admin names the environment variable of its password,
+# which is read at each use so that the password never reaches the database.
+ENVIRONMENT_READERS = {
+    "oncology_ui/core/env.py",
+    "oncology_ui/wsgi.py",
+    "oncology_ui/imaging/connections.py",
+}
 
 
 def _load_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> dict[str, Any]:

@@ -34,3 +34,11 @@ def he_slide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, npt.NDArra
     path = tmp_path_factory.mktemp("slides") / "he.tif"
     write_pyramid(path, rgb, mpp=0.25, factors=(1, 2, 8))
     return path, truth
+
+
+@pytest.fixture(scope="session")
+def dicom_wsi(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The smallest shared SVS as DICOM WSI instances (OrthancWSIDicomizer), one per level."""
+    from tests.inference.slides.dicomize import SMALL_SVS, dicomize
+
+    return dicomize(SMALL_SVS, tmp_path_factory.mktemp("dicom-wsi") / "slide")

@@ -178,11 +178,11 @@ def test_it_refuses_targets_outside_the_allowlist(tmp_path: Path) -> None:
         inspect_slide(tmp_path / "x", FAST, target="os:system")
 
 
-def test_it_names_dicom_as_not_yet_supported(tmp_path: Path) -> None:
+def test_a_dicom_file_without_a_slide_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "slide.dcm"
     path.write_bytes(bytes(128) + b"DICM" + bytes(64))
-    error = _refused(path, "unsupported")
-    assert "DICOM" in str(error)
+    error = _refused(path, "not-a-slide")
+    assert "not a DICOM whole-slide image" in str(error)
 
 
 def test_the_sandbox_relays_progress_from_the_child(tmp_path: Path) -> None:

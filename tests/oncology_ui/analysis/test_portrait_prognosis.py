@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from oncology_ui.reports.pdf import render_case_report
 from tests.factories import CaseFactory, PatientFactory, UserFactory
 from tests.oncology_ui.clinical.conftest import ihc_biomarker
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.modelregistry.helpers import move, row
 from tests.pdfs import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +136,13 @@ def test_a_cancer_type_without_a_portrait_model_goes_to_the_pan_cancer_model_wit
     assert validation_text(prediction.validation).startswith("Validated for ODG")
 
 
-@override_settings(PROGNOSIS_PORTRAIT_CHECKPOINT="commercial")
-def test_the_commercial_setting_uses_the_checkpoint_trained_without_non_commercial_data() -> None:
+def test_the_activated_commercial_checkpoint_serves_without_non_commercial_data() -> None:
+    # The model committee activates the commercial checkpoint: it replaces the default one.
+    change = move(row("oncoboard-portrait-commercial"), "active")
+    assert [t["model"] for t in change.transitions] == [
+        row("oncoboard-portrait-commercial").pk,
+        row("oncoboard-portrait").pk,
+    ]
     user = UserFactory.create()
     breast = _analyse(_breast(stage_group="II"), user)
     assert breast.model_name == "oncoboard-portrait-commercial"
@@ -148,6 +154,7 @@ def test_the_commercial_setting_uses_the_checkpoint_trained_without_non_commerci
         user,
     )
     assert stomach.model_name != "oncoboard-portrait-commercial"
+    assert stomach.registered_model == row("oncoboard-tcga-pancancer")
     assert "not covered by the selected checkpoint" in (stomach.validation or {}).get(
         "portrait_not_used", ""
     )

@@ -260,6 +260,7 @@ def _my_object_urls(cast: Cast) -> dict[str, str]:
     case = cast.other_case.pk
     return {
         "clinical-import": reverse("clinical-import", args=[case]),
+        "clinical-expression-import": reverse("clinical-expression-import", args=[case]),
         "clinical-import-detail": reverse("clinical-import-detail", args=[other.pk]),
         "clinical-import-report": reverse("clinical-import-report", args=[other.pk]),
         "clinical-labs": reverse("clinical-labs", args=[case]),

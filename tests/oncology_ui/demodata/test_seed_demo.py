@@ -205,6 +205,8 @@ needs_shared_data = pytest.mark.skipif(
 def test_the_committed_demo_file_is_what_build_demo_builds(build_demo: ModuleType) -> None:
     committed = (REPO_ROOT / "demo" / "demo_patients.json").read_text(encoding="utf-8")
     assert build_demo.render(SHARED_DATA) == committed
+    expression = (REPO_ROOT / "demo" / "demo_expression.csv.gz").read_bytes()
+    assert build_demo.expression_table(SHARED_DATA, build_demo.build(SHARED_DATA)) == expression
 
 
 @pytest.mark.slow
@@ -271,14 +273,34 @@ def test_demo_protein_changes_and_er_status_arrive_through_the_clinical_importer
 
     output = _seed()
     assert "Molecular results (variants, ER) imported for 6 demo patients." in output
-    assert ClinicalImport.objects.filter(status="imported").count() == 6
+    assert ClinicalImport.objects.filter(status="imported", kind="variant_csv").count() == 6
     pik3ca = Variant.objects.get(case__patient__mrn="DEMO-0001", gene="PIK3CA")
     assert pik3ca.protein_short == "p.E545K"
     assert Biomarker.objects.get(case__patient__mrn="DEMO-0001", name="ER").status == "positive"
     # TCGA panel flags name a gene but no variant: nothing is invented for them.
     assert not Variant.objects.filter(case__patient__demo_source__startswith="TCGA").exists()
     _seed()
-    assert ClinicalImport.objects.count() == 6  # a rerun imports nothing twice
+    assert ClinicalImport.objects.filter(kind="variant_csv").count() == 6  # nothing twice
+
+
+def test_the_tcga_demo_patients_get_their_tcga_expression_through_the_importer() -> None:
+    from oncology_ui.clinical.expression import measured_hallmarks
+    from oncology_ui.clinical.models import ClinicalImport, ExpressionProfile
+
+    output = _seed()
+    # 14 TCGA patients; TCGA-UCEC has no RNA in the PORPOISE table.
+    assert "Expression (TCGA z-scores) imported for 13 demo patients." in output
+    expression = ClinicalImport.objects.filter(kind="expression")
+    assert expression.count() == expression.filter(status="imported").count() == 13
+    lung = ExpressionProfile.objects.get(case__patient__demo_source__contains="TCGA-55-8207")
+    assert lung.reference_label == "TCGA-LUAD" and lung.genes_matched == 1555
+    assert lung.unit == "zscore" and lung.genes_unmatched == 0
+    hallmarks = measured_hallmarks(lung.case)
+    assert hallmarks is not None and all(
+        s.percentile is not None for s in hallmarks.profile.gene_sets if s.score is not None
+    )
+    _seed()
+    assert ClinicalImport.objects.filter(kind="expression").count() == 13
 
 
 def test_the_demo_passwords_are_the_last_thing_printed(tmp_path: Path) -> None:

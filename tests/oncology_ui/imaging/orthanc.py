@@ -1,7 +1,8 @@
 """A real PACS for the tests: Debian's Orthanc with its DICOMweb plugin, on loopback ports.
 
 :func:`orthanc_start` writes a JSON configuration into a throw-away folder (DICOMweb on, HTTP
-basic authentication with a test user, no remote access, no DICOM listener), starts the server,
+basic authentication with a test user, no remote access, a DICOM listener answering C-FIND and
+C-GET and C-MOVE from one registered AE title), starts the server,
 waits until it answers and returns a handle; :func:`orthanc_load` sends DICOM files through its
 REST API. ``.ci/run`` installs the ``orthanc`` and ``orthanc-dicomweb`` packages when missing; a
 machine without them fails the PACS tests (they never skip).
@@ -21,6 +22,8 @@ from pathlib import Path
 import requests
 
 USERNAME = "oncoboard"
+AE_TITLE = "ORTHANC"  # the test PACS's own (called) AE title
+QR_CALLING_AE = "ONCOBOARD_QR"  # the AE title it answers C-FIND and C-GET from
 PASSWORD = "test-pacs-password"  # noqa: S105 - a throw-away server on loopback
 _BINARY_PLACES = ("/usr/sbin/Orthanc", "/usr/bin/Orthanc")
 _PLUGIN_PLACES = (
@@ -38,6 +41,8 @@ class Orthanc:
     process: subprocess.Popen[bytes]
     port: int
     folder: Path
+    dicom_port: int = 0
+    move_port: int = 0  # where C-MOVE sends QR_CALLING_AE's instances (a temporary SCP of ours)
 
     @property
     def url(self) -> str:
@@ -83,6 +88,8 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
     binary = orthanc_find(_BINARY_PLACES, "Orthanc")
     plugin = orthanc_find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
     port = free_port()
+    dicom_port = free_port()
+    move_port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "Name": "OncoBoard test PACS",
@@ -94,7 +101,27 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": True,
         "RegisteredUsers": {USERNAME: PASSWORD},
-        "DicomServerEnabled": False,
+        # DIMSE for query/retrieve (C-FIND, C-GET) from one registered AE title only.
+        "DicomServerEnabled": True,
+        "DicomAet": AE_TITLE,
+        "DicomPort": dicom_port,
+        "DicomCheckCalledAet": True,
+        "DicomAlwaysAllowEcho": False,
+        "DicomAlwaysAllowFind": False,
+        "DicomAlwaysAllowGet": False,
+        "DicomAlwaysAllowMove": False,
+        "DicomAlwaysAllowStore": False,
+        "DicomModalities": {
+            "oncoboard-qr": {
+                "AET": QR_CALLING_AE,
+                "Host": "127.0.0.1",
+                "Port": move_port,
+                "AllowFind": True,
+                "AllowGet": True,
+                "AllowMove": True,
+                "AllowStore": False,
+            }
+        },
         # Close its C-STORE associations at once (not after 5 s), so a push ends when it returns.
         "DicomAssociationCloseDelay": 0,
         "OrthancExplorerEnabled": False,
@@ -109,7 +136,9 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
     process = subprocess.Popen(  # noqa: S603 - the installed binary and our own config file
         [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
     )
-    server = Orthanc(process=process, port=port, folder=folder)
+    server = Orthanc(
+        process=process, port=port, folder=folder, dicom_port=dicom_port, move_port=move_port
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -218,3 +218,22 @@ def test_recist_is_hidden_from_other_teams_and_read_only_for_pathologists(cast: 
     assert page.status_code == 200 and "Save time point" not in page.content.decode()
     assert pathologist.post(url, _post([_t("T1", 10)], "2024-03-01")).status_code == 404
     assert not RecistAssessment.objects.exists()
+
+
+def test_sending_another_teams_time_point_to_the_pacs_is_404_with_one_denied_row(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    from oncology_ui.core.models import Job
+
+    theirs = RecistAssessmentFactory.create(case=cast.other_case)
+    attempts = [
+        # Their case and their time point; then our case naming their time point.
+        reverse("imaging-recist-pacs", args=[cast.other_case.pk, theirs.pk]),
+        reverse("imaging-recist-pacs", args=[cast.case.pk, theirs.pk]),
+    ]
+    for url in attempts:
+        before = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
+        assert oncologist_client.post(url).status_code == 404
+        denied = AccessLog.objects.filter(action=AccessLog.Action.DENIED).count() - before
+        assert denied == 1, url
+    assert not Job.objects.exists()

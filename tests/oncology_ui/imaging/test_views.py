@@ -183,7 +183,8 @@ def test_the_section_loader_stays_within_a_few_queries(
     request = rf.get("/")  # type: ignore[attr-defined]
     request.user = cast.oncologist
     request.user.has_perm("imaging.view_imagingseries")  # permissions load once per request
-    with django_assert_max_num_queries(5):  # type: ignore[operator]
+    # 6: the PACS connections configured in the admin are one query (for those who may import).
+    with django_assert_max_num_queries(6):  # type: ignore[operator]
         context = imaging_section(request, cast.case)
         _ = [r.name for r in context["imaging"].regions]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import LazySettings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -13,6 +15,15 @@ from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 from tests.oncology_ui.conftest import Cast, signed_in_client
+from tests.oncology_ui.imaging.orthanc import (
+    PASSWORD,
+    USERNAME,
+    Orthanc,
+    OrthancMissing,
+    orthanc_load,
+    orthanc_start,
+    orthanc_stop,
+)
 from tests.oncology_ui.pathology.factories import (
     ProcessedFiles,
     SlideFactory,
@@ -60,3 +71,48 @@ def media_files(root: Path) -> list[str]:
     """Every file under the pathology media folder, relative, sorted."""
     base = root / "pathology"
     return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+
+
+# --- DICOM whole-slide images ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dicom_slide(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The smallest shared SVS as DICOM WSI instances of :data:`dicomize.PATIENT_ID`."""
+    from tests.inference.slides.dicomize import SMALL_SVS, dicomize
+
+    return dicomize(SMALL_SVS, tmp_path_factory.mktemp("dicom-slide") / "slide")
+
+
+@pytest.fixture(scope="session")
+def slide_orthanc(
+    tmp_path_factory: pytest.TempPathFactory, dicom_slide: list[Path]
+) -> Iterator[Orthanc]:
+    """A DICOMweb whole-slide store (Orthanc) holding the dicomized slide and another patient's."""
+    from tests.inference.slides.dicomize import SMALL_SVS, dicomize
+
+    other = dicomize(
+        SMALL_SVS, tmp_path_factory.mktemp("dicom-other") / "slide", patient_id="OTHER-77"
+    )
+    try:
+        server = orthanc_start(tmp_path_factory.mktemp("slide-orthanc"))
+    except OrthancMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        assert orthanc_load(server, dicom_slide + other) == len(dicom_slide) + len(other)
+        yield server
+    finally:
+        orthanc_stop(server)
+
+
+@pytest.fixture
+def slide_pacs(slide_orthanc: Orthanc, settings: LazySettings) -> Orthanc:
+    """The app configured to use the slide store (short timeout)."""
+    settings.PACS_DICOMWEB_URL = slide_orthanc.dicomweb_url
+    settings.PACS_USERNAME = USERNAME
+    settings.PACS_PASSWORD = PASSWORD
+    settings.PACS_TIMEOUT_SECONDS = 10
+    settings.PACS_MAX_STUDY_MB = 64
+    settings.PACS_TLS_VERIFY = True
+    settings.PACS_TLS_CA_BUNDLE = ""
+    return slide_orthanc

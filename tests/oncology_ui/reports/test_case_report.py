@@ -44,7 +44,8 @@ def test_the_identified_report_prints_identifiers_every_heading_and_the_decision
         assert heading in text, heading
     assert "82% 74% – 88%" in text  # the stored 1-year figure with its interval
     assert "Modality contributions" in text and "Hallmark profile" in text
-    assert "HALLMARK_E2F_TARGETS" in text
+    # No expression was imported: the hallmark block says so instead of printing zeros.
+    assert "No expression profile measured; hallmark programmes cannot be scored." in text
     assert "Letrozole + palbociclib" in text
     assert f"Electronically signed by {cast.oncologist.get_full_name()}" in text
     assert "Reviewed and approved as the board's recommendation" in text

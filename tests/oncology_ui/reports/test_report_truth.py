@@ -135,7 +135,7 @@ def test_the_deidentified_labs_print_days_from_diagnosis(cast: Cast) -> None:
     assert "2026-01-05" not in " ".join(labs.lines)
 
 
-def test_hallmarks_without_expression_data_are_left_out_with_one_line(
+def test_the_old_zero_filled_hallmark_table_is_gone_and_one_plain_line_says_why(
     cast: Cast, rendered: list[CaseReportData | BoardPacketData]
 ) -> None:
     tcga_prediction_create(
@@ -157,8 +157,8 @@ def test_hallmarks_without_expression_data_are_left_out_with_one_line(
     text = pdf_text(services.case_report_pdf(case=cast.case, deidentified=False))
     (data,) = rendered
     assert isinstance(data, CaseReportData) and data.prognosis is not None
-    assert data.prognosis.hallmarks == ()
-    assert "Left out: no gene-expression values were available" in text
+    assert data.hallmarks.source == ""
+    assert "No expression profile measured; hallmark programmes cannot be scored." in text
     assert "HALLMARK_" not in text and "+0.000" not in text
 
 

@@ -26,6 +26,7 @@ from oncology_ui.demodata.seed import (
     DEMO_DATA_FILE,
     IMAGES_MRN,
     demo_board_cases_prepare,
+    demo_expression_import,
     demo_images_case,
     demo_molecular_import,
     demo_records_load,
@@ -80,6 +81,11 @@ class Command(BaseCommand):
             mrns=report.patients_created,
             author=User.objects.get(username=DEMO_AUTHOR),
         )
+        expression = demo_expression_import(
+            data=data,
+            mrns=report.patients_created,
+            author=User.objects.get(username=DEMO_AUTHOR),
+        )
         out = self.stdout
         out.write(
             f"Teams: {len(report.teams_created)} created, "
@@ -97,6 +103,8 @@ class Command(BaseCommand):
         )
         if molecular:
             out.write(f"Molecular results (variants, ER) imported for {molecular} demo patients.")
+        if expression:
+            out.write(f"Expression (TCGA z-scores) imported for {expression} demo patients.")
         if not options["without_reference_data"]:
             images = demo_images_case(author=User.objects.get(username=DEMO_AUTHOR))
             if images is not None:
