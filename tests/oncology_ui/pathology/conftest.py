@@ -11,11 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from oncology_ui.core.jobs import job_run
-from oncology_ui.pathology import services
-from oncology_ui.pathology.models import Slide
-from oncology_ui.patients.models import Case
-from tests.oncology_ui.conftest import Cast, signed_in_client
-from tests.oncology_ui.imaging.orthanc import (
+from oncology_ui.demodata.orthanc import (
     PASSWORD,
     USERNAME,
     Orthanc,
@@ -24,6 +20,10 @@ from tests.oncology_ui.imaging.orthanc import (
     orthanc_start,
     orthanc_stop,
 )
+from oncology_ui.pathology import services
+from oncology_ui.pathology.models import Slide
+from oncology_ui.patients.models import Case
+from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.pathology.factories import (
     ProcessedFiles,
     SlideFactory,
