@@ -28,7 +28,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "dbc5fcbe265c607ff79339eee13eea157e5e36f6c804703b33137744d190f288"
+SHIPPED_SHA256 = "98c5d08a40f7e4f74e3ba4a710ffc42fb63c02ab0fae89d0fd92fc621d1f65cb"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
@@ -212,7 +212,7 @@ class GenerativeModel:
         )
         f_mean, f_chol = self.linear.conditional(z, types)
         rng = np.random.default_rng(int(seed) * 7919 + 97)
-        eps = rng.standard_normal((n_samples, *f_mean.shape))
+        eps = antithetic(rng.standard_normal((n_samples, *f_mean.shape)))
         f = f_mean[None] + np.einsum("nrq,anq->anr", f_chol, eps)
         return self.linear.drawn, f, f_mean
 
@@ -226,6 +226,7 @@ class GenerativeModel:
         assert self.linear is not None
         _, f, f_mean = linear
         noise = torch.randn((*f.shape[:2], self.config.dims[modality]), generator=stream)
+        noise = torch.as_tensor(antithetic(noise.numpy()))
         widen = self.calibration.get(modality, 1.0)
         draw = self.linear.draw(modality, types, f, noise.numpy().astype(np.float64), f_mean, widen)
         return torch.as_tensor(draw, dtype=torch.float32)
@@ -368,6 +369,16 @@ class GenerativeModel:
             self._sample({**upstream, "rna": rna_before}, types, n_samples, seed),
             self._sample({**upstream, "rna": rna_after}, types, n_samples, seed),
         )
+
+
+def antithetic(eps: np.ndarray) -> np.ndarray:
+    """Standard normal draws (S, ...) in mirrored pairs (the second half is minus the first), so
+    each draw keeps its distribution while the mean of an even number of draws is exactly the
+    conditional mean (Monte Carlo variance reduction; with odd S the last draw is unpaired)."""
+    half = eps.shape[0] // 2
+    out = eps.copy()
+    out[half : 2 * half] = -eps[:half]
+    return out
 
 
 # -------------------------------------------------------------------- checkpoints
