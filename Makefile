@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-fast venv install-runtime install-test lint typecheck pytest services-check demo-db clean lock
+.PHONY: run demo-pacs test test-fast venv install-runtime install-test lint typecheck pytest services-check demo-db clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: install-runtime
 	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py seed_demo
 	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py collectstatic --no-input -v0
 	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
+
+## A local PACS (Debian's Orthanc) holding the demo imaging patient's studies, beside `make run`;
+## it prints the PACS_* variables to start the app against it. Ctrl-C stops it.
+demo-pacs: install-runtime
+	env -u REDIS_URL -u DATABASE_URL HTTPS=false $(BIN)/python manage.py demo_pacs
 
 services-check: install-test
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python scripts/check_services.py

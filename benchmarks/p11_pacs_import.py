@@ -23,7 +23,7 @@ import requests
 
 from benchmarks import p11_wsi
 from benchmarks.common import BenchmarkResult, result_line
-from tests.oncology_ui.imaging.orthanc import (
+from oncology_ui.demodata.orthanc import (
     PASSWORD,
     USERNAME,
     orthanc_load,

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from inference.generative.data import MODALITIES, ONCOTREE_COHORT, FloatArray, MultiOmicsTable
+from inference.generative.linear import LinearGaussian, joint_features
 from inference.generative.network import GenerativeConfig, GenerativeNet
 from inference.hallmarks.gene_sets import hallmark_membership
 from inference.runtime import eval_mode, load_checkpoint, sha256_of
@@ -27,7 +28,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "dbc5fcbe265c607ff79339eee13eea157e5e36f6c804703b33137744d190f288"
+SHIPPED_SHA256 = "98c5d08a40f7e4f74e3ba4a710ffc42fb63c02ab0fae89d0fd92fc621d1f65cb"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
@@ -85,6 +86,9 @@ class GenerativeModel:
     #: (d x rank) and uniqueness (d); a modality without one draws independent residuals.
     factors: dict[str, FloatArray] = field(default_factory=dict)
     uniqueness: dict[str, FloatArray] = field(default_factory=dict)
+    #: Linear-Gaussian component (``inference.generative.linear``) that draws copy number and
+    #: RNA given every measured feature; None in checkpoints without it.
+    linear: LinearGaussian | None = None
 
     @property
     def version(self) -> str:
@@ -167,6 +171,7 @@ class GenerativeModel:
             eps = torch.randn((n_samples, *mu.shape), generator=generator)
             z = mu + torch.exp(0.5 * logvar) * eps
             outs = self.net.decode(z, t_types, only)
+            linear = self._linear_factors(raw, types, n_samples, seed)
             samples: Samples = {}
             for position, m in enumerate(MODALITIES):
                 if only is not None and m not in only:
@@ -182,6 +187,8 @@ class GenerativeModel:
                     shared = self._shared_factors(m, out, values[m], t_masks[m], sd, stream)
                     noise = shared @ self._loadings(m)[0].T + self._loadings(m)[1] * noise
                 gauss = out + self.calibration.get(m, 1.0) * sd * noise
+                if linear is not None and m in linear[0]:
+                    gauss = self._linear_draw(m, types, linear, stream)
                 uniform = torch.rand(out.shape, generator=stream)
                 bern = (uniform < torch.sigmoid(out)).float()
                 draw = torch.where(binary, bern, gauss).numpy().astype(np.float64)
@@ -189,6 +196,40 @@ class GenerativeModel:
                 draw = np.where(self.carried_mask(m, types)[None], draw, np.nan)
                 samples[m] = np.where(masks[m][None], raw[m][None], draw)
         return samples
+
+    def _linear_factors(
+        self, raw: dict[str, FloatArray], types: np.ndarray, n_samples: int, seed: int
+    ) -> tuple[tuple[str, ...], FloatArray, FloatArray] | None:
+        """Factor draws (S, N, rank) of the linear-Gaussian component given every measured
+        feature, and their conditional mean; one stream of its own, shared by the modalities
+        it draws so copy number and RNA stay jointly coherent."""
+        if self.linear is None:
+            return None
+        z = joint_features(
+            {m: self.standardiser.forward(m, raw[m]) for m in MODALITIES},
+            len(types),
+            self.config.dims,
+        )
+        f_mean, f_chol = self.linear.conditional(z, types)
+        rng = np.random.default_rng(int(seed) * 7919 + 97)
+        eps = antithetic(rng.standard_normal((n_samples, *f_mean.shape)))
+        f = f_mean[None] + np.einsum("nrq,anq->anr", f_chol, eps)
+        return self.linear.drawn, f, f_mean
+
+    def _linear_draw(
+        self,
+        modality: str,
+        types: np.ndarray,
+        linear: tuple[tuple[str, ...], FloatArray, FloatArray],
+        stream: torch.Generator,
+    ) -> torch.Tensor:
+        assert self.linear is not None
+        _, f, f_mean = linear
+        noise = torch.randn((*f.shape[:2], self.config.dims[modality]), generator=stream)
+        noise = torch.as_tensor(antithetic(noise.numpy()))
+        widen = self.calibration.get(modality, 1.0)
+        draw = self.linear.draw(modality, types, f, noise.numpy().astype(np.float64), f_mean, widen)
+        return torch.as_tensor(draw, dtype=torch.float32)
 
     def _loadings(self, modality: str) -> tuple[torch.Tensor, torch.Tensor]:
         w = torch.as_tensor(self.factors[modality], dtype=torch.float32)
@@ -330,6 +371,16 @@ class GenerativeModel:
         )
 
 
+def antithetic(eps: np.ndarray) -> np.ndarray:
+    """Standard normal draws (S, ...) in mirrored pairs (the second half is minus the first), so
+    each draw keeps its distribution while the mean of an even number of draws is exactly the
+    conditional mean (Monte Carlo variance reduction; with odd S the last draw is unpaired)."""
+    half = eps.shape[0] // 2
+    out = eps.copy()
+    out[half : 2 * half] = -eps[:half]
+    return out
+
+
 # -------------------------------------------------------------------- checkpoints
 def _tensor(a: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
@@ -365,7 +416,31 @@ def checkpoint_of(model: GenerativeModel) -> dict[str, Any]:
         "validation": model.validation,
         "factors": {m: _tensor(v, torch.float16) for m, v in model.factors.items()},
         "uniqueness": {m: _tensor(v, torch.float16) for m, v in model.uniqueness.items()},
+        **({} if model.linear is None else {"linear": linear_payload(model.linear)}),
     }
+
+
+def linear_payload(lg: LinearGaussian) -> dict[str, Any]:
+    return {
+        "mean": _tensor(lg.mean, torch.float16),
+        "loadings": _tensor(lg.loadings, torch.float16),
+        "psi": _tensor(lg.psi, torch.float16),
+        "dims": dict(lg.dims),
+        "drawn": list(lg.drawn),
+    }
+
+
+def linear_from_payload(raw: Mapping[str, Any] | None) -> LinearGaussian | None:
+    if raw is None:
+        return None
+    as_np = lambda t: t.numpy().astype(np.float64)  # noqa: E731
+    return LinearGaussian(
+        as_np(raw["mean"]),
+        as_np(raw["loadings"]),
+        as_np(raw["psi"]),
+        {m: int(v) for m, v in raw["dims"].items()},
+        tuple(raw["drawn"]),
+    )
 
 
 def save_generative(model: GenerativeModel, path: Path) -> str:
@@ -420,6 +495,7 @@ def model_from_payload(raw: Mapping[str, Any], digest: str) -> GenerativeModel:
         weights_sha256=digest,
         factors={m: as_np(v) for m, v in raw.get("factors", {}).items()},
         uniqueness={m: as_np(v) for m, v in raw.get("uniqueness", {}).items()},
+        linear=linear_from_payload(raw.get("linear")),
     )
 
 

@@ -23,6 +23,7 @@ from inference.generative.data import (
     MultiOmicsTable,
     inner_split,
 )
+from inference.generative.linear import SHRINKS, fit_linear, half, joint_features, masked_accuracy
 from inference.generative.metrics import LEVEL, interval_coverage
 from inference.generative.model import GenerativeModel, Standardiser
 from inference.generative.network import GenerativeConfig, GenerativeNet, kl_to_prior
@@ -264,6 +265,35 @@ def calibrate(
     return report
 
 
+def _joint(model: GenerativeModel, table: MultiOmicsTable, rows: IntArray) -> FloatArray:
+    x = model.arrays_of(table, rows)
+    standardised = {m: model.standardiser.forward(m, x[m]) for m in MODALITIES}
+    return joint_features(standardised, len(rows), model.config.dims)
+
+
+def add_linear(
+    model: GenerativeModel, table: MultiOmicsTable, fit_rows: IntArray, val_rows: IntArray
+) -> dict[str, float]:
+    """Fit the linear-Gaussian component on ``fit_rows``, its shrinkage chosen on ``val_rows``
+    (accuracy of masked copy number and RNA), and attach it to the model."""
+    z_fit, z_val = _joint(model, table, fit_rows), _joint(model, table, val_rows)
+    k_fit = np.array([model.type_index(t) for t in table.cancer_type[fit_rows]])
+    k_val = np.array([model.type_index(t) for t in table.cancer_type[val_rows]])
+    n_types, dims = len(model.config.cancer_types), model.config.dims
+    report: dict[str, float] = {}
+    best, best_score = SHRINKS[0], -np.inf
+    for shrink in SHRINKS:
+        candidate = fit_linear(z_fit, k_fit, n_types, dims, shrink=shrink)
+        score = masked_accuracy(candidate, z_val, k_val)
+        report[f"linear_inner_val_r_shrink_{shrink:g}"] = score
+        logger.info("linear component, shrink %g: inner-validation r %.3f", shrink, score)
+        if score > best_score:
+            best, best_score = shrink, score
+    model.linear = half(fit_linear(z_fit, k_fit, n_types, dims, shrink=best))
+    report["linear_shrink"] = best
+    return report
+
+
 def train_generative(
     table: MultiOmicsTable,
     train_idx: IntArray,
@@ -312,12 +342,31 @@ def train_generative(
         w, u = fit_factors(r)
         model.factors[m] = w.astype(np.float16).astype(np.float64)
         model.uniqueness[m] = u.astype(np.float16).astype(np.float64)
+    linear_report = add_linear(model, table, fit_rows, val_rows)
     report = calibrate(model, table, val_rows, seed)
     model.validation = {
         **history,
+        **linear_report,
         **report,
         "training_rows": int(len(fit_rows)),
         "inner_validation_rows": int(len(val_rows)),
         "seed": seed,
     }
+    return model
+
+
+def refit_linear(
+    model: GenerativeModel, table: MultiOmicsTable, train_idx: IntArray, seed: int = 0
+) -> GenerativeModel:
+    """Give a trained model (the network kept as it is) a linear-Gaussian component and
+    recalibrate its intervals, on the same fitting / inner-validation split it was trained on."""
+    fit_rows, val_rows = inner_split(
+        np.asarray(train_idx, dtype=np.int64),
+        table.cancer_type,
+        fraction=model.config.inner_val_fraction,
+        seed=seed,
+    )
+    linear_report = add_linear(model, table, fit_rows, val_rows)
+    report = calibrate(model, table, val_rows, seed)
+    model.validation = {**model.validation, **linear_report, **report}
     return model

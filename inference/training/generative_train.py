@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from inference.generative.data import COHORTS, default_data_dir, folds_split, load_cohorts
-from inference.generative.model import save_generative
-from inference.generative.train import default_config, train_generative
+from inference.generative.model import load_generative, save_generative
+from inference.generative.train import default_config, refit_linear, train_generative
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=None, help="hidden units per encoder/decoder")
     parser.add_argument("--dropout", type=float, default=None, help="encoder input dropout")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--refit-linear",
+        type=Path,
+        default=None,
+        help="keep this checkpoint's network (trained on --fold with --seed); refit only its "
+        "linear-Gaussian component and calibration",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (at most 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -52,8 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         if value is not None
     }
-    config = default_config(table, train_idx, **overrides)
-    model = train_generative(table, train_idx, config, seed=args.seed)
+    if args.refit_linear is not None:
+        model = load_generative(args.refit_linear)
+        model = refit_linear(model, table, train_idx, seed=args.seed)
+    else:
+        config = default_config(table, train_idx, **overrides)
+        model = train_generative(table, train_idx, config, seed=args.seed)
     model.validation["fold"] = args.fold
     model.validation["cohorts"] = list(args.cohorts)
     digest = save_generative(model, args.out)

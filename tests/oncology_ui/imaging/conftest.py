@@ -14,13 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from oncology_ui.core import roles
 from oncology_ui.core.jobs import job_run
-from oncology_ui.imaging import services
-from oncology_ui.imaging.models import ImagingUpload
-from oncology_ui.imaging.selectors import VOLUME_CACHE
-from oncology_ui.patients.models import Case
-from tests.factories import UserFactory
-from tests.oncology_ui.conftest import Cast
-from tests.oncology_ui.imaging.orthanc import (
+from oncology_ui.demodata.orthanc import (
     PASSWORD,
     USERNAME,
     Orthanc,
@@ -29,6 +23,12 @@ from tests.oncology_ui.imaging.orthanc import (
     orthanc_start,
     orthanc_stop,
 )
+from oncology_ui.imaging import services
+from oncology_ui.imaging.models import ImagingUpload
+from oncology_ui.imaging.selectors import VOLUME_CACHE
+from oncology_ui.patients.models import Case
+from tests.factories import UserFactory
+from tests.oncology_ui.conftest import Cast
 from tests.paths import SHARED_DATA
 
 STS = Path(__file__).resolve().parents[2] / "fixtures" / "dicom" / "sts_002"

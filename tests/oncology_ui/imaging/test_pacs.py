@@ -23,6 +23,14 @@ from django.urls import reverse
 
 from oncology_ui.core.jobs import WorkerStopping, job_run
 from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.demodata.orthanc import (
+    PASSWORD,
+    USERNAME,
+    Orthanc,
+    OrthancMissing,
+    free_port,
+    orthanc_find,
+)
 from oncology_ui.imaging import pacs as pacs_service
 from oncology_ui.imaging import services
 from oncology_ui.imaging.models import ImagingRegion, ImagingSeries, ImagingStudy, ImagingUpload
@@ -31,14 +39,6 @@ from oncology_ui.patients.models import Case
 from tests.factories import CaseFactory
 from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.imaging.conftest import pacs_study_files
-from tests.oncology_ui.imaging.orthanc import (
-    PASSWORD,
-    USERNAME,
-    Orthanc,
-    OrthancMissing,
-    free_port,
-    orthanc_find,
-)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

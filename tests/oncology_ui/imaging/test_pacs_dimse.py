@@ -18,13 +18,7 @@ from django.urls import reverse
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog
-from oncology_ui.imaging.connections import pacs_connections
-from oncology_ui.imaging.models import ImagingUpload, PacsConnection
-from oncology_ui.patients.models import Case
-from tests.factories import CaseFactory, UserFactory
-from tests.oncology_ui.conftest import Cast, signed_in_client
-from tests.oncology_ui.imaging.conftest import pacs_study_files
-from tests.oncology_ui.imaging.orthanc import (
+from oncology_ui.demodata.orthanc import (
     AE_TITLE,
     PASSWORD,
     QR_CALLING_AE,
@@ -32,6 +26,12 @@ from tests.oncology_ui.imaging.orthanc import (
     Orthanc,
     free_port,
 )
+from oncology_ui.imaging.connections import pacs_connections
+from oncology_ui.imaging.models import ImagingUpload, PacsConnection
+from oncology_ui.patients.models import Case
+from tests.factories import CaseFactory, UserFactory
+from tests.oncology_ui.conftest import Cast, signed_in_client
+from tests.oncology_ui.imaging.conftest import pacs_study_files
 from tests.oncology_ui.imaging.test_pacs import (
     STS_002_STUDY,
     _audit_rows,

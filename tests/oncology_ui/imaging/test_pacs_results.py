@@ -17,11 +17,7 @@ from django.urls import reverse
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
-from oncology_ui.imaging import pacs_results, recist
-from oncology_ui.imaging.models import ImagingRegion, PacsConnection, RecistAssessment
-from tests.inference.imaging.dciodvfy import dciodvfy_errors
-from tests.oncology_ui.conftest import Cast
-from tests.oncology_ui.imaging.orthanc import (
+from oncology_ui.demodata.orthanc import (
     AE_TITLE,
     PASSWORD,
     QR_CALLING_AE,
@@ -29,6 +25,10 @@ from tests.oncology_ui.imaging.orthanc import (
     Orthanc,
     free_port,
 )
+from oncology_ui.imaging import pacs_results, recist
+from oncology_ui.imaging.models import ImagingRegion, PacsConnection, RecistAssessment
+from tests.inference.imaging.dciodvfy import dciodvfy_errors
+from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.imaging.test_pacs import (
     STS_002_STUDY,
     _audit_rows,

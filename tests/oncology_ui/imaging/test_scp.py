@@ -20,11 +20,11 @@ from django.core.management import CommandError, call_command
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog
+from oncology_ui.demodata.orthanc import PASSWORD, USERNAME, Orthanc, free_port
 from oncology_ui.imaging.models import ImagingSeries, ImagingUpload
 from oncology_ui.imaging.scp import StoreReceiver, scp_server, scp_settings, scp_spool_drain
 from oncology_ui.imaging.storage import imaging_root
 from tests.oncology_ui.conftest import Cast
-from tests.oncology_ui.imaging.orthanc import PASSWORD, USERNAME, Orthanc, free_port
 
 pytestmark = pytest.mark.django_db
 

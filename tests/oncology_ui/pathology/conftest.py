@@ -11,12 +11,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from oncology_ui.core.jobs import job_run
+from oncology_ui.demodata.orthanc import Orthanc
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 from tests.oncology_ui.conftest import Cast, signed_in_client
 from tests.oncology_ui.imaging.conftest import orthanc_serving, use_pacs
-from tests.oncology_ui.imaging.orthanc import Orthanc
 from tests.oncology_ui.pathology.factories import (
     ProcessedFiles,
     SlideFactory,

@@ -18,12 +18,12 @@ from django.urls import reverse
 
 from oncology_ui.core.jobs import job_run
 from oncology_ui.core.models import AccessLog, Job
+from oncology_ui.demodata.orthanc import PASSWORD, USERNAME, Orthanc
 from oncology_ui.pathology import pacs, services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 from tests.inference.slides.dicomize import ACCESSION, PATIENT_ID, PATIENT_NAME, zip_files
 from tests.oncology_ui.conftest import Cast
-from tests.oncology_ui.imaging.orthanc import PASSWORD, USERNAME, Orthanc
 from tests.oncology_ui.pathology.conftest import ingest, media_files
 from tests.paths import FIXTURES
 

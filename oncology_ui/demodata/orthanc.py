@@ -1,15 +1,18 @@
-"""A real PACS for the tests: Debian's Orthanc with its DICOMweb plugin, on loopback ports.
+"""A real local PACS for the demo and the tests: Debian's Orthanc with DICOMweb, on loopback.
 
-:func:`orthanc_start` writes a JSON configuration into a throw-away folder (DICOMweb on, HTTP
-basic authentication with a test user, no remote access, a DICOM listener answering C-FIND and
-C-GET and C-MOVE from one registered AE title), starts the server,
-waits until it answers and returns a handle; :func:`orthanc_load` sends DICOM files through its
-REST API. ``.ci/run`` installs the ``orthanc`` and ``orthanc-dicomweb`` packages when missing; a
-machine without them fails the PACS tests (they never skip).
+:func:`orthanc_start` writes a JSON configuration into a folder (DICOMweb on, HTTP basic
+authentication with one user, no remote access, a DICOM listener answering C-FIND and C-GET and
+C-MOVE from one registered AE title), starts the server, waits until it answers and returns a
+handle; :func:`orthanc_load` sends DICOM files through its REST API, optionally with their
+Patient ID rewritten (the demo files its studies under the demo patient's MRN). The tests' PACS
+fixtures and ``manage.py demo_pacs`` both use this module. Plain Python: no Django here.
+``.ci/run`` installs the ``orthanc``, ``orthanc-dicomweb`` and ``orthanc-wsi`` packages when
+missing; a machine without them fails the PACS tests (they never skip).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import socket
@@ -19,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pydicom
 import requests
 
 USERNAME = "oncoboard"
@@ -43,6 +47,7 @@ class Orthanc:
     folder: Path
     dicom_port: int = 0
     move_port: int = 0  # where C-MOVE sends QR_CALLING_AE's instances (a temporary SCP of ours)
+    password: str = PASSWORD
 
     @property
     def url(self) -> str:
@@ -67,7 +72,8 @@ def orthanc_find(places: Iterable[str], name: str) -> str:
         if Path(place).exists():
             return place
     raise OrthancMissing(
-        f"{name} is not installed: `apt-get install orthanc orthanc-dicomweb` (.ci/run does it)"
+        f"{name} is not installed: `apt-get install orthanc orthanc-dicomweb orthanc-wsi` "
+        "(.ci/run does it)"
     )
 
 
@@ -78,8 +84,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
+def orthanc_start(
+    folder: Path,
+    *,
+    timeout: float = 30.0,
+    port: int = 0,
+    dicom_port: int = 0,
+    move_port: int = 0,
+    password: str = PASSWORD,
+    name: str = "OncoBoard test PACS",
+) -> Orthanc:
     """Start Orthanc with a fresh configuration and storage under ``folder``; wait until it answers.
+
+    Args:
+        folder: holds the configuration, the log and the storage (kept between starts).
+        timeout: seconds to wait for the server to answer.
+        port, dicom_port, move_port: the HTTP (DICOMweb) port, the DICOM listener's port and
+            where C-MOVE sends :data:`QR_CALLING_AE`'s instances; 0 picks a free one.
+        password: of the one HTTP user, :data:`USERNAME`.
+        name: the server's name (shown by its ``/system``).
 
     Raises:
         OrthancMissing: Orthanc or its DICOMweb plugin is not installed.
@@ -87,12 +110,12 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
     """
     binary = orthanc_find(_BINARY_PLACES, "Orthanc")
     plugin = orthanc_find(_PLUGIN_PLACES, "libOrthancDicomWeb.so")
-    port = free_port()
-    dicom_port = free_port()
-    move_port = free_port()
+    port = port or free_port()
+    dicom_port = dicom_port or free_port()
+    move_port = move_port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     config = {
-        "Name": "OncoBoard test PACS",
+        "Name": name,
         "StorageDirectory": str(folder / "storage"),
         "IndexDirectory": str(folder / "storage"),
         "Plugins": [plugin],
@@ -100,7 +123,7 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
         "HttpPort": port,
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": True,
-        "RegisteredUsers": {USERNAME: PASSWORD},
+        "RegisteredUsers": {USERNAME: password},
         # DIMSE for query/retrieve (C-FIND, C-GET) from one registered AE title only.
         "DicomServerEnabled": True,
         "DicomAet": AE_TITLE,
@@ -137,14 +160,19 @@ def orthanc_start(folder: Path, *, timeout: float = 30.0) -> Orthanc:
         [binary, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
     )
     server = Orthanc(
-        process=process, port=port, folder=folder, dicom_port=dicom_port, move_port=move_port
+        process=process,
+        port=port,
+        folder=folder,
+        dicom_port=dicom_port,
+        move_port=move_port,
+        password=password,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Orthanc exited with {process.returncode}:\n{server.log}")
         try:
-            answer = requests.get(f"{server.url}/system", auth=(USERNAME, PASSWORD), timeout=2)
+            answer = requests.get(f"{server.url}/system", auth=(USERNAME, password), timeout=2)
         except requests.ConnectionError:
             time.sleep(0.1)
             continue
@@ -165,13 +193,27 @@ def orthanc_stop(server: Orthanc) -> None:
             server.process.wait(timeout=5)
 
 
-def orthanc_load(server: Orthanc, files: Iterable[Path]) -> int:
-    """Store ``files`` in the PACS through its REST API; returns how many it took."""
+def orthanc_load(server: Orthanc, files: Iterable[Path], *, patient_id: str = "") -> int:
+    """Store ``files`` in the PACS through its REST API; returns how many it took.
+
+    Args:
+        server: a started Orthanc.
+        files: DICOM files.
+        patient_id: when given, each instance is stored with this Patient ID (0010,0020) instead
+            of its own (the files on disk are left as they are).
+    """
     count = 0
     with requests.Session() as session:
-        session.auth = (USERNAME, PASSWORD)
+        session.auth = (USERNAME, server.password)
         for path in files:
-            answer = session.post(f"{server.url}/instances", data=path.read_bytes(), timeout=30)
+            data = path.read_bytes()
+            if patient_id:
+                dataset = pydicom.dcmread(io.BytesIO(data))
+                dataset.PatientID = patient_id
+                buffer = io.BytesIO()
+                dataset.save_as(buffer)
+                data = buffer.getvalue()
+            answer = session.post(f"{server.url}/instances", data=data, timeout=30)
             answer.raise_for_status()
             count += 1
     return count
