@@ -42,6 +42,19 @@ NOMINAL = 0.8
 SLACK = 0.03
 
 
+def fold0_cohorts(args: argparse.Namespace, benchmark_id: str) -> tuple[str, ...]:
+    """The cohorts asked for (by default the survival model's, BLCA alone when quick); fold 0 only,
+    as the shipped survival model trained on it."""
+    cohorts, folds = selection(args)
+    if folds != (0,):
+        raise SystemExit(
+            f"{benchmark_id} runs on fold 0 only: the shipped survival model trained on fold 0"
+        )
+    if not getattr(args, "cohorts", None):
+        cohorts = ("blca",) if args.quick else SURVIVAL_COHORTS
+    return cohorts
+
+
 def shipped_fold0(data: Path, cohorts: tuple[str, ...]) -> tuple[Any, Any, np.ndarray, np.ndarray]:
     """The shipped generative model, the table it was trained on, and fold 0's training and test
     rows of ``cohorts``; refuses a checkpoint not trained on fold 0's training part."""
@@ -95,11 +108,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
 
     torch.set_num_threads(1)
     quick = bool(args.quick)
-    cohorts, folds = selection(args)
-    if folds != (0,):
-        raise SystemExit("G2 runs on fold 0 only: the shipped survival model trained on fold 0")
-    if not getattr(args, "cohorts", None):
-        cohorts = ("blca",) if quick else SURVIVAL_COHORTS
+    cohorts = fold0_cohorts(args, "G2")
     outside = [c for c in cohorts if c not in SURVIVAL_COHORTS]
     if outside:
         raise SystemExit(f"G2 needs cohorts the survival model was tested on: not {outside}")

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import BenchmarkResult, result_line
-from benchmarks.g1_imputation import SEED, selection
-from benchmarks.g2_prognosis_imputation import SURVIVAL_COHORTS, shipped_fold0
+from benchmarks.g1_imputation import SEED
+from benchmarks.g2_prognosis_imputation import fold0_cohorts, shipped_fold0
 from inference.generative.data import MODALITIES
 
 ID = "G3"
@@ -52,11 +52,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
 
     torch.set_num_threads(1)
     quick = bool(args.quick)
-    cohorts, folds = selection(args)
-    if folds != (0,):
-        raise SystemExit("G3 runs on fold 0 only: the shipped survival model trained on fold 0")
-    if not getattr(args, "cohorts", None):
-        cohorts = ("blca",) if quick else SURVIVAL_COHORTS
+    cohorts = fold0_cohorts(args, "G3")
     predictor = inference.load_model()
     table, generative, _, test_idx = shipped_fold0(args.data, cohorts)
     complete = np.ones(len(test_idx), dtype=bool)

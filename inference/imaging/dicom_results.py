@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import highdicom as hd
 import numpy as np
@@ -55,6 +56,16 @@ class ResultUids:
     series_uid: str
     sop_uid: str
     series_number: int
+
+    def identity(self) -> dict[str, Any]:
+        """The series, instance and maker every written object carries (one instance a series)."""
+        return {
+            "series_instance_uid": self.series_uid,
+            "series_number": self.series_number,
+            "sop_instance_uid": self.sop_uid,
+            "instance_number": 1,
+            "manufacturer": MANUFACTURER,
+        }
 
 
 def _headers(images: Sequence[Dataset]) -> list[Dataset]:
@@ -124,11 +135,7 @@ def recist_seg(
         pixel_array=stack,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
-        series_instance_uid=uids.series_uid,
-        series_number=uids.series_number,
-        sop_instance_uid=uids.sop_uid,
-        instance_number=1,
-        manufacturer=MANUFACTURER,
+        **uids.identity(),
         manufacturer_model_name="OncoBoard RECIST",
         software_versions=software_version,
         device_serial_number="0",
@@ -219,11 +226,7 @@ def recist_sr(
     return hd.sr.Comprehensive3DSR(
         evidence=[*evidence, *([seg] if seg is not None else [])],
         content=report,
-        series_instance_uid=uids.series_uid,
-        series_number=uids.series_number,
-        sop_instance_uid=uids.sop_uid,
-        instance_number=1,
-        manufacturer=MANUFACTURER,
+        **uids.identity(),
         is_complete=True,
         is_final=False,
         series_description=described,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -37,8 +37,12 @@ from oncology_ui.core.ingest import (
 )
 from oncology_ui.core.models import AccessLog
 from oncology_ui.patients.access import case_for_user
-from oncology_ui.patients.downloads import case_export_response, case_export_started
-from oncology_ui.patients.services import csv_safe
+from oncology_ui.patients.downloads import (
+    case_export_response,
+    case_export_started,
+    csv_download,
+)
+from oncology_ui.patients.models import Case
 
 A = AccessLog.Action
 
@@ -64,38 +68,30 @@ def _audit_import(
     )
 
 
-def _csv_response(rows: list[tuple[object, ...]], filename: str) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([csv_safe(value) for value in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+def _import_page(
+    request: AuthedRequest,
+    case: Case,
+    *,
+    template: str,
+    form_class: type[forms.Form],
+    context: dict[str, Any],
+    import_options: Callable[[dict[str, Any]], dict[str, Any]],
+    message: str,
+    error_field: Callable[[ValidationError], str] = lambda exc: "file",
+) -> HttpResponse:
+    """An import's upload page: checked, stored and imported in the background.
 
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
-    """Upload a lab, variant or FHIR file; it is checked, stored and imported in the background."""
-    case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
+    `import_options(cleaned_data)` gives the import's kind and options; a ValidationError from it
+    or from storing the file lands on the form field `error_field` names.
+    """
     limit = services.max_upload_bytes()
-    context: dict[str, Any] = {
-        "case": case,
-        "patient": case.patient,
-        "limit_mb": limit // 1_048_576,
-        "imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10],
-    }
+    context = {"case": case, "patient": case.patient, "limit_mb": limit // 1_048_576, **context}
     if request.method == "POST" and content_length(request) > limit + 64 * 1024:
         # Refused before the body is read, so an oversized upload is never buffered.
         return render(
-            request,
-            "clinical/import_page.html",
-            {**context, "form": ImportForm(), "too_large": limit},
-            status=413,
+            request, template, {**context, "form": form_class(), "too_large": limit}, status=413
         )
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -105,10 +101,10 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
                 upload=upload,
                 name=upload.name or "upload",
                 size=upload.size or 0,
-                kind=form.cleaned_data["kind"],
+                **import_options(form.cleaned_data),
             )
         except ValidationError as exc:
-            form.add_error("file", exc.messages)
+            form.add_error(error_field(exc), exc.messages)
         else:
             return ingest_received_response(
                 request,
@@ -116,13 +112,25 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
                 patient_id=case.patient_id,
                 category="clinical-import",
                 object_ref=f"import:{record.pk}",
-                message="File received; the import runs in the background.",
+                message=message,
             )
-    return render(
+    return render(request, template, {**context, "form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Upload a lab, variant or FHIR file; it is checked, stored and imported in the background."""
+    case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
+
+    return _import_page(
         request,
-        "clinical/import_page.html",
-        {**context, "form": form},
-        status=400 if form.errors else 200,
+        case,
+        template="clinical/import_page.html",
+        form_class=ImportForm,
+        context={"imports": ClinicalImport.objects.filter(case=case).select_related("job")[:10]},
+        import_options=lambda data: {"kind": data["kind"]},
+        message="File received; the import runs in the background.",
     )
 
 
@@ -131,62 +139,32 @@ def import_upload(request: AuthedRequest, case_id: int) -> HttpResponse:
 def expression_import(request: AuthedRequest, case_id: int) -> HttpResponse:
     """Upload gene expression with its unit and scale; imported in the background."""
     case = case_for_user(request, case_id, permission="clinical.add_clinicalimport")
-    limit = services.max_upload_bytes()
-    context: dict[str, Any] = {
-        "case": case,
-        "patient": case.patient,
-        "limit_mb": limit // 1_048_576,
-        "imports": ClinicalImport.objects.filter(
-            case=case, kind=ClinicalImport.Kind.EXPRESSION
-        ).select_related("job")[:10],
-        "reference_note": expression.expression_reference_note(case),
-    }
-    if request.method == "POST" and content_length(request) > limit + 64 * 1024:
-        return render(
-            request,
-            "clinical/expression_import_page.html",
-            {**context, "form": ExpressionImportForm(), "too_large": limit},
-            status=413,
-        )
-    form = ExpressionImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            options = expression.expression_options(
-                case=case, unit=form.cleaned_data["unit"], scale=form.cleaned_data["scale"]
-            )
-            record = services.import_receive(
-                case=case,
-                user=request.user,
-                upload=upload,
-                name=upload.name or "upload",
-                size=upload.size or 0,
-                kind=ClinicalImport.Kind.EXPRESSION,
-                options=options,
-            )
-        except ValidationError as exc:
-            form.add_error("file" if exc.code == "file" else "unit", exc.messages)
-        else:
-            return ingest_received_response(
-                request,
-                record,
-                patient_id=case.patient_id,
-                category="clinical-import",
-                object_ref=f"import:{record.pk}",
-                message="File received; the expression import runs in the background.",
-            )
-    return render(
+
+    def import_options(data: dict[str, Any]) -> dict[str, Any]:
+        options = expression.expression_options(case=case, unit=data["unit"], scale=data["scale"])
+        return {"kind": ClinicalImport.Kind.EXPRESSION, "options": options}
+
+    return _import_page(
         request,
-        "clinical/expression_import_page.html",
-        {**context, "form": form},
-        status=400 if form.errors else 200,
+        case,
+        template="clinical/expression_import_page.html",
+        form_class=ExpressionImportForm,
+        context={
+            "imports": ClinicalImport.objects.filter(
+                case=case, kind=ClinicalImport.Kind.EXPRESSION
+            ).select_related("job")[:10],
+            "reference_note": expression.expression_reference_note(case),
+        },
+        import_options=import_options,
+        message="File received; the expression import runs in the background.",
+        error_field=lambda exc: "file" if exc.code == "file" else "unit",
     )
 
 
 @login_required
 @require_GET
 def expression_template(request: AuthedRequest) -> HttpResponse:
-    return _csv_response(list(EXPRESSION_EXAMPLE_ROWS), "expression-template.csv")
+    return csv_download(list(EXPRESSION_EXAMPLE_ROWS), "expression-template.csv")
 
 
 @passive
@@ -215,19 +193,19 @@ def import_report(request: AuthedRequest, import_id: int) -> HttpResponse:
         rows.append(
             ("error", "file", f"{record.problem_count - len(record.problems)} more not listed")
         )
-    return _csv_response(rows, f"import-{record.pk}-report.csv")
+    return csv_download(rows, f"import-{record.pk}-report.csv")
 
 
 @login_required
 @require_GET
 def lab_template(request: AuthedRequest) -> HttpResponse:
-    return _csv_response([TEMPLATE_COLUMNS, *TEMPLATE_EXAMPLE_ROWS], "lab-results-template.csv")
+    return csv_download([TEMPLATE_COLUMNS, *TEMPLATE_EXAMPLE_ROWS], "lab-results-template.csv")
 
 
 @login_required
 @require_GET
 def variant_template(request: AuthedRequest) -> HttpResponse:
-    return _csv_response([VARIANT_CSV_COLUMNS, *VARIANT_CSV_EXAMPLE_ROWS], "variants-template.csv")
+    return csv_download([VARIANT_CSV_COLUMNS, *VARIANT_CSV_EXAMPLE_ROWS], "variants-template.csv")
 
 
 @login_required

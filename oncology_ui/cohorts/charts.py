@@ -18,6 +18,8 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Drawing, Group, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 
+from oncology_ui.core.charts import survival_axes
+
 # Group A solid black, group B dashed dark grey; bands in light greys that overlap legibly.
 _STYLES = (
     (colors.black, None, colors.HexColor("#bdbdbd")),
@@ -166,28 +168,14 @@ def survival_figure(
                     fillColor=colors.white if point.hollow else line_colour,
                 )
             )
-    drawing.add(Line(left, bottom, right, bottom, strokeWidth=0.6))
-    drawing.add(Line(left, bottom, left, top, strokeWidth=0.6))
-    for percent in (0, 25, 50, 75, 100):
-        level_y = y(percent / 100)
-        drawing.add(Line(left - 3, level_y, left, level_y, strokeWidth=0.5))
-        drawing.add(String(left - 5, level_y - 3, f"{percent}%", fontSize=7, textAnchor="end"))
-    for year in range(0, int(horizon_months // 12) + 1):
-        pos = x(12.0 * year)
-        drawing.add(Line(pos, bottom, pos, bottom - 3, strokeWidth=0.5))
-        drawing.add(String(pos, bottom - 11, f"{year} y", fontSize=7, textAnchor="middle"))
-        if year in (1, 3, 5):
-            drawing.add(
-                Line(
-                    pos,
-                    bottom,
-                    pos,
-                    top,
-                    strokeWidth=0.4,
-                    strokeDashArray=[2, 2],
-                    strokeColor=colors.HexColor("#666666"),
-                )
-            )
+    years = range(0, int(horizon_months // 12) + 1)
+    survival_axes(
+        drawing,
+        box=(left, bottom, right, top),
+        x=x,
+        y=y,
+        ticks=[(12.0 * year, f"{year} y", year in (1, 3, 5)) for year in years],
+    )
     drawing.add(
         String((left + right) / 2, bottom - 22, axis_label, fontSize=7, textAnchor="middle")
     )

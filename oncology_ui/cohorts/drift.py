@@ -18,7 +18,11 @@ from oncology_ui.cohorts.monitoring import (
     latest_per_case,
     served_predictions,
 )
-from oncology_ui.cohorts.selectors import LANDMARK_YEARS, min_group_size, suppressed_text
+from oncology_ui.cohorts.selectors import (
+    LANDMARK_YEARS,
+    Withheld,
+    min_group_size,
+)
 from oncology_ui.modelregistry.models import RegisteredModel
 
 #: Where the registry's validation summary may carry the training distribution of key inputs:
@@ -27,7 +31,7 @@ TRAINING_DISTRIBUTION_KEY = "input_distribution"
 
 
 @dataclass(frozen=True)
-class MonthDrift:
+class MonthDrift(Withheld):
     """One calendar month of predictions.
 
     Attributes:
@@ -43,10 +47,6 @@ class MonthDrift:
     age_mean: float | None = None
     age_shift: float | None = None
     stage_shift: float | None = None
-
-    @property
-    def suppressed(self) -> str:
-        return "" if self.shown else suppressed_text()
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def input_drift(model: RegisteredModel, records: list[Scored]) -> InputDrift:
 
 
 @dataclass(frozen=True)
-class ShadowComparison:
+class ShadowComparison(Withheld):
     """A shadow model beside the served prediction of the same analysis runs."""
 
     shown: bool
@@ -143,10 +143,6 @@ class ShadowComparison:
     served_checks: tuple[HorizonCheck, ...] = ()
     shadow_checks: tuple[HorizonCheck, ...] = ()
     served_models: tuple[str, ...] = ()
-
-    @property
-    def suppressed(self) -> str:
-        return "" if self.shown else suppressed_text()
 
     @property
     def horizons(self) -> list[tuple[HorizonCheck, HorizonCheck]]:

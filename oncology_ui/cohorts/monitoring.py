@@ -29,7 +29,11 @@ from oncology_ui.analysis.models import Prediction
 from oncology_ui.analysis.portrait_inputs import stage_group_number
 from oncology_ui.analysis.selectors import DAYS_PER_MONTH, time_zero_date
 from oncology_ui.boards.selectors import observed_follow_up
-from oncology_ui.cohorts.selectors import LANDMARK_YEARS, min_group_size, suppressed_text
+from oncology_ui.cohorts.selectors import (
+    LANDMARK_YEARS,
+    Withheld,
+    min_group_size,
+)
 from oncology_ui.modelregistry.models import RegisteredModel, ShadowPrediction
 from oncology_ui.patients.models import Case
 
@@ -238,7 +242,7 @@ def concordance(records: list[Scored]) -> float | None:
 
 
 @dataclass(frozen=True)
-class GroupPerformance:
+class GroupPerformance(Withheld):
     """One model on one subgroup; ``shown`` False withholds every number."""
 
     dimension: str
@@ -252,10 +256,6 @@ class GroupPerformance:
     c_index: float | None = None
     without_time_zero: int | None = None
     compared: int | None = None
-
-    @property
-    def suppressed(self) -> str:
-        return "" if self.shown else suppressed_text()
 
     @property
     def alerts(self) -> list[HorizonCheck]:

@@ -51,6 +51,16 @@ def suppressed_text(size: int | None = None) -> str:
     return f"fewer than {size or min_group_size()} patients; not shown"
 
 
+class Withheld:
+    """A group whose numbers ``shown`` False withholds; ``suppressed`` says so in words."""
+
+    shown: bool
+
+    @property
+    def suppressed(self) -> str:
+        return "" if self.shown else suppressed_text()
+
+
 @dataclass(frozen=True)
 class CohortFilter:
     """Who belongs to a cohort; empty fields do not narrow it."""
@@ -140,7 +150,7 @@ class Landmark:
 
 
 @dataclass(frozen=True)
-class CohortSurvival:
+class CohortSurvival(Withheld):
     """One cohort's survival from diagnosis, or only the words that it is too small.
 
     ``shown`` False leaves every number empty: the page and the exports say
@@ -158,10 +168,6 @@ class CohortSurvival:
     band: KaplanMeierBand | None = None
     times_months: tuple[float, ...] = ()
     died: tuple[bool, ...] = ()
-
-    @property
-    def suppressed(self) -> str:
-        return "" if self.shown else suppressed_text()
 
 
 def follow_up_months(cases: list[Case]) -> tuple[list[float], list[bool]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,7 @@ from oncology_ui.cohorts.selectors import (
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog
-from oncology_ui.patients.services import csv_safe
+from oncology_ui.patients.downloads import csv_download
 
 
 def _build(request: AuthedRequest) -> tuple[dict[str, Any], CohortComparison | None]:
@@ -95,34 +94,38 @@ def _refused(context: dict[str, Any]) -> HttpResponse:
     return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
-@login_required
-@permission_required("cohorts.export_cohorts", raise_exception=True)
-@require_GET
-def cohort_export_csv(request: AuthedRequest) -> HttpResponse:
+def _export(
+    request: AuthedRequest, respond: Callable[[CohortComparison], HttpResponse]
+) -> HttpResponse:
+    """The builder's comparison, audited as an export and given to ``respond``; else a 400."""
     context, comparison = _build(request)
     if comparison is None:
         return _refused(context)
     _audit(request, AccessLog.Action.EXPORT, context["refs"], comparison)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in comparison_rows(comparison):
-        writer.writerow([csv_safe(value) for value in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="cohort-survival.csv"'
-    return response
+    return respond(comparison)
+
+
+@login_required
+@permission_required("cohorts.export_cohorts", raise_exception=True)
+@require_GET
+def cohort_export_csv(request: AuthedRequest) -> HttpResponse:
+    return _export(
+        request, lambda comparison: csv_download(comparison_rows(comparison), "cohort-survival.csv")
+    )
 
 
 @login_required
 @permission_required("cohorts.export_cohorts", raise_exception=True)
 @require_GET
 def cohort_export_png(request: AuthedRequest) -> HttpResponse:
-    context, comparison = _build(request)
-    if comparison is None:
-        return _refused(context)
-    _audit(request, AccessLog.Action.EXPORT, context["refs"], comparison)
-    response = HttpResponse(drawing_png(comparison_figure(comparison)), content_type="image/png")
-    response["Content-Disposition"] = 'attachment; filename="cohort-survival.png"'
-    return response
+    def png(comparison: CohortComparison) -> HttpResponse:
+        response = HttpResponse(
+            drawing_png(comparison_figure(comparison)), content_type="image/png"
+        )
+        response["Content-Disposition"] = 'attachment; filename="cohort-survival.png"'
+        return response
+
+    return _export(request, png)
 
 
 @login_required

@@ -12,6 +12,19 @@ from oncology_ui.core.models import Job, Team
 from oncology_ui.core.services import user_sessions_end
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows shown in the admin that only the app's own pages and jobs create, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "description"]

@@ -11,6 +11,26 @@ from django.http import HttpRequest
 from oncology_ui.core.models import AccessLog
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Many files under one field name (Django's documented pattern); a list once cleaned."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if not data and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
 def add_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's ``ValidationError`` on the form: on its field where the form has one."""
     if hasattr(exc, "error_dict"):

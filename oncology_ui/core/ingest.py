@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from oncology_ui.core.audit import audit_record
@@ -155,6 +156,15 @@ def ingest_received_response(
         return render(request, STATUS_PARTIAL, {"record": record})
     messages.info(request, message)
     return redirect(record.status_url)
+
+
+def ingest_refused_response(request: AuthedRequest, error: str, *, back: str) -> HttpResponse:
+    """An import request was refused before anything was stored: ``error`` as an alert in place
+    of the button (htmx), or as a message on the page ``back`` (a URL) for a plain form."""
+    if request.htmx:
+        return HttpResponse(f'<p class="error" role="alert">{escape(error)}</p>')
+    messages.error(request, error)
+    return redirect(back)
 
 
 def ingest_status_response(

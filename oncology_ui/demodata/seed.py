@@ -357,6 +357,34 @@ def demo_molecular_csv(record: dict[str, Any], reported: date) -> bytes | None:
     return out.getvalue().encode()
 
 
+def _demo_import(
+    case: Case,
+    author: User,
+    payload: bytes,
+    *,
+    mrn: str,
+    what: str,
+    kind: str,
+    options: dict[str, str] | None = None,
+) -> bool:
+    """Receive one demo file through the clinical importer and run its job here, synchronously
+    (the dispatch after commit then finds it finished). True when it succeeded."""
+    with transaction.atomic():
+        imported = import_receive(
+            case=case,
+            user=author,
+            upload=io.BytesIO(payload),
+            name=f"demo-{mrn}-{what}.csv",
+            size=len(payload),
+            kind=kind,
+            options=options,
+        )
+        if imported.job_id is not None and job_run(imported.job_id) == "succeeded":
+            return True
+    logger.warning("demo %s import for %s did not succeed", what, mrn)
+    return False
+
+
 def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User) -> int:
     """Import the molecular results of newly created demo patients through the clinical importer.
 
@@ -373,19 +401,9 @@ def demo_molecular_import(*, data: dict[str, Any], mrns: list[str], author: User
         payload = demo_molecular_csv(records[mrn], case.diagnosis_date) if case else None
         if case is None or payload is None:
             continue
-        with transaction.atomic():
-            imported = import_receive(
-                case=case,
-                user=author,
-                upload=io.BytesIO(payload),
-                name=f"demo-{mrn}-molecular.csv",
-                size=len(payload),
-                kind=ClinicalImport.Kind.VARIANT_CSV,
-            )
-            if imported.job_id is not None and job_run(imported.job_id) == "succeeded":
-                done += 1
-            else:
-                logger.warning("demo molecular import for %s did not succeed", mrn)
+        done += _demo_import(
+            case, author, payload, mrn=mrn, what="molecular", kind=ClinicalImport.Kind.VARIANT_CSV
+        )
     return done
 
 
@@ -417,20 +435,15 @@ def demo_expression_import(*, data: dict[str, Any], mrns: list[str], author: Use
         case = Case.objects.filter(patient__site=DEMO_SITE, patient__mrn=mrn).first()
         if case is None or payload is None:
             continue
-        with transaction.atomic():
-            imported = import_receive(
-                case=case,
-                user=author,
-                upload=io.BytesIO(payload),
-                name=f"demo-{mrn}-expression.csv",
-                size=len(payload),
-                kind=ClinicalImport.Kind.EXPRESSION,
-                options=expression_options(case=case, unit="zscore", scale="tcga"),
-            )
-            if imported.job_id is not None and job_run(imported.job_id) == "succeeded":
-                done += 1
-            else:
-                logger.warning("demo expression import for %s did not succeed", mrn)
+        done += _demo_import(
+            case,
+            author,
+            payload,
+            mrn=mrn,
+            what="expression",
+            kind=ClinicalImport.Kind.EXPRESSION,
+            options=expression_options(case=case, unit="zscore", scale="tcga"),
+        )
     return done
 
 

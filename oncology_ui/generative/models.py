@@ -24,24 +24,33 @@ class Status(models.TextChoices):
     REFUSED = "refused", "Refused"
 
 
-class GenerativeProfile(models.Model):
-    """What the generative model made of one case: measured vs imputed, with intervals."""
+class _GenerativeRun(models.Model):
+    """Who asked and when, and what the model answered with: its version, weights, seed, samples."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="generative_profiles")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    job = models.OneToOneField(
-        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="generative_profile"
-    )
-    observation = models.JSONField(help_text="What the record held, as given to the model")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     refusal = models.CharField(max_length=500, blank=True)
     model_version = models.CharField(max_length=80, blank=True)
     weights_sha256 = models.CharField(max_length=64, blank=True)
     seed = models.IntegerField(default=0)
     n_samples = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class GenerativeProfile(_GenerativeRun):
+    """What the generative model made of one case: measured vs imputed, with intervals."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="generative_profiles")
+    job = models.OneToOneField(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="generative_profile"
+    )
+    observation = models.JSONField(help_text="What the record held, as given to the model")
     measured = models.JSONField(default=list, blank=True)
     imputed = models.JSONField(default=list, blank=True)
     #: modality -> {"measured": n features given, "imputed": n features filled in}
@@ -54,38 +63,22 @@ class GenerativeProfile(models.Model):
 
     objects = CaseScopedQuerySet["GenerativeProfile"].as_manager()
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
     def __str__(self) -> str:
         return f"Generative profile {self.pk} of case {self.case_id} ({self.status})"
 
 
-class InSilicoExperiment(models.Model):
+class InSilicoExperiment(_GenerativeRun):
     """One "what if" question put to the generative model, and its hypothesis."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="insilico_experiments")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
     job = models.OneToOneField(
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="insilico_experiment"
     )
     observation = models.JSONField()
     change = models.JSONField(help_text="modality, feature, value, description")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    refusal = models.CharField(max_length=500, blank=True)
-    model_version = models.CharField(max_length=80, blank=True)
-    weights_sha256 = models.CharField(max_length=64, blank=True)
-    seed = models.IntegerField(default=0)
-    n_samples = models.PositiveIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
 
     objects = CaseScopedQuerySet["InSilicoExperiment"].as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"In-silico experiment {self.pk} of case {self.case_id} ({self.status})"

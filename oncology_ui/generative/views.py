@@ -19,9 +19,25 @@ from oncology_ui.generative.inputs import case_observation
 from oncology_ui.generative.models import GenerativeProfile, Status
 from oncology_ui.generative.sections import generative_section, learnt_genes_of
 from oncology_ui.patients.access import case_for_user
+from oncology_ui.patients.models import Case
 from oncology_ui.patients.sections import section_response
 
 SECTION = "generative"
+
+
+def _started(request: AuthedRequest, case: Case, *, object_ref: str, message: str) -> HttpResponse:
+    """Audit the queued computation and show the section (htmx) or go back to the case page."""
+    audit_case(
+        request=request,
+        action=AccessLog.Action.CREATE,
+        category="generative",
+        case=case,
+        object_ref=object_ref,
+    )
+    if request.htmx:
+        return section_response(request, case, SECTION, generative_section)
+    messages.info(request, message)
+    return redirect("patients-case", case_id=case.pk)
 
 
 @login_required
@@ -29,17 +45,12 @@ SECTION = "generative"
 def profile_request(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = case_for_user(request, case_id, permission="generative.add_generativeprofile")
     profile = services.generative_profile_request(case=case, user=request.user)
-    audit_case(
-        request=request,
-        action=AccessLog.Action.CREATE,
-        category="generative",
-        case=case,
+    return _started(
+        request,
+        case,
         object_ref=f"generative-profile:{profile.pk}",
+        message="Generative profile started; its section updates when it is ready.",
     )
-    if request.htmx:
-        return section_response(request, case, SECTION, generative_section)
-    messages.info(request, "Generative profile started; its section updates when it is ready.")
-    return redirect("patients-case", case_id=case.pk)
 
 
 @login_required
@@ -56,14 +67,9 @@ def experiment_request(request: AuthedRequest, case_id: int) -> HttpResponse:
     experiment = services.insilico_experiment_request(
         case=case, user=request.user, change=form.the_change()
     )
-    audit_case(
-        request=request,
-        action=AccessLog.Action.CREATE,
-        category="generative",
-        case=case,
+    return _started(
+        request,
+        case,
         object_ref=f"insilico-experiment:{experiment.pk}",
+        message="In-silico experiment started; its result appears when it is ready.",
     )
-    if request.htmx:
-        return section_response(request, case, SECTION, generative_section)
-    messages.info(request, "In-silico experiment started; its result appears when it is ready.")
-    return redirect("patients-case", case_id=case.pk)

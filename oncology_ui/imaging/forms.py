@@ -10,29 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from inference.imaging.recist import MAX_TARGETS
+from oncology_ui.core.forms import MultipleFileField
 from oncology_ui.imaging.conf import PacsSettings
 
 MAX_TARGETS_PER_ORGAN = 2
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Many files under one field name (Django's documented pattern)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> Any:
-        single = super().clean
-        if not data and self.required:
-            raise ValidationError(self.error_messages["required"], code="required")
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)]
 
 
 class UploadForm(forms.Form):

@@ -34,13 +34,15 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
 from oncology_ui.core.audit import audit_record
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
@@ -60,6 +62,7 @@ from oncology_ui.imaging.storage import imaging_root, private_dir
 from oncology_ui.patients.models import Case
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IMPORT_JOB = "imaging_pacs_import"
 MAX_STUDIES_LISTED = 100
@@ -158,6 +161,37 @@ def pacs_query_value_check(value: str, what: str) -> None:
             f"The {what} holds a character the PACS reads as a wildcard (* ? \\); it cannot be "
             "searched without listing other patients."
         )
+
+
+def pacs_query_audited(
+    request: HttpRequest,
+    find: Callable[[], T],
+    *,
+    category: str,
+    case: Case,
+) -> tuple[T | None, str]:
+    """Run a PACS query for ``case`` and audit it with its outcome (``pacs-query:case:<id>``).
+
+    Returns:
+        (what ``find`` found, "") or (None, what went wrong, in words for the page).
+    """
+    found: T | None = None
+    error = ""
+    try:
+        found = find()
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    except PacsError as exc:
+        error = str(exc)
+    audit_record(
+        request=request,
+        action=AccessLog.Action.VIEW,
+        category=category,
+        patient_id=case.patient_id,
+        object_ref=f"pacs-query:case:{case.pk}",
+        outcome=AccessLog.Outcome.FAILURE if error else AccessLog.Outcome.SUCCESS,
+    )
+    return found, error
 
 
 def pacs_studies_find(*, case: Case, accession: str = "", connection: str = "") -> list[PacsStudy]:

@@ -11,7 +11,6 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +21,7 @@ from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.ingest import (
     content_length,
     ingest_received_response,
+    ingest_refused_response,
     ingest_status_response,
 )
 from oncology_ui.core.models import AccessLog
@@ -175,27 +175,16 @@ def pacs_find(request: AuthedRequest, case_id: int) -> HttpResponse:
     if "find" in request.GET and not form.is_valid():
         context["pacs_error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
     elif "find" in request.GET:
-        outcome = AccessLog.Outcome.SUCCESS
         context["connection"] = form.cleaned_data["connection"] or context["connection"]
-        try:
-            context["studies"] = pacs.pacs_studies_find(
+        context["studies"], context["pacs_error"] = pacs.pacs_query_audited(
+            request,
+            lambda: pacs.pacs_studies_find(
                 case=case,
                 accession=form.cleaned_data["accession"],
                 connection=context["connection"],
-            )
-        except ValidationError as exc:
-            context["pacs_error"] = " ".join(exc.messages)
-            outcome = AccessLog.Outcome.FAILURE
-        except pacs.PacsError as exc:
-            context["pacs_error"] = str(exc)
-            outcome = AccessLog.Outcome.FAILURE
-        audit_record(
-            request=request,
-            action=A.VIEW,
+            ),
             category="imaging-pacs",
-            patient_id=case.patient_id,
-            object_ref=f"pacs-query:case:{case.pk}",
-            outcome=outcome,
+            case=case,
         )
     if request.htmx:
         return render(request, "imaging/pacs.html#pacs-results", context)
@@ -229,10 +218,7 @@ def pacs_import(request: AuthedRequest, case_id: int) -> HttpResponse:
                 message="Import started: the study is retrieved from the PACS, then "
                 "de-identified and indexed.",
             )
-    if request.htmx:
-        return HttpResponse(f'<p class="error" role="alert">{escape(error)}</p>', status=200)
-    messages.error(request, error)
-    return redirect("imaging-pacs", case_id=case.pk)
+    return ingest_refused_response(request, error, back=reverse("imaging-pacs", args=[case.pk]))
 
 
 # --- viewer ------------------------------------------------------------------------------------

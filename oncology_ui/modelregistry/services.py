@@ -361,6 +361,24 @@ def _decidable(change_id: int) -> ModelStateChange:
     return change
 
 
+def _record_decision(
+    change: ModelStateChange,
+    status: str,
+    *,
+    user: User,
+    note: str,
+    request: HttpRequest | None,
+) -> ModelStateChange:
+    """Store the second person's decision on a pending change and audit it."""
+    change.status = status
+    change.approved_by = user
+    change.approved_at = timezone.now()
+    change.decision_note = note.strip()
+    change.save()
+    _audit(request, AccessLog.Action.UPDATE, change)
+    return change
+
+
 def state_change_approve(
     *,
     change_id: int,
@@ -400,13 +418,9 @@ def state_change_approve(
     with transaction.atomic():
         change = _decidable(change_id)
         change.transitions = _apply(change)
-        change.status = ModelStateChange.Status.APPROVED
-        change.approved_by = user
-        change.approved_at = timezone.now()
-        change.decision_note = note.strip()
-        change.save()
-        _audit(request, AccessLog.Action.UPDATE, change)
-    return change
+        return _record_decision(
+            change, ModelStateChange.Status.APPROVED, user=user, note=note, request=request
+        )
 
 
 @transaction.atomic
@@ -425,13 +439,9 @@ def state_change_reject(
         raise PermissionDenied("Withdraw your own request instead of rejecting it.")
     if not note.strip():
         raise ValidationError({"note": "Say why it is rejected."})
-    change.status = ModelStateChange.Status.REJECTED
-    change.approved_by = user
-    change.approved_at = timezone.now()
-    change.decision_note = note.strip()
-    change.save()
-    _audit(request, AccessLog.Action.UPDATE, change)
-    return change
+    return _record_decision(
+        change, ModelStateChange.Status.REJECTED, user=user, note=note, request=request
+    )
 
 
 @transaction.atomic

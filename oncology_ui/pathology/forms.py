@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
+
+from oncology_ui.core.forms import MultipleFileField
 
 
 class SlideUploadForm(forms.Form):
@@ -16,24 +16,6 @@ class SlideUploadForm(forms.Form):
     )
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """A file field that takes several files (Django's documented pattern)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)]
-
-
 class DicomFilesForm(forms.Form):
     """The files of one DICOM whole-slide image, sent together (plain form)."""
 
@@ -41,4 +23,5 @@ class DicomFilesForm(forms.Form):
         label="DICOM files of one slide",
         help_text="Every file of the slide's folder (one instance per pyramid level, label and "
         "overview optional). They are stored as one slide.",
+        error_messages={"required": "Choose the DICOM files of the slide."},
     )

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.html import escape
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from oncology_ui.core.audit import audit_record
 from oncology_ui.core.http import AuthedRequest
-from oncology_ui.core.ingest import ingest_received_response
-from oncology_ui.core.models import AccessLog
+from oncology_ui.core.ingest import ingest_received_response, ingest_refused_response
 from oncology_ui.imaging.conf import pacs_settings
-from oncology_ui.imaging.pacs import PacsError
+from oncology_ui.imaging.pacs import pacs_query_audited
 from oncology_ui.pathology import pacs
 from oncology_ui.patients.access import case_for_user
 
@@ -44,22 +41,8 @@ def slide_pacs(request: AuthedRequest, case_id: int) -> HttpResponse:
         "limit": pacs.MAX_SERIES_LISTED,
     }
     if "find" in request.GET:
-        outcome = AccessLog.Outcome.SUCCESS
-        try:
-            context["series"] = pacs.slide_pacs_series_find(case=case)
-        except ValidationError as exc:
-            context["pacs_error"] = " ".join(exc.messages)
-            outcome = AccessLog.Outcome.FAILURE
-        except PacsError as exc:
-            context["pacs_error"] = str(exc)
-            outcome = AccessLog.Outcome.FAILURE
-        audit_record(
-            request=request,
-            action=AccessLog.Action.VIEW,
-            category=CATEGORY,
-            patient_id=case.patient_id,
-            object_ref=f"pacs-query:case:{case.pk}",
-            outcome=outcome,
+        context["series"], context["pacs_error"] = pacs_query_audited(
+            request, lambda: pacs.slide_pacs_series_find(case=case), category=CATEGORY, case=case
         )
     if request.htmx:
         return render(request, "pathology/pacs_page.html#slide-pacs-results", context)
@@ -90,7 +73,4 @@ def slide_pacs_import(request: AuthedRequest, case_id: int) -> HttpResponse:
             message="Import started: the slide is retrieved from the PACS, then de-identified "
             "and analysed.",
         )
-    if request.htmx:
-        return HttpResponse(f'<p class="error" role="alert">{escape(error)}</p>')
-    messages.error(request, error)
-    return redirect("pathology-pacs", case_id=case.pk)
+    return ingest_refused_response(request, error, back=reverse("pathology-pacs", args=[case.pk]))

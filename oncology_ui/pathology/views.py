@@ -131,11 +131,16 @@ def _slide_upload_dicom_form(request: AuthedRequest, case: Case) -> HttpResponse
         except ValidationError as exc:
             form.add_error("dicom_files", exc.messages)
         else:
-            _audit_slide(request, A.CREATE, slide, case=case)
-            messages.info(request, "Slide received; it is being processed in the background.")
-            return redirect(reverse("patients-case", args=[case.pk]) + "#section-pathology")
+            return _slide_received(request, slide, case)
     context.update({"form": SlideUploadForm(), "dicom_form": form})
     return render(request, "pathology/upload_page.html", context, status=400)
+
+
+def _slide_received(request: AuthedRequest, slide: Slide, case: Case) -> HttpResponse:
+    """Audit the new slide and go back to the case's pathology section."""
+    _audit_slide(request, A.CREATE, slide, case=case)
+    messages.info(request, "Slide received; it is being processed in the background.")
+    return redirect(reverse("patients-case", args=[case.pk]) + "#section-pathology")
 
 
 def _upload_context(case: Case) -> dict[str, object]:
@@ -163,9 +168,7 @@ def _slide_upload_form(request: AuthedRequest, case: Case) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("file", exc.messages)
         else:
-            _audit_slide(request, A.CREATE, slide, case=case)
-            messages.info(request, "Slide received; it is being processed in the background.")
-            return redirect(reverse("patients-case", args=[case.pk]) + "#section-pathology")
+            return _slide_received(request, slide, case)
     context["form"] = form
     return render(
         request, "pathology/upload_page.html", context, status=400 if form.errors else 200

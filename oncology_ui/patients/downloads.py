@@ -3,7 +3,9 @@ access-checked, audited, and sandboxed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +16,19 @@ from oncology_ui.core.audit import audit_case
 from oncology_ui.core.http import AuthedRequest
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.patients.models import Case
+from oncology_ui.patients.services import csv_safe
+
+
+def csv_download(rows: Iterable[Sequence[object]], filename: str) -> HttpResponse:
+    """Rows as a sandboxed CSV attachment; no cell runs as a spreadsheet formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([csv_safe(value) for value in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 def _audit_export(request: HttpRequest, case: Case, job: Job, category: str) -> None:

@@ -8,6 +8,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from oncology_ui.core.charts import survival_axes
 from oncology_ui.reports.data import Bar, ChartSeries, Prognosis
 from oncology_ui.reports.layout import CELL, FACTS_STYLE, paragraph
 
@@ -33,31 +34,12 @@ def survival_drawing(
         for t, s in reversed(list(zip(prognosis.times_months, prognosis.lower, strict=False))):
             points += [x(t), y(s)]
         drawing.add(Polygon(points, fillColor=colors.HexColor("#cfcfcf"), strokeColor=None))
-    drawing.add(Line(left, bottom, right, bottom, strokeWidth=0.6))
-    drawing.add(Line(left, bottom, left, top, strokeWidth=0.6))
-    for percent in (0, 25, 50, 75, 100):
-        level = y(percent / 100)
-        drawing.add(Line(left - 3, level, left, level, strokeWidth=0.5))
-        drawing.add(String(left - 5, level - 3, f"{percent}%", fontSize=7, textAnchor="end"))
     # A short curve (conditional, near the model's horizon) gets six-month ticks.
-    step, unit = (12.0, "y") if horizon >= 24 else (6.0, "mo")
-    for k in range(0, int(horizon // step) + 1):
-        pos = x(step * k)
-        label = f"{k} y" if unit == "y" else f"{6 * k} mo"
-        drawing.add(Line(pos, bottom, pos, bottom - 3, strokeWidth=0.5))
-        drawing.add(String(pos, bottom - 11, label, fontSize=7, textAnchor="middle"))
-        if unit == "y" and k in (1, 3, 5):
-            drawing.add(
-                Line(
-                    pos,
-                    bottom,
-                    pos,
-                    top,
-                    strokeWidth=0.4,
-                    strokeDashArray=[2, 2],
-                    strokeColor=colors.HexColor("#666666"),
-                )
-            )
+    if horizon >= 24:
+        ticks = [(12.0 * k, f"{k} y", k in (1, 3, 5)) for k in range(int(horizon // 12) + 1)]
+    else:
+        ticks = [(6.0 * k, f"{6 * k} mo", False) for k in range(int(horizon // 6) + 1)]
+    survival_axes(drawing, box=(left, bottom, right, top), x=x, y=y, ticks=ticks)
     if prognosis.survival:
         line: list[float] = []
         for t, s in zip(prognosis.times_months, prognosis.survival, strict=False):

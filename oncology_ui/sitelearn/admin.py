@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from oncology_ui.core.admin import ReadOnlyAdmin
 from oncology_ui.patients.models import Case
 from oncology_ui.sitelearn.export import training_table_export
 from oncology_ui.sitelearn.models import SiteOutcomeCase
@@ -42,19 +43,10 @@ def export_training_table(
 
 
 @admin.register(SiteOutcomeCase)
-class SiteOutcomeCaseAdmin(admin.ModelAdmin):
+class SiteOutcomeCaseAdmin(ReadOnlyAdmin):
     list_display = ("pk", "oncotree_code", "diagnosis_date", "stage_group")
     list_filter = ("oncotree_code",)
     actions = [export_training_table]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_export_training_table_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("sitelearn.export_training_table"))

@@ -51,16 +51,6 @@ def test_tpm_one_sd_above_the_reference_mean_is_z_one() -> None:
     assert result.basis == "log2tpm"
 
 
-def test_tpm_for_a_cohort_without_tpm_reference_says_what_to_upload() -> None:
-    with pytest.raises(NormalisationRefused, match="Upload z-scores against the TCGA-LUAD"):
-        normalise({"EGFR": 3.0}, unit=Unit.TPM, scale=Scale.LINEAR, cohort=LUAD)
-
-
-def test_z_scores_against_another_cohort_are_refused() -> None:
-    with pytest.raises(NormalisationRefused, match="Only z-scores against the TCGA cohort"):
-        normalise({"EGFR": 0.3}, unit=Unit.ZSCORE, scale=Scale.LINEAR, cohort=LUAD)
-
-
 @pytest.mark.parametrize(
     ("values", "unit", "scale", "message"),
     [
@@ -78,11 +68,18 @@ def test_values_that_contradict_their_unit_are_refused(
         check_unit(values, unit, scale)
 
 
-def test_counts_of_a_panel_cannot_be_rescaled() -> None:
-    with pytest.raises(NormalisationRefused, match="whole transcriptome"):
-        normalise({"EGFR": 300.0}, unit=Unit.COUNTS, scale=Scale.LINEAR, cohort=BLCA)
-
-
-def test_no_reference_gene_in_the_file_is_refused() -> None:
-    with pytest.raises(NormalisationRefused, match="None of the file's 1 genes"):
-        normalise({"XYZ1": 0.2}, unit=Unit.ZSCORE, scale=Scale.TCGA_COHORT, cohort=LUAD)
+@pytest.mark.parametrize(
+    ("values", "unit", "scale", "cohort", "message"),
+    [
+        ({"EGFR": 3.0}, Unit.TPM, Scale.LINEAR, "luad", "Upload z-scores against the TCGA-LUAD"),
+        ({"EGFR": 0.3}, Unit.ZSCORE, Scale.LINEAR, "luad", "Only z-scores against the TCGA cohort"),
+        ({"EGFR": 300.0}, Unit.COUNTS, Scale.LINEAR, "blca", "whole transcriptome"),
+        ({"XYZ1": 0.2}, Unit.ZSCORE, Scale.TCGA_COHORT, "luad", "None of the file's 1 genes"),
+    ],
+    ids=["tpm-without-tpm-reference", "z-against-another-cohort", "panel-counts", "no-gene"],
+)
+def test_values_the_reference_cannot_place_are_refused(
+    values: dict[str, float], unit: Unit, scale: Scale, cohort: str, message: str
+) -> None:
+    with pytest.raises(NormalisationRefused, match=message):
+        normalise(values, unit=unit, scale=scale, cohort=references().cohorts[cohort])

@@ -8,9 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import inference
-from inference.generative.data import fold_split, load_cohorts
-from inference.generative.model import load_generative
 from inference.generative.next_test import (
     COMMON_DRIVERS,
     ExternalOutcome,
@@ -19,6 +16,7 @@ from inference.generative.next_test import (
     rank_next_tests,
 )
 from inference.generative.profile import TumourObservation
+from tests.inference.generative.conftest import held_out_fold0
 from tests.paths import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
@@ -26,16 +24,9 @@ FAST = 2  # drawn results per test and imputations per result: enough to exercis
 
 
 @pytest.fixture(scope="module")
-def models():
-    return inference.load_model(), load_generative()
-
-
-@pytest.fixture(scope="module")
 def case():
-    table = load_cohorts(SHARED_DATA, ["luad"])
-    _, test = fold_split(table, "luad", 0, data_dir=SHARED_DATA)
-    row = int(test[0])
-    return table, row
+    table, test = held_out_fold0("luad")
+    return table, int(test[0])
 
 
 def _clinical_only(table, row: int) -> TumourObservation:

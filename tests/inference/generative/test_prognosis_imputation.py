@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import inference
-from inference.generative.data import fold_split, load_cohorts
-from inference.generative.model import UntrainedTypeError, load_generative
+from inference.generative.model import UntrainedTypeError
 from inference.generative.profile import TumourObservation
 from inference.generative.prognosis_imputation import pool, prognosis_case
+from tests.inference.generative.conftest import held_out_fold0
 from tests.paths import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
@@ -36,14 +35,8 @@ def observation(table, row: int, *, with_rna: bool) -> TumourObservation:
 
 
 @pytest.fixture(scope="module")
-def models():
-    return inference.load_model(), load_generative()
-
-
-@pytest.fixture(scope="module")
 def cases():
-    table = load_cohorts(SHARED_DATA, ["blca"])
-    _, test = fold_split(table, "blca", 0, data_dir=SHARED_DATA)
+    table, test = held_out_fold0("blca")
     return table, test[:N_CASES]
 
 

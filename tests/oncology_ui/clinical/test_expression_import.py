@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from django.conf import LazySettings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -193,41 +194,41 @@ def test_hostile_tpm_files_fail_whole(
     assert expected in _problems(_import(_bladder(cast), _csv(rows), unit, scale))
 
 
-def test_an_empty_file_is_refused_before_it_is_stored(
-    cast: Cast, oncologist_client: Client
+@pytest.mark.parametrize(
+    ("content", "unit", "scale", "max_bytes", "status", "message"),
+    [
+        (b"", "zscore", "tcga", None, 400, ""),
+        (b"gene,value\n" + b"ESR1,1\n" * 50_000, "zscore", "tcga", 1024, 413, ""),
+        (
+            _csv([("ESR1", 3.0)]),
+            "tpm",
+            "linear",
+            None,
+            400,
+            "Upload z-scores against the TCGA-BRCA cohort",
+        ),
+    ],
+    ids=["empty", "oversized-before-the-body-is-read", "unit-without-reference"],
+)
+def test_a_refused_expression_upload_stores_nothing(
+    cast: Cast,
+    oncologist_client: Client,
+    settings: LazySettings,
+    content: bytes,
+    unit: str,
+    scale: str,
+    max_bytes: int | None,
+    status: int,
+    message: str,
 ) -> None:
-    upload = SimpleUploadedFile("rna.csv", b"", "text/csv")
+    if max_bytes is not None:
+        settings.CLINICAL_IMPORT_MAX_BYTES = max_bytes
     response = oncologist_client.post(
         reverse("clinical-expression-import", args=[cast.case.pk]),
-        {"file": upload, "unit": "zscore", "scale": "tcga"},
+        {"file": SimpleUploadedFile("rna.csv", content, "text/csv"), "unit": unit, "scale": scale},
     )
-    assert response.status_code == 400
-    assert not ClinicalImport.objects.exists()
-
-
-def test_an_oversized_expression_upload_is_refused_before_the_body_is_read(
-    cast: Cast, oncologist_client: Client, settings: object
-) -> None:
-    settings.CLINICAL_IMPORT_MAX_BYTES = 1024  # type: ignore[attr-defined]
-    upload = SimpleUploadedFile("rna.csv", b"gene,value\n" + b"ESR1,1\n" * 50_000, "text/csv")
-    response = oncologist_client.post(
-        reverse("clinical-expression-import", args=[cast.case.pk]),
-        {"file": upload, "unit": "zscore", "scale": "tcga"},
-    )
-    assert response.status_code == 413
-    assert not ClinicalImport.objects.exists()
-
-
-def test_a_unit_without_reference_is_refused_on_the_form(
-    cast: Cast, oncologist_client: Client
-) -> None:
-    upload = SimpleUploadedFile("rna.csv", _csv([("ESR1", 3.0)]), "text/csv")
-    response = oncologist_client.post(
-        reverse("clinical-expression-import", args=[cast.case.pk]),
-        {"file": upload, "unit": "tpm", "scale": "linear"},
-    )
-    assert response.status_code == 400
-    assert "Upload z-scores against the TCGA-BRCA cohort" in response.content.decode()
+    assert response.status_code == status
+    assert message in response.content.decode()
     assert not ClinicalImport.objects.exists()
 
 

@@ -108,8 +108,16 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     files = [p for patient in ("STS_002", "STS_003", "99000") for p in pacs_study_files(patient)]
     if not files or not all(p.is_file() for p in files):
         pytest.fail(f"the DICOM samples are missing under {SAMPLES} (see ../shared/data)")
+    yield from orthanc_serving(tmp_path_factory.mktemp("orthanc"), files)
+
+
+def orthanc_serving(storage: Path, files: list[Path]) -> Iterator[Orthanc]:
+    """An Orthanc storing under ``storage`` and holding ``files`` while the generator runs.
+
+    A machine without Orthanc fails the test: it never skips.
+    """
     try:
-        server = orthanc_start(tmp_path_factory.mktemp("orthanc"))
+        server = orthanc_start(storage)
     except OrthancMissing as exc:
         pytest.fail(str(exc))
     try:
@@ -119,14 +127,19 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
         orthanc_stop(server)
 
 
-@pytest.fixture
-def pacs(orthanc: Orthanc, settings: LazySettings) -> Orthanc:
-    """The app configured to use the test PACS (short timeout, small study limit)."""
-    settings.PACS_DICOMWEB_URL = orthanc.dicomweb_url
+def use_pacs(server: Orthanc, settings: LazySettings) -> Orthanc:
+    """The app configured to use ``server`` as its PACS (short timeout, small study limit)."""
+    settings.PACS_DICOMWEB_URL = server.dicomweb_url
     settings.PACS_USERNAME = USERNAME
     settings.PACS_PASSWORD = PASSWORD
     settings.PACS_TIMEOUT_SECONDS = 10
     settings.PACS_MAX_STUDY_MB = 64
     settings.PACS_TLS_VERIFY = True
     settings.PACS_TLS_CA_BUNDLE = ""
-    return orthanc
+    return server
+
+
+@pytest.fixture
+def pacs(orthanc: Orthanc, settings: LazySettings) -> Orthanc:
+    """The app configured to use the test PACS (short timeout, small study limit)."""
+    return use_pacs(orthanc, settings)

@@ -11,19 +11,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from oncology_ui.core.jobs import job_run
-from oncology_ui.demodata.orthanc import (
-    PASSWORD,
-    USERNAME,
-    Orthanc,
-    OrthancMissing,
-    orthanc_load,
-    orthanc_start,
-    orthanc_stop,
-)
+from oncology_ui.demodata.orthanc import Orthanc
 from oncology_ui.pathology import services
 from oncology_ui.pathology.models import Slide
 from oncology_ui.patients.models import Case
 from tests.oncology_ui.conftest import Cast, signed_in_client
+from tests.oncology_ui.imaging.conftest import orthanc_serving, use_pacs
 from tests.oncology_ui.pathology.factories import (
     ProcessedFiles,
     SlideFactory,
@@ -94,25 +87,10 @@ def slide_orthanc(
     other = dicomize(
         SMALL_SVS, tmp_path_factory.mktemp("dicom-other") / "slide", patient_id="OTHER-77"
     )
-    try:
-        server = orthanc_start(tmp_path_factory.mktemp("slide-orthanc"))
-    except OrthancMissing as exc:
-        pytest.fail(str(exc))
-    try:
-        assert orthanc_load(server, dicom_slide + other) == len(dicom_slide) + len(other)
-        yield server
-    finally:
-        orthanc_stop(server)
+    yield from orthanc_serving(tmp_path_factory.mktemp("slide-orthanc"), dicom_slide + other)
 
 
 @pytest.fixture
 def slide_pacs(slide_orthanc: Orthanc, settings: LazySettings) -> Orthanc:
     """The app configured to use the slide store (short timeout)."""
-    settings.PACS_DICOMWEB_URL = slide_orthanc.dicomweb_url
-    settings.PACS_USERNAME = USERNAME
-    settings.PACS_PASSWORD = PASSWORD
-    settings.PACS_TIMEOUT_SECONDS = 10
-    settings.PACS_MAX_STUDY_MB = 64
-    settings.PACS_TLS_VERIFY = True
-    settings.PACS_TLS_CA_BUNDLE = ""
-    return slide_orthanc
+    return use_pacs(slide_orthanc, settings)
