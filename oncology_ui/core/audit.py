@@ -145,6 +145,30 @@ def audit_record(
     return entry
 
 
+def audit_for_requester(
+    *,
+    requested_by: Any,
+    action: str,
+    category: str,
+    patient_id: int,
+    object_ref: str,
+    outcome: str,
+) -> AccessLog:
+    """One row written by a background job, named by the person who asked for the work.
+
+    A job has no request (no address, no route), so the row carries the requester's username.
+    """
+    return audit_record(
+        request=None,
+        action=action,
+        category=category,
+        patient_id=patient_id,
+        object_ref=object_ref,
+        outcome=outcome,
+        username=requested_by.get_username() if requested_by else "",
+    )
+
+
 def _through_break_glass(user: Any, patient_id: int) -> bool:
     """Whether this access to the patient was possible only through a break-glass grant."""
     from oncology_ui.core.querysets import break_glass_patient_ids

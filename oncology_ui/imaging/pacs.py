@@ -44,7 +44,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_for_requester, audit_record
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.imaging import services
@@ -325,14 +325,13 @@ class _OtherPatient(PacsError):
 
 def _audit_retrieve(upload: ImagingUpload, outcome: str) -> None:
     """The retrieve, with the patient: run by the job, so named by who asked for it."""
-    audit_record(
-        request=None,
+    audit_for_requester(
+        requested_by=upload.created_by,
         action=AccessLog.Action.CREATE,
         category="imaging-pacs-retrieve",
         patient_id=upload.case.patient_id,
         object_ref=f"upload:{upload.pk}",
         outcome=outcome,
-        username=upload.created_by.get_username() if upload.created_by else "",
     )
 
 

@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 
 from inference.imaging.deid import remap_uid
 from inference.imaging.dicom_results import ResultLesion, ResultUids, recist_seg, recist_sr
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_for_requester
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import AccessLog, Job
 from oncology_ui.imaging.models import ImagingRegion, ImagingSeries, ImagingUpload, RecistAssessment
@@ -101,17 +101,15 @@ def pacs_results_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
     )
     if assessment is None:
         raise PermanentJobError("The time point no longer exists.")
-    user = job.created_by.get_username() if job.created_by else ""
 
     def audit(outcome: str) -> None:
-        audit_record(
-            request=None,
+        audit_for_requester(
+            requested_by=job.created_by,
             action=AccessLog.Action.EXPORT,
             category="imaging-pacs-store",
             patient_id=assessment.case.patient_id,
             object_ref=f"recist:{assessment.pk}",
             outcome=outcome,
-            username=user,
         )
 
     try:

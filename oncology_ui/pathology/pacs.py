@@ -33,7 +33,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from oncology_ui.core.audit import audit_record
+from oncology_ui.core.audit import audit_for_requester
 from oncology_ui.core.models import AccessLog
 from oncology_ui.imaging.conf import PacsSettings, pacs_settings
 from oncology_ui.imaging.pacs import (
@@ -224,12 +224,11 @@ def _name(study: dict[str, Any]) -> str:
 
 def audit_pacs_retrieve(slide: Slide, outcome: str) -> None:
     """The retrieve, with the patient: run by the job, so named by who asked for it."""
-    audit_record(
-        request=None,
+    audit_for_requester(
+        requested_by=slide.created_by,
         action=AccessLog.Action.CREATE,
         category="slide-pacs-retrieve",
         patient_id=slide.case.patient_id,
         object_ref=f"slide:{slide.pk}",
         outcome=outcome,
-        username=slide.created_by.get_username() if slide.created_by else "",
     )
