@@ -371,10 +371,18 @@ def benefit_for_option(
     arms = (
         contrasts if contrasts is not None else predict_arms(cancer_type, portrait_fields, shipped)
     )
-    result = next(r for r in arms if r.treatment_class == treatment_class)
+    # Registry order puts a trial's death endpoint first: the curves are overall survival; a
+    # validated contrast of the same class on another endpoint (colon recurrence) is named.
+    same_class = [r for r in arms if r.treatment_class == treatment_class]
+    result = same_class[0]
+    also = "".join(
+        f" Also on {r.endpoint}: {r.validation.agreement}."
+        for r in same_class[1:]
+        if r.treated.arm == result.treated.arm and r.endpoint != result.endpoint
+    )
     return Benefit(
         estimable=True,
-        reason=f"From the randomised {result.trial_name}: {result.validation.agreement}.",
+        reason=f"From the randomised {result.trial_name}: {result.validation.agreement}.{also}",
         classes=therapy_classes,
         curve=_curve_dict(result.treated),
         survival_at=_landmarks(result.treated),

