@@ -138,14 +138,19 @@ def test_case_codes_map_to_the_trials_levels() -> None:
 def test_the_colon_option_keeps_the_death_curves_and_names_the_recurrence_check() -> None:
     benefit = benefit_for_option("COAD", ("chemotherapy",), COLON_PATIENT)
     assert benefit.endpoint.startswith("death from any cause")
-    assert "Also on recurrence, from randomisation" in benefit.reason
-    recurrence = next(
-        r for r in predict_arms("COAD", COLON_PATIENT) if r.contrast_key.startswith("colon-rec")
+    death, _, recurrence = predict_arms("COAD", COLON_PATIENT)
+    assert recurrence.contrast_key == "colon-recurrence-lev5fu-vs-obs"
+    # both checks named with their endpoints, death (the drawn curves) first
+    assert benefit.agreement == (
+        f"on {death.endpoint}: {death.validation.agreement}; "
+        f"on {recurrence.endpoint}: {recurrence.validation.agreement}"
     )
-    assert recurrence.validation.agreement in benefit.reason
+    assert benefit.agreement in benefit.reason
+    assert benefit.curve is not None and benefit.curve["survival"][1:] == list(
+        death.treated.survival
+    )
     # recurrence comes before death: the recurrence-free curve lies below the overall one
-    death = predict_arms("COAD", COLON_PATIENT)[0]
     assert recurrence.control.survival[-1] < death.control.survival[-1]
     # the unvalidated Lev-alone recurrence contrast is never offered
     immuno = benefit_for_option("COAD", ("immunotherapy",), COLON_PATIENT)
-    assert immuno.estimable and "Also on" not in immuno.reason
+    assert immuno.estimable and "recurrence" not in immuno.agreement
