@@ -19,7 +19,7 @@ from inference.therapy.trials_rct import Trial
 
 PENALTIES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 FOLDS = 5
-#: Ridge weight that holds an interaction left out of ``modifiers`` at zero (|coef| < 1e-8).
+#: Ridge weight that holds an interaction left out of ``modifiers`` at zero (|coef| < 1e-7).
 EXCLUDED = 1e9
 
 
