@@ -26,6 +26,7 @@ from pathlib import Path
 
 from benchmarks.common import BenchmarkResult, result_line
 from inference.training.criterion_verdicts import (
+    GOLD,
     cross_validated,
     engine_label,
     featurize,
@@ -37,6 +38,7 @@ ID = "Q5"
 TITLE = "Criterion-level accuracy / macro-F1 vs physician labels (goal >= 0.85)"
 GOAL = 0.85
 LABELS = ["met", "not_met", "unknown", "not_applicable"]
+_GOLD = GOLD
 _STOP_TEXT = (
     "with without have has had history known patients patient subjects must other than that "
     "this these those from into within prior previous current currently any such active "
@@ -69,6 +71,11 @@ def keyword_baseline(note: str, criterion: str, inclusion: bool) -> str:
         present = not negated
         return "met" if present else "not_met"
     return "unknown"
+
+
+def ours(note: str, criterion_text: str, inclusion: bool, closed_world: bool) -> str:
+    """The rule engine's reading of one criterion (no note classifier: the engine-only column)."""
+    return engine_label(note, criterion_text, inclusion, closed_world)
 
 
 def _recall(gold: list[str], predicted: list[str], label: str) -> float:
