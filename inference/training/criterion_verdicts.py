@@ -155,7 +155,7 @@ def _accuracy(model: VerdictModel, x: np.ndarray, y: np.ndarray, threshold: floa
     decided = VerdictModel(
         model.version, model.weights, model.bias, model.mean, model.scale, threshold
     ).decide(x)
-    return float(np.mean([LABELS.index(d[0]) == t for d, t in zip(decided, y, strict=True)]))
+    return float(np.mean([LABELS.index(d.label) == t for d, t in zip(decided, y, strict=True)]))
 
 
 def choose_threshold(x: np.ndarray, y: np.ndarray, patients: Sequence[str]) -> float:
@@ -178,7 +178,9 @@ def train(
     return fit(x, y, l2=L2, version=version, threshold=threshold)
 
 
-def cross_validated(rows: Sequence[Row], x: np.ndarray) -> tuple[list[str], list[float]]:
+def cross_validated(
+    rows: Sequence[Row], x: np.ndarray, rules: bool = True
+) -> tuple[list[str], list[float]]:
     """Out-of-fold labels for every row: engine label, or the fold model's for engine-unknown rows.
 
     Returns:
@@ -199,8 +201,8 @@ def cross_validated(rows: Sequence[Row], x: np.ndarray) -> tuple[list[str], list
         )
         thresholds.append(model.threshold)
         test = np.flatnonzero((folds == f) & undecided)
-        for i, decided in zip(test, model.decide(x[test]), strict=True):
-            labels[i] = decided[0]
+        for i, decided in zip(test, model.decide(x[test], rules), strict=True):
+            labels[i] = decided.label
     return labels, thresholds
 
 

@@ -42,7 +42,12 @@ FEATURES: tuple[str, ...] = (
     "documents_sentences_log",
 )
 
-_CRIT_NEG_RE = re.compile(r"^\W*(?:no|not|without|absence of|never|free of|lack of)\b", re.I)
+# A criterion stated negatively ("no ...", "inability to consent", "unwilling to comply").
+_CRIT_NEG_RE = re.compile(
+    r"^\W*(?:no|not|without|absence of|never|free of|lack of)\b|"
+    r"\b(?:unable|inability|missing|unwilling|refus\w*|incapable|fail\w* to|not willing)\b",
+    re.I,
+)
 _NUMERIC_RE = re.compile(r"\d|[<>≤≥]|\b(?:greater|less|more|fewer|above|below|at least)\b", re.I)
 _LAB_RE = re.compile(
     r"\b(?:count|level|serum|mg/dl|g/dl|mmol|umol|µmol|uln|upper limit|creatinine|bilirubin|"

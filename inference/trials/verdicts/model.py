@@ -17,6 +17,38 @@ from inference.trials.verdicts.features import FEATURES
 LABELS: tuple[str, ...] = ("met", "not_met", "unknown", "not_applicable")
 
 
+#: A sentence "covers" a criterion when it holds at least half its content words and is similar.
+RULE_OVERLAP = 0.5
+RULE_SIMILARITY = 0.4
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One verdict: label, the classifier's probability of it, abstained, and the rule used."""
+
+    label: str
+    probability: float
+    abstained: bool
+    rule: str = ""
+
+
+def context_rule(f: dict[str, float]) -> tuple[str, str] | None:
+    """The ConText rule's verdict for one feature row, or None to leave it to the classifier."""
+    covers = f["lex_best"] >= RULE_OVERLAP and f["sim_max"] >= RULE_SIMILARITY
+    # Numbers and time windows ("within 3 months", "GCS = 3") are not checked by word overlap.
+    checks_values = f["criterion_numeric"] or f["criterion_time_window"]
+    if not covers or checks_values or f["evidence_family"] or f["evidence_hypothetical"]:
+        return None
+    # The sentence contradicts the criterion when exactly one of them is negated ("no heart
+    # failure" and "denies heart failure" agree).
+    contradicts = bool(f["evidence_negated"]) != bool(f["criterion_negative"])
+    if f["inclusion"] and contradicts:
+        return "not_met", "the sentence negates what the criterion requires"
+    if not f["inclusion"] and not contradicts:
+        return "met", "the sentence affirms the excluding condition"
+    return None
+
+
 @dataclass(frozen=True)
 class VerdictModel:
     """Weights (F, C), bias (C), feature standardisation and the abstention threshold."""
@@ -37,15 +69,27 @@ class VerdictModel:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def decide(self, x: np.ndarray) -> list[tuple[str, float, bool]]:
-        """(label, probability of that label, abstained) per row; abstaining gives unknown."""
+    def decide(self, x: np.ndarray, rules: bool = True) -> list[Decision]:
+        """One decision per feature row: the classifier's, or a ConText rule's (see ``rule``).
+
+        The classifier abstains (unknown) below :attr:`threshold`. The training labels hold
+        almost no excluded patients (7 of 530 exclusions), so the classifier alone would call a
+        plainly affirmed excluding condition "not met"; a sentence that covers the criterion
+        well, is about the patient and is not hypothetical therefore decides by its polarity.
+        """
+        x = np.atleast_2d(x)
         out = []
-        for p in self.probabilities(x):
+        for row, p in zip(x, self.probabilities(x), strict=True):
+            rule = context_rule(dict(zip(self.features, row, strict=True))) if rules else None
+            if rule is not None:
+                label, why = rule
+                out.append(Decision(label, float(p[self.labels.index(label)]), False, why))
+                continue
             best = int(np.argmax(p))
             if p[best] < self.threshold and self.labels[best] != "unknown":
-                out.append(("unknown", float(p[self.labels.index("unknown")]), True))
+                out.append(Decision("unknown", float(p[self.labels.index("unknown")]), True))
             else:
-                out.append((self.labels[best], float(p[best]), False))
+                out.append(Decision(self.labels[best], float(p[best]), False))
         return out
 
     def to_json(self) -> dict[str, object]:

@@ -29,7 +29,7 @@ WEIGHTS_PATH = (
     Path(__file__).resolve().parents[2] / "weights" / "trials" / "criterion_verdicts.json"
 )
 #: Pinned digest of the shipped weights (written by ``inference.training.criterion_verdicts``).
-WEIGHTS_SHA256 = "dec3c327dd4e83deca66459cd16d357f2cd17edfb81c8d13181b1b3bf8092e77"
+WEIGHTS_SHA256 = "3a1bec539ce7a6a19f040e0895d31669e927eee300a5b61ca8795540b34a04f3"
 #: Below this cosine and overlap the cited sentence is not shown as evidence.
 _EVIDENCE_SIM = 0.35
 _EVIDENCE_LEX = 0.34
@@ -59,6 +59,7 @@ class NoteReading:
     sentence: str
     start: int
     end: int
+    rule: str = ""
 
     @property
     def cited(self) -> bool:
@@ -123,14 +124,15 @@ def read_criterion(
     model = model or shipped_model()
     sentences = document_sentences(documents) if sentences is None else sentences
     pair = pair_features(text, inclusion, free_text, sentences, embed_cached)
-    label, probability, abstained = model.decide(np.asarray(pair.vector))[0]
+    decision = model.decide(np.asarray(pair.vector))[0]
     evidence = pair.evidence
     if evidence is not None and pair.similarity < _EVIDENCE_SIM and pair.overlap < _EVIDENCE_LEX:
         evidence = None
     return NoteReading(
-        verdict=Verdict(label),
-        probability=round(probability, 3),
-        abstained=abstained,
+        verdict=Verdict(decision.label),
+        probability=round(decision.probability, 3),
+        abstained=decision.abstained,
+        rule=decision.rule,
         model_version=model.version,
         document=documents[evidence.document] if evidence else None,
         sentence=evidence.text if evidence else "",
@@ -146,10 +148,12 @@ def _explain(reading: NoteReading) -> str:
         if reading.document
         else f"suggested: {NOT_MENTIONED}"
     )
-    return (
-        f"{where}; probability {reading.probability:.2f}; read from a note by "
-        f"{reading.model_version}, not a reviewed fact"
+    how = (
+        f"ConText rule: {reading.rule} (classifier alone: {reading.probability:.2f})"
+        if reading.rule
+        else f"probability {reading.probability:.2f}"
     )
+    return f"{where}; {how}; read from a note by {reading.model_version}, not a reviewed fact"
 
 
 def read_unknown_verdicts(

@@ -99,17 +99,17 @@ def _clause_before(sentence: str, position: int) -> str:
 
 
 def modifiers(sentence: str, terms: list[str]) -> Modifiers:
-    """Flags of the first of ``terms`` (stems) found in ``sentence``; cues must precede it.
+    """Flags of the criterion's terms (stems) in ``sentence``; cues must precede a term.
 
+    The scope runs from a cue to the end of its clause, so the clause before the *last* term
+    found is read ("MRI of the brain shows no evidence of metastases" negates metastases).
     When no term occurs the whole sentence is the scope (the cue may govern a synonym).
     """
     lower = sentence.lower()
     position = len(lower)
-    for term in terms:
-        found = re.search(rf"\b{re.escape(term)}", lower)
-        if found:
-            position = found.start()
-            break
+    found = [m.start() for t in terms for m in re.finditer(rf"\b{re.escape(t)}", lower)]
+    if found:
+        position = max(found)
     clause = _clause_before(lower, position)
     # "no more than" / "not less than" are comparators, not negations.
     negation = [
