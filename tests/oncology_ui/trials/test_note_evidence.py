@@ -7,6 +7,7 @@ note-reading weights; nothing mocked.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -53,9 +54,14 @@ def _match(cast: Cast, client: Client) -> TrialMatchResult:
     return result
 
 
-def _brain(result: TrialMatchResult) -> dict:
+def _first(result: TrialMatchResult) -> dict[str, Any]:
     assert result.matches
-    verdicts = result.matches[0]["verdicts"]
+    first: dict[str, Any] = result.matches[0]
+    return first
+
+
+def _brain(result: TrialMatchResult) -> dict[str, Any]:
+    verdicts = _first(result)["verdicts"]
     return next(v for v in verdicts if v["kind"] == "brain_metastases")
 
 
@@ -71,7 +77,7 @@ def test_the_case_page_shows_the_cited_sentence_probability_and_model_version(
     assert reading["verdict"] == "not_met" and reading["decided"]
     assert reading["sentence"] == SENTENCE and reading["document_id"] == document.pk
     assert NOTE[reading["start"] : reading["end"]] == SENTENCE
-    assert result.matches[0]["n_note_suggested"] >= 1
+    assert _first(result)["n_note_suggested"] >= 1
     assert any("Clinic review" in line for line in result.facts_used)
     page = oncologist_client.get(
         reverse("patients-case-section", args=[cast.case.pk, "trials"])
@@ -93,7 +99,7 @@ def test_unaccepted_proposed_facts_do_not_change_the_engine_verdicts(
     result = _match(cast, oncologist_client)
     brain = _brain(result)
     assert brain["verdict"] == "unknown" and brain["evidence"] == []
-    assert result.matches[0]["n_unknown"] >= 1
+    assert _first(result)["n_unknown"] >= 1
 
 
 def test_without_documents_nothing_is_read_and_no_document_is_named(
@@ -102,7 +108,7 @@ def test_without_documents_nothing_is_read_and_no_document_is_named(
     result = _match(cast, oncologist_client)
     brain = _brain(result)
     assert "note_reading" not in brain
-    assert result.matches[0]["n_note_suggested"] == 0
+    assert _first(result)["n_note_suggested"] == 0
     assert not any("document read" in line for line in result.facts_used)
     page = oncologist_client.get(
         reverse("patients-case-section", args=[cast.case.pk, "trials"])
