@@ -19,6 +19,10 @@ from inference.trials.verdicts import (
     NoteReading,
     read_unknown_verdicts,
 )
+from inference.trials.verdicts.reader import (
+    document_sentences,
+    encode_ahead,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,11 @@ def note_readings(
         return {}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     try:
+        # One encoder pass over every unknown criterion and sentence, not one per criterion.
+        unknown = [
+            v.criterion.text for m in matches for v in m.verdicts if v.verdict is Verdict.UNKNOWN
+        ]
+        encode_ahead([*dict.fromkeys(unknown), *(s.text for s in document_sentences(documents))])
         for match in matches:
             _, readings = read_unknown_verdicts(match.verdicts, documents)
             for criterion_id, reading in readings.items():

@@ -89,6 +89,12 @@ class _EmbedCache:
 embed_cached = _EmbedCache()
 
 
+def encode_ahead(texts: list[str]) -> None:
+    """Encode texts into the cache in large batches (one call for a whole matching run)."""
+    if texts:
+        embed_cached(texts)
+
+
 @lru_cache(maxsize=1)
 def shipped_model() -> VerdictModel:
     """The shipped classifier, checked against :data:`WEIGHTS_SHA256`."""
