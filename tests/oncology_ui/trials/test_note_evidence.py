@@ -114,3 +114,31 @@ def test_without_documents_nothing_is_read_and_no_document_is_named(
         reverse("patients-case-section", args=[cast.case.pk, "trials"])
     ).content.decode()
     assert "suggested from a note" not in page
+
+
+def test_an_exclusion_the_documents_never_mention_is_shown_as_taken_as_absent(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    _document(cast)
+    import_trials(
+        trial_record(
+            eligibility_text=(
+                "Inclusion Criteria:\n- Invasive breast cancer\n"
+                "Exclusion Criteria:\n- Active hepatitis B infection\n"
+            )
+        )
+    )
+    fit_breast_case(cast.case)
+    oncologist_client.post(reverse("trials-match", args=[cast.case.pk]))
+    result = TrialMatchResult.objects.get(case=cast.case)
+    assert result.job is not None
+    job_run(result.job.pk)
+    result.refresh_from_db()
+    hepatitis = next(v for v in _first(result)["verdicts"] if "hepatitis" in v["text"])
+    assert hepatitis["verdict"] == "unknown"
+    assert hepatitis["note_reading"]["verdict"] == "not_met"
+    assert hepatitis["note_reading"]["document_id"] is None
+    page = oncologist_client.get(
+        reverse("patients-case-section", args=[cast.case.pk, "trials"])
+    ).content.decode()
+    assert "Not mentioned in the documents read: taken as absent" in page
