@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "test": test,
         "test_macro_f1": round(macro_f1(test), 4),
         "seconds": {"features": round(featured), "total": round(trained)},
+        "budget_minutes": args.budget_minutes,
         "machine": f"{platform.machine()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s)",
     }

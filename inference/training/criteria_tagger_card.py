@@ -39,14 +39,18 @@ engine's verdicts. Research use only: it does not decide eligibility.
 - File: `inference/weights/trials/criteria_tagger.pt`, sha256 `{digest}`
   (pinned as `WEIGHTS_SHA256` in `inference/trials/tagging.py`; loaded with
   `torch.load(weights_only=True)` after the hash check).
-- Model: {meta["encoder"]} gives word-piece features (layers 3 and 6 concatenated, plus four
-  casing/digit flags); the shipped head is a projection (256), a BiLSTM (2 x 128) and one O/B/I
+- Model: {meta["encoder"]} gives word-piece features (layers 3 and 6
+  concatenated), averaged onto words (runs of letters, runs of digits, single other characters,
+  so "≥18" and "30kg" split where annotators cut) plus four casing/digit flags; the shipped head is a projection (256), a BiLSTM (2 x 128) and one O/B/I
   classifier per entity type, so spans of different types may nest. Only the head is in the file;
   the encoder loads from its wheel at run time.
-- Training: `python -m inference.training.criteria_tagger --data ../shared/data`, seed 0,
-  AdamW lr 2e-3, batch 32, early stop on validation macro-F1 (patience 4); chosen epoch
-  {meta["epoch"]}; {meta["seconds"]["total"]} s wall in all ({meta["seconds"]["features"]} s of
-  it encoder features), {meta["machine"]}.
+- Training: `python -m inference.training.criteria_tagger --data ../shared/data
+  --budget-minutes {meta.get("budget_minutes", 15):g}`, seed 0, AdamW lr 2e-3, batch 32; stops
+  after 4 epochs without a better validation macro-F1 or at the first epoch end past the
+  wall-time budget (this run: {len(meta["history"])} epochs, so a faster machine may train longer
+  and choose a later epoch); chosen epoch {meta["epoch"]}; {meta["seconds"]["total"]} s wall in
+  all ({meta["seconds"]["features"]} s of it encoder features), {meta["machine"]}, on a shared
+  2-core machine.
 
 ## Data and licence
 

@@ -61,7 +61,7 @@ WORD_RE = re.compile(r"[^\W\d_]+|\d+|\S")
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "weights" / "trials" / "criteria_tagger.pt"
 #: Pinned digest of the committed head (updated by whoever retrains and commits it).
-WEIGHTS_SHA256 = "UNSET"
+WEIGHTS_SHA256 = "6e750d81289ad1a741709effc009bafd511a764bbb3e7de5d020a21ed8af84de"
 VERSION = "criteria-tagger/1"
 
 
