@@ -19,6 +19,7 @@ from typing import Any
 from inference.runtime import CheckpointError
 from inference.trials.tagging import CriteriaTagger, TaggedEntity, default_tagger
 from oncology_ui.trials.models import Trial
+from oncology_ui.trials.status import status_is_open
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ LABELS = {
     "Life-Stage-And-Gender": "sex / age group",
     "Polarity": "polarity",
 }
+#: Matches whose free-text criteria the match job tags (the top of the default list).
+TAGGED_MATCHES = 10
 #: Parts of a threshold: shown inside their threshold's chip, not highlighted on their own.
 PARTS = frozenset({"Eq-Operator", "Eq-Value", "Eq-Unit", "Eq-Temporal-Unit"})
 
@@ -153,7 +156,12 @@ def tag_trials(
         stored[nct_id] = rows
         todo.extend((nct_id, t) for t in dict.fromkeys(texts) if text_key(t) not in rows)
     if todo:
-        for (nct_id, text), entities in zip(todo, tagger.tag([t for _, t in todo]), strict=True):
+        try:
+            found = tagger.tag([t for _, t in todo])
+        except (RuntimeError, ValueError) as error:  # display only: never fail the page or job
+            logger.exception("criteria tagging failed")
+            return {}, TaggerInfo(available=False, message=f"criteria tagging failed: {error}")
+        for (nct_id, text), entities in zip(todo, found, strict=True):
             stored[nct_id][text_key(text)] = [[e.type, e.start, e.end, e.score] for e in entities]
         for nct_id in dict.fromkeys(n for n, _ in todo):
             trial = wanted[nct_id][0]
@@ -185,22 +193,29 @@ def attach_trial_tags(trial: Trial, rows: Iterable[dict[str, Any]]) -> TaggerInf
     return info
 
 
-def tag_match_verdicts(matches: list[dict[str, Any]], trials: dict[str, Trial]) -> TaggerInfo:
-    """Tag the free-text criteria of matched trials into their verdict dicts (``v["tags"]``).
+def tag_match_verdicts(
+    matches: list[dict[str, Any]], trials: dict[str, Trial], *, limit: int = TAGGED_MATCHES
+) -> TaggerInfo:
+    """Tag the free-text criteria of the first matches into their verdict dicts (``v["tags"]``).
 
     Structured criteria already show what the rule parser read; free text is where the typed
-    spans help a reader. Each match also records ``criteria_tagger`` (version, sha256, test F1).
+    spans help a reader. Each tagged match also records ``criteria_tagger`` (version, sha256,
+    test F1). Only the first ``limit`` matches the list shows by default (open trials first) are
+    tagged, because a trial's first tagging costs about 20-40 ms per line on this CPU.
     """
+    shown = sorted(
+        (m for m in matches if m["nct_id"] in trials),
+        key=lambda m: not status_is_open(str(m.get("status") or "")),
+    )[:limit]
     wanted = {
         m["nct_id"]: (
             trials[m["nct_id"]],
             [v["text"] for v in m["verdicts"] if v["kind"] == "text"],
         )
-        for m in matches
-        if m["nct_id"] in trials
+        for m in shown
     }
     tagged, info = tag_trials(wanted)
-    for m in matches:
+    for m in shown:
         by_key = tagged.get(m["nct_id"])
         if by_key is None:
             continue

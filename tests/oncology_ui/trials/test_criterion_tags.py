@@ -155,3 +155,17 @@ def test_the_tagger_leaves_every_verdict_unchanged(
 
     assert without_tags(tagged) == without_tags(untagged)
     assert all("criteria_tagger" not in m for m in untagged)
+
+
+def test_the_match_job_tags_only_the_first_matches_it_lists(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    result = _match(cast, oncologist_client)
+    assert result.matches is not None
+    matches = [
+        {**m, "verdicts": [{k: x for k, x in v.items() if k != "tags"} for v in m["verdicts"]]}
+        for m in result.matches
+    ]
+    trials = Trial.objects.in_bulk([m["nct_id"] for m in matches], field_name="nct_id")
+    criterion_tags.tag_match_verdicts(matches, trials, limit=0)
+    assert all("tags" not in v for m in matches for v in m["verdicts"])
