@@ -41,9 +41,10 @@ engine's verdicts. Research use only: it does not decide eligibility.
   `torch.load(weights_only=True)` after the hash check).
 - Model: {meta["encoder"]} gives word-piece features (layers 3 and 6
   concatenated), averaged onto words (runs of letters, runs of digits, single other characters,
-  so "≥18" and "30kg" split where annotators cut) plus four casing/digit flags; the shipped head is a projection (256), a BiLSTM (2 x 128) and one O/B/I
-  classifier per entity type, so spans of different types may nest. Only the head is in the file;
-  the encoder loads from its wheel at run time.
+  so "≥18" and "30kg" split where annotators cut) plus four casing/digit flags; the shipped
+  head is a projection (256), a BiLSTM (2 x 128) and one O/B/I classifier per entity type, so
+  spans of different types may nest. Only the head is in the file; the encoder loads from its
+  wheel at run time.
 - Training: `python -m inference.training.criteria_tagger --data ../shared/data
   --budget-minutes {meta.get("budget_minutes", 15):g}`, seed 0, AdamW lr 2e-3, batch 32; stops
   after 4 epochs without a better validation macro-F1 or at the first epoch end past the
