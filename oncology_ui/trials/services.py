@@ -23,6 +23,7 @@ from inference.trials.schema import TrialMatch
 from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
+from oncology_ui.trials.criterion_tags import tag_match_verdicts
 from oncology_ui.trials.facts import case_documents, case_facts
 from oncology_ui.trials.index import trial_index
 from oncology_ui.trials.models import (
@@ -105,6 +106,8 @@ def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
         for m in matches
         if m.nct_id in trials
     ]
+    progress(85, "Tagging the free-text criteria")
+    tag_match_verdicts(result.matches, trials)
     result.open_other_cancers = sorted(other_cancers)
     result.engine_version = ENGINE_VERSION
     result.corpus_version = loaded.version
