@@ -62,9 +62,10 @@ def test_it_records_the_significant_published_effects_the_goal_names() -> None:
     assert recurrence.published.significant
     assert recurrence.published.hazard_ratio == pytest.approx(0.59)
     assert "recurrence" in recurrence_trial.endpoint
-    colon = TRIALS_BY_KEY["colon"]
-    assert recurrence_trial.arms == colon.arms and recurrence_trial.covariates == colon.covariates
-    assert not colon.missing_endpoints
+    colon_trial = TRIALS_BY_KEY["colon"]
+    assert recurrence_trial.arms == colon_trial.arms
+    assert recurrence_trial.covariates == colon_trial.covariates
+    assert not colon_trial.missing_endpoints
 
 
 def test_it_refuses_an_unknown_contrast_key() -> None:
