@@ -26,6 +26,8 @@ _LUNG = (
     r"(?:of|in)\s+(?:the\s+)?(?:(?:left|right)\s+)?(?:(?:upper|middle|lower)\s+lobe\s+"
     r"(?:of\s+the\s+)?)?lung"
 )
+# "Lung adenocarcinoma of the right upper lobe": the lobe carries the side.
+_LOBE = r"(?:of|in)\s+(?:the\s+)?(?:left|right)\s+(?:upper|middle|lower)\s+lobe"
 _SIDE = re.compile(r"\b(?:left|right|bilateral)\b", re.I)
 _NOT_NON = r"(?<![\w-])(?<!non-)(?<!non )"
 
@@ -41,7 +43,12 @@ _DIAGNOSES: tuple[tuple[str, str, str], ...] = (
         "C50.9",
     ),
     (r"metaplastic\s+breast\s+(?:carcinoma|cancer)", "MBC", "C50.9"),
-    (rf"lung\s+adenocarcinoma|adenocarcinoma\s+{_LUNG}", "LUAD", "C34.9"),
+    (
+        rf"lung\s+adenocarcinoma(?:\s+{_LOBE})?|"
+        rf"adenocarcinoma\s+{_LUNG}",
+        "LUAD",
+        "C34.9",
+    ),
     (
         rf"(?:lung\s+squamous\s+cell\s+carcinoma|squamous\s+cell\s+carcinoma\s+{_LUNG}|"
         r"squamous\s+(?:cell\s+)?(?:non-small\s+cell\s+)?lung\s+(?:cancer|carcinoma))",

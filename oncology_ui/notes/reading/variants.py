@@ -78,8 +78,12 @@ def _official(written: str) -> str | None:
 
 
 def _protein(text: str) -> tuple[str, str]:
+    # Drop the brackets around "(p.R175H)" but keep the HGVS "predicted" ones of "p.(Val600Glu)".
+    text = text.removeprefix("(")
+    if text.count(")") > text.count("("):
+        text = text[:-1]
     try:
-        change = normalise_protein_change(text.strip("()"))
+        change = normalise_protein_change(text)
     except HgvsError:
         return "", ""
     return change.short, change.long
@@ -101,13 +105,13 @@ def variant_proposals(text: str) -> Iterator[Proposal]:
             if not alteration.group("fusion"):
                 continue
             partner = written_genes[-1][0]
-            written_genes = [(match.group("partner3"), match.start("partner3"))]
+            written_genes = [(match.group("partner3"), match.start("genes"))]
         # A protein or cDNA change belongs to one gene, not to a list.
         if len(written_genes) > 1 and (
             alteration.group("protein") or alteration.group("cdna") or alteration.group("exon")
         ):
             written_genes = written_genes[-1:]
-        before = text[max(0, match.start() - 30) : match.start()]
+        before = text[max(0, match.start() - 40) : match.start()]
         origin = "germline" if _GERMLINE.search(before + alteration.group(0)) else "somatic"
         for written, offset in written_genes:
             gene = _official(written)
