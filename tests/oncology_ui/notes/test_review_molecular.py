@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from inference.trials.criteria import parse_criteria
@@ -206,3 +208,25 @@ def test_an_edited_variant_with_an_unknown_gene_is_refused_with_a_message(cast: 
             edits={"gene": "NOTAGENE1"},
         )
     assert not Variant.objects.filter(case=case).exists()
+
+
+def test_the_document_page_and_a_variant_edit_form_show_the_new_facts_and_accept_an_edit(
+    cast: Cast, oncologist_client: Client
+) -> None:
+    document = read_note(cast.case, NOTE, on=NOTE_DAY)
+    page = oncologist_client.get(reverse("notes-document", args=[document.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "EGFR p.L858R" in body and "Lung Adenocarcinoma (OncoTree LUAD" in body
+    egfr = proposal(document, "variant", "EGFR p.L858R")
+    url = reverse("notes-fact-edit", args=[egfr.pk])
+    form = oncologist_client.get(url).content.decode()
+    assert 'name="value_protein"' in form and 'name="value_gene"' in form
+    sent = {f"value_{key}": str(value or "") for key, value in egfr.value.items()}
+    wrong = oncologist_client.post(url, {**sent, "value_protein": "unknown"})
+    assert wrong.status_code == 400 and "HGVS" in wrong.content.decode()
+    assert not Variant.objects.filter(case=cast.case).exists()
+    right = oncologist_client.post(url, {**sent, "value_protein": "p.Leu858Arg"})
+    assert right.status_code == 302
+    variant = Variant.objects.get(case=cast.case)
+    assert (variant.protein_short, variant.protein_long) == ("p.L858R", "p.Leu858Arg")
