@@ -117,6 +117,11 @@ def variant_proposals(text: str) -> Iterator[Proposal]:
             gene = _official(written)
             if gene is None:
                 continue
+            if written.upper().startswith("HER") and alteration.group("amplification") == (
+                "amplified"
+            ):
+                continue  # "HER2 amplified" is the biomarker reader's ISH result
+
             proposal = _proposal(offset, alteration, gene, written, partner, origin)
             if proposal is not None:
                 yield proposal

@@ -165,3 +165,10 @@ def test_every_diagnosis_entry_is_an_oncotree_code_and_an_icd10_neoplasm_categor
         assert oncotree_lookup(code) is not None, code
         if category:
             assert icd.is_valid_item(category) and icd10_is_neoplasm(category), category
+
+
+def test_her2_amplified_is_one_ish_biomarker_not_also_a_variant() -> None:
+    text = "HER2 amplified by FISH."
+    assert _variants(text) == []
+    (her2,) = [p for p in read_document(text) if p.kind == "biomarker"]
+    assert (her2.value["method"], her2.value["derived_status"]) == ("ISH", "positive")
