@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import simple_icd_10_cm as icd
 
+from oncology_ui.clinical.parsers.genes import normalise_gene
 from oncology_ui.notes.reading import Proposal, read_document
 from oncology_ui.notes.reading.diagnosis import diagnosis_codes
+from oncology_ui.notes.reading.variants import COMMON_GENES
 from oncology_ui.patients.vocabularies import icd10_is_neoplasm, oncotree_lookup
 
 NOTE = (
@@ -172,3 +174,7 @@ def test_her2_amplified_is_one_ish_biomarker_not_also_a_variant() -> None:
     assert _variants(text) == []
     (her2,) = [p for p in read_document(text) if p.kind == "biomarker"]
     assert (her2.value["method"], her2.value["derived_status"]) == ("ISH", "positive")
+
+
+def test_the_common_gene_fast_path_gives_what_the_ncbi_table_gives() -> None:
+    assert [s for s in sorted(COMMON_GENES) if normalise_gene(s) != s] == []
