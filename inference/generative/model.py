@@ -30,7 +30,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "5596a178dad876f6c40f81ebaeaf822ea1c20e816451c3272ab40e0efb9796a0"
+SHIPPED_SHA256 = "136db63c92b97c7ac5fde2e0ec2a46366786ace4420381813bfce5272aa6c92c"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
