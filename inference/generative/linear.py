@@ -41,6 +41,9 @@ class LinearGaussian:
     psi: FloatArray
     dims: Mapping[str, int]
     drawn: tuple[str, ...] = DRAWN
+    #: (K, D) multiplier of each drawn feature's spread, per type (split-conformal scales fitted
+    #: on the inner validation rows, ``inference.generative.calibration``); None = 1.
+    spread: FloatArray | None = None
 
     def span(self, modality: str) -> slice:
         start = 0
@@ -88,6 +91,8 @@ class LinearGaussian:
         w = self.loadings[types][:, s]  # (N, d, rank)
         mean = self.mean[types][:, s] + np.einsum("ndr,nr->nd", w, f_mean)
         spread = np.einsum("ndr,anr->and", w, f - f_mean) + np.sqrt(self.psi[types][:, s]) * noise
+        if self.spread is not None:
+            spread = spread * self.spread[types][:, s][None]
         out: FloatArray = mean[None] + widen * spread
         return out
 
@@ -104,7 +109,8 @@ def joint_features(
 def half(lg: LinearGaussian) -> LinearGaussian:
     """The component as a float16 checkpoint stores it."""
     r = lambda a: a.astype(np.float16).astype(np.float64)  # noqa: E731
-    return LinearGaussian(r(lg.mean), r(lg.loadings), r(lg.psi), lg.dims, lg.drawn)
+    spread = None if lg.spread is None else r(lg.spread)
+    return LinearGaussian(r(lg.mean), r(lg.loadings), r(lg.psi), lg.dims, lg.drawn, spread)
 
 
 def fit_linear(

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from inference.generative.data import MODALITIES, ONCOTREE_COHORT, FloatArray, MultiOmicsTable
+from inference.generative.intervention import KEY as INTERVENTION_KEY
+from inference.generative.intervention import penalised_shift
 from inference.generative.linear import LinearGaussian, joint_features
 from inference.generative.network import GenerativeConfig, GenerativeNet
 from inference.hallmarks.gene_sets import hallmark_membership
@@ -28,7 +30,7 @@ SHIPPED_PATH = WEIGHTS_DIR / "generative.pt"
 CARD_PATH = WEIGHTS_DIR / "generative.md"
 #: Pinned digest of the committed checkpoint (updated by whoever retrains and commits it;
 #: ``python -m inference.training.generative_train`` prints it).
-SHIPPED_SHA256 = "98c5d08a40f7e4f74e3ba4a710ffc42fb63c02ab0fae89d0fd92fc621d1f65cb"
+SHIPPED_SHA256 = "136db63c92b97c7ac5fde2e0ec2a46366786ace4420381813bfce5272aa6c92c"
 #: Order in which modalities are taken to act on one another in an intervention: a change
 #: keeps what comes before it (and itself) as conditions and re-samples what comes after.
 UPSTREAM_ORDER: tuple[str, ...] = ("clinical", "mutation", "cnv", "rna")
@@ -337,10 +339,16 @@ class GenerativeModel:
         before = {m: raw[m] for m in keep}
         after = {m: raw[m].copy() for m in keep}
         after[modality][:, column] = value
-        return (
-            self._sample(before, types, n_samples, seed),
-            self._sample(after, types, n_samples, seed),
-        )
+        drawn_before = self._sample(before, types, n_samples, seed)
+        drawn_after = self._sample(after, types, n_samples, seed)
+        # Experiments may use a larger ridge penalty than imputation (chosen on validation,
+        # ``inference.generative.intervention``); the profiles before stay the imputation's.
+        penalty = self.calibration.get(INTERVENTION_KEY, 1.0)
+        if self.linear is not None and penalty != 1.0:
+            redrawn = [m for m in self.linear.drawn if m not in keep]
+            for m, shift in penalised_shift(self, before, after, types, redrawn, penalty).items():
+                drawn_after[m] = drawn_before[m] + shift[None]
+        return drawn_before, drawn_after
 
     def _inhibit(
         self,
@@ -427,6 +435,7 @@ def linear_payload(lg: LinearGaussian) -> dict[str, Any]:
         "psi": _tensor(lg.psi, torch.float16),
         "dims": dict(lg.dims),
         "drawn": list(lg.drawn),
+        **({} if lg.spread is None else {"spread": _tensor(lg.spread, torch.float16)}),
     }
 
 
@@ -440,6 +449,7 @@ def linear_from_payload(raw: Mapping[str, Any] | None) -> LinearGaussian | None:
         as_np(raw["psi"]),
         {m: int(v) for m, v in raw["dims"].items()},
         tuple(raw["drawn"]),
+        None if raw.get("spread") is None else as_np(raw["spread"]),
     )
 
 

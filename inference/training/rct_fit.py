@@ -19,6 +19,8 @@ from inference.therapy.trials_rct import Trial
 
 PENALTIES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 FOLDS = 5
+#: Ridge weight that holds an interaction left out of ``modifiers`` at zero (|coef| < 1e-7).
+EXCLUDED = 1e9
 
 
 def covariate_scales(trial: Trial, train: pd.DataFrame) -> tuple[CovariateScale, ...]:
@@ -149,12 +151,28 @@ def breslow(
     return times, np.cumsum(increments)
 
 
-def _penalty_vector(p: int, k: int, interaction_penalty: float) -> FloatArray:
-    return np.concatenate([np.zeros(p + k), np.full(k * p, interaction_penalty)])
+def _penalty_vector(
+    p: int, k: int, interaction_penalty: float, modifies: np.ndarray | None = None
+) -> FloatArray:
+    """Zero on the main and arm effects; the ridge on the interactions (arm-major).
+
+    ``modifies``: (P,) True for a covariate allowed to modify the effect; the others' interactions
+    get :data:`EXCLUDED` (``None``: all may).
+    """
+    inter = np.full(k * p, interaction_penalty)
+    if modifies is not None:
+        inter = np.where(np.tile(modifies, k), inter, EXCLUDED)
+    return np.concatenate([np.zeros(p + k), inter])
 
 
 def choose_penalty(
-    z: FloatArray, time: FloatArray, event: FloatArray, arm_codes: np.ndarray, p: int, k: int
+    z: FloatArray,
+    time: FloatArray,
+    event: FloatArray,
+    arm_codes: np.ndarray,
+    p: int,
+    k: int,
+    modifies: np.ndarray | None = None,
 ) -> tuple[float, dict[float, float]]:
     """The interaction penalty with the best cross-validated partial likelihood.
 
@@ -168,8 +186,10 @@ def choose_penalty(
         rng.shuffle(rows)
         folds[rows] = np.arange(len(rows)) % FOLDS
     scores: dict[float, float] = {}
+    if modifies is not None and not modifies.any():
+        return EXCLUDED, {}  # no interaction to tune: a common effect per arm
     for penalty in PENALTIES:
-        vector = _penalty_vector(p, k, penalty)
+        vector = _penalty_vector(p, k, penalty, modifies)
         total = 0.0
         for fold in range(FOLDS):
             fit = folds != fold
@@ -181,8 +201,14 @@ def choose_penalty(
     return max(scores, key=lambda pen: scores[pen]), scores
 
 
-def fit_trial_model(trial: Trial, train: pd.DataFrame) -> tuple[TrialModel, dict[float, float]]:
+def fit_trial_model(
+    trial: Trial, train: pd.DataFrame, modifiers: frozenset[str] | None = None
+) -> tuple[TrialModel, dict[float, float]]:
     """Fit the trial's model on its training half.
+
+    Args:
+        modifiers: covariates allowed to modify the arm effects (``None``: all of them, the
+            shipped models' form; the alternatives are compared by :mod:`.rct_select`).
 
     Returns:
         The model and the cross-validation score of each candidate penalty.
@@ -194,8 +220,10 @@ def fit_trial_model(trial: Trial, train: pd.DataFrame) -> tuple[TrialModel, dict
     time = train["time_months"].to_numpy(dtype=np.float64)
     event = train["event"].to_numpy(dtype=np.float64)
     p, k = len(scales), len(trial.arms) - 1
-    penalty, scores = choose_penalty(z, time, event, codes, p, k)
-    coef, covariance = fit_penalised_cox(z, time, event, _penalty_vector(p, k, penalty))
+    modifies = None if modifiers is None else np.array([c.name in modifiers for c in scales])
+    penalty, scores = choose_penalty(z, time, event, codes, p, k, modifies)
+    vector = _penalty_vector(p, k, penalty, modifies)
+    coef, covariance = fit_penalised_cox(z, time, event, vector)
     times, cum_hazard = breslow(z, time, event, coef)
     model = TrialModel(
         trial_key=trial.key,

@@ -100,6 +100,28 @@ def c_for_benefit(
     return float((concordant.sum() + 0.5 * ties.sum()) / total), m
 
 
+BOOTSTRAP = 500
+BOOTSTRAP_SEED = 2018
+
+
+def c_for_benefit_interval(
+    benefit: FloatArray, treated: np.ndarray, outcome: FloatArray
+) -> tuple[float, float] | None:
+    """Percentile 95% bootstrap interval of :func:`c_for_benefit` (patients resampled per arm)."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    arms = (np.flatnonzero(treated), np.flatnonzero(~treated))
+    values = []
+    for _ in range(BOOTSTRAP):
+        rows = np.concatenate([rng.choice(arm, size=len(arm)) for arm in arms])
+        c, _ = c_for_benefit(benefit[rows], treated[rows], outcome[rows])
+        if c is not None:
+            values.append(c)
+    if len(values) < BOOTSTRAP // 2:
+        return None
+    low, high = np.quantile(values, [0.025, 0.975])
+    return round(float(low), 4), round(float(high), 4)
+
+
 def benefit_by_quintile(
     frame: pd.DataFrame, benefit: FloatArray, contrast: Contrast, horizon: float
 ) -> list[dict[str, float | None]]:
@@ -151,6 +173,11 @@ def validate_contrast(
     known = (event > 0) & (time <= horizon) | (time >= horizon)
     outcome = ((event > 0) & (time <= horizon)).astype(float)
     cfb, pairs = c_for_benefit(benefit[known], treated[known], outcome[known])
+    cfb_ci = (
+        None
+        if cfb is None
+        else c_for_benefit_interval(benefit[known], treated[known], outcome[known])
+    )
     observed_difference = kaplan_meier_at(time[treated], event[treated], horizon) - kaplan_meier_at(
         time[~treated], event[~treated], horizon
     )
@@ -186,6 +213,7 @@ def validate_contrast(
         "observed_km_difference_at_horizon": round(observed_difference, 4),
         "horizon_months": horizon,
         "c_for_benefit_pairs": pairs,
+        "c_for_benefit_ci95": cfb_ci,
         "quintiles": benefit_by_quintile(two_arms, benefit, contrast, horizon),
         "direction_ok": (average_hr < 1.0) if published.significant else None,
         "inside_ci": bool(low <= average_hr <= high),

@@ -1,8 +1,12 @@
 """Patient -> trials and trial -> patients matching: retrieval, eligibility, ranking.
 
-Ranking order: pairs without a hard exclusion come first; inside each block the score mixes the
-normalised retrieval score, the share of satisfied criteria (unknowns count a little), the
-recruitment status and the phase. Every match carries the reasons for its place.
+Patient -> trials: the first stage retrieves candidates, each is checked against its criteria,
+and a learned re-ranker (:mod:`inference.trials.reranker`) scores retrieval, eligibility and
+field-level matches together; recruitment status and phase add small tie-breaks that the
+relevance judgements it was fitted on cannot teach. Pairs without a hard exclusion come first
+(``demote_excluded``). ``MatchOptions(learned=False)`` gives the older linear mix of normalised
+retrieval, share of satisfied criteria, status and phase, which reverse matching (trial ->
+patients) still uses. Every match carries the reasons for its place.
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ import numpy as np
 from inference.trials.criteria import criteria_for_trial
 from inference.trials.eligibility import EligibilityOptions, evaluate_trial
 from inference.trials.lexicon import tumour_sites
+from inference.trials.reranker import (
+    Reranker,
+    RetrievalSignals,
+    candidate_features,
+    default_reranker,
+    explain,
+)
 from inference.trials.retrieval import TrialIndex, embedding_text, tokenize, trial_text
 from inference.trials.schema import (
     Criterion,
@@ -51,7 +62,11 @@ _PHASE_VALUE = {
 
 @dataclass(frozen=True)
 class RankingWeights:
-    """Weights of the ranking score (they need not sum to one)."""
+    """Weights of the linear ranking score (they need not sum to one).
+
+    With the learned re-ranker only ``status`` and ``phase`` are used, added to its score as
+    tie-breaks (the re-ranker's scores of neighbouring trials differ by about 0.1-1).
+    """
 
     retrieval: float = 0.5
     eligibility: float = 0.3
@@ -74,6 +89,24 @@ class MatchOptions:
     mode: str = "hybrid"
     demote_excluded: bool = True
     statuses: frozenset[str] = frozenset()
+    learned: bool = True
+    reranker: Reranker | None = None  # None: the shipped one
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One retrieved trial checked against its criteria, before the final score.
+
+    ``position`` is its place in the first-stage list (0-based); ``features`` the re-ranker's
+    feature vector for the pair.
+    """
+
+    trial: TrialRecord
+    position: int
+    signals: RetrievalSignals
+    verdicts: tuple[CriterionVerdict, ...]
+    summary: EligibilitySummary
+    features: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -90,65 +123,18 @@ class MatchRun:
 
 # A condition that is cancer in general ("Advanced Solid Tumors", "Neoplasms", "Malignant Solid
 # Neoplasm"): after the modifiers only generic nouns are left; "Skin Neoplasms" is not one.
-_GENERIC_NOUNS = {
-    "tumor",
-    "tumors",
-    "tumour",
-    "tumours",
-    "neoplasm",
-    "neoplasms",
-    "cancer",
-    "cancers",
-    "carcinoma",
-    "carcinomas",
-    "malignancy",
-    "malignancies",
-    "oncology",
-    "neoplastic",
-    "disease",
-    "diseases",
-}
-_MODIFIERS = {
-    "advanced",
-    "metastatic",
-    "malignant",
-    "solid",
-    "adult",
-    "adults",
-    "pediatric",
-    "paediatric",
-    "childhood",
-    "refractory",
-    "recurrent",
-    "relapsed",
-    "unresectable",
-    "locally",
-    "any",
-    "unspecified",
-    "nos",
-    "other",
-    "and",
-    "or",
-    "of",
-    "the",
-    "primary",
-    "late",
-    "stage",
-    "early",
-    "iv",
-    "iii",
-    "ii",
-    "i",
-    "patients",
-    "patient",
-    "with",
-    "in",
-    "all",
-    "various",
-    "multiple",
-    "types",
-    "type",
-}
+_GENERIC_NOUN_TEXT = (
+    "tumor tumors tumour tumours neoplasm neoplasms cancer cancers carcinoma carcinomas "
+    "malignancy malignancies oncology neoplastic disease diseases"
+)
+_GENERIC_NOUNS = frozenset(_GENERIC_NOUN_TEXT.split(" "))
+_MODIFIER_TEXT = (
+    "advanced metastatic malignant solid adult adults pediatric paediatric childhood "
+    "refractory recurrent relapsed unresectable locally any unspecified nos other and or of "
+    "the primary late stage early iv iii ii i patients patient with in all various multiple "
+    "types type"
+)
+_MODIFIERS = frozenset(_MODIFIER_TEXT.split(" "))
 
 
 def _generic_condition(condition: str) -> bool:
@@ -212,6 +198,7 @@ def _reasons(
     verdicts: Sequence[CriterionVerdict],
     summary: EligibilitySummary,
     retrieval_rank: int,
+    ranking: str = "",
 ) -> tuple[str, ...]:
     reasons: list[str] = []
     rescued = {
@@ -242,6 +229,8 @@ def _reasons(
     reasons.append(f"status: {trial.status or 'unknown'}; phase: {trial.phase or 'unknown'}")
     if retrieval_rank >= 0:
         reasons.append(f"retrieval rank {retrieval_rank + 1}")
+    if ranking:
+        reasons.append(ranking)
     return tuple(reasons)
 
 
@@ -260,6 +249,17 @@ class CriteriaCache:
         return found
 
 
+def _linear_score(
+    trial: TrialRecord, retrieval: float, summary: EligibilitySummary, w: RankingWeights
+) -> float:
+    return (
+        w.retrieval * retrieval
+        + w.eligibility * _eligibility_value(summary, w)
+        + w.status * status_value(trial.status)
+        + w.phase * phase_value(trial.phase)
+    )
+
+
 def _build_match(
     trial: TrialRecord,
     patient: PatientFacts,
@@ -268,22 +268,43 @@ def _build_match(
     criteria: tuple[Criterion, ...],
     options: MatchOptions,
 ) -> TrialMatch:
+    # Reverse matching and the linear ranking: no re-ranker features.
     verdicts, summary = evaluate_trial(criteria, patient, options.eligibility)
-    w = options.weights
-    score = (
-        w.retrieval * retrieval
-        + w.eligibility * _eligibility_value(summary, w)
-        + w.status * status_value(trial.status)
-        + w.phase * phase_value(trial.phase)
-    )
     return TrialMatch(
         nct_id=trial.nct_id,
         patient_id=patient.patient_id,
-        score=round(float(score), 6),
+        score=round(_linear_score(trial, retrieval, summary, options.weights), 6),
         retrieval_score=round(float(retrieval), 6),
         summary=summary,
         verdicts=verdicts,
         rank_reasons=_reasons(trial, verdicts, summary, retrieval_rank),
+    )
+
+
+def _candidate_match(
+    candidate: Candidate, patient: PatientFacts, options: MatchOptions
+) -> TrialMatch:
+    trial, summary, w = candidate.trial, candidate.summary, options.weights
+    ranking = ""
+    if options.learned:
+        reranker = options.reranker or default_reranker()
+        # Status and phase are tie-breaks only: the judgements ignore them (see RankingWeights).
+        score = (
+            float(reranker.score(candidate.features))
+            + w.status * status_value(trial.status)
+            + w.phase * phase_value(trial.phase)
+        )
+        ranking = explain(reranker, candidate.features)
+    else:
+        score = _linear_score(trial, candidate.signals.retrieval, summary, w)
+    return TrialMatch(
+        nct_id=trial.nct_id,
+        patient_id=patient.patient_id,
+        score=round(score, 6),
+        retrieval_score=round(float(candidate.signals.retrieval), 6),
+        summary=summary,
+        verdicts=candidate.verdicts,
+        rank_reasons=_reasons(trial, candidate.verdicts, summary, candidate.position, ranking),
     )
 
 
@@ -340,6 +361,23 @@ def match_trials_run(
     patient's cancer (:func:`condition_covers`). Those that do not are counted, not ranked.
     """
     options = options or MatchOptions()
+    candidates, other_cancers = retrieve_candidates(patient, index, options, query, cache)
+    matches = [_candidate_match(c, patient, options) for c in candidates]
+    return MatchRun(_order(matches, options.demote_excluded)[:k], tuple(sorted(other_cancers)))
+
+
+def retrieve_candidates(
+    patient: PatientFacts,
+    index: TrialIndex,
+    options: MatchOptions,
+    query: str | None = None,
+    cache: CriteriaCache | None = None,
+) -> tuple[list[Candidate], list[str]]:
+    """First-stage candidates with their verdicts and re-ranker features, in retrieval order.
+
+    Returns:
+        The candidates and the NCT IDs left out as for other cancers (status filter only).
+    """
     cache = cache or CriteriaCache()
     text = query or patient_query(patient)
     if options.statuses:
@@ -350,10 +388,13 @@ def match_trials_run(
     else:
         hits = index.search(text, k=options.candidates, mode=options.mode)
     if not hits:
-        return MatchRun(())
+        return [], []
     # Normalised by the best hit of the whole corpus, so scores compare across status filters.
     top = max(h.score for h in hits) or 1.0
+    bm25 = index.bm25_scores(text)
+    bm25_top = float(bm25.max()) or 1.0
     other_cancers: list[str] = []
+    covers: dict[str, bool | None] = {}
     if options.statuses:
         wanted = options.statuses
         kept = []
@@ -361,18 +402,32 @@ def match_trials_run(
             trial = index.trials[index.by_id[h.nct_id]]
             if trial.status not in wanted:
                 continue
-            if condition_covers(trial, patient) is False:
+            covers[h.nct_id] = condition_covers(trial, patient)
+            if covers[h.nct_id] is False:
                 other_cancers.append(h.nct_id)
                 continue
             kept.append(h)
         hits = kept[: options.candidates]
-    matches = []
-    for rank, hit in enumerate(hits):
-        trial = index.trials[index.by_id[hit.nct_id]]
-        matches.append(
-            _build_match(trial, patient, hit.score / top, rank, cache.get(trial), options)
+    query_tokens = frozenset(tokenize(text))
+    candidates = []
+    for position, hit in enumerate(hits):
+        row = index.by_id[hit.nct_id]
+        trial = index.trials[row]
+        criteria = cache.get(trial)
+        verdicts, summary = evaluate_trial(criteria, patient, options.eligibility)
+        signals = RetrievalSignals(
+            retrieval=hit.score / top,
+            bm25=float(bm25[row]) / bm25_top,
+            # In BM25 mode the hit's own rank is its BM25 rank.
+            bm25_rank=hit.bm25_rank,
+            dense_rank=hit.dense_rank,
         )
-    return MatchRun(_order(matches, options.demote_excluded)[:k], tuple(sorted(other_cancers)))
+        cover = covers[hit.nct_id] if hit.nct_id in covers else condition_covers(trial, patient)
+        features = candidate_features(
+            patient, trial, signals, summary, cover, query_tokens, len(criteria)
+        )
+        candidates.append(Candidate(trial, position, signals, verdicts, summary, features))
+    return candidates, other_cancers
 
 
 def match_patients(

@@ -121,6 +121,6 @@ PROPENSITY: dict[str, ShippedCheckpoint] = {
 RCT_WHATIF = ShippedCheckpoint(
     name="oncoboard-rct-whatif",
     filename="oncoboard-rct-whatif.json",
-    sha256="76c1a2d869e7ee48fe2b024387a4c792acbeaa2f71f8afa20450bf4aff9a551f",
+    sha256="53355995a36660dbd386fc0be4f58b4685550fab2ce490f8e2081450b17dd1d2",
     card="oncoboard-rct-whatif.md",
 )

@@ -14,3 +14,8 @@ class CasePageConfig(AppConfig):
         from oncology_ui.core.jobs import job_kinds_install
 
         job_kinds_install(JOB_KINDS)
+        # The timeline a patients view swaps in after an edit is the page's, documents included.
+        from oncology_ui.casepage.composition import timeline_with_documents
+        from oncology_ui.patients.sections import timeline_loader_install
+
+        timeline_loader_install(timeline_with_documents)

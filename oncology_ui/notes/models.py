@@ -117,6 +117,8 @@ class ProposedFact(models.Model):
         MENOPAUSAL_STATUS = "menopausal_status", "Menopausal status"
         PREGNANCY = "pregnancy", "Pregnancy"
         COMORBIDITY = "comorbidity", "Comorbidity"
+        VARIANT = "variant", "Variant"
+        DIAGNOSIS = "diagnosis", "Diagnosis"
 
     FLAG_NAMES: ClassVar[tuple[str, ...]] = ("negated", "historical", "hypothetical", "family")
 

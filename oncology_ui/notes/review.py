@@ -20,6 +20,12 @@ menopausal_status   a ``ClinicalFact`` ``menopausal_status``
 pregnancy           a ``ClinicalFact`` ``pregnancy``: "pregnant", or "not pregnant" when negated
                     (a negative pregnancy test)
 comorbidity         a ``ClinicalFact`` ``comorbidity`` with its ICD-10-CM category
+variant             a ``Variant`` (mutation, fusion or amplification) annotated with its evidence
+                    like an imported one; a negated one ("no KRAS mutation detected", "KRAS
+                    wild-type") a ``ClinicalFact`` ``genomic_region`` naming the gene, which
+                    matching reads as wild type
+diagnosis           a ``ClinicalFact`` ``primary_cancer`` coded with OncoTree (and ICD-10-CM);
+                    the case's OncoTree/ICD-10 code when it refines the case's own
 ==================  ===========================================================================
 
 Every row's source says "from <document>, accepted by <user>" and its ``source_key`` is
@@ -38,47 +44,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncology_ui.clinical import facts
-from oncology_ui.clinical.models import ClinicalFact
 from oncology_ui.clinical.parsers.catalogue import load_catalogue
 from oncology_ui.clinical.parsers.labs import LabValueError, PatientContext
 from oncology_ui.notes.models import ClinicalDocument, ProposedFact
+from oncology_ui.notes.molecular import write_diagnosis, write_variant
 from oncology_ui.notes.reading import note_lab_record
+from oncology_ui.notes.rows import clinical_fact as _clinical_fact
+from oncology_ui.notes.rows import proposal_key as _key
+from oncology_ui.notes.rows import provenance
 from oncology_ui.patients.models import Case, TimelineEvent
 from oncology_ui.patients.services import timeline_event_create, validated_update
 
 #: Value fields that are whole numbers (the edit form sends text).
 _INTEGER_FIELDS = {"ecog", "karnofsky", "line"}
-
-
-def provenance(document: ClinicalDocument, user: User) -> str:
-    return f"from {document.citation}, accepted by {user.get_username()}"[:200]
-
-
-def _key(proposal: ProposedFact) -> str:
-    return f"note:{proposal.document_id}:{proposal.pk}"
-
-
-def _clinical_fact(
-    proposal: ProposedFact, user: User, *, kind: str, display: str, **fields: Any
-) -> ClinicalFact:
-    document = proposal.document
-    row = ClinicalFact(
-        case=proposal.case,
-        source_ref=provenance(document, user),
-        source_key=_key(proposal),
-        kind=kind,
-        display=display[:200],
-        date=fields.pop("date", document.document_date),
-        detail={
-            "document": document.pk,
-            "span": [proposal.start, proposal.end],
-            **fields.pop("detail", {}),
-        },
-        **fields,
-    )
-    row.full_clean()
-    row.save()
-    return row
 
 
 def _write_biomarker(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str:
@@ -281,6 +259,8 @@ _WRITERS = {
     ProposedFact.Kind.MENOPAUSAL_STATUS: _write_menopause,
     ProposedFact.Kind.PREGNANCY: _write_pregnancy,
     ProposedFact.Kind.COMORBIDITY: _write_comorbidity,
+    ProposedFact.Kind.VARIANT: write_variant,
+    ProposedFact.Kind.DIAGNOSIS: write_diagnosis,
 }
 
 
@@ -290,8 +270,13 @@ def why_not_acceptable(proposal: ProposedFact) -> str:
         return "The note says this of a family member, not of the patient."
     if proposal.hypothetical:
         return "The note says this as a possibility or a plan, not as a fact."
+
     # A clear scan or a negative pregnancy test is a fact in itself; other negations are not.
-    meaningful_absence = {ProposedFact.Kind.METASTATIC_SITE, ProposedFact.Kind.PREGNANCY}
+    meaningful_absence = {
+        ProposedFact.Kind.METASTATIC_SITE,
+        ProposedFact.Kind.PREGNANCY,
+        ProposedFact.Kind.VARIANT,
+    }
     if proposal.negated and proposal.kind not in meaningful_absence:
         return "The note says this is absent (negated)."
     return ""

@@ -41,6 +41,21 @@ def timeline_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     }
 
 
+#: The loader the case page composes its timeline with: events, plus the dated rows of apps above
+#: patients (documents). The case page installs it at start-up (``casepage.apps``), so a
+#: timeline edit swaps in the same rows the page shows, without patients importing upwards.
+_TIMELINE_LOADER: dict[str, SectionLoader] = {}
+
+
+def timeline_loader_install(loader: SectionLoader) -> None:
+    _TIMELINE_LOADER["timeline"] = loader
+
+
+def timeline_composed(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """The timeline as the case page shows it (events only if no loader is installed)."""
+    return _TIMELINE_LOADER.get("timeline", timeline_section)(request, case)
+
+
 def summary_section(request: HttpRequest, case: Case) -> dict[str, Any]:
     lines = sum(1 for event in _events(case) if event.kind == TimelineEvent.Kind.SYSTEMIC_THERAPY)
     return {"therapy_lines": lines, "can_edit": request.user.has_perm("patients.change_case")}

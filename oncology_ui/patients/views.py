@@ -30,7 +30,7 @@ from oncology_ui.patients.forms import (
     TimelineEventForm,
 )
 from oncology_ui.patients.models import Case, Patient
-from oncology_ui.patients.sections import timeline_section
+from oncology_ui.patients.sections import timeline_composed
 from oncology_ui.patients.selectors import PatientFilters, patient_search
 
 A = AccessLog.Action
@@ -214,7 +214,8 @@ def event_create(request: AuthedRequest, case_id: int) -> HttpResponse:
         # The case page's drawer asks for the bare form when it is opened.
         context = {"case": case, "event_form": form}
         return render(request, "patients/case_detail.html#add-event-form", context)
-    context = timeline_section(request, case)
+    # The composed timeline: the swapped-in section keeps the document rows the page shows.
+    context = timeline_composed(request, case)
     context.update({"case": case, "patient": case.patient, "event_form": form, "created": created})
     return page_or_partial(
         request, "patients/event_form.html", "patients/case_detail.html#section-timeline", context

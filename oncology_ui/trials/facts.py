@@ -11,12 +11,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from inference.trials.schema import Biomarker, Fact, LabValue, PatientFacts, PriorTherapy
+from inference.trials.verdicts import NoteDocument
 from oncology_ui.clinical.models import Biomarker as BiomarkerRow
 from oncology_ui.clinical.models import ClinicalFact, Variant
 from oncology_ui.clinical.selectors import labs_latest
+from oncology_ui.notes.models import ClinicalDocument
 from oncology_ui.patients.models import Case, Patient, TimelineEvent
 
 #: Clinical catalogue analyte key -> engine analyte key (inference/trials/lexicon.py).
@@ -311,3 +314,35 @@ def case_facts(case: Case, *, as_of: dt.date | None = None) -> CaseFacts:
         comorbidities=comorbidities,
     )
     return CaseFacts(facts, tuple(used), tuple(missing), complete)
+
+
+#: The latest documents read for criteria the facts leave unknown; reading costs about a
+#: second of CPU per 500 word pieces the first time, so a long history is capped.
+DOCUMENTS_READ_MAX = 12
+
+
+def case_documents(case: Case, user: User | None) -> tuple[NoteDocument, ...]:
+    """The case's documents the user can see, newest first, as the engine's ``NoteDocument``.
+
+    Failed documents (no usable text) are left out. The ``ref`` is ``document:<pk>`` so the page
+    can link the cited document. Without a requesting user (deleted account) nothing is read.
+    """
+    if user is None:
+        return ()
+    rows = (
+        ClinicalDocument.objects.visible_to(user)
+        .filter(case=case)
+        .exclude(status=ClinicalDocument.Status.FAILED)
+        .order_by("-document_date", "-id")[:DOCUMENTS_READ_MAX]
+    )
+    return tuple(
+        NoteDocument(
+            ref=f"document:{d.pk}",
+            title=d.title,
+            kind=d.get_kind_display(),
+            date=d.document_date,
+            text=d.text,
+        )
+        for d in rows
+        if d.text.strip()
+    )

@@ -79,6 +79,9 @@ class Trial(models.Model):
     criteria = models.JSONField(default=list, blank=True)
     criteria_total = models.PositiveIntegerField(default=0)
     criteria_unparsed = models.PositiveIntegerField(default=0)
+    # Criteria tagger spans by criterion-text digest, filled when a page first needs them
+    # (oncology_ui.trials.criterion_tags); display only, never read by the eligibility engine.
+    criteria_tags = models.JSONField(default=dict, blank=True, editable=False)
     biomarker_driven = models.BooleanField(default=False, db_index=True)
     biomarkers = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=40, blank=True)

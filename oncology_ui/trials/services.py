@@ -23,7 +23,8 @@ from inference.trials.schema import TrialMatch
 from oncology_ui.core.jobs import JobError, ProgressCallback, job_enqueue
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
-from oncology_ui.trials.facts import case_facts
+from oncology_ui.trials.criterion_tags import tag_match_verdicts
+from oncology_ui.trials.facts import case_documents, case_facts
 from oncology_ui.trials.index import trial_index
 from oncology_ui.trials.models import (
     Referral,
@@ -34,6 +35,7 @@ from oncology_ui.trials.models import (
     WorkListEntry,
     WorkListTransition,
 )
+from oncology_ui.trials.note_evidence import attach_readings, documents_used, note_readings
 from oncology_ui.trials.serialize import match_to_json, row_to_record
 from oncology_ui.trials.status import OPEN_STATUSES
 
@@ -95,15 +97,24 @@ def trial_match_run(job: Job, progress: ProgressCallback) -> dict[str, object]:
             key=lambda m: (m.summary.excluded, -m.score, m.nct_id),
         )
     )
+    progress(80, "Reading the case's documents for criteria the facts leave unknown")
+    documents = case_documents(result.case, result.requested_by)
+    readings = note_readings(matches, documents)
     trials = Trial.objects.in_bulk([m.nct_id for m in matches], field_name="nct_id")
-    result.matches = [match_to_json(m, trials[m.nct_id]) for m in matches if m.nct_id in trials]
+    result.matches = [
+        attach_readings(match_to_json(m, trials[m.nct_id]), readings)
+        for m in matches
+        if m.nct_id in trials
+    ]
+    progress(85, "Tagging the free-text criteria")
+    tag_match_verdicts(result.matches, trials)
     result.open_other_cancers = sorted(other_cancers)
     result.engine_version = ENGINE_VERSION
     result.corpus_version = loaded.version
     result.corpus_size = loaded.size
     result.retrieval_mode = loaded.mode
     result.facts_as_of = facts.facts.as_of
-    result.facts_used = list(facts.used)
+    result.facts_used = [*facts.used, *(documents_used(documents) if readings else [])]
     result.facts_missing = list(facts.missing)
     result.finished_at = timezone.now()
     result.save()

@@ -23,6 +23,7 @@ from oncology_ui.patients.access import case_for_user
 from oncology_ui.patients.models import Case
 from oncology_ui.patients.sections import section_response
 from oncology_ui.trials import imports, selectors, services
+from oncology_ui.trials.criterion_tags import attach_trial_tags
 from oncology_ui.trials.forms import (
     CorpusUploadForm,
     ReferralForm,
@@ -234,7 +235,9 @@ def trial_detail(request: AuthedRequest, nct_id: str) -> HttpResponse:
     audit_record(
         request=request, action=A.VIEW, category="trial", object_ref=f"trial:{trial.nct_id}"
     )
-    context: dict[str, Any] = {"trial": trial, "criteria": selectors.trial_criteria_view(trial)}
+    criteria = selectors.trial_criteria_view(trial)
+    tagger = attach_trial_tags(trial, [c for rows in criteria.values() for c in rows])
+    context: dict[str, Any] = {"trial": trial, "criteria": criteria, "tagger": tagger}
     if request.user.has_perm("trials.match_patients"):
         context.update(_ranking_context(request, trial))
     return render(request, "trials/trial_detail.html", context)

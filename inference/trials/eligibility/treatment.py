@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from inference.trials.eligibility.common import (
     Check,
@@ -19,6 +18,7 @@ from inference.trials.lexicon import (
     therapy_class_unknown,
     therapy_matches,
 )
+from inference.trials.protein_change import protein_change_key
 from inference.trials.schema import Criterion, CriterionKind, CriterionVerdict, PatientFacts
 
 _SPECIFIC = {"mutated", "fusion", "amplified"}
@@ -71,7 +71,7 @@ def _biomarker(c: Criterion, p: PatientFacts, o: EligibilityOptions) -> Criterio
 
 
 def _variant_key(variant: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", variant.lower())
+    return protein_change_key(variant)
 
 
 def _therapies(c: Criterion, p: PatientFacts) -> list[tuple[str, dt.date | None, int | None, str]]:

@@ -13,33 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from inference.trials.protein_change import AA3_TO_1
 from oncology_ui.clinical.parsers import VOCAB_DIR
 
-AA3_TO_1 = {
-    "Ala": "A",
-    "Arg": "R",
-    "Asn": "N",
-    "Asp": "D",
-    "Cys": "C",
-    "Gln": "Q",
-    "Glu": "E",
-    "Gly": "G",
-    "His": "H",
-    "Ile": "I",
-    "Leu": "L",
-    "Lys": "K",
-    "Met": "M",
-    "Phe": "F",
-    "Pro": "P",
-    "Ser": "S",
-    "Thr": "T",
-    "Trp": "W",
-    "Tyr": "Y",
-    "Val": "V",
-    "Sec": "U",
-    "Pyl": "O",
-    "Ter": "*",
-}
 AA1_TO_3 = {one: three for three, one in AA3_TO_1.items()}
 _KEYWORDS = ("delins", "del", "ins", "dup", "fs", "ext", "_", "=", "?")
 

@@ -17,8 +17,9 @@ for are written here as small rules in the same shape:
 Facts: receptor and biomarker results (ER/PR %, intensity; HER2 IHC score and ISH ratio; PD-L1
 TPS/CPS; MSI/MMR; TMB), TNM and the AJCC stage group, ECOG and Karnofsky, lab values with units
 checked against the lab catalogue, prior therapies with line and response, metastatic sites,
-menopausal and pregnancy status, and key comorbidities with their ICD-10-CM category. Each keeps
-its character span in the document.
+menopausal and pregnancy status, key comorbidities with their ICD-10-CM category, variants
+(official gene symbol, normalised protein change, fusion, amplification, wild type), and the
+cancer diagnosis as an OncoTree code. Each keeps its character span in the document.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from oncology_ui.notes.reading.context import (
     _sentence_context,
     sections,
 )
+from oncology_ui.notes.reading.diagnosis import diagnosis_proposals
 from oncology_ui.notes.reading.labs import (
     lab_proposals,
     note_lab_record,
@@ -61,6 +63,7 @@ from oncology_ui.notes.reading.therapies import (
     _therapy_pattern,
     therapy_proposals,
 )
+from oncology_ui.notes.reading.variants import variant_proposals
 
 # --- the whole document ------------------------------------------------------------------------
 
@@ -98,6 +101,8 @@ def read_document(text: str, *, on: date | None = None) -> list[Proposal]:
     raw.extend(site_proposals(text))
     raw.extend(pregnancy_proposals(text))
     raw.extend(comorbidity_proposals(text))
+    raw.extend(variant_proposals(text))
+    raw.extend(diagnosis_proposals(text))
 
     out: list[Proposal] = []
     seen: set[tuple[str, int, int, str]] = set()

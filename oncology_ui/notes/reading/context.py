@@ -123,6 +123,13 @@ _FORWARD = {
         r"options? (?:include|of)",
         r"eligible for",
         r"in case of",
+        # A diagnosis not yet made: "suspicious for", "cannot exclude".
+        r"suspicious for",
+        r"concerning for",
+        r"suspect(?:ed)?",
+        r"suspicion of",
+        r"cannot (?:be )?exclude(?:d)?",
+        r"differential (?:diagnosis )?(?:includes?|of)",
     ),
     "family": _words(
         r"mother",

@@ -17,6 +17,8 @@ METASTATIC_SITE = "metastatic_site"
 MENOPAUSAL_STATUS = "menopausal_status"
 PREGNANCY = "pregnancy"
 COMORBIDITY = "comorbidity"
+VARIANT = "variant"
+DIAGNOSIS = "diagnosis"
 
 KINDS = (
     BIOMARKER,
@@ -30,6 +32,8 @@ KINDS = (
     MENOPAUSAL_STATUS,
     PREGNANCY,
     COMORBIDITY,
+    VARIANT,
+    DIAGNOSIS,
 )
 
 

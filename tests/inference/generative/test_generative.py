@@ -132,3 +132,30 @@ def test_the_shipped_checkpoint_is_pinned_and_a_tampered_copy_is_refused(model, 
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(CheckpointError, match="refusing"):
         load_generative(tampered, expected_sha256=SHIPPED_SHA256)
+
+
+def test_in_silico_mutation_shift_is_the_penalised_conditional_mean_change(model, held_out):
+    from inference.generative.intervention import KEY, PENALTIES, penalised_shift
+
+    penalty = model.calibration[KEY]
+    assert penalty in PENALTIES  # chosen on the inner validation rows when calibrating
+    types = np.full(6, model.type_index("kirp"))
+    column = int(np.flatnonzero(model.carried["mutation"][types[0]])[0])
+    gene = model.names["mutation"][column]
+    observed = {"clinical": held_out["clinical"], "mutation": held_out["mutation"].copy()}
+    observed["mutation"][:, column] = 0.0
+    changed = {**observed, "mutation": observed["mutation"].copy()}
+    changed["mutation"][:, column] = 1.0
+    before, after = model.intervene(
+        observed, ["kirp"] * 6, modality="mutation", feature=gene, value=1.0, n_samples=4, seed=0
+    )
+    expected = penalised_shift(model, observed, changed, types, ["rna"], penalty)["rna"]
+    difference = after["rna"] - before["rna"]
+    carried = np.isfinite(difference)
+    assert carried.any() and np.abs(expected).max() > 0
+    np.testing.assert_allclose(
+        difference[carried], np.broadcast_to(expected, difference.shape)[carried], atol=1e-4
+    )
+    # The profile before the change is the plain imputation: the penalty only moves the shift.
+    plain = model.impute(observed, ["kirp"] * 6, 4, 0)
+    np.testing.assert_allclose(before["rna"], plain["rna"])

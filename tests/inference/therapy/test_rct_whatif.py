@@ -13,6 +13,7 @@ import pytest
 
 from inference.therapy.rct_whatif import (
     MIN_EVENTS,
+    benefit_for_option,
     load_shipped,
     not_estimable,
     parse_file,
@@ -22,7 +23,13 @@ from inference.therapy.rct_whatif import (
 from inference.therapy.trials_rct import TRIALS, contrast_by_key
 from inference.weights import RCT_WHATIF
 
-COLON_PATIENT = {"age_years": 60.0, "sex_female": 1.0, "grade": 2.0, "nodes_positive": 5.0}
+COLON_PATIENT = {
+    "age_years": 60.0,
+    "sex_female": 1.0,
+    "grade": 2.0,
+    "nodes_positive": 5.0,
+    "t_category": 3.0,
+}
 
 
 def test_it_loads_the_pinned_file_and_refuses_a_changed_one(tmp_path: Path) -> None:
@@ -54,7 +61,12 @@ def test_every_registry_contrast_has_a_recorded_check_that_obeys_the_rule() -> N
 
 def test_it_draws_both_colon_arms_with_bands_for_a_colon_case() -> None:
     results = predict_arms("COAD", COLON_PATIENT)
-    assert [r.contrast_key for r in results] == ["colon-lev5fu-vs-obs", "colon-lev-vs-obs"]
+    # death first (registry order); on recurrence only Lev+5FU validated (Lev alone missed the CI)
+    assert [r.contrast_key for r in results] == [
+        "colon-lev5fu-vs-obs",
+        "colon-lev-vs-obs",
+        "colon-recurrence-lev5fu-vs-obs",
+    ]
     lev5fu = results[0]
     assert lev5fu.control.arm == "Obs" and lev5fu.treated.arm == "Lev+5FU"
     assert lev5fu.filled_fields == ()
@@ -75,7 +87,7 @@ def test_it_draws_both_colon_arms_with_bands_for_a_colon_case() -> None:
 def test_it_names_the_fields_it_filled_in_and_answers_the_same_twice() -> None:
     partial = {"age_years": 70.0, "nodes_positive": None}
     first = predict_arms("COADREAD", partial)[0]
-    assert set(first.filled_fields) == {"sex_female", "grade", "nodes_positive"}
+    assert set(first.filled_fields) == {"sex_female", "grade", "nodes_positive", "t_category"}
     assert predict_arms("COADREAD", partial)[0] == first
 
 
@@ -121,3 +133,24 @@ def test_case_codes_map_to_the_trials_levels() -> None:
     assert trial_cancer_type(" luad ") == "LUNG"
     assert trial_cancer_type("IDC") == "BRCA"
     assert trial_cancer_type("BRAIN") == "BRAIN"
+
+
+def test_the_colon_option_keeps_the_death_curves_and_names_the_recurrence_check() -> None:
+    benefit = benefit_for_option("COAD", ("chemotherapy",), COLON_PATIENT)
+    assert benefit.endpoint.startswith("death from any cause")
+    death, _, recurrence = predict_arms("COAD", COLON_PATIENT)
+    assert recurrence.contrast_key == "colon-recurrence-lev5fu-vs-obs"
+    # both checks named with their endpoints, death (the drawn curves) first
+    assert benefit.agreement == (
+        f"on {death.endpoint}: {death.validation.agreement}; "
+        f"on {recurrence.endpoint}: {recurrence.validation.agreement}"
+    )
+    assert benefit.agreement in benefit.reason
+    assert benefit.curve is not None and benefit.curve["survival"][1:] == list(
+        death.treated.survival
+    )
+    # recurrence comes before death: the recurrence-free curve lies below the overall one
+    assert recurrence.control.survival[-1] < death.control.survival[-1]
+    # the unvalidated Lev-alone recurrence contrast is never offered
+    immuno = benefit_for_option("COAD", ("immunotherapy",), COLON_PATIENT)
+    assert immuno.estimable and "recurrence" not in immuno.agreement

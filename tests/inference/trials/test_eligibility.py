@@ -147,6 +147,10 @@ def test_it_orders_biomarker_testing_when_there_is_no_result() -> None:
         ("mutated", "L858R", "Documented activating EGFR mutation", Verdict.MET),
         ("mutated", "T790M", "EGFR L858R mutation", Verdict.NOT_MET),
         ("mutated", "", "EGFR L858R mutation", Verdict.UNKNOWN),
+        # importers and the note reader store HGVS p. notation, one- or three-letter
+        ("mutated", "p.L858R", "EGFR L858R mutation", Verdict.MET),
+        ("mutated", "p.(Leu858Arg)", "EGFR L858R mutation", Verdict.MET),
+        ("mutated", "p.Thr790Met", "EGFR L858R mutation", Verdict.NOT_MET),
     ],
 )
 def test_it_matches_egfr_status_and_variant(

@@ -177,7 +177,11 @@ def test_the_report_source_prints_the_top_matches(cast: Cast, oncologist_client:
     _matched(cast, oncologist_client)
     section = trials_report_source(cast.case, True)
     assert section.available
-    assert section.lines[0].startswith("1. NCT90000001")
+    # The learned ranking puts the radiotherapy boost after breast-conserving surgery first for
+    # this stage IIB case after surgery (more of its title and conditions are in the record),
+    # the palbociclib trial for advanced disease second; the report follows the stored order.
+    assert section.lines[0].startswith("1. NCT90000004")
+    assert section.lines[1].startswith("2. NCT90000001")
     assert "met" in section.lines[0] and "unknown" in section.lines[0]
     assert f"engine {ENGINE_VERSION}" in section.lines[-1]
 

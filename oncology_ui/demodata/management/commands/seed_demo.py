@@ -21,6 +21,7 @@ from django.core.management.base import (
 )
 
 from oncology_ui.core.jobs import jobs_in_process_drain
+from oncology_ui.demodata.notes import demo_notes_seed
 from oncology_ui.demodata.seed import (
     DEMO_AUTHOR,
     DEMO_DATA_FILE,
@@ -86,6 +87,9 @@ class Command(BaseCommand):
             mrns=report.patients_created,
             author=User.objects.get(username=DEMO_AUTHOR),
         )
+        documents = demo_notes_seed(
+            mrns=report.patients_created, author=User.objects.get(username=DEMO_AUTHOR)
+        )
         out = self.stdout
         out.write(
             f"Teams: {len(report.teams_created)} created, "
@@ -105,6 +109,11 @@ class Command(BaseCommand):
             out.write(f"Molecular results (variants, ER) imported for {molecular} demo patients.")
         if expression:
             out.write(f"Expression (TCGA z-scores) imported for {expression} demo patients.")
+        if documents:
+            out.write(
+                f"Synthetic notes and pathology reports read: {documents}; their facts wait in "
+                "the review queue (nothing is used until accepted)."
+            )
         if not options["without_reference_data"]:
             images = demo_images_case(author=User.objects.get(username=DEMO_AUTHOR))
             if images is not None:
