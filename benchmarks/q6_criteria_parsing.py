@@ -62,16 +62,7 @@ _GOLD_TYPE = {
     "Negation": "Negation",
 }
 #: Tagger type -> line-level type (Lab is approximated by every Observation).
-_TAGGER_LINE_TYPE = {
-    "Age": "Age",
-    "Observation": "Lab",
-    "Eq-Comparison": "Value",
-    "Eq-Temporal-Unit": "Temporal",
-    "Eq-Temporal-Period": "Temporal",
-    "Drug": "Drug",
-    "Condition": "Condition",
-    "Negation": "Negation",
-}
+_TAGGER_LINE_TYPE = {**_GOLD_TYPE, "Observation": "Lab"}
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[a-z][.)])\s*")
 
 

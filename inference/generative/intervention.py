@@ -127,6 +127,16 @@ def observed_difference(
     )
 
 
+def carried_drivers(model: GenerativeModel, k: int) -> list[tuple[str, int]]:
+    """(driver, mutation column) for the drivers the model carries in cancer type ``k``."""
+    names = model.names["mutation"]
+    return [
+        (gene, names.index(gene))
+        for gene in DRIVERS
+        if gene in names and model.carried["mutation"][k, names.index(gene)]
+    ]
+
+
 def validation_pairs(
     model: GenerativeModel, table: MultiOmicsTable, rows: IntArray, min_cases: int
 ) -> list[tuple[IntArray, str, FloatArray]]:
@@ -138,12 +148,7 @@ def validation_pairs(
             continue
         mine = rows[table.cancer_type[rows] == cohort]
         mine = mine[(~np.isnan(table.rna[mine])).any(1)]
-        for gene in DRIVERS:
-            if gene not in model.names["mutation"]:
-                continue
-            column = model.names["mutation"].index(gene)
-            if not model.carried["mutation"][k, column]:
-                continue
+        for gene, column in carried_drivers(model, k):
             n_mut, n_wt, difference = observed_difference(model, table, mine, column)
             if min(n_mut, n_wt) >= min_cases:
                 pairs.append((mine, gene, difference))

@@ -23,7 +23,7 @@ from sklearn.linear_model import RidgeCV
 
 from inference.generative.data import FloatArray, IntArray, MultiOmicsTable, folds_split
 from inference.generative.intervention import (
-    DRIVERS,
+    carried_drivers,
     corr,
     in_silico_effect,
     observed_difference,
@@ -84,12 +84,7 @@ def consistency_for_fold(
         test_rows, train_rows = rows_of(table, test, cohort), rows_of(table, train, cohort)
         test_rows = test_rows[(~np.isnan(table.rna[test_rows])).any(1)]
         linear: tuple[np.ndarray, FloatArray] | None = None
-        for gene in DRIVERS:
-            if gene not in model.names["mutation"]:
-                continue
-            column = model.names["mutation"].index(gene)
-            if not model.carried["mutation"][k, column]:
-                continue
+        for gene, column in carried_drivers(model, k):
             n_mut, n_wt, observed = observed_difference(model, table, test_rows, column)
             if min(n_mut, n_wt) < MIN_MUTANTS:
                 continue
