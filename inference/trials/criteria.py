@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass, field, replace
 
 from inference.trials.extract import Structure, extract_structures
-from inference.trials.schema import Criterion, CriterionKind, NumericBound, TrialRecord
+from inference.trials.schema import (
+    IN_SITU_TERM,
+    Criterion,
+    CriterionKind,
+    NumericBound,
+    TherapyRequirement,
+    TrialRecord,
+)
 
 _SECTION_RE = re.compile(
     r"^\s*(?:[-*•]\s*)?(?:key\s+|main\s+|major\s+|general\s+|additional\s+)?"
@@ -358,14 +365,33 @@ def _alternative_groups(found: list[Structure], inclusion: bool) -> list[set[int
     return groups
 
 
-def criteria_for_trial(trial: TrialRecord) -> tuple[Criterion, ...]:
-    """All criteria of a trial: structured age and sex from the record, then the parsed text.
+# The trial's setting, read from its title: treatment before surgery. A title that also speaks of
+# what comes after surgery ("adjuvant T-DM1 for residual disease after neoadjuvant therapy")
+# enrols after surgery, and one before surgery of metastases or a recurrence ("before surgery in
+# colorectal cancer that has metastasized to the liver") follows an earlier operation on the
+# primary, so neither says anything of this kind.
+_BEFORE_SURGERY_RE = re.compile(
+    r"\bneo-?\s?adjuvant\b|\bpre-?\s?operative\b|\bbefore surgery\b|\bprior to surgery\b",
+    re.I,
+)
+_AFTER_SURGERY_RE = re.compile(
+    r"\b(?<!neo)(?<!neo-)(?<!neo )adjuvant\b|\bpost-?\s?operative\b|\bperi-?\s?operative\b|"
+    r"\bafter\b|\bfollowing\b|\bresidual\b|\bpost-?neoadjuvant\b|metasta|recurren|relaps|"
+    r"\bbiopsy\b",
+    re.I,
+)
+_IN_SITU_CONDITION_RE = re.compile(r"in[- ]situ|\bDCIS\b|\bLCIS\b", re.I)
 
-    Args:
-        trial: the trial.
 
-    Returns:
-        Record-level criteria (ids ``record-age``, ``record-sex``) followed by ``parse_criteria``.
+def record_criteria(trial: TrialRecord) -> tuple[Criterion, ...]:
+    """Criteria that follow from the trial's record rather than its eligibility text.
+
+    Age and sex come from the structured fields. Two more come from what the record says the
+    trial is for, because a clinician rules a trial out on them before reading a criterion:
+    a trial that treats before surgery (the title says neoadjuvant or preoperative) asks for a
+    patient not yet operated on (``record-setting``), and a trial whose every condition is a
+    carcinoma in situ (DCIS, LCIS) asks for an in-situ diagnosis (``record-in-situ``). Their ids
+    start with ``record-``, so stored criteria can be refreshed from the record alone.
     """
     record: list[Criterion] = []
     if trial.min_age_years is not None or trial.max_age_years is not None:
@@ -388,7 +414,53 @@ def criteria_for_trial(trial: TrialRecord) -> tuple[Criterion, ...]:
                 sex=trial.sex,
             )
         )
-    return tuple(record) + parse_criteria(trial.eligibility_text)
+    if _BEFORE_SURGERY_RE.search(trial.title) and not _AFTER_SURGERY_RE.search(trial.title):
+        record.append(
+            Criterion(
+                criterion_id="record-setting",
+                text="Setting: treatment before surgery (neoadjuvant, from the trial's title); "
+                "no prior surgery for this cancer",
+                inclusion=True,
+                kind=CriterionKind.PRIOR_THERAPY,
+                present=False,
+                therapy=TherapyRequirement(agent="surgery"),
+            )
+        )
+    if trial.conditions and all(_IN_SITU_CONDITION_RE.search(c) for c in trial.conditions):
+        record.append(
+            Criterion(
+                criterion_id="record-in-situ",
+                text="Condition: carcinoma in situ (" + "; ".join(trial.conditions) + ")",
+                inclusion=True,
+                kind=CriterionKind.CONDITION,
+                terms=(IN_SITU_TERM,),
+            )
+        )
+    return tuple(record)
+
+
+def criteria_for_trial(trial: TrialRecord) -> tuple[Criterion, ...]:
+    """All criteria of a trial: those from its record, then the parsed eligibility text.
+
+    Args:
+        trial: the trial.
+
+    Returns:
+        :func:`record_criteria` (ids ``record-…``) followed by ``parse_criteria``.
+    """
+    return record_criteria(trial) + parse_criteria(trial.eligibility_text)
+
+
+def with_record_criteria(
+    trial: TrialRecord, stored: tuple[Criterion, ...]
+) -> tuple[Criterion, ...]:
+    """Criteria parsed and stored earlier, with those from the record derived afresh.
+
+    Parsing the text is slow and done at import; the record-level criteria are cheap and their
+    rules change with the engine, so a stored trial gets the current ones.
+    """
+    parsed = tuple(c for c in stored if not c.criterion_id.startswith("record-"))
+    return record_criteria(trial) + parsed
 
 
 def _age_text(low: float | None, high: float | None) -> str:

@@ -14,6 +14,10 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+# The term of a CONDITION criterion that asks for a carcinoma in situ rather than a tumour site.
+IN_SITU_TERM = "in situ"
+
+
 class CriterionKind(StrEnum):
     """What an atomic criterion is about; ``TEXT`` means it stayed free text."""
 

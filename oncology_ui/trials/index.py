@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from inference.trials.criteria import with_record_criteria
 from inference.trials.matching import CriteriaCache
 from inference.trials.retrieval import StoredEmbeddings, TrialIndex
 from oncology_ui.trials.imports import corpus_version, default_encoder
@@ -49,8 +50,10 @@ def _build(version: int) -> LoadedIndex:
     cache = CriteriaCache()
     for row, record in zip(rows, records, strict=True):
         if row.criteria:
-            # Reuse the criteria parsed at import instead of parsing again per process.
-            cache._cache[record.nct_id] = tuple(criterion_from_json(c) for c in row.criteria)
+            # Reuse the criteria parsed at import instead of parsing again per process; those
+            # from the record are derived afresh, so they follow the current engine.
+            stored = tuple(criterion_from_json(c) for c in row.criteria)
+            cache._cache[record.nct_id] = with_record_criteria(record, stored)
     with_vectors = [(row.nct_id, bytes(row.embedding)) for row in rows if row.embedding]
     mode = getattr(settings, "TRIALS_RETRIEVAL_MODE", "hybrid")
     encode = default_encoder() if mode == "hybrid" and with_vectors else None

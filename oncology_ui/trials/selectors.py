@@ -9,11 +9,17 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
+from inference.trials.criteria import with_record_criteria
 from oncology_ui.patients.models import Case
 from oncology_ui.patients.services import csv_safe
 from oncology_ui.trials.index import trial_index
 from oncology_ui.trials.models import ReverseMatchRun, Trial, TrialMatchResult, WorkListEntry
-from oncology_ui.trials.serialize import criterion_structure
+from oncology_ui.trials.serialize import (
+    criterion_from_json,
+    criterion_structure,
+    criterion_to_json,
+    row_to_record,
+)
 from oncology_ui.trials.status import OPEN_STATUSES, STATUS_LABELS, status_label
 
 # Every status choice but the default; "" (the default) means recruiting or not yet recruiting.
@@ -175,7 +181,11 @@ def trial_search(search: TrialSearch, *, limit: int = 50) -> tuple[list[Trial], 
 
 
 def trial_criteria_view(trial: Trial) -> dict[str, list[dict[str, Any]]]:
-    rows = [{**c, "structure": criterion_structure(c)} for c in trial.criteria]
+    # The record-level criteria (age, sex, setting, in situ) as the matcher derives them now.
+    record = row_to_record(trial)
+    stored = tuple(criterion_from_json(c) for c in trial.criteria)
+    criteria = [criterion_to_json(c) for c in with_record_criteria(record, stored)]
+    rows = [{**c, "structure": criterion_structure(c)} for c in criteria]
     return {
         "inclusion": [c for c in rows if c["inclusion"]],
         "exclusion": [c for c in rows if not c["inclusion"]],

@@ -16,6 +16,7 @@ from inference.trials.eligibility.common import (
 from inference.trials.extract.disease import IN_SITU_RE, SKIN_CANCER_RE
 from inference.trials.lexicon import tumour_sites
 from inference.trials.schema import (
+    IN_SITU_TERM,
     Criterion,
     CriterionKind,
     CriterionVerdict,
@@ -33,6 +34,9 @@ def _condition(c: Criterion, p: PatientFacts, _: EligibilityOptions) -> Criterio
     patient_sites = tumour_sites(diagnosis)
     wanted = set(c.terms)
     evidence = [evidence_of("diagnosis", diagnosis)]
+    if IN_SITU_TERM in wanted:
+        # An in-situ trial: the diagnosis must be in situ too; an invasive one is not.
+        return make_verdict(c, IN_SITU_RE.search(diagnosis) is not None, evidence)
     if patient_sites & wanted:
         return make_verdict(c, True, evidence)
     if patient_sites:

@@ -170,19 +170,29 @@ def test_a_pathologist_sees_matches_but_cannot_run_or_refer(cast: Cast) -> None:
     assert client.post(reverse("trials-match", args=[cast.case.pk])).status_code == 404
 
 
-def test_the_report_source_prints_the_top_matches(cast: Cast, oncologist_client: Client) -> None:
+def result_first(cast: Cast) -> str:
+    result = TrialMatchResult.objects.filter(case=cast.case).latest("id")
+    assert result.matches
+    return str(result.matches[0]["nct_id"])
+
+
+def test_the_report_source_prints_the_top_open_matches(
+    cast: Cast, oncologist_client: Client
+) -> None:
     from oncology_ui.reports.trials import trials_report_source
 
     assert not trials_report_source(cast.case, False).available
     _matched(cast, oncologist_client)
     section = trials_report_source(cast.case, True)
     assert section.available
-    # The learned ranking puts the radiotherapy boost after breast-conserving surgery first for
-    # this stage IIB case after surgery (more of its title and conditions are in the record),
-    # the palbociclib trial for advanced disease second; the report follows the stored order.
-    assert section.lines[0].startswith("1. NCT90000004")
-    assert section.lines[1].startswith("2. NCT90000001")
+    # The learned ranking puts the completed radiotherapy-boost trial first overall; the report
+    # follows the case page's default and lists the open palbociclib trial, counting the
+    # closed ones it leaves out.
+    assert result_first(cast) == "NCT90000004"
+    assert section.lines[0].startswith("1. NCT90000001")
+    assert not any("NCT90000004" in line for line in section.lines)
     assert "met" in section.lines[0] and "unknown" in section.lines[0]
+    assert "closed or completed trial(s) of the ranking are left out" in section.lines[-2]
     assert f"engine {ENGINE_VERSION}" in section.lines[-1]
 
 

@@ -29,12 +29,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def coordinator_client(cast: Cast) -> Client:
-    client = signed_in_client(cast.coordinator)
-    return client
-
-
 def _denied() -> int:
     return AccessLog.objects.filter(action=AccessLog.Action.DENIED).count()
 

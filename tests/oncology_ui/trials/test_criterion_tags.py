@@ -15,15 +15,10 @@ from oncology_ui.core.jobs import job_run
 from oncology_ui.trials import criterion_tags
 from oncology_ui.trials.criterion_tags import text_key
 from oncology_ui.trials.models import Trial, TrialMatchResult
-from tests.oncology_ui.conftest import Cast, signed_in_client
+from tests.oncology_ui.conftest import Cast
 from tests.oncology_ui.trials.factories import fit_breast_case, import_trials, trial, trial_record
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def coordinator_client(cast: Cast) -> Client:
-    return signed_in_client(cast.coordinator)
 
 
 def _detail(client: Client) -> str:
