@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from benchmarks import _web_server as web
+from benchmarks._app_in_process import django_in_process
 from benchmarks.common import BenchmarkResult, result_line
 
 ID = "L1"
@@ -67,30 +68,6 @@ def _database(base: str) -> tuple[str, str]:
         )
     web.create_database(url, name)
     return url, name
-
-
-def _setup(url: str, work: Path) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "oncology_ui.settings",
-            "DATABASE_URL": url,
-            "HTTPS": "false",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "SECRET_KEY": "l1-" + "x" * 60,
-            "AUDIT_HMAC_KEY": "l1-audit-" + "y" * 60,
-            "AUDIT_ANCHOR_PATH": str(work / "anchors.log"),
-            "MEDIA_ROOT": str(work / "media"),
-            "ONCOBOARD_STATE_DIR": str(work / "state"),
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # jobs run in this process
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def cohort_sample(n: int) -> Any:
@@ -176,7 +153,7 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     url, name = _database(os.environ.get("DATABASE_URL", web.DEFAULT_DATABASE_URL))
     with tempfile.TemporaryDirectory(prefix="l1-") as folder:
         work = Path(folder)
-        _setup(url, work)
+        django_in_process(work, url, bench_id=ID)
         from django.contrib.auth.models import Group, User
         from django.core.exceptions import PermissionDenied
         from django.core.management import call_command

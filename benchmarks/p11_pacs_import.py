@@ -13,7 +13,6 @@ P11 is not measured here.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import requests
 
 from benchmarks import p11_wsi
+from benchmarks._app_in_process import django_in_process
 from benchmarks.common import BenchmarkResult, result_line
 from oncology_ui.demodata.orthanc import (
     PASSWORD,
@@ -51,33 +51,6 @@ def _bare_retrieve(url: str, study: str, series: str, target: Path) -> int:
     for count, dataset in enumerate(client.iter_series(study, series), start=1):
         dataset.save_as(target / f"{count:06d}.dcm", enforce_file_format=False)
     return count
-
-
-def _setup_django(work: Path, url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "oncology_ui.settings",
-            "DATABASE_URL": f"sqlite:///{work / 'p11.sqlite3'}",
-            "HTTPS": "false",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "SECRET_KEY": "p11-" + "x" * 60,
-            "AUDIT_HMAC_KEY": "p11-audit-" + "y" * 60,
-            "AUDIT_ANCHOR_PATH": str(work / "anchors.log"),
-            "MEDIA_ROOT": str(work / "media"),
-            "ONCOBOARD_STATE_DIR": str(work / "state"),
-            "PACS_DICOMWEB_URL": url,
-            "PACS_USERNAME": USERNAME,
-            "PACS_PASSWORD": PASSWORD,
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def _import_once(n: int, study: str) -> float:
@@ -133,7 +106,14 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
         server = orthanc_start(work / "orthanc")
         try:
             orthanc_load(server, files)
-            _setup_django(work, server.dicomweb_url)
+            django_in_process(
+                work,
+                f"sqlite:///{work / 'p11.sqlite3'}",
+                bench_id=ID,
+                PACS_DICOMWEB_URL=server.dicomweb_url,
+                PACS_USERNAME=USERNAME,
+                PACS_PASSWORD=PASSWORD,
+            )
             _bare_retrieve(server.dicomweb_url, study, series, work / "warm")  # warm caches
             bare = statistics.median(
                 _timed_retrieve(server.dicomweb_url, study, series, work / f"bare-{i}")

@@ -32,7 +32,6 @@ from inference.schema import (
     FeatureAttribution,
     ModalityAttribution,
     ModelInfo,
-    SurvivalCurve,
     SurvivalPrediction,
     TileAttention,
     TimeInterval,
@@ -40,12 +39,7 @@ from inference.schema import (
     TreatmentScenario,
 )
 from inference.survival import conformal
-from inference.survival.curves import (
-    landmark_survival,
-    quantile_time,
-    restricted_mean,
-    survival_curve,
-)
+from inference.survival.curves import CurveSummary, curve_summary
 from inference.tabular.features import arrays_from_cases, batch_from_arrays
 from inference.validation import PerTypeValidation, TypeValidation, load_per_type_validation
 
@@ -207,8 +201,9 @@ class SurvivalPredictor:
         tiles = torch.stack(attention).mean(0) if attention else None
         return torch.stack(curves), embedding, tiles
 
-    def _curve(self, members: npt.NDArray[np.float64]) -> SurvivalCurve:
-        return survival_curve(self.grid, members.mean(0), members.min(0), members.max(0))
+    def _summary(self, members: npt.NDArray[np.float64]) -> CurveSummary:
+        """The ensemble's curve: the members' mean, banded by their range. ``members``: (E, G)."""
+        return curve_summary(self.grid, members.mean(0), members.min(0), members.max(0))
 
     def _abstention(
         self, case: CaseInputs, batch: ModalityBatch, embedding: Tensor, used: tuple[str, ...]
@@ -530,10 +525,7 @@ class SurvivalPredictor:
             case_id=case.case_id,
             status="abstained" if reasons else "ok",
             abstention_reasons=tuple(reasons),
-            curve=self._curve(members),
-            median_months=quantile_time(self.grid, mean, 0.5),
-            survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
-            risk_score=float(-restricted_mean(self.grid, mean[None, :])[0]),
+            **self._summary(members),
             time_interval=self._interval(mean, case),
             inputs_used=used,
             inputs_missing=missing,
@@ -561,14 +553,13 @@ class SurvivalPredictor:
         for plan in plans:
             batch, _ = self._batch(replace(case, treatment=plan))
             curves, _, _ = self._curves(batch)
-            members = curves[:, 0].double().numpy()
-            mean = members.mean(0)
+            summary = self._summary(curves[:, 0].double().numpy())
             scenarios.append(
                 TreatmentScenario(
                     treatment=plan,
-                    curve=self._curve(members),
-                    median_months=quantile_time(self.grid, mean, 0.5),
-                    survival_at=landmark_survival(self.grid, mean, members.min(0), members.max(0)),
+                    curve=summary["curve"],
+                    median_months=summary["median_months"],
+                    survival_at=summary["survival_at"],
                 )
             )
         return tuple(scenarios)

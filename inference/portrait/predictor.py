@@ -52,13 +52,7 @@ from inference.schema import (
     SurvivalCurve,
     SurvivalPrediction,
 )
-from inference.survival.curves import (
-    landmark_survival,
-    quantile_time,
-    restricted_mean,
-    survival_at_months,
-    survival_curve,
-)
+from inference.survival.curves import curve_summary, survival_at_months
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -210,10 +204,7 @@ class PortraitPredictor:
             case_id=case_id,
             status="ok",
             abstention_reasons=(),
-            curve=survival_curve(grid, curve, lower[0], upper[0]),
-            median_months=quantile_time(grid, curve, 0.5),
-            survival_at=landmark_survival(self.grid, curve, lower[0], upper[0]),
-            risk_score=-float(restricted_mean(grid, mean)[0]),
+            **curve_summary(grid, curve, lower[0], upper[0]),
             time_interval=self.model.time_interval(cancer_type, risk, baseline),
             inputs_used=tuple(
                 sorted({"labs" if n.endswith(_LAB_SUFFIXES) else "clinical" for n in used})

@@ -6,6 +6,8 @@ consumer (metrics, median, landmark years) interpolates the same way.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import numpy.typing as npt
 
@@ -138,4 +140,38 @@ def survival_curve(
         survival=tuple(float(s) for s in survival),
         lower=tuple(float(s) for s in lower),
         upper=tuple(float(s) for s in upper),
+    )
+
+
+class CurveSummary(TypedDict):
+    """What a prediction states of its survival curve: the fields of the same names on
+    :class:`inference.schema.SurvivalPrediction` (a ``TypedDict`` so they unpack into it)."""
+
+    curve: SurvivalCurve
+    median_months: float | None
+    survival_at: tuple[SurvivalAtYear, ...]
+    risk_score: float
+
+
+def curve_summary(
+    grid: FloatArray, survival: FloatArray, lower: FloatArray, upper: FloatArray
+) -> CurveSummary:
+    """The curve with its band, its median, its landmark years and its risk score.
+
+    Every predictor (and the site recalibration, which redraws the curve) states a curve this one
+    way, so the median, the landmarks and the risk score always agree with the drawn curve.
+
+    Args:
+        grid: (G,) times in months.
+        survival, lower, upper: (G,) the curve and its band at those times.
+
+    Returns:
+        ``curve``, ``median_months``, ``survival_at`` and ``risk_score`` (the negative restricted
+        mean survival time over ``grid``: higher is worse).
+    """
+    return CurveSummary(
+        curve=survival_curve(grid, survival, lower, upper),
+        median_months=quantile_time(grid, survival, 0.5),
+        survival_at=landmark_survival(grid, survival, lower, upper),
+        risk_score=-float(restricted_mean(grid, survival[None, :])[0]),
     )

@@ -27,13 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.schema import SurvivalPrediction, TimeInterval
-from inference.survival.curves import (
-    landmark_survival,
-    quantile_time,
-    restricted_mean,
-    survival_at_months,
-    survival_curve,
-)
+from inference.survival.curves import curve_summary, quantile_time, survival_at_months
 
 FloatArray = npt.NDArray[np.float64]
 METHOD = "site-breslow-slope-on-cloglog/1"
@@ -185,10 +179,7 @@ def recalibrate_prediction(
     return replace(
         prediction,
         explanation=explanation,
-        curve=survival_curve(new_grid, new_mean, new_lower, new_upper),
-        median_months=quantile_time(new_grid, new_mean, 0.5),
-        survival_at=landmark_survival(new_grid, new_mean, new_lower, new_upper),
-        risk_score=-float(restricted_mean(new_grid, new_mean[None, :])[0]),
+        **curve_summary(new_grid, new_mean, new_lower, new_upper),
         time_interval=_interval(prediction.time_interval, grid, mean, new_grid, new_mean),
         validation=validation,
     )

@@ -19,44 +19,36 @@ from django.test import Client
 from django.urls import reverse
 
 from oncology_ui.demodata.management.commands.demo_pacs import SARCOMA_SAMPLES, demo_pacs_files
-from oncology_ui.demodata.orthanc import (
-    USERNAME,
-    Orthanc,
-    OrthancMissing,
-    orthanc_load,
-    orthanc_start,
-    orthanc_stop,
-)
+from oncology_ui.demodata.orthanc import USERNAME, Orthanc
 from oncology_ui.demodata.seed import IMAGES_MRN
 from tests.oncology_ui.conftest import Cast
+from tests.oncology_ui.imaging.conftest import orthanc_serving, use_pacs
 
 STS_002_STUDY = "1.3.6.1.4.1.14519.5.2.1.5168.1900.190311276211389538203367070477"
 DEMO_PASSWORD = "demo-pacs-test-password"  # noqa: S105 - a throw-away server on loopback
 
 
 @pytest.fixture(scope="module")
-def demo_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Orthanc, int]]:
-    """A live Orthanc holding the demo's files under the demo MRN, and how many it took."""
+def demo_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """A live Orthanc holding every one of the demo's files under the demo MRN."""
     files = demo_pacs_files(SARCOMA_SAMPLES)
     if not files:
         pytest.fail(f"the DICOM samples are missing under {SARCOMA_SAMPLES} (see ../shared/data)")
-    try:
-        server = orthanc_start(tmp_path_factory.mktemp("demo-orthanc"), password=DEMO_PASSWORD)
-    except OrthancMissing as exc:
-        pytest.fail(str(exc))
-    try:
-        yield server, orthanc_load(server, files, patient_id=IMAGES_MRN)
-    finally:
-        orthanc_stop(server)
+    yield from orthanc_serving(
+        tmp_path_factory.mktemp("demo-orthanc"),
+        files,
+        password=DEMO_PASSWORD,
+        patient_id=IMAGES_MRN,
+    )
 
 
 @pytest.mark.slow  # the module's Orthanc: start, 134 instances, stop take 5-10 s
 def test_the_loader_files_every_instance_under_the_demo_mrn_and_leaves_the_files_alone(
-    demo_orthanc: tuple[Orthanc, int],
+    demo_orthanc: Orthanc,
 ) -> None:
-    server, loaded = demo_orthanc
+    server = demo_orthanc  # orthanc_serving has checked that it took every file
     files = demo_pacs_files(SARCOMA_SAMPLES)
-    assert loaded == len(files) == 134
+    assert len(files) == 134
     auth = (USERNAME, DEMO_PASSWORD)
     studies = requests.get(
         f"{server.dicomweb_url}/studies", params={"PatientID": IMAGES_MRN}, auth=auth, timeout=10
@@ -73,12 +65,9 @@ def test_the_loader_files_every_instance_under_the_demo_mrn_and_leaves_the_files
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_find_studies_in_pacs_on_the_demo_patients_case_lists_them(
-    cast: Cast, demo_orthanc: tuple[Orthanc, int], settings: LazySettings
+    cast: Cast, demo_orthanc: Orthanc, settings: LazySettings
 ) -> None:
-    server, _ = demo_orthanc
-    settings.PACS_DICOMWEB_URL = server.dicomweb_url
-    settings.PACS_USERNAME = USERNAME
-    settings.PACS_PASSWORD = DEMO_PASSWORD
+    use_pacs(demo_orthanc, settings)
     cast.patient.mrn = IMAGES_MRN
     cast.patient.save(update_fields=["mrn"])
     client = Client()

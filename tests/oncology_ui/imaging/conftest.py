@@ -111,17 +111,20 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     yield from orthanc_serving(tmp_path_factory.mktemp("orthanc"), files)
 
 
-def orthanc_serving(storage: Path, files: list[Path]) -> Iterator[Orthanc]:
-    """An Orthanc storing under ``storage`` and holding ``files`` while the generator runs.
+def orthanc_serving(
+    storage: Path, files: list[Path], *, password: str = PASSWORD, patient_id: str = ""
+) -> Iterator[Orthanc]:
+    """An Orthanc storing under ``storage`` and holding every one of ``files`` while the
+    generator runs (``patient_id``: filed under that Patient ID instead of their own).
 
     A machine without Orthanc fails the test: it never skips.
     """
     try:
-        server = orthanc_start(storage)
+        server = orthanc_start(storage, password=password)
     except OrthancMissing as exc:
         pytest.fail(str(exc))
     try:
-        assert orthanc_load(server, files) == len(files)
+        assert orthanc_load(server, files, patient_id=patient_id) == len(files)
         yield server
     finally:
         orthanc_stop(server)
@@ -131,7 +134,7 @@ def use_pacs(server: Orthanc, settings: LazySettings) -> Orthanc:
     """The app configured to use ``server`` as its PACS (short timeout, small study limit)."""
     settings.PACS_DICOMWEB_URL = server.dicomweb_url
     settings.PACS_USERNAME = USERNAME
-    settings.PACS_PASSWORD = PASSWORD
+    settings.PACS_PASSWORD = server.password
     settings.PACS_TIMEOUT_SECONDS = 10
     settings.PACS_MAX_STUDY_MB = 64
     settings.PACS_TLS_VERIFY = True
