@@ -51,7 +51,7 @@ from inference.trials.schema import TrialRecord
 
 logger = logging.getLogger(__name__)
 
-VERSION = "trial-reranker-1"
+VERSION = "trial-reranker-2"
 # Corpus vectors (32 word pieces: title and conditions), computed once outside the benchmarks.
 DENSE_CACHE = Path.home() / ".cache" / "oncoboard" / "trials" / "ctgov_minilm32.npz"
 FOLDS = 5

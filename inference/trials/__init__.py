@@ -6,4 +6,6 @@ docs/trials/README.md.
 """
 
 #: Recorded with every stored match and parsed trial; bump when verdicts or parsing change.
-ENGINE_VERSION = "1.1"
+#: 1.2: record-level criteria (setting before surgery, carcinoma in situ) and re-ranker
+#: trial-reranker-2 (no criteria-count feature).
+ENGINE_VERSION = "1.2"

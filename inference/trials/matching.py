@@ -423,9 +423,7 @@ def retrieve_candidates(
             dense_rank=hit.dense_rank,
         )
         cover = covers[hit.nct_id] if hit.nct_id in covers else condition_covers(trial, patient)
-        features = candidate_features(
-            patient, trial, signals, summary, cover, query_tokens, len(criteria)
-        )
+        features = candidate_features(patient, trial, signals, summary, cover, query_tokens)
         candidates.append(Candidate(trial, position, signals, verdicts, summary, features))
     return candidates, other_cancers
 

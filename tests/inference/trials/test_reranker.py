@@ -123,7 +123,7 @@ def test_it_ranks_the_trial_for_the_patients_variant_above_one_that_excludes_the
     top = matches[0]
     assert not top.summary.excluded
     # The reasons say which features moved the trial.
-    assert any(r.startswith("ranking (trial-reranker-1): raised by") for r in top.rank_reasons)
+    assert any(r.startswith("ranking (trial-reranker-2): raised by") for r in top.rank_reasons)
 
 
 def test_eligibility_never_puts_an_ineligible_trial_above_a_fully_eligible_one() -> None:
@@ -151,9 +151,9 @@ def test_eligibility_never_puts_an_ineligible_trial_above_a_fully_eligible_one()
     ):
         for signals in (better, weaker):
             x_eligible = candidate_features(
-                patient, eligible, signals, EligibilitySummary(False, 6, 0, 0, 1), True, tokens, 7
+                patient, eligible, signals, EligibilitySummary(False, 6, 0, 0, 1), True, tokens
             )
-            x_other = candidate_features(patient, ineligible, signals, summary, True, tokens, 7)
+            x_other = candidate_features(patient, ineligible, signals, summary, True, tokens)
             parts = model.contributions(x_eligible)[which], model.contributions(x_other)[which]
             assert parts[0].sum() >= parts[1].sum()
             assert model.score(x_eligible) >= model.score(x_other)
