@@ -72,7 +72,13 @@ def write_variant(proposal: ProposedFact, user: User, value: dict[str, Any]) -> 
             raise ValidationError(str(exc)) from None
         short, long = change.short, change.long
     partner = str(value.get("partner_gene") or "")
+    partner = _gene(partner, "The fusion partner") if partner else ""
     origin = "germline" if value.get("origin") == "germline" else "somatic"
+    recorded = _already_recorded(proposal, kind, gene, short, partner)
+    if recorded is not None:
+        # The note repeats what an import (or an earlier note) already recorded: point the
+        # proposal at that row instead of recording the same variant twice.
+        return f"variant:{recorded.pk}"
     variant = Variant(
         case=proposal.case,
         source_ref=provenance(proposal.document, user),
@@ -85,7 +91,7 @@ def write_variant(proposal: ProposedFact, user: User, value: dict[str, Any]) -> 
         hgvs_c=str(value.get("hgvs_c") or "")[:100],
         consequence=str(value.get("exon_change") or "")[:80],
         origin=origin,
-        partner_gene=_gene(partner, "The fusion partner") if partner else "",
+        partner_gene=partner,
         # An amplification named in prose has no copy number; level 2 is what "amplified" means.
         copy_number_level=2 if kind == Variant.Kind.COPY_NUMBER else None,
         reported_on=proposal.document.document_date,
@@ -94,6 +100,23 @@ def write_variant(proposal: ProposedFact, user: User, value: dict[str, Any]) -> 
     variant.save()
     facts.variant_annotate(variant=variant)
     return f"variant:{variant.pk}"
+
+
+def _already_recorded(
+    proposal: ProposedFact, kind: str, gene: str, protein_short: str, partner: str
+) -> Variant | None:
+    """The case's variant row that says what the note says, if one exists.
+
+    The same gene and kind, and the same protein change when the note names one (a note that
+    says only "KRAS mutated" adds nothing to a recorded KRAS G12D); for a fusion the same
+    partner when named.
+    """
+    rows = Variant.objects.filter(case=proposal.case, gene=gene, kind=kind).order_by("pk")
+    if protein_short:
+        rows = rows.filter(protein_short=protein_short)
+    if partner:
+        rows = rows.filter(partner_gene=partner)
+    return rows.first()
 
 
 def write_diagnosis(proposal: ProposedFact, user: User, value: dict[str, Any]) -> str:

@@ -109,6 +109,28 @@ def test_an_accepted_variant_decides_trial_criteria_and_a_rejected_one_never_doe
     assert verdict == Verdict.MET and SOURCE in sources
 
 
+def test_a_note_repeating_a_recorded_variant_points_at_that_row_instead_of_a_copy(
+    cast: Cast,
+) -> None:
+    case = _lung_case(cast)
+    first = read_note(case, "NGS: TP53 p.R175H detected.", on=NOTE_DAY)
+    accepted = review.proposal_accept(
+        proposal=proposal(first, "variant", "TP53 p.R175H"), user=cast.oncologist
+    )
+    (recorded,) = Variant.objects.filter(case=case)
+    again = read_note(case, "Repeat NGS confirms TP53 p.(Arg175His).", on=NOTE_DAY)
+    repeated = review.proposal_accept(
+        proposal=proposal(again, "variant", "TP53 p.(Arg175His)"), user=cast.oncologist
+    )
+    assert Variant.objects.filter(case=case).count() == 1
+    assert repeated.result_ref == accepted.result_ref == f"variant:{recorded.pk}"
+    other = read_note(case, "A second clone: TP53 p.R248Q.", on=NOTE_DAY)
+    review.proposal_accept(
+        proposal=proposal(other, "variant", "TP53 p.R248Q"), user=cast.oncologist
+    )
+    assert Variant.objects.filter(case=case).count() == 2
+
+
 def test_an_accepted_negated_variant_is_wild_type_for_matching(cast: Cast) -> None:
     case = _lung_case(cast)
     document = _document(case)
