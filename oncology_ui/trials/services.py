@@ -152,15 +152,24 @@ def trial_reverse_match_run(job: Job, progress: ProgressCallback) -> dict[str, o
     progress(60, "Checking the trial's criteria for each case")
     # Therapy history completeness differs per case; match each case with its own option.
     matches: list[TrialMatch] = []
+    readings: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     record = row_to_record(run.trial)
-    for facts in all_facts:
+    for case, facts in zip(cases, all_facts, strict=True):
         options = MatchOptions(
             eligibility=EligibilityOptions(therapy_history_complete=facts.therapy_history_complete)
         )
-        matches.extend(match_patients(record, [facts.facts], options=options))
+        found = match_patients(record, [facts.facts], options=options)
+        matches.extend(found)
+        # As on the case page: the case's documents suggest what its facts leave unknown.
+        readings[facts.facts.patient_id] = note_readings(
+            found, case_documents(case, run.requested_by)
+        )
     # Patient similarity needs all patients at once; order by eligibility first, as the engine.
     matches.sort(key=lambda m: (m.summary.excluded, -m.score, m.patient_id))
-    run.matches = [match_to_json(m, run.trial) for m in matches]
+    run.matches = [
+        attach_readings(match_to_json(m, run.trial), readings.get(m.patient_id, {}))
+        for m in matches
+    ]
     run.cases_considered = len(cases)
     run.engine_version = ENGINE_VERSION
     run.save(update_fields=["matches", "cases_considered", "engine_version"])

@@ -142,3 +142,28 @@ def test_an_exclusion_the_documents_never_mention_is_shown_as_taken_as_absent(
         reverse("patients-case-section", args=[cast.case.pk, "trials"])
     ).content.decode()
     assert "Not mentioned in the documents read: taken as absent" in page
+
+
+def test_reverse_screening_reads_each_cases_documents_too(
+    cast: Cast, coordinator_client: Client
+) -> None:
+    from oncology_ui.trials.models import ReverseMatchRun
+
+    document = _document(cast)
+    import_trials(trial_record())
+    fit_breast_case(cast.case)
+    coordinator_client.post(reverse("trials-reverse-match", args=["NCT90000001"]))
+    run = ReverseMatchRun.objects.get()
+    assert run.job is not None
+    job_run(run.job.pk)
+    run.refresh_from_db()
+    assert run.matches
+    (row,) = [m for m in run.matches if m["patient_id"] == f"case:{cast.case.pk}"]
+    brain = next(v for v in row["verdicts"] if v["kind"] == "brain_metastases")
+    assert brain["verdict"] == "unknown"  # the engine's verdict stays that of the facts
+    assert brain["note_reading"]["verdict"] == "not_met"
+    assert brain["note_reading"]["document_id"] == document.pk
+    page = coordinator_client.get(
+        reverse("trials-reverse-ranking", args=["NCT90000001"]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert SENTENCE in page
