@@ -41,6 +41,7 @@ from oncology_ui.clinical.timeline import (
     molecular_event_upsert,
     therapy_lines_refresh,
 )
+from oncology_ui.core.file_signatures import binary_format
 from oncology_ui.core.jobs import PermanentJobError, ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.patients.models import Case
@@ -49,19 +50,6 @@ logger = logging.getLogger(__name__)
 
 IMPORT_JOB = "clinical_import"
 UPLOAD_DIR = "clinical/imports"
-#: Magic numbers of formats that are never a clinical text file.
-_BINARY_MAGIC = {
-    b"PK\x03\x04": "a ZIP archive",
-    b"\x1f\x8b": "a gzip archive",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"II*\x00": "a TIFF image",
-    b"MM\x00*": "a TIFF image",
-    b"\xd0\xcf\x11\xe0": "an old Office document",
-    b"BCF\x02": "a binary BCF file",
-}
 _EXTENSIONS = {
     ClinicalImport.Kind.LAB_CSV: ".csv",
     ClinicalImport.Kind.VARIANT_CSV: ".csv",
@@ -97,9 +85,9 @@ def detect_kind(head: bytes, declared: str = "") -> str:
     Raises:
         ValidationError: binary content, XML, or content that does not match ``declared``.
     """
-    for magic, what in _BINARY_MAGIC.items():
-        if head.startswith(magic):
-            raise ValidationError(f"The file is {what}, not a CSV, VCF, MAF or FHIR JSON file.")
+    what = binary_format(head)
+    if what is not None:
+        raise ValidationError(f"The file is {what}, not a CSV, VCF, MAF or FHIR JSON file.")
     if b"\x00" in head:
         raise ValidationError("The file contains binary data (NUL bytes); it is not a text file.")
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()

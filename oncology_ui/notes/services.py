@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from oncology_ui.core.file_signatures import binary_format
 from oncology_ui.core.jobs import ProgressCallback
 from oncology_ui.core.models import Job
 from oncology_ui.notes.fhir import FhirDocumentError, read_fhir_document
@@ -35,18 +36,6 @@ from oncology_ui.patients.models import Case
 logger = logging.getLogger(__name__)
 
 READ_JOB = "document_read"
-#: Magic numbers of formats that are never a document's text (PDF is handled on its own).
-_BINARY_MAGIC = {
-    b"PK\x03\x04": "a ZIP archive (or a Word document)",
-    b"\x1f\x8b": "a gzip archive",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"II*\x00": "a TIFF image",
-    b"MM\x00*": "a TIFF image",
-    b"\xd0\xcf\x11\xe0": "an old Office document",
-    b"{\\rtf": "an RTF document",
-}
 
 
 def max_upload_bytes() -> int:
@@ -164,9 +153,10 @@ def document_text_from_upload(upload: BinaryIO, *, size: int) -> Received:
             author=fhir.author,
             document_date=fhir.document_date,
         )
-    for magic, what in _BINARY_MAGIC.items():
-        if data.startswith(magic):
-            raise ValidationError(f"The file is {what}; upload plain text or a PDF.")
+    # A PDF was read above, by its text layer; every other binary format is refused here.
+    what = binary_format(data)
+    if what is not None:
+        raise ValidationError(f"The file is {what}; upload plain text or a PDF.")
     if b"\x00" in data[:65536]:
         raise ValidationError("The file contains binary data (NUL bytes); it is not a text file.")
     try:
