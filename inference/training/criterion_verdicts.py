@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from inference.trials.verdicts.reader import (
 
 logger = logging.getLogger(__name__)
 
-VERSION = "criterion-verdicts-1.0"
+VERSION = "criterion-verdicts-1.1"
 GOLD = {
     "included": "met",
     "not included": "not_met",
@@ -50,7 +50,8 @@ GOLD = {
 }
 THRESHOLDS = (0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 FOLDS = 5
-L2 = 1e-2
+#: Ridge penalties tried inside the training folds (see :func:`choose_settings`).
+L2S = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -152,58 +153,57 @@ def _labels(y: Sequence[str]) -> np.ndarray:
 
 
 def _accuracy(model: VerdictModel, x: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    decided = VerdictModel(
-        model.version, model.weights, model.bias, model.mean, model.scale, threshold
-    ).decide(x)
+    decided = replace(model, threshold=threshold).decide(x)
     return float(np.mean([LABELS.index(d.label) == t for d, t in zip(decided, y, strict=True)]))
 
 
-def choose_threshold(x: np.ndarray, y: np.ndarray, patients: Sequence[str]) -> float:
-    """The abstention threshold with the best inner-CV accuracy (ties: the lower threshold)."""
+def choose_settings(x: np.ndarray, y: np.ndarray, patients: Sequence[str]) -> tuple[float, float]:
+    """The ridge penalty and abstention threshold with the best inner-CV accuracy.
+
+    Both are chosen by a 4-fold patient split of the rows given (the training part only); ties
+    go to the stronger penalty and then the lower threshold.
+    """
     folds = patient_folds(patients, FOLDS - 1)
-    scores = np.zeros(len(THRESHOLDS))
+    scores = np.zeros((len(L2S), len(THRESHOLDS)))
     for f in range(FOLDS - 1):
         train, test = folds != f, folds == f
-        model = fit(x[train], y[train], l2=L2)
-        for i, t in enumerate(THRESHOLDS):
-            scores[i] += _accuracy(model, x[test], y[test], t) * test.sum()
-    return THRESHOLDS[int(np.argmax(scores))]
-
-
-def train(
-    x: np.ndarray, y: np.ndarray, patients: Sequence[str], version: str = VERSION
-) -> VerdictModel:
-    """Fit on all given rows with a threshold chosen by inner patient-level CV."""
-    threshold = choose_threshold(x, y, patients)
-    return fit(x, y, l2=L2, version=version, threshold=threshold)
+        for i, l2 in enumerate(L2S):
+            model = fit(x[train], y[train], l2=l2)
+            for j, t in enumerate(THRESHOLDS):
+                scores[i, j] += _accuracy(model, x[test], y[test], t) * test.sum()
+    # L2S ascends: reversed, argmax's first maximum is the strongest penalty (simplest model).
+    strongest_first = scores[::-1]
+    row, column = np.unravel_index(int(np.argmax(strongest_first)), strongest_first.shape)
+    return L2S[len(L2S) - 1 - int(row)], THRESHOLDS[int(column)]
 
 
 def cross_validated(
     rows: Sequence[Row], x: np.ndarray, rules: bool = True
-) -> tuple[list[str], list[float]]:
+) -> tuple[list[str], list[tuple[float, float]]]:
     """Out-of-fold labels for every row: engine label, or the fold model's for engine-unknown rows.
 
     Returns:
-        The strict-reading labels and the thresholds chosen per fold.
+        The strict-reading labels and the (ridge penalty, threshold) chosen per fold.
     """
     patients = [r.patient_id for r in rows]
     folds = patient_folds(patients)
     undecided = np.array([r.engine == "unknown" for r in rows])
     y = _labels([r.gold for r in rows])
     labels = [r.engine for r in rows]
-    thresholds = []
+    settings = []
     for f in range(FOLDS):
         train_mask = (folds != f) & undecided
-        model = train(
+        l2, threshold = choose_settings(
             x[train_mask],
             y[train_mask],
             [p for p, m in zip(patients, train_mask, strict=True) if m],
         )
-        thresholds.append(model.threshold)
+        model = fit(x[train_mask], y[train_mask], l2=l2, threshold=threshold)
+        settings.append((l2, threshold))
         test = np.flatnonzero((folds == f) & undecided)
         for i, decided in zip(test, model.decide(x[test], rules), strict=True):
             labels[i] = decided.label
-    return labels, thresholds
+    return labels, settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -218,26 +218,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = load_rows(args.data)
     x = featurize(rows)
-    labels, thresholds = cross_validated(rows, x)
+    labels, settings = cross_validated(rows, x)
     gold = [r.gold for r in rows]
     accuracy = float(np.mean([g == p for g, p in zip(gold, labels, strict=True)]))
     met = [p for g, p in zip(gold, labels, strict=True) if g == "met"]
     logger.info(
-        "CV strict accuracy %.3f, met recall %.3f, thresholds %s",
+        "CV strict accuracy %.3f, met recall %.3f, (L2, threshold) per fold %s",
         accuracy,
         met.count("met") / len(met),
-        thresholds,
+        settings,
     )
     undecided = np.array([r.engine == "unknown" for r in rows])
-    model = train(
-        x[undecided],
-        _labels(gold)[undecided],
-        [r.patient_id for r, m in zip(rows, undecided, strict=True) if m],
-    )
+    patients = [r.patient_id for r, m in zip(rows, undecided, strict=True) if m]
+    l2, threshold = choose_settings(x[undecided], _labels(gold)[undecided], patients)
+    model = fit(x[undecided], _labels(gold)[undecided], l2=l2, version=VERSION, threshold=threshold)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n")
     logger.info(
-        "wrote %s sha256 %s (threshold %.2f)", args.out, sha256_of(args.out), model.threshold
+        "wrote %s sha256 %s (L2 %g, threshold %.2f)",
+        args.out,
+        sha256_of(args.out),
+        l2,
+        model.threshold,
     )
 
 

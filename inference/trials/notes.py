@@ -79,6 +79,46 @@ def _flag(pattern: re.Pattern[str] | str, text: str, as_of: dt.date) -> Fact[boo
     return Fact(not negated(text, m.start(), window=50), as_of, "note")
 
 
+# A current pregnancy: "pregnant", "pregnancy", "N weeks' gestation", "gestational age". Obstetric
+# shorthand (G2P1) counts earlier pregnancies and says nothing about now, so it is not a cue.
+_PREGNANCY_RE = re.compile(r"\bpregnan\w*|\bgestation\w*", re.I)
+# Mentions that are not the patient being pregnant now: a test result, a past or wished-for
+# pregnancy, or one that ended.
+_PREGNANCY_TEST_RE = re.compile(
+    r"\bpregnancy test\b[^.;]{0,120}?\b(?P<result>negative|positive)\b|"
+    r"\b(?P<before>negative|positive)\b[^.;]{0,20}\bpregnancy test\b",
+    re.I,
+)
+_NOT_CURRENT_BEFORE_RE = re.compile(
+    r"\b(?:history of|previous|prior|past|earlier|ectopic|tubal|molar|terminated|"
+    r"miscarri\w*|lost|desires?|wish\w*|wants?|plans?|planning|trying|attempting|unable|"
+    r"after|following)\b[^.;]{0,30}$",
+    re.I,
+)
+_NOT_CURRENT_AFTER_RE = re.compile(
+    r"^[^.;]{0,40}\b(?:at age \d+|years? ago|in (?:19|20)\d\d)\b", re.I
+)
+
+
+def _pregnancy(text: str, as_of: dt.date) -> Fact[bool] | None:
+    """Whether the note says the patient is pregnant now (None: it does not say).
+
+    A pregnancy test's result decides; otherwise the first mention that is about a current
+    pregnancy (not negated, not past, wished for or ended) says pregnant, and a negated one
+    ("not pregnant", "denies pregnancy") says not pregnant.
+    """
+    test = _PREGNANCY_TEST_RE.search(text)
+    if test:
+        result = (test.group("result") or test.group("before")).lower()
+        return Fact(result == "positive", as_of, "note")
+    for m in _PREGNANCY_RE.finditer(text):
+        before, after = text[max(0, m.start() - 60) : m.start()], text[m.end() : m.end() + 40]
+        if _NOT_CURRENT_BEFORE_RE.search(before) or _NOT_CURRENT_AFTER_RE.search(after):
+            continue
+        return Fact(not negated(text, m.start(), window=50), as_of, "note")
+    return None
+
+
 def facts_from_note(patient_id: str, text: str, as_of: dt.date) -> PatientFacts:
     """Extract the facts a note states explicitly.
 
@@ -128,7 +168,7 @@ def facts_from_note(patient_id: str, text: str, as_of: dt.date) -> PatientFacts:
             if _THERAPY_CUE.search(before) and not negated(text, tm.start()):
                 therapies.append(PriorTherapy(name=name, source="note"))
                 break
-    pregnant = _flag(r"\bpregnan\w*|\bgestation\w*|\bG\d+P\d+", text, as_of)
+    pregnant = _pregnancy(text, as_of)
     diagnosis = " ".join(
         s.strip()
         for s in re.split(r"(?<=[.;])\s+", text)

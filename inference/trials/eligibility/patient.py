@@ -22,6 +22,7 @@ from inference.trials.schema import (
     CriterionKind,
     CriterionVerdict,
     LabValue,
+    NumericBound,
     PatientFacts,
 )
 
@@ -31,7 +32,10 @@ _ECOG_TO_KPS = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20)
 
 _FEMALE_ONLY_RE = re.compile(
     r"\b(?:women|woman|female|childbearing|child-bearing|pregnan\w*|lactat\w*|breast[- ]?feed\w*|"
-    r"menopaus\w*|postmenopaus\w*|premenopaus\w*|ovar\w+|uter\w+|cervi\w+|mammogra\w+)\b",
+    r"menopaus\w*|postmenopaus\w*|premenopaus\w*|ovar\w+|uter\w+|cervix|mammogra\w+|"
+    # "cervical" alone is also the neck (cervical spine, cervical lymph nodes).
+    r"cervical (?:cancer|carcinoma|cytology|smear|screening|dysplasia|intraepithelial\w*|"
+    r"neoplasia|lesions?|insufficiency|cerclage))\b",
     re.I,
 )
 _MALE_ONLY_RE = re.compile(r"\b(?:men|male|prostat\w*|testic\w*|sperm\w*|vasectom\w*)\b", re.I)
@@ -53,9 +57,50 @@ def other_sex_only(text: str, sex: str | None) -> str:
     return ""
 
 
+# What may follow an age limit's number: a range's other end, then a unit.
+_AFTER_NUMBER_RE = re.compile(
+    r"\s*(?:(?:-|–|to|and)\s*\d+(?:\.\d+)?\s*|"
+    r"(?:or|and) (?:more|older|over|above|greater|less|younger|under|below)\s*)?"
+    r"(?P<unit>\+|years?\b|yrs?\b|y/?o\b|y\.o\.|age\b|old\b|months?\b|mos?\b|weeks?\b|wks?\b|days?\b|hours?\b|hrs?\b|%|percent\b|"
+    r"[mµu]?g\b|kg\b|m?l\b|mm\b|cm\b|episodes?\b|standard\b|times\b|x\b|/)?",
+    re.I,
+)
+_YEARS_UNIT_RE = re.compile(r"\+|years?|yrs?|y/?o|y\.o\.|age|old", re.I)
+_AGE_CUE_BEFORE_RE = re.compile(r"\bage[sd]?\b[^.;\d]{0,40}$", re.I)
+
+
+def age_limit_in_years(text: str, bound: NumericBound) -> bool:
+    """True when one of the bound's numbers is written as an age in years in the criterion.
+
+    Guards against a limit read from another quantity ("2 standard deviations below the mean
+    for age", "FVC > 80 % predicted for age", "ages 2-18 months" taken as years): such a
+    verdict would rest on a number that is not the age limit, so it is not judged.
+    """
+    for value in (bound.low, bound.high):
+        if value is None:
+            continue
+        for m in re.finditer(rf"(?<![\d.]){re.escape(f'{value:g}')}(?!\.?\d)", text):
+            unit = _AFTER_NUMBER_RE.match(text, m.end())
+            found = unit.group("unit") if unit else None
+            if found:
+                if _YEARS_UNIT_RE.fullmatch(found):
+                    return True
+                continue
+            if _AGE_CUE_BEFORE_RE.search(text[max(0, m.start() - 50) : m.start()]):
+                return True
+    return False
+
+
 def _age(c: Criterion, p: PatientFacts, _: EligibilityOptions) -> CriterionVerdict:
     if p.age_years is None or c.bound is None:
         return make_verdict(c, None, resolver="record the patient's date of birth or age")
+    # Record criteria come from the registry's age fields; a PDQ heading ("Age: 18 and over")
+    # is the criterion's context, not its text.
+    from_record = c.criterion_id.startswith("record-")
+    if not from_record and not age_limit_in_years(f"{c.context}: {c.text}", c.bound):
+        return make_verdict(
+            c, None, resolver="review this criterion manually: its age limit was not read"
+        )
     return make_verdict(
         c, c.bound.contains(p.age_years), [evidence_of("age", f"{p.age_years:g} years")]
     )

@@ -29,7 +29,7 @@ WEIGHTS_PATH = (
     Path(__file__).resolve().parents[2] / "weights" / "trials" / "criterion_verdicts.json"
 )
 #: Pinned digest of the shipped weights (written by ``inference.training.criterion_verdicts``).
-WEIGHTS_SHA256 = "3a1bec539ce7a6a19f040e0895d31669e927eee300a5b61ca8795540b34a04f3"
+WEIGHTS_SHA256 = "c2dc8e3d7027949fe8be18f601944f2317c0a5b36b81128dad3f16f84ab32d20"
 #: Below this cosine and overlap the cited sentence is not shown as evidence.
 _EVIDENCE_SIM = 0.35
 _EVIDENCE_LEX = 0.34

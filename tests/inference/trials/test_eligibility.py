@@ -307,3 +307,29 @@ def test_surgery_and_radiotherapy_are_not_prior_systemic_therapy() -> None:
     assert _verdict("Prior systemic therapy", local, inclusion=False) is Verdict.NOT_MET
     systemic = _patient(prior_therapies=(PriorTherapy("letrozole", RECENT, line=1),))
     assert _verdict("Prior systemic therapy", systemic, inclusion=False) is Verdict.MET
+
+
+def test_an_age_limit_read_from_another_quantity_is_not_judged() -> None:
+    # The parser may read "2 standard deviations" or "2-18 months" as an age in years; the
+    # verdict would rest on a number that is not the age limit, so it stays unknown.
+    shock = "Refractory shock: systolic pressure over 2 standard deviations below the mean for age"
+    infants = "Infants aged 2-18 months admitted after surgery"
+    for line, inclusion in ((shock, False), (infants, True)):
+        verdict = evaluate_criterion(_criterion(line, inclusion), _patient(age_years=8.0))
+        assert verdict.verdict is Verdict.UNKNOWN, line
+
+
+def test_an_age_limit_stated_in_years_or_under_an_age_heading_is_judged() -> None:
+    assert _verdict("Age greater than or equal to 18.", _patient()) is Verdict.MET
+    assert _verdict("Patients must be 18 or more years of age", _patient()) is Verdict.MET
+    heading = parse_criteria("Inclusion Criteria:\nAge: 18 and over")
+    assert [evaluate_criterion(c, _patient()).verdict for c in heading] == [Verdict.MET]
+    assert evaluate_criterion(heading[0], _patient(age_years=16.0)).verdict is Verdict.NOT_MET
+
+
+def test_cervical_in_the_neck_sense_does_not_make_a_criterion_female_only() -> None:
+    man = _patient(sex="male")
+    neck = _criterion("Cervical lymphadenopathy", inclusion=False)
+    assert evaluate_criterion(neck, man).verdict is Verdict.UNKNOWN
+    cervix = _criterion("Abnormal cervical cytology", inclusion=False)
+    assert evaluate_criterion(cervix, man).verdict is Verdict.NOT_APPLICABLE

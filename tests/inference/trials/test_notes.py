@@ -48,3 +48,15 @@ def test_it_leaves_unstated_facts_unknown() -> None:
     facts = facts_from_note("t4", "Patient presents with cough.", NOTE_DAY)
     assert facts.age_years is None and facts.ecog is None and facts.pregnant is None
     assert facts.labs == () and facts.biomarkers == ()
+
+
+def test_it_reads_a_current_pregnancy_but_not_a_past_or_tested_negative_one() -> None:
+    def pregnant(text: str) -> bool | None:
+        fact = facts_from_note("t5", text, NOTE_DAY).pregnant
+        return None if fact is None else fact.value
+
+    assert pregnant("A 27-year-old woman at 11 weeks gestation is seen for anaemia.") is True
+    assert pregnant("Urine pregnancy test with a 25 mIU/ml cut-off is negative.") is False
+    assert pregnant("She denies pregnancy.") is False
+    assert pregnant("History remarkable for an ectopic pregnancy at age 26.") is None
+    assert pregnant("She is G2P1 and desires pregnancy.") is None
