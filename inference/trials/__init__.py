@@ -6,6 +6,7 @@ docs/trials/README.md.
 """
 
 #: Recorded with every stored match and parsed trial; bump when verdicts or parsing change.
-#: 1.2: record-level criteria (setting before surgery, carcinoma in situ) and re-ranker
-#: trial-reranker-2 (no criteria-count feature).
+#: 1.2: record-level criteria (setting before surgery, carcinoma in situ), age limits judged
+#: only when written as ages, current pregnancy only, and re-ranker trial-reranker-2 (no
+#: criteria-count feature).
 ENGINE_VERSION = "1.2"
