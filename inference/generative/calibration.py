@@ -74,7 +74,7 @@ def masked_moments(
         of_type = np.flatnonzero(types == k)
         for start in range(0, len(of_type), CHUNK):
             rows = of_type[start : start + CHUNK]
-            spread = np.einsum("dr,nrq->ndq", w, f_chol[rows])  # (n, d, r)
+            spread = w @ f_chol[rows]  # (n, d, r); batched BLAS, einsum is far slower
             sd[rows] = np.sqrt((spread**2).sum(-1) + lg.psi[k][s])
     return mean, sd
 

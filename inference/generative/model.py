@@ -215,7 +215,7 @@ class GenerativeModel:
         f_mean, f_chol = self.linear.conditional(z, types)
         rng = np.random.default_rng(int(seed) * 7919 + 97)
         eps = antithetic(rng.standard_normal((n_samples, *f_mean.shape)))
-        f = f_mean[None] + np.einsum("nrq,anq->anr", f_chol, eps)
+        f = f_mean[None] + (f_chol[None] @ eps[..., None])[..., 0]  # (S, N, rank)
         return self.linear.drawn, f, f_mean
 
     def _linear_draw(
