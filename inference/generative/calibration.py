@@ -54,7 +54,7 @@ def sample_half_widths(draws: int = REFERENCE_DRAWS, level: float = LEVEL) -> Fl
 
 
 MIN_ROWS = 30
-CHUNK = 32
+CHUNK = 8
 
 
 def masked_moments(
@@ -68,12 +68,14 @@ def masked_moments(
     f_mean, f_chol = lg.conditional(shown, types)
     n, d = len(types), s.stop - s.start
     mean, sd = np.empty((n, d)), np.empty((n, d))
-    for start in range(0, n, CHUNK):
-        rows = slice(start, start + CHUNK)
-        w = lg.loadings[types[rows]][:, s]  # (n, d, r)
-        mean[rows] = lg.mean[types[rows]][:, s] + np.einsum("ndr,nr->nd", w, f_mean[rows])
-        spread = np.einsum("ndr,nrq->ndq", w, f_chol[rows])
-        sd[rows] = np.sqrt((spread**2).sum(-1) + lg.psi[types[rows]][:, s])
+    mean[:] = lg.mean[types][:, s] + lg.project(modality, types, f_mean)
+    for k in np.unique(types):
+        w = lg.type_loadings(int(k), s)  # (d, r)
+        of_type = np.flatnonzero(types == k)
+        for start in range(0, len(of_type), CHUNK):
+            rows = of_type[start : start + CHUNK]
+            spread = w @ f_chol[rows]  # (n, d, r); batched BLAS, einsum is far slower
+            sd[rows] = np.sqrt((spread**2).sum(-1) + lg.psi[k][s])
     return mean, sd
 
 

@@ -216,6 +216,5 @@ def penalised_shift(
     delta = factors(after) - factors(before)
     out: dict[str, FloatArray] = {}
     for m in modalities:
-        w = lg.loadings[types][:, lg.span(m)]
-        out[m] = np.einsum("ndr,nr->nd", w, delta) * model.standardiser.scale[m]
+        out[m] = lg.project(m, types, delta) * model.standardiser.scale[m]
     return out

@@ -215,7 +215,7 @@ class GenerativeModel:
         f_mean, f_chol = self.linear.conditional(z, types)
         rng = np.random.default_rng(int(seed) * 7919 + 97)
         eps = antithetic(rng.standard_normal((n_samples, *f_mean.shape)))
-        f = f_mean[None] + np.einsum("nrq,anq->anr", f_chol, eps)
+        f = f_mean[None] + (f_chol[None] @ eps[..., None])[..., 0]  # (S, N, rank)
         return self.linear.drawn, f, f_mean
 
     def _linear_draw(
@@ -436,6 +436,7 @@ def linear_payload(lg: LinearGaussian) -> dict[str, Any]:
         "dims": dict(lg.dims),
         "drawn": list(lg.drawn),
         **({} if lg.spread is None else {"spread": _tensor(lg.spread, torch.float16)}),
+        **({} if lg.shared is None else {"shared": _tensor(lg.shared, torch.float16)}),
     }
 
 
@@ -450,6 +451,7 @@ def linear_from_payload(raw: Mapping[str, Any] | None) -> LinearGaussian | None:
         {m: int(v) for m, v in raw["dims"].items()},
         tuple(raw["drawn"]),
         None if raw.get("spread") is None else as_np(raw["spread"]),
+        None if raw.get("shared") is None else as_np(raw["shared"]),
     )
 
 

@@ -25,7 +25,16 @@ from inference.generative.data import (
     inner_split,
 )
 from inference.generative.intervention import choose_penalty
-from inference.generative.linear import SHRINKS, fit_linear, half, joint_features, masked_accuracy
+from inference.generative.linear import (
+    MIXTURES,
+    SHRINKS,
+    fit_linear,
+    half,
+    joint_features,
+    masked_accuracy,
+    mixed,
+    shared_loadings,
+)
 from inference.generative.metrics import LEVEL, interval_coverage
 from inference.generative.model import GenerativeModel, Standardiser
 from inference.generative.network import GenerativeConfig, GenerativeNet, kl_to_prior
@@ -301,16 +310,26 @@ def add_linear(
     k_val = np.array([model.type_index(t) for t in table.cancer_type[val_rows]])
     n_types, dims = len(model.config.cancer_types), model.config.dims
     report: dict[str, float] = {}
-    best, best_score = SHRINKS[0], -np.inf
-    for shrink in SHRINKS:
-        candidate = fit_linear(z_fit, k_fit, n_types, dims, shrink=shrink)
+    own = {shrink: fit_linear(z_fit, k_fit, n_types, dims, shrink=shrink) for shrink in SHRINKS}
+    shared = shared_loadings(z_fit, k_fit, own[SHRINKS[0]].mean)
+    candidates = [(1.0, shrink) for shrink in SHRINKS] + list(MIXTURES)
+    best, best_score = candidates[0], -np.inf
+    for weight, shrink in dict.fromkeys(candidates):
+        if shrink not in own:
+            own[shrink] = fit_linear(z_fit, k_fit, n_types, dims, shrink=shrink)
+        candidate = mixed(own[shrink], shared, weight)
         score = masked_accuracy(candidate, z_val, k_val)
-        report[f"linear_inner_val_r_shrink_{shrink:g}"] = score
-        logger.info("linear component, shrink %g: inner-validation r %.3f", shrink, score)
+        report[f"linear_inner_val_r_weight_{weight:g}_shrink_{shrink:g}"] = score
+        logger.info(
+            "linear component, own weight %g, shrink %g: inner-validation r %.3f",
+            weight,
+            shrink,
+            score,
+        )
         if score > best_score:
-            best, best_score = shrink, score
-    model.linear = half(fit_linear(z_fit, k_fit, n_types, dims, shrink=best))
-    report["linear_shrink"] = best
+            best, best_score = (weight, shrink), score
+    model.linear = half(mixed(own[best[1]], shared, best[0]))
+    report["linear_own_weight"], report["linear_shrink"] = best
     return report
 
 
