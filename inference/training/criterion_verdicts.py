@@ -201,7 +201,8 @@ def cross_validated(
         model = fit(x[train_mask], y[train_mask], l2=l2, threshold=threshold)
         settings.append((l2, threshold))
         test = np.flatnonzero((folds == f) & undecided)
-        for i, decided in zip(test, model.decide(x[test], rules), strict=True):
+        texts = [rows[int(i)].criterion for i in test]
+        for i, decided in zip(test, model.decide(x[test], rules, texts), strict=True):
             labels[i] = decided.label
     return labels, settings
 

@@ -6,6 +6,8 @@ Plain numpy, full-batch gradient descent from zeros, so a fit is deterministic f
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,21 @@ def context_rule(f: dict[str, float]) -> tuple[str, str] | None:
     return None
 
 
+# A criterion about the family ("BRCA mutation in the family", "first-degree relative with colon
+# cancer") may be decided from a sentence about a relative; any other may not.
+_FAMILY_CRITERION_RE = re.compile(
+    r"\bfamil(?:y|ial)\b|\brelatives?\b|\bkindred\b|\bfirst[- ]degree\b|\bmother\b|"
+    r"\bfather\b|\bsister\b|\bbrother\b|\bsiblings?\b",
+    re.I,
+)
+ABOUT_A_RELATIVE = "the closest sentence is about a family member, not the patient"
+
+
+def about_a_relative(f: dict[str, float], criterion: str) -> bool:
+    """The evidence sentence speaks of a relative and the criterion is about the patient."""
+    return bool(f["evidence_family"]) and not _FAMILY_CRITERION_RE.search(criterion)
+
+
 @dataclass(frozen=True)
 class VerdictModel:
     """Weights (F, C), bias (C), feature standardisation and the abstention threshold."""
@@ -69,28 +86,41 @@ class VerdictModel:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def decide(self, x: np.ndarray, rules: bool = True) -> list[Decision]:
+    def decide(
+        self, x: np.ndarray, rules: bool = True, criteria: Sequence[str] | None = None
+    ) -> list[Decision]:
         """One decision per feature row: the classifier's, or a ConText rule's (see ``rule``).
 
         The classifier abstains (unknown) below :attr:`threshold`. The training labels hold
         almost no excluded patients (7 of 530 exclusions), so the classifier alone would call a
         plainly affirmed excluding condition "not met"; a sentence that covers the criterion
         well, is about the patient and is not hypothetical therefore decides by its polarity.
+        With ``criteria`` (the rows' criterion texts), a "met" drawn from a sentence about a
+        relative abstains unless the criterion is about the family: what a sister carries says
+        nothing of whether the patient carries it (ConText's family context). A "not met" may
+        stand: a note that speaks only of a relative's disease has not affirmed the patient's.
         """
         x = np.atleast_2d(x)
         out = []
-        for row, p in zip(x, self.probabilities(x), strict=True):
-            rule = context_rule(dict(zip(self.features, row, strict=True))) if rules else None
-            if rule is not None:
-                label, why = rule
-                out.append(Decision(label, float(p[self.labels.index(label)]), False, why))
-                continue
-            best = int(np.argmax(p))
-            if p[best] < self.threshold and self.labels[best] != "unknown":
-                out.append(Decision("unknown", float(p[self.labels.index("unknown")]), True))
-            else:
-                out.append(Decision(self.labels[best], float(p[best]), False))
+        texts = list(criteria) if criteria is not None else [""] * len(x)
+        for row, p, text in zip(x, self.probabilities(x), texts, strict=True):
+            f = dict(zip(self.features, row, strict=True))
+            decision = self._decide_one(f, p, rules)
+            if decision.label == "met" and criteria is not None and about_a_relative(f, text):
+                unknown = float(p[self.labels.index("unknown")])
+                decision = Decision("unknown", unknown, True, ABOUT_A_RELATIVE)
+            out.append(decision)
         return out
+
+    def _decide_one(self, f: dict[str, float], p: np.ndarray, rules: bool) -> Decision:
+        rule = context_rule(f) if rules else None
+        if rule is not None:
+            label, why = rule
+            return Decision(label, float(p[self.labels.index(label)]), False, why)
+        best = int(np.argmax(p))
+        if p[best] < self.threshold and self.labels[best] != "unknown":
+            return Decision("unknown", float(p[self.labels.index("unknown")]), True)
+        return Decision(self.labels[best], float(p[best]), False)
 
     def to_json(self) -> dict[str, object]:
         """The JSON form written to ``inference/weights/trials``."""

@@ -130,7 +130,7 @@ def read_criterion(
     model = model or shipped_model()
     sentences = document_sentences(documents) if sentences is None else sentences
     pair = pair_features(text, inclusion, free_text, sentences, embed_cached)
-    decision = model.decide(np.asarray(pair.vector))[0]
+    decision = model.decide(np.asarray(pair.vector), criteria=[text])[0]
     evidence = pair.evidence
     if evidence is not None and pair.similarity < _EVIDENCE_SIM and pair.overlap < _EVIDENCE_LEX:
         evidence = None

@@ -75,6 +75,28 @@ def test_an_unrelated_note_leaves_an_inclusion_unknown_and_presumes_an_exclusion
     assert exclusion.verdict is Verdict.NOT_MET and not exclusion.cited
 
 
+def test_a_relatives_finding_never_decides_a_criterion_about_the_patient() -> None:
+    from inference.trials.verdicts.model import ABOUT_A_RELATIVE
+
+    family = (
+        NoteDocument(
+            "document:9",
+            "Genetics clinic",
+            "Clinical note",
+            dt.date(2025, 1, 10),
+            "Postmenopausal woman with invasive ductal carcinoma. Sister carries a BRCA2 "
+            "mutation. Patient's own germline testing is pending.",
+        ),
+    )
+    patient = read_criterion(
+        "The patient must be a carrier of a deleterious mutation in BRCA 1/2.", True, True, family
+    )
+    assert patient.verdict is Verdict.UNKNOWN and patient.abstained
+    assert patient.rule == ABOUT_A_RELATIVE
+    about_family = read_criterion("Documented BRCA mutation in the family", True, True, family)
+    assert about_family.rule != ABOUT_A_RELATIVE
+
+
 def test_the_step_is_deterministic() -> None:
     first = read_criterion("Diabetes mellitus", True, True, DOCS)
     second = read_criterion("Diabetes mellitus", True, True, DOCS)
