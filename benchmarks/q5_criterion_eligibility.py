@@ -29,7 +29,7 @@ from inference.training.criterion_verdicts import (
     GOLD,
     cross_validated,
     engine_label,
-    featurize,
+    featurize_with_evidence,
     load_rows,
 )
 from inference.trials.evaluation import macro_f1
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> BenchmarkResult:
     if args.quick:
         rows = rows[:120]
     gold = [r.gold for r in rows]
-    x = featurize(rows)
-    strict, settings = cross_validated(rows, x)
+    x, evidence = featurize_with_evidence(rows)
+    strict, settings = cross_validated(rows, x, evidence=evidence)
     predictions: dict[str, list[str]] = {
         "baseline": [
             keyword_baseline(_strip_numbers(r.note), r.criterion, r.inclusion) for r in rows

@@ -129,17 +129,21 @@ def load_rows(data: Path) -> list[Row]:
 
 def featurize(rows: Sequence[Row]) -> np.ndarray:
     """Feature matrix (N, F): each row's criterion against its note as the only document."""
+    return featurize_with_evidence(rows)[0]
+
+
+def featurize_with_evidence(rows: Sequence[Row]) -> tuple[np.ndarray, list[str]]:
+    """The feature matrix and each row's closest sentence ("" when none), as the app reads it."""
     out = []
+    evidence = []
     split: dict[str, list] = {}
     for row in rows:
         doc = (NoteDocument("note", "Admission note", "note", None, row.note),)
         sentences = split.setdefault(row.note, document_sentences(doc))
-        out.append(
-            pair_features(
-                row.criterion, row.inclusion, row.free_text, sentences, embed_cached
-            ).vector
-        )
-    return np.asarray(out, dtype=float)
+        pair = pair_features(row.criterion, row.inclusion, row.free_text, sentences, embed_cached)
+        out.append(pair.vector)
+        evidence.append(pair.evidence.text if pair.evidence is not None else "")
+    return np.asarray(out, dtype=float), evidence
 
 
 def patient_folds(patients: Sequence[str], k: int = FOLDS) -> np.ndarray:
@@ -178,9 +182,15 @@ def choose_settings(x: np.ndarray, y: np.ndarray, patients: Sequence[str]) -> tu
 
 
 def cross_validated(
-    rows: Sequence[Row], x: np.ndarray, rules: bool = True
+    rows: Sequence[Row],
+    x: np.ndarray,
+    rules: bool = True,
+    evidence: Sequence[str] | None = None,
 ) -> tuple[list[str], list[tuple[float, float]]]:
     """Out-of-fold labels for every row: engine label, or the fold model's for engine-unknown rows.
+
+    ``evidence`` (each row's closest sentence, from ``featurize_with_evidence``) applies the
+    app's in-situ / invasive guard as well as the relative's-finding one.
 
     Returns:
         The strict-reading labels and the (ridge penalty, threshold) chosen per fold.
@@ -202,7 +212,8 @@ def cross_validated(
         settings.append((l2, threshold))
         test = np.flatnonzero((folds == f) & undecided)
         texts = [rows[int(i)].criterion for i in test]
-        for i, decided in zip(test, model.decide(x[test], rules, texts), strict=True):
+        closest = [evidence[int(i)] for i in test] if evidence is not None else None
+        for i, decided in zip(test, model.decide(x[test], rules, texts, closest), strict=True):
             labels[i] = decided.label
     return labels, settings
 
@@ -218,8 +229,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = load_rows(args.data)
-    x = featurize(rows)
-    labels, settings = cross_validated(rows, x)
+    x, evidence = featurize_with_evidence(rows)
+    labels, settings = cross_validated(rows, x, evidence=evidence)
     gold = [r.gold for r in rows]
     accuracy = float(np.mean([g == p for g, p in zip(gold, labels, strict=True)]))
     met = [p for g, p in zip(gold, labels, strict=True) if g == "met"]

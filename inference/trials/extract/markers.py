@@ -53,7 +53,13 @@ def extract_flags(text: str) -> list[Structure]:
                 CriterionKind.MEASURABLE_DISEASE, present=not negated(text, measurable.start())
             )
         )
-    pregnancy = re.search(r"pregnan\w*|lactat\w+|breast[- ]?feed\w*|nursing", text, re.I)
+    # "nursing" is breastfeeding, not a nursing home, a skilled nursing facility or nursing care.
+    pregnancy = re.search(
+        r"pregnan\w*|lactat\w+|breast[- ]?feed\w*|"
+        r"(?<!skilled )nursing(?!\s+(?:homes?|facilit\w*|care|staff|assessments?|services?))",
+        text,
+        re.I,
+    )
     if pregnancy and not re.search(r"contracept|birth control|agree|abstinen", text, re.I):
         negative_test = re.search(r"negative\s+(?:serum\s+|urine\s+)?pregnancy\s+test", text, re.I)
         present = False if negative_test else not negated(text, pregnancy.start())

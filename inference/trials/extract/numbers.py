@@ -28,8 +28,8 @@ _CMP_WORDS: list[tuple[str, str]] = [
         r"maximum(?: of)?|max\.?|within",
         "<=",
     ),
-    (r">|(?:greater|more|higher) than|above|over|exceeding|in excess of", ">"),
-    (r"<|(?:less|lower|fewer) than|below|under", "<"),
+    (r">|(?:greater|more|higher|older) than|above|over|exceeding|in excess of", ">"),
+    (r"<|(?:less|lower|fewer|younger) than|below|under", "<"),
 ]
 _CMP_RE = re.compile("|".join(f"(?P<c{i}>{p})" for i, (p, _) in enumerate(_CMP_WORDS)), re.I)
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -283,6 +283,11 @@ def extract_age(text: str, context: str = "") -> list[Structure]:
         low, high = int(m.group(1)), int(m.group(2))
         if low < high <= 120:
             return [Structure(CriterionKind.AGE, bound=NumericBound(low, high, unit="years"))]
+    # "Age 18+", "aged 65+ years": the plus sign is an open upper end.
+    not_years = r"\d|months?|mos?|weeks?|wks?|days?"
+    m = re.search(rf"\b(\d{{1,3}})\s*\+(?!\s*(?:{not_years})){years}", text, re.I)
+    if m and int(m.group(1)) <= 120:
+        return [Structure(CriterionKind.AGE, bound=_bound_from(">=", int(m.group(1)), "years"))]
     m = re.search(
         rf"(\d{{1,3}}){years}\s*(?:or|and)\s*(older|over|above|greater|more|younger|under|less|below)",
         text,

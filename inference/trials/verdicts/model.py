@@ -66,6 +66,30 @@ def about_a_relative(f: dict[str, float], criterion: str) -> bool:
     return bool(f["evidence_family"]) and not _FAMILY_CRITERION_RE.search(criterion)
 
 
+# A carcinoma in situ and an invasive carcinoma share most of their words ("ductal carcinoma"),
+# so the sentence closest to a DCIS criterion is often the invasive diagnosis, and the reverse.
+_IN_SITU_RE = re.compile(r"\bin[- ]situ\b|\b(?:DCIS|LCIS)\b", re.I)
+_INVASIVE_RE = re.compile(r"\binvasive\b|\binfiltrating\b|\bIDC\b|\bILC\b", re.I)
+OTHER_BEHAVIOUR = (
+    "the closest sentence describes an invasive tumour where the criterion asks for an in-situ "
+    "one, or the reverse"
+)
+
+
+def other_behaviour(criterion: str, sentence: str) -> bool:
+    """The criterion asks for an in-situ (or invasive) tumour and the sentence names only the
+    other kind: "ductal carcinoma in situ" is not affirmed by "invasive ductal carcinoma"."""
+    wants_in_situ = bool(_IN_SITU_RE.search(criterion))
+    wants_invasive = bool(_INVASIVE_RE.search(criterion))
+    says_in_situ = bool(_IN_SITU_RE.search(sentence))
+    says_invasive = bool(_INVASIVE_RE.search(sentence))
+    if wants_in_situ and not wants_invasive:
+        return says_invasive and not says_in_situ
+    if wants_invasive and not wants_in_situ:
+        return says_in_situ and not says_invasive
+    return False
+
+
 @dataclass(frozen=True)
 class VerdictModel:
     """Weights (F, C), bias (C), feature standardisation and the abstention threshold."""
@@ -87,7 +111,11 @@ class VerdictModel:
         return e / e.sum(axis=1, keepdims=True)
 
     def decide(
-        self, x: np.ndarray, rules: bool = True, criteria: Sequence[str] | None = None
+        self,
+        x: np.ndarray,
+        rules: bool = True,
+        criteria: Sequence[str] | None = None,
+        evidence: Sequence[str] | None = None,
     ) -> list[Decision]:
         """One decision per feature row: the classifier's, or a ConText rule's (see ``rule``).
 
@@ -99,16 +127,23 @@ class VerdictModel:
         relative abstains unless the criterion is about the family: what a sister carries says
         nothing of whether the patient carries it (ConText's family context). A "not met" may
         stand: a note that speaks only of a relative's disease has not affirmed the patient's.
+        With ``evidence`` too (each row's closest sentence), a "met" abstains when the sentence
+        names an invasive tumour for an in-situ criterion or the reverse (``other_behaviour``).
         """
         x = np.atleast_2d(x)
         out = []
         texts = list(criteria) if criteria is not None else [""] * len(x)
-        for row, p, text in zip(x, self.probabilities(x), texts, strict=True):
+        sentences = list(evidence) if evidence is not None else [""] * len(x)
+        rows = zip(x, self.probabilities(x), texts, sentences, strict=True)
+        for row, p, text, sentence in rows:
             f = dict(zip(self.features, row, strict=True))
             decision = self._decide_one(f, p, rules)
-            if decision.label == "met" and criteria is not None and about_a_relative(f, text):
+            if decision.label == "met" and criteria is not None:
                 unknown = float(p[self.labels.index("unknown")])
-                decision = Decision("unknown", unknown, True, ABOUT_A_RELATIVE)
+                if about_a_relative(f, text):
+                    decision = Decision("unknown", unknown, True, ABOUT_A_RELATIVE)
+                elif other_behaviour(text, sentence):
+                    decision = Decision("unknown", unknown, True, OTHER_BEHAVIOUR)
             out.append(decision)
         return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,13 @@ WEIGHTS_SHA256 = "c2dc8e3d7027949fe8be18f601944f2317c0a5b36b81128dad3f16f84ab32d
 _EVIDENCE_SIM = 0.35
 _EVIDENCE_LEX = 0.34
 NOT_MENTIONED = "not mentioned in the documents"
+#: Consent, capacity and willingness are about this trial, which no earlier note can speak of:
+#: physicians presume them (as the annotators did), so no sentence is cited as their evidence.
+_CONSENT_RE = re.compile(
+    r"\b(?:(?:informed\s+)?consent\w*|(?:un)?willing\w*|comply|compliance|"
+    r"(?:un)?able\s+to\s+(?:give|provide|sign|understand|read))\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,11 @@ def read_criterion(
     model = model or shipped_model()
     sentences = document_sentences(documents) if sentences is None else sentences
     pair = pair_features(text, inclusion, free_text, sentences, embed_cached)
-    decision = model.decide(np.asarray(pair.vector), criteria=[text])[0]
+    closest = pair.evidence.text if pair.evidence is not None else ""
+    decision = model.decide(np.asarray(pair.vector), criteria=[text], evidence=[closest])[0]
     evidence = pair.evidence
-    if evidence is not None and pair.similarity < _EVIDENCE_SIM and pair.overlap < _EVIDENCE_LEX:
+    weak = pair.similarity < _EVIDENCE_SIM and pair.overlap < _EVIDENCE_LEX
+    if evidence is not None and (weak or _CONSENT_RE.search(text)):
         evidence = None
     return NoteReading(
         verdict=Verdict(decision.label),

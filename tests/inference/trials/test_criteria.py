@@ -321,3 +321,14 @@ def test_no_prior_chemotherapy_or_radiotherapy_asks_for_neither(
 def test_an_exclusion_with_or_excludes_on_either_part() -> None:
     criteria = parse_criteria("Exclusion Criteria:\n- Prior chemotherapy or radiotherapy")
     assert len(criteria) == 2 and not any(c.any_of_group for c in criteria)
+
+
+def test_a_nursing_home_or_skilled_nursing_facility_is_not_a_pregnancy_criterion() -> None:
+    for line in (
+        "Residents of a skilled nursing facility",
+        "Patients living in a nursing home",
+        "Requires 24-hour nursing care",
+    ):
+        kinds = {s.kind for s in extract_structures(line)}
+        assert CriterionKind.PREGNANCY not in kinds, line
+    assert CriterionKind.PREGNANCY in {s.kind for s in extract_structures("Nursing mothers")}

@@ -327,6 +327,18 @@ def test_an_age_limit_stated_in_years_or_under_an_age_heading_is_judged() -> Non
     assert evaluate_criterion(heading[0], _patient(age_years=16.0)).verdict is Verdict.NOT_MET
 
 
+def test_age_written_with_a_plus_sign_or_older_than_is_judged() -> None:
+    assert _verdict("Age 18+", _patient()) is Verdict.MET
+    assert _verdict("Age older than 18 years", _patient()) is Verdict.MET
+    assert _verdict("Age younger than 40 years", _patient()) is Verdict.NOT_MET
+    assert evaluate_criterion(_criterion("Age 18+", True), _patient(age_years=17.0)).verdict is (
+        Verdict.NOT_MET
+    )
+    # "18+ months" is not an age in years: it must not be judged as one.
+    months = evaluate_criterion(_criterion("Infants 18+ months of age", True), _patient())
+    assert months.verdict is Verdict.UNKNOWN
+
+
 def test_cervical_in_the_neck_sense_does_not_make_a_criterion_female_only() -> None:
     man = _patient(sex="male")
     neck = _criterion("Cervical lymphadenopathy", inclusion=False)

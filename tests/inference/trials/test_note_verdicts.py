@@ -97,6 +97,42 @@ def test_a_relatives_finding_never_decides_a_criterion_about_the_patient() -> No
     assert about_family.rule != ABOUT_A_RELATIVE
 
 
+def test_an_invasive_diagnosis_never_makes_an_in_situ_criterion_met() -> None:
+    from inference.trials.verdicts.model import OTHER_BEHAVIOUR, other_behaviour
+
+    pathology = (
+        NoteDocument(
+            "document:3",
+            "Pathology report",
+            "Pathology report",
+            dt.date(2025, 1, 10),
+            "Right breast core biopsy: invasive ductal carcinoma, grade 2. ER positive.",
+        ),
+    )
+    reading = read_criterion("Diagnosis of ductal carcinoma in situ (DCIS)", True, True, pathology)
+    assert reading.verdict is Verdict.UNKNOWN and reading.abstained
+    assert reading.rule == OTHER_BEHAVIOUR
+    assert other_behaviour("Invasive breast cancer", "Biopsy showed DCIS, grade 2.")
+    assert not other_behaviour("Invasive breast cancer", "Invasive ductal carcinoma with DCIS.")
+    assert not other_behaviour("ECOG 0-1", "Invasive ductal carcinoma.")
+
+
+def test_a_consent_criterion_never_cites_a_note_sentence() -> None:
+    letter = (
+        NoteDocument(
+            "document:4",
+            "Clinic letter",
+            "Clinical note",
+            dt.date(2025, 1, 10),
+            "Woman with invasive ductal carcinoma. CONSENT: discussed surgery risks. PLAN: "
+            "letrozole.",
+        ),
+    )
+    # The heading shares the word; consent to a trial cannot be read from an earlier note.
+    reading = read_criterion("Able to give informed consent", True, True, letter)
+    assert not reading.cited and reading.sentence == ""
+
+
 def test_the_step_is_deterministic() -> None:
     first = read_criterion("Diabetes mellitus", True, True, DOCS)
     second = read_criterion("Diabetes mellitus", True, True, DOCS)
