@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +83,7 @@ class DimseTransport:
         get = retrieve and not self.conf.move_port
         roles: list[Any] = [build_role(uid, scp_role=True) for uid in _STORAGE]
         handlers: list[Any] = [(evt.EVT_C_STORE, on_store)] if on_store else []
+        started = time.monotonic()
         try:
             assoc = ae.associate(
                 self.conf.host,
@@ -95,11 +97,12 @@ class DimseTransport:
             raise self._unreachable() from exc
         if not assoc.is_established:
             if assoc.is_rejected:
-                raise PacsError(
-                    f"The PACS refused OncoBoard's association (calling AE title "
-                    f"{self.conf.calling_ae!r}, called {self.conf.called_ae!r}); ask your "
-                    "administrator to register OncoBoard with the PACS."
-                )
+                raise self._refused()
+            # A PACS that listens and ends the association at once has answered "no", not failed
+            # to answer (Orthanc under load may abort instead of sending the rejection).
+            quick = time.monotonic() - started < min(2.0, self.conf.timeout_seconds / 2)
+            if assoc.is_aborted and quick and self._listening():
+                raise self._refused()
             raise self._unreachable()
         try:
             yield assoc
@@ -108,12 +111,23 @@ class DimseTransport:
                 assoc.release()
             ae.shutdown()
 
-    def _unreachable(self) -> PacsError:
-        """Down (nothing listens) or slow (it listens but does not answer), told apart here."""
+    def _refused(self) -> PacsError:
+        return PacsError(
+            f"The PACS refused OncoBoard's association (calling AE title "
+            f"{self.conf.calling_ae!r}, called {self.conf.called_ae!r}); ask your "
+            "administrator to register OncoBoard with the PACS."
+        )
+
+    def _listening(self) -> bool:
         try:
             with socket.create_connection((self.conf.host, self.conf.port), timeout=2):
-                pass
+                return True
         except OSError:
+            return False
+
+    def _unreachable(self) -> PacsError:
+        """Down (nothing listens) or slow (it listens but does not answer), told apart here."""
+        if not self._listening():
             return PacsError("The PACS could not be reached; it may be down. Try again later.")
         return self._slow()
 

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,6 +158,25 @@ class StoreReceiver:
         if self.on_ready is not None:
             self.on_ready()
 
+    def handle_closed(self, event: Any, *, release_grace: float = 2.0) -> None:
+        """The connection closed: a release's last step, or an abort without an A-ABORT.
+
+        After answering a release the peer closes at once, and pynetdicom may report the close
+        (its network thread) before the release (the association's thread): dropping the files
+        then lost whole released studies under load. So the close waits, briefly, for the
+        release (or an abort) to be handled, and drops the files only if neither comes.
+        """
+        key = id(event.assoc)
+        deadline = time.monotonic() + release_grace
+        while time.monotonic() < deadline:
+            if getattr(event.assoc, "is_released", False):
+                return
+            with self._lock:
+                if key not in self._open:
+                    return
+            time.sleep(0.02)
+        self.handle_aborted(event)
+
     def handle_aborted(self, event: Any) -> None:
         """An aborted association leaves nothing: a half study is never handed over."""
         with self._lock:
@@ -185,7 +205,7 @@ def scp_server(conf: ScpSettings, receiver: StoreReceiver, *, block: bool) -> An
         (evt.EVT_RELEASED, receiver.handle_released),
         (evt.EVT_ABORTED, receiver.handle_aborted),
         # A connection closed without release or abort: what it sent is dropped as well.
-        (evt.EVT_CONN_CLOSE, receiver.handle_aborted),
+        (evt.EVT_CONN_CLOSE, receiver.handle_closed),
     ]
     return ae.start_server((conf.host, conf.port), block=block, evt_handlers=handlers)
 

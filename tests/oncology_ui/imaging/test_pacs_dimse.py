@@ -8,6 +8,8 @@ with SIGSTOP, an unknown AE title is Orthanc's own association rejection.
 from __future__ import annotations
 
 import html
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -180,6 +182,34 @@ def test_a_failed_dimse_import_says_why_with_nothing_stored(
     _nothing_stored(case)
     (retrieved,) = _audit_rows("imaging-pacs-retrieve")
     assert retrieved.outcome == AccessLog.Outcome.FAILURE
+
+
+def test_a_peer_that_closes_the_association_at_once_is_a_refusal_not_a_timeout(
+    cast: Cast, dimse: PacsConnection, oncologist_client: Client
+) -> None:
+    # A listener that accepts and hangs up at once, as Orthanc sometimes answers an unknown AE
+    # title under load: the PACS answered "no"; "did not answer within 10 s" would be false.
+    listener = socket.create_server(("127.0.0.1", 0))
+    hang_ups = threading.Thread(target=_hang_up_on_everyone, args=(listener,), daemon=True)
+    hang_ups.start()
+    try:
+        dimse.port = listener.getsockname()[1]
+        dimse.timeout_seconds = 10
+        dimse.save()
+        upload = _import(oncologist_client, _patient_mrn(cast, "STS_002"), dimse, STS_002_STUDY)
+    finally:
+        listener.close()
+    assert upload.status == ImagingUpload.Status.FAILED
+    assert upload.error.startswith("The PACS refused OncoBoard's association"), upload.error
+
+
+def _hang_up_on_everyone(listener: socket.socket) -> None:
+    while True:
+        try:
+            peer, _ = listener.accept()
+        except OSError:  # the listener was closed: the test is over
+            return
+        peer.close()
 
 
 def test_a_pacs_down_at_find_gives_a_message_not_an_error_page(

@@ -159,6 +159,7 @@ def test_the_command_refuses_to_start_without_allowed_ae_titles(settings: LazySe
         call_command("dicom_scp")
 
 
+@pytest.mark.slow
 def test_an_association_past_its_byte_limit_leaves_nothing(
     cast: Cast, orthanc: Orthanc, scp: tuple[int, StoreReceiver], settings: LazySettings
 ) -> None:
@@ -171,3 +172,59 @@ def test_an_association_past_its_byte_limit_leaves_nothing(
     _wait_for_release(receiver)
     assert _spooled("ready") == [] and _spooled("receiving") == []
     assert scp_spool_drain() == [] and not ImagingUpload.objects.exists()
+
+
+class _Association:
+    """pynetdicom's association as the handlers see it: an identity, a requestor, a flag."""
+
+    def __init__(self) -> None:
+        self.is_released = False
+        self.requestor = type("Requestor", (), {"ae_title": "ORTHANC"})()
+
+
+class _StoreEvent:
+    def __init__(self, assoc: _Association, patient_id: str) -> None:
+        from pydicom.dataset import Dataset
+
+        self.assoc = assoc
+        self.dataset = Dataset()
+        self.dataset.PatientID = patient_id
+
+    def encoded_dataset(self) -> bytes:
+        return b"DICM instance bytes"
+
+
+def test_a_close_reported_before_the_release_keeps_the_released_study(
+    settings: LazySettings,
+) -> None:
+    # pynetdicom reports the peer's close from its network thread and the release from the
+    # association's thread; under load the close came first and the whole study was dropped.
+    import threading
+
+    settings.DICOM_SCP_ALLOWED_AE_TITLES = ["ORTHANC"]
+    receiver = StoreReceiver(scp_settings())
+    assoc = _Association()
+    event = _StoreEvent(assoc, "99000")
+    assert receiver.handle_store(event) == 0
+
+    def release_a_little_later() -> None:
+        time.sleep(0.2)
+        assoc.is_released = True
+        receiver.handle_released(event)
+
+    releasing = threading.Thread(target=release_a_little_later)
+    releasing.start()
+    receiver.handle_closed(event)
+    releasing.join()
+    (ready,) = _spooled("ready")
+    assert (ready / "patient_id").read_text() == "99000"
+    assert not _spooled("receiving")
+
+
+def test_a_close_with_no_release_drops_what_the_association_sent(settings: LazySettings) -> None:
+    settings.DICOM_SCP_ALLOWED_AE_TITLES = ["ORTHANC"]
+    receiver = StoreReceiver(scp_settings())
+    event = _StoreEvent(_Association(), "99000")
+    assert receiver.handle_store(event) == 0
+    receiver.handle_closed(event, release_grace=0.1)
+    assert not _spooled("ready") and not _spooled("receiving")
