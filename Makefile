@@ -56,9 +56,13 @@ pytest: install-test services-check
 
 ## The quick loop while coding: no reinstall, no service check, no browser tests and none of the
 ## tests marked slow (real worker processes, backup drills, demo seeding); `make test` runs them all.
+## Two pytest-xdist workers (one per core here; TEST_WORKERS=auto for more) that steal work
+## from each other, each with its own PostgreSQL and Redis database (tests/conftest.py).
+TEST_WORKERS ?= 2
 test-fast:
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest -m "not browser and not slow" --durations=10 -q $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -m "not browser and not slow" -n $(TEST_WORKERS) --dist worksteal \
+		--durations=10 -q $(PYTEST_ARGS)
 
 ## Everything CI runs: lint, types, and the whole suite on PostgreSQL and Redis.
 test: lint typecheck pytest

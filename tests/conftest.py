@@ -3,6 +3,8 @@ DATABASE_URL / REDIS_URL (the Makefile points them at the local servers)."""
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,27 @@ import pytest
 from django.conf import LazySettings
 from django.db import connection
 from django.test import Client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test-fast`` runs two workers) each worker gets its own Redis
+    database, as pytest-django gives it its own PostgreSQL database (``test_test_gw0``, ...): a
+    test that empties the queue must not empty the other worker's. gw0 keeps the configured
+    database, gw1 the one below it, and so on; subprocesses (``jobs_worker``) inherit it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    from django.conf import settings
+
+    url = getattr(settings, "REDIS_URL", None)
+    match = re.fullmatch(r"(rediss?://[^/]+)/(\d+)", url or "")
+    if match is None:
+        return
+    worker_url = f"{match.group(1)}/{max(0, int(match.group(2)) - int(worker[2:]))}"
+    settings.REDIS_URL = worker_url
+    for queue in settings.RQ_QUEUES.values():  # django-rq holds this same dict
+        queue["URL"] = worker_url
+    os.environ["REDIS_URL"] = worker_url
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.import_graph import module_name, python_files
 from tests.paths import REPO_ROOT
 
 INFERENCE = REPO_ROOT / "inference"
 
 
+@pytest.mark.slow
 def test_importing_every_inference_module_leaves_django_unloaded() -> None:
     modules = [module_name(path) for path in python_files(INFERENCE)]
     assert "inference.predictor" in modules

@@ -37,6 +37,7 @@ def _clinical_only(table, row: int) -> TumourObservation:
     )
 
 
+@pytest.mark.slow
 def test_every_missing_test_is_named_and_ranked(models, case):
     predictor, generative = models
     table, row = case
@@ -75,6 +76,7 @@ def test_every_missing_test_is_named_and_ranked(models, case):
     assert ranking.research_use and ranking.generative_model
 
 
+@pytest.mark.slow
 def test_a_measured_modality_is_not_offered_again(models, case):
     predictor, generative = models
     table, row = case
@@ -88,6 +90,7 @@ def test_a_measured_modality_is_not_offered_again(models, case):
     assert "rna" not in keys and {"cnv", "mutation"} <= keys
 
 
+@pytest.mark.slow
 def test_the_ranking_is_deterministic_for_a_seed(models, case):
     predictor, generative = models
     table, row = case

@@ -149,6 +149,7 @@ def test_it_stops_a_reader_that_hangs(tmp_path: Path) -> None:
     assert "longer" in str(error) or "processor time" in str(error)
 
 
+@pytest.mark.slow
 def test_it_kills_the_whole_process_group_of_a_hung_reader(tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     limits = SlideLimits(wall_seconds=3.0, cpu_seconds=2, memory_bytes=768 * 1024**2)

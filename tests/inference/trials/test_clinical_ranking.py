@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+import pytest
+
 from inference.trials.corpus import load_shipped_trials
 from inference.trials.matching import MatchOptions, match_trials
 from inference.trials.retrieval import TrialIndex
@@ -58,6 +60,7 @@ def test_the_three_trials_are_in_the_shipped_corpus() -> None:
     assert {DCIS_NEOADJUVANT, HER2_NEOADJUVANT, FULVESTRANT_AKT} <= ids
 
 
+@pytest.mark.slow
 def test_neoadjuvant_trials_fall_below_the_fitting_trial_for_an_operated_patient() -> None:
     trials = _breast_trials()
     # Every breast trial is retrieved and checked (BM25 only here: no MiniLM in the tests).

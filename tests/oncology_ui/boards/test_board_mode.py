@@ -29,6 +29,7 @@ def _board_mode(client: Client, boards: BoardCast) -> str:
     return client.get(reverse("boards-board-mode", args=[boards.meeting.pk])).content.decode()
 
 
+@pytest.mark.slow
 def test_board_mode_shows_the_ranked_options_the_trial_matches_and_key_labs(
     cast: Cast, boards: BoardCast, oncologist_client: Client
 ) -> None:

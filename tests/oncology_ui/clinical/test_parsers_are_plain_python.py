@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.subprocesses import run_python
 
 
+@pytest.mark.slow
 def test_the_parsers_never_import_django() -> None:
     code = (
         "import sys\n"

@@ -61,6 +61,7 @@ def test_it_creates_a_user_for_every_role_with_staff_only_for_administrators() -
         assert user.care_teams.exists() == clinical, user.username
 
 
+@pytest.mark.slow
 def test_it_creates_twelve_or_more_demo_patients_all_marked_with_their_source() -> None:
     _seed()
     patients = Patient.objects.all()
@@ -74,6 +75,7 @@ def test_it_creates_twelve_or_more_demo_patients_all_marked_with_their_source() 
     assert "METABRIC" in sources and any(s.startswith("TCGA-") for s in sources)
 
 
+@pytest.mark.slow
 def test_every_demo_case_and_patient_passes_full_clean() -> None:
     _seed()
     cases = list(Case.objects.select_related("patient"))
@@ -86,6 +88,7 @@ def test_every_demo_case_and_patient_passes_full_clean() -> None:
             event.full_clean()
 
 
+@pytest.mark.slow
 def test_rerunning_creates_nothing_new_and_keeps_passwords() -> None:
     first = _seed()
     before = _counts()

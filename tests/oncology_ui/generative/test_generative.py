@@ -81,6 +81,7 @@ def _untrained_case(cast: Cast) -> Case:
     )
 
 
+@pytest.mark.slow
 def test_the_job_computes_and_stores_a_profile_from_the_cases_rows(
     cast: Cast, oncologist_client: Client
 ) -> None:
@@ -112,6 +113,7 @@ def test_the_job_computes_and_stores_a_profile_from_the_cases_rows(
     assert profile.validation["fold"] == 0
 
 
+@pytest.mark.slow
 def test_the_same_record_gives_the_same_profile(cast: Cast, oncologist_client: Client) -> None:
     first = _profile(oncologist_client, cast.case)
     second_response = oncologist_client.post(reverse("generative-profile", args=[cast.case.pk]))

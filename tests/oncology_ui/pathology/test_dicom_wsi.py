@@ -53,6 +53,7 @@ def _no_secret_stored(slide: Slide, root: Path) -> None:
     assert not any(secret in row for secret in SECRETS)
 
 
+@pytest.mark.slow
 def test_a_zipped_dicom_slide_is_ingested_like_its_svs(
     cast: Cast, dicom_slide: list[Path], _media_root: Path
 ) -> None:
@@ -175,6 +176,7 @@ def test_the_page_lists_the_patients_slide_series_and_audits_the_query(
     assert row.outcome == AccessLog.Outcome.SUCCESS
 
 
+@pytest.mark.slow
 def test_a_slide_imported_from_the_pacs_is_ingested_and_audited(
     cast: Cast, slide_pacs: Orthanc, pathologist_client: Client, _media_root: Path
 ) -> None:

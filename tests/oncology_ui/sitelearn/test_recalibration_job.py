@@ -45,6 +45,7 @@ def _recalibrate(admin: User, active: RegisteredModel) -> RegisteredModel:
     return RegisteredModel.objects.get(pk=job.result["candidate"])
 
 
+@pytest.mark.slow
 def test_the_job_creates_a_candidate_with_a_site_report(site: tuple[User, RegisteredModel]) -> None:
     admin, active = site
     candidate = _recalibrate(admin, active)
@@ -68,6 +69,7 @@ def test_the_job_creates_a_candidate_with_a_site_report(site: tuple[User, Regist
     assert report["models"]["candidate"]["citl_abs_error"] < 0.5 * active_error
 
 
+@pytest.mark.slow
 def test_a_recalibrated_row_predicts_through_the_registry(
     site: tuple[User, RegisteredModel],
 ) -> None:
@@ -96,6 +98,7 @@ def test_only_the_committee_recalibrates_only_an_active_model(
         recalibration_request(model=retired, user=admin)
 
 
+@pytest.mark.slow
 def test_the_page_starts_a_recalibration_and_shows_the_report(
     site: tuple[User, RegisteredModel],
 ) -> None:
