@@ -49,6 +49,27 @@ _STOP_TEXT = (
 STOP = frozenset(_STOP_TEXT.split(" "))
 
 
+# A heading ("Past medical history:", "SURGICAL PATHOLOGY REPORT") states nothing about the
+# patient; cited as evidence it made suggestions look read from the note when they were not.
+_HEADING_RE = re.compile(r"[^.!?:]{1,60}:")
+
+
+def is_heading(body: str) -> bool:
+    """A short line ending in a colon, or a title: two to six words in capitals, no number, no
+    full stop ("DCIS." or "NO METASTASES." are statements, kept)."""
+    words = body.split()
+    if len(words) > 6:
+        return False
+    if _HEADING_RE.fullmatch(body):
+        return True
+    return (
+        len(words) >= 2
+        and body.upper() == body
+        and not body.endswith((".", "!", "?"))
+        and not any(c.isdigit() for c in body)
+    )
+
+
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of one document, with its character span in that document."""
@@ -60,7 +81,8 @@ class Sentence:
 
 
 def split_sentences(text: str, document: int = 0) -> list[Sentence]:
-    """Sentences of ``text`` with spans into ``text``; numbering like ``"3. "`` is dropped."""
+    """Sentences of ``text`` with spans into ``text``; numbering like ``"3. "`` and headings
+    (:func:`is_heading`) are dropped."""
     out: list[Sentence] = []
     position = 0
     for piece in _SPLIT_RE.split(text):
@@ -71,7 +93,7 @@ def split_sentences(text: str, document: int = 0) -> list[Sentence]:
         lead = _NUMBERING_RE.match(piece)
         offset = lead.end() if lead else 0
         body = piece[offset:].strip()
-        if len(body) < 3:
+        if len(body) < 3 or is_heading(body):
             continue
         begin = start + offset + (len(piece[offset:]) - len(piece[offset:].lstrip()))
         out.append(Sentence(document, begin, begin + len(body), body))

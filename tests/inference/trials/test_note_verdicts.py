@@ -133,6 +133,25 @@ def test_a_consent_criterion_never_cites_a_note_sentence() -> None:
     assert not reading.cited and reading.sentence == ""
 
 
+def test_headings_are_never_cited_as_evidence() -> None:
+    report = "SURGICAL PATHOLOGY REPORT\nDiagnosis:\nInvasive ductal carcinoma, grade 2.\nDCIS."
+    assert [s.text for s in split_sentences(report)] == [
+        "Invasive ductal carcinoma, grade 2.",
+        "DCIS.",
+    ]
+    letter = (
+        NoteDocument(
+            "document:5",
+            "Clinic letter",
+            "Clinical note",
+            dt.date(2025, 1, 10),
+            "Past medical history:\nHypertension.\nBREAST ONCOLOGY CLINIC NOTE",
+        ),
+    )
+    reading = read_criterion("History of other malignancy", False, True, letter)
+    assert reading.sentence not in {"Past medical history:", "BREAST ONCOLOGY CLINIC NOTE"}
+
+
 def test_the_step_is_deterministic() -> None:
     first = read_criterion("Diabetes mellitus", True, True, DOCS)
     second = read_criterion("Diabetes mellitus", True, True, DOCS)
