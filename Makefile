@@ -50,15 +50,17 @@ lint: install-test
 typecheck: install-test
 	HTTPS=false $(BIN)/mypy oncology_ui inference benchmarks tests scripts manage.py
 
+# Two pytest-xdist workers (one per core here; TEST_WORKERS=auto for more, 1 for a serial run)
+# that steal work from each other, each with its own PostgreSQL and Redis database
+# (tests/conftest.py). The whole suite, browser and slow tests included.
+TEST_WORKERS ?= 2
+
 pytest: install-test services-check
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 ## The quick loop while coding: no reinstall, no service check, no browser tests and none of the
 ## tests marked slow (real worker processes, backup drills, demo seeding); `make test` runs them all.
-## Two pytest-xdist workers (one per core here; TEST_WORKERS=auto for more) that steal work
-## from each other, each with its own PostgreSQL and Redis database (tests/conftest.py).
-TEST_WORKERS ?= 2
 test-fast:
 	HTTPS=false DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -m "not browser and not slow" -n $(TEST_WORKERS) --dist worksteal \

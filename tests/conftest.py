@@ -16,10 +16,11 @@ from django.test import Client
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist (``make test-fast`` runs two workers) each worker gets its own Redis
-    database, as pytest-django gives it its own PostgreSQL database (``test_test_gw0``, ...): a
-    test that empties the queue must not empty the other worker's. gw0 keeps the configured
-    database, gw1 the one below it, and so on; subprocesses (``jobs_worker``) inherit it."""
+    """Under pytest-xdist (``make test`` and ``make test-fast`` run two workers) each worker gets
+    its own Redis database, as pytest-django gives it its own PostgreSQL database
+    (``test_test_gw0``, ...): a test that empties the queue must not empty the other worker's.
+    gw0 keeps the configured database, gw1 the one below it, and so on; subprocesses
+    (``jobs_worker``) inherit it."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw"):
         return
