@@ -24,7 +24,7 @@ from inference.trials.schema import EligibilitySummary, PatientFacts, TrialRecor
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights" / "trials" / "reranker.json"
 # Pinned so a changed or damaged weights file is refused instead of silently ranking differently.
 # The training command prints the new value; update it together with the JSON.
-WEIGHTS_SHA256 = "7d7d1b7d90ad5fd64e4005e89575eeb2cb893bbfbf66f7bd64f0afe43b8e13e4"
+WEIGHTS_SHA256 = "b943cf038d5f15d77668a7d0b9040142e4a01c3d0d7e9a1280aa2419aeca95e0"
 
 # Feature name -> (words when it is above an average candidate's, words when below), for the
 # rank reasons. The order is the order of the vector.
