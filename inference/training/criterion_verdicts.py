@@ -127,13 +127,9 @@ def load_rows(data: Path) -> list[Row]:
     return rows
 
 
-def featurize(rows: Sequence[Row]) -> np.ndarray:
-    """Feature matrix (N, F): each row's criterion against its note as the only document."""
-    return featurize_with_evidence(rows)[0]
-
-
 def featurize_with_evidence(rows: Sequence[Row]) -> tuple[np.ndarray, list[str]]:
-    """The feature matrix and each row's closest sentence ("" when none), as the app reads it."""
+    """Feature matrix (N, F), each row's criterion against its note as the only document, and
+    each row's closest sentence ("" when none), as the app reads them."""
     out = []
     evidence = []
     split: dict[str, list] = {}

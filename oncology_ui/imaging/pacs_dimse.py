@@ -101,9 +101,10 @@ class DimseTransport:
             # A PACS that listens and ends the association at once has answered "no", not failed
             # to answer (Orthanc under load may abort instead of sending the rejection).
             quick = time.monotonic() - started < min(2.0, self.conf.timeout_seconds / 2)
-            if assoc.is_aborted and quick and self._listening():
+            listening = self._listening()
+            if assoc.is_aborted and quick and listening:
                 raise self._refused()
-            raise self._unreachable()
+            raise self._slow() if listening else self._down()
         try:
             yield assoc
         finally:
@@ -127,9 +128,11 @@ class DimseTransport:
 
     def _unreachable(self) -> PacsError:
         """Down (nothing listens) or slow (it listens but does not answer), told apart here."""
-        if not self._listening():
-            return PacsError("The PACS could not be reached; it may be down. Try again later.")
-        return self._slow()
+        return self._slow() if self._listening() else self._down()
+
+    @staticmethod
+    def _down() -> PacsError:
+        return PacsError("The PACS could not be reached; it may be down. Try again later.")
 
     def _slow(self) -> PacsError:
         return PacsError(

@@ -37,6 +37,8 @@ _EVIDENCE_LEX = 0.34
 NOT_MENTIONED = "not mentioned in the documents"
 #: Consent, capacity and willingness are about this trial, which no earlier note can speak of:
 #: physicians presume them (as the annotators did), so no sentence is cited as their evidence.
+#: Not the classifier's ``criterion_consent`` cue (features.py): that one also matches "sign"
+#: ("significant") and is part of the trained weights, so it stays as it was trained.
 _CONSENT_RE = re.compile(
     r"\b(?:(?:informed\s+)?consent\w*|(?:un)?willing\w*|comply|compliance|"
     r"(?:un)?able\s+to\s+(?:give|provide|sign|understand|read))\b",

@@ -97,17 +97,16 @@ def test_a_relatives_finding_never_decides_a_criterion_about_the_patient() -> No
     assert about_family.rule != ABOUT_A_RELATIVE
 
 
+def _one_document(kind: str, text: str) -> tuple[NoteDocument, ...]:
+    return (NoteDocument("document:3", kind, kind, dt.date(2025, 1, 10), text),)
+
+
 def test_an_invasive_diagnosis_never_makes_an_in_situ_criterion_met() -> None:
     from inference.trials.verdicts.model import OTHER_BEHAVIOUR, other_behaviour
 
-    pathology = (
-        NoteDocument(
-            "document:3",
-            "Pathology report",
-            "Pathology report",
-            dt.date(2025, 1, 10),
-            "Right breast core biopsy: invasive ductal carcinoma, grade 2. ER positive.",
-        ),
+    pathology = _one_document(
+        "Pathology report",
+        "Right breast core biopsy: invasive ductal carcinoma, grade 2. ER positive.",
     )
     reading = read_criterion("Diagnosis of ductal carcinoma in situ (DCIS)", True, True, pathology)
     assert reading.verdict is Verdict.UNKNOWN and reading.abstained
@@ -118,15 +117,9 @@ def test_an_invasive_diagnosis_never_makes_an_in_situ_criterion_met() -> None:
 
 
 def test_a_consent_criterion_never_cites_a_note_sentence() -> None:
-    letter = (
-        NoteDocument(
-            "document:4",
-            "Clinic letter",
-            "Clinical note",
-            dt.date(2025, 1, 10),
-            "Woman with invasive ductal carcinoma. CONSENT: discussed surgery risks. PLAN: "
-            "letrozole.",
-        ),
+    letter = _one_document(
+        "Clinical note",
+        "Woman with invasive ductal carcinoma. CONSENT: discussed surgery risks. PLAN: letrozole.",
     )
     # The heading shares the word; consent to a trial cannot be read from an earlier note.
     reading = read_criterion("Able to give informed consent", True, True, letter)
@@ -139,14 +132,8 @@ def test_headings_are_never_cited_as_evidence() -> None:
         "Invasive ductal carcinoma, grade 2.",
         "DCIS.",
     ]
-    letter = (
-        NoteDocument(
-            "document:5",
-            "Clinic letter",
-            "Clinical note",
-            dt.date(2025, 1, 10),
-            "Past medical history:\nHypertension.\nBREAST ONCOLOGY CLINIC NOTE",
-        ),
+    letter = _one_document(
+        "Clinical note", "Past medical history:\nHypertension.\nBREAST ONCOLOGY CLINIC NOTE"
     )
     reading = read_criterion("History of other malignancy", False, True, letter)
     assert reading.sentence not in {"Past medical history:", "BREAST ONCOLOGY CLINIC NOTE"}
